@@ -1,0 +1,5 @@
+"""FlowPilot: durable workflow orchestration on Django and Celery."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

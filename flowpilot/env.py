@@ -1,0 +1,91 @@
+"""Reading settings from the environment (and a .env file), with safe development defaults.
+
+Two modes share one code path:
+
+- embedded (default): SQLite file under var/, in-memory broker and channel layer, the worker and
+  the scheduler run inside the web process;
+- services: REDIS_URL (and usually DATABASE_URL) set; PostgreSQL, Redis, separate processes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_dotenv(BASE_DIR / ".env", override=False)
+
+INSECURE_SECRET_KEYS = {"", "change-me", "changeme", "secret", "django-insecure"}
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated CIDR list; refuses a malformed entry at start-up, not at the first request."""
+    networks = env_list(name)
+    for cidr in networks:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {cidr!r} is not a CIDR network") from exc
+    return networks
+
+
+def secret_key(*, services_mode: bool, var_dir: Path) -> str:
+    """The SECRET_KEY: required and non-default in services mode; made once and kept when embedded."""
+    key = os.environ.get("SECRET_KEY", "")
+    if services_mode:
+        if key.strip() in INSECURE_SECRET_KEYS or key.startswith("django-insecure") or len(key) < 20:
+            raise ImproperlyConfigured(
+                "Services mode (REDIS_URL set) needs a SECRET_KEY of at least 20 characters that is not "
+                "a default value; set it in the environment or .env."
+            )
+        return key
+    if key:
+        return key
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,208 @@
+"""FlowPilot settings: everything from the environment (see .env.example), one file for both modes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+from .env import (
+    BASE_DIR,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_str,
+    secret_key,
+)
+
+VAR_DIR = Path(env_str("FLOWPILOT_VAR_DIR", str(BASE_DIR / "var")))
+REDIS_URL = env_str("REDIS_URL")
+DATABASE_URL = env_str("DATABASE_URL")
+# Services mode: separate web, worker and beat processes over Redis. Embedded: one process, no Redis.
+SERVICES_MODE = bool(REDIS_URL)
+
+SECRET_KEY = secret_key(services_mode=SERVICES_MODE, var_dir=VAR_DIR)
+DEBUG = env_bool("DEBUG", default=False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "channels",
+    "django_celery_beat",
+    "workflows",
+    "triggers",
+    "monitoring",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "flowpilot.urls"
+ASGI_APPLICATION = "flowpilot.asgi.application"
+WSGI_APPLICATION = "flowpilot.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(VAR_DIR / "flowpilot.sqlite3"),
+            "OPTIONS": {
+                # Writers take the lock when their transaction starts, so the worker threads and the
+                # web server queue up instead of failing with "database is locked" mid-transaction.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("FLOWPILOT_MAX_REQUEST_BYTES", 1024 * 1024)
+
+# --- REST API ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "workflows.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "FlowPilot API",
+    "DESCRIPTION": "Durable workflow orchestration: workflows, executions, steps, logs.",
+    "VERSION": "1.0.0",
+}
+
+# --- Celery -----------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": env_int("FLOWPILOT_BROKER_VISIBILITY_TIMEOUT", 3600)}
+    if SERVICES_MODE
+    # The in-memory transport polls; the default 1 s poll would cap the embedded mode at ~16 steps/s.
+    else {"polling_interval": 0.005}
+)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("FLOWPILOT_WORKER_PREFETCH", 4)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing must not hang a web request while the broker is down: the queued row is the outbox
+# and the sweeper re-sends it once the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_DEFAULT_QUEUE = "flowpilot.steps"
+CELERY_TASK_ROUTES = {
+    "workflows.tasks.sweep": {"queue": "flowpilot.control"},
+    "workflows.tasks.advance_execution": {"queue": "flowpilot.steps"},
+    "workflows.tasks.run_step": {"queue": "flowpilot.steps"},
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+FLOWPILOT_SWEEP_INTERVAL = env_float("FLOWPILOT_SWEEP_INTERVAL", 1.0)
+CELERY_BEAT_SCHEDULE = {
+    "flowpilot-sweep": {
+        "task": "workflows.tasks.sweep",
+        "schedule": timedelta(seconds=FLOWPILOT_SWEEP_INTERVAL),
+        "options": {"expires": max(FLOWPILOT_SWEEP_INTERVAL * 5, 5)},
+    },
+}
+
+# --- Channels ---------------------------------------------------------------------------------
+CHANNEL_LAYERS = (
+    {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    if SERVICES_MODE
+    else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+)
+
+# --- FlowPilot engine -------------------------------------------------------------------------
+# How long a running step's claim lasts without a heartbeat before the sweeper declares its worker dead.
+FLOWPILOT_LEASE_SECONDS = env_float("FLOWPILOT_LEASE_SECONDS", 30.0)
+FLOWPILOT_HEARTBEAT_SECONDS = env_float("FLOWPILOT_HEARTBEAT_SECONDS", FLOWPILOT_LEASE_SECONDS / 3)
+# A queued step whose message has not been picked up for this long is sent again (lost message).
+FLOWPILOT_REDISPATCH_AFTER_SECONDS = env_float("FLOWPILOT_REDISPATCH_AFTER_SECONDS", 120.0)
+FLOWPILOT_DEFAULT_TIMEOUT_SECONDS = env_int("FLOWPILOT_DEFAULT_TIMEOUT_SECONDS", 300)
+FLOWPILOT_HTTP_ALLOWED_NETWORKS = env_networks("FLOWPILOT_HTTP_ALLOWED_NETWORKS")
+FLOWPILOT_HTTP_MAX_RESPONSE_BYTES = env_int("FLOWPILOT_HTTP_MAX_RESPONSE_BYTES", 5 * 1024 * 1024)
+FLOWPILOT_MAX_PAYLOAD_BYTES = env_int("FLOWPILOT_MAX_PAYLOAD_BYTES", 256 * 1024)
+FLOWPILOT_EXECUTOR = env_str("FLOWPILOT_EXECUTOR", "workflows.executors.CeleryExecutor")
+# Modules imported at start-up so that their @task_function / step-type registrations happen.
+FLOWPILOT_STEP_MODULES = env_list("FLOWPILOT_STEP_MODULES")
+# Embedded mode: worker threads inside the web process.
+FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY = env_int("FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY", 4)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,1 @@
+"""Triggers: webhooks, cron schedules (django-celery-beat) and events that start workflows."""

@@ -1,0 +1,165 @@
+"""Serializers: the API's shapes. Input serializers check shape only; services check meaning."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..models import (
+    STEP_KEY_PATTERN,
+    ExecutionLog,
+    LogLevel,
+    TaskExecution,
+    Workflow,
+    WorkflowExecution,
+    WorkflowStatus,
+    WorkflowStep,
+    WorkflowVersion,
+)
+
+RETRY_FIELDS = ("max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
+
+
+class PositionField(serializers.Serializer):
+    x = serializers.FloatField(default=0)
+    y = serializers.FloatField(default=0)
+
+
+class StepSerializer(serializers.Serializer):
+    key = serializers.RegexField(STEP_KEY_PATTERN, max_length=100, error_messages={
+        "invalid": "use letters, digits and underscores, starting with a letter or underscore"})
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    task_type = serializers.CharField(max_length=100)
+    config = serializers.DictField(required=False, default=dict)
+    depends_on = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list)
+    step_order = serializers.IntegerField(required=False, default=0)
+    max_retries = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True, default=None)
+    retry_base_delay = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)
+    retry_backoff_factor = serializers.FloatField(min_value=1, required=False, allow_null=True, default=None)
+    retry_max_delay = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)
+    timeout_seconds = serializers.IntegerField(min_value=1, max_value=7 * 86400, required=False, allow_null=True,
+                                               default=None)
+    when = serializers.CharField(required=False, allow_blank=True, default="")
+    position = PositionField(required=False)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        position = value.pop("position", None) or {}
+        value["position_x"], value["position_y"] = position.get("x", 0), position.get("y", 0)
+        return value
+
+    def to_representation(self, step: WorkflowStep):
+        return {
+            "id": step.pk, "key": step.key, "name": step.name, "task_type": step.task_type, "config": step.config,
+            "depends_on": [d.key for d in step.depends_on.all()], "step_order": step.step_order,
+            **{f: getattr(step, f) for f in RETRY_FIELDS}, "timeout_seconds": step.timeout_seconds,
+            "when": step.when, "position": {"x": step.position_x, "y": step.position_y},
+        }
+
+
+class WorkflowInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=WorkflowStatus.choices, required=False)
+    metadata = serializers.DictField(required=False)
+    max_concurrency = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    concurrency_key = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    max_retries = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True)
+    retry_base_delay = serializers.FloatField(min_value=0, required=False, allow_null=True)
+    retry_backoff_factor = serializers.FloatField(min_value=1, required=False, allow_null=True)
+    retry_max_delay = serializers.FloatField(min_value=0, required=False, allow_null=True)
+    steps = StepSerializer(many=True, required=False)
+
+
+class WorkflowSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    steps = StepSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Workflow
+        fields = ["id", "name", "description", "status", "version", "metadata", "owner", "max_concurrency",
+                  "concurrency_key", *RETRY_FIELDS, "steps", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class WorkflowVersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = WorkflowVersion
+        fields = ["number", "definition", "created_at", "created_by"]
+        read_only_fields = fields
+
+
+class RunInputSerializer(serializers.Serializer):
+    input_data = serializers.JSONField(required=False, default=dict)
+    idempotency_key = serializers.CharField(max_length=255, required=False, allow_blank=True, allow_null=True)
+
+    def validate_input_data(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be a JSON object")
+        return value
+
+
+class ExecutionCreateSerializer(RunInputSerializer):
+    workflow_id = serializers.PrimaryKeyRelatedField(queryset=Workflow.objects.none())
+
+    def __init__(self, *args, workflows=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["workflow_id"].queryset = workflows if workflows is not None else Workflow.objects.none()
+
+
+class TaskExecutionSerializer(serializers.ModelSerializer):
+    attempt_number = serializers.IntegerField(source="attempt", read_only=True)
+    input_data = serializers.JSONField(source="input", read_only=True)
+    output_data = serializers.JSONField(source="output", read_only=True)
+
+    class Meta:
+        model = TaskExecution
+        fields = ["id", "step_key", "task_type", "status", "attempt_number", "visit", "idempotency_key",
+                  "input_data", "output_data", "error_message", "error_details", "created_at", "queued_at",
+                  "started_at", "completed_at", "wake_at", "worker_id"]
+        read_only_fields = fields
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    workflow_name = serializers.CharField(source="workflow.name", read_only=True)
+    workflow_version = serializers.IntegerField(source="workflow_version.number", read_only=True)
+    input_data = serializers.JSONField(source="input", read_only=True)
+    output_data = serializers.JSONField(source="output", read_only=True)
+    triggered_by_user = serializers.CharField(source="triggered_by_user.username", default=None, read_only=True)
+
+    class Meta:
+        model = WorkflowExecution
+        fields = ["id", "workflow", "workflow_name", "workflow_version", "status", "idempotency_key", "input_data",
+                  "output_data", "error_message", "error_details", "retry_count", "triggered_by",
+                  "triggered_by_user", "concurrency_key", "created_at", "scheduled_at", "started_at",
+                  "completed_at"]
+        read_only_fields = fields
+
+
+class ExecutionDetailSerializer(ExecutionSerializer):
+    task_executions = TaskExecutionSerializer(many=True, read_only=True)
+
+    class Meta(ExecutionSerializer.Meta):
+        fields = [*ExecutionSerializer.Meta.fields, "task_executions"]
+        read_only_fields = fields
+
+
+class ExecutionLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ExecutionLog
+        fields = ["id", "timestamp", "level", "event", "step_key", "task_execution", "message", "details"]
+        read_only_fields = fields
+
+
+class LogQuerySerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=LogLevel.choices, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=200)
+    offset = serializers.IntegerField(min_value=0, required=False, default=0)
+
+
+class BulkRetrySerializer(serializers.Serializer):
+    workflow_id = serializers.UUIDField(required=False, allow_null=True)
+    step_key = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    error_contains = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    dry_run = serializers.BooleanField(required=False, default=False)

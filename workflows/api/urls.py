@@ -1,0 +1,10 @@
+from rest_framework.routers import DefaultRouter
+
+from .views import ExecutionViewSet, StepTypeViewSet, WorkflowViewSet
+
+router = DefaultRouter()
+router.register("workflows", WorkflowViewSet, basename="workflow")
+router.register("executions", ExecutionViewSet, basename="execution")
+router.register("step-types", StepTypeViewSet, basename="step-type")
+
+urlpatterns = router.urls

@@ -1,0 +1,181 @@
+"""REST API views: thin. Input serializer -> one service -> output serializer."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from .. import services
+from ..errors import Conflict
+from ..models import LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStep
+from ..states import ExecutionStatus
+from ..steps import registry
+from . import serializers as s
+from .filters import ExecutionFilter, WorkflowFilter
+
+LEVEL_ORDER = list(LogLevel.values)
+
+
+class OwnedViewSetMixin:
+    """The one place where the owner filter is applied: a user sees only their own objects."""
+
+    def get_queryset(self):
+        return self.queryset.visible_to(self.request.user)
+
+
+def _run_response(execution, created: bool) -> Response:
+    return Response(s.ExecutionDetailSerializer(execution).data,
+                    status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
+    queryset = Workflow.objects.select_related("owner").prefetch_related(
+        Prefetch("steps", queryset=WorkflowStep.objects.prefetch_related("depends_on")))
+    serializer_class = s.WorkflowSerializer
+    filterset_class = WorkflowFilter
+
+    @extend_schema(request=s.WorkflowInputSerializer, responses={201: s.WorkflowSerializer})
+    def create(self, request, *args, **kwargs):
+        data = s.WorkflowInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        steps = fields.pop("steps", [])
+        workflow = services.workflow_create(owner=request.user, data=fields, steps=steps)
+        return Response(s.WorkflowSerializer(self.get_queryset().get(pk=workflow.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.WorkflowInputSerializer, responses=s.WorkflowSerializer)
+    def update(self, request, *args, **kwargs):
+        workflow = self.get_object()
+        data = s.WorkflowInputSerializer(data=request.data, partial=kwargs.get("partial", False))
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        steps = fields.pop("steps", None)
+        services.workflow_update(workflow=workflow, data=fields, steps=steps, user=request.user)
+        return Response(s.WorkflowSerializer(self.get_queryset().get(pk=workflow.pk)).data)
+
+    def destroy(self, request, *args, **kwargs):
+        workflow = self.get_object()
+        if workflow.executions.filter(status__in=[ExecutionStatus.PENDING, ExecutionStatus.RUNNING]).exists():
+            raise Conflict("the workflow has pending or running executions; cancel them or archive the workflow")
+        workflow.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=s.WorkflowSerializer)
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        workflow = services.workflow_activate(workflow=self.get_object(), user=request.user)
+        return Response(s.WorkflowSerializer(self.get_queryset().get(pk=workflow.pk)).data)
+
+    @extend_schema(request=s.RunInputSerializer, responses={201: s.ExecutionDetailSerializer,
+                                                            200: s.ExecutionDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def run(self, request, pk=None):
+        data = s.RunInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        execution, created = services.execution_start(
+            workflow=self.get_object(), input_data=data.validated_data["input_data"],
+            idempotency_key=data.validated_data.get("idempotency_key") or None,
+            triggered_by=TriggerSource.MANUAL, user=request.user)
+        return _run_response(_detail(execution.pk), created)
+
+    @extend_schema(request=s.StepSerializer, responses={201: s.StepSerializer})
+    @action(detail=True, methods=["post"])
+    def steps(self, request, pk=None):
+        data = s.StepSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        step = services.step_add(workflow=self.get_object(), step=dict(data.validated_data), user=request.user)
+        return Response(s.StepSerializer(step).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=s.WorkflowVersionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def versions(self, request, pk=None):
+        versions = self.get_object().versions.select_related("created_by")
+        return Response(s.WorkflowVersionSerializer(versions, many=True).data)
+
+
+def _detail(execution_id) -> WorkflowExecution:
+    return WorkflowExecution.objects.select_related("workflow", "workflow_version", "triggered_by_user") \
+        .prefetch_related(Prefetch("task_executions", queryset=TaskExecution.objects.order_by("created_at", "attempt"))) \
+        .get(pk=execution_id)
+
+
+class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                       viewsets.GenericViewSet):
+    queryset = WorkflowExecution.objects.select_related("workflow", "workflow_version", "triggered_by_user")
+    serializer_class = s.ExecutionSerializer
+    filterset_class = ExecutionFilter
+
+    def get_serializer_class(self):
+        return s.ExecutionDetailSerializer if self.action == "retrieve" else s.ExecutionSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related(
+                Prefetch("task_executions", queryset=TaskExecution.objects.order_by("created_at", "attempt")))
+        return queryset
+
+    @extend_schema(request=s.ExecutionCreateSerializer, responses={201: s.ExecutionDetailSerializer,
+                                                                   200: s.ExecutionDetailSerializer})
+    def create(self, request, *args, **kwargs):
+        data = s.ExecutionCreateSerializer(data=request.data, workflows=Workflow.objects.visible_to(request.user))
+        data.is_valid(raise_exception=True)
+        execution, created = services.execution_start(
+            workflow=data.validated_data["workflow_id"], input_data=data.validated_data["input_data"],
+            idempotency_key=data.validated_data.get("idempotency_key") or None,
+            triggered_by=TriggerSource.API, user=request.user)
+        return _run_response(_detail(execution.pk), created)
+
+    @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        execution = services.execution_retry(execution=self.get_object(), user=request.user)
+        return Response(s.ExecutionDetailSerializer(_detail(execution.pk)).data)
+
+    @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        execution = services.execution_cancel(execution=self.get_object(), user=request.user)
+        return Response(s.ExecutionDetailSerializer(_detail(execution.pk)).data)
+
+    @extend_schema(parameters=[OpenApiParameter("level", enum=LEVEL_ORDER, description="this level and above"),
+                               OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+                   responses=s.ExecutionLogSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def logs(self, request, pk=None):
+        query = s.LogQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        logs = self.get_object().logs.all()
+        if level := query.validated_data.get("level"):
+            logs = logs.filter(level__in=LEVEL_ORDER[LEVEL_ORDER.index(level):])
+        offset, limit = query.validated_data["offset"], query.validated_data["limit"]
+        return Response({"count": logs.count(), "limit": limit, "offset": offset,
+                         "logs": s.ExecutionLogSerializer(logs[offset:offset + limit], many=True).data})
+
+    @extend_schema(request=s.BulkRetrySerializer, responses={200: dict})
+    @action(detail=False, methods=["post"], url_path="retry-failed")
+    def retry_failed(self, request):
+        data = s.BulkRetrySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        executions = WorkflowExecution.objects.visible_to(request.user)
+        if data.validated_data.get("workflow_id"):
+            executions = executions.filter(workflow_id=data.validated_data["workflow_id"])
+        selection = {"step_key": data.validated_data.get("step_key") or None,
+                     "error_contains": data.validated_data.get("error_contains") or None}
+        if data.validated_data["dry_run"]:
+            ids = list(services.failed_executions(executions, **selection).values_list("pk", flat=True))
+            return Response({"dry_run": True, "count": len(ids), "execution_ids": ids})
+        ids = services.executions_retry_failed(executions=executions, user=request.user, **selection)
+        return Response({"retried": len(ids), "count": len(ids), "execution_ids": ids})
+
+
+class StepTypeViewSet(viewsets.ViewSet):
+    """The step types this installation offers, with their config JSON Schemas (the designer's palette)."""
+
+    @extend_schema(responses={200: dict})
+    def list(self, request):
+        return Response([t.describe() for t in registry.all_types()])

@@ -1,0 +1,193 @@
+"""Pure decisions over a workflow definition: is it valid, what runs next, is the run over.
+
+No ORM, no Celery. A definition is the frozen JSON of a version (see `definition.py`); step
+states are a mapping of step key to the status of its latest attempt. The orchestrator reads the
+states, asks `decide()`, and writes what it answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .states import TaskStatus as T
+
+DONE = frozenset({T.COMPLETED, T.SKIPPED})
+# What a failure halts at once: not started, or holding no worker.
+HALTABLE = frozenset({T.QUEUED, T.WAITING, T.RETRYING})
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One validation problem, naming the step (key or position) and the field."""
+
+    step: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"step {self.step!r}" if self.step else "workflow"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The dependency structure of a definition: keys in a stable order, edges, conditions."""
+
+    order: tuple[str, ...]
+    deps: Mapping[str, tuple[str, ...]]
+    when: Mapping[str, str]
+
+    @classmethod
+    def from_steps(cls, steps: Iterable[Mapping]) -> Graph:
+        ordered = sorted(steps, key=lambda s: (s.get("step_order", 0), s["key"]))
+        return cls(
+            order=tuple(s["key"] for s in ordered),
+            deps={s["key"]: tuple(s.get("depends_on") or ()) for s in ordered},
+            when={s["key"]: (s.get("when") or "").strip() for s in ordered},
+        )
+
+    def dependents(self, key: str) -> tuple[str, ...]:
+        return tuple(k for k in self.order if key in self.deps[k])
+
+    def roots(self) -> tuple[str, ...]:
+        return tuple(k for k in self.order if not self.deps[k])
+
+
+def find_cycle(deps: Mapping[str, Iterable[str]]) -> list[str] | None:
+    """A cycle as a list of keys (first == last), or None. Iterative DFS: no recursion limit."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    colour = dict.fromkeys(deps, WHITE)
+    for start in deps:
+        if colour[start] != WHITE:
+            continue
+        stack: list[tuple[str, list[str]]] = [(start, [d for d in deps[start] if d in deps])]
+        path = [start]
+        colour[start] = GREY
+        while stack:
+            node, todo = stack[-1]
+            if not todo:
+                colour[node] = BLACK
+                stack.pop()
+                path.pop()
+                continue
+            nxt = todo.pop()
+            if colour[nxt] == GREY:
+                return path[path.index(nxt):] + [nxt]
+            if colour[nxt] == WHITE:
+                colour[nxt] = GREY
+                path.append(nxt)
+                stack.append((nxt, [d for d in deps[nxt] if d in deps]))
+    return None
+
+
+def validate(
+    steps: list[Mapping],
+    *,
+    known_types: Iterable[str],
+    check_config: Callable[[str, dict], list[tuple[str, str]]] = lambda t, c: [],
+    check_template: Callable[[str], str | None] = lambda s: None,
+) -> list[Issue]:
+    """Every problem of a definition: keys, dependencies, cycles, step types, configs, conditions.
+
+    `check_config(task_type, config)` answers (field, message) pairs for a config that does not
+    match the type's schema; `check_template(text)` answers an error message or None.
+    """
+    issues: list[Issue] = []
+    known = set(known_types)
+    keys: list[str] = []
+    for index, step in enumerate(steps):
+        key = step.get("key") or ""
+        label = key or f"#{index + 1}"
+        if not key:
+            issues.append(Issue(label, "key", "is required"))
+        elif key in keys:
+            issues.append(Issue(key, "key", "is used by more than one step"))
+        keys.append(key)
+        task_type = step.get("task_type") or ""
+        if task_type not in known:
+            issues.append(Issue(label, "task_type",
+                                f"unknown step type {task_type!r}; known types: {', '.join(sorted(known))}"))
+        else:
+            for fld, message in check_config(task_type, step.get("config") or {}):
+                issues.append(Issue(label, f"config.{fld}" if fld else "config", message))
+        when = (step.get("when") or "").strip()
+        if when:
+            error = check_template(when)
+            if error:
+                issues.append(Issue(label, "when", error))
+    key_set = set(keys)
+    for step in steps:
+        key = step.get("key") or ""
+        for dep in step.get("depends_on") or ():
+            if dep == key:
+                issues.append(Issue(key, "depends_on", "a step cannot depend on itself"))
+            elif dep not in key_set:
+                issues.append(Issue(key, "depends_on", f"depends on unknown step {dep!r}"))
+    if not any(i.field in ("key", "depends_on") for i in issues):
+        cycle = find_cycle({s["key"]: list(s.get("depends_on") or ()) for s in steps})
+        if cycle:
+            issues.append(Issue(cycle[0], "depends_on",
+                                "dependency cycle: " + " -> ".join(reversed(cycle))))
+    return issues
+
+
+@dataclass
+class Decision:
+    """What the orchestrator must write: steps to queue, skip, fail (with why), halt; the outcome."""
+
+    queue: list[str] = field(default_factory=list)
+    skip: list[str] = field(default_factory=list)
+    fail: dict[str, str] = field(default_factory=dict)
+    halt: list[str] = field(default_factory=list)
+    outcome: str | None = None  # "completed", "failed" or None while the run goes on
+
+
+class ConditionError(Exception):
+    """A `when` condition could not be evaluated (missing variable, error in the expression)."""
+
+
+def decide(graph: Graph, states: Mapping[str, str],
+           evaluate_when: Callable[[str, str], bool] = lambda key, expr: True) -> Decision:
+    """The next moves of a run, given the status of each step's latest attempt.
+
+    A pending step is ready once every dependency is completed or skipped. It is skipped if all
+    its dependencies were skipped (skipping propagates) or its `when` is false; so a join after an
+    if/else runs once the taken branch is done. A failed step stops new work: what has not started
+    is halted, what runs is awaited, and then the run has failed.
+    """
+    states = dict(states)
+    decision = Decision()
+    progressed = not any(s == T.FAILED for s in states.values())
+    while progressed:
+        progressed = False
+        for key in graph.order:
+            if states[key] != T.PENDING:
+                continue
+            dep_states = [states[d] for d in graph.deps[key]]
+            if any(s not in DONE for s in dep_states):
+                continue
+            if dep_states and all(s == T.SKIPPED for s in dep_states):
+                verdict = T.SKIPPED
+            elif graph.when[key]:
+                try:
+                    verdict = T.QUEUED if evaluate_when(key, graph.when[key]) else T.SKIPPED
+                except ConditionError as exc:
+                    decision.fail[key] = str(exc)
+                    states[key] = T.FAILED
+                    break
+            else:
+                verdict = T.QUEUED
+            states[key] = verdict
+            (decision.queue if verdict == T.QUEUED else decision.skip).append(key)
+            progressed = progressed or verdict == T.SKIPPED
+    if any(s == T.FAILED for s in states.values()):
+        for key in decision.queue:
+            states[key] = T.PENDING  # not sent: a failure stops new work
+        decision.queue = []
+        decision.halt = [k for k in graph.order if states[k] in HALTABLE]
+        if not any(states[k] == T.RUNNING for k in graph.order):
+            decision.outcome = "failed"
+    elif all(states[k] in DONE for k in graph.order):
+        decision.outcome = "completed"
+    return decision

@@ -1,0 +1,114 @@
+"""A workflow's definition as frozen JSON: built from the editable rows, checked, and read by runs.
+
+A version's definition never changes, so the parsed form is cached per version in each process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+from django.conf import settings
+
+from . import dag, templating
+from .retry import RetryPolicy
+from .steps import registry
+
+DEFAULT_RETRY = {"max_retries": 3, "base_delay": 1.0, "backoff_factor": 2.0, "max_delay": 300.0}
+STEP_FIELDS = ("key", "name", "task_type", "config", "depends_on", "step_order", "timeout_seconds", "when",
+               "position")
+
+
+def _retry_fields(source: dict) -> dict:
+    return {"max_retries": source.get("max_retries"), "base_delay": source.get("retry_base_delay"),
+            "backoff_factor": source.get("retry_backoff_factor"), "max_delay": source.get("retry_max_delay")}
+
+
+def from_data(*, workflow: dict, steps: list[dict]) -> dict:
+    """The definition of a workflow from plain data (the API's shape, or model fields)."""
+    return {
+        "name": workflow.get("name", ""),
+        "retry": _retry_fields(workflow),
+        "steps": [
+            {
+                "key": s["key"], "name": s.get("name") or s["key"], "task_type": s["task_type"],
+                "config": s.get("config") or {}, "depends_on": list(s.get("depends_on") or []),
+                "step_order": s.get("step_order") or 0, "timeout_seconds": s.get("timeout_seconds"),
+                "when": s.get("when") or "", "retry": _retry_fields(s),
+            }
+            for s in steps
+        ],
+    }
+
+
+def issues(definition: dict) -> list[dag.Issue]:
+    """Every problem of a definition, each naming its step and field."""
+    found = dag.validate(
+        definition["steps"],
+        known_types=registry.names(),
+        check_config=_check_config,
+        check_template=templating.condition_syntax_error,
+    )
+    try:
+        RetryPolicy.merged(DEFAULT_RETRY, definition.get("retry") or {})
+    except (TypeError, ValueError) as exc:
+        found.append(dag.Issue("", "retry", str(exc)))
+    for step in definition["steps"]:
+        try:
+            RetryPolicy.merged(DEFAULT_RETRY, {**(definition.get("retry") or {}), **{
+                k: v for k, v in (step.get("retry") or {}).items() if v is not None}})
+        except (TypeError, ValueError) as exc:
+            found.append(dag.Issue(step.get("key", ""), "retry", str(exc)))
+    return found
+
+
+def _check_config(task_type: str, config: dict) -> list[tuple[str, str]]:
+    return templating.template_errors(config) or registry.config_errors(task_type, config, rendered=False)
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    name: str
+    task_type: str
+    config: dict
+    depends_on: tuple[str, ...]
+    when: str
+    timeout_seconds: float
+    retry: RetryPolicy
+
+
+class Definition:
+    """A parsed, validated definition: the graph, and each step's effective settings."""
+
+    def __init__(self, data: dict):
+        self.data = data
+        default = RetryPolicy.merged(DEFAULT_RETRY, data.get("retry") or {})
+        default_fields = {"max_retries": default.max_retries, "base_delay": default.base_delay,
+                          "backoff_factor": default.backoff_factor, "max_delay": default.max_delay}
+        self.steps: dict[str, Step] = {
+            s["key"]: Step(
+                key=s["key"], name=s.get("name") or s["key"], task_type=s["task_type"],
+                config=s.get("config") or {}, depends_on=tuple(s.get("depends_on") or ()),
+                when=s.get("when") or "",
+                timeout_seconds=float(s.get("timeout_seconds") or settings.FLOWPILOT_DEFAULT_TIMEOUT_SECONDS),
+                retry=RetryPolicy.merged(default_fields, s.get("retry") or {}),
+            )
+            for s in data["steps"]
+        }
+
+    @cached_property
+    def graph(self) -> dag.Graph:
+        return dag.Graph.from_steps(self.data["steps"])
+
+    @cached_property
+    def sinks(self) -> tuple[str, ...]:
+        return tuple(k for k in self.graph.order if not self.graph.dependents(k))
+
+
+@lru_cache(maxsize=1024)
+def for_version(version_id: int) -> Definition:
+    """The parsed definition of a WorkflowVersion, cached per process: versions never change."""
+    from .models import WorkflowVersion
+
+    return Definition(WorkflowVersion.objects.values_list("definition", flat=True).get(pk=version_id))

@@ -1,0 +1,37 @@
+"""Every transition is an event: written to ExecutionLog in the transaction that makes it.
+
+(The live monitor and the metrics subscribe here too: `subscribers` are called after commit with
+the events of that commit.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from .models import ExecutionLog, LogLevel
+
+subscribers: list[Callable[[list[ExecutionLog]], None]] = []
+
+
+@dataclass
+class Events:
+    """Collects the log lines of one transaction and writes them in one INSERT."""
+
+    rows: list[ExecutionLog] = field(default_factory=list)
+
+    def add(self, execution_id, event: str, message: str, *, level: str = LogLevel.INFO, task=None,
+            step_key: str = "", **details) -> None:
+        self.rows.append(ExecutionLog(
+            execution_id=execution_id, task_execution_id=getattr(task, "pk", task), event=event,
+            step_key=step_key or getattr(task, "step_key", ""), level=level, message=message, details=details))
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        rows, self.rows = self.rows, []
+        ExecutionLog.objects.bulk_create(rows)
+        if subscribers:
+            transaction.on_commit(lambda: [notify(rows) for notify in subscribers])

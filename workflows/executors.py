@@ -1,0 +1,74 @@
+"""How a queued step reaches a worker.
+
+CeleryExecutor sends one message per step after the transaction commits (the queued row stays the
+outbox: if the send fails, the sweeper re-sends). SynchronousExecutor runs steps in this process,
+one after another, for tests and scripts that want no worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+log = logging.getLogger(__name__)
+
+
+class CeleryExecutor:
+    def dispatch(self, task_ids: Iterable) -> None:
+        ids = [str(i) for i in task_ids]
+        if ids:
+            transaction.on_commit(lambda: self.send(ids))
+
+    def send(self, ids: list[str]) -> None:
+        from .tasks import run_step
+
+        for task_id in ids:
+            try:
+                run_step.apply_async(args=[task_id], task_id=task_id)
+            except Exception as exc:  # broker down: the row stays queued and the sweeper re-sends it
+                log.warning("could not send step %s to the broker (%s); the sweeper will re-send it", task_id, exc)
+                return
+
+
+class SynchronousExecutor:
+    """Runs dispatched steps in this process when `drain()` is called (see workflows.code's engine)."""
+
+    def __init__(self) -> None:
+        self.queue: deque[str] = deque()
+
+    def dispatch(self, task_ids: Iterable) -> None:
+        self.queue.extend(str(i) for i in task_ids)
+
+    def send(self, ids: list[str]) -> None:
+        self.queue.extend(ids)
+
+    def drain(self, *, limit: int = 10_000) -> int:
+        """Run queued steps (and the steps they queue) until none is left; answers how many ran."""
+        from .orchestrator import run_step
+
+        ran = 0
+        while self.queue and ran < limit:
+            run_step(self.queue.popleft(), worker_id="synchronous")
+            ran += 1
+        return ran
+
+
+_executor = None
+
+
+def get_executor():
+    global _executor
+    if _executor is None:
+        _executor = import_string(settings.FLOWPILOT_EXECUTOR)()
+    return _executor
+
+
+def set_executor(executor) -> None:
+    """Use `executor` from now on in this process (None: back to the FLOWPILOT_EXECUTOR setting)."""
+    global _executor
+    _executor = executor

@@ -1,0 +1,246 @@
+"""Definition (Workflow, WorkflowStep, WorkflowVersion) and execution (WorkflowExecution,
+TaskExecution, ExecutionLog). The database is the source of truth for every decision."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from .querysets import ExecutionQuerySet, TaskExecutionQuerySet, WorkflowQuerySet
+from .states import ExecutionStatus, TaskStatus
+
+STEP_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
+step_key_validator = RegexValidator(
+    STEP_KEY_PATTERN, "use letters, digits and underscores, starting with a letter or underscore "
+                      "(the key is how templates name the step: steps.<key>.output)")
+
+
+class WorkflowStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    ARCHIVED = "archived", "Archived"
+
+
+class TriggerSource(models.TextChoices):
+    API = "api", "API"
+    MANUAL = "manual", "Manual"
+    WEBHOOK = "webhook", "Webhook"
+    SCHEDULE = "schedule", "Schedule"
+    EVENT = "event", "Event"
+    PYTHON = "python", "Python"
+
+
+class RetryFields(models.Model):
+    """A retry policy's fields; empty means "inherit" (a step from its workflow, a workflow from the defaults)."""
+
+    max_retries = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Retries after the first attempt.")
+    retry_base_delay = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0)], help_text="Seconds before the first retry.")
+    retry_backoff_factor = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text="Multiplier per retry.")
+    retry_max_delay = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0)], help_text="Longest wait between attempts, seconds.")
+
+    class Meta:
+        abstract = True
+
+    def retry_policy_fields(self) -> dict:
+        return {"max_retries": self.max_retries, "base_delay": self.retry_base_delay,
+                "backoff_factor": self.retry_backoff_factor, "max_delay": self.retry_max_delay}
+
+
+class Workflow(RetryFields):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workflows")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=WorkflowStatus.choices, default=WorkflowStatus.DRAFT)
+    version = models.PositiveIntegerField(
+        default=0, help_text="Number of the latest published version; 0 until first activated.")
+    metadata = models.JSONField(default=dict, blank=True)
+    max_concurrency = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="At most this many running executions; more wait as pending, first in first out.")
+    concurrency_key = models.CharField(
+        max_length=500, blank=True,
+        help_text="Expression over the input (e.g. {{ input.phone }}): one running execution per value.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkflowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["owner", "status"], name="workflow_owner_status")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkflowStep(RetryFields):
+    """One node of a workflow's editable definition. Runs never read these rows: they read a version."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="steps")
+    key = models.CharField(max_length=100, validators=[step_key_validator])
+    name = models.CharField(max_length=200, blank=True)
+    task_type = models.CharField(max_length=100)
+    config = models.JSONField(default=dict, blank=True)
+    depends_on = models.ManyToManyField("self", symmetrical=False, related_name="dependents", blank=True)
+    step_order = models.IntegerField(default=0)
+    timeout_seconds = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
+    when = models.TextField(blank=True, help_text="Condition over the run's data; the step is skipped when false.")
+    position_x = models.FloatField(default=0)
+    position_y = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["step_order", "id"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "key"], name="step_key_unique_in_workflow")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id}:{self.key}"
+
+
+class WorkflowVersion(models.Model):
+    """A frozen definition. An execution runs the version it started with, whatever edits come later."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    definition = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "number"], name="version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} v{self.number}"
+
+
+class WorkflowExecution(models.Model):
+    state_machine = "execution"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="executions")
+    workflow_version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="executions")
+    status = models.CharField(max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(default=dict, blank=True)
+    error_message = models.TextField(blank=True)
+    error_details = models.JSONField(default=dict, blank=True)
+    retry_count = models.PositiveIntegerField(default=0, help_text="How many times the run was resumed by a retry.")
+    triggered_by = models.CharField(max_length=16, choices=TriggerSource.choices, default=TriggerSource.API)
+    triggered_by_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                          on_delete=models.SET_NULL, related_name="+")
+    concurrency_key = models.CharField(max_length=255, blank=True,
+                                       help_text="The value of the workflow's concurrency key for this run.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExecutionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
+                                    name="execution_idempotency_key_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["workflow", "status", "created_at"], name="execution_wf_status_created"),
+            models.Index(fields=["status", "created_at"], name="execution_status_created"),
+            models.Index(fields=["-created_at"], name="execution_created_desc"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class TaskExecution(models.Model):
+    """One attempt of one step of one run (a retry is a new row with the next attempt number)."""
+
+    state_machine = "task"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    execution = models.ForeignKey(WorkflowExecution, on_delete=models.CASCADE, related_name="task_executions")
+    step_key = models.CharField(max_length=100)
+    task_type = models.CharField(max_length=100)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING)
+    visit = models.PositiveIntegerField(default=1, help_text="Which visit of the step (loops visit a step again).")
+    attempt = models.PositiveIntegerField(default=1)
+    round_first_attempt = models.PositiveIntegerField(
+        default=1, help_text="First attempt of the current retry round: the retry budget counts from here.")
+    input = models.JSONField(null=True, blank=True, help_text="The step's config as rendered for this attempt.")
+    output = models.JSONField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    error_details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    wake_at = models.DateTimeField(null=True, blank=True, help_text="When a retrying or waiting attempt is due.")
+    lease_expires_at = models.DateTimeField(null=True, blank=True,
+                                            help_text="A running attempt whose lease expired lost its worker.")
+    worker_id = models.CharField(max_length=255, blank=True)
+    celery_task_id = models.CharField(max_length=255, blank=True)
+
+    objects = TaskExecutionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "step_key", "visit", "attempt"], name="task_attempt_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["wake_at"], name="task_due",
+                         condition=Q(status__in=[TaskStatus.RETRYING, TaskStatus.WAITING])),
+            models.Index(fields=["lease_expires_at"], name="task_running_lease", condition=Q(status=TaskStatus.RUNNING)),
+            models.Index(fields=["queued_at"], name="task_queued", condition=Q(status=TaskStatus.QUEUED)),
+            models.Index(fields=["status", "step_key"], name="task_status_step"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id}:{self.step_key}#{self.attempt}"
+
+    @property
+    def idempotency_key(self) -> str:
+        """execution:step[:visit], the same for every attempt of a visit, so that a receiver can
+        deduplicate a side effect that an earlier attempt already caused (no second OTP)."""
+        base = f"{self.execution_id}:{self.step_key}"
+        return base if self.visit == 1 else f"{base}:{self.visit}"
+
+
+class LogLevel(models.TextChoices):
+    DEBUG = "debug", "Debug"
+    INFO = "info", "Info"
+    WARNING = "warning", "Warning"
+    ERROR = "error", "Error"
+
+
+class ExecutionLog(models.Model):
+    """The audit trail: one line per transition, and what steps log."""
+
+    execution = models.ForeignKey(WorkflowExecution, on_delete=models.CASCADE, related_name="logs")
+    task_execution = models.ForeignKey(TaskExecution, null=True, blank=True, on_delete=models.CASCADE,
+                                       related_name="logs")
+    step_key = models.CharField(max_length=100, blank=True)
+    level = models.CharField(max_length=8, choices=LogLevel.choices, default=LogLevel.INFO)
+    event = models.CharField(max_length=64, blank=True, help_text="Machine-readable kind, e.g. step.failed.")
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    timestamp = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["timestamp", "id"]
+        indexes = [models.Index(fields=["execution", "timestamp"], name="log_execution_time")]
+
+    def __str__(self) -> str:
+        return f"[{self.level}] {self.message}"

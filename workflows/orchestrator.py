@@ -1,0 +1,304 @@
+"""The orchestrator: the only code that reads run state, asks the pure decisions, and writes them.
+
+    advance(execution)   under the execution's row lock: queue the ready steps, skip, fail, finish
+    run_step(task)       claim queued -> running (once), run the handler with its timeout, then
+                         record the result and advance, in one transaction
+    wake / take_back     timers that came due, attempts whose worker died (used by the sweeper)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import close_old_connections, connections, transaction
+from django.utils import timezone
+
+from . import concurrency, dag, definition as definitions, heartbeat, templating
+from .events import Events
+from .executors import get_executor
+from .models import LogLevel, TaskExecution, WorkflowExecution
+from .states import ExecutionStatus as E
+from .states import TaskStatus as T
+from .states import transition, transition_rows
+from .steps import registry
+from .steps.base import StepContext, StepError, StepTimeout, Wait
+
+log = logging.getLogger(__name__)
+
+
+# --- reading a run's state -----------------------------------------------------------------------
+
+def current_attempts(execution_id, *, fields=("id", "step_key", "visit", "attempt", "status", "round_first_attempt",
+                                               "error_message", "task_type")) -> dict[str, TaskExecution]:
+    """The latest attempt of the latest visit of each step."""
+    rows = TaskExecution.objects.filter(execution_id=execution_id).only(*fields).latest_attempts()
+    return {row.step_key: row for row in rows}
+
+
+def run_data(execution: WorkflowExecution) -> dict:
+    """What templates see: plain JSON only (input, outputs of completed steps, the execution's ids)."""
+    outputs = (TaskExecution.objects.filter(execution_id=execution.pk, status=T.COMPLETED)
+               .order_by("visit", "attempt").values_list("step_key", "output"))
+    return {
+        "input": execution.input,
+        "steps": {key: {"output": output} for key, output in outputs},
+        "execution": {"id": str(execution.pk), "workflow_id": str(execution.workflow_id),
+                      "retry_count": execution.retry_count},
+    }
+
+
+# --- advancing a run -----------------------------------------------------------------------------
+
+def advance(execution_id) -> None:
+    with transaction.atomic():
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=execution_id)
+        events = Events()
+        advance_locked(execution, events)
+        events.flush()
+
+
+def advance_locked(execution: WorkflowExecution, events: Events, *, now=None) -> None:
+    """Apply the next decision of a running execution whose row the caller holds locked."""
+    if execution.status != E.RUNNING:
+        return
+    now = now or timezone.now()
+    definition = definitions.for_version(execution.workflow_version_id)
+    rows = current_attempts(execution.pk)
+    states = {key: rows[key].status if key in rows else T.PENDING for key in definition.graph.order}
+    data: dict[str, Any] = {}
+
+    def evaluate_when(key: str, expression: str) -> bool:
+        if not data:
+            data.update(run_data(execution))
+        try:
+            return templating.evaluate(expression, data)
+        except templating.TemplateError as exc:
+            raise dag.ConditionError(f"when: {exc.message}") from None
+
+    decision = dag.decide(definition.graph, states, evaluate_when)
+
+    for key in decision.skip:
+        transition_rows(TaskExecution.objects.filter(pk=rows[key].pk), T.PENDING, T.SKIPPED, now=now)
+        events.add(execution.pk, "step.skipped", f"Step {key!r} skipped", task=rows[key])
+    for key, reason in decision.fail.items():
+        transition_rows(TaskExecution.objects.filter(pk=rows[key].pk), T.PENDING, T.FAILED, now=now,
+                        error_message=reason, error_details={"retryable": False})
+        events.add(execution.pk, "step.failed", f"Step {key!r} failed: {reason}", level=LogLevel.ERROR,
+                   task=rows[key])
+    if decision.halt:
+        halted = [rows[k].pk for k in decision.halt]
+        transition_rows(TaskExecution.objects.filter(pk__in=halted), [T.QUEUED, T.WAITING, T.RETRYING],
+                        T.CANCELLED, now=now, error_message="halted: another step failed")
+        for key in decision.halt:
+            events.add(execution.pk, "step.cancelled", f"Step {key!r} halted because another step failed",
+                       level=LogLevel.WARNING, task=rows[key])
+    if decision.queue:
+        ids = [rows[k].pk for k in decision.queue]
+        transition_rows(TaskExecution.objects.filter(pk__in=ids), T.PENDING, T.QUEUED, now=now)
+        for key in decision.queue:
+            events.add(execution.pk, "step.queued", f"Step {key!r} queued", task=rows[key])
+        get_executor().dispatch(ids)
+
+    if decision.outcome == "completed":
+        _finish(execution, E.COMPLETED, events, now=now, output=_sink_outputs(execution, definition))
+    elif decision.outcome == "failed":
+        failed = {key: decision.fail.get(key) or rows[key].error_message
+                  for key in definition.graph.order if key in rows and (
+                      key in decision.fail or rows[key].status == T.FAILED)}
+        first_key, first_message = next(iter(failed.items()))
+        _finish(execution, E.FAILED, events, now=now, error_message=f"step {first_key!r} failed: {first_message}",
+                error_details={"failed_steps": failed})
+
+
+def _sink_outputs(execution: WorkflowExecution, definition) -> dict:
+    rows = (TaskExecution.objects.filter(execution_id=execution.pk, status=T.COMPLETED,
+                                         step_key__in=definition.sinks)
+            .order_by("visit", "attempt").values_list("step_key", "output"))
+    return {key: output for key, output in rows}
+
+
+def _finish(execution: WorkflowExecution, status: str, events: Events, *, now, **fields) -> None:
+    transition(execution, status, now=now, **fields)
+    level = LogLevel.ERROR if status == E.FAILED else LogLevel.INFO
+    message = {E.COMPLETED: "Execution completed", E.FAILED: f"Execution failed: {fields.get('error_message', '')}",
+               E.CANCELLED: "Execution cancelled"}[status]
+    events.add(execution.pk, f"execution.{status}", message, level=level)
+    concurrency.release(execution, events)
+
+
+# --- running one step ----------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    output: dict | None = None
+    wait: Wait | None = None
+    error: StepError | None = None
+    traceback: str = ""
+    rendered: Any = None
+    logs: list = field(default_factory=list)
+
+
+def run_step(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
+    """Claim and run one attempt. A second delivery of the same attempt does nothing."""
+    now = timezone.now()
+    claimed = transition_rows(TaskExecution.objects.filter(pk=task_id), T.QUEUED, T.RUNNING, now=now,
+                              lease_expires_at=heartbeat.lease_until(now), worker_id=worker_id[:255],
+                              celery_task_id=celery_task_id[:255])
+    if not claimed:
+        return "not claimed"
+    heartbeat.track(task_id)
+    try:
+        task = TaskExecution.objects.select_related("execution").get(pk=task_id)
+        events = Events()
+        events.add(task.execution_id, "step.started", f"Step {task.step_key!r} attempt {task.attempt} started",
+                   task=task, worker_id=worker_id)
+        events.flush()
+        outcome = _execute(task)
+    finally:
+        heartbeat.untrack(task_id)
+    record(task, outcome)
+    return "completed" if outcome.error is None else "failed"
+
+
+def _execute(task: TaskExecution) -> Outcome:
+    """Render the config and run the handler in a thread bounded by the step's timeout."""
+    execution = task.execution
+    step = definitions.for_version(execution.workflow_version_id).steps[task.step_key]
+    ctx = StepContext(execution_id=str(execution.pk), step_key=task.step_key, attempt=task.attempt,
+                      idempotency_key=task.idempotency_key, timeout_seconds=step.timeout_seconds,
+                      input=execution.input)
+    outcome = Outcome(logs=ctx.logs)
+    data = run_data(execution) if templating.is_template(str(step.config)) else {}
+
+    def work() -> None:
+        try:
+            outcome.rendered = templating.render_config(step.config, data) if data else step.config
+            problems = registry.config_errors(step.task_type, outcome.rendered)
+            if problems:
+                raise StepError("config " + "; ".join(f"{f or '(root)'}: {m}" for f, m in problems),
+                                retryable=False)
+            result = registry.get(step.task_type).execute(outcome.rendered, ctx)
+            if isinstance(result, Wait):
+                outcome.wait = result
+            else:
+                outcome.output = result if isinstance(result, dict) else {"result": result}
+        except templating.TemplateError as exc:
+            outcome.error = StepError(f"step {task.step_key!r}: config.{exc.field}: {exc.message}", retryable=False)
+        except StepError as exc:
+            outcome.error = exc
+        except Exception as exc:
+            outcome.error = StepError(f"{type(exc).__name__}: {exc}")
+            outcome.traceback = traceback.format_exc()
+        finally:
+            connections.close_all()  # this thread's own connections, if the handler opened any
+
+    thread = threading.Thread(target=work, name=f"step:{task.step_key}", daemon=True)
+    thread.start()
+    thread.join(step.timeout_seconds)
+    if thread.is_alive():  # the thread is abandoned; its result, if any, is ignored
+        return Outcome(error=StepTimeout(step.timeout_seconds), rendered=outcome.rendered)
+    return outcome
+
+
+def record(task: TaskExecution, outcome: Outcome) -> None:
+    """Record an attempt's result and advance the run, in one transaction."""
+    close_old_connections()
+    now = timezone.now()
+    with transaction.atomic():
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=task.execution_id)
+        events = Events()
+        for level, message, details in outcome.logs:
+            events.add(execution.pk, "step.log", message, level=level, task=task, **details)
+        row = TaskExecution.objects.filter(pk=task.pk)
+        if outcome.error is None and outcome.wait is None:
+            moved = transition_rows(row, T.RUNNING, T.COMPLETED, now=now, output=outcome.output,
+                                    input=outcome.rendered, lease_expires_at=None)
+            if moved:
+                events.add(execution.pk, "step.completed", f"Step {task.step_key!r} completed", task=task,
+                           attempt=task.attempt)
+        elif outcome.wait is not None:
+            moved = transition_rows(row, T.RUNNING, T.WAITING, wake_at=outcome.wait.until,
+                                    output=outcome.wait.output, input=outcome.rendered, lease_expires_at=None)
+            if moved:
+                events.add(execution.pk, "step.waiting", f"Step {task.step_key!r} waiting until "
+                           f"{outcome.wait.until.isoformat() if outcome.wait.until else 'a signal'}", task=task)
+        else:
+            moved = fail_attempt(execution, task, outcome.error, events, now=now, traceback_text=outcome.traceback,
+                                 rendered=outcome.rendered)
+        if not moved:
+            # The attempt was taken back meanwhile (lease expired, run cancelled): its result is void.
+            events.add(execution.pk, "step.result_discarded",
+                       f"Result of step {task.step_key!r} attempt {task.attempt} discarded: the attempt "
+                       "was no longer running", level=LogLevel.WARNING, task=task)
+        advance_locked(execution, events, now=now)
+        events.flush()
+
+
+def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepError, events: Events, *,
+                 now, traceback_text: str = "", rendered: Any = None, source: str = T.RUNNING) -> bool:
+    """Mark a running attempt failed and, if its policy allows, schedule the next attempt."""
+    details = {"type": type(error).__name__, "retryable": error.retryable, **error.details}
+    if traceback_text:
+        details["traceback"] = traceback_text
+    moved = transition_rows(TaskExecution.objects.filter(pk=task.pk), source, T.FAILED, now=now,
+                            error_message=error.message[:10_000], error_details=details,
+                            input=rendered, lease_expires_at=None)
+    if not moved:
+        return False
+    step = definitions.for_version(execution.workflow_version_id).steps[task.step_key]
+    attempts_in_round = task.attempt - task.round_first_attempt + 1
+    if execution.status == E.RUNNING and step.retry.should_retry(attempts_in_round, retryable=error.retryable):
+        delay = step.retry.delay(attempts_in_round)
+        retry = TaskExecution.objects.create(
+            execution_id=execution.pk, step_key=task.step_key, task_type=task.task_type, visit=task.visit,
+            attempt=task.attempt + 1, round_first_attempt=task.round_first_attempt, status=T.RETRYING,
+            wake_at=now + timedelta(seconds=delay))
+        events.add(execution.pk, "step.retry_scheduled",
+                   f"Step {task.step_key!r} attempt {task.attempt} failed: {error.message}; "
+                   f"attempt {retry.attempt} in {delay:.2f} s", level=LogLevel.WARNING, task=task,
+                   next_attempt_at=retry.wake_at.isoformat(), delay_seconds=delay)
+    else:
+        events.add(execution.pk, "step.failed", f"Step {task.step_key!r} failed: {error.message}",
+                   level=LogLevel.ERROR, task=task, attempt=task.attempt)
+    return True
+
+
+# --- what the sweeper hands over ---------------------------------------------------------------
+
+def wake(task_id) -> bool:
+    """A waiting step's timer came due: the step completes with the output it parked with."""
+    with transaction.atomic():
+        execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=task_id)
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=execution_id)
+        moved = transition_rows(TaskExecution.objects.filter(pk=task_id, wake_at__lte=timezone.now()),
+                                T.WAITING, T.COMPLETED)
+        events = Events()
+        if moved:
+            events.add(execution.pk, "step.completed", "Timer elapsed; step completed", task=task_id,
+                       step_key=TaskExecution.objects.values_list("step_key", flat=True).get(pk=task_id))
+            advance_locked(execution, events)
+        events.flush()
+        return bool(moved)
+
+
+def take_back(task_id, *, reason: str) -> bool:
+    """A running attempt lost its worker (lease expired): fail the attempt (it counts) and retry by
+    its policy. Checked again under the locks, so a lease renewed meanwhile wins."""
+    with transaction.atomic():
+        execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=task_id)
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=execution_id)
+        now = timezone.now()
+        task = (TaskExecution.objects.select_for_update()
+                .filter(pk=task_id, status=T.RUNNING, lease_expires_at__lt=now).first())
+        if task is None:
+            return False
+        events = Events()
+        fail_attempt(execution, task, StepError(reason, details={"worker_id": task.worker_id}), events, now=now)
+        advance_locked(execution, events, now=now)
+        events.flush()
+        return True

@@ -1,0 +1,53 @@
+"""Querysets named for intent: what the orchestrator, the sweeper and the API ask of the tables."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from .states import ExecutionStatus as E
+from .states import TaskStatus as T
+
+
+class OwnedQuerySet(models.QuerySet):
+    owner_path = "owner"
+
+    def visible_to(self, user) -> models.QuerySet:
+        """The one owner filter: a user sees their own objects, staff see all."""
+        if user.is_staff:
+            return self.all()
+        return self.filter(**{self.owner_path: user})
+
+
+class WorkflowQuerySet(OwnedQuerySet):
+    pass
+
+
+class ExecutionQuerySet(OwnedQuerySet):
+    owner_path = "workflow__owner"
+
+    def running(self):
+        return self.filter(status=E.RUNNING)
+
+    def pending_fifo(self):
+        return self.filter(status=E.PENDING).order_by("created_at", "id")
+
+    def failed(self):
+        return self.filter(status=E.FAILED)
+
+
+class TaskExecutionQuerySet(models.QuerySet):
+    def due(self, now):
+        """Retries and timers whose time has come."""
+        return self.filter(status__in=[T.RETRYING, T.WAITING], wake_at__lte=now)
+
+    def lease_expired(self, now):
+        """Running attempts whose worker stopped renewing the claim: the worker died."""
+        return self.filter(status=T.RUNNING, lease_expires_at__lt=now)
+
+    def stale_queued(self, before):
+        """Queued attempts whose message has not been picked up since `before`: the message was lost."""
+        return self.filter(status=T.QUEUED, queued_at__lt=before)
+
+    def latest_attempts(self):
+        """For one execution: the rows ordered so that the last one per (step, visit) is the current attempt."""
+        return self.order_by("step_key", "visit", "attempt")

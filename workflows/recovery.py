@@ -1,0 +1,83 @@
+"""The sweeper: repairs what crashes and lost messages leave behind, and wakes due timers.
+
+Run every second by celery-beat (and inside the embedded process). Safe to run on many machines
+at once: every move is a conditional update or is re-checked under the execution's lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from . import orchestrator
+from .events import Events
+from .executors import get_executor
+from .models import TaskExecution
+from .states import TaskStatus as T
+from .states import transition_rows
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+@dataclass
+class SweepReport:
+    retries_queued: int = 0
+    timers_fired: int = 0
+    workers_lost: int = 0
+    messages_resent: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def sweep(now=None) -> SweepReport:
+    now = now or timezone.now()
+    report = SweepReport()
+    report.retries_queued = queue_due_retries(now)
+    for task_id in TaskExecution.objects.due(now).filter(status=T.WAITING).values_list("pk", flat=True)[:BATCH]:
+        report.timers_fired += orchestrator.wake(task_id)
+    for task_id in TaskExecution.objects.lease_expired(now).values_list("pk", flat=True)[:BATCH]:
+        report.workers_lost += orchestrator.take_back(
+            task_id, reason="worker lost: the step's lease expired (the worker died or was killed)")
+    report.messages_resent = resend_lost(now)
+    if any(asdict(report).values()):
+        log.info("sweep: %s", report.as_dict())
+    return report
+
+
+def queue_due_retries(now) -> int:
+    """Retrying attempts whose backoff is over: retrying -> queued, then send."""
+    with transaction.atomic():
+        ids = list(TaskExecution.objects.due(now).filter(status=T.RETRYING).order_by("wake_at")
+                   .select_for_update(skip_locked=True).values_list("pk", flat=True)[:BATCH])
+        if not ids:
+            return 0
+        rows = TaskExecution.objects.filter(pk__in=ids)
+        transition_rows(rows, T.RETRYING, T.QUEUED, now=now)
+        events = Events()
+        for task_id, execution_id, step_key, attempt in rows.values_list("pk", "execution_id", "step_key", "attempt"):
+            events.add(execution_id, "step.queued", f"Step {step_key!r} attempt {attempt} queued", task=task_id,
+                       step_key=step_key)
+        events.flush()
+        get_executor().dispatch(ids)
+    return len(ids)
+
+
+def resend_lost(now) -> int:
+    """Queued attempts nobody picked up for a long time: their message was lost (broker restart,
+    crash between commit and send). Send again; the claim makes a duplicate harmless."""
+    before = now - timedelta(seconds=settings.FLOWPILOT_REDISPATCH_AFTER_SECONDS)
+    with transaction.atomic():
+        ids = list(TaskExecution.objects.stale_queued(before).order_by("queued_at")
+                   .select_for_update(skip_locked=True).values_list("pk", flat=True)[:BATCH])
+        if not ids:
+            return 0
+        transition_rows(TaskExecution.objects.filter(pk__in=ids), T.QUEUED, T.QUEUED, now=now)
+        get_executor().dispatch(ids)
+    return len(ids)

@@ -1,0 +1,271 @@
+"""Services: every write the API, the admin, the commands and the triggers make goes through here."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+
+from . import concurrency, definition as definitions, templating
+from .errors import Conflict, InvalidInput
+from .events import Events
+from .models import (
+    TaskExecution,
+    TriggerSource,
+    Workflow,
+    WorkflowExecution,
+    WorkflowStatus,
+    WorkflowStep,
+    WorkflowVersion,
+)
+from .states import ExecutionStatus as E
+from .states import TaskStatus as T
+from .states import transition, transition_rows
+
+WORKFLOW_FIELDS = ("name", "description", "metadata", "max_concurrency", "concurrency_key", "max_retries",
+                   "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
+STEP_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",
+               "position_y", "max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
+
+
+# --- definitions ---------------------------------------------------------------------------------
+
+def _steps_data(workflow: Workflow) -> list[dict]:
+    steps = list(workflow.steps.prefetch_related("depends_on"))
+    return [{**{f: getattr(s, f) for f in STEP_FIELDS}, "depends_on": [d.key for d in s.depends_on.all()]}
+            for s in steps]
+
+
+def _check(workflow_data: dict, steps: list[dict]) -> dict:
+    definition = definitions.from_data(workflow=workflow_data, steps=steps)
+    problems = definitions.issues(definition)
+    if workflow_data.get("concurrency_key"):
+        error = templating.syntax_error(workflow_data["concurrency_key"])
+        if error:
+            problems.append(definitions.dag.Issue("", "concurrency_key", error))
+    if problems:
+        fields: dict[str, list[str]] = {}
+        for p in problems:
+            name = f"steps.{p.step}.{p.field}" if p.step else p.field
+            fields.setdefault(name, []).append(p.message)
+        raise InvalidInput("; ".join(str(p) for p in problems), fields=fields)
+    return definition
+
+
+def _write_steps(workflow: Workflow, steps: list[dict]) -> None:
+    workflow.steps.all().delete()
+    rows = WorkflowStep.objects.bulk_create(
+        [WorkflowStep(workflow=workflow, **{f: s[f] for f in STEP_FIELDS if f in s}) for s in steps])
+    by_key = {row.key: row for row in rows}
+    through = WorkflowStep.depends_on.through
+    through.objects.bulk_create([
+        through(from_workflowstep_id=by_key[s["key"]].pk, to_workflowstep_id=by_key[dep].pk)
+        for s in steps for dep in s.get("depends_on") or ()
+    ])
+
+
+def _publish(workflow: Workflow, definition: dict, user) -> WorkflowVersion | None:
+    """A new version, unless the definition is the same as the latest one."""
+    latest = workflow.versions.filter(number=workflow.version).first()
+    if latest is not None and json.dumps(latest.definition, sort_keys=True) == json.dumps(definition, sort_keys=True):
+        return None
+    workflow.version += 1
+    workflow.save(update_fields=["version", "updated_at"])
+    return WorkflowVersion.objects.create(workflow=workflow, number=workflow.version, definition=definition,
+                                          created_by=user)
+
+
+def _workflow_data(workflow: Workflow) -> dict:
+    return {f: getattr(workflow, f) for f in WORKFLOW_FIELDS}
+
+
+@transaction.atomic
+def workflow_create(*, owner, data: dict, steps: list[dict] | None = None) -> Workflow:
+    steps = steps or []
+    _check({**data}, steps)
+    workflow = Workflow.objects.create(owner=owner, **{f: data[f] for f in WORKFLOW_FIELDS if f in data})
+    _write_steps(workflow, steps)
+    if data.get("status") == WorkflowStatus.ACTIVE:
+        workflow = workflow_activate(workflow=workflow, user=owner)
+    return workflow
+
+
+@transaction.atomic
+def workflow_update(*, workflow: Workflow, data: dict, steps: list[dict] | None = None, user=None) -> Workflow:
+    """Change a workflow; `steps` (if given) replaces the whole graph. An active workflow publishes
+    the change as a new version at once; runs already started keep the version they began with."""
+    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    merged = {**_workflow_data(workflow), **{f: data[f] for f in WORKFLOW_FIELDS if f in data}}
+    new_steps = steps if steps is not None else _steps_data(workflow)
+    definition = _check(merged, new_steps)
+    for f in WORKFLOW_FIELDS:
+        if f in data:
+            setattr(workflow, f, data[f])
+    workflow.save()
+    if steps is not None:
+        _write_steps(workflow, steps)
+    status = data.get("status", workflow.status)
+    if status == WorkflowStatus.ACTIVE:
+        _publish(workflow, definition, user)
+    if status != workflow.status:
+        workflow.status = status
+        workflow.save(update_fields=["status", "updated_at"])
+    return workflow
+
+
+@transaction.atomic
+def workflow_activate(*, workflow: Workflow, user=None) -> Workflow:
+    """Freeze the current definition as a version (if it changed) and make the workflow runnable."""
+    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    definition = _check(_workflow_data(workflow), _steps_data(workflow))
+    if not definition["steps"]:
+        raise InvalidInput("a workflow needs at least one step to be activated", fields={"steps": ["is empty"]})
+    _publish(workflow, definition, user)
+    workflow.status = WorkflowStatus.ACTIVE
+    workflow.save(update_fields=["status", "updated_at"])
+    return workflow
+
+
+@transaction.atomic
+def step_add(*, workflow: Workflow, step: dict, user=None) -> WorkflowStep:
+    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    steps = _steps_data(workflow)
+    if any(s["key"] == step["key"] for s in steps):
+        raise InvalidInput(f"step {step['key']!r}: key: is used by another step of this workflow",
+                           fields={"key": ["is used by another step of this workflow"]})
+    workflow_update(workflow=workflow, data={}, steps=[*steps, step], user=user)
+    return workflow.steps.get(key=step["key"])
+
+
+# --- executions ----------------------------------------------------------------------------------
+
+def _check_payload(value, *, field: str) -> None:
+    size = len(json.dumps(value, default=str))
+    if size > settings.FLOWPILOT_MAX_PAYLOAD_BYTES:
+        raise InvalidInput(f"{field} is {size} bytes; the limit is {settings.FLOWPILOT_MAX_PAYLOAD_BYTES}",
+                           fields={field: [f"larger than {settings.FLOWPILOT_MAX_PAYLOAD_BYTES} bytes"]})
+
+
+def execution_start(*, workflow: Workflow, input_data: dict | None = None, idempotency_key: str | None = None,
+                    triggered_by: str = TriggerSource.API, user=None) -> tuple[WorkflowExecution, bool]:
+    """Start a run of the workflow's current version, or return the run already started with this
+    idempotency key. Answers (execution, created). Returns at once: the steps run on the workers."""
+    input_data = {} if input_data is None else input_data
+    if not isinstance(input_data, dict):
+        raise InvalidInput("input_data must be a JSON object", fields={"input_data": ["must be a JSON object"]})
+    _check_payload(input_data, field="input_data")
+    if idempotency_key:
+        existing = WorkflowExecution.objects.filter(workflow=workflow, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    if workflow.status != WorkflowStatus.ACTIVE or not workflow.version:
+        raise Conflict(f"workflow {workflow.name!r} is {workflow.status}; activate it before running it")
+    key_value = ""
+    if workflow.concurrency_key:
+        try:
+            key_value = str(templating.render(workflow.concurrency_key, {"input": input_data},
+                                              field="concurrency_key"))[:255]
+        except templating.TemplateError as exc:
+            raise InvalidInput(str(exc), fields={"input_data": [f"concurrency key: {exc.message}"]}) from None
+    with transaction.atomic():
+        version_id = WorkflowVersion.objects.values_list("pk", flat=True).get(workflow=workflow,
+                                                                             number=workflow.version)
+        try:
+            with transaction.atomic():
+                execution = WorkflowExecution.objects.create(
+                    workflow=workflow, workflow_version_id=version_id, input=input_data,
+                    idempotency_key=idempotency_key or None, triggered_by=triggered_by,
+                    triggered_by_user=user if getattr(user, "is_authenticated", False) else None,
+                    concurrency_key=key_value)
+        except IntegrityError:
+            if not idempotency_key:
+                raise
+            return WorkflowExecution.objects.get(workflow=workflow, idempotency_key=idempotency_key), False
+        execution.workflow = workflow
+        definition = definitions.for_version(version_id)
+        TaskExecution.objects.bulk_create([
+            TaskExecution(execution=execution, step_key=key, task_type=definition.steps[key].task_type)
+            for key in definition.graph.order
+        ])
+        events = Events()
+        events.add(execution.pk, "execution.created", f"Execution created ({triggered_by})",
+                   idempotency_key=idempotency_key or "")
+        concurrency.enter(execution, events)
+        events.flush()
+    return execution, True
+
+
+def execution_retry(*, execution: WorkflowExecution, user=None) -> WorkflowExecution:
+    """Resume a failed (or cancelled) run at its failed, cancelled and not-yet-run steps; completed
+    steps keep their outputs and are not run again."""
+    with transaction.atomic():
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow") \
+            .get(pk=execution.pk)
+        if execution.status not in (E.FAILED, E.CANCELLED):
+            raise Conflict(f"execution is {execution.status}; only failed or cancelled executions can be retried")
+        from .orchestrator import current_attempts
+
+        again = [row for row in current_attempts(execution.pk).values() if row.status in (T.FAILED, T.CANCELLED)]
+        TaskExecution.objects.bulk_create([
+            TaskExecution(execution_id=execution.pk, step_key=row.step_key, task_type=row.task_type,
+                          visit=row.visit, attempt=row.attempt + 1, round_first_attempt=row.attempt + 1)
+            for row in again
+        ])
+        transition(execution, E.PENDING, retry_count=execution.retry_count + 1, completed_at=None)
+        events = Events()
+        events.add(execution.pk, "execution.retried",
+                   f"Retry {execution.retry_count}: resuming at {', '.join(r.step_key for r in again) or 'the pending steps'}",
+                   steps=[r.step_key for r in again], user=getattr(user, "username", ""))
+        concurrency.enter(execution, events)
+        events.flush()
+    return execution
+
+
+def execution_cancel(*, execution: WorkflowExecution, user=None) -> WorkflowExecution:
+    """Stop a run: no new step starts; pending, queued, waiting and retrying steps are cancelled.
+    A step already running finishes and its result is kept."""
+    with transaction.atomic():
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=execution.pk)
+        if execution.status in (E.COMPLETED, E.CANCELLED):
+            raise Conflict(f"execution is already {execution.status}")
+        held_slot = execution.status == E.RUNNING
+        transition_rows(TaskExecution.objects.filter(execution_id=execution.pk),
+                        [T.PENDING, T.QUEUED, T.WAITING, T.RETRYING], T.CANCELLED,
+                        error_message="cancelled")
+        transition(execution, E.CANCELLED)
+        events = Events()
+        events.add(execution.pk, "execution.cancelled", "Execution cancelled", user=getattr(user, "username", ""))
+        if held_slot:
+            concurrency.release(execution, events)
+        events.flush()
+    return execution
+
+
+def failed_executions(executions, *, step_key: str | None = None, error_contains: str | None = None):
+    """Failed executions whose current attempt of `step_key` (any step if None) failed with an error
+    containing `error_contains`: the selection of a bulk retry."""
+    failed_now = TaskExecution.objects.filter(execution=OuterRef("pk"), status=T.FAILED).exclude(
+        Exists(TaskExecution.objects.filter(execution=OuterRef("execution"), step_key=OuterRef("step_key"),
+                                            visit=OuterRef("visit"), attempt__gt=OuterRef("attempt"))))
+    if step_key:
+        failed_now = failed_now.filter(step_key=step_key)
+    if error_contains:
+        failed_now = failed_now.filter(error_message__icontains=error_contains)
+    return executions.filter(status=E.FAILED).filter(Exists(failed_now))
+
+
+def executions_retry_failed(*, executions, step_key: str | None = None, error_contains: str | None = None,
+                            user=None) -> list:
+    """Bulk retry: resume every selected failed execution. Answers the ids it retried."""
+    retried = []
+    for execution in failed_executions(executions, step_key=step_key, error_contains=error_contains) \
+            .order_by("created_at").only("pk"):
+        try:
+            execution_retry(execution=execution, user=user)
+        except Conflict:
+            continue  # retried meanwhile by someone else
+        retried.append(execution.pk)
+    return retried
+

@@ -1,0 +1,148 @@
+"""The two state machines (execution and task), their allowed transitions, and the one writer of `status`.
+
+Every status change in FlowPilot goes through `transition()` (one locked instance) or
+`transition_rows()` (a conditional UPDATE on many rows). Both refuse a pair that is not in the table,
+so an illegal transition is impossible rather than merely unlikely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.db.models import Model, QuerySet
+
+
+class InvalidTransition(Exception):
+    """A status change the state machine does not allow."""
+
+    def __init__(self, kind: str, source: str, target: str):
+        self.kind, self.source, self.target = kind, source, target
+        super().__init__(f"{kind} cannot go from {source!r} to {target!r}")
+
+
+class ExecutionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # created; waiting for a concurrency slot
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TaskStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # waiting for its dependencies, or for its retry time (wake_at)
+    QUEUED = "queued", "Queued"  # a message was sent; the row is the outbox
+    RUNNING = "running", "Running"  # claimed by a worker, under a lease
+    WAITING = "waiting", "Waiting"  # a durable timer or a signal; holds no worker
+    RETRYING = "retrying", "Retrying"  # a new attempt, due at wake_at (backoff)
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+E, T = ExecutionStatus, TaskStatus
+
+EXECUTION_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        (E.PENDING, E.RUNNING),
+        (E.PENDING, E.CANCELLED),
+        (E.RUNNING, E.COMPLETED),
+        (E.RUNNING, E.FAILED),
+        (E.RUNNING, E.CANCELLED),
+        (E.FAILED, E.PENDING),  # retry: resume at the failed steps, through admission again
+        (E.CANCELLED, E.PENDING),  # retry of a cancelled run resumes where it stopped
+        (E.FAILED, E.CANCELLED),  # given up: out of the bulk-retry selections
+    }
+)
+
+TASK_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        (T.PENDING, T.QUEUED),
+        (T.PENDING, T.SKIPPED),
+        (T.PENDING, T.FAILED),  # its `when` could not be evaluated
+        (T.PENDING, T.CANCELLED),
+        (T.QUEUED, T.RUNNING),  # the claim
+        (T.QUEUED, T.QUEUED),  # re-dispatch of a lost message
+        (T.QUEUED, T.CANCELLED),
+        (T.RUNNING, T.COMPLETED),
+        (T.RUNNING, T.FAILED),  # an attempt failed (a retry is a new attempt row)
+        (T.RUNNING, T.WAITING),
+        (T.WAITING, T.COMPLETED),
+        (T.WAITING, T.FAILED),
+        (T.WAITING, T.CANCELLED),
+        (T.RETRYING, T.QUEUED),
+        (T.RETRYING, T.CANCELLED),
+    }
+)
+
+EXECUTION_TERMINAL = frozenset({E.COMPLETED, E.FAILED, E.CANCELLED})
+TASK_TERMINAL = frozenset({T.COMPLETED, T.FAILED, T.SKIPPED, T.CANCELLED})
+# Statuses in which a step holds its place in the run: it will finish by itself.
+TASK_ACTIVE = frozenset({T.QUEUED, T.RUNNING, T.WAITING, T.RETRYING})
+
+_TABLES = {"execution": EXECUTION_TRANSITIONS, "task": TASK_TRANSITIONS}
+# The timestamp each target status sets, where it has one.
+_STAMPS = {
+    "execution": {E.RUNNING: "started_at", E.COMPLETED: "completed_at", E.FAILED: "completed_at",
+                  E.CANCELLED: "completed_at"},
+    "task": {T.QUEUED: "queued_at", T.RUNNING: "started_at", T.COMPLETED: "completed_at",
+             T.FAILED: "completed_at", T.SKIPPED: "completed_at", T.CANCELLED: "completed_at"},
+}
+
+
+def is_allowed(kind: str, source: str, target: str) -> bool:
+    return (source, target) in _TABLES[kind]
+
+
+def check(kind: str, source: str, target: str) -> None:
+    if not is_allowed(kind, source, target):
+        raise InvalidTransition(kind, source, target)
+
+
+def _kind_of(model: type[Model]) -> str:
+    kind = getattr(model, "state_machine", None)
+    if kind not in _TABLES:
+        raise TypeError(f"{model.__name__} has no state machine")
+    return kind
+
+
+def transition(obj: Model, target: str, *, now=None, **fields: Any) -> Model:
+    """Move one row, locked by the caller (select_for_update inside atomic), to `target`.
+
+    The stamp field of the target (started_at, completed_at...) is set unless given, and only the
+    changed fields are written.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("transition() needs a transaction holding the row's lock")
+    kind = _kind_of(type(obj))
+    check(kind, obj.status, target)
+    stamp = _STAMPS[kind].get(target)
+    if stamp and stamp not in fields and not (target == E.RUNNING and kind == "execution"
+                                               and obj.started_at):
+        fields[stamp] = now or timezone.now()
+    obj.status = target
+    for name, value in fields.items():
+        setattr(obj, name, value)
+    obj.save(update_fields=["status", *fields])
+    return obj
+
+
+def transition_rows(queryset: QuerySet, source: str | Iterable[str], target: str, *, now=None,
+                    **fields: Any) -> int:
+    """Conditionally move the rows of `queryset` that are in `source` to `target`; returns how many moved.
+
+    The condition is in the UPDATE itself, so two workers racing for one row cannot both win.
+    """
+    kind = _kind_of(queryset.model)
+    sources = [source] if isinstance(source, str) else list(source)
+    for src in sources:
+        check(kind, src, target)
+    stamp = _STAMPS[kind].get(target)
+    if stamp and stamp not in fields:
+        fields[stamp] = now or timezone.now()
+    return queryset.filter(status__in=sources).update(status=target, **fields)

@@ -1,0 +1,8 @@
+"""Step types. Importing this package registers the built-in ones."""
+
+from . import delay, http_request, log, python  # noqa: F401  (registration)
+from .base import StepContext, StepError, StepType, Wait
+from .python import step_function
+from .registry import register, step_type
+
+__all__ = ["StepContext", "StepError", "StepType", "Wait", "register", "step_function", "step_type"]

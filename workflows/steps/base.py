@@ -1,0 +1,75 @@
+"""What a step type is, what a handler receives, and what it may answer.
+
+Handlers never touch models: they get plain JSON config and a StepContext, and answer a dict
+(the output), a Wait (a durable timer or signal), or raise StepError (saying whether to retry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class StepError(Exception):
+    """A step failed. `retryable=False` fails it at once, whatever its retry policy."""
+
+    def __init__(self, message: str, *, retryable: bool = True, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.details = details or {}
+
+
+class StepTimeout(StepError):
+    def __init__(self, seconds: float):
+        super().__init__(f"step timed out after {seconds:g} s", retryable=True, details={"timeout_seconds": seconds})
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Park the step without holding a worker until `until` (a durable timer) or a signal."""
+
+    until: datetime | None = None
+    signal: str | None = None
+    output: dict = field(default_factory=dict)
+
+
+@dataclass
+class StepContext:
+    """What a handler knows of the run it is part of."""
+
+    execution_id: str
+    step_key: str
+    attempt: int
+    idempotency_key: str
+    timeout_seconds: float
+    input: dict
+    logs: list[tuple[str, str, dict]] = field(default_factory=list)
+
+    def log(self, message: str, *, level: str = "info", **details: Any) -> None:
+        """A line for the execution's log (written by the engine with the step's result)."""
+        self.logs.append((level, str(message), details))
+
+
+Handler = Callable[[dict, StepContext], "dict | Wait"]
+
+
+@dataclass(frozen=True)
+class StepType:
+    """A registered step type: its name, its config's JSON Schema, what it outputs, and its handler."""
+
+    name: str
+    description: str
+    category: str
+    config_schema: dict
+    execute: Handler
+    output_schema: dict = field(default_factory=lambda: {"type": "object"})
+    example: dict = field(default_factory=dict)
+    # Checks a schema cannot express, at save time: answers (field, message) pairs.
+    check_config: Callable[[dict], list[tuple[str, str]]] | None = None
+
+    def describe(self) -> dict:
+        return {"name": self.name, "description": self.description, "category": self.category,
+                "config_schema": self.config_schema, "output_schema": self.output_schema, "example": self.example}

@@ -1,0 +1,24 @@
+"""Celery entry points. Thin: load by id, call the orchestrator. JSON arguments only."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from celery import shared_task
+
+from . import orchestrator, recovery
+
+WORKER_ID = socket.gethostname()
+
+
+@shared_task(bind=True, name="workflows.tasks.run_step", acks_late=True, reject_on_worker_lost=True,
+             ignore_result=True)
+def run_step(self, task_execution_id: str) -> str:
+    worker = f"{self.request.hostname or WORKER_ID}:{os.getpid()}"
+    return orchestrator.run_step(task_execution_id, worker_id=worker, celery_task_id=self.request.id or "")
+
+
+@shared_task(name="workflows.tasks.sweep", ignore_result=True)
+def sweep() -> dict:
+    return recovery.sweep().as_dict()

@@ -1,0 +1,189 @@
+"""Templates and conditions over a run's data, in Jinja2's immutable sandbox, never eval.
+
+Templates see plain JSON only: `input`, `steps.<key>.output`, `execution`. A string that is exactly
+one `{{ expression }}` keeps the expression's type (a number stays a number, an object an object);
+any other string renders to text. Work and output are bounded: big ranges, powers and repetitions
+fail with a clear error instead of eating the worker.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2.exceptions import SecurityError, TemplateError as JinjaTemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+MAX_OUTPUT_CHARS = 1_000_000
+MAX_SEQUENCE = 100_000
+MAX_POWER_BITS = 4096
+_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
+
+
+class TemplateError(Exception):
+    """A template that cannot be parsed or rendered; `field` names where it sits in the config."""
+
+    def __init__(self, message: str, *, field: str = ""):
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+
+class _BoundedEnvironment(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**", "+"})
+
+    def call_binop(self, context, op: str, left: Any, right: Any) -> Any:
+        if op == "**":
+            if isinstance(left, (int, float)) and isinstance(right, (int, float)):
+                if abs(right) > 1 and abs(left) > 1 and abs(right) * max(abs(left), 2).bit_length() > MAX_POWER_BITS:
+                    raise SecurityError("the result of ** would be too large")
+            return operator.pow(left, right)
+        if op == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
+                    if len(seq) * times > MAX_OUTPUT_CHARS:
+                        raise SecurityError("the result of * would be too large")
+            if isinstance(left, int) and isinstance(right, int) and \
+                    left.bit_length() + right.bit_length() > MAX_POWER_BITS:
+                raise SecurityError("the result of * would be too large")
+            return operator.mul(left, right)
+        result = operator.add(left, right)
+        if isinstance(result, (str, list)) and len(result) > MAX_OUTPUT_CHARS:
+            raise SecurityError("the result of + would be too large")
+        return result
+
+
+_env = _BoundedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_env.globals = {"range": _env.globals["range"], "dict": dict}
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def syntax_error(text: str) -> str | None:
+    """None if `text` parses as a template (or a bare condition), else what is wrong with it."""
+    try:
+        match = _SINGLE_EXPRESSION.match(text)
+        if match:
+            _env.compile_expression(match.group("expr"))
+        elif is_template(text):
+            _env.from_string(text)
+        else:
+            return None
+    except TemplateSyntaxError as exc:
+        return f"template does not parse: {exc.message} (line {exc.lineno})"
+    return None
+
+
+def condition_syntax_error(text: str) -> str | None:
+    match = _SINGLE_EXPRESSION.match(text)
+    try:
+        _env.compile_expression(match.group("expr") if match else text)
+    except TemplateSyntaxError as exc:
+        return f"condition does not parse: {exc.message}"
+    return None
+
+
+def render(text: str, data: dict, *, field: str = "") -> Any:
+    """Render one string. Exactly one {{ expression }} keeps its value's type; otherwise text."""
+    if not is_template(text):
+        return text
+    try:
+        match = _SINGLE_EXPRESSION.match(text)
+        if match and "{{" not in match.group("expr"):
+            return _env.compile_expression(match.group("expr"), undefined_to_none=False)(**data)
+        chunks, size = [], 0
+        for chunk in _env.from_string(text).generate(**data):
+            size += len(chunk)
+            if size > MAX_OUTPUT_CHARS:
+                raise SecurityError(f"rendered text exceeds {MAX_OUTPUT_CHARS} characters")
+            chunks.append(chunk)
+        return "".join(chunks)
+    except UndefinedError as exc:
+        missing = _missing_path(text, data)
+        what = f"undefined variable {missing!r}" if missing else str(exc.message)
+        raise TemplateError(what, field=field) from None
+    except SecurityError as exc:
+        raise TemplateError(f"not allowed: {exc}", field=field) from None
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"template does not parse: {exc.message}", field=field) from None
+    except (JinjaTemplateError, ArithmeticError, TypeError, ValueError, MemoryError, OverflowError) as exc:
+        raise TemplateError(f"{type(exc).__name__}: {exc}", field=field) from None
+
+
+def render_config(config: Any, data: dict, *, field: str = "") -> Any:
+    """Render every string inside a JSON value; `field` paths name where an error is (e.g. body.phone)."""
+    if isinstance(config, dict):
+        return {k: render_config(v, data, field=f"{field}.{k}" if field else str(k)) for k, v in config.items()}
+    if isinstance(config, list):
+        return [render_config(v, data, field=f"{field}[{i}]") for i, v in enumerate(config)]
+    if isinstance(config, str):
+        return render(config, data, field=field)
+    return config
+
+
+def evaluate(condition: str, data: dict, *, field: str = "when") -> bool:
+    """A condition: a bare expression (`input.amount > 100`) or one wrapped in {{ }}."""
+    match = _SINGLE_EXPRESSION.match(condition)
+    return bool(render("{{ " + (match.group("expr") if match else condition) + " }}", data, field=field))
+
+
+def template_errors(config: Any, *, field: str = "") -> list[tuple[str, str]]:
+    """(field, message) for each string of a config that does not parse: the save-time check."""
+    if isinstance(config, dict):
+        return [e for k, v in config.items() for e in template_errors(v, field=f"{field}.{k}" if field else str(k))]
+    if isinstance(config, list):
+        return [e for i, v in enumerate(config) for e in template_errors(v, field=f"{field}[{i}]")]
+    if isinstance(config, str):
+        error = syntax_error(config)
+        return [(field, error)] if error else []
+    return []
+
+
+def _missing_path(text: str, data: dict) -> str | None:
+    """The first dotted variable path in `text` that the data does not have (for a clear message)."""
+    try:
+        match = _SINGLE_EXPRESSION.match(text)
+        tree = _env.parse("{{ " + match.group("expr") + " }}" if match else text)
+    except TemplateSyntaxError:
+        return None
+    for path in _paths(tree):
+        value: Any = data
+        for i, part in enumerate(path):
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and isinstance(part, int) and -len(value) <= part < len(value):
+                value = value[part]
+            else:
+                return ".".join(str(p) for p in path[: i + 1])
+    return None
+
+
+def _paths(tree: nodes.Node) -> list[list]:
+    """Variable paths like ['steps', 'create', 'output', 'id'] in source order, outermost chains only."""
+    found: list[list] = []
+
+    def chain(node) -> list | None:
+        if isinstance(node, nodes.Name):
+            return [node.name]
+        if isinstance(node, nodes.Getattr):
+            base = chain(node.node)
+            return base + [node.attr] if base is not None else None
+        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            base = chain(node.node)
+            return base + [node.arg.value] if base is not None else None
+        return None
+
+    def walk(node) -> None:
+        path = chain(node) if isinstance(node, (nodes.Name, nodes.Getattr, nodes.Getitem)) else None
+        if path is not None and path[0] not in _env.globals:
+            found.append(path)
+            return
+        for child in node.iter_child_nodes():
+            walk(child)
+
+    walk(tree)
+    return found
