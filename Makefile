@@ -1,0 +1,51 @@
+# FlowPilot. `make run` starts the whole product; `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+WORKER_CONCURRENCY ?= 2
+
+# Services used by the tests (and by `make bench`); CI sets the same.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/flowpilot
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+TEST_ENV = DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	SECRET_KEY=$${SECRET_KEY:-flowpilot-test-secret-key-not-for-production}
+
+.PHONY: install run web worker beat test bench migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+## The whole product on the embedded default (SQLite, no Redis): API, worker, scheduler in one process.
+run: install
+	PORT=$(PORT) HOST=$(HOST) $(BIN)/python manage.py serve
+
+## Services mode (DATABASE_URL, REDIS_URL, SECRET_KEY set): one command per process.
+web: install
+	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+
+worker: install
+	$(BIN)/celery -A flowpilot worker -Q flowpilot.steps,flowpilot.control -l info \
+		--concurrency $(WORKER_CONCURRENCY)
+
+beat: install
+	$(BIN)/celery -A flowpilot beat -l info
+
+test: install
+	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(TEST_ENV) $(BIN)/python -m benchmarks.diamond $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var

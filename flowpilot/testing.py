@@ -1,0 +1,46 @@
+"""pytest plugin (loaded with -p before Django's settings): real PostgreSQL and Redis when they
+answer (always in CI), else the embedded mode.
+
+In CI (CI set) an unreachable service is an error. Elsewhere the tests marked `services` or
+`e2e` are skipped and the rest run on SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+IN_CI = bool(os.environ.get("CI"))
+_pg = os.environ.get("DATABASE_URL", "")
+_redis = os.environ.get("REDIS_URL", "")
+SERVICES = bool(_pg and _redis) and _reachable(_pg, 5432) and _reachable(_redis, 6379)
+if not SERVICES:
+    if IN_CI:
+        raise RuntimeError(f"CI needs PostgreSQL ({_pg or 'DATABASE_URL unset'}) and Redis "
+                           f"({_redis or 'REDIS_URL unset'}) reachable; .ci/run starts them")
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        os.environ.pop(name, None)
+    os.environ.setdefault("FLOWPILOT_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+os.environ.setdefault("FLOWPILOT_STEP_MODULES", "workflows.tests.functions")
+
+
+def pytest_collection_modifyitems(config, items):
+    if SERVICES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL); CI always runs these")
+    for item in items:
+        if item.get_closest_marker("services") or item.get_closest_marker("e2e"):
+            item.add_marker(skip)

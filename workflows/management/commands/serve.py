@@ -1,0 +1,85 @@
+"""`manage.py serve`: the web server (HTTP + WebSocket, ASGI via uvicorn).
+
+In the embedded mode (no REDIS_URL) the Celery worker (threads) and the scheduler (beat, which
+runs the sweeper) start inside this process over the in-memory broker, so one command gives the
+whole product. In services mode it serves the web only: run `celery worker` and `celery beat`
+beside it (make worker, make beat).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Serve FlowPilot (embedded mode: with the worker and the scheduler in this process)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--no-worker", action="store_true", help="Do not start the in-process worker and beat.")
+        parser.add_argument("--no-migrate", action="store_true")
+
+    def handle(self, *args, host, port, no_worker, no_migrate, **options):
+        import uvicorn
+
+        if not no_migrate:
+            call_command("migrate", interactive=False, verbosity=0)
+        embedded = not settings.SERVICES_MODE and not no_worker
+        if not settings.SERVICES_MODE:
+            self._first_user()
+        stop = self._start_worker_and_beat() if embedded else (lambda: None)
+        mode = "embedded (worker and scheduler in this process)" if embedded else "web only"
+        self.stdout.write(f"FlowPilot on http://{host}:{port}/  mode: {mode}")
+        try:
+            uvicorn.Server(uvicorn.Config("flowpilot.asgi:application", host=host, port=port, lifespan="off",
+                                          log_level="warning")).run()
+        finally:
+            stop()
+
+    def _first_user(self) -> None:
+        """On a fresh embedded install, make an admin and say how to log in."""
+        User = get_user_model()
+        if User.objects.exists():
+            return
+        from rest_framework.authtoken.models import Token
+
+        password = secrets.token_urlsafe(12)
+        user = User.objects.create_superuser("admin", "admin@localhost", password)
+        token = Token.objects.create(user=user)
+        credentials = settings.VAR_DIR / "admin-credentials.txt"
+        credentials.write_text(f"username: admin\npassword: {password}\napi token: {token.key}\n")
+        credentials.chmod(0o600)
+        self.stdout.write(self.style.SUCCESS(
+            f"Created user 'admin' with password {password} and API token {token.key}\n"
+            f"(saved in {credentials}; change the password at /admin/password_change/)"))
+
+    def _start_worker_and_beat(self):
+        from celery.beat import EmbeddedService
+
+        from flowpilot.celery import app
+
+        worker = app.WorkController(
+            app=app, pool="threads", concurrency=settings.FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY,
+            hostname=f"embedded@{socket.gethostname()}", queues=["flowpilot.steps", "flowpilot.control"],
+            without_heartbeat=True, without_mingle=True, without_gossip=True, loglevel="WARNING")
+        threading.Thread(target=worker.start, name="celery-worker", daemon=True).start()
+        beat = EmbeddedService(app, thread=True)
+        beat.start()
+
+        def stop() -> None:
+            beat.stop()
+            worker.stop(in_sighandler=False)
+
+        return stop

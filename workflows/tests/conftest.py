@@ -1,0 +1,35 @@
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from workflows.executors import SynchronousExecutor, set_executor
+
+
+@pytest.fixture(autouse=True)
+def sync_executor(request):
+    """Steps run in this process when drained, unless the test runs real workers (e2e)."""
+    if request.node.get_closest_marker("e2e"):
+        set_executor(None)
+        yield None
+        return
+    executor = SynchronousExecutor()
+    set_executor(executor)
+    yield executor
+    set_executor(None)
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("alice", password="pw-alice-123")
+
+
+@pytest.fixture
+def other_user(db):
+    return get_user_model().objects.create_user("mallory", password="pw-mallory-123")
+
+
+@pytest.fixture
+def api(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client

@@ -1,0 +1,44 @@
+"""Step functions the tests use (registered in the test process and in the workers they start)."""
+
+from __future__ import annotations
+
+import time
+
+from workflows.steps import StepError, step_function
+
+CALLS: list[dict] = []
+
+
+@step_function("add")
+def add(a: int, b: int = 0) -> dict:
+    return {"sum": a + b}
+
+
+@step_function("noop")
+def noop() -> dict:
+    return {}
+
+
+@step_function("record")
+def record(value: str = "", idempotency_key: str = "", attempt: int = 0) -> dict:
+    CALLS.append({"value": value, "idempotency_key": idempotency_key, "attempt": attempt})
+    return {"value": value}
+
+
+@step_function("sleep")
+def sleep(seconds: float) -> dict:
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+@step_function("flaky")
+def flaky(fail_times: int, attempt: int = 0) -> dict:
+    """Fails on its first `fail_times` attempts, then succeeds."""
+    if attempt <= fail_times:
+        raise RuntimeError(f"flaky failure on attempt {attempt}")
+    return {"attempt": attempt}
+
+
+@step_function("fail")
+def fail(message: str = "boom", retryable: bool = True) -> dict:
+    raise StepError(message, retryable=retryable)
