@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import close_old_connections, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from . import concurrency, dag, definition as definitions, heartbeat, templating
@@ -207,7 +207,6 @@ def _execute(task: TaskExecution) -> Outcome:
 
 def record(task: TaskExecution, outcome: Outcome) -> None:
     """Record an attempt's result and advance the run, in one transaction."""
-    close_old_connections()
     now = timezone.now()
     with transaction.atomic():
         execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=task.execution_id)
@@ -270,29 +269,30 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
 
 # --- what the sweeper hands over ---------------------------------------------------------------
 
-def wake(task_id) -> bool:
+def wake(task_id, *, now=None) -> bool:
     """A waiting step's timer came due: the step completes with the output it parked with."""
+    now = now or timezone.now()
     with transaction.atomic():
         execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=task_id)
         execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=execution_id)
-        moved = transition_rows(TaskExecution.objects.filter(pk=task_id, wake_at__lte=timezone.now()),
-                                T.WAITING, T.COMPLETED)
+        moved = transition_rows(TaskExecution.objects.filter(pk=task_id, wake_at__lte=now),
+                                T.WAITING, T.COMPLETED, now=now)
         events = Events()
         if moved:
             events.add(execution.pk, "step.completed", "Timer elapsed; step completed", task=task_id,
                        step_key=TaskExecution.objects.values_list("step_key", flat=True).get(pk=task_id))
-            advance_locked(execution, events)
+            advance_locked(execution, events, now=now)
         events.flush()
         return bool(moved)
 
 
-def take_back(task_id, *, reason: str) -> bool:
+def take_back(task_id, *, reason: str, now=None) -> bool:
     """A running attempt lost its worker (lease expired): fail the attempt (it counts) and retry by
     its policy. Checked again under the locks, so a lease renewed meanwhile wins."""
     with transaction.atomic():
         execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=task_id)
         execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=execution_id)
-        now = timezone.now()
+        now = now or timezone.now()
         task = (TaskExecution.objects.select_for_update()
                 .filter(pk=task_id, status=T.RUNNING, lease_expires_at__lt=now).first())
         if task is None:

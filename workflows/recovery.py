@@ -41,10 +41,10 @@ def sweep(now=None) -> SweepReport:
     report = SweepReport()
     report.retries_queued = queue_due_retries(now)
     for task_id in TaskExecution.objects.due(now).filter(status=T.WAITING).values_list("pk", flat=True)[:BATCH]:
-        report.timers_fired += orchestrator.wake(task_id)
+        report.timers_fired += orchestrator.wake(task_id, now=now)
     for task_id in TaskExecution.objects.lease_expired(now).values_list("pk", flat=True)[:BATCH]:
         report.workers_lost += orchestrator.take_back(
-            task_id, reason="worker lost: the step's lease expired (the worker died or was killed)")
+            task_id, now=now, reason="worker lost: the step's lease expired (the worker died or was killed)")
     report.messages_resent = resend_lost(now)
     if any(asdict(report).values()):
         log.info("sweep: %s", report.as_dict())

@@ -12,7 +12,7 @@ import operator
 import re
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
 from jinja2.exceptions import SecurityError, TemplateError as JinjaTemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -94,7 +94,10 @@ def render(text: str, data: dict, *, field: str = "") -> Any:
     try:
         match = _SINGLE_EXPRESSION.match(text)
         if match and "{{" not in match.group("expr"):
-            return _env.compile_expression(match.group("expr"), undefined_to_none=False)(**data)
+            value = _env.compile_expression(match.group("expr"), undefined_to_none=False)(**data)
+            if isinstance(value, Undefined):
+                value._fail_with_undefined_error()
+            return value
         chunks, size = [], 0
         for chunk in _env.from_string(text).generate(**data):
             size += len(chunk)

@@ -6,6 +6,16 @@ from workflows.executors import SynchronousExecutor, set_executor
 
 
 @pytest.fixture(autouse=True)
+def fresh_definition_cache():
+    """Rolled-back test transactions reuse primary keys (SQLite); production versions never change."""
+    from workflows.definition import for_version
+
+    for_version.cache_clear()
+    yield
+    for_version.cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def sync_executor(request):
     """Steps run in this process when drained, unless the test runs real workers (e2e)."""
     if request.node.get_closest_marker("e2e"):
@@ -20,12 +30,12 @@ def sync_executor(request):
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user("alice", password="pw-alice-123")
+    return get_user_model().objects.create_user("alice")
 
 
 @pytest.fixture
 def other_user(db):
-    return get_user_model().objects.create_user("mallory", password="pw-mallory-123")
+    return get_user_model().objects.create_user("mallory")
 
 
 @pytest.fixture

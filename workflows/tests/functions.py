@@ -42,3 +42,15 @@ def flaky(fail_times: int, attempt: int = 0) -> dict:
 @step_function("fail")
 def fail(message: str = "boom", retryable: bool = True) -> dict:
     raise StepError(message, retryable=retryable)
+
+
+FAULTS: set[str] = set()
+
+
+@step_function("create_patient")
+def create_patient(name: str, idempotency_key: str = "") -> dict:
+    """Fails while `name` is in FAULTS (the test's switch for "the database is overloaded")."""
+    CALLS.append({"value": name, "idempotency_key": idempotency_key})
+    if name in FAULTS:
+        raise StepError(f"database overloaded while creating {name}")
+    return {"patient": name}

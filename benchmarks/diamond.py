@@ -1,0 +1,312 @@
+"""Diamond benchmark: FlowPilot in services mode against bare Celery doing the same no-op work.
+
+What is measured
+    N executions (default 1,000; --quick: 200) of a 5-step diamond a -> (b, c, d) -> e of no-op
+    `python` steps, all started at once by `workflows.services.execution_start` in this process
+    (each dispatches its first step through Celery/Redis); then N chains of 5 no-op Celery tasks.
+
+How
+    - Its own database and Redis db, never the dev data: the database `<name>_bench` next to
+      DATABASE_URL's (default flowpilot_bench) is dropped, created and migrated; Redis db 14 of
+      REDIS_URL's server is flushed. Both are set in os.environ before Django reads its settings.
+    - FlowPilot: one `celery worker -P prefork -c 2 -Q flowpilot.steps,flowpilot.control` (two
+      worker processes on this 2-core machine) with FLOWPILOT_STEP_MODULES=benchmarks.functions,
+      and `celery beat` (PersistentScheduler) sending the sweeper every second, as in production.
+    - Bare Celery: the FlowPilot worker and beat are stopped, then one worker of the same kind
+      (same app and settings, prefork, same concurrency) serves benchmarks.bare's queue.
+    - Each side first runs a few warm-up runs (not counted), then the clock starts just before the
+      first run is sent; completion is polled (database / Redis list) until a deadline.
+
+Figures
+    executions/s and steps/s: runs and steps finished per second of wall time (from the first
+    send to the last finish). Step latency: ready -> running (TaskExecution.queued_at ->
+    started_at; bare: from the previous task returning, or the chain being sent, to the task
+    starting). End-to-end: WorkflowExecution.created_at -> completed_at (bare: chain sent -> last
+    task done). Ratio: FlowPilot steps/s over bare Celery tasks/s.
+
+    make bench                                   # 1,000 executions
+    make bench BENCH_ARGS=--quick                # 200, a smoke run
+    make bench BENCH_ARGS="--executions 5000"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from . import processes
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/flowpilot"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+BENCH_REDIS_DB = 14
+STEP_KEYS = ("a", "b", "c", "d", "e")
+WARMUP_RUNS = 20
+
+
+@dataclass
+class Result:
+    runs: int
+    steps: int
+    submit_seconds: float
+    wall_seconds: float
+    step_latencies: list[float]
+    end_to_end: list[float]
+
+    @property
+    def runs_per_second(self) -> float:
+        return self.runs / self.wall_seconds
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.wall_seconds
+
+
+# --- environment -----------------------------------------------------------------------------
+
+def bench_urls() -> tuple[str, str]:
+    """The benchmark's own database and Redis db, on the servers DATABASE_URL and REDIS_URL name."""
+    db = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    if db.scheme not in ("postgres", "postgresql"):
+        raise SystemExit(f"the benchmark needs PostgreSQL; DATABASE_URL is {db.scheme}://...")
+    name = db.path.lstrip("/") or "flowpilot"
+    name = name if name.endswith("_bench") else f"{name}_bench"
+    redis = urlsplit(os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
+    return (urlunsplit(db._replace(path=f"/{name}")), urlunsplit(redis._replace(path=f"/{BENCH_REDIS_DB}")))
+
+
+def recreate_database(database_url: str) -> None:
+    import psycopg2
+    from psycopg2 import sql
+
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    assert name.endswith("_bench"), name  # never drop anything but a benchmark database
+    conn = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    conn.close()
+
+
+def configure(database_url: str, redis_url: str) -> dict[str, str]:
+    """Point this process (before django.setup) and the subprocesses at the benchmark's services."""
+    os.environ.update({
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "flowpilot-bench-secret-key-not-for-production",
+        "FLOWPILOT_STEP_MODULES": "benchmarks.functions",
+        "DJANGO_SETTINGS_MODULE": "flowpilot.settings",
+    })
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(processes.PROJECT_DIR), env.get("PYTHONPATH")]))
+    return env
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+def percentile(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def wait_until_done(label: str, count_done, total: int, *, timeout: float) -> None:
+    """Poll `count_done()` until it reaches `total`, printing progress now and then; raise at the deadline."""
+    clock = time.monotonic()
+    deadline, shown = clock + timeout, clock
+    while (done := count_done()) < total:
+        now = time.monotonic()
+        if now > deadline:
+            raise RuntimeError(f"{label}: only {done} of {total} finished within {timeout:.0f} s")
+        if now - shown >= 5:
+            print(f"  {label}: {done}/{total} finished after {now - clock:.0f} s", file=sys.stderr, flush=True)
+            shown = now
+        time.sleep(0.25)
+
+
+# --- FlowPilot -------------------------------------------------------------------------------
+
+def diamond_workflow(owner, name: str):
+    from workflows import services
+
+    def step(key: str, *depends_on: str) -> dict:
+        return {"key": key, "task_type": "python", "config": {"function": "bench_noop"},
+                "depends_on": list(depends_on)}
+
+    return services.workflow_create(owner=owner, data={"name": name, "status": "active"}, steps=[
+        step("a"), step("b", "a"), step("c", "a"), step("d", "a"), step("e", "b", "c", "d")])
+
+
+def start_and_wait(workflow, runs: int, *, timeout: float, label: str) -> tuple[float, float]:
+    """Start `runs` executions at once and wait for all to finish; answers (start, submitted) times."""
+    from workflows import services
+    from workflows.models import WorkflowExecution
+    from workflows.states import EXECUTION_TERMINAL
+
+    started = time.time()
+    for _ in range(runs):
+        services.execution_start(workflow=workflow, input_data={}, triggered_by="python")
+    submitted = time.time()
+    executions = WorkflowExecution.objects.filter(workflow=workflow)
+    wait_until_done(label, executions.filter(status__in=EXECUTION_TERMINAL).count, runs, timeout=timeout)
+    failed = executions.exclude(status="completed")
+    if failed.exists():
+        first = failed.first()
+        raise RuntimeError(f"{label}: {failed.count()} executions did not complete; first: {first.pk} "
+                           f"{first.status}: {first.error_message}")
+    return started, submitted
+
+
+def measure_flowpilot(workflow, runs: int, *, timeout: float) -> Result:
+    from workflows.models import TaskExecution, WorkflowExecution
+
+    started, submitted = start_and_wait(workflow, runs, timeout=timeout, label="FlowPilot")
+    executions = list(WorkflowExecution.objects.filter(workflow=workflow).values_list("created_at", "completed_at"))
+    tasks = list(TaskExecution.objects.filter(execution__workflow=workflow).values_list("queued_at", "started_at"))
+    last = max(completed for _, completed in executions).timestamp()
+    return Result(
+        runs=len(executions), steps=len(tasks), submit_seconds=submitted - started, wall_seconds=last - started,
+        step_latencies=[(run - ready).total_seconds() for ready, run in tasks],
+        end_to_end=[(completed - created).total_seconds() for created, completed in executions])
+
+
+# --- bare Celery -----------------------------------------------------------------------------
+
+def send_and_wait_bare(redis_client, chains: int, *, timeout: float, label: str) -> tuple[float, float, list[dict]]:
+    from . import bare
+
+    redis_client.delete(bare.DONE_KEY)
+    started = time.time()
+    for _ in range(chains):
+        bare.send_chain()
+    submitted = time.time()
+    wait_until_done(label, lambda: redis_client.llen(bare.DONE_KEY), chains, timeout=timeout)
+    traces = [json.loads(item) for item in redis_client.lrange(bare.DONE_KEY, 0, -1)]
+    return started, submitted, traces
+
+
+def measure_bare(redis_client, chains: int, *, timeout: float) -> Result:
+    from . import bare
+
+    started, submitted, traces = send_and_wait_bare(redis_client, chains, timeout=timeout, label="bare Celery")
+    return Result(
+        runs=len(traces), steps=sum(len(t["waits"]) for t in traces), submit_seconds=submitted - started,
+        wall_seconds=max(t["done"] for t in traces) - started,
+        step_latencies=[wait for t in traces for wait in t["waits"]],
+        end_to_end=[t["done"] - t["created"] for t in traces])
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def report(ours: Result, bare: Result, *, concurrency: int) -> str:
+    def ms(seconds: float) -> str:
+        return f"{seconds * 1000:,.1f}"
+
+    rows = [
+        ("runs (executions / chains)", f"{ours.runs:,}", f"{bare.runs:,}"),
+        ("steps (tasks)", f"{ours.steps:,}", f"{bare.steps:,}"),
+        ("executions/s (chains/s)", f"{ours.runs_per_second:,.1f}", f"{bare.runs_per_second:,.1f}"),
+        ("steps/s (tasks/s)", f"{ours.steps_per_second:,.1f}", f"{bare.steps_per_second:,.1f}"),
+        ("step latency p50, ms", ms(percentile(ours.step_latencies, 50)), ms(percentile(bare.step_latencies, 50))),
+        ("step latency p95, ms", ms(percentile(ours.step_latencies, 95)), ms(percentile(bare.step_latencies, 95))),
+        ("end-to-end p50, ms", ms(percentile(ours.end_to_end, 50)), ms(percentile(bare.end_to_end, 50))),
+        ("end-to-end p95, ms", ms(percentile(ours.end_to_end, 95)), ms(percentile(bare.end_to_end, 95))),
+        ("time to send all, s", f"{ours.submit_seconds:.2f}", f"{bare.submit_seconds:.2f}"),
+        ("wall time, s", f"{ours.wall_seconds:.2f}", f"{bare.wall_seconds:.2f}"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    lines = [
+        f"Diamond benchmark: {ours.runs:,} runs of 5 no-op steps, 1 prefork worker x {concurrency} processes"
+        f" per side, {os.cpu_count()} CPUs",
+        "FlowPilot: a -> (b, c, d) -> e, sweeper (celery beat) every 1 s.  Bare Celery: chain of 5 tasks.",
+        "",
+        f"{'':<{width}}  {'FlowPilot':>12}  {'bare Celery':>12}",
+        f"{'-' * width}  {'-' * 12}  {'-' * 12}",
+        *(f"{name:<{width}}  {a:>12}  {b:>12}" for name, a, b in rows),
+        "",
+        f"FlowPilot / bare Celery, steps/s: {ours.steps_per_second / bare.steps_per_second:.3f}",
+    ]
+    return "\n".join(lines)
+
+
+# --- main ------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.diamond", description=__doc__.split("\n")[0])
+    parser.add_argument("--executions", type=int, default=None, help="runs per side (default 1000)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 200 executions")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes per side (default 2)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for each side (default 600)")
+    args = parser.parse_args(argv)
+    runs = args.executions or (200 if args.quick else 1000)
+
+    database_url, redis_url = bench_urls()
+    print(f"database {urlsplit(database_url).path.lstrip('/')} (recreated), redis db {BENCH_REDIS_DB} (flushed)",
+          file=sys.stderr)
+    recreate_database(database_url)
+    env = configure(database_url, redis_url)
+
+    import django
+
+    django.setup()
+    import redis
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from flowpilot.celery import app
+
+    call_command("migrate", verbosity=0, interactive=False)
+    redis_client = redis.Redis.from_url(redis_url)
+    redis_client.flushdb()
+    owner = get_user_model().objects.create(username="bench")
+    warmup, diamond = diamond_workflow(owner, "diamond warm-up"), diamond_workflow(owner, "diamond")
+
+    started: list[processes.Process] = []
+    with tempfile.TemporaryDirectory(prefix="flowpilot-bench-") as tmp:
+        log_dir = Path(tmp)
+        try:
+            worker, node = processes.start_worker("flowpilot", queues=["flowpilot.steps", "flowpilot.control"],
+                                                  concurrency=args.concurrency, env=env, log_dir=log_dir)
+            started.append(worker)
+            started.append(processes.start_celery(
+                "beat", ["beat", "-S", "celery.beat.PersistentScheduler", "-s", str(log_dir / "beat-schedule"),
+                         "-l", "warning"], env=env, log_dir=log_dir))
+            processes.wait_for_worker(app, worker, node)
+            start_and_wait(warmup, WARMUP_RUNS, timeout=60, label="FlowPilot warm-up")
+            ours = measure_flowpilot(diamond, runs, timeout=args.timeout)
+            for process in reversed(started):
+                processes.stop(process)
+            started.clear()
+
+            worker, node = processes.start_worker("bare", queues=["bench.bare"], concurrency=args.concurrency,
+                                                  env=env, log_dir=log_dir, include="benchmarks.bare")
+            started.append(worker)
+            processes.wait_for_worker(app, worker, node)
+            send_and_wait_bare(redis_client, WARMUP_RUNS, timeout=60, label="bare Celery warm-up")
+            bare = measure_bare(redis_client, runs, timeout=args.timeout)
+        except BaseException:
+            for process in started:
+                if process.popen.poll() is not None:
+                    print(f"--- {process.name} exited ({process.popen.returncode}):\n{process.tail()}",
+                          file=sys.stderr)
+            raise
+        finally:
+            for process in reversed(started):
+                processes.stop(process)
+
+    print()
+    print(report(ours, bare, concurrency=args.concurrency))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The Celery processes a benchmark runs: start them, wait until they answer, stop them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def start_celery(name: str, args: list[str], *, env: dict[str, str], log_dir: Path) -> Process:
+    """`celery -A flowpilot <args>` in its own process group, its output in log_dir/<name>.log."""
+    log_path = log_dir / f"{name}.log"
+    with open(log_path, "wb") as log:
+        popen = subprocess.Popen([sys.executable, "-m", "celery", "-A", "flowpilot", *args], cwd=PROJECT_DIR,
+                                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return Process(name=name, popen=popen, log_path=log_path)
+
+
+def start_worker(name: str, *, queues: list[str], concurrency: int, env: dict[str, str], log_dir: Path,
+                 include: str = "") -> tuple[Process, str]:
+    """A prefork worker; answers the process and its node name (for ping)."""
+    node = f"{name}@{socket.gethostname()}"
+    args = ["worker", "-P", "prefork", "-c", str(concurrency), "-Q", ",".join(queues), "-n", node,
+            "-l", "warning"]
+    if include:
+        args += ["-I", include]
+    return start_celery(name, args, env=env, log_dir=log_dir), node
+
+
+def wait_for_worker(app, process: Process, node: str, *, timeout: float = 60.0) -> None:
+    """Until the worker answers a ping (its pool is up and it consumes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{process.tail()}")
+        if app.control.ping(destination=[node], timeout=0.5):
+            return
+    raise RuntimeError(f"{process.name} did not answer a ping within {timeout:.0f} s:\n{process.tail()}")
+
+
+def stop(process: Process, *, timeout: float = 15.0) -> None:
+    """SIGTERM (Celery's warm shutdown), then SIGKILL to the process group if it lingers."""
+    if process.popen.poll() is None:
+        process.popen.send_signal(signal.SIGTERM)
+        try:
+            process.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:  # the pool's children are in the same process group, which we created
+        os.killpg(process.popen.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.popen.wait()
