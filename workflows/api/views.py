@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -17,6 +17,8 @@ from . import serializers as s
 from .filters import ExecutionFilter, WorkflowFilter
 
 LEVEL_ORDER = list(LogLevel.values)
+# Attempts in the order they ran; the not yet queued ones last.
+TASKS_IN_RUN_ORDER = TaskExecution.objects.order_by(F("queued_at").asc(nulls_last=True), "created_at", "attempt")
 
 
 class OwnedViewSetMixin:
@@ -49,7 +51,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
 
     @extend_schema(request=s.WorkflowInputSerializer, responses=s.WorkflowSerializer)
     def update(self, request, *args, **kwargs):
-        workflow = self.get_object()
+        workflow = self.get_object()  # 404 before 400: others' objects are not there at all
         data = s.WorkflowInputSerializer(data=request.data, partial=kwargs.get("partial", False))
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
@@ -74,10 +76,11 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
                                                             200: s.ExecutionDetailSerializer})
     @action(detail=True, methods=["post"])
     def run(self, request, pk=None):
+        workflow = self.get_object()
         data = s.RunInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         execution, created = services.execution_start(
-            workflow=self.get_object(), input_data=data.validated_data["input_data"],
+            workflow=workflow, input_data=data.validated_data["input_data"],
             idempotency_key=data.validated_data.get("idempotency_key") or None,
             triggered_by=TriggerSource.MANUAL, user=request.user)
         return _run_response(_detail(execution.pk), created)
@@ -85,9 +88,10 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
     @extend_schema(request=s.StepSerializer, responses={201: s.StepSerializer})
     @action(detail=True, methods=["post"])
     def steps(self, request, pk=None):
+        workflow = self.get_object()
         data = s.StepSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        step = services.step_add(workflow=self.get_object(), step=dict(data.validated_data), user=request.user)
+        step = services.step_add(workflow=workflow, step=dict(data.validated_data), user=request.user)
         return Response(s.StepSerializer(step).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=s.WorkflowVersionSerializer(many=True))
@@ -99,7 +103,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
 
 def _detail(execution_id) -> WorkflowExecution:
     return WorkflowExecution.objects.select_related("workflow", "workflow_version", "triggered_by_user") \
-        .prefetch_related(Prefetch("task_executions", queryset=TaskExecution.objects.order_by("created_at", "attempt"))) \
+        .prefetch_related(Prefetch("task_executions", queryset=TASKS_IN_RUN_ORDER)) \
         .get(pk=execution_id)
 
 
@@ -116,7 +120,7 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         queryset = super().get_queryset()
         if self.action == "retrieve":
             queryset = queryset.prefetch_related(
-                Prefetch("task_executions", queryset=TaskExecution.objects.order_by("created_at", "attempt")))
+                Prefetch("task_executions", queryset=TASKS_IN_RUN_ORDER))
         return queryset
 
     @extend_schema(request=s.ExecutionCreateSerializer, responses={201: s.ExecutionDetailSerializer,

@@ -1,0 +1,287 @@
+"""The REST API: shapes, status codes, errors naming the field, owners, constant query counts."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from workflows.models import ExecutionLog, Workflow, WorkflowExecution, WorkflowStep
+from workflows.states import ExecutionStatus as E
+from workflows.tests import functions
+from workflows.tests.factories import active_workflow, diamond, step
+
+SIGNUP = {
+    "name": "signup",
+    "description": "new user -> welcome -> CRM",
+    "steps": [
+        {"key": "welcome", "task_type": "log", "config": {"message": "Welcome {{ input.email }}"}},
+        {"key": "crm", "task_type": "python", "config": {"function": "record", "kwargs": {"value": "{{ input.email }}"}},
+         "depends_on": ["welcome"], "max_retries": 2, "timeout_seconds": 30, "position": {"x": 100, "y": 50}},
+    ],
+}
+
+
+def create(api, payload=SIGNUP):
+    response = api.post("/api/v1/workflows/", payload, format="json")
+    assert response.status_code == 201, response.data
+    return response.data
+
+
+def test_every_endpoint_but_health_needs_a_user(db):
+    anonymous = APIClient()
+    assert anonymous.get("/api/v1/workflows/").status_code in (401, 403)
+    assert anonymous.post("/api/v1/executions/", {}, format="json").status_code in (401, 403)
+    assert anonymous.get("/health").status_code == 200
+
+
+def test_token_authentication(user):
+    token = Token.objects.create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/v1/workflows/").status_code == 200
+    client.credentials(HTTP_AUTHORIZATION="Token wrong")
+    assert client.get("/api/v1/workflows/").status_code == 401
+
+
+def test_health_reports_database_and_broker(db):
+    body = APIClient().get("/health").json()
+    assert body["status"] == "healthy" and body["database"] == "ok" and body["broker"].startswith("ok")
+
+
+def test_create_a_workflow_with_its_whole_graph_in_one_request(api):
+    data = create(api)
+    assert data["status"] == "draft" and data["version"] == 0
+    crm = data["steps"][1]
+    assert crm["depends_on"] == ["welcome"] and crm["max_retries"] == 2 and crm["position"] == {"x": 100, "y": 50}
+
+
+@pytest.mark.parametrize("steps,field,words", [
+    ([{"key": "a", "task_type": "log", "config": {"message": "x"}, "depends_on": ["b"]},
+      {"key": "b", "task_type": "log", "config": {"message": "x"}, "depends_on": ["a"]}],
+     "steps.a.depends_on", "dependency cycle: a -> b -> a"),
+    ([{"key": "a", "task_type": "log", "config": {"message": "x"}, "depends_on": ["ghost"]}],
+     "steps.a.depends_on", "unknown step 'ghost'"),
+    ([{"key": "a", "task_type": "log", "config": {"message": "x"}},
+      {"key": "a", "task_type": "log", "config": {"message": "y"}}], "steps.a.key", "more than one step"),
+    ([{"key": "a", "task_type": "teleport"}], "steps.a.task_type", "unknown step type 'teleport'"),
+    ([{"key": "a", "task_type": "log", "config": {}}], "steps.a.config.message", "required"),
+    ([{"key": "a", "task_type": "http_request", "config": {"url": "http://x", "method": "FETCH"}}],
+     "steps.a.config.method", "is not one of"),
+    ([{"key": "a", "task_type": "log", "config": {"message": "{{ input.x "}}], "steps.a.config.message",
+     "does not parse"),
+    ([{"key": "a", "task_type": "log", "config": {"message": "x"}, "when": "input.x >"}], "steps.a.when",
+     "does not parse"),
+    ([{"key": "bad key!", "task_type": "log"}], "steps[0].key", "letters, digits and underscores"),
+])
+def test_an_invalid_definition_is_a_400_naming_the_step_and_field_and_changes_nothing(api, steps, field, words):
+    response = api.post("/api/v1/workflows/", {"name": "bad", "steps": steps}, format="json")
+    assert response.status_code == 400
+    assert field in response.data["fields"], response.data
+    assert words in " ".join(response.data["fields"][field]) and words in response.data["message"]
+    assert not Workflow.objects.exists()
+
+
+def test_update_replaces_the_graph_and_an_invalid_update_changes_nothing(api):
+    wf = create(api)
+    url = f"/api/v1/workflows/{wf['id']}/"
+    bad = api.put(url, {"name": "signup", "steps": [{"key": "x", "task_type": "nope"}]}, format="json")
+    assert bad.status_code == 400
+    assert [s.key for s in WorkflowStep.objects.filter(workflow_id=wf["id"])] == ["welcome", "crm"]
+    good = api.patch(url, {"steps": [{"key": "only", "task_type": "log", "config": {"message": "hi"}}]},
+                     format="json")
+    assert good.status_code == 200 and [s["key"] for s in good.data["steps"]] == ["only"]
+    assert good.data["name"] == "signup"
+
+
+def test_add_one_step_activate_and_run(api, sync_executor):
+    wf = create(api)
+    added = api.post(f"/api/v1/workflows/{wf['id']}/steps/",
+                     {"key": "slack", "task_type": "log", "config": {"message": "done"}, "depends_on": ["crm"]},
+                     format="json")
+    assert added.status_code == 201 and added.data["depends_on"] == ["crm"]
+    duplicate = api.post(f"/api/v1/workflows/{wf['id']}/steps/", {"key": "slack", "task_type": "log",
+                                                                  "config": {"message": "x"}}, format="json")
+    assert duplicate.status_code == 400 and "key" in duplicate.data["fields"]
+
+    draft_run = api.post(f"/api/v1/workflows/{wf['id']}/run/", {"input_data": {}}, format="json")
+    assert draft_run.status_code == 409 and "activate" in draft_run.data["message"]
+
+    activated = api.post(f"/api/v1/workflows/{wf['id']}/activate/")
+    assert activated.status_code == 200 and activated.data["status"] == "active" and activated.data["version"] == 1
+    run = api.post(f"/api/v1/workflows/{wf['id']}/run/", {"input_data": {"email": "a@b.c"}}, format="json")
+    assert run.status_code == 201 and run.data["status"] == "running" and run.data["triggered_by"] == "manual"
+    assert run.data["triggered_by_user"] == "alice"
+    sync_executor.drain()
+    detail = api.get(f"/api/v1/executions/{run.data['id']}/").data
+    assert detail["status"] == "completed"
+    assert [(t["step_key"], t["status"], t["attempt_number"]) for t in detail["task_executions"]] == [
+        ("welcome", "completed", 1), ("crm", "completed", 1), ("slack", "completed", 1)]
+    assert detail["task_executions"][1]["output_data"] == {"value": "a@b.c"}
+    versions = api.get(f"/api/v1/workflows/{wf['id']}/versions/").data
+    assert [v["number"] for v in versions] == [1]
+
+
+def test_post_executions_201_new_200_existing(api, user):
+    wf = diamond(user)
+    body = {"workflow_id": str(wf.pk), "input_data": {"order": 1}, "idempotency_key": "order-1"}
+    first = api.post("/api/v1/executions/", body, format="json")
+    second = api.post("/api/v1/executions/", body, format="json")
+    assert first.status_code == 201 and second.status_code == 200
+    assert first.data["id"] == second.data["id"] and first.data["input_data"] == {"order": 1}
+    assert first.data["idempotency_key"] == "order-1" and first.data["retry_count"] == 0
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"input_data": {}}, "workflow_id"),
+    ({"workflow_id": "not-a-uuid", "input_data": {}}, "workflow_id"),
+    ({"workflow_id": "WF", "input_data": [1, 2]}, "input_data"),
+])
+def test_bad_execution_input_is_a_400_naming_the_field(api, user, body, field):
+    wf = diamond(user)
+    if body.get("workflow_id") == "WF":
+        body = {**body, "workflow_id": str(wf.pk)}
+    response = api.post("/api/v1/executions/", body, format="json")
+    assert response.status_code == 400 and field in response.data["fields"]
+    assert not WorkflowExecution.objects.exists()
+
+
+def test_an_oversized_input_is_refused(api, user, settings):
+    settings.FLOWPILOT_MAX_PAYLOAD_BYTES = 100
+    wf = diamond(user)
+    response = api.post("/api/v1/executions/", {"workflow_id": str(wf.pk), "input_data": {"x": "y" * 200}},
+                        format="json")
+    assert response.status_code == 400 and "input_data" in response.data["fields"]
+    assert not WorkflowExecution.objects.exists()
+
+
+def test_execution_list_filters_and_paginates(api, user, sync_executor):
+    wf, other = diamond(user, name="one"), diamond(user, name="two")
+    for i in range(3):
+        api.post(f"/api/v1/workflows/{wf.pk}/run/", {"input_data": {"i": i}}, format="json")
+    api.post(f"/api/v1/workflows/{other.pk}/run/", {"input_data": {}}, format="json")
+    assert api.get("/api/v1/executions/").data["count"] == 4
+    assert api.get(f"/api/v1/executions/?workflow={wf.pk}").data["count"] == 3
+    assert api.get("/api/v1/executions/?status=running").data["count"] == 4
+    sync_executor.drain()
+    assert api.get("/api/v1/executions/?status=completed").data["count"] == 4
+    page = api.get("/api/v1/executions/?limit=2&offset=1").data
+    assert page["count"] == 4 and len(page["results"]) == 2
+    assert api.get("/api/v1/executions/?created_after=2999-01-01T00:00:00Z").data["count"] == 0
+    assert api.get("/api/v1/executions/?status=bogus").status_code == 400
+
+
+def test_list_endpoints_make_a_constant_number_of_queries(api, user, sync_executor):
+    def count(url):
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get(url).status_code == 200
+        return len(queries)
+
+    wf = diamond(user)
+    api.post(f"/api/v1/workflows/{wf.pk}/run/", {}, format="json")
+    sync_executor.drain()
+    few = (count("/api/v1/executions/"), count("/api/v1/workflows/"))
+    for i in range(6):
+        diamond(user, name=f"more{i}")
+        api.post(f"/api/v1/workflows/{wf.pk}/run/", {}, format="json")
+    sync_executor.drain()
+    execution_id = WorkflowExecution.objects.first().pk
+    assert (count("/api/v1/executions/"), count("/api/v1/workflows/")) == few
+    detail = count(f"/api/v1/executions/{execution_id}/")
+    assert detail <= 4
+
+
+def test_retry_cancel_and_logs(api, user, sync_executor):
+    wf = active_workflow(user, [step("ok", function="noop"),
+                                step("boom", function="fail", kwargs={"message": "boom 42"}, depends_on=["ok"],
+                                     max_retries=0)])
+    run = api.post(f"/api/v1/workflows/{wf.pk}/run/", {}, format="json").data
+    sync_executor.drain()
+    detail = api.get(f"/api/v1/executions/{run['id']}/").data
+    assert detail["status"] == "failed" and detail["error_message"] == "step 'boom' failed: boom 42"
+    assert api.post(f"/api/v1/executions/{run['id']}/cancel/").status_code == 200
+    retried = api.post(f"/api/v1/executions/{run['id']}/retry/")
+    assert retried.status_code == 200 and retried.data["retry_count"] == 1
+    sync_executor.drain()
+    detail = api.get(f"/api/v1/executions/{run['id']}/").data
+    assert detail["status"] == "failed" and detail["retry_count"] == 1  # the fault is still there
+    assert [(t["step_key"], t["attempt_number"]) for t in detail["task_executions"]] == [
+        ("ok", 1), ("boom", 1), ("boom", 2)]
+
+    logs = api.get(f"/api/v1/executions/{run['id']}/logs/?level=error").data
+    assert logs["count"] >= 2 and all(entry["level"] == "error" for entry in logs["logs"])
+    assert any("boom 42" in entry["message"] for entry in logs["logs"])
+    everything = api.get(f"/api/v1/executions/{run['id']}/logs/").data
+    assert everything["count"] == ExecutionLog.objects.filter(execution_id=run["id"]).count()
+    assert api.get(f"/api/v1/executions/{run['id']}/logs/?level=loud").status_code == 400
+
+
+def test_cancel_of_a_finished_execution_is_a_409(api, user, sync_executor):
+    wf = diamond(user)
+    run = api.post(f"/api/v1/workflows/{wf.pk}/run/", {}, format="json").data
+    sync_executor.drain()
+    response = api.post(f"/api/v1/executions/{run['id']}/cancel/")
+    assert response.status_code == 409 and "completed" in response.data["message"]
+
+
+def test_bulk_retry_answers_how_many(api, user, sync_executor):
+    functions.FAULTS.update({"a", "b"})
+    wf = active_workflow(user, [step("otp", function="noop"),
+                                step("create_patient", function="create_patient",
+                                     kwargs={"name": "{{ input.name }}"}, depends_on=["otp"], max_retries=0)])
+    for name in "abc":
+        api.post(f"/api/v1/workflows/{wf.pk}/run/", {"input_data": {"name": name}}, format="json")
+    sync_executor.drain()
+    functions.FAULTS.clear()
+    body = {"workflow_id": str(wf.pk), "step_key": "create_patient", "error_contains": "OVERLOADED"}
+    dry = api.post("/api/v1/executions/retry-failed/", {**body, "dry_run": True}, format="json").data
+    assert dry["count"] == 2 and WorkflowExecution.objects.filter(status=E.FAILED).count() == 2
+    response = api.post("/api/v1/executions/retry-failed/", body, format="json")
+    assert response.status_code == 200 and response.data["retried"] == 2
+    sync_executor.drain()
+    assert WorkflowExecution.objects.filter(status=E.COMPLETED).count() == 3
+
+
+def test_another_users_objects_are_invisible(api, other_user, sync_executor):
+    wf = diamond(other_user)
+    execution = api.post("/api/v1/executions/", {"workflow_id": str(wf.pk)}, format="json")
+    assert execution.status_code == 400  # not even visible as a choice
+    from workflows import services
+
+    theirs, _ = services.execution_start(workflow=wf)
+    for method, url in [("get", f"/api/v1/workflows/{wf.pk}/"), ("put", f"/api/v1/workflows/{wf.pk}/"),
+                        ("delete", f"/api/v1/workflows/{wf.pk}/"), ("post", f"/api/v1/workflows/{wf.pk}/run/"),
+                        ("post", f"/api/v1/workflows/{wf.pk}/activate/"),
+                        ("post", f"/api/v1/workflows/{wf.pk}/steps/"),
+                        ("get", f"/api/v1/workflows/{wf.pk}/versions/"),
+                        ("get", f"/api/v1/executions/{theirs.pk}/"), ("post", f"/api/v1/executions/{theirs.pk}/retry/"),
+                        ("post", f"/api/v1/executions/{theirs.pk}/cancel/"),
+                        ("get", f"/api/v1/executions/{theirs.pk}/logs/")]:
+        assert getattr(api, method)(url, {}, format="json").status_code == 404, url
+    assert api.get("/api/v1/workflows/").data["count"] == 0
+    assert api.get("/api/v1/executions/").data["count"] == 0
+    assert api.post("/api/v1/executions/retry-failed/", {}, format="json").data["retried"] == 0
+    theirs.refresh_from_db()
+    assert theirs.status == E.RUNNING
+
+
+def test_delete_refuses_a_workflow_with_running_executions(api, user, sync_executor):
+    wf = active_workflow(user, [step("wait", "delay", config={"seconds": 60})])
+    api.post(f"/api/v1/workflows/{wf.pk}/run/", {}, format="json")
+    sync_executor.drain()
+    assert api.delete(f"/api/v1/workflows/{wf.pk}/").status_code == 409
+    idle = diamond(user, name="idle")
+    assert api.delete(f"/api/v1/workflows/{idle.pk}/").status_code == 204
+
+
+def test_step_types_describe_their_config_schema(api):
+    types = {t["name"]: t for t in api.get("/api/v1/step-types/").data}
+    assert {"log", "delay", "python", "http_request"} <= set(types)
+    assert types["http_request"]["config_schema"]["required"] == ["url"]
+    assert types["log"]["example"]["message"]
+
+
+def test_openapi_schema_is_served(api):
+    response = api.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    assert "/api/v1/executions/retry-failed/" in response.json()["paths"]
