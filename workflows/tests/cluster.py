@@ -1,0 +1,184 @@
+"""Real processes for end-to-end tests: Celery workers and beat against the test database and
+Redis, and a local HTTP receiver that counts what the steps send it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
+               "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.2, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
+class Cluster:
+    """Workers and a beat (the sweeper's clock) in their own process groups, killable for real."""
+
+    def __init__(self, **overrides: str):
+        db = connection.settings_dict
+        self.tmp = Path(tempfile.mkdtemp(prefix="flowpilot-e2e-"))
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "REDIS_URL": settings.REDIS_URL,
+            "FLOWPILOT_STEP_MODULES": "workflows.tests.functions",
+            "FLOWPILOT_HTTP_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "FLOWPILOT_LEASE_SECONDS": "3",
+            "FLOWPILOT_HEARTBEAT_SECONDS": "0.5",
+            "FLOWPILOT_REDISPATCH_AFTER_SECONDS": "5",
+            "FLOWPILOT_SWEEP_INTERVAL": "0.5",
+            "FLOWPILOT_BROKER_VISIBILITY_TIMEOUT": "60",
+            "PYTHONUNBUFFERED": "1",
+            **overrides,
+        }
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def _spawn(self, name: str, args: list[str], ready: str | None) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", "w")
+        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "flowpilot", *args], cwd=ROOT, env=self.env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes[name] = proc
+        if ready is None:
+            time.sleep(1)
+            assert proc.poll() is None, f"{name} exited:\n{self.log(name)}"
+        else:
+            wait_for(lambda: ready in self.log(name) or proc.poll() is not None, timeout=60,
+                     message=f"{name} to start")
+            assert proc.poll() is None, f"{name} exited:\n{self.log(name)}"
+        return proc
+
+    def log(self, name: str) -> str:
+        return (self.tmp / f"{name}.log").read_text(errors="replace")
+
+    def start_worker(self, name: str = "worker", *, concurrency: int = 2) -> subprocess.Popen:
+        return self._spawn(name, ["worker", "-P", "prefork", "-c", str(concurrency), "-n", f"{name}@%h",
+                                  "-Q", "flowpilot.steps,flowpilot.control", "-l", "info",
+                                  "--without-gossip", "--without-mingle"], ready="ready.")
+
+    def start_beat(self) -> subprocess.Popen:
+        return self._spawn("beat", ["beat", "-S", "celery.beat.PersistentScheduler", "-s",
+                                    str(self.tmp / "beat-schedule"), "--pidfile=", "-l", "info"],
+                           ready=None)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the whole process group: the worker and its pool processes die mid-step."""
+        proc = self.processes.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            proc = self.processes.pop(name)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=5)
+
+
+def flush_broker() -> None:
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+def restart_redis() -> None:
+    """Stop the Redis server (it keeps nothing on disk: every message is gone) and start it again."""
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    try:
+        client.shutdown(nosave=True)
+    except redis.exceptions.ConnectionError:
+        pass  # the server closes the connection as it stops
+    wait_for(lambda: not _redis_up(), timeout=10, message="Redis to stop")
+    Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
+    Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
+    subprocess.run(REDIS_START, check=True)
+    wait_for(_redis_up, timeout=10, message="Redis to start")
+
+
+def _redis_up() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=0.5).ping())
+    except redis.exceptions.ConnectionError:
+        return False
+
+
+class Receiver:
+    """A local HTTP service standing in for an SMS gateway and a patient database.
+
+    It deduplicates by Idempotency-Key like a careful receiver: a repeated key gets the first answer
+    again and causes nothing. `delivered` counts real effects per (path, subject).
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests: Counter = Counter()  # path -> requests received
+        self.keys: dict[str, dict] = defaultdict(dict)  # path -> key -> (status, body)
+        self.delivered: Counter = Counter()  # (path, subject) -> effects
+        self.failing: set[str] = set()  # subjects for which /patients answers 500
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                status, answer = receiver.handle(self.path, self.headers.get("Idempotency-Key", ""), body)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def handle(self, path: str, key: str, body: dict) -> tuple[int, dict]:
+        subject = str(body.get("name") or body.get("phone") or "")
+        with self.lock:
+            self.requests[path] += 1
+            if key and key in self.keys[path]:
+                return self.keys[path][key]
+            if path == "/patients" and subject in self.failing:
+                return 500, {"error": "database overloaded"}  # not remembered: a retry may succeed
+            self.delivered[(path, subject)] += 1
+            answer = (201 if path == "/patients" else 200), {"ok": True, "subject": subject}
+            if key:
+                self.keys[path][key] = answer
+            return answer
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
