@@ -146,18 +146,19 @@ class Outcome:
 def run_step(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
     """Claim and run one attempt. A second delivery of the same attempt does nothing."""
     now = timezone.now()
-    claimed = transition_rows(TaskExecution.objects.filter(pk=task_id), T.QUEUED, T.RUNNING, now=now,
-                              lease_expires_at=heartbeat.lease_until(now), worker_id=worker_id[:255],
-                              celery_task_id=celery_task_id[:255])
-    if not claimed:
-        return "not claimed"
-    heartbeat.track(task_id)
-    try:
+    with transaction.atomic():
+        claimed = transition_rows(TaskExecution.objects.filter(pk=task_id), T.QUEUED, T.RUNNING, now=now,
+                                  lease_expires_at=heartbeat.lease_until(now), worker_id=worker_id[:255],
+                                  celery_task_id=celery_task_id[:255])
+        if not claimed:
+            return "not claimed"
         task = TaskExecution.objects.select_related("execution").get(pk=task_id)
         events = Events()
         events.add(task.execution_id, "step.started", f"Step {task.step_key!r} attempt {task.attempt} started",
                    task=task, worker_id=worker_id)
         events.flush()
+    heartbeat.track(task_id)
+    try:
         outcome = _execute(task)
     finally:
         heartbeat.untrack(task_id)
