@@ -18,7 +18,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 MAX_OUTPUT_CHARS = 1_000_000
 MAX_SEQUENCE = 100_000
-MAX_POWER_BITS = 4096
+MAX_POWER_BITS = 256  # JSON numbers past 2**53 lose precision anyway
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
 
 
