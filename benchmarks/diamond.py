@@ -22,11 +22,14 @@ Figures
     send to the last finish). Step latency: ready -> running (TaskExecution.queued_at ->
     started_at; bare: from the previous task returning, or the chain being sent, to the task
     starting). End-to-end: WorkflowExecution.created_at -> completed_at (bare: chain sent -> last
-    task done). Ratio: FlowPilot steps/s over bare Celery tasks/s.
+    task done). Ratio: FlowPilot steps/s over bare Celery tasks/s. Messages: what the worker ran
+    (Celery's counters); more step messages than steps means the sweeper re-sent queued steps.
+    All runs start at once, so latencies are mostly time spent in the queue behind other runs.
 
     make bench                                   # 1,000 executions
     make bench BENCH_ARGS=--quick                # 200, a smoke run
     make bench BENCH_ARGS="--executions 5000"
+    DJANGO_SETTINGS_MODULE=my_settings PYTHONPATH=... make bench   # try a settings change
 """
 
 from __future__ import annotations
@@ -34,11 +37,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -47,7 +51,6 @@ from . import processes
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/flowpilot"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 BENCH_REDIS_DB = 14
-STEP_KEYS = ("a", "b", "c", "d", "e")
 WARMUP_RUNS = 20
 
 
@@ -59,6 +62,7 @@ class Result:
     wall_seconds: float
     step_latencies: list[float]
     end_to_end: list[float]
+    messages: dict[str, int] = field(default_factory=dict)  # messages the worker ran, per task name
 
     @property
     def runs_per_second(self) -> float:
@@ -104,8 +108,8 @@ def configure(database_url: str, redis_url: str) -> dict[str, str]:
         "REDIS_URL": redis_url,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "flowpilot-bench-secret-key-not-for-production",
         "FLOWPILOT_STEP_MODULES": "benchmarks.functions",
-        "DJANGO_SETTINGS_MODULE": "flowpilot.settings",
     })
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowpilot.settings")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(processes.PROJECT_DIR), env.get("PYTHONPATH")]))
     return env
@@ -117,6 +121,10 @@ def percentile(values: list[float], q: int) -> float:
     if len(values) < 2:
         return values[0] if values else float("nan")
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def difference(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {name: count - before.get(name, 0) for name, count in after.items()}
 
 
 def wait_until_done(label: str, count_done, total: int, *, timeout: float) -> None:
@@ -222,6 +230,9 @@ def report(ours: Result, bare: Result, *, concurrency: int) -> str:
         ("end-to-end p95, ms", ms(percentile(ours.end_to_end, 95)), ms(percentile(bare.end_to_end, 95))),
         ("time to send all, s", f"{ours.submit_seconds:.2f}", f"{bare.submit_seconds:.2f}"),
         ("wall time, s", f"{ours.wall_seconds:.2f}", f"{bare.wall_seconds:.2f}"),
+        ("step messages run by the worker", f"{ours.messages.get('workflows.tasks.run_step', 0):,}",
+         f"{bare.messages.get('benchmarks.bare.noop', 0):,}"),
+        ("sweeps run by the worker", f"{ours.messages.get('workflows.tasks.sweep', 0):,}", "-"),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [
@@ -235,7 +246,42 @@ def report(ours: Result, bare: Result, *, concurrency: int) -> str:
         "",
         f"FlowPilot / bare Celery, steps/s: {ours.steps_per_second / bare.steps_per_second:.3f}",
     ]
+    resent = ours.messages.get("workflows.tasks.run_step", 0) - ours.steps
+    if resent > 0:
+        lines.append(f"Note: {resent:,} step messages more than steps: the sweeper re-sent steps queued longer than "
+                     "FLOWPILOT_REDISPATCH_AFTER_SECONDS (each resend also resets queued_at, so the step latency "
+                     "above is understated).")
     return "\n".join(lines)
+
+
+# --- the two sides --------------------------------------------------------------------------
+
+def run_flowpilot(app, *, owner, runs: int, concurrency: int, timeout: float, env: dict, log_dir: Path) -> Result:
+    """Worker and beat up, warm up, measure, and stop them."""
+    warmup, diamond = diamond_workflow(owner, "diamond warm-up"), diamond_workflow(owner, "diamond")
+    worker, node = processes.start_worker("flowpilot", queues=["flowpilot.steps", "flowpilot.control"],
+                                          concurrency=concurrency, env=env, log_dir=log_dir)
+    with processes.running(worker), processes.running(processes.start_celery(
+            "beat", ["beat", "-S", "celery.beat.PersistentScheduler", "-s", str(log_dir / "beat-schedule"),
+                     "-l", "warning"], env=env, log_dir=log_dir)):
+        processes.wait_for_worker(app, worker, node)
+        start_and_wait(warmup, WARMUP_RUNS, timeout=60, label="FlowPilot warm-up")
+        before = processes.tasks_run(app, node)
+        result = measure_flowpilot(diamond, runs, timeout=timeout)
+        result.messages = difference(processes.tasks_run(app, node), before)
+    return result
+
+
+def run_bare(app, redis_client, *, runs: int, concurrency: int, timeout: float, env: dict, log_dir: Path) -> Result:
+    worker, node = processes.start_worker("bare", queues=["bench.bare"], concurrency=concurrency, env=env,
+                                          log_dir=log_dir, include="benchmarks.bare")
+    with processes.running(worker):
+        processes.wait_for_worker(app, worker, node)
+        send_and_wait_bare(redis_client, WARMUP_RUNS, timeout=60, label="bare Celery warm-up")
+        before = processes.tasks_run(app, node)
+        result = measure_bare(redis_client, runs, timeout=timeout)
+        result.messages = difference(processes.tasks_run(app, node), before)
+    return result
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -247,7 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes per side (default 2)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for each side (default 600)")
     args = parser.parse_args(argv)
+    # Stopped with SIGTERM as with Ctrl-C: unwind, so that the worker and beat are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     runs = args.executions or (200 if args.quick else 1000)
+    sides = {"runs": runs, "concurrency": args.concurrency, "timeout": args.timeout}
 
     database_url, redis_url = bench_urls()
     print(f"database {urlsplit(database_url).path.lstrip('/')} (recreated), redis db {BENCH_REDIS_DB} (flushed)",
@@ -257,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import django
 
-    django.setup()
+    django.setup()  # only now: the settings read the environment set above
     import redis
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
@@ -268,40 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     redis_client = redis.Redis.from_url(redis_url)
     redis_client.flushdb()
     owner = get_user_model().objects.create(username="bench")
-    warmup, diamond = diamond_workflow(owner, "diamond warm-up"), diamond_workflow(owner, "diamond")
 
-    started: list[processes.Process] = []
     with tempfile.TemporaryDirectory(prefix="flowpilot-bench-") as tmp:
         log_dir = Path(tmp)
-        try:
-            worker, node = processes.start_worker("flowpilot", queues=["flowpilot.steps", "flowpilot.control"],
-                                                  concurrency=args.concurrency, env=env, log_dir=log_dir)
-            started.append(worker)
-            started.append(processes.start_celery(
-                "beat", ["beat", "-S", "celery.beat.PersistentScheduler", "-s", str(log_dir / "beat-schedule"),
-                         "-l", "warning"], env=env, log_dir=log_dir))
-            processes.wait_for_worker(app, worker, node)
-            start_and_wait(warmup, WARMUP_RUNS, timeout=60, label="FlowPilot warm-up")
-            ours = measure_flowpilot(diamond, runs, timeout=args.timeout)
-            for process in reversed(started):
-                processes.stop(process)
-            started.clear()
-
-            worker, node = processes.start_worker("bare", queues=["bench.bare"], concurrency=args.concurrency,
-                                                  env=env, log_dir=log_dir, include="benchmarks.bare")
-            started.append(worker)
-            processes.wait_for_worker(app, worker, node)
-            send_and_wait_bare(redis_client, WARMUP_RUNS, timeout=60, label="bare Celery warm-up")
-            bare = measure_bare(redis_client, runs, timeout=args.timeout)
-        except BaseException:
-            for process in started:
-                if process.popen.poll() is not None:
-                    print(f"--- {process.name} exited ({process.popen.returncode}):\n{process.tail()}",
-                          file=sys.stderr)
-            raise
-        finally:
-            for process in reversed(started):
-                processes.stop(process)
+        ours = run_flowpilot(app, owner=owner, env=env, log_dir=log_dir, **sides)
+        bare = run_bare(app, redis_client, env=env, log_dir=log_dir, **sides)
 
     print()
     print(report(ours, bare, concurrency=args.concurrency))

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,10 +54,23 @@ def wait_for_worker(app, process: Process, node: str, *, timeout: float = 60.0) 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.popen.poll() is not None:
-            raise RuntimeError(f"{process.name} exited with {process.popen.returncode}:\n{process.tail()}")
+            raise RuntimeError(f"{process.name} exited with {process.popen.returncode} before answering a ping")
         if app.control.ping(destination=[node], timeout=0.5):
             return
     raise RuntimeError(f"{process.name} did not answer a ping within {timeout:.0f} s:\n{process.tail()}")
+
+
+@contextmanager
+def running(process: Process) -> Iterator[Process]:
+    """Stop the process on the way out, whatever happens; show its last lines if it died."""
+    try:
+        yield process
+    except BaseException:
+        if process.popen.poll() is not None:
+            print(f"--- {process.name} exited with {process.popen.returncode}:\n{process.tail()}", file=sys.stderr)
+        raise
+    finally:
+        stop(process)
 
 
 def stop(process: Process, *, timeout: float = 15.0) -> None:
@@ -71,3 +86,9 @@ def stop(process: Process, *, timeout: float = 15.0) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     process.popen.wait()
+
+
+def tasks_run(app, node: str) -> dict[str, int]:
+    """How many messages of each task the worker has run since it started (Celery's own counter)."""
+    stats = app.control.inspect(destination=[node], timeout=5).stats() or {}
+    return dict(stats.get(node, {}).get("total", {}))
