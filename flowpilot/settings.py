@@ -156,6 +156,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("FLOWPILOT_WORKER_PREFETCH", 4)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup would close the database connection around every task (a new PostgreSQL
+# connection per step, measured as the largest cost per step). Keep connections; flowpilot/celery.py
+# applies Django's own rules (CONN_MAX_AGE, health checks) before each task instead.
+CELERY_DB_REUSE_MAX = 1_000_000
 # Publishing must not hang a web request while the broker is down: the queued row is the outbox
 # and the sweeper re-sends it once the broker is back.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}

@@ -68,10 +68,6 @@ def enter(execution: WorkflowExecution, events: Events) -> None:
 
 def release(execution: WorkflowExecution, events: Events) -> None:
     """An execution left `running`: its slot (and its key) may go to the next pending one."""
-    from .models import Workflow
-
-    limited = Workflow.objects.filter(pk=execution.workflow_id).exclude(
-        max_concurrency__isnull=True, concurrency_key="").exists()
-    if limited:
+    if has_limits(execution.workflow):
         admit(execution.workflow_id, events)
 

@@ -186,6 +186,8 @@ class TaskExecution(models.Model):
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When its message was last sent.")
+    dispatch_count = models.PositiveSmallIntegerField(default=0, help_text="Messages sent for this attempt.")
     wake_at = models.DateTimeField(null=True, blank=True, help_text="When a retrying or waiting attempt is due.")
     lease_expires_at = models.DateTimeField(null=True, blank=True,
                                             help_text="A running attempt whose lease expired lost its worker.")
@@ -203,7 +205,7 @@ class TaskExecution(models.Model):
             models.Index(fields=["wake_at"], name="task_due",
                          condition=Q(status__in=[TaskStatus.RETRYING, TaskStatus.WAITING])),
             models.Index(fields=["lease_expires_at"], name="task_running_lease", condition=Q(status=TaskStatus.RUNNING)),
-            models.Index(fields=["queued_at"], name="task_queued", condition=Q(status=TaskStatus.QUEUED)),
+            models.Index(fields=["dispatched_at"], name="task_queued", condition=Q(status=TaskStatus.QUEUED)),
             models.Index(fields=["status", "step_key"], name="task_status_step"),
         ]
 

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import traceback
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +20,7 @@ from django.utils import timezone
 from . import concurrency, dag, definition as definitions, heartbeat, templating
 from .events import Events
 from .executors import get_executor
+from .runner import run_with_timeout
 from .models import LogLevel, TaskExecution, WorkflowExecution
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
@@ -56,7 +56,7 @@ def run_data(execution: WorkflowExecution) -> dict:
 
 def advance(execution_id) -> None:
     with transaction.atomic():
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=execution_id)
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow").get(pk=execution_id)
         events = Events()
         advance_locked(execution, events)
         events.flush()
@@ -98,11 +98,9 @@ def advance_locked(execution: WorkflowExecution, events: Events, *, now=None) ->
             events.add(execution.pk, "step.cancelled", f"Step {key!r} halted because another step failed",
                        level=LogLevel.WARNING, task=rows[key])
     if decision.queue:
-        ids = [rows[k].pk for k in decision.queue]
-        transition_rows(TaskExecution.objects.filter(pk__in=ids), T.PENDING, T.QUEUED, now=now)
         for key in decision.queue:
             events.add(execution.pk, "step.queued", f"Step {key!r} queued", task=rows[key])
-        get_executor().dispatch(ids)
+        queue([rows[k].pk for k in decision.queue], T.PENDING, now=now)
 
     if decision.outcome == "completed":
         _finish(execution, E.COMPLETED, events, now=now, output=_sink_outputs(execution, definition))
@@ -113,6 +111,13 @@ def advance_locked(execution: WorkflowExecution, events: Events, *, now=None) ->
         first_key, first_message = next(iter(failed.items()))
         _finish(execution, E.FAILED, events, now=now, error_message=f"step {first_key!r} failed: {first_message}",
                 error_details={"failed_steps": failed})
+
+
+def queue(ids: list, source: str, *, now) -> None:
+    """source -> queued, and send one message per step after commit (the row is the outbox)."""
+    transition_rows(TaskExecution.objects.filter(pk__in=ids), source, T.QUEUED, now=now, dispatched_at=now,
+                    dispatch_count=1)
+    get_executor().dispatch(ids)
 
 
 def _sink_outputs(execution: WorkflowExecution, definition) -> dict:
@@ -198,10 +203,7 @@ def _execute(task: TaskExecution) -> Outcome:
         finally:
             connections.close_all()  # this thread's own connections, if the handler opened any
 
-    thread = threading.Thread(target=work, name=f"step:{task.step_key}", daemon=True)
-    thread.start()
-    thread.join(step.timeout_seconds)
-    if thread.is_alive():  # the thread is abandoned; its result, if any, is ignored
+    if not run_with_timeout(work, step.timeout_seconds):  # its result, if it ever comes, is ignored
         return Outcome(error=StepTimeout(step.timeout_seconds), rendered=outcome.rendered)
     return outcome
 
@@ -210,7 +212,7 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
     """Record an attempt's result and advance the run, in one transaction."""
     now = timezone.now()
     with transaction.atomic():
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=task.execution_id)
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow").get(pk=task.execution_id)
         events = Events()
         for level, message, details in outcome.logs:
             events.add(execution.pk, "step.log", message, level=level, task=task, **details)
@@ -275,7 +277,7 @@ def wake(task_id, *, now=None) -> bool:
     now = now or timezone.now()
     with transaction.atomic():
         execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=task_id)
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=execution_id)
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow").get(pk=execution_id)
         moved = transition_rows(TaskExecution.objects.filter(pk=task_id, wake_at__lte=now),
                                 T.WAITING, T.COMPLETED, now=now)
         events = Events()
@@ -292,7 +294,7 @@ def take_back(task_id, *, reason: str, now=None) -> bool:
     its policy. Checked again under the locks, so a lease renewed meanwhile wins."""
     with transaction.atomic():
         execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=task_id)
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=execution_id)
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow").get(pk=execution_id)
         now = now or timezone.now()
         task = (TaskExecution.objects.select_for_update()
                 .filter(pk=task_id, status=T.RUNNING, lease_expires_at__lt=now).first())

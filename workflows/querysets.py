@@ -45,8 +45,8 @@ class TaskExecutionQuerySet(models.QuerySet):
         return self.filter(status=T.RUNNING, lease_expires_at__lt=now)
 
     def stale_queued(self, before):
-        """Queued attempts whose message has not been picked up since `before`: the message was lost."""
-        return self.filter(status=T.QUEUED, queued_at__lt=before)
+        """Queued attempts whose last message was sent before `before` and not picked up since."""
+        return self.filter(status=T.QUEUED, dispatched_at__lt=before)
 
     def latest_attempts(self):
         """For one execution: the rows ordered so that the last one per (step, visit) is the current attempt."""

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from . import orchestrator
@@ -19,7 +20,6 @@ from .events import Events
 from .executors import get_executor
 from .models import TaskExecution
 from .states import TaskStatus as T
-from .states import transition_rows
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -58,26 +58,29 @@ def queue_due_retries(now) -> int:
                    .select_for_update(skip_locked=True).values_list("pk", flat=True)[:BATCH])
         if not ids:
             return 0
-        rows = TaskExecution.objects.filter(pk__in=ids)
-        transition_rows(rows, T.RETRYING, T.QUEUED, now=now)
         events = Events()
-        for task_id, execution_id, step_key, attempt in rows.values_list("pk", "execution_id", "step_key", "attempt"):
+        for task_id, execution_id, step_key, attempt in TaskExecution.objects.filter(pk__in=ids).values_list(
+                "pk", "execution_id", "step_key", "attempt"):
             events.add(execution_id, "step.queued", f"Step {step_key!r} attempt {attempt} queued", task=task_id,
                        step_key=step_key)
         events.flush()
-        get_executor().dispatch(ids)
+        orchestrator.queue(ids, T.RETRYING, now=now)
     return len(ids)
 
 
 def resend_lost(now) -> int:
-    """Queued attempts nobody picked up for a long time: their message was lost (broker restart,
-    crash between commit and send). Send again; the claim makes a duplicate harmless."""
-    before = now - timedelta(seconds=settings.FLOWPILOT_REDISPATCH_AFTER_SECONDS)
+    """Queued attempts whose message nobody picked up: it was lost (broker restart, a crash between
+    commit and send), or the queue is long. Send again, waiting twice as long before each new
+    re-send so that a backlog is not flooded with copies; the claim makes a duplicate harmless."""
+    base = settings.FLOWPILOT_REDISPATCH_AFTER_SECONDS
     with transaction.atomic():
-        ids = list(TaskExecution.objects.stale_queued(before).order_by("queued_at")
-                   .select_for_update(skip_locked=True).values_list("pk", flat=True)[:BATCH])
+        candidates = (TaskExecution.objects.stale_queued(now - timedelta(seconds=base)).order_by("dispatched_at")
+                      .select_for_update(skip_locked=True).values_list("pk", "dispatched_at", "dispatch_count")[:BATCH])
+        ids = [pk for pk, sent, count in candidates
+               if sent < now - timedelta(seconds=base * 2 ** min(max(count - 1, 0), 6))]
         if not ids:
             return 0
-        transition_rows(TaskExecution.objects.filter(pk__in=ids), T.QUEUED, T.QUEUED, now=now)
+        TaskExecution.objects.filter(pk__in=ids, status=T.QUEUED).update(dispatched_at=now,
+                                                                         dispatch_count=F("dispatch_count") + 1)
         get_executor().dispatch(ids)
     return len(ids)

@@ -67,7 +67,6 @@ TASK_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
         (T.PENDING, T.FAILED),  # its `when` could not be evaluated
         (T.PENDING, T.CANCELLED),
         (T.QUEUED, T.RUNNING),  # the claim
-        (T.QUEUED, T.QUEUED),  # re-dispatch of a lost message
         (T.QUEUED, T.CANCELLED),
         (T.RUNNING, T.COMPLETED),
         (T.RUNNING, T.FAILED),  # an attempt failed (a retry is a new attempt row)

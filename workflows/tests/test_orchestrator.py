@@ -339,13 +339,19 @@ def test_a_renewed_lease_is_not_taken_back(user, sync_executor):
     assert orchestrator.take_back(row.pk, reason="test") is False
 
 
-def test_a_queued_step_whose_message_was_lost_is_sent_again(user, sync_executor, settings):
+def test_a_queued_step_whose_message_was_lost_is_sent_again_with_backoff(user, sync_executor, settings):
     settings.FLOWPILOT_REDISPATCH_AFTER_SECONDS = 30
     wf = active_workflow(user, [step("s", function="record", kwargs={"value": "x"})])
     execution, _ = services.execution_start(workflow=wf)
+    (row,) = attempts(execution, "s")
     sync_executor.queue.clear()  # the broker lost the message
     assert sweep(now=later(10)).messages_resent == 0
     assert sweep(now=later(31)).messages_resent == 1
+    sync_executor.queue.clear()  # lost again (or just a long queue): wait twice as long before the next copy
+    assert sweep(now=later(31 + 31)).messages_resent == 0
+    assert sweep(now=later(31 + 61)).messages_resent == 1
+    again = TaskExecution.objects.get(pk=row.pk)
+    assert again.dispatch_count == 3 and again.queued_at == row.queued_at  # ready time kept for latency figures
     sync_executor.drain()
     execution.refresh_from_db()
     assert execution.status == E.COMPLETED and len(functions.CALLS) == 1
