@@ -41,6 +41,8 @@ def embedded(tmp_path: Path):
     try:
         wait_for(healthy, timeout=120, interval=0.5, message="make run to serve /health")
         yield base, tmp_path
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n--- make run's output ---\n{(tmp_path / 'run.log').read_text()[-5000:]}")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

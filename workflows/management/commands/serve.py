@@ -75,7 +75,9 @@ class Command(BaseCommand):
             hostname=f"embedded@{socket.gethostname()}", queues=["flowpilot.steps", "flowpilot.control"],
             without_heartbeat=True, without_mingle=True, without_gossip=True, loglevel="WARNING")
         threading.Thread(target=worker.start, name="celery-worker", daemon=True).start()
-        beat = EmbeddedService(app, thread=True)
+        # The beat schedule lives in the database (django-celery-beat), as in services mode; without
+        # scheduler_cls, EmbeddedService would fall back to a shelve file in the working directory.
+        beat = EmbeddedService(app, thread=True, scheduler_cls=app.conf.beat_scheduler)
         beat.start()
 
         def stop() -> None:
