@@ -36,6 +36,10 @@ class Wait:
     output: dict = field(default_factory=dict)
 
 
+def _no_secrets(name: str) -> str:
+    raise StepError(f"credential {name!r} is not available here", retryable=False)
+
+
 @dataclass
 class StepContext:
     """What a handler knows of the run it is part of."""
@@ -47,6 +51,9 @@ class StepContext:
     timeout_seconds: float
     input: dict
     logs: list[tuple[str, str, dict]] = field(default_factory=list)
+    # secret(name) -> the value of the workflow owner's credential `name` (StepError if unknown).
+    # The engine redacts every value handed out this way from the step's output, errors and logs.
+    secret: Callable[[str], str] = _no_secrets
 
     def log(self, message: str, *, level: str = "info", **details: Any) -> None:
         """A line for the execution's log (written by the engine with the step's result)."""
