@@ -220,6 +220,8 @@ FLOWPILOT_DEFAULT_TIMEOUT_SECONDS = env_int("FLOWPILOT_DEFAULT_TIMEOUT_SECONDS",
 FLOWPILOT_HTTP_ALLOWED_NETWORKS = env_networks("FLOWPILOT_HTTP_ALLOWED_NETWORKS")
 FLOWPILOT_HTTP_MAX_RESPONSE_BYTES = env_int("FLOWPILOT_HTTP_MAX_RESPONSE_BYTES", 5 * 1024 * 1024)
 FLOWPILOT_MAX_PAYLOAD_BYTES = env_int("FLOWPILOT_MAX_PAYLOAD_BYTES", 256 * 1024)
+# Key(s) encrypting stored credentials; comma-separated to rotate (first encrypts). Default: from SECRET_KEY.
+FLOWPILOT_SECRETS_KEY = env_str("FLOWPILOT_SECRETS_KEY")
 FLOWPILOT_EXECUTOR = env_str("FLOWPILOT_EXECUTOR", "workflows.executors.CeleryExecutor")
 # Modules imported at start-up so that their @task_function / step-type registrations happen.
 FLOWPILOT_STEP_MODULES = env_list("FLOWPILOT_STEP_MODULES")

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 
 from . import services
 from .errors import Conflict
-from .models import ExecutionLog, TaskExecution, Workflow, WorkflowExecution, WorkflowStep, WorkflowVersion
+from .models import Credential, ExecutionLog, TaskExecution, Workflow, WorkflowExecution, WorkflowStep, WorkflowVersion
 
 
 class WorkflowStepInline(admin.TabularInline):
@@ -74,3 +74,16 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):
             except Conflict:
                 pass
         self.message_user(request, f"Cancelled {count} execution(s).", messages.SUCCESS)
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    """Names only: values are set through the API and never shown."""
+
+    list_display = ["name", "owner", "description", "updated_at"]
+    search_fields = ["name"]
+    fields = ["owner", "name", "description", "created_at", "updated_at"]
+    readonly_fields = ["owner", "name", "created_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False

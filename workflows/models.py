@@ -10,7 +10,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from .querysets import ExecutionQuerySet, TaskExecutionQuerySet, WorkflowQuerySet
+from .querysets import ExecutionQuerySet, OwnedQuerySet, TaskExecutionQuerySet, WorkflowQuerySet
 from .states import ExecutionStatus, TaskStatus
 
 STEP_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
@@ -246,3 +246,25 @@ class ExecutionLog(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.level}] {self.message}"
+
+
+class Credential(models.Model):
+    """A secret a step may use ({{ secrets.NAME }}, or an http_request `auth`), encrypted at rest and
+    never shown again after it is saved."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credentials")
+    name = models.CharField(max_length=100, validators=[step_key_validator],
+                            help_text="How configs name it: {{ secrets.NAME }}.")
+    description = models.CharField(max_length=500, blank=True)
+    encrypted_value = models.TextField(help_text="Fernet token; the key comes from the environment.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="credential_name_unique_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import traceback
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ from . import concurrency, dag, definition as definitions, heartbeat, templating
 from .events import Events
 from .executors import get_executor
 from .runner import run_with_timeout
-from .models import LogLevel, TaskExecution, WorkflowExecution
+from .credentials import Resolver, named_in
+from .models import LogLevel, TaskExecution, Workflow, WorkflowExecution
+from .secrets import redact
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
 from .states import transition, transition_rows
@@ -172,14 +175,24 @@ def run_step(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
 
 
 def _execute(task: TaskExecution) -> Outcome:
-    """Render the config and run the handler in a thread bounded by the step's timeout."""
+    """Render the config and run the handler in a thread bounded by the step's timeout; what the
+    step leaves behind (output, rendered config, errors, logs) has its credentials redacted."""
     execution = task.execution
     step = definitions.for_version(execution.workflow_version_id).steps[task.step_key]
+    secrets = Resolver(owner_id=lambda: Workflow.objects.values_list("owner_id", flat=True).get(
+        pk=execution.workflow_id))
     ctx = StepContext(execution_id=str(execution.pk), step_key=task.step_key, attempt=task.attempt,
                       idempotency_key=task.idempotency_key, timeout_seconds=step.timeout_seconds,
-                      input=execution.input)
+                      input=execution.input, secret=secrets.get)
     outcome = Outcome(logs=ctx.logs)
-    data = run_data(execution) if templating.is_template(str(step.config)) else {}
+    try:
+        secrets.preload(named_in(step.config))
+        data = run_data(execution) if templating.is_template(str(step.config)) else {}
+        if names := templating.secret_names(step.config):
+            data["secrets"] = {name: secrets.get(name) for name in sorted(names)}
+    except StepError as exc:
+        outcome.error = exc
+        return outcome
 
     def work() -> None:
         try:
@@ -204,8 +217,22 @@ def _execute(task: TaskExecution) -> Outcome:
             connections.close_all()  # this thread's own connections, if the handler opened any
 
     if not run_with_timeout(work, step.timeout_seconds):  # its result, if it ever comes, is ignored
-        return Outcome(error=StepTimeout(step.timeout_seconds), rendered=outcome.rendered)
-    return outcome
+        outcome = Outcome(error=StepTimeout(step.timeout_seconds), rendered=outcome.rendered)
+    return _redacted(outcome, secrets.used)
+
+
+def _redacted(outcome: Outcome, used: set[str]) -> Outcome:
+    if not used:
+        return outcome
+    error = copy.copy(outcome.error)
+    if error is not None:
+        error.message, error.details = redact(error.message, used), redact(error.details, used)
+        error.args = (error.message,)
+    wait = outcome.wait and Wait(until=outcome.wait.until, signal=outcome.wait.signal,
+                                 output=redact(outcome.wait.output, used))
+    return Outcome(output=redact(outcome.output, used), wait=wait, error=error,
+                   traceback=redact(outcome.traceback, used), rendered=redact(outcome.rendered, used),
+                   logs=[(level, redact(message, used), redact(details, used)) for level, message, details in outcome.logs])
 
 
 def record(task: TaskExecution, outcome: Outcome) -> None:

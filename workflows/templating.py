@@ -146,6 +146,22 @@ def template_errors(config: Any, *, field: str = "") -> list[tuple[str, str]]:
     return []
 
 
+def secret_names(config: Any) -> set[str]:
+    """The credential names a config refers to as {{ secrets.NAME }} (resolved only if referred to)."""
+    if isinstance(config, dict):
+        return set().union(*(secret_names(v) for v in config.values())) if config else set()
+    if isinstance(config, list):
+        return set().union(*(secret_names(v) for v in config)) if config else set()
+    if not (is_template(config) and "secrets" in config):
+        return set()
+    try:
+        match = _SINGLE_EXPRESSION.match(config)
+        tree = _env.parse("{{ " + match.group("expr") + " }}" if match else config)
+    except TemplateSyntaxError:
+        return set()
+    return {str(path[1]) for path in _paths(tree) if path[0] == "secrets" and len(path) > 1}
+
+
 def _missing_path(text: str, data: dict) -> str | None:
     """The first dotted variable path in `text` that the data does not have (for a clear message)."""
     try:

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from ..models import (
     STEP_KEY_PATTERN,
+    Credential,
     ExecutionLog,
     LogLevel,
     TaskExecution,
@@ -163,3 +164,20 @@ class BulkRetrySerializer(serializers.Serializer):
     step_key = serializers.CharField(max_length=100, required=False, allow_blank=True)
     error_contains = serializers.CharField(max_length=500, required=False, allow_blank=True)
     dry_run = serializers.BooleanField(required=False, default=False)
+
+
+class CredentialInputSerializer(serializers.Serializer):
+    name = serializers.RegexField(STEP_KEY_PATTERN, max_length=100, error_messages={
+        "invalid": "use letters, digits and underscores, starting with a letter or underscore"})
+    value = serializers.CharField(write_only=True, trim_whitespace=False, min_length=4, max_length=65536,
+                                  style={"input_type": "password"})
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class CredentialSerializer(serializers.ModelSerializer):
+    """A credential as the API shows it: never its value."""
+
+    class Meta:
+        model = Credential
+        fields = ["id", "name", "description", "created_at", "updated_at"]
+        read_only_fields = fields

@@ -8,9 +8,9 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .. import services
+from .. import credentials, services
 from ..errors import Conflict
-from ..models import LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStep
+from ..models import Credential, LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStep
 from ..states import ExecutionStatus
 from ..steps import registry
 from . import serializers as s
@@ -183,3 +183,30 @@ class StepTypeViewSet(viewsets.ViewSet):
     @extend_schema(responses={200: dict})
     def list(self, request):
         return Response([t.describe() for t in registry.all_types()])
+
+
+class CredentialViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Secrets for steps ({{ secrets.NAME }}, http_request auth). Values go in, never come out."""
+
+    queryset = Credential.objects.all()
+    serializer_class = s.CredentialSerializer
+
+    @extend_schema(request=s.CredentialInputSerializer, responses={201: s.CredentialSerializer})
+    def create(self, request, *args, **kwargs):
+        data = s.CredentialInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if Credential.objects.filter(owner=request.user, name=data.validated_data["name"]).exists():
+            raise Conflict(f"a credential named {data.validated_data['name']!r} exists; PATCH it to change its value")
+        credential = credentials.credential_save(owner=request.user, **data.validated_data)
+        return Response(s.CredentialSerializer(credential).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CredentialInputSerializer, responses=s.CredentialSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        credential = self.get_object()
+        data = s.CredentialInputSerializer(data={"name": credential.name, **request.data}, partial=True)
+        data.is_valid(raise_exception=True)
+        credential = credentials.credential_save(owner=credential.owner, name=credential.name,
+                                                 value=data.validated_data.get("value"),
+                                                 description=data.validated_data.get("description"))
+        return Response(s.CredentialSerializer(credential).data)
