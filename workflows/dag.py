@@ -30,21 +30,33 @@ class Issue:
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
+def parse_ref(ref: str) -> tuple[str, str]:
+    """A dependency as written: "key" (runs after key) or "key:branch" (only on that branch of key)."""
+    key, _, branch = ref.partition(":")
+    return key, branch
+
+
 @dataclass(frozen=True)
 class Graph:
-    """The dependency structure of a definition: keys in a stable order, edges, conditions."""
+    """The dependency structure of a definition: keys in a stable order, edges, conditions.
+
+    `deps[key]` holds the upstream keys; `edge_branch[(key, upstream)]` the branch an edge needs.
+    """
 
     order: tuple[str, ...]
     deps: Mapping[str, tuple[str, ...]]
     when: Mapping[str, str]
+    edge_branch: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     @classmethod
     def from_steps(cls, steps: Iterable[Mapping]) -> Graph:
         ordered = sorted(steps, key=lambda s: (s.get("step_order", 0), s["key"]))
+        edges = {s["key"]: [parse_ref(r) for r in s.get("depends_on") or ()] for s in ordered}
         return cls(
             order=tuple(s["key"] for s in ordered),
-            deps={s["key"]: tuple(s.get("depends_on") or ()) for s in ordered},
+            deps={key: tuple(dep for dep, _ in pairs) for key, pairs in edges.items()},
             when={s["key"]: (s.get("when") or "").strip() for s in ordered},
+            edge_branch={(key, dep): branch for key, pairs in edges.items() for dep, branch in pairs if branch},
         )
 
     def dependents(self, key: str) -> tuple[str, ...]:
@@ -87,11 +99,14 @@ def validate(
     known_types: Iterable[str],
     check_config: Callable[[str, dict], list[tuple[str, str]]] = lambda t, c: [],
     check_template: Callable[[str], str | None] = lambda s: None,
+    branches_of: Callable[[str, dict], list[str] | None] = lambda t, c: None,
 ) -> list[Issue]:
-    """Every problem of a definition: keys, dependencies, cycles, step types, configs, conditions.
+    """Every problem of a definition: keys, dependencies, branches, cycles, step types, configs,
+    conditions.
 
     `check_config(task_type, config)` answers (field, message) pairs for a config that does not
-    match the type's schema; `check_template(text)` answers an error message or None.
+    match the type's schema; `check_template(text)` answers an error message or None;
+    `branches_of(task_type, config)` the branches a step can choose (None: it has none).
     """
     issues: list[Issue] = []
     known = set(known_types)
@@ -116,16 +131,30 @@ def validate(
             error = check_template(when)
             if error:
                 issues.append(Issue(label, "when", error))
-    key_set = set(keys)
+    by_key = {s.get("key"): s for s in steps}
     for step in steps:
         key = step.get("key") or ""
-        for dep in step.get("depends_on") or ():
+        seen: set[str] = set()
+        for ref in step.get("depends_on") or ():
+            dep, branch = parse_ref(ref)
             if dep == key:
                 issues.append(Issue(key, "depends_on", "a step cannot depend on itself"))
-            elif dep not in key_set:
+            elif dep not in by_key:
                 issues.append(Issue(key, "depends_on", f"depends on unknown step {dep!r}"))
+            elif dep in seen:
+                issues.append(Issue(key, "depends_on", f"depends on {dep!r} more than once"))
+            elif branch:
+                upstream = by_key[dep]
+                known_branches = branches_of(upstream.get("task_type") or "", upstream.get("config") or {}) \
+                    if upstream.get("task_type") in known else None
+                if known_branches is None:
+                    issues.append(Issue(key, "depends_on", f"{dep!r} has no branches to choose from ({ref!r})"))
+                elif branch not in known_branches:
+                    issues.append(Issue(key, "depends_on", f"{dep!r} has no branch {branch!r}; its branches: "
+                                                           f"{', '.join(known_branches)}"))
+            seen.add(dep)
     if not any(i.field in ("key", "depends_on") for i in issues):
-        cycle = find_cycle({s["key"]: list(s.get("depends_on") or ()) for s in steps})
+        cycle = find_cycle({s["key"]: [parse_ref(r)[0] for r in s.get("depends_on") or ()] for s in steps})
         if cycle:
             issues.append(Issue(cycle[0], "depends_on",
                                 "dependency cycle: " + " -> ".join(reversed(cycle))))
@@ -148,15 +177,26 @@ class ConditionError(Exception):
 
 
 def decide(graph: Graph, states: Mapping[str, str],
-           evaluate_when: Callable[[str, str], bool] = lambda key, expr: True) -> Decision:
-    """The next moves of a run, given the status of each step's latest attempt.
+           evaluate_when: Callable[[str, str], bool] = lambda key, expr: True,
+           branches: Mapping[str, str] | None = None) -> Decision:
+    """The next moves of a run, given the status of each step's latest attempt (and the branch
+    each completed step chose).
 
-    A pending step is ready once every dependency is completed or skipped. It is skipped if all
-    its dependencies were skipped (skipping propagates) or its `when` is false; so a join after an
+    A pending step is ready once every dependency is completed or skipped. An edge that needs a
+    branch the upstream step did not choose counts as skipped. A step is skipped if all its
+    dependencies were skipped (skipping propagates) or its `when` is false; so a join after an
     if/else runs once the taken branch is done. A failed step stops new work: what has not started
     is halted, what runs is awaited, and then the run has failed.
     """
     states = dict(states)
+    chosen = branches or {}
+
+    def edge_state(key: str, dep: str) -> str:
+        needed = graph.edge_branch.get((key, dep))
+        if needed and states[dep] == T.COMPLETED and chosen.get(dep) != needed:
+            return T.SKIPPED
+        return states[dep]
+
     decision = Decision()
     progressed = not any(s == T.FAILED for s in states.values())
     while progressed:
@@ -164,7 +204,7 @@ def decide(graph: Graph, states: Mapping[str, str],
         for key in graph.order:
             if states[key] != T.PENDING:
                 continue
-            dep_states = [states[d] for d in graph.deps[key]]
+            dep_states = [edge_state(key, d) for d in graph.deps[key]]
             if any(s not in DONE for s in dep_states):
                 continue
             if dep_states and all(s == T.SKIPPED for s in dep_states):

@@ -48,6 +48,7 @@ def issues(definition: dict) -> list[dag.Issue]:
         known_types=registry.names(),
         check_config=_check_config,
         check_template=templating.condition_syntax_error,
+        branches_of=registry.branches_of,
     )
     try:
         RetryPolicy.merged(DEFAULT_RETRY, definition.get("retry") or {})

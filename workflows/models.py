@@ -90,7 +90,8 @@ class WorkflowStep(RetryFields):
     name = models.CharField(max_length=200, blank=True)
     task_type = models.CharField(max_length=100)
     config = models.JSONField(default=dict, blank=True)
-    depends_on = models.ManyToManyField("self", symmetrical=False, related_name="dependents", blank=True)
+    depends_on = models.ManyToManyField("self", symmetrical=False, related_name="dependents", blank=True,
+                                        through="StepDependency", through_fields=("step", "depends_on"))
     step_order = models.IntegerField(default=0)
     timeout_seconds = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
     when = models.TextField(blank=True, help_text="Condition over the run's data; the step is skipped when false.")
@@ -103,6 +104,24 @@ class WorkflowStep(RetryFields):
 
     def __str__(self) -> str:
         return f"{self.workflow_id}:{self.key}"
+
+
+class StepDependency(models.Model):
+    """An edge of the graph: `step` runs after `depends_on`; with a `branch`, only when `depends_on`
+    chose that branch (a conditional's "true", an approval's "rejected"...)."""
+
+    step = models.ForeignKey(WorkflowStep, on_delete=models.CASCADE, related_name="upstream_links")
+    depends_on = models.ForeignKey(WorkflowStep, on_delete=models.CASCADE, related_name="downstream_links")
+    branch = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["step", "depends_on"], name="dependency_unique")]
+
+    @property
+    def ref(self) -> str:
+        """How definitions and the API write it: "key" or "key:branch"."""
+        return f"{self.depends_on.key}:{self.branch}" if self.branch else self.depends_on.key
 
 
 class WorkflowVersion(models.Model):
@@ -141,6 +160,8 @@ class WorkflowExecution(models.Model):
                                           on_delete=models.SET_NULL, related_name="+")
     concurrency_key = models.CharField(max_length=255, blank=True,
                                        help_text="The value of the workflow's concurrency key for this run.")
+    context = models.JSONField(default=dict, blank=True,
+                               help_text="Data gathered while running (signal payloads); templates see it as context.")
     created_at = models.DateTimeField(auto_now_add=True)
     scheduled_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -186,6 +207,8 @@ class TaskExecution(models.Model):
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    branch = models.CharField(max_length=100, blank=True, help_text="The branch a completed step chose.")
+    signal_name = models.CharField(max_length=100, blank=True, help_text="The signal a waiting step waits for.")
     dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When its message was last sent.")
     dispatch_count = models.PositiveSmallIntegerField(default=0, help_text="Messages sent for this attempt.")
     wake_at = models.DateTimeField(null=True, blank=True, help_text="When a retrying or waiting attempt is due.")

@@ -19,6 +19,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from . import concurrency, dag, definition as definitions, heartbeat, templating
+from .errors import InvalidInput
 from .events import Events
 from .executors import get_executor
 from .runner import run_with_timeout
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 # --- reading a run's state -----------------------------------------------------------------------
 
 def current_attempts(execution_id, *, fields=("id", "step_key", "visit", "attempt", "status", "round_first_attempt",
-                                               "error_message", "task_type")) -> dict[str, TaskExecution]:
+                                               "error_message", "task_type", "branch")) -> dict[str, TaskExecution]:
     """The latest attempt of the latest visit of each step."""
     rows = TaskExecution.objects.filter(execution_id=execution_id).only(*fields).latest_attempts()
     return {row.step_key: row for row in rows}
@@ -49,6 +50,7 @@ def run_data(execution: WorkflowExecution) -> dict:
                .order_by("visit", "attempt").values_list("step_key", "output"))
     return {
         "input": execution.input,
+        "context": execution.context,
         "steps": {key: {"output": output} for key, output in outputs},
         "execution": {"id": str(execution.pk), "workflow_id": str(execution.workflow_id),
                       "retry_count": execution.retry_count},
@@ -83,7 +85,8 @@ def advance_locked(execution: WorkflowExecution, events: Events, *, now=None) ->
         except templating.TemplateError as exc:
             raise dag.ConditionError(f"when: {exc.message}") from None
 
-    decision = dag.decide(definition.graph, states, evaluate_when)
+    decision = dag.decide(definition.graph, states, evaluate_when,
+                          branches={key: row.branch for key, row in rows.items() if row.branch})
 
     for key in decision.skip:
         transition_rows(TaskExecution.objects.filter(pk=rows[key].pk), T.PENDING, T.SKIPPED, now=now)
@@ -121,6 +124,12 @@ def queue(ids: list, source: str, *, now) -> None:
     transition_rows(TaskExecution.objects.filter(pk__in=ids), source, T.QUEUED, now=now, dispatched_at=now,
                     dispatch_count=1)
     get_executor().dispatch(ids)
+
+
+def chosen_branch(output) -> str:
+    """A step chooses a branch by answering {"branch": "<name>", ...}."""
+    branch = output.get("branch") if isinstance(output, dict) else None
+    return branch[:100] if isinstance(branch, str) else ""
 
 
 def _sink_outputs(execution: WorkflowExecution, definition) -> dict:
@@ -246,16 +255,19 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
         row = TaskExecution.objects.filter(pk=task.pk)
         if outcome.error is None and outcome.wait is None:
             moved = transition_rows(row, T.RUNNING, T.COMPLETED, now=now, output=outcome.output,
-                                    input=outcome.rendered, lease_expires_at=None)
+                                    input=outcome.rendered, lease_expires_at=None, branch=chosen_branch(outcome.output))
             if moved:
                 events.add(execution.pk, "step.completed", f"Step {task.step_key!r} completed", task=task,
                            attempt=task.attempt)
         elif outcome.wait is not None:
-            moved = transition_rows(row, T.RUNNING, T.WAITING, wake_at=outcome.wait.until,
-                                    output=outcome.wait.output, input=outcome.rendered, lease_expires_at=None)
+            wait = outcome.wait
+            moved = transition_rows(row, T.RUNNING, T.WAITING, wake_at=wait.until, signal_name=wait.signal or "",
+                                    output=wait.output, input=outcome.rendered, lease_expires_at=None)
             if moved:
-                events.add(execution.pk, "step.waiting", f"Step {task.step_key!r} waiting until "
-                           f"{outcome.wait.until.isoformat() if outcome.wait.until else 'a signal'}", task=task)
+                what = f"signal {wait.signal!r}" if wait.signal else "its timer"
+                until = f" until {wait.until.isoformat()}" if wait.until else ""
+                events.add(execution.pk, "step.waiting", f"Step {task.step_key!r} waiting for {what}{until}",
+                           task=task)
         else:
             moved = fail_attempt(execution, task, outcome.error, events, now=now, traceback_text=outcome.traceback,
                                  rendered=outcome.rendered)
@@ -300,20 +312,55 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
 # --- what the sweeper hands over ---------------------------------------------------------------
 
 def wake(task_id, *, now=None) -> bool:
-    """A waiting step's timer came due: the step completes with the output it parked with."""
+    """A waiting step came due. A timer completes with the output it parked with; a signal wait
+    that timed out takes its timeout path (the "timeout" branch), or fails if it was told to."""
     now = now or timezone.now()
     with transaction.atomic():
         execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=task_id)
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow").get(pk=execution_id)
-        moved = transition_rows(TaskExecution.objects.filter(pk=task_id, wake_at__lte=now),
-                                T.WAITING, T.COMPLETED, now=now)
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow").get(
+            pk=execution_id)
+        task = TaskExecution.objects.filter(pk=task_id, status=T.WAITING, wake_at__lte=now).first()
+        if task is None:
+            return False
         events = Events()
-        if moved:
-            events.add(execution.pk, "step.completed", "Timer elapsed; step completed", task=task_id,
-                       step_key=TaskExecution.objects.values_list("step_key", flat=True).get(pk=task_id))
-            advance_locked(execution, events, now=now)
+        parked = task.output or {}
+        if not task.signal_name:
+            transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now)
+            events.add(execution.pk, "step.completed", "Timer elapsed; step completed", task=task)
+        elif parked.get("on_timeout") == "fail":
+            fail_attempt(execution, task, StepError(f"timed out waiting for signal {task.signal_name!r}",
+                                                    retryable=False), events, now=now, source=T.WAITING)
+        else:
+            output = {**parked, "branch": "timeout", "timed_out": True}
+            transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now,
+                            output=output, branch="timeout")
+            events.add(execution.pk, "step.completed", f"Step {task.step_key!r} timed out waiting for signal "
+                       f"{task.signal_name!r}; taking its timeout path", level=LogLevel.WARNING, task=task)
+        advance_locked(execution, events, now=now)
         events.flush()
-        return bool(moved)
+        return True
+
+
+def deliver_signal(execution: WorkflowExecution, name: str, payload: dict, events: Events, *, now) -> TaskExecution | None:
+    """Complete the step of a locked execution that waits for signal `name`; None if none waits."""
+    task = TaskExecution.objects.filter(execution_id=execution.pk, status=T.WAITING, signal_name=name) \
+        .order_by("created_at").first()
+    if task is None:
+        return None
+    parked = task.output or {}
+    branch = "received"
+    if parked.get("approval"):
+        if not isinstance(payload.get("approved"), bool):
+            raise InvalidInput("payload.approved: an approval needs true or false",
+                               fields={"payload.approved": ["must be true or false"]})
+        branch = "approved" if payload["approved"] else "rejected"
+    output = {**{k: v for k, v in parked.items() if k not in ("approval", "on_timeout")}, "branch": branch,
+              "signal": name, "payload": payload}
+    transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now, output=output,
+                    branch=branch)
+    events.add(execution.pk, "step.completed", f"Step {task.step_key!r} received signal {name!r} ({branch})",
+               task=task)
+    return task
 
 
 def take_back(task_id, *, reason: str, now=None) -> bool:

@@ -6,12 +6,14 @@ import json
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Prefetch
+from django.utils import timezone
 
-from . import concurrency, definition as definitions, templating
+from . import concurrency, dag, definition as definitions, templating
 from .errors import Conflict, InvalidInput
 from .events import Events
 from .models import (
+    StepDependency,
     TaskExecution,
     TriggerSource,
     Workflow,
@@ -26,6 +28,8 @@ from .states import transition, transition_rows
 
 WORKFLOW_FIELDS = ("name", "description", "metadata", "max_concurrency", "concurrency_key", "max_retries",
                    "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
+# A step's incoming edges, with the upstream step's key, in one prefetch.
+UPSTREAM = Prefetch("upstream_links", queryset=StepDependency.objects.select_related("depends_on"))
 STEP_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",
                "position_y", "max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
 
@@ -33,8 +37,8 @@ STEP_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seco
 # --- definitions ---------------------------------------------------------------------------------
 
 def _steps_data(workflow: Workflow) -> list[dict]:
-    steps = list(workflow.steps.prefetch_related("depends_on"))
-    return [{**{f: getattr(s, f) for f in STEP_FIELDS}, "depends_on": [d.key for d in s.depends_on.all()]}
+    steps = list(workflow.steps.prefetch_related(UPSTREAM))
+    return [{**{f: getattr(s, f) for f in STEP_FIELDS}, "depends_on": [link.ref for link in s.upstream_links.all()]}
             for s in steps]
 
 
@@ -59,10 +63,9 @@ def _write_steps(workflow: Workflow, steps: list[dict]) -> None:
     rows = WorkflowStep.objects.bulk_create(
         [WorkflowStep(workflow=workflow, **{f: s[f] for f in STEP_FIELDS if f in s}) for s in steps])
     by_key = {row.key: row for row in rows}
-    through = WorkflowStep.depends_on.through
-    through.objects.bulk_create([
-        through(from_workflowstep_id=by_key[s["key"]].pk, to_workflowstep_id=by_key[dep].pk)
-        for s in steps for dep in s.get("depends_on") or ()
+    StepDependency.objects.bulk_create([
+        StepDependency(step=by_key[s["key"]], depends_on=by_key[key], branch=branch)
+        for s in steps for key, branch in map(dag.parse_ref, s.get("depends_on") or ())
     ])
 
 
@@ -269,3 +272,31 @@ def executions_retry_failed(*, executions, step_key: str | None = None, error_co
         retried.append(execution.pk)
     return retried
 
+
+
+def execution_signal(*, execution: WorkflowExecution, name: str, payload: dict | None = None,
+                     user=None) -> TaskExecution:
+    """Deliver signal `name` to the step of the run that waits for it; the payload is merged into
+    the run's context (templates: {{ context.<field> }}) and becomes the step's output."""
+    from .orchestrator import advance_locked, deliver_signal
+
+    payload = {} if payload is None else payload
+    if not isinstance(payload, dict):
+        raise InvalidInput("payload must be a JSON object", fields={"payload": ["must be a JSON object"]})
+    _check_payload(payload, field="payload")
+    with transaction.atomic():
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow") \
+            .get(pk=execution.pk)
+        if execution.status != E.RUNNING:
+            raise Conflict(f"execution is {execution.status}; only a running execution takes signals")
+        events = Events()
+        task = deliver_signal(execution, name, payload, events, now=timezone.now())
+        if task is None:
+            raise Conflict(f"no step of this execution is waiting for signal {name!r}")
+        execution.context = {**execution.context, **payload}
+        execution.save(update_fields=["context"])
+        events.add(execution.pk, "execution.signal", f"Signal {name!r} received",
+                   user=getattr(user, "username", ""), keys=sorted(payload))
+        advance_locked(execution, events)
+        events.flush()
+    return task

@@ -31,7 +31,8 @@ class StepSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     task_type = serializers.CharField(max_length=100)
     config = serializers.DictField(required=False, default=dict)
-    depends_on = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list)
+    depends_on = serializers.ListField(child=serializers.CharField(max_length=201), required=False, default=list,
+                                       help_text='Step keys; "key:branch" to run only on that branch of the step.')
     step_order = serializers.IntegerField(required=False, default=0)
     max_retries = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True, default=None)
     retry_base_delay = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)
@@ -51,7 +52,7 @@ class StepSerializer(serializers.Serializer):
     def to_representation(self, step: WorkflowStep):
         return {
             "id": step.pk, "key": step.key, "name": step.name, "task_type": step.task_type, "config": step.config,
-            "depends_on": [d.key for d in step.depends_on.all()], "step_order": step.step_order,
+            "depends_on": [link.ref for link in step.upstream_links.all()], "step_order": step.step_order,
             **{f: getattr(step, f) for f in RETRY_FIELDS}, "timeout_seconds": step.timeout_seconds,
             "when": step.when, "position": {"x": step.position_x, "y": step.position_y},
         }
@@ -181,3 +182,13 @@ class CredentialSerializer(serializers.ModelSerializer):
         model = Credential
         fields = ["id", "name", "description", "created_at", "updated_at"]
         read_only_fields = fields
+
+
+class SignalSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    payload = serializers.JSONField(required=False, default=dict)
+
+    def validate_payload(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be a JSON object")
+        return value

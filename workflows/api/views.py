@@ -35,7 +35,7 @@ def _run_response(execution, created: bool) -> Response:
 
 class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
     queryset = Workflow.objects.select_related("owner").prefetch_related(
-        Prefetch("steps", queryset=WorkflowStep.objects.prefetch_related("depends_on")))
+        Prefetch("steps", queryset=WorkflowStep.objects.prefetch_related(services.UPSTREAM)))
     serializer_class = s.WorkflowSerializer
     filterset_class = WorkflowFilter
 
@@ -144,6 +144,16 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         execution = services.execution_cancel(execution=self.get_object(), user=request.user)
+        return Response(s.ExecutionDetailSerializer(_detail(execution.pk)).data)
+
+    @extend_schema(request=s.SignalSerializer, responses=s.ExecutionDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def signal(self, request, pk=None):
+        """Deliver a signal (or an approval: name "approval", payload {"approved": true}) to a waiting step."""
+        execution = self.get_object()
+        data = s.SignalSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.execution_signal(execution=execution, user=request.user, **data.validated_data)
         return Response(s.ExecutionDetailSerializer(_detail(execution.pk)).data)
 
     @extend_schema(parameters=[OpenApiParameter("level", enum=LEVEL_ORDER, description="this level and above"),

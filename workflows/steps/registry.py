@@ -35,14 +35,15 @@ def register(step_type: StepType) -> StepType:
 
 def step_type(name: str, *, config_schema: dict, description: str = "", category: str = "custom",
               output_schema: dict | None = None, example: dict | None = None,
-              check_config: Callable[[dict], list[tuple[str, str]]] | None = None) -> Callable[[Handler], Handler]:
+              check_config: Callable[[dict], list[tuple[str, str]]] | None = None,
+              branches: Callable[[dict], list[str]] | None = None) -> Callable[[Handler], Handler]:
     """Decorator: register `execute(config, ctx)` as a step type."""
 
     def decorate(execute: Handler) -> Handler:
         register(StepType(name=name, description=description or (execute.__doc__ or "").strip(),
                           category=category, config_schema=config_schema, execute=execute,
                           output_schema=output_schema or {"type": "object"}, example=example or {},
-                          check_config=check_config))
+                          check_config=check_config, branches=branches))
         return execute
 
     return decorate
@@ -53,6 +54,12 @@ def get(name: str) -> StepType:
         return _TYPES[name]
     except KeyError:
         raise UnknownStepType(name) from None
+
+
+def branches_of(name: str, config: dict) -> list[str] | None:
+    """The branches a step of type `name` with this config can choose; None if it never chooses."""
+    step = get(name)
+    return step.branches(config) if step.branches else None
 
 
 def names() -> list[str]:

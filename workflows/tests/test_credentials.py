@@ -10,7 +10,7 @@ from workflows.models import Credential, ExecutionLog, TaskExecution
 from workflows.secrets import decrypt
 from workflows.states import ExecutionStatus as E
 from workflows.tests.factories import active_workflow, step
-from workflows.tests.test_http_request import Server
+from workflows.tests.http_server import Server
 
 TOKEN = "sk_live_51HzTOPSECRETvalue"
 
