@@ -13,13 +13,19 @@ from typing import Any
 
 
 class StepError(Exception):
-    """A step failed. `retryable=False` fails it at once, whatever its retry policy."""
+    """A step failed. `retryable=False` fails it at once, whatever its retry policy.
 
-    def __init__(self, message: str, *, retryable: bool = True, details: dict | None = None):
+    `retry_after` (seconds) is the earliest a retry can help, e.g. while a circuit is open or as a
+    server's Retry-After: the engine waits at least this long before the next attempt.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True, details: dict | None = None,
+                 retry_after: float | None = None):
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.details = details or {}
+        self.retry_after = retry_after
 
 
 class StepTimeout(StepError):
@@ -76,7 +82,10 @@ class StepType:
     example: dict = field(default_factory=dict)
     # Checks a schema cannot express, at save time: answers (field, message) pairs.
     check_config: Callable[[dict], list[tuple[str, str]]] | None = None
+    # The branches a step of this type can choose (its output's "branch"), for labelled edges.
+    branches: Callable[[dict], list[str]] | None = None
 
     def describe(self) -> dict:
         return {"name": self.name, "description": self.description, "category": self.category,
-                "config_schema": self.config_schema, "output_schema": self.output_schema, "example": self.example}
+                "config_schema": self.config_schema, "output_schema": self.output_schema, "example": self.example,
+                "branches": self.branches(self.example) if self.branches else None}
