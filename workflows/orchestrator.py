@@ -294,7 +294,8 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
     step = definitions.for_version(execution.workflow_version_id).steps[task.step_key]
     attempts_in_round = task.attempt - task.round_first_attempt + 1
     if execution.status == E.RUNNING and step.retry.should_retry(attempts_in_round, retryable=error.retryable):
-        delay = step.retry.delay(attempts_in_round)
+        # The policy's backoff, but never sooner than the error says a retry can help (an open circuit).
+        delay = max(step.retry.delay(attempts_in_round), getattr(error, "retry_after", None) or 0)
         retry = TaskExecution.objects.create(
             execution_id=execution.pk, step_key=task.step_key, task_type=task.task_type, visit=task.visit,
             attempt=task.attempt + 1, round_first_attempt=task.round_first_attempt, status=T.RETRYING,

@@ -405,3 +405,16 @@ def test_a_draft_workflow_does_not_run(user):
     wf = services.workflow_create(owner=user, data={"name": "draft"}, steps=[step("a", function="noop")])
     with pytest.raises(Conflict, match="activate"):
         services.execution_start(workflow=wf)
+
+
+def test_an_error_with_retry_after_delays_the_next_attempt_at_least_that_long(user, sync_executor):
+    from workflows.steps import StepError, step_function
+
+    @step_function("busy_service")
+    def busy_service() -> dict:
+        raise StepError("circuit open", retry_after=120)
+
+    wf = active_workflow(user, [step("call", function="busy_service", max_retries=1, retry_base_delay=1)])
+    execution = run(wf, sync_executor)
+    first, retry = attempts(execution, "call")
+    assert (retry.wake_at - first.completed_at).total_seconds() >= 120
