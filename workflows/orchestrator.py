@@ -205,7 +205,8 @@ def _execute(task: TaskExecution) -> Outcome:
 
     def work() -> None:
         try:
-            outcome.rendered = templating.render_config(step.config, data) if data else step.config
+            raw = registry.get(step.task_type).raw_fields
+            outcome.rendered = templating.render_config(step.config, data, raw=raw) if data else step.config
             problems = registry.config_errors(step.task_type, outcome.rendered)
             if problems:
                 raise StepError("config " + "; ".join(f"{f or '(root)'}: {m}" for f, m in problems),

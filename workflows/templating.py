@@ -117,15 +117,27 @@ def render(text: str, data: dict, *, field: str = "") -> Any:
         raise TemplateError(f"{type(exc).__name__}: {exc}", field=field) from None
 
 
-def render_config(config: Any, data: dict, *, field: str = "") -> Any:
-    """Render every string inside a JSON value; `field` paths name where an error is (e.g. body.phone)."""
+def render_config(config: Any, data: dict, *, field: str = "", raw: tuple[str, ...] = ()) -> Any:
+    """Render every string inside a JSON value; `field` paths name where an error is (e.g. body.phone).
+
+    `raw` lists field paths left as they are, for a handler that renders them itself (per item of a
+    list, say); "[]" matches any list index: "transforms[].template".
+    """
+    if raw and _is_raw(field, raw):
+        return config
     if isinstance(config, dict):
-        return {k: render_config(v, data, field=f"{field}.{k}" if field else str(k)) for k, v in config.items()}
+        return {k: render_config(v, data, field=f"{field}.{k}" if field else str(k), raw=raw)
+                for k, v in config.items()}
     if isinstance(config, list):
-        return [render_config(v, data, field=f"{field}[{i}]") for i, v in enumerate(config)]
+        return [render_config(v, data, field=f"{field}[{i}]", raw=raw) for i, v in enumerate(config)]
     if isinstance(config, str):
         return render(config, data, field=field)
     return config
+
+
+def _is_raw(field: str, raw: tuple[str, ...]) -> bool:
+    generic = re.sub(r"\[\d+\]", "[]", field)
+    return generic in raw
 
 
 def evaluate(condition: str, data: dict, *, field: str = "when") -> bool:

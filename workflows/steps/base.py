@@ -84,6 +84,9 @@ class StepType:
     check_config: Callable[[dict], list[tuple[str, str]]] | None = None
     # The branches a step of this type can choose (its output's "branch"), for labelled edges.
     branches: Callable[[dict], list[str]] | None = None
+    # Config fields the engine does not render, because the handler renders them itself (per item):
+    # paths like "template" or "transforms[].template" ("[]": any list index).
+    raw_fields: tuple[str, ...] = ()
 
     def describe(self) -> dict:
         return {"name": self.name, "description": self.description, "category": self.category,

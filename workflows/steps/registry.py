@@ -36,14 +36,15 @@ def register(step_type: StepType) -> StepType:
 def step_type(name: str, *, config_schema: dict, description: str = "", category: str = "custom",
               output_schema: dict | None = None, example: dict | None = None,
               check_config: Callable[[dict], list[tuple[str, str]]] | None = None,
-              branches: Callable[[dict], list[str]] | None = None) -> Callable[[Handler], Handler]:
+              branches: Callable[[dict], list[str]] | None = None,
+              raw_fields: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
     """Decorator: register `execute(config, ctx)` as a step type."""
 
     def decorate(execute: Handler) -> Handler:
         register(StepType(name=name, description=description or (execute.__doc__ or "").strip(),
                           category=category, config_schema=config_schema, execute=execute,
                           output_schema=output_schema or {"type": "object"}, example=example or {},
-                          check_config=check_config, branches=branches))
+                          check_config=check_config, branches=branches, raw_fields=raw_fields))
         return execute
 
     return decorate

@@ -63,3 +63,9 @@ def test_save_time_syntax_checks():
     assert syntax_error("{{ input.n }}") is None
     assert "does not parse" in syntax_error("{{ input.n ")
     assert template_errors({"a": ["ok", "{% if %}"]}) == [("a[1]", template_errors({"x": "{% if %}"})[0][1])]
+
+
+def test_raw_fields_are_left_for_the_handler():
+    config = {"items": "{{ input.tags }}", "transforms": [{"template": "{{ item.x }}", "value": "{{ input.n }}"}]}
+    rendered = render_config(config, DATA, raw=("transforms[].template",))
+    assert rendered == {"items": ["a", "b"], "transforms": [{"template": "{{ item.x }}", "value": 5}]}
