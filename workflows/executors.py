@@ -24,6 +24,11 @@ class CeleryExecutor:
         if ids:
             transaction.on_commit(lambda: self.send(ids))
 
+    def after_commit(self, fn) -> None:
+        """Run `fn` in this process once the current transaction commits (a lost call is repaired
+        by the sweeper)."""
+        transaction.on_commit(fn, robust=True)
+
     def send(self, ids: list[str]) -> None:
         from .tasks import run_step
 
@@ -39,7 +44,7 @@ class SynchronousExecutor:
     """Runs dispatched steps in this process when `drain()` is called (see workflows.code's engine)."""
 
     def __init__(self) -> None:
-        self.queue: deque[str] = deque()
+        self.queue: deque = deque()
 
     def dispatch(self, task_ids: Iterable) -> None:
         self.queue.extend(str(i) for i in task_ids)
@@ -47,13 +52,20 @@ class SynchronousExecutor:
     def send(self, ids: list[str]) -> None:
         self.queue.extend(ids)
 
+    def after_commit(self, fn) -> None:
+        self.queue.append(fn)
+
     def drain(self, *, limit: int = 10_000) -> int:
-        """Run queued steps (and the steps they queue) until none is left; answers how many ran."""
+        """Run queued steps (and what they queue) until nothing is left; answers how many steps ran."""
         from .orchestrator import run_step
 
         ran = 0
         while self.queue and ran < limit:
-            run_step(self.queue.popleft(), worker_id="synchronous")
+            item = self.queue.popleft()
+            if callable(item):
+                item()
+                continue
+            run_step(item, worker_id="synchronous")
             ran += 1
         return ran
 

@@ -32,6 +32,7 @@ class TriggerSource(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
     EVENT = "event", "Event"
     PYTHON = "python", "Python"
+    WORKFLOW = "workflow", "Parent workflow"
 
 
 class RetryFields(models.Model):
@@ -160,6 +161,10 @@ class WorkflowExecution(models.Model):
                                           on_delete=models.SET_NULL, related_name="+")
     concurrency_key = models.CharField(max_length=255, blank=True,
                                        help_text="The value of the workflow's concurrency key for this run.")
+    parent_task = models.ForeignKey("TaskExecution", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="child_executions",
+                                    help_text="The sub_workflow or for_each step that started this run.")
+    child_index = models.PositiveIntegerField(null=True, blank=True, help_text="Its item's place in a for_each.")
     context = models.JSONField(default=dict, blank=True,
                                help_text="Data gathered while running (signal payloads); templates see it as context.")
     created_at = models.DateTimeField(auto_now_add=True)

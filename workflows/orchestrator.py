@@ -11,14 +11,15 @@ from __future__ import annotations
 import copy
 import logging
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from functools import partial
 from datetime import timedelta
 from typing import Any
 
 from django.db import connections, transaction
 from django.utils import timezone
 
-from . import concurrency, dag, definition as definitions, heartbeat, templating
+from . import children, concurrency, dag, definition as definitions, heartbeat, templating
 from .errors import InvalidInput
 from .events import Events
 from .executors import get_executor
@@ -30,7 +31,7 @@ from .states import ExecutionStatus as E
 from .states import TaskStatus as T
 from .states import transition, transition_rows
 from .steps import registry
-from .steps.base import StepContext, StepError, StepTimeout, Wait
+from .steps.base import RunChildren, StepContext, StepError, StepTimeout, Wait
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,8 @@ def _sink_outputs(execution: WorkflowExecution, definition) -> dict:
 
 def _finish(execution: WorkflowExecution, status: str, events: Events, *, now, **fields) -> None:
     transition(execution, status, now=now, **fields)
+    if execution.parent_task_id:  # a child run: its parent step looks again once this commits
+        get_executor().after_commit(partial(children.check, execution.parent_task_id))
     level = LogLevel.ERROR if status == E.FAILED else LogLevel.INFO
     message = {E.COMPLETED: "Execution completed", E.FAILED: f"Execution failed: {fields.get('error_message', '')}",
                E.CANCELLED: "Execution cancelled"}[status]
@@ -154,6 +157,7 @@ def _finish(execution: WorkflowExecution, status: str, events: Events, *, now, *
 class Outcome:
     output: dict | None = None
     wait: Wait | None = None
+    children: RunChildren | None = None
     error: StepError | None = None
     traceback: str = ""
     rendered: Any = None
@@ -214,6 +218,8 @@ def _execute(task: TaskExecution) -> Outcome:
             result = registry.get(step.task_type).execute(outcome.rendered, ctx)
             if isinstance(result, Wait):
                 outcome.wait = result
+            elif isinstance(result, RunChildren):
+                outcome.children = result
             else:
                 outcome.output = result if isinstance(result, dict) else {"result": result}
         except templating.TemplateError as exc:
@@ -240,7 +246,9 @@ def _redacted(outcome: Outcome, used: set[str]) -> Outcome:
         error.args = (error.message,)
     wait = outcome.wait and Wait(until=outcome.wait.until, signal=outcome.wait.signal,
                                  output=redact(outcome.wait.output, used))
-    return Outcome(output=redact(outcome.output, used), wait=wait, error=error,
+    spawn = outcome.children and RunChildren(**{**asdict(outcome.children),
+                                                 "inputs": redact(outcome.children.inputs, used)})
+    return Outcome(output=redact(outcome.output, used), wait=wait, error=error, children=spawn,
                    traceback=redact(outcome.traceback, used), rendered=redact(outcome.rendered, used),
                    logs=[(level, redact(message, used), redact(details, used)) for level, message, details in outcome.logs])
 
@@ -254,7 +262,15 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
         for level, message, details in outcome.logs:
             events.add(execution.pk, "step.log", message, level=level, task=task, **details)
         row = TaskExecution.objects.filter(pk=task.pk)
-        if outcome.error is None and outcome.wait is None:
+        if outcome.children is not None:
+            refused = children.park(execution, task, outcome.children, events, now=now)
+            if refused:
+                moved = fail_attempt(execution, task, refused, events, now=now, rendered=outcome.rendered)
+            else:
+                moved = True
+                events.flush()
+                children.check(task.pk)
+        elif outcome.error is None and outcome.wait is None:
             moved = transition_rows(row, T.RUNNING, T.COMPLETED, now=now, output=outcome.output,
                                     input=outcome.rendered, lease_expires_at=None, branch=chosen_branch(outcome.output))
             if moved:

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import orchestrator
+from . import children, orchestrator
 from .events import Events
 from .executors import get_executor
 from .models import TaskExecution
@@ -31,6 +31,7 @@ class SweepReport:
     timers_fired: int = 0
     workers_lost: int = 0
     messages_resent: int = 0
+    parents_checked: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -46,6 +47,8 @@ def sweep(now=None) -> SweepReport:
         report.workers_lost += orchestrator.take_back(
             task_id, now=now, reason="worker lost: the step's lease expired (the worker died or was killed)")
     report.messages_resent = resend_lost(now)
+    for task_id in children.idle_parents(BATCH):
+        report.parents_checked += children.check(task_id)
     if any(asdict(report).values()):
         log.info("sweep: %s", report.as_dict())
     return report

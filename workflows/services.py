@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
-from . import concurrency, dag, definition as definitions, templating
+from . import children, concurrency, dag, definition as definitions, templating
 from .errors import Conflict, InvalidInput
 from .events import Events
 from .models import (
@@ -152,7 +152,8 @@ def _check_payload(value, *, field: str) -> None:
 
 
 def execution_start(*, workflow: Workflow, input_data: dict | None = None, idempotency_key: str | None = None,
-                    triggered_by: str = TriggerSource.API, user=None) -> tuple[WorkflowExecution, bool]:
+                    triggered_by: str = TriggerSource.API, user=None,
+                    parent: tuple[TaskExecution, int] | None = None) -> tuple[WorkflowExecution, bool]:
     """Start a run of the workflow's current version, or return the run already started with this
     idempotency key. Answers (execution, created). Returns at once: the steps run on the workers."""
     input_data = {} if input_data is None else input_data
@@ -181,7 +182,8 @@ def execution_start(*, workflow: Workflow, input_data: dict | None = None, idemp
                     workflow=workflow, workflow_version_id=version_id, input=input_data,
                     idempotency_key=idempotency_key or None, triggered_by=triggered_by,
                     triggered_by_user=user if getattr(user, "is_authenticated", False) else None,
-                    concurrency_key=key_value)
+                    concurrency_key=key_value, parent_task=parent[0] if parent else None,
+                    child_index=parent[1] if parent else None)
         except IntegrityError:
             if not idempotency_key:
                 raise
@@ -243,6 +245,7 @@ def execution_cancel(*, execution: WorkflowExecution, user=None) -> WorkflowExec
         if held_slot:
             concurrency.release(execution, events)
         events.flush()
+    children.cancel_children(execution.pk)  # after the commit: never hold a parent's lock for a child's
     return execution
 
 

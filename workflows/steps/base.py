@@ -46,6 +46,19 @@ def _no_secrets(name: str) -> str:
     raise StepError(f"credential {name!r} is not available here", retryable=False)
 
 
+@dataclass(frozen=True)
+class RunChildren:
+    """Run another workflow once per input (at most `parallelism` at a time) and wait for them,
+    holding no worker. The step completes with their outputs in order, or fails with the first
+    failure (unless `collect_errors`). `single`: the step's output is the one child's output."""
+
+    workflow_id: str
+    inputs: list
+    parallelism: int = 1
+    collect_errors: bool = False
+    single: bool = False
+
+
 @dataclass
 class StepContext:
     """What a handler knows of the run it is part of."""
@@ -66,7 +79,7 @@ class StepContext:
         self.logs.append((level, str(message), details))
 
 
-Handler = Callable[[dict, StepContext], "dict | Wait"]
+Handler = Callable[[dict, StepContext], "dict | Wait | RunChildren"]
 
 
 @dataclass(frozen=True)

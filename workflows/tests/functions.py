@@ -20,7 +20,7 @@ def noop() -> dict:
 
 
 @step_function("record")
-def record(value: str = "", idempotency_key: str = "", attempt: int = 0) -> dict:
+def record(value: object = "", idempotency_key: str = "", attempt: int = 0) -> dict:
     CALLS.append({"value": value, "idempotency_key": idempotency_key, "attempt": attempt})
     return {"value": value}
 

@@ -1,0 +1,129 @@
+"""Child runs: a step (sub_workflow, for_each) that runs other workflows and waits for them.
+
+The parent attempt waits (status waiting, signal "__children__") holding no worker. Children are
+started up to the step's parallelism; each child that finishes has the parent checked again after
+its commit (and the sweeper re-checks waiting parents, should that be lost). Children carry the
+idempotency key <run>:<step>:<visit>:<index>, so a retried parent step reuses the children that
+completed and retries the ones that failed, instead of running everything again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from .events import Events
+from .models import LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution
+from .states import EXECUTION_TERMINAL
+from .states import ExecutionStatus as E
+from .states import TaskStatus as T
+from .states import transition_rows
+from .steps.base import RunChildren, StepError
+
+WAITING_FOR_CHILDREN = "__children__"
+
+
+def park(execution: WorkflowExecution, task: TaskExecution, spec: RunChildren, events: Events, *, now) -> StepError | None:
+    """The handler asked for child runs: wait for them and start the first ones (parent locked)."""
+    workflow = Workflow.objects.filter(pk=spec.workflow_id, owner_id=execution.workflow.owner_id).first()
+    if workflow is None:
+        return StepError(f"workflow {spec.workflow_id} does not exist (or is not yours)", retryable=False)
+    if workflow.pk == execution.workflow_id:
+        return StepError("a workflow cannot run itself as a child", retryable=False)
+    transition_rows(TaskExecution.objects.filter(pk=task.pk), T.RUNNING, T.WAITING, now=now, lease_expires_at=None,
+                    signal_name=WAITING_FOR_CHILDREN, output={"children": asdict(spec)})
+    events.add(execution.pk, "step.waiting", f"Step {task.step_key!r} runs {len(spec.inputs)} child run(s) of "
+               f"{workflow.name!r}, {spec.parallelism} at a time", task=task)
+    return None
+
+
+def check(task_id) -> bool:
+    """Start more children if slots are free; finish the parent step when all are done."""
+    from .orchestrator import advance_locked, fail_attempt
+
+    with transaction.atomic():
+        execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=task_id)
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow").get(
+            pk=execution_id)
+        task = TaskExecution.objects.filter(pk=task_id, status=T.WAITING, signal_name=WAITING_FOR_CHILDREN).first()
+        if task is None or execution.status != E.RUNNING:
+            return False
+        spec = RunChildren(**task.output["children"])
+        children = list(WorkflowExecution.objects.filter(parent_task=task).order_by("child_index"))
+        events = Events()
+        active = sum(c.status not in EXECUTION_TERMINAL for c in children)
+        for index in range(len(children), min(len(spec.inputs), len(children) + spec.parallelism - active)):
+            children.append(_start_child(execution, task, spec, index))
+        now = timezone.now()
+        if len(children) == len(spec.inputs) and all(c.status in EXECUTION_TERMINAL for c in children):
+            failed = [c for c in children if c.status != E.COMPLETED]
+            if failed and not spec.collect_errors:
+                first = failed[0]
+                what = "sub-workflow" if spec.single else f"item {first.child_index}"
+                fail_attempt(execution, task, StepError(f"{what} failed: {first.error_message or first.status}",
+                                                        retryable=False, details={"child_execution": str(first.pk)}),
+                             events, now=now, source=T.WAITING)
+            else:
+                transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now,
+                                output=_output(spec, children))
+                events.add(execution.pk, "step.completed", f"Step {task.step_key!r}: {len(children)} child run(s) "
+                           f"done, {len(failed)} failed", task=task,
+                           level=LogLevel.WARNING if failed else LogLevel.INFO)
+            advance_locked(execution, events, now=now)
+        events.flush()
+        return True
+
+
+def _start_child(execution: WorkflowExecution, task: TaskExecution, spec: RunChildren, index: int) -> WorkflowExecution:
+    from .services import execution_retry, execution_start
+
+    workflow = Workflow.objects.get(pk=spec.workflow_id)
+    key = f"{execution.pk}:{task.step_key}:{task.visit}:{index}"
+    child, created = execution_start(workflow=workflow, input_data=spec.inputs[index], idempotency_key=key,
+                                     triggered_by=TriggerSource.WORKFLOW, parent=(task, index))
+    if not created:  # a retry of the parent step: keep what completed, retry what did not
+        WorkflowExecution.objects.filter(pk=child.pk).update(parent_task=task, child_index=index)
+        if child.status in (E.FAILED, E.CANCELLED):
+            child = execution_retry(execution=child)
+        child.parent_task_id, child.child_index = task.pk, index
+    return child
+
+
+def _output(spec: RunChildren, children: list[WorkflowExecution]) -> dict:
+    if spec.single:
+        (child,) = children
+        return {**child.output, "execution_id": str(child.pk)} if child.status == E.COMPLETED else \
+            {"execution_id": str(child.pk), "error": child.error_message}
+    return {
+        "results": [c.output if c.status == E.COMPLETED else None for c in children],
+        "errors": [{"index": c.child_index, "error": c.error_message or c.status, "execution_id": str(c.pk)}
+                   for c in children if c.status != E.COMPLETED],
+        "execution_ids": [str(c.pk) for c in children],
+    }
+
+
+def idle_parents(limit: int) -> list:
+    """Waiting parents none of whose children is running: a missed check (a crash right after a
+    child finished) or a slot that was never refilled. A parent with a running child is checked
+    when that child finishes."""
+    active = WorkflowExecution.objects.filter(parent_task=OuterRef("pk")).exclude(status__in=EXECUTION_TERMINAL)
+    return list(TaskExecution.objects.filter(status=T.WAITING, signal_name=WAITING_FOR_CHILDREN)
+                .exclude(Exists(active)).values_list("pk", flat=True)[:limit])
+
+
+def cancel_children(execution_id) -> int:
+    """Cancel the unfinished child runs of a run that was cancelled."""
+    from .errors import Conflict
+    from .services import execution_cancel
+
+    cancelled = 0
+    for child in WorkflowExecution.objects.filter(parent_task__execution_id=execution_id).exclude(
+            status__in=EXECUTION_TERMINAL):
+        try:
+            execution_cancel(execution=child)
+            cancelled += 1
+        except Conflict:
+            pass
+    return cancelled
