@@ -58,12 +58,16 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(12)
         user = User.objects.create_superuser("admin", "admin@localhost", password)
         token = Token.objects.create(user=user)
+        from workflows import examples
+
+        workflow, _ = examples.load(owner=user)
         credentials = settings.VAR_DIR / "admin-credentials.txt"
         credentials.write_text(f"username: admin\npassword: {password}\napi token: {token.key}\n")
         credentials.chmod(0o600)
         self.stdout.write(self.style.SUCCESS(
             f"Created user 'admin' with password {password} and API token {token.key}\n"
-            f"(saved in {credentials}; change the password at /admin/password_change/)"))
+            f"(saved in {credentials}; change the password at /admin/password_change/)\n"
+            f"Loaded the example workflow {workflow.name!r} ({workflow.pk})"))
 
     def _start_worker_and_beat(self):
         from celery.beat import EmbeddedService
