@@ -87,8 +87,8 @@ CONFIG_SCHEMA = {
 
 
 def _check(config: dict) -> list[tuple[str, str]]:
-    """What the schema leaves open: fields a transform's type does not use, and bare conditions
-    that do not parse."""
+    """What the schema leaves open: fields a transform's type does not use, and conditions that do
+    not parse as one expression (a raw field: `item.x > {{ input.y }}` is refused, not rendered)."""
     problems: list[tuple[str, str]] = []
     items = config.get("transforms")
     for index, transform in enumerate(items if isinstance(items, list) else []):
@@ -101,7 +101,7 @@ def _check(config: dict) -> list[tuple[str, str]]:
                 problems.append((f"transforms.{index}.{name}", f"not used by a {kind!r} transform, which takes "
                                                                f"{', '.join(required + optional)}"))
         condition = transform.get("condition")
-        if kind == "filter" and isinstance(condition, str) and not templating.is_template(condition):
+        if kind == "filter" and isinstance(condition, str):
             error = templating.condition_syntax_error(condition)
             if error:
                 problems.append((f"transforms.{index}.condition", error))

@@ -165,6 +165,9 @@ def test_the_handler_answers_result_and_fails_without_retry_naming_the_transform
     ({"type": "pick", "fields": ["a"], "to": "b"}, "transforms.0.to",
      "not used by a 'pick' transform, which takes fields"),
     ({"type": "filter", "field": "xs", "condition": "item >"}, "transforms.0.condition", "does not parse"),
+    # a condition is evaluated per item, never rendered over the run's data first
+    ({"type": "filter", "field": "xs", "condition": "item > {{ input.n }}"}, "transforms.0.condition",
+     "does not parse"),
 ])
 def test_a_bad_transform_is_refused_naming_its_field(transform, field, message):
     errors = registry.config_errors("data_transform", {"transforms": [transform]}, rendered=False)
@@ -212,6 +215,22 @@ def test_a_whole_run_feeds_transformed_data_to_a_later_step(user, sync_executor)
     assert rows["t"].input["transforms"][3]["template"] == {"id": "{{ item.id }}", "label": "order-{{ item.id }}"}
     assert rows["add"].output == {"sum": 6}
     assert rows["say"].output == {"message": "Asha <asha@example.com>"}
+
+
+def test_plain_item_templates_are_left_per_item_while_other_values_get_run_data(user, sync_executor):
+    wf = active_workflow(user, [step("t", "data_transform", config={
+        "source": {"users": [{"email": "a@x.io", "age": 17}, {"email": "b@x.io", "age": 30}]},
+        "transforms": [
+            {"type": "filter", "field": "users", "condition": "item.age >= 18"},
+            {"type": "map", "field": "users", "template": {"to": "{{ item.email }}", "n": "{{ index }}"}},
+            {"type": "set", "field": "campaign", "value": "{{ input.campaign }}"},
+        ]})])
+    execution = run(wf, sync_executor, campaign={"id": 9, "name": "spring"})
+    assert execution.status == E.COMPLETED, execution.error_message
+    row = TaskExecution.objects.get(execution=execution, step_key="t")
+    assert row.output == {"result": {"users": [{"to": "b@x.io", "n": 0}], "campaign": {"id": 9, "name": "spring"}}}
+    assert row.input["transforms"][1]["template"] == {"to": "{{ item.email }}", "n": "{{ index }}"}
+    assert row.input["transforms"][2]["value"] == {"id": 9, "name": "spring"}
 
 
 def test_per_item_templates_see_only_item_and_index(user, sync_executor):
