@@ -54,3 +54,26 @@ def create_patient(name: str, idempotency_key: str = "") -> dict:
     if name in FAULTS:
         raise StepError(f"database overloaded while creating {name}")
     return {"patient": name}
+
+
+# A custom step type, as a user would write one (see the README): registered because this module is
+# listed in FLOWPILOT_STEP_MODULES.
+from workflows.steps import StepContext, step_type  # noqa: E402
+
+SENT_SMS: list[dict] = []
+
+
+@step_type(
+    "test_sms",
+    category="integration",
+    description="Send an SMS (test double of a gateway).",
+    config_schema={"type": "object", "required": ["to", "text"], "additionalProperties": False,
+                   "properties": {"to": {"type": "string", "pattern": r"^\+?[0-9{} .a-z_]+$"},
+                                  "text": {"type": "string", "maxLength": 160}}},
+    output_schema={"type": "object", "properties": {"message_id": {"type": "string"}}},
+    example={"to": "{{ input.phone }}", "text": "Your code is 1234"},
+)
+def test_sms(config: dict, ctx: StepContext) -> dict:
+    SENT_SMS.append({**config, "idempotency_key": ctx.idempotency_key})
+    ctx.log(f"SMS to {config['to']}")
+    return {"message_id": f"sms-{len(SENT_SMS)}"}
