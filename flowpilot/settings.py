@@ -219,6 +219,10 @@ FLOWPILOT_REDISPATCH_AFTER_SECONDS = env_float("FLOWPILOT_REDISPATCH_AFTER_SECON
 FLOWPILOT_DEFAULT_TIMEOUT_SECONDS = env_int("FLOWPILOT_DEFAULT_TIMEOUT_SECONDS", 300)
 FLOWPILOT_HTTP_ALLOWED_NETWORKS = env_networks("FLOWPILOT_HTTP_ALLOWED_NETWORKS")
 FLOWPILOT_HTTP_MAX_RESPONSE_BYTES = env_int("FLOWPILOT_HTTP_MAX_RESPONSE_BYTES", 5 * 1024 * 1024)
+# Circuit breaker per target host (workflows/circuit.py): this many consecutive failures open it for
+# the cool-down, during which calls fail fast without a request. 0 turns it off.
+FLOWPILOT_CIRCUIT_FAILURES = env_int("FLOWPILOT_CIRCUIT_FAILURES", 5)
+FLOWPILOT_CIRCUIT_COOLDOWN_SECONDS = env_float("FLOWPILOT_CIRCUIT_COOLDOWN_SECONDS", 30.0)
 FLOWPILOT_MAX_PAYLOAD_BYTES = env_int("FLOWPILOT_MAX_PAYLOAD_BYTES", 256 * 1024)
 # Key(s) encrypting stored credentials; comma-separated to rotate (first encrypts). Default: from SECRET_KEY.
 FLOWPILOT_SECRETS_KEY = env_str("FLOWPILOT_SECRETS_KEY")
@@ -241,5 +245,7 @@ LOGGING = {
         "celery.worker.strategy": {"level": "WARNING"},
         "celery.beat": {"level": "WARNING"},
         "kombu.connection": {"level": "ERROR"},
+        # httpx logs every request's full URL at INFO; a Slack webhook's URL is itself a secret.
+        "httpx": {"level": "WARNING"},
     },
 }

@@ -1,25 +1,43 @@
 """`http_request`: call an HTTP API. The attempt's Idempotency-Key goes with every request.
 
 2xx (or the configured `success_status`) is success. 5xx, 408, 429, timeouts and connection errors
-follow the retry policy; other 4xx fail at once. Every hop (redirects included) is checked by the
-network guard, and the response size is capped.
+follow the retry policy; other 4xx fail at once. The call itself (network guard on every hop,
+circuit breaker per host, size cap) is workflows.http_client's. `auth` adds a header built from a
+stored credential; neither the credential nor the header is ever part of the output or an error.
 """
 
 from __future__ import annotations
 
+import base64
 import json as jsonlib
-from urllib.parse import urljoin, urlsplit
 
-import httpx
-from django.conf import settings
-
-from ..netguard import BlockedAddress, resolve
+from .. import http_client
 from .base import StepContext, StepError
 from .registry import step_type
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-RETRYABLE_STATUS = {408, 429}
-MAX_REDIRECTS = 5
+HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"  # an RFC 9110 token
+
+AUTH_SCHEMA = {
+    "type": "object",
+    "title": "Authentication (from a stored credential)",
+    "required": ["type", "credential"],
+    "properties": {
+        "type": {"type": "string", "enum": ["bearer", "basic", "header"], "title": "Type",
+                 "description": "bearer: Authorization: Bearer <secret>; basic: Authorization: Basic "
+                                "<username:secret>; header: <header>: <secret>"},
+        "credential": {"type": "string", "minLength": 1, "title": "Credential",
+                       "description": "The name of a stored credential holding the secret"},
+        "header": {"type": "string", "pattern": HEADER_NAME, "title": "Header name (type header)",
+                   "examples": ["X-Api-Key"]},
+        "username": {"type": "string", "pattern": "^[^:]*$", "title": "Username (type basic)"},
+    },
+    "allOf": [
+        {"if": {"required": ["type"], "properties": {"type": {"const": "header"}}}, "then": {"required": ["header"]}},
+        {"if": {"required": ["type"], "properties": {"type": {"const": "basic"}}}, "then": {"required": ["username"]}},
+    ],
+    "additionalProperties": False,
+}
 
 CONFIG_SCHEMA = {
     "type": "object",
@@ -37,6 +55,7 @@ CONFIG_SCHEMA = {
         "success_status": {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599},
                            "title": "Success status codes (default: 2xx)"},
         "follow_redirects": {"type": "boolean", "default": True},
+        "auth": AUTH_SCHEMA,
     },
     "not": {"required": ["json", "body"]},
     "additionalProperties": False,
@@ -48,33 +67,37 @@ def _is_success(status: int, config: dict) -> bool:
     return status in codes if codes else 200 <= status < 300
 
 
-def _pinned_request(client: httpx.Client, method: str, url: str, *, headers: dict, **kwargs) -> httpx.Response:
-    """Send to the address the guard checked, keeping the Host header and TLS name of the URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise StepError(f"url must be an http(s) URL, got {url!r}", retryable=False)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        ip = resolve(parts.hostname, port)
-    except BlockedAddress as exc:
-        raise StepError(f"refused: {exc}", retryable=False) from None
-    host = f"[{ip}]" if ip.version == 6 else str(ip)
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    pinned = parts._replace(netloc=netloc).geturl()
-    headers = {"Host": parts.netloc.rsplit("@", 1)[-1], **headers}
-    extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
-    request = client.build_request(method, pinned, headers=headers, extensions=extensions, **kwargs)
-    return client.send(request, stream=True)
+def _auth_header_name(auth: dict) -> str:
+    return auth["header"] if auth["type"] == "header" else "Authorization"
 
 
-def _read_capped(response: httpx.Response) -> bytes:
-    limit = settings.FLOWPILOT_HTTP_MAX_RESPONSE_BYTES
-    data = bytearray()
-    for chunk in response.iter_bytes():
-        data.extend(chunk)
-        if len(data) > limit:
-            raise StepError(f"response body exceeds {limit} bytes", retryable=False)
-    return bytes(data)
+def _check_config(config: dict) -> list[tuple[str, str]]:
+    auth = config.get("auth")
+    if not auth:
+        return []
+    problems = []
+    if "{{" in auth["credential"] or "{%" in auth["credential"]:
+        # The run's input must not choose which of the owner's credentials is sent where.
+        problems.append(("auth.credential", "must be a credential name, not a template"))
+    name = _auth_header_name(auth).lower()
+    for header in config.get("headers") or {}:
+        if header.lower() == name:
+            problems.append((f"headers.{header}", "is set by auth; remove it from headers"))
+    return problems
+
+
+def _auth_header(auth: dict, ctx: StepContext) -> tuple[str, str, list[str]]:
+    """(header name, header value, the strings to keep out of output and errors)."""
+    secret = str(ctx.secret(auth["credential"]))
+    if not secret.isprintable() or (auth["type"] != "basic" and not secret.isascii()):
+        raise StepError(f"credential {auth['credential']!r} cannot be sent in an HTTP header "
+                        "(it holds control or non-ASCII characters)", retryable=False)
+    if auth["type"] == "bearer":
+        return "Authorization", f"Bearer {secret}", [secret]
+    if auth["type"] == "basic":
+        token = base64.b64encode(f"{auth['username']}:{secret}".encode()).decode()
+        return "Authorization", f"Basic {token}", [secret, token]
+    return auth["header"], secret, [secret]
 
 
 @step_type(
@@ -85,7 +108,8 @@ def _read_capped(response: httpx.Response) -> bytes:
     output_schema={"type": "object", "properties": {
         "status_code": {"type": "integer"}, "headers": {"type": "object"}, "body": {}}},
     example={"method": "POST", "url": "https://crm.example.com/api/contacts",
-             "json": {"email": "{{ input.email }}"}},
+             "json": {"email": "{{ input.email }}"}, "auth": {"type": "bearer", "credential": "crm_token"}},
+    check_config=_check_config,
 )
 def http_request_step(config: dict, ctx: StepContext) -> dict:
     method = config.get("method", "GET").upper()
@@ -93,46 +117,41 @@ def http_request_step(config: dict, ctx: StepContext) -> dict:
     headers = {k: str(v) for k, v in (config.get("headers") or {}).items()}
     if not any(k.lower() == "idempotency-key" for k in headers):
         headers["Idempotency-Key"] = ctx.idempotency_key
-    kwargs: dict = {"params": config.get("query") or None}
+    secrets: list[str] = []
+    credential_headers: list[str] = []
+    if config.get("auth"):
+        name, value, secrets = _auth_header(config["auth"], ctx)
+        headers = {k: v for k, v in headers.items() if k.lower() != name.lower()}
+        headers[name] = value
+        credential_headers.append(name)
+    content = None
     if "json" in config:
-        kwargs["content"] = jsonlib.dumps(config["json"]).encode()
+        content = jsonlib.dumps(config["json"]).encode()
         headers.setdefault("Content-Type", "application/json")
     elif "body" in config:
-        kwargs["content"] = str(config["body"]).encode()
+        content = str(config["body"]).encode()
     timeout = min(float(config.get("timeout", 30)), ctx.timeout_seconds)
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-        for _ in range(MAX_REDIRECTS + 1):
-            try:
-                response = _pinned_request(client, method, url, headers=headers, **kwargs)
-            except httpx.TimeoutException:
-                raise StepError(f"{method} {url} timed out after {timeout:g} s") from None
-            except (httpx.TransportError, OSError) as exc:
-                raise StepError(f"{method} {url} failed: {exc}") from None
-            try:
-                if response.is_redirect and config.get("follow_redirects", True):
-                    url = urljoin(url, response.headers["location"])
-                    if response.status_code in (301, 302, 303) and method != "HEAD":
-                        method, kwargs = "GET", {"params": None}
-                        headers.pop("Content-Type", None)
-                    continue
-                body = _read_capped(response)
-            finally:
-                response.close()
-            break
-        else:
-            raise StepError(f"more than {MAX_REDIRECTS} redirects", retryable=False)
-    text = body.decode(response.encoding or "utf-8", errors="replace")
-    content_type = response.headers.get("content-type", "")
+    try:
+        response = http_client.send(method=method, url=url, headers=headers, content=content,
+                                    params=config.get("query"), timeout=timeout,
+                                    follow_redirects=config.get("follow_redirects", True),
+                                    credential_headers=credential_headers)
+    except StepError as exc:
+        raise http_client.redact_error(exc, secrets) from None
+    # An endpoint that echoes the request (or an error page quoting it) must not leak the credential.
+    text = http_client.redact(response.text, secrets)
     parsed = text
-    if "json" in content_type and text:
+    if "json" in response.headers.get("content-type", "") and text:
         try:
             parsed = jsonlib.loads(text)
         except ValueError:
             parsed = text
-    output = {"status_code": response.status_code, "headers": dict(response.headers), "body": parsed}
+    output = {"status_code": response.status_code,
+              "headers": http_client.redact(dict(response.headers), secrets), "body": parsed}
     if not _is_success(response.status_code, config):
         status = response.status_code
-        retryable = status >= 500 or status in RETRYABLE_STATUS
-        raise StepError(f"{method} {url} answered {status}", retryable=retryable,
-                        details={"status_code": status, "body": text[:2000]})
+        retryable = http_client.is_retryable_status(status)
+        raise StepError(f"{method} {response.url} answered {status}", retryable=retryable,
+                        details={"status_code": status, "body": text[:2000]},
+                        retry_after=http_client.retry_after_seconds(response.headers) if retryable else None)
     return output
