@@ -1,10 +1,12 @@
 """A circuit breaker per target origin (scheme, host, port) for outbound HTTP.
 
-After FLOWPILOT_CIRCUIT_FAILURES consecutive failures (connection errors, timeouts, 5xx/408/429)
-the circuit opens for FLOWPILOT_CIRCUIT_COOLDOWN_SECONDS: calls fail fast with a retryable
+After FLOWPILOT_CIRCUIT_FAILURES consecutive failures (connection errors, timeouts, and the answers
+of a host that is down or overloaded: 429, 502, 503, 504) the circuit opens for FLOWPILOT_CIRCUIT_COOLDOWN_SECONDS: calls fail fast with a retryable
 CircuitOpen, without a request. After the cool-down one trial call is let through (half-open):
-success closes the circuit, failure opens it for another cool-down. Any answer that is not a
-failure (2xx, 3xx, other 4xx) proves the host is up and closes it too. FLOWPILOT_CIRCUIT_FAILURES=0
+success closes the circuit, failure opens it for another cool-down. Any other answer (2xx, 3xx,
+4xx, and a 500, which is usually about one request's input, not the host) proves the host is up
+and closes it too. A fail-fast answer does not use up an attempt of the step's retry policy: the
+step is retried after the cool-down as often as it takes. FLOWPILOT_CIRCUIT_FAILURES=0
 turns the breaker off.
 
 The decisions (`state_at`, `opens_after`) are pure. The state lives in Django's cache so that every
@@ -91,6 +93,10 @@ def origin(url: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
+# Answers that say the host itself is down or overloaded, not that one request was bad.
+DOWN_STATUSES = frozenset({429, 502, 503, 504})
+
+
 class CircuitOpen(StepError):
     """Failing fast: the circuit for `origin` is open (retryable, after `retry_after` seconds)."""
 
@@ -99,7 +105,7 @@ class CircuitOpen(StepError):
         why = " (a trial request is in flight)" if trial_in_flight else ""
         super().__init__(f"circuit open for {origin} until {when}{why}; not calling", retryable=True,
                          details={"circuit": origin, "open_until": when},
-                         retry_after=max(until - now, 0.0))
+                         retry_after=max(until - now, 0.0), consumes_attempt=False)
         self.origin = origin
 
 

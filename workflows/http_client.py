@@ -23,8 +23,6 @@ from .steps.base import StepError
 RETRYABLE_STATUS = {408, 429}
 MAX_REDIRECTS = 5
 MAX_RETRY_AFTER_SECONDS = 3600
-REDACTED = "[redacted]"
-MIN_REDACTED_LENGTH = 4  # shorter values would redact ordinary text (the credential store refuses them)
 # Dropped when a redirect leaves the origin, as browsers, httpx and requests do.
 CREDENTIAL_HEADERS = ("Authorization", "Proxy-Authorization")
 
@@ -104,7 +102,7 @@ def _hop(client: httpx.Client, breaker: circuit.Breaker, method: str, url: str, 
     try:
         response = _pinned_request(client, method, url, headers=headers, content=content)
         try:
-            healthy = not is_retryable_status(response.status_code)
+            healthy = response.status_code not in circuit.DOWN_STATUSES
             if response.is_redirect and follow_redirects:
                 return response, None
             return response, _read_capped(response)
@@ -150,27 +148,3 @@ def _read_capped(response: httpx.Response) -> bytes:
         if len(data) > limit:
             raise StepError(f"response body exceeds {limit} bytes", retryable=False)
     return bytes(data)
-
-
-def redact(value: Any, secrets: Collection[str]) -> Any:
-    """`value` with each secret (longest first) replaced by [redacted], at any depth."""
-    secrets = sorted((s for s in secrets if len(s) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, dict):
-        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
-    return value
-
-
-def redact_error(error: StepError, secrets: Collection[str]) -> StepError:
-    """The same error with the secrets taken out of its message and details."""
-    error.message = redact(error.message, secrets)
-    error.details = redact(error.details, secrets)
-    error.args = (error.message,)
-    return error

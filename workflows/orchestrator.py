@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -26,7 +25,7 @@ from .executors import get_executor
 from .runner import run_with_timeout
 from .credentials import Resolver, named_in
 from .models import LogLevel, TaskExecution, Workflow, WorkflowExecution
-from .secrets import redact
+from .secrets import redact, redact_error
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
 from .states import transition, transition_rows
@@ -240,10 +239,7 @@ def _execute(task: TaskExecution) -> Outcome:
 def _redacted(outcome: Outcome, used: set[str]) -> Outcome:
     if not used:
         return outcome
-    error = copy.copy(outcome.error)
-    if error is not None:
-        error.message, error.details = redact(error.message, used), redact(error.details, used)
-        error.args = (error.message,)
+    error = outcome.error and redact_error(outcome.error, used)
     wait = outcome.wait and Wait(until=outcome.wait.until, signal=outcome.wait.signal,
                                  output=redact(outcome.wait.output, used))
     spawn = outcome.children and RunChildren(**{**asdict(outcome.children),
@@ -309,13 +305,15 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
     if not moved:
         return False
     step = definitions.for_version(execution.workflow_version_id).steps[task.step_key]
-    attempts_in_round = task.attempt - task.round_first_attempt + 1
+    # An attempt that never reached its target (an open circuit) does not count against the budget.
+    uncounted = 0 if getattr(error, "consumes_attempt", True) else 1
+    attempts_in_round = task.attempt - task.round_first_attempt + 1 - uncounted
     if execution.status == E.RUNNING and step.retry.should_retry(attempts_in_round, retryable=error.retryable):
         # The policy's backoff, but never sooner than the error says a retry can help (an open circuit).
-        delay = max(step.retry.delay(attempts_in_round), getattr(error, "retry_after", None) or 0)
+        delay = max(step.retry.delay(max(attempts_in_round, 1)), getattr(error, "retry_after", None) or 0)
         retry = TaskExecution.objects.create(
             execution_id=execution.pk, step_key=task.step_key, task_type=task.task_type, visit=task.visit,
-            attempt=task.attempt + 1, round_first_attempt=task.round_first_attempt, status=T.RETRYING,
+            attempt=task.attempt + 1, round_first_attempt=task.round_first_attempt + uncounted, status=T.RETRYING,
             wake_at=now + timedelta(seconds=delay))
         events.add(execution.pk, "step.retry_scheduled",
                    f"Step {task.step_key!r} attempt {task.attempt} failed: {error.message}; "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
 
@@ -47,7 +48,7 @@ def decrypt(token: str) -> str:
         raise ValueError("cannot decrypt the credential: FLOWPILOT_SECRETS_KEY (or SECRET_KEY) changed") from None
 
 
-def redact(value: Any, secrets: set[str] | frozenset[str]) -> Any:
+def redact(value: Any, secrets: Collection[str]) -> Any:
     """`value` with every occurrence of each secret replaced by [redacted], at any depth."""
     if not secrets:
         return value
@@ -61,3 +62,12 @@ def redact(value: Any, secrets: set[str] | frozenset[str]) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact(v, secrets) for v in value]
     return value
+
+
+def redact_error(error, secrets: Collection[str]):
+    """The same StepError (type, retryability, retry_after kept) with the secrets taken out."""
+    clean = type(error).__new__(type(error))  # a copy without re-running a subclass's __init__
+    clean.__dict__.update(error.__dict__)
+    clean.message, clean.details = redact(error.message, secrets), redact(error.details, secrets)
+    clean.args = (clean.message,)
+    return clean

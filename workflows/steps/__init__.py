@@ -1,6 +1,7 @@
 """Step types. Importing this package registers the built-in ones."""
 
 from . import delay, http_request, log, python, slack  # noqa: F401  (registration)
+from . import conditional, sub_workflow, wait_for_signal  # noqa: F401  (registration)
 from . import data_transform, send_email  # noqa: F401  (registration)
 from .base import StepContext, StepError, StepType, Wait
 from .python import step_function

@@ -17,15 +17,18 @@ class StepError(Exception):
 
     `retry_after` (seconds) is the earliest a retry can help, e.g. while a circuit is open or as a
     server's Retry-After: the engine waits at least this long before the next attempt.
+    `consumes_attempt=False` (a call that was never made, e.g. an open circuit) leaves the step's
+    retry budget as it was.
     """
 
     def __init__(self, message: str, *, retryable: bool = True, details: dict | None = None,
-                 retry_after: float | None = None):
+                 retry_after: float | None = None, consumes_attempt: bool = True):
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.details = details or {}
         self.retry_after = retry_after
+        self.consumes_attempt = consumes_attempt
 
 
 class StepTimeout(StepError):

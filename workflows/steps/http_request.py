@@ -12,6 +12,7 @@ import base64
 import json as jsonlib
 
 from .. import http_client
+from ..secrets import redact, redact_error
 from .base import StepContext, StepError
 from .registry import step_type
 
@@ -137,9 +138,9 @@ def http_request_step(config: dict, ctx: StepContext) -> dict:
                                     follow_redirects=config.get("follow_redirects", True),
                                     credential_headers=credential_headers)
     except StepError as exc:
-        raise http_client.redact_error(exc, secrets) from None
+        raise redact_error(exc, secrets) from None
     # An endpoint that echoes the request (or an error page quoting it) must not leak the credential.
-    text = http_client.redact(response.text, secrets)
+    text = redact(response.text, secrets)
     parsed = text
     if "json" in response.headers.get("content-type", "") and text:
         try:
@@ -147,7 +148,7 @@ def http_request_step(config: dict, ctx: StepContext) -> dict:
         except ValueError:
             parsed = text
     output = {"status_code": response.status_code,
-              "headers": http_client.redact(dict(response.headers), secrets), "body": parsed}
+              "headers": redact(dict(response.headers), secrets), "body": parsed}
     if not _is_success(response.status_code, config):
         status = response.status_code
         retryable = http_client.is_retryable_status(status)

@@ -14,6 +14,7 @@ import json as jsonlib
 from urllib.parse import urlsplit
 
 from .. import http_client
+from ..secrets import redact, redact_error
 from .base import StepContext, StepError
 from .registry import step_type
 
@@ -75,12 +76,12 @@ def slack_step(config: dict, ctx: StepContext) -> dict:
             headers={"Content-Type": "application/json", "Idempotency-Key": ctx.idempotency_key},
             content=jsonlib.dumps(message).encode(), describe=_describe)
     except StepError as exc:
-        raise http_client.redact_error(exc, [url]) from None
+        raise redact_error(exc, [url]) from None
     status = response.status_code
     if not 200 <= status < 300:
         retryable = http_client.is_retryable_status(status)
         # Slack says what was wrong in a short text body (e.g. "invalid_payload", "no_service").
-        reason = http_client.redact(response.text[:200].strip(), [url])
+        reason = redact(response.text[:200].strip(), [url])
         raise StepError(f"Slack webhook {_describe(url)} answered {status}" + (f": {reason}" if reason else ""),
                         retryable=retryable, details={"status_code": status, "body": reason},
                         retry_after=http_client.retry_after_seconds(response.headers) if retryable else None)

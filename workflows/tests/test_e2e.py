@@ -72,9 +72,6 @@ def test_the_1130_scenario(user, receiver, cluster, settings):
         http("send_welcome", f"{receiver.url}/welcome", {"phone": "{{ input.phone }}"}, depends_on=["create_patient"]),
     ], name="patient registration")
 
-    # The receiver's 500s are per patient, on a host that is otherwise up: this scenario is about
-    # retries and recovery, not about the circuit breaker (test_circuit.py), which such a mix can trip.
-    cluster.env["FLOWPILOT_CIRCUIT_FAILURES"] = "0"
     cluster.start_beat()
     cluster.start_worker("w1")
     start_many(workflow, patients)

@@ -418,3 +418,27 @@ def test_an_error_with_retry_after_delays_the_next_attempt_at_least_that_long(us
     execution = run(wf, sync_executor)
     first, retry = attempts(execution, "call")
     assert (retry.wake_at - first.completed_at).total_seconds() >= 120
+
+
+def test_an_attempt_that_never_reached_its_target_does_not_use_up_the_retry_budget(user, sync_executor):
+    from workflows.steps import StepError, step_function
+
+    calls = []
+
+    @step_function("behind_open_circuit")
+    def behind_open_circuit() -> dict:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise StepError("circuit open; not calling", retry_after=5, consumes_attempt=False)
+        raise StepError("answered 503")
+
+    wf = active_workflow(user, [step("call", function="behind_open_circuit", max_retries=1, retry_base_delay=0)])
+    execution = run(wf, sync_executor)
+    for _ in range(4):
+        sweep(now=later(10))
+        sync_executor.drain()
+    rows = attempts(execution, "call")
+    # two fail-fast answers, then the budget (1 try + 1 retry) is spent on real calls
+    assert [r.error_message for r in rows] == ["circuit open; not calling"] * 2 + ["answered 503"] * 2
+    execution.refresh_from_db()
+    assert execution.status == E.FAILED
