@@ -14,6 +14,7 @@ from .env import (
     env_int,
     env_list,
     env_networks,
+    env_rate,
     env_str,
     secret_key,
 )
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "channels",
     "django_celery_beat",
+    "accounts",
     "workflows",
     "triggers",
     "monitoring",
@@ -123,16 +125,21 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("FLOWPILOT_MAX_REQUEST_BYTES", 1024 * 1024
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",  # personal tokens: fp_... keys
+        "rest_framework.authentication.TokenAuthentication",  # manage.py drf_create_token keys
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.AnonRateThrottle", "accounts.throttling.UserRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "workflows.api.errors.exception_handler",
 }
+# Requests per user (per client address when anonymous); counted in the default cache. Empty: no limit.
+FLOWPILOT_API_RATE_USER = env_rate("FLOWPILOT_API_RATE_USER", "2000/minute")
+FLOWPILOT_API_RATE_ANON = env_rate("FLOWPILOT_API_RATE_ANON", "60/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "FlowPilot API",
     "DESCRIPTION": "Durable workflow orchestration: workflows, executions, steps, logs.",
@@ -223,6 +230,8 @@ FLOWPILOT_HTTP_MAX_RESPONSE_BYTES = env_int("FLOWPILOT_HTTP_MAX_RESPONSE_BYTES",
 # the cool-down, during which calls fail fast without a request. 0 turns it off.
 FLOWPILOT_CIRCUIT_FAILURES = env_int("FLOWPILOT_CIRCUIT_FAILURES", 5)
 FLOWPILOT_CIRCUIT_COOLDOWN_SECONDS = env_float("FLOWPILOT_CIRCUIT_COOLDOWN_SECONDS", 30.0)
+FLOWPILOT_WEBHOOK_MAX_BYTES = env_int("FLOWPILOT_WEBHOOK_MAX_BYTES", 256 * 1024)
+FLOWPILOT_WEBHOOK_RATE = env_int("FLOWPILOT_WEBHOOK_RATE", 600)  # deliveries per minute per webhook
 FLOWPILOT_MAX_PAYLOAD_BYTES = env_int("FLOWPILOT_MAX_PAYLOAD_BYTES", 256 * 1024)
 # Key(s) encrypting stored credentials; comma-separated to rotate (first encrypts). Default: from SECRET_KEY.
 FLOWPILOT_SECRETS_KEY = env_str("FLOWPILOT_SECRETS_KEY")

@@ -5,11 +5,15 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from monitoring.views import health
+from triggers.views import webhook
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
     path("api/v1/", include("workflows.api.urls")),
+    path("api/v1/", include("accounts.urls")),
+    path("api/v1/", include("triggers.api.urls")),
+    path("hooks/<str:token>/", webhook, name="webhook"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api-auth/", include("rest_framework.urls")),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils import timezone
+
 from .states import ExecutionStatus as E
 from .states import transition
 
@@ -31,7 +33,7 @@ def start_now(execution: WorkflowExecution, events: Events) -> None:
     advance_locked(execution, events)
 
 
-def admit(workflow_id, events: Events) -> list:
+def admit(workflow_id, events: Events, *, now=None) -> list:
     """Start the pending executions of a workflow that its limits allow now; answers their ids."""
     from .models import Workflow, WorkflowExecution
 
@@ -43,7 +45,7 @@ def admit(workflow_id, events: Events) -> list:
     busy = set(running.exclude(concurrency_key="").values_list("concurrency_key", flat=True)) \
         if workflow.concurrency_key else set()
     chosen = []
-    for candidate in WorkflowExecution.objects.filter(workflow_id=workflow_id).pending_fifo() \
+    for candidate in WorkflowExecution.objects.filter(workflow_id=workflow_id).pending_fifo().due(now or timezone.now()) \
             .only("id", "concurrency_key").iterator(chunk_size=500):
         if candidate.concurrency_key and candidate.concurrency_key in busy:
             continue
@@ -58,10 +60,14 @@ def admit(workflow_id, events: Events) -> list:
     return chosen
 
 
-def enter(execution: WorkflowExecution, events: Events) -> None:
-    """A new (or retried) pending execution: start it now, or leave it pending for a free slot."""
+def enter(execution: WorkflowExecution, events: Events, *, now=None) -> None:
+    """A new (or retried) pending execution: start it now, or leave it pending for a free slot (or
+    for its scheduled time: the sweeper brings it back then)."""
+    now = now or timezone.now()
+    if execution.scheduled_at and execution.scheduled_at > now:
+        return
     if has_limits(execution.workflow):
-        admit(execution.workflow_id, events)
+        admit(execution.workflow_id, events, now=now)
     else:
         start_now(execution, events)
 

@@ -184,6 +184,7 @@ class WorkflowExecution(models.Model):
             models.Index(fields=["workflow", "status", "created_at"], name="execution_wf_status_created"),
             models.Index(fields=["status", "created_at"], name="execution_status_created"),
             models.Index(fields=["-created_at"], name="execution_created_desc"),
+            models.Index(fields=["scheduled_at"], name="execution_scheduled", condition=Q(status=ExecutionStatus.PENDING)),
         ]
 
     def __str__(self) -> str:

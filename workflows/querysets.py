@@ -34,6 +34,14 @@ class ExecutionQuerySet(OwnedQuerySet):
     def failed(self):
         return self.filter(status=E.FAILED)
 
+    def due(self, now):
+        """Not scheduled for later."""
+        return self.filter(models.Q(scheduled_at__isnull=True) | models.Q(scheduled_at__lte=now))
+
+    def scheduled_due(self, now):
+        """Pending runs whose scheduled start has come (and that never started)."""
+        return self.filter(status=E.PENDING, scheduled_at__lte=now, started_at__isnull=True)
+
 
 class TaskExecutionQuerySet(models.QuerySet):
     def due(self, now):

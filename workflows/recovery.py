@@ -32,6 +32,7 @@ class SweepReport:
     workers_lost: int = 0
     messages_resent: int = 0
     parents_checked: int = 0
+    scheduled_started: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -47,6 +48,7 @@ def sweep(now=None) -> SweepReport:
         report.workers_lost += orchestrator.take_back(
             task_id, now=now, reason="worker lost: the step's lease expired (the worker died or was killed)")
     report.messages_resent = resend_lost(now)
+    report.scheduled_started = start_scheduled(now)
     for task_id in children.idle_parents(BATCH):
         report.parents_checked += children.check(task_id)
     if any(asdict(report).values()):
@@ -87,3 +89,23 @@ def resend_lost(now) -> int:
                                                                          dispatch_count=F("dispatch_count") + 1)
         get_executor().dispatch(ids)
     return len(ids)
+
+
+def start_scheduled(now) -> int:
+    """Runs scheduled for a later start (an event's offset) whose time has come."""
+    from . import concurrency
+    from .models import WorkflowExecution
+
+    started = 0
+    for execution_id in WorkflowExecution.objects.scheduled_due(now).order_by("scheduled_at") \
+            .values_list("pk", flat=True)[:BATCH]:
+        with transaction.atomic():
+            execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow") \
+                .filter(pk=execution_id, status="pending").first()
+            if execution is None:
+                continue
+            events = Events()
+            concurrency.enter(execution, events, now=now)
+            events.flush()
+            started += 1
+    return started

@@ -153,9 +153,11 @@ def _check_payload(value, *, field: str) -> None:
 
 def execution_start(*, workflow: Workflow, input_data: dict | None = None, idempotency_key: str | None = None,
                     triggered_by: str = TriggerSource.API, user=None,
-                    parent: tuple[TaskExecution, int] | None = None) -> tuple[WorkflowExecution, bool]:
+                    parent: tuple[TaskExecution, int] | None = None,
+                    scheduled_at=None) -> tuple[WorkflowExecution, bool]:
     """Start a run of the workflow's current version, or return the run already started with this
-    idempotency key. Answers (execution, created). Returns at once: the steps run on the workers."""
+    idempotency key. Answers (execution, created). Returns at once: the steps run on the workers.
+    With `scheduled_at` in the future the run waits as pending (a durable timer) until then."""
     input_data = {} if input_data is None else input_data
     if not isinstance(input_data, dict):
         raise InvalidInput("input_data must be a JSON object", fields={"input_data": ["must be a JSON object"]})
@@ -183,7 +185,7 @@ def execution_start(*, workflow: Workflow, input_data: dict | None = None, idemp
                     idempotency_key=idempotency_key or None, triggered_by=triggered_by,
                     triggered_by_user=user if getattr(user, "is_authenticated", False) else None,
                     concurrency_key=key_value, parent_task=parent[0] if parent else None,
-                    child_index=parent[1] if parent else None)
+                    child_index=parent[1] if parent else None, scheduled_at=scheduled_at)
         except IntegrityError:
             if not idempotency_key:
                 raise

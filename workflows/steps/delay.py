@@ -1,6 +1,7 @@
 """`delay`: a durable timer. The step waits in the database (wake_at), holding no worker."""
 
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -31,7 +32,7 @@ def delay_step(config: dict, ctx: StepContext) -> Wait:
         if until is None:
             raise StepError(f"until: {config['until']!r} is not an ISO 8601 time", retryable=False)
         if timezone.is_naive(until):
-            until = timezone.make_aware(until, timezone.utc)
+            until = timezone.make_aware(until, dt_timezone.utc)
     else:
         until = timezone.now() + timedelta(seconds=float(config["seconds"]))
     return Wait(until=until, output={"waited_until": until.isoformat()})

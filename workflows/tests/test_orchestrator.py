@@ -442,3 +442,10 @@ def test_an_attempt_that_never_reached_its_target_does_not_use_up_the_retry_budg
     assert [r.error_message for r in rows] == ["circuit open; not calling"] * 2 + ["answered 503"] * 2
     execution.refresh_from_db()
     assert execution.status == E.FAILED
+
+
+def test_a_delay_until_a_time_without_a_zone_is_taken_as_utc(user, sync_executor):
+    wf = active_workflow(user, [step("wait", "delay", config={"until": "2099-01-01T09:00:00"})])
+    execution = run(wf, sync_executor)
+    (row,) = attempts(execution, "wait")
+    assert row.status == T.WAITING and row.wake_at.isoformat() == "2099-01-01T09:00:00+00:00"
