@@ -270,3 +270,25 @@ def test_another_users_triggers_are_invisible(api, other_user):
                         ("post", f"/api/v1/triggers/{trigger.pk}/rotate-secret/")]:
         assert getattr(api, method)(url, {"type": "webhook"}, format="json").status_code == 404, url
     assert Trigger.objects.filter(pk=trigger.pk, enabled=True).exists()
+
+
+def test_export_carries_triggers_without_secrets_and_import_recreates_them(api, user, workflow):
+    from workflows.portability import export_workflow, import_workflow
+
+    hook = create(api, workflow, type="webhook", include_headers=["X-Source"])
+    create(api, workflow, type="schedule", cron="0 9 * * *", timezone="Europe/Paris")
+    create(api, workflow, type="event", event_name="user.signed_up", offset_minutes=30)
+    document = export_workflow(workflow)
+    text = json.dumps(document)
+    assert hook["secret"] not in text and Trigger.objects.get(type="webhook").token not in text
+    assert [t["type"] for t in document["triggers"]] == ["webhook", "schedule", "event"]
+    copy = import_workflow(owner=user, document=document)
+    types = {t.type: t for t in Trigger.objects.filter(workflow=copy)}
+    assert set(types) == {"webhook", "schedule", "event"}
+    assert types["webhook"].token != Trigger.objects.get(workflow=workflow, type="webhook").token
+    assert types["schedule"].periodic_task.crontab.hour == "9" and types["event"].offset_minutes == 30
+    bad = {**document, "triggers": [{"type": "schedule", "cron": "nope"}]}
+    from workflows.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="cron"):
+        import_workflow(owner=user, document=bad)
