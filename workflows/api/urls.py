@@ -1,5 +1,7 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from .portability import WorkflowExportView, WorkflowImportView
 from .views import CredentialViewSet, ExecutionViewSet, StepTypeViewSet, WorkflowViewSet
 
 router = DefaultRouter()
@@ -8,4 +10,9 @@ router.register("executions", ExecutionViewSet, basename="execution")
 router.register("step-types", StepTypeViewSet, basename="step-type")
 router.register("credentials", CredentialViewSet, basename="credential")
 
-urlpatterns = router.urls
+# Before the router's: its workflows/<pk>/ route would take "import" for an id.
+urlpatterns = [
+    path("workflows/import/", WorkflowImportView.as_view(), name="workflow-import"),
+    path("workflows/<str:pk>/export/", WorkflowExportView.as_view(), name="workflow-export"),
+    *router.urls,
+]

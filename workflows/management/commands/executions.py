@@ -1,0 +1,166 @@
+"""`manage.py executions list|retry|cancel`: look at runs, and retry or cancel many of them, from a shell.
+
+    executions list   [--workflow ID|NAME] [--status failed] [--since 2h|ISO] [--limit 50]
+    executions retry  --workflow ID|NAME [--step KEY] [--error TEXT] [--dry-run]
+    executions cancel (--workflow ID|NAME | --id ID...) [--status pending|running] [--dry-run]
+
+Retry and cancel go through the services one execution at a time (each in its own transaction, so a
+long batch never holds locks for long), with a progress bar on stderr; --dry-run only says which.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from workflows import services
+from workflows.errors import DomainError
+from workflows.management.console import Progress, parse_since, shorten, table
+from workflows.models import TaskExecution, Workflow, WorkflowExecution
+from workflows.states import ExecutionStatus as E
+from workflows.states import TaskStatus as T
+
+CANCELLABLE = [E.PENDING, E.RUNNING]
+
+
+class Command(BaseCommand):
+    help = "List executions, or retry or cancel many at once: executions {list,retry,cancel} --help."
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{list,retry,cancel}")
+        workflow_help = "a workflow's id or exact name"
+
+        listing = actions.add_parser("list", help="a table of executions, latest first")
+        listing.add_argument("--workflow", help=workflow_help)
+        listing.add_argument("--status", choices=E.values)
+        listing.add_argument("--since", type=parse_since, help="created since: 2h, 30m, 7d, or an ISO date or time")
+        listing.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
+
+        retry = actions.add_parser("retry", help="resume failed executions at their failed steps")
+        retry.add_argument("--workflow", required=True, help=workflow_help)
+        retry.add_argument("--step", help="only those whose step KEY failed")
+        retry.add_argument("--error", help="only those whose failed step's error contains TEXT (any case)")
+        retry.add_argument("--dry-run", action="store_true", help="say which would be retried; change nothing")
+
+        cancel = actions.add_parser("cancel", help="cancel pending and running executions")
+        cancel.add_argument("--workflow", help=workflow_help)
+        cancel.add_argument("--id", dest="ids", nargs="+", action="extend", default=[], metavar="ID",
+                            help="these executions")
+        cancel.add_argument("--status", choices=CANCELLABLE, help="only pending or only running ones")
+        cancel.add_argument("--dry-run", action="store_true", help="say which would be cancelled; change nothing")
+
+    def handle(self, *args, action, **options):
+        getattr(self, f"_{action}")(**options)
+
+    # --- the three actions ---------------------------------------------------------------------------
+
+    def _list(self, *, workflow, status, since, limit, **options):
+        executions = WorkflowExecution.objects.select_related("workflow").order_by("-created_at")
+        if workflow:
+            executions = executions.filter(workflow__in=_workflows(workflow))
+        if status:
+            executions = executions.filter(status=status)
+        if since:
+            executions = executions.filter(created_at__gte=since)
+        rows = list(executions[:max(limit, 1)])
+        if not rows:
+            self.stdout.write("No executions match.")
+            return
+        self.stdout.write(_table(rows))
+        more = " (the limit; --limit shows more)" if len(rows) == limit else ""
+        self.stdout.write(f"{len(rows)} execution{'s' if len(rows) != 1 else ''}{more}")
+
+    def _retry(self, *, workflow, step, error, dry_run, **options):
+        executions = WorkflowExecution.objects.filter(workflow__in=_workflows(workflow))
+        targets = list(services.failed_executions(executions, step_key=step, error_contains=error)
+                       .select_related("workflow").order_by("created_at"))
+        self._apply(targets, dry_run=dry_run, verb="retry", done="retried",
+                    change=lambda execution: services.execution_retry(execution=execution))
+
+    def _cancel(self, *, workflow, ids, status, dry_run, **options):
+        if not workflow and not ids:
+            raise CommandError("say which executions to cancel: --workflow ID|NAME and/or --id ID...")
+        executions = WorkflowExecution.objects.filter(status__in=[status] if status else CANCELLABLE)
+        if workflow:
+            executions = executions.filter(workflow__in=_workflows(workflow))
+        wanted = {_uuid(i) for i in ids}
+        if wanted:
+            executions = executions.filter(pk__in=wanted)
+        targets = list(executions.select_related("workflow").order_by("created_at"))
+        if wanted and (missing := len(wanted) - len(targets)) > 0:
+            self.stdout.write(f"{missing} of the given ids {'is' if missing == 1 else 'are'} not "
+                              f"{status or 'pending or running'}{' in that workflow' if workflow else ''}")
+        self._apply(targets, dry_run=dry_run, verb="cancel", done="cancelled",
+                    change=lambda execution: services.execution_cancel(execution=execution))
+
+    # --- shared ----------------------------------------------------------------------------------------
+
+    def _apply(self, targets: list[WorkflowExecution], *, dry_run: bool, verb: str, done: str, change) -> None:
+        """One service call per execution, a progress bar, and a summary; or, dry, only what would change."""
+        if not targets:
+            self.stdout.write(f"No executions to {verb}.")
+            return
+        noun = f"{len(targets)} execution{'s' if len(targets) != 1 else ''}"
+        if dry_run:
+            self.stdout.write(f"Dry run: would {verb} {noun}; nothing was changed.")
+            self.stdout.write(_table(targets))
+            return
+        progress = Progress(self.stderr, len(targets))
+        changed, skipped = 0, []
+        for execution in targets:
+            try:
+                change(execution)
+            except DomainError as exc:  # e.g. someone else retried or cancelled it meanwhile
+                skipped.append(f"{execution.pk}: {exc.message}")
+                progress.advance(f"{execution.pk} skipped")
+                continue
+            changed += 1
+            progress.advance(f"{execution.pk} {done}")
+        self.stdout.write(self.style.SUCCESS(f"{done.capitalize()} {changed} of {noun}."))
+        for line in skipped:
+            self.stdout.write(f"  skipped {line}")
+
+
+def _workflows(value: str):
+    """Workflows by id or by exact name (a name may be used by several owners)."""
+    try:
+        found = Workflow.objects.filter(pk=uuid.UUID(value))
+    except ValueError:
+        found = Workflow.objects.filter(name=value)
+    if not found.exists():
+        raise CommandError(f"no workflow with the id or name {value!r}")
+    return found
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise CommandError(f"{value!r} is not an execution id") from None
+
+
+def _current_failures(execution_ids: list) -> dict:
+    """Per execution, its first step whose current attempt failed (an earlier, retried failure is not one)."""
+    later = TaskExecution.objects.filter(execution=OuterRef("execution"), step_key=OuterRef("step_key"),
+                                         visit=OuterRef("visit"), attempt__gt=OuterRef("attempt"))
+    failed = TaskExecution.objects.filter(execution_id__in=execution_ids, status=T.FAILED) \
+        .exclude(Exists(later)).order_by("completed_at", "created_at").only("execution_id", "step_key", "error_message")
+    first: dict = {}
+    for task in failed:
+        first.setdefault(task.execution_id, task)
+    return first
+
+
+def _table(executions: list[WorkflowExecution]) -> str:
+    failures = _current_failures([e.pk for e in executions if e.status == E.FAILED])
+    rows = []
+    for e in executions:
+        failure = failures.get(e.pk)
+        rows.append([str(e.pk), shorten(e.workflow.name, 30), e.status,
+                     timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+                     failure.step_key if failure else "-",
+                     shorten(failure.error_message if failure else e.error_message, 60) or "-"])
+    return table(["ID", "WORKFLOW", "STATUS", "CREATED", "FAILED STEP", "ERROR"], rows)
