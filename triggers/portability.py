@@ -42,6 +42,11 @@ def import_triggers(workflow, items: list) -> None:
         if same is not None:
             existing.remove(same)
             continue
-        trigger_create(workflow=workflow, type=kind, data={k: v for k, v in values.items() if k in TRIGGER_FIELDS})
+        try:
+            trigger_create(workflow=workflow, type=kind,
+                           data={k: v for k, v in values.items() if k in TRIGGER_FIELDS})
+        except InvalidInput as exc:
+            fields = {f"triggers[{index}].{k}": v for k, v in exc.fields.items()}
+            raise InvalidInput(f"triggers[{index}].{exc.message}", fields=fields) from None
     for stale in existing:
         trigger_delete(trigger=stale)

@@ -290,5 +290,6 @@ def test_export_carries_triggers_without_secrets_and_import_recreates_them(api, 
     bad = {**document, "triggers": [{"type": "schedule", "cron": "nope"}]}
     from workflows.errors import InvalidInput
 
-    with pytest.raises(InvalidInput, match="cron"):
+    with pytest.raises(InvalidInput, match="cron") as error:
         import_workflow(owner=user, document=bad)
+    assert "triggers[0].cron" in error.value.fields
