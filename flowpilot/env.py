@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -67,6 +68,17 @@ def env_networks(name: str) -> list[str]:
         except ValueError as exc:
             raise ImproperlyConfigured(f"{name}: {cidr!r} is not a CIDR network") from exc
     return networks
+
+
+RATE_PATTERN = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate as DRF writes it ("2000/minute", "10/s"); empty means no limit. Checked at start-up."""
+    value = os.environ.get(name, default).strip()
+    if value and not RATE_PATTERN.match(value):
+        raise ImproperlyConfigured(f"{name} must look like 100/minute (per s, m, h or d), got {value!r}")
+    return value
 
 
 def secret_key(*, services_mode: bool, var_dir: Path) -> str:

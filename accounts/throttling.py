@@ -1,0 +1,26 @@
+"""API request rates (DRF throttling), from settings.FLOWPILOT_API_RATE_USER / _ANON.
+
+Read when a request is checked, not when the module is imported (DRF's own classes keep the rates
+they saw at import), so that a deployment's settings and a test's `settings` fixture both apply.
+The counters live in the default cache: Redis in services mode (shared by every web process),
+local memory when embedded. An empty rate means no limit.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import throttling
+
+
+class UserRateThrottle(throttling.UserRateThrottle):
+    """Per authenticated user (per client address for anonymous requests)."""
+
+    def get_rate(self) -> str | None:
+        return settings.FLOWPILOT_API_RATE_USER or None
+
+
+class AnonRateThrottle(throttling.AnonRateThrottle):
+    """Per client address, for requests without a user (the views that allow them)."""
+
+    def get_rate(self) -> str | None:
+        return settings.FLOWPILOT_API_RATE_ANON or None
