@@ -144,6 +144,18 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "FlowPilot API",
     "DESCRIPTION": "Durable workflow orchestration: workflows, executions, steps, logs.",
     "VERSION": "1.0.0",
+    # DRF's TokenAuthentication reads the same `Authorization: Token <key>` header as the personal
+    # tokens (accounts.schema.ApiTokenScheme): one "tokenAuth" scheme documents both kinds of key.
+    "AUTHENTICATION_WHITELIST": ["accounts.authentication.ApiTokenAuthentication",
+                                 "rest_framework.authentication.SessionAuthentication"],
+    # Several models have a "status"; name each set of choices after its own class.
+    "ENUM_NAME_OVERRIDES": {
+        "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
+        "ExecutionStatusEnum": "workflows.states.ExecutionStatus",
+        "TaskExecutionStatusEnum": "workflows.states.TaskStatus",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "workflows.api.schema.add_error_responses"],  # the 4xx answers
 }
 
 # --- Celery -----------------------------------------------------------------------------------

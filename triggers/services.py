@@ -221,6 +221,7 @@ def emit(name: str, payload: dict | None = None, *, at: datetime | None = None, 
     payload = {} if payload is None else payload
     if not isinstance(payload, dict):
         raise InvalidInput("payload must be a JSON object", fields={"payload": ["must be a JSON object"]})
+    workflow_services.check_storable(payload, field="payload")
     at = at or timezone.now()
     event = Event.objects.create(name=name, payload=payload, at=at, owner=owner)
     triggers = Trigger.objects.enabled().filter(type=TriggerType.EVENT, event_name=name,

@@ -42,7 +42,36 @@ def _steps_data(workflow: Workflow) -> list[dict]:
             for s in steps]
 
 
+def _nul_path(value, path: str) -> str | None:
+    """Where a string (or an object's key) holds U+0000 in a JSON value; None if nowhere."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                return path
+            if (found := _nul_path(item, f"{path}.{key}")) is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            if (found := _nul_path(item, f"{path}[{index}]")) is not None:
+                return found
+    return None
+
+
+def check_storable(value, *, field: str) -> None:
+    """Refuse a JSON value with the NUL character (U+0000), which PostgreSQL's jsonb cannot store: an
+    InvalidInput (400) naming where it is, on every database, rather than an error of the database."""
+    where = _nul_path(value, field)
+    if where is not None:
+        raise InvalidInput(f"{where}: the NUL character (\\u0000) cannot be stored",
+                           fields={where: ["contains the NUL character (\\u0000), which cannot be stored"]})
+
+
 def _check(workflow_data: dict, steps: list[dict]) -> dict:
+    check_storable(workflow_data.get("metadata") or {}, field="metadata")
+    for step in steps:
+        check_storable(step.get("config") or {}, field=f"steps.{step.get('key')}.config")
     definition = definitions.from_data(workflow=workflow_data, steps=steps)
     problems = definitions.issues(definition)
     if workflow_data.get("concurrency_key"):
@@ -145,6 +174,7 @@ def step_add(*, workflow: Workflow, step: dict, user=None) -> WorkflowStep:
 # --- executions ----------------------------------------------------------------------------------
 
 def _check_payload(value, *, field: str) -> None:
+    check_storable(value, field=field)
     size = len(json.dumps(value, default=str))
     if size > settings.FLOWPILOT_MAX_PAYLOAD_BYTES:
         raise InvalidInput(f"{field} is {size} bytes; the limit is {settings.FLOWPILOT_MAX_PAYLOAD_BYTES}",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -31,7 +31,13 @@ class WorkflowTriggersView(APIView):
         triggers = Trigger.objects.filter(workflow=workflow)
         return Response(s.TriggerSerializer(triggers, many=True, context={"request": request}).data)
 
-    @extend_schema(request=s.TriggerInputSerializer, responses={201: s.TriggerCreatedSerializer})
+    @extend_schema(request=s.TriggerInputSerializer, responses={201: s.TriggerCreatedSerializer}, examples=[
+        OpenApiExample("webhook", {"type": "webhook", "name": "from the shop"}, request_only=True),
+        OpenApiExample("schedule", {"type": "schedule", "cron": "0 9 * * 1-5", "timezone": "Europe/Paris",
+                                    "missed_fires": "skip"}, request_only=True),
+        OpenApiExample("event", {"type": "event", "event_name": "trial_ended", "offset_minutes": 60},
+                       request_only=True),
+    ])
     def post(self, request, workflow_id):
         workflow = get_object_or_404(Workflow.objects.visible_to(request.user), pk=workflow_id)
         data = s.TriggerInputSerializer(data=request.data)

@@ -90,6 +90,18 @@ def test_unsigned_webhooks_when_the_trigger_allows_them(api, workflow):
     assert deliver(Client(), hook, b'{"a": 1}').status_code == 202
 
 
+@pytest.mark.parametrize("body,query,field", [
+    (b'{"name": "a\\u0000b"}', "", "input_data.name"), (b'"\\u0000"', "", "input_data.body"),
+    (b'{"a": 1}', "?x=%00", "input_data._webhook.query.x"),
+])
+def test_a_delivery_holding_the_nul_character_is_a_400(api, workflow, body, query, field):
+    # PostgreSQL's jsonb cannot store U+0000: this was a 500 there.
+    hook = create(api, workflow, type="webhook", require_signature=False)
+    response = Client().post(hook["url"] + query, body, content_type="application/json")
+    assert response.status_code == 400 and field in response.json()["fields"], response.json()
+    assert not WorkflowExecution.objects.exists()
+
+
 def test_an_oversized_body_is_413_and_stores_nothing(api, workflow, settings):
     settings.FLOWPILOT_WEBHOOK_MAX_BYTES = 100
     hook = create(api, workflow, type="webhook", require_signature=False)
@@ -256,6 +268,9 @@ def test_events_from_the_api_start_only_the_senders_workflows(api, other_user):
     assert api.post("/api/v1/events/", {"name": "ping"}, format="json").status_code == 202
     assert not WorkflowExecution.objects.filter(workflow=theirs).exists()
     assert api.post("/api/v1/events/", {"name": "ping", "payload": [1]}, format="json").status_code == 400
+    nul = api.post("/api/v1/events/", {"name": "ping", "payload": {"x": "a\u0000b"}}, format="json")
+    assert nul.status_code == 400 and "payload.x" in nul.data["fields"]  # was a 500 on PostgreSQL
+    assert Event.objects.count() == 1
 
 
 # --- owners ------------------------------------------------------------------------------------------

@@ -1,17 +1,39 @@
 """List filters for executions (django-filter)."""
 
+from datetime import timezone
+
 import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from ..models import TriggerSource, WorkflowExecution
 from ..states import ExecutionStatus
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, as UTC: Python and ISO allow UTC offsets up to 23:59, PostgreSQL only to 15:59
+    (further was a 500). The same instant; and one that UTC cannot hold is a 400."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(timezone.utc)
+        except OverflowError:
+            raise forms.ValidationError("out of the range of dates", code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class ExecutionFilter(django_filters.FilterSet):
     workflow = django_filters.UUIDFilter(field_name="workflow_id")
     status = django_filters.MultipleChoiceFilter(choices=ExecutionStatus.choices)
     triggered_by = django_filters.ChoiceFilter(choices=TriggerSource.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     idempotency_key = django_filters.CharFilter()
 
     class Meta:

@@ -46,6 +46,7 @@ class WorkflowExportView(OwnedViewSetMixin, generics.GenericAPIView):
 class WorkflowImportView(OwnedViewSetMixin, generics.GenericAPIView):
     queryset = Workflow.objects.all()  # the workflows a ?replace= may name
     parser_classes = [JSONParser]
+    serializer_class = WorkflowDocumentSerializer  # what OPTIONS describes (get_serializer() asserts one)
 
     @extend_schema(
         operation_id="workflows_import", request=WorkflowDocumentSerializer,

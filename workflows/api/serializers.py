@@ -18,6 +18,8 @@ from ..models import (
 )
 
 RETRY_FIELDS = ("max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
+# The range of the integer columns (PostgreSQL's integer): beyond it an input was a 500, not a 400.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 class PositionField(serializers.Serializer):
@@ -33,7 +35,7 @@ class StepSerializer(serializers.Serializer):
     config = serializers.DictField(required=False, default=dict)
     depends_on = serializers.ListField(child=serializers.CharField(max_length=201), required=False, default=list,
                                        help_text='Step keys; "key:branch" to run only on that branch of the step.')
-    step_order = serializers.IntegerField(required=False, default=0)
+    step_order = serializers.IntegerField(min_value=INT_MIN, max_value=INT_MAX, required=False, default=0)
     max_retries = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True, default=None)
     retry_base_delay = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)
     retry_backoff_factor = serializers.FloatField(min_value=1, required=False, allow_null=True, default=None)
@@ -63,7 +65,7 @@ class WorkflowInputSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=WorkflowStatus.choices, required=False)
     metadata = serializers.DictField(required=False)
-    max_concurrency = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    max_concurrency = serializers.IntegerField(min_value=1, max_value=INT_MAX, required=False, allow_null=True)
     concurrency_key = serializers.CharField(max_length=500, required=False, allow_blank=True)
     max_retries = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True)
     retry_base_delay = serializers.FloatField(min_value=0, required=False, allow_null=True)
@@ -84,7 +86,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
 
 
 class WorkflowVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = WorkflowVersion
@@ -128,7 +130,8 @@ class ExecutionSerializer(serializers.ModelSerializer):
     workflow_version = serializers.IntegerField(source="workflow_version.number", read_only=True)
     input_data = serializers.JSONField(source="input", read_only=True)
     output_data = serializers.JSONField(source="output", read_only=True)
-    triggered_by_user = serializers.CharField(source="triggered_by_user.username", default=None, read_only=True)
+    triggered_by_user = serializers.CharField(source="triggered_by_user.username", default=None, allow_null=True,
+                                              read_only=True)
 
     class Meta:
         model = WorkflowExecution
@@ -155,9 +158,9 @@ class ExecutionLogSerializer(serializers.ModelSerializer):
 
 
 class LogQuerySerializer(serializers.Serializer):
-    level = serializers.ChoiceField(choices=LogLevel.choices, required=False)
+    level = serializers.ChoiceField(choices=LogLevel.choices, required=False, help_text="This level and above.")
     limit = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=200)
-    offset = serializers.IntegerField(min_value=0, required=False, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=INT_MAX, required=False, default=0)  # SQL OFFSET
 
 
 class BulkRetrySerializer(serializers.Serializer):
@@ -192,3 +195,30 @@ class SignalSerializer(serializers.Serializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError("must be a JSON object")
         return value
+
+
+# --- Shapes of answers the views build themselves (for the OpenAPI schema only) -----------------
+
+class ExecutionLogPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Log lines matching the level filter.")
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    logs = ExecutionLogSerializer(many=True)
+
+
+class BulkRetryResultSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(required=False, help_text="Present (true) when nothing was retried.")
+    retried = serializers.IntegerField(required=False, help_text="Present when the executions were retried.")
+    count = serializers.IntegerField()
+    execution_ids = serializers.ListField(child=serializers.UUIDField())
+
+
+class StepTypeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    category = serializers.CharField()
+    config_schema = serializers.DictField(help_text="JSON Schema of the step's config.")
+    output_schema = serializers.DictField(help_text="JSON Schema of the step's output.")
+    example = serializers.DictField(help_text="An example config.")
+    branches = serializers.ListField(child=serializers.CharField(), allow_null=True,
+                                     help_text="The branches a step of this type can choose, or null.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import F, Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -33,6 +33,7 @@ def _run_response(execution, created: bool) -> Response:
                     status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
+@extend_schema_view(partial_update=extend_schema(request=s.WorkflowInputSerializer, responses=s.WorkflowSerializer))
 class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
     queryset = Workflow.objects.select_related("owner").prefetch_related(
         Prefetch("steps", queryset=WorkflowStep.objects.prefetch_related(services.UPSTREAM)))
@@ -94,8 +95,8 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         step = services.step_add(workflow=workflow, step=dict(data.validated_data), user=request.user)
         return Response(s.StepSerializer(step).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=s.WorkflowVersionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=s.WorkflowVersionSerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, not paged
     def versions(self, request, pk=None):
         versions = self.get_object().versions.select_related("created_by")
         return Response(s.WorkflowVersionSerializer(versions, many=True).data)
@@ -156,9 +157,7 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         services.execution_signal(execution=execution, user=request.user, **data.validated_data)
         return Response(s.ExecutionDetailSerializer(_detail(execution.pk)).data)
 
-    @extend_schema(parameters=[OpenApiParameter("level", enum=LEVEL_ORDER, description="this level and above"),
-                               OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-                   responses=s.ExecutionLogSerializer(many=True))
+    @extend_schema(parameters=[s.LogQuerySerializer], responses=s.ExecutionLogPageSerializer)
     @action(detail=True, methods=["get"])
     def logs(self, request, pk=None):
         query = s.LogQuerySerializer(data=request.query_params)
@@ -170,7 +169,7 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         return Response({"count": logs.count(), "limit": limit, "offset": offset,
                          "logs": s.ExecutionLogSerializer(logs[offset:offset + limit], many=True).data})
 
-    @extend_schema(request=s.BulkRetrySerializer, responses={200: dict})
+    @extend_schema(request=s.BulkRetrySerializer, responses=s.BulkRetryResultSerializer)
     @action(detail=False, methods=["post"], url_path="retry-failed")
     def retry_failed(self, request):
         data = s.BulkRetrySerializer(data=request.data)
@@ -190,7 +189,7 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
 class StepTypeViewSet(viewsets.ViewSet):
     """The step types this installation offers, with their config JSON Schemas (the designer's palette)."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=s.StepTypeSerializer(many=True))
     def list(self, request):
         return Response([t.describe() for t in registry.all_types()])
 
@@ -214,7 +213,8 @@ class CredentialViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
     @extend_schema(request=s.CredentialInputSerializer, responses=s.CredentialSerializer)
     def partial_update(self, request, *args, **kwargs):
         credential = self.get_object()
-        data = s.CredentialInputSerializer(data={"name": credential.name, **request.data}, partial=True)
+        # The body as is: merged into a dict, a JSON body that is no object was a 500 (and form fields lists).
+        data = s.CredentialInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         credential = credentials.credential_save(owner=credential.owner, name=credential.name,
                                                  value=data.validated_data.get("value"),

@@ -57,6 +57,25 @@ def test_the_api_takes_values_and_never_gives_them_back(api, user, other_user):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("body", [False, [], "value", None])
+def test_a_patch_whose_body_is_no_object_is_a_400(api, user, body):
+    # Was a 500 (found by test_openapi's schemathesis run): the body was merged into a dict.
+    credential = credentials.credential_save(owner=user, name="API_TOKEN", value=TOKEN)
+    response = api.patch(f"/api/v1/credentials/{credential.pk}/", json.dumps(body), content_type="application/json")
+    assert response.status_code == 400, response.data
+    assert decrypt(Credential.objects.get().encrypted_value) == TOKEN
+
+
+def test_a_patch_may_be_a_form(api, user):
+    credential = credentials.credential_save(owner=user, name="API_TOKEN", value=TOKEN)
+    response = api.patch(f"/api/v1/credentials/{credential.pk}/", {"value": "from-a-form", "description": "d"},
+                         format="multipart")
+    assert response.status_code == 200 and response.data["description"] == "d"
+    assert decrypt(Credential.objects.get().encrypted_value) == "from-a-form"
+    renamed = api.patch(f"/api/v1/credentials/{credential.pk}/", {"name": "bad name"}, format="json")
+    assert renamed.status_code == 400 and "name" in renamed.data["fields"]
+
+
 def test_a_secret_reaches_the_step_and_is_redacted_from_everything_it_leaves(user, server, settings, sync_executor):
     settings.FLOWPILOT_HTTP_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     credentials.credential_save(owner=user, name="API_TOKEN", value=TOKEN)

@@ -179,3 +179,11 @@ def test_the_openapi_schema_documents_export_and_import(api):
     operation = paths["/api/v1/workflows/import/"]["post"]
     assert {p["name"] for p in operation["parameters"]} == {"activate", "replace"}
     assert "201" in operation["responses"]
+
+
+def test_options_on_the_import_describes_the_document(api):
+    # Was a 500 (found by test_openapi's schemathesis run): DRF's OPTIONS metadata asks the view for its
+    # serializer, and the import view had none.
+    response = api.options("/api/v1/workflows/import/")
+    assert response.status_code == 200
+    assert {"flowpilot_export", "workflow", "triggers"} <= set(response.data["actions"]["POST"])
