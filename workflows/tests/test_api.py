@@ -312,6 +312,8 @@ def test_another_users_objects_are_invisible(api, other_user, sync_executor):
                         ("get", f"/api/v1/workflows/{wf.pk}/versions/"),
                         ("get", f"/api/v1/executions/{theirs.pk}/"), ("post", f"/api/v1/executions/{theirs.pk}/retry/"),
                         ("post", f"/api/v1/executions/{theirs.pk}/cancel/"),
+                        ("post", f"/api/v1/executions/{theirs.pk}/signal/"),
+                        ("get", f"/api/v1/workflows/{wf.pk}/export/"),
                         ("get", f"/api/v1/executions/{theirs.pk}/logs/")]:
         assert getattr(api, method)(url, {}, format="json").status_code == 404, url
     assert api.get("/api/v1/workflows/").data["count"] == 0
