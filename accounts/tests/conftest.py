@@ -1,16 +1,7 @@
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-
-@pytest.fixture
-def user(db):
-    return get_user_model().objects.create_user("alice")
-
-
-@pytest.fixture
-def other_user(db):
-    return get_user_model().objects.create_user("mallory")
+from workflows.tests.conftest import other_user, user  # noqa: F401  (the same users as everywhere)
 
 
 @pytest.fixture
