@@ -118,7 +118,7 @@ class WorkflowAdmin(ViewOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         """Like the API: not while runs are pending or running (archive the workflow instead)."""
-        if obj is not None and obj.executions.filter(status__in=[E.PENDING, E.RUNNING]).exists():
+        if obj is not None and services.workflow_has_runs_in_flight(obj):
             return False
         return super().has_delete_permission(request, obj)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from .errors import InvalidInput
+from .errors import Conflict, InvalidInput
 from .models import Credential
 from .secrets import MIN_REDACTED_LENGTH, decrypt, encrypt
 from .steps.base import StepError
@@ -29,6 +29,14 @@ def credential_save(*, owner, name: str, value: str | None, description: str | N
         credential.description = description
     credential.save()
     return credential
+
+
+@transaction.atomic
+def credential_create(*, owner, name: str, value: str, description: str = "") -> Credential:
+    """A new credential; one of that name already there is a conflict (change it with credential_save)."""
+    if Credential.objects.filter(owner=owner, name=name).exists():
+        raise Conflict(f"a credential named {name!r} exists; PATCH it to change its value")
+    return credential_save(owner=owner, name=name, value=value, description=description)
 
 
 class Resolver:

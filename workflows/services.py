@@ -147,6 +147,18 @@ def workflow_update(*, workflow: Workflow, data: dict, steps: list[dict] | None 
     return workflow
 
 
+def workflow_has_runs_in_flight(workflow: Workflow) -> bool:
+    """A workflow with pending or running executions may not be deleted (archive it instead)."""
+    return workflow.executions.filter(status__in=[E.PENDING, E.RUNNING]).exists()
+
+
+@transaction.atomic
+def workflow_delete(*, workflow: Workflow) -> None:
+    if workflow_has_runs_in_flight(workflow):
+        raise Conflict("the workflow has pending or running executions; cancel them or archive the workflow")
+    workflow.delete()
+
+
 @transaction.atomic
 def workflow_activate(*, workflow: Workflow, user=None) -> Workflow:
     """Freeze the current definition as a version (if it changed) and make the workflow runnable."""

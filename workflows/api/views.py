@@ -9,9 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import credentials, services
-from ..errors import Conflict
 from ..models import Credential, LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStep
-from ..states import ExecutionStatus
 from ..steps import registry
 from . import serializers as s
 from .filters import ExecutionFilter, WorkflowFilter
@@ -61,10 +59,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         return Response(s.WorkflowSerializer(self.get_queryset().get(pk=workflow.pk)).data)
 
     def destroy(self, request, *args, **kwargs):
-        workflow = self.get_object()
-        if workflow.executions.filter(status__in=[ExecutionStatus.PENDING, ExecutionStatus.RUNNING]).exists():
-            raise Conflict("the workflow has pending or running executions; cancel them or archive the workflow")
-        workflow.delete()
+        services.workflow_delete(workflow=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses=s.WorkflowSerializer)
@@ -205,9 +200,7 @@ class CredentialViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
     def create(self, request, *args, **kwargs):
         data = s.CredentialInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if Credential.objects.filter(owner=request.user, name=data.validated_data["name"]).exists():
-            raise Conflict(f"a credential named {data.validated_data['name']!r} exists; PATCH it to change its value")
-        credential = credentials.credential_save(owner=request.user, **data.validated_data)
+        credential = credentials.credential_create(owner=request.user, **data.validated_data)
         return Response(s.CredentialSerializer(credential).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.CredentialInputSerializer, responses=s.CredentialSerializer)
