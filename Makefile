@@ -12,7 +12,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV = DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=$${SECRET_KEY:-flowpilot-test-secret-key-not-for-production}
 
-.PHONY: install run web worker beat test bench migrate clean
+.PHONY: install frontend browser run web worker beat test bench migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,15 +23,36 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 
 install: $(VENV)/.installed
 
+## The designer (frontend/): npm packages from package-lock.json, built into frontend/dist/ (served at /).
+NPM ?= npm
+FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.ts frontend/tsconfig.json -type f 2>/dev/null)
+
+frontend/node_modules/.installed: frontend/package-lock.json
+	cd frontend && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
+	cd frontend && $(NPM) run build --silent
+
+frontend: frontend/dist/index.html
+
+## Debian's chromium for the browser tests (never a downloaded browser); installed when missing.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "chromium could not be installed: the browser tests will skip (and fail in CI)"; test -z "$$CI"; }; }
+
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 ## The whole product on the embedded default (SQLite, no Redis): API, worker, scheduler in one process.
-run: install
+run: install frontend
 	PORT=$(PORT) HOST=$(HOST) $(BIN)/python manage.py serve
 
 ## Services mode (DATABASE_URL, REDIS_URL, SECRET_KEY set): one command per process.
-web: install
+web: install frontend
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 worker: install
@@ -41,11 +62,12 @@ worker: install
 beat: install
 	$(BIN)/celery -A flowpilot beat -l info
 
-test: install
-	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+test: install frontend browser
+	cd frontend && $(NPM) test --silent
+	$(TEST_ENV) CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
 	$(TEST_ENV) $(BIN)/python -m benchmarks.diamond $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var frontend/node_modules frontend/dist

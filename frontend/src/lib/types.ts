@@ -1,0 +1,176 @@
+/** The shapes of FlowPilot's REST API (/api/v1/), as the designer and the monitor use them. */
+
+export type WorkflowStatus = "draft" | "active" | "archived";
+export type ExecutionStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+export type TaskStatus =
+  | "pending" | "queued" | "running" | "waiting" | "retrying" | "completed" | "failed" | "skipped" | "cancelled";
+export type TriggerSource = "api" | "manual" | "webhook" | "schedule" | "event" | "python" | "workflow";
+export type LogLevel = "debug" | "info" | "warning" | "error";
+
+export const TASK_STATUSES: TaskStatus[] = [
+  "pending", "queued", "running", "waiting", "retrying", "completed", "failed", "skipped", "cancelled",
+];
+export const EXECUTION_STATUSES: ExecutionStatus[] = ["pending", "running", "completed", "failed", "cancelled"];
+
+export interface Position {
+  x: number;
+  y: number;
+}
+
+/** A step of a workflow definition, as GET/PUT /workflows/<id>/ carry it. */
+export interface StepDefinition {
+  id?: number;
+  key: string;
+  name: string;
+  task_type: string;
+  config: Record<string, unknown>;
+  /** Step keys; "key:branch" to run only on that branch of a conditional step. */
+  depends_on: string[];
+  step_order: number;
+  max_retries?: number | null;
+  retry_base_delay?: number | null;
+  retry_backoff_factor?: number | null;
+  retry_max_delay?: number | null;
+  timeout_seconds?: number | null;
+  when?: string;
+  position: Position;
+}
+
+export interface Workflow {
+  id: string;
+  name: string;
+  description: string;
+  status: WorkflowStatus;
+  version: number;
+  metadata: Record<string, unknown>;
+  owner: string;
+  max_concurrency: number | null;
+  concurrency_key: string;
+  max_retries: number | null;
+  retry_base_delay: number | null;
+  retry_backoff_factor: number | null;
+  retry_max_delay: number | null;
+  steps: StepDefinition[];
+  created_at: string;
+  updated_at: string;
+}
+
+/** What PUT/POST /workflows/ accept. */
+export interface WorkflowInput {
+  name: string;
+  description?: string;
+  status?: WorkflowStatus;
+  metadata?: Record<string, unknown>;
+  steps?: StepDefinition[];
+}
+
+export interface WorkflowVersion {
+  number: number;
+  definition: { steps?: StepDefinition[]; [key: string]: unknown };
+  created_at: string;
+  created_by: string | null;
+}
+
+/** A JSON Schema, as far as the form generator reads it. */
+export interface JsonSchema {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  format?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  additionalProperties?: boolean | JsonSchema;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  pattern?: string;
+  oneOf?: JsonSchema[];
+  anyOf?: JsonSchema[];
+  examples?: unknown[];
+  [key: string]: unknown;
+}
+
+export interface StepType {
+  name: string;
+  description: string;
+  category: string;
+  config_schema: JsonSchema;
+  output_schema: JsonSchema;
+  example: Record<string, unknown>;
+  branches: string[] | null;
+}
+
+export interface TaskExecution {
+  id: string;
+  step_key: string;
+  task_type: string;
+  status: TaskStatus;
+  attempt_number: number;
+  visit: number;
+  idempotency_key: string;
+  input_data: unknown;
+  output_data: unknown;
+  error_message: string;
+  error_details: { traceback?: string; [key: string]: unknown } | null;
+  created_at: string;
+  queued_at: string | null;
+  started_at: string | null;
+  completed_at: string | null;
+  wake_at: string | null;
+  worker_id: string;
+}
+
+export interface Execution {
+  id: string;
+  workflow: string;
+  workflow_name: string;
+  workflow_version: number;
+  status: ExecutionStatus;
+  idempotency_key: string | null;
+  input_data: Record<string, unknown>;
+  output_data: unknown;
+  error_message: string;
+  error_details: Record<string, unknown> | null;
+  retry_count: number;
+  triggered_by: TriggerSource;
+  triggered_by_user: string | null;
+  concurrency_key: string;
+  created_at: string;
+  scheduled_at: string | null;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
+export interface ExecutionDetail extends Execution {
+  task_executions: TaskExecution[];
+}
+
+export interface ExecutionLog {
+  id: number;
+  timestamp: string;
+  level: LogLevel;
+  event: string;
+  step_key: string;
+  task_execution: string | null;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export interface ExecutionLogPage {
+  count: number;
+  limit: number;
+  offset: number;
+  logs: ExecutionLog[];
+}
+
+export interface User {
+  id: number;
+  username: string;
+  email: string;
+}

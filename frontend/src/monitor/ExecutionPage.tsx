@@ -1,0 +1,3 @@
+export function ExecutionPage() {
+  return <div className="page-body">ExecutionPage</div>;
+}

@@ -1,0 +1,3 @@
+export function ExecutionsPage() {
+  return <div className="page-body">ExecutionsPage</div>;
+}
