@@ -1,0 +1,78 @@
+import { ancestors, findCycle, flowToSteps, layout, parseRef, stepsToFlow, uniqueKey } from "./graph";
+import type { StepDefinition } from "./types";
+
+const step = (key: string, depends_on: string[] = [], extra: Partial<StepDefinition> = {}): StepDefinition => ({
+  key, name: key, task_type: "log", config: { message: key }, depends_on, step_order: 0,
+  position: { x: 0, y: 0 }, ...extra,
+});
+
+const signup = [
+  step("signup"),
+  step("welcome_email", ["signup"], { task_type: "send_email" }),
+  step("plan", ["signup"], { task_type: "conditional" }),
+  step("crm_pro", ["plan:true"]),
+  step("crm_basic", ["plan:false"]),
+  step("notify", ["welcome_email", "crm_pro", "crm_basic"]),
+];
+
+describe("graph conversion", () => {
+  it("reads branch references", () => {
+    expect(parseRef("plan:true")).toEqual({ key: "plan", branch: "true" });
+    expect(parseRef("signup")).toEqual({ key: "signup" });
+  });
+
+  it("turns steps into nodes and labelled edges", () => {
+    const { nodes, edges } = stepsToFlow(signup);
+    expect(nodes.map((n) => n.id)).toEqual(signup.map((s) => s.key));
+    expect(edges).toHaveLength(7);
+    const pro = edges.find((e) => e.target === "crm_pro")!;
+    expect(pro).toMatchObject({ source: "plan", sourceHandle: "true", label: "true", data: { branch: "true" } });
+    expect(edges.find((e) => e.target === "welcome_email")).toMatchObject({ source: "signup", sourceHandle: null });
+  });
+
+  it("round-trips a definition exactly", () => {
+    const { nodes, edges } = stepsToFlow(signup);
+    const back = flowToSteps(nodes, edges);
+    expect(back.map((s) => [s.key, s.depends_on])).toEqual(signup.map((s) => [s.key, s.depends_on]));
+    expect(back[1].task_type).toBe("send_email");
+  });
+
+  it("drops dependencies on steps that do not exist and rounds positions", () => {
+    const { nodes, edges } = stepsToFlow([step("a", ["ghost"]), step("b", ["a"], { position: { x: 10.6, y: 3.2 } })]);
+    expect(edges).toHaveLength(1);
+    expect(flowToSteps(nodes, edges)[1].position).toEqual({ x: 11, y: 3 });
+  });
+
+  it("lays out left to right by dependency depth", () => {
+    const { nodes, edges } = stepsToFlow(signup);
+    const placed = new Map(layout(nodes, edges).map((n) => [n.id, n.position.x]));
+    expect(placed.get("signup")!).toBeLessThan(placed.get("plan")!);
+    expect(placed.get("plan")!).toBeLessThan(placed.get("crm_pro")!);
+    expect(placed.get("crm_pro")!).toBeLessThan(placed.get("notify")!);
+    expect(nodes[0].position).toEqual({ x: 0, y: 0 }); // the input is left untouched
+  });
+});
+
+describe("graph checks", () => {
+  it("finds a cycle and names its steps", () => {
+    expect(findCycle(signup)).toBeNull();
+    const cycle = findCycle([step("a", ["c"]), step("b", ["a"]), step("c", ["b:yes"])]);
+    expect(cycle).not.toBeNull();
+    expect(new Set(cycle)).toEqual(new Set(["a", "b", "c"]));
+    expect(cycle![0]).toBe(cycle![cycle!.length - 1]);
+    expect(findCycle([step("self", ["self"])])).toEqual(["self", "self"]);
+  });
+
+  it("lists a step's ancestors in definition order", () => {
+    expect(ancestors(signup, "notify")).toEqual(["signup", "welcome_email", "plan", "crm_pro", "crm_basic"]);
+    expect(ancestors(signup, "crm_pro")).toEqual(["signup", "plan"]);
+    expect(ancestors(signup, "signup")).toEqual([]);
+  });
+
+  it("makes unique, valid step keys", () => {
+    expect(uniqueKey("Send email", [])).toBe("send_email");
+    expect(uniqueKey("send_email", ["send_email", "send_email_2"])).toBe("send_email_3");
+    expect(uniqueKey("3rd party", [])).toBe("step_3rd_party");
+    expect(uniqueKey("!!!", [])).toBe("step");
+  });
+});

@@ -1,0 +1,150 @@
+/** Pure graph code: a workflow's steps <-> React Flow nodes and edges, layout, cycles, ancestry.
+ * A node's id is its step key; an edge from a conditional's branch carries that branch as its
+ * sourceHandle and label, and becomes the dependency "key:branch". */
+import dagre from "@dagrejs/dagre";
+import type { Edge, Node } from "@xyflow/react";
+
+import type { StepDefinition, TaskStatus } from "./types";
+
+export interface StepNodeData extends Record<string, unknown> {
+  step: StepDefinition;
+  /** Problems found before saving (missing field, bad template, cycle...). */
+  errors?: string[];
+  /** In the monitor: the status of the step's latest attempt, and how many attempts it took. */
+  status?: TaskStatus;
+  attempts?: number;
+}
+
+export type StepNode = Node<StepNodeData, "step">;
+export type DependencyEdge = Edge<{ branch?: string }>;
+
+export const NODE_WIDTH = 220;
+export const NODE_HEIGHT = 64;
+
+export function parseRef(ref: string): { key: string; branch?: string } {
+  const at = ref.indexOf(":");
+  return at < 0 ? { key: ref } : { key: ref.slice(0, at), branch: ref.slice(at + 1) };
+}
+
+export function edgeId(source: string, target: string, branch?: string | null): string {
+  return branch ? `${source}:${branch}->${target}` : `${source}->${target}`;
+}
+
+export function dependencyEdge(source: string, target: string, branch?: string | null): DependencyEdge {
+  return {
+    id: edgeId(source, target, branch),
+    source,
+    target,
+    sourceHandle: branch ?? null,
+    label: branch ?? undefined,
+    data: branch ? { branch } : {},
+  };
+}
+
+export function stepsToFlow(steps: StepDefinition[]): { nodes: StepNode[]; edges: DependencyEdge[] } {
+  const nodes: StepNode[] = steps.map((step) => ({
+    id: step.key,
+    type: "step",
+    position: { x: step.position?.x ?? 0, y: step.position?.y ?? 0 },
+    data: { step },
+  }));
+  const keys = new Set(steps.map((step) => step.key));
+  const edges: DependencyEdge[] = [];
+  for (const step of steps) {
+    for (const ref of step.depends_on ?? []) {
+      const { key, branch } = parseRef(ref);
+      if (keys.has(key)) edges.push(dependencyEdge(key, step.key, branch));
+    }
+  }
+  return { nodes, edges };
+}
+
+/** The definition the API saves: each node's step, with its position and its incoming edges. */
+export function flowToSteps(nodes: StepNode[], edges: DependencyEdge[]): StepDefinition[] {
+  const incoming = new Map<string, string[]>();
+  for (const edge of edges) {
+    const branch = edge.data?.branch ?? edge.sourceHandle ?? undefined;
+    const ref = branch ? `${edge.source}:${branch}` : edge.source;
+    const list = incoming.get(edge.target) ?? [];
+    if (!list.includes(ref)) list.push(ref);
+    incoming.set(edge.target, list);
+  }
+  return nodes.map((node, index) => ({
+    ...node.data.step,
+    key: node.id,
+    step_order: index,
+    depends_on: incoming.get(node.id) ?? [],
+    position: { x: Math.round(node.position.x), y: Math.round(node.position.y) },
+  }));
+}
+
+/** Left-to-right layered layout (dagre); returns new nodes, leaving the input untouched. */
+export function layout<T extends Node>(nodes: T[], edges: Edge[], direction: "LR" | "TB" = "LR"): T[] {
+  const graph = new dagre.graphlib.Graph();
+  graph.setGraph({ rankdir: direction, nodesep: 40, ranksep: 90, marginx: 20, marginy: 20 });
+  graph.setDefaultEdgeLabel(() => ({}));
+  for (const node of nodes) {
+    graph.setNode(node.id, {
+      width: node.measured?.width ?? NODE_WIDTH,
+      height: node.measured?.height ?? NODE_HEIGHT,
+    });
+  }
+  for (const edge of edges) graph.setEdge(edge.source, edge.target);
+  dagre.layout(graph);
+  return nodes.map((node) => {
+    const placed = graph.node(node.id);
+    const width = node.measured?.width ?? NODE_WIDTH;
+    const height = node.measured?.height ?? NODE_HEIGHT;
+    return { ...node, position: { x: placed.x - width / 2, y: placed.y - height / 2 } };
+  });
+}
+
+/** A cycle among the steps' dependencies, as the keys along it (first repeated last), or null. */
+export function findCycle(steps: Pick<StepDefinition, "key" | "depends_on">[]): string[] | null {
+  const upstream = new Map(steps.map((step) => [step.key, (step.depends_on ?? []).map((ref) => parseRef(ref).key)]));
+  const state = new Map<string, "visiting" | "done">();
+  const path: string[] = [];
+
+  const visit = (key: string): string[] | null => {
+    if (state.get(key) === "done" || !upstream.has(key)) return null;
+    if (state.get(key) === "visiting") return [...path.slice(path.indexOf(key)), key];
+    state.set(key, "visiting");
+    path.push(key);
+    for (const parent of upstream.get(key) ?? []) {
+      const cycle = visit(parent);
+      if (cycle) return cycle;
+    }
+    path.pop();
+    state.set(key, "done");
+    return null;
+  };
+
+  for (const step of steps) {
+    const cycle = visit(step.key);
+    if (cycle) return cycle.reverse();
+  }
+  return null;
+}
+
+/** Every step `key` depends on, directly or not (the steps whose outputs its templates may use). */
+export function ancestors(steps: Pick<StepDefinition, "key" | "depends_on">[], key: string): string[] {
+  const upstream = new Map(steps.map((step) => [step.key, (step.depends_on ?? []).map((ref) => parseRef(ref).key)]));
+  const seen = new Set<string>();
+  const stack = [...(upstream.get(key) ?? [])];
+  while (stack.length) {
+    const next = stack.pop()!;
+    if (seen.has(next) || next === key) continue;
+    seen.add(next);
+    stack.push(...(upstream.get(next) ?? []));
+  }
+  return steps.map((step) => step.key).filter((k) => seen.has(k));
+}
+
+/** A step key like `base`, `base_2`, ... not among `taken`, made of the allowed characters. */
+export function uniqueKey(base: string, taken: Iterable<string>): string {
+  const used = new Set(taken);
+  let stem = base.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "") || "step";
+  if (/^[0-9]/.test(stem)) stem = `step_${stem}`;
+  if (!used.has(stem)) return stem;
+  for (let n = 2; ; n += 1) if (!used.has(`${stem}_${n}`)) return `${stem}_${n}`;
+}
