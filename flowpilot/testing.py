@@ -2,7 +2,8 @@
 answer (always in CI), else the embedded mode.
 
 In CI (CI set) an unreachable service is an error. Elsewhere the tests marked `services` or
-`e2e` are skipped and the rest run on SQLite.
+`e2e` are skipped and the rest run on SQLite. Tests marked `browser` need Debian's chromium
+(CHROMIUM, default /usr/bin/chromium) and the built frontend: in CI their absence is an error.
 """
 
 from __future__ import annotations
@@ -36,11 +37,18 @@ if not SERVICES:
     os.environ.setdefault("FLOWPILOT_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 os.environ.setdefault("FLOWPILOT_STEP_MODULES", "workflows.tests.functions")
 
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+BROWSER = os.access(CHROMIUM, os.X_OK)
+
 
 def pytest_collection_modifyitems(config, items):
-    if SERVICES:
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL); CI always runs these")
+    skip_services = pytest.mark.skip(
+        reason="needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL); CI always runs these")
+    skip_browser = pytest.mark.skip(reason=f"needs Debian's chromium at {CHROMIUM} (make test installs it)")
     for item in items:
-        if item.get_closest_marker("services") or item.get_closest_marker("e2e"):
-            item.add_marker(skip)
+        if not SERVICES and (item.get_closest_marker("services") or item.get_closest_marker("e2e")):
+            item.add_marker(skip_services)
+        elif item.get_closest_marker("browser") and not BROWSER:
+            if IN_CI:
+                raise RuntimeError(f"CI runs the browser tests: no chromium at {CHROMIUM} (make test installs it)")
+            item.add_marker(skip_browser)

@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from workflows.executors import SynchronousExecutor, set_executor
+from workflows.tests.embedded import embedded  # noqa: F401 (a fixture: `make run` as a subprocess)
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,8 @@
 
 Paths: /status/<code>[?retry_after=s&body=text], /slow[?seconds=s], /redirect?to=<url>[&status=307],
 /redirect-private, /redirect-local, /big, /slack... (answers "ok" like Slack), /echo-headers (the
-request's headers as JSON); anything else answers {"ok": true, "echo": <request body>}.
+request's headers as JSON), /flaky/<name>?fail=N (500 for the first N requests to that name, then as
+anything else); anything else answers {"ok": true, "echo": <request body>}.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.core.cache import cache
 class Server:
     def __init__(self):
         self.requests: list[dict] = []
+        self.hits: dict[str, int] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,6 +44,10 @@ class Server:
                                         "body": body})
                 parts = urlsplit(self.path)
                 path, query = parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
+                if path.startswith("/flaky/"):
+                    server.hits[path] = server.hits.get(path, 0) + 1
+                    if server.hits[path] <= int(query.get("fail", 1)):
+                        return self._send(500, b"the CRM is down", content_type="text/plain")
                 if path == "/slow":
                     time.sleep(float(query.get("seconds", 3)))
                 if path.startswith("/status/"):

@@ -3,66 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import time
-from pathlib import Path
 
 import httpx
-import pytest
 
-from workflows.tests.cluster import ROOT, wait_for
+from workflows.tests.cluster import wait_for
+from workflows.tests.embedded import admin_api
 from workflows.tests.http_server import Server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def embedded(tmp_path: Path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
-    env.update(FLOWPILOT_VAR_DIR=str(tmp_path), PORT=str(port), FLOWPILOT_STEP_MODULES="workflows.tests.functions",
-               FLOWPILOT_HTTP_ALLOWED_NETWORKS="127.0.0.0/8")
-    log = open(tmp_path / "run.log", "w")
-    proc = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        assert proc.poll() is None, (tmp_path / "run.log").read_text()
-        try:
-            return httpx.get(f"{base}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(healthy, timeout=120, interval=0.5, message="make run to serve /health")
-        yield base, tmp_path
-    except AssertionError as error:
-        raise AssertionError(f"{error}\n--- make run's output ---\n{(tmp_path / 'run.log').read_text()[-5000:]}")
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
-def admin_api(base: str, var: Path) -> httpx.Client:
-    credentials = dict(line.split(": ", 1) for line in (var / "admin-credentials.txt").read_text().splitlines())
-    return httpx.Client(base_url=f"{base}/api/v1", headers={"Authorization": f"Token {credentials['api token']}"},
-                        timeout=10)
-
-
 def finished(api: httpx.Client, execution_id: str) -> dict:
-    return wait_for(lambda: (lambda e: e if e["status"] in ("completed", "failed") else None)(
-        api.get(f"/executions/{execution_id}/").json()), timeout=30, interval=0.2, message="the run")
+    def done():
+        execution = api.get(f"/executions/{execution_id}/").json()
+        return execution if execution["status"] in ("completed", "failed") else None
+
+    return wait_for(done, timeout=30, interval=0.2, message="the run")
 
 
 def test_make_run_serves_the_api_and_runs_workflows_with_no_services(embedded):
