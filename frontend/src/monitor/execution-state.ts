@@ -1,0 +1,97 @@
+/** Pure reading of an execution's attempts: which attempt of each step is the latest, what status a
+ * step shows in the monitor, and the monitor's graph (the version's steps coloured by those statuses). */
+import { layout, stepsToFlow, type DependencyEdge, type StepNode } from "@/lib/graph";
+import type { StepDefinition, TaskExecution, TaskStatus } from "@/lib/types";
+
+/** Statuses in which a step (or an execution) may still change on its own. */
+export const ACTIVE_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set(["pending", "queued", "running", "waiting", "retrying"]);
+
+export interface StepSummary {
+  /** Every row of the step (attempts and visits), oldest first. */
+  attempts: TaskExecution[];
+  latest: TaskExecution;
+  status: TaskStatus;
+}
+
+/** Orders a step's rows: by visit, then attempt number, then creation. */
+function compareAttempts(a: TaskExecution, b: TaskExecution): number {
+  return (a.visit ?? 0) - (b.visit ?? 0)
+    || a.attempt_number - b.attempt_number
+    || Date.parse(a.created_at) - Date.parse(b.created_at);
+}
+
+/** The rows of each step, oldest first, keyed by step key. */
+export function attemptsByStep(tasks: TaskExecution[]): Map<string, TaskExecution[]> {
+  const byStep = new Map<string, TaskExecution[]>();
+  for (const task of tasks) {
+    const list = byStep.get(task.step_key) ?? [];
+    list.push(task);
+    byStep.set(task.step_key, list);
+  }
+  for (const list of byStep.values()) list.sort(compareAttempts);
+  return byStep;
+}
+
+/** Per step key: its attempts, the latest one and the status it shows (the latest attempt's). */
+export function summarizeSteps(tasks: TaskExecution[]): Map<string, StepSummary> {
+  const summaries = new Map<string, StepSummary>();
+  for (const [key, attempts] of attemptsByStep(tasks)) {
+    const latest = attempts[attempts.length - 1];
+    summaries.set(key, { attempts, latest, status: latest.status });
+  }
+  return summaries;
+}
+
+/** The status a step shows: its latest attempt's, or pending when it has not been reached. */
+export function stepStatus(summaries: Map<string, StepSummary>, key: string): TaskStatus {
+  return summaries.get(key)?.status ?? "pending";
+}
+
+/** True when every step sits at the origin: a definition saved without positions (e.g. from Python). */
+export function needsLayout(steps: Pick<StepDefinition, "position">[]): boolean {
+  return steps.every((step) => !step.position || (step.position.x === 0 && step.position.y === 0));
+}
+
+export interface MonitorFlow {
+  nodes: StepNode[];
+  edges: DependencyEdge[];
+}
+
+/** The version's graph, laid out when it has no positions; each node carries its step's status and attempt count. */
+export function monitorFlow(steps: StepDefinition[], tasks: TaskExecution[]): MonitorFlow {
+  const flow = stepsToFlow(steps);
+  const placed = needsLayout(steps) ? layout(flow.nodes, flow.edges) : flow.nodes;
+  const summaries = summarizeSteps(tasks);
+  const nodes = placed.map((node) => ({
+    ...node,
+    type: "step" as const,
+    draggable: false,
+    connectable: false,
+    data: {
+      ...node.data,
+      status: stepStatus(summaries, node.id),
+      attempts: summaries.get(node.id)?.attempts.length ?? 0,
+    },
+  }));
+  const edges = flow.edges.map((edge) => {
+    const source = stepStatus(summaries, edge.source);
+    const target = stepStatus(summaries, edge.target);
+    return {
+      ...edge,
+      // The data is flowing along the edges into steps at work.
+      animated: target === "running" || target === "queued",
+      className: source === "completed" && target !== "pending" && target !== "skipped" ? "monitor-edge-taken" : undefined,
+    };
+  });
+  return { nodes, edges };
+}
+
+/** How many of the steps are done (completed or skipped), for the header. */
+export function progress(steps: StepDefinition[], tasks: TaskExecution[]): { done: number; total: number } {
+  const summaries = summarizeSteps(tasks);
+  const done = steps.filter((step) => {
+    const status = stepStatus(summaries, step.key);
+    return status === "completed" || status === "skipped";
+  }).length;
+  return { done, total: steps.length };
+}
