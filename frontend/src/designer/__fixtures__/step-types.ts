@@ -1,0 +1,473 @@
+/** Step types as GET /api/v1/step-types/ describes them (a subset, for tests). */
+import type { StepType } from "@/lib/types";
+
+export const STEP_TYPES: StepType[] = [
+  {
+    "name": "approval",
+    "description": "Human in the loop: wait for an approve/reject decision, or a timeout.",
+    "category": "flow",
+    "config_schema": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "message": {
+          "type": "string",
+          "title": "What to approve"
+        },
+        "timeout_seconds": {
+          "type": "number",
+          "exclusiveMinimum": 0,
+          "maximum": 31622400,
+          "title": "Timeout (s)",
+          "description": "Wait at most this long; then take the timeout branch (or fail)."
+        },
+        "on_timeout": {
+          "type": "string",
+          "enum": [
+            "branch",
+            "fail"
+          ],
+          "default": "branch",
+          "title": "On timeout"
+        }
+      }
+    },
+    "output_schema": {
+      "type": "object",
+      "properties": {
+        "branch": {
+          "enum": [
+            "approved",
+            "rejected",
+            "timeout"
+          ]
+        },
+        "payload": {
+          "type": "object"
+        }
+      }
+    },
+    "example": {
+      "message": "Refund {{ input.amount }} EUR to {{ input.customer }}?",
+      "timeout_seconds": 86400
+    },
+    "branches": [
+      "approved",
+      "rejected",
+      "timeout"
+    ]
+  },
+  {
+    "name": "conditional",
+    "description": "Choose a branch: true/false from one condition, or the first matching case.",
+    "category": "flow",
+    "config_schema": {
+      "type": "object",
+      "properties": {
+        "condition": {
+          "type": "boolean",
+          "description": "A template that renders to true or false, e.g. {{ input.amount > 100 }}",
+          "title": "Condition"
+        },
+        "cases": {
+          "type": "array",
+          "title": "Cases (the first true one wins)",
+          "minItems": 1,
+          "items": {
+            "type": "object",
+            "required": [
+              "branch",
+              "when"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "branch": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{1,100}$"
+              },
+              "when": {
+                "type": "boolean",
+                "description": "A template that renders to true or false, e.g. {{ input.amount > 100 }}"
+              }
+            }
+          }
+        },
+        "default": {
+          "type": "string",
+          "title": "Branch when no case matches",
+          "default": "default",
+          "pattern": "^[A-Za-z0-9_-]{1,100}$"
+        }
+      },
+      "oneOf": [
+        {
+          "required": [
+            "condition"
+          ]
+        },
+        {
+          "required": [
+            "cases"
+          ]
+        }
+      ],
+      "additionalProperties": false
+    },
+    "output_schema": {
+      "type": "object",
+      "properties": {
+        "branch": {
+          "type": "string"
+        }
+      }
+    },
+    "example": {
+      "condition": "{{ input.plan == 'pro' }}"
+    },
+    "branches": [
+      "true",
+      "false"
+    ]
+  },
+  {
+    "name": "http_request",
+    "description": "Call an HTTP API (JSON or text), with retries on 5xx and timeouts.",
+    "category": "integration",
+    "config_schema": {
+      "type": "object",
+      "required": [
+        "url"
+      ],
+      "properties": {
+        "method": {
+          "type": "string",
+          "enum": [
+            "GET",
+            "POST",
+            "PUT",
+            "PATCH",
+            "DELETE",
+            "HEAD",
+            "OPTIONS"
+          ],
+          "default": "GET",
+          "title": "Method"
+        },
+        "url": {
+          "type": "string",
+          "minLength": 1,
+          "title": "URL"
+        },
+        "headers": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          },
+          "title": "Headers"
+        },
+        "query": {
+          "type": "object",
+          "additionalProperties": {
+            "type": [
+              "string",
+              "number",
+              "boolean"
+            ]
+          },
+          "title": "Query parameters"
+        },
+        "json": {
+          "title": "JSON body"
+        },
+        "body": {
+          "type": "string",
+          "title": "Raw body"
+        },
+        "timeout": {
+          "type": "number",
+          "exclusiveMinimum": 0,
+          "maximum": 600,
+          "default": 30,
+          "title": "Timeout (s)"
+        },
+        "success_status": {
+          "type": "array",
+          "items": {
+            "type": "integer",
+            "minimum": 100,
+            "maximum": 599
+          },
+          "title": "Success status codes (default: 2xx)"
+        },
+        "follow_redirects": {
+          "type": "boolean",
+          "default": true
+        },
+        "auth": {
+          "type": "object",
+          "title": "Authentication (from a stored credential)",
+          "required": [
+            "type",
+            "credential"
+          ],
+          "properties": {
+            "type": {
+              "type": "string",
+              "enum": [
+                "bearer",
+                "basic",
+                "header"
+              ],
+              "title": "Type",
+              "description": "bearer: Authorization: Bearer <secret>; basic: Authorization: Basic <username:secret>; header: <header>: <secret>"
+            },
+            "credential": {
+              "type": "string",
+              "minLength": 1,
+              "title": "Credential",
+              "description": "The name of a stored credential holding the secret"
+            },
+            "header": {
+              "type": "string",
+              "pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+              "title": "Header name (type header)",
+              "examples": [
+                "X-Api-Key"
+              ]
+            },
+            "username": {
+              "type": "string",
+              "pattern": "^[^:]*$",
+              "title": "Username (type basic)"
+            }
+          },
+          "allOf": [
+            {
+              "if": {
+                "required": [
+                  "type"
+                ],
+                "properties": {
+                  "type": {
+                    "const": "header"
+                  }
+                }
+              },
+              "then": {
+                "required": [
+                  "header"
+                ]
+              }
+            },
+            {
+              "if": {
+                "required": [
+                  "type"
+                ],
+                "properties": {
+                  "type": {
+                    "const": "basic"
+                  }
+                }
+              },
+              "then": {
+                "required": [
+                  "username"
+                ]
+              }
+            }
+          ],
+          "additionalProperties": false
+        }
+      },
+      "not": {
+        "required": [
+          "json",
+          "body"
+        ]
+      },
+      "additionalProperties": false
+    },
+    "output_schema": {
+      "type": "object",
+      "properties": {
+        "status_code": {
+          "type": "integer"
+        },
+        "headers": {
+          "type": "object"
+        },
+        "body": {}
+      }
+    },
+    "example": {
+      "method": "POST",
+      "url": "https://crm.example.com/api/contacts",
+      "json": {
+        "email": "{{ input.email }}"
+      },
+      "auth": {
+        "type": "bearer",
+        "credential": "crm_token"
+      }
+    },
+    "branches": null
+  },
+  {
+    "name": "log",
+    "description": "Write a message to the execution's log.",
+    "category": "utility",
+    "config_schema": {
+      "type": "object",
+      "required": [
+        "message"
+      ],
+      "properties": {
+        "message": {
+          "type": "string",
+          "title": "Message",
+          "minLength": 1
+        },
+        "level": {
+          "type": "string",
+          "enum": [
+            "debug",
+            "info",
+            "warning",
+            "error"
+          ],
+          "default": "info"
+        }
+      },
+      "additionalProperties": false
+    },
+    "output_schema": {
+      "type": "object",
+      "properties": {
+        "message": {
+          "type": "string"
+        }
+      }
+    },
+    "example": {
+      "message": "New signup: {{ input.email }}",
+      "level": "info"
+    },
+    "branches": null
+  },
+  {
+    "name": "send_email",
+    "description": "Send an email (text and optional HTML) through the configured email backend.",
+    "category": "integration",
+    "config_schema": {
+      "type": "object",
+      "required": [
+        "to",
+        "subject",
+        "body"
+      ],
+      "properties": {
+        "to": {
+          "type": [
+            "string",
+            "array"
+          ],
+          "minLength": 1,
+          "minItems": 1,
+          "items": {
+            "type": "string",
+            "minLength": 1
+          },
+          "title": "To",
+          "description": "One address, a list, or a comma-separated string. \"Asha <asha@example.com>\" is accepted."
+        },
+        "cc": {
+          "type": [
+            "string",
+            "array"
+          ],
+          "minLength": 1,
+          "minItems": 1,
+          "items": {
+            "type": "string",
+            "minLength": 1
+          },
+          "title": "Cc"
+        },
+        "bcc": {
+          "type": [
+            "string",
+            "array"
+          ],
+          "minLength": 1,
+          "minItems": 1,
+          "items": {
+            "type": "string",
+            "minLength": 1
+          },
+          "title": "Bcc"
+        },
+        "reply_to": {
+          "type": [
+            "string",
+            "array"
+          ],
+          "minLength": 1,
+          "minItems": 1,
+          "items": {
+            "type": "string",
+            "minLength": 1
+          },
+          "title": "Reply-To"
+        },
+        "from_email": {
+          "type": "string",
+          "minLength": 1,
+          "title": "From",
+          "description": "Defaults to the DEFAULT_FROM_EMAIL setting."
+        },
+        "subject": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 998,
+          "title": "Subject",
+          "description": "One line: line breaks become spaces."
+        },
+        "body": {
+          "type": "string",
+          "title": "Body (text)"
+        },
+        "html_body": {
+          "type": "string",
+          "title": "Body (HTML)",
+          "description": "Optional. Sent as an alternative to the text body."
+        }
+      },
+      "additionalProperties": false
+    },
+    "output_schema": {
+      "type": "object",
+      "properties": {
+        "message_id": {
+          "type": "string"
+        },
+        "to": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "recipients": {
+          "type": "integer",
+          "description": "To, Cc and Bcc together."
+        }
+      }
+    },
+    "example": {
+      "to": "{{ input.email }}",
+      "subject": "Welcome, {{ input.name }}",
+      "body": "Hello {{ input.name }}, your patient id is {{ steps.create_patient.output.body.id }}."
+    },
+    "branches": null
+  }
+];

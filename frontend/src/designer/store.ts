@@ -1,0 +1,412 @@
+/** The designer's state, one store per open workflow (createDesignerStore): the graph (React Flow
+ * nodes and edges; a node's id is its step key), the step types, the problems found on each step,
+ * undo/redo history of graph snapshots, the clipboard, read-only viewing of an old version, and
+ * whether there are unsaved changes. Components subscribe to slices with selectors. */
+import { applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, type NodeChange, type XYPosition } from "@xyflow/react";
+import { createStore } from "zustand/vanilla";
+
+import {
+  ancestors, dependencyEdge, edgeId, flowToSteps, layout, stepsToFlow, uniqueKey,
+  type DependencyEdge, type StepNode,
+} from "@/lib/graph";
+import { humanize } from "@/lib/schema-form";
+import { renameStepReferences } from "@/lib/templates";
+import type { StepDefinition, StepType } from "@/lib/types";
+import { KEY_PATTERN, validateSteps, type Issue, type IssueMap } from "@/lib/validation";
+
+export interface Snapshot {
+  nodes: StepNode[];
+  edges: DependencyEdge[];
+  /** Identifies the definition; equal to savedRevision when there is nothing to save. */
+  revision: number;
+}
+
+export type Refusal = { ok: true } | { ok: false; reason: string };
+
+const HISTORY_LIMIT = 100;
+const COALESCE_MS = 1200;
+const PASTE_OFFSET = 40;
+
+let revisions = 0;
+const nextRevision = () => ++revisions;
+
+export interface DesignerState {
+  nodes: StepNode[];
+  edges: DependencyEdge[];
+  name: string;
+  description: string;
+  stepTypes: Record<string, StepType>;
+  /** Problems by step key: the designer's checks, then the server's answer to the last save. */
+  issues: IssueMap;
+  serverIssues: IssueMap;
+  /** Server problems that name no step. */
+  generalErrors: string[];
+  /** The step shown in the editor: the only selected node, if exactly one is. */
+  selected: string | null;
+  past: Snapshot[];
+  future: Snapshot[];
+  clipboard: { nodes: StepNode[]; edges: DependencyEdge[]; pastes: number } | null;
+  revision: number;
+  savedRevision: number;
+  /** Set while an old version is shown read-only; `stash` keeps the graph being edited. */
+  viewing: { version: number } | null;
+  stash: Snapshot | null;
+  lastEdit: { tag: string; at: number } | null;
+
+  load(steps: StepDefinition[], meta?: { name?: string; description?: string }): void;
+  setStepTypes(types: StepType[]): void;
+  setName(name: string): void;
+  setDescription(description: string): void;
+  onNodesChange(changes: NodeChange<StepNode>[]): void;
+  onEdgesChange(changes: EdgeChange<DependencyEdge>[]): void;
+  beginDrag(): void;
+  connect(connection: Connection | { source: string; target: string; sourceHandle?: string | null }): Refusal;
+  addStep(type: StepType, position: XYPosition): string;
+  updateStep(key: string, patch: Partial<StepDefinition>, tag?: string): void;
+  renameStep(from: string, to: string): Refusal;
+  select(keys: string[]): void;
+  deleteSelected(): number;
+  copySelected(): number;
+  paste(): string[];
+  undo(): void;
+  redo(): void;
+  autoLayout(): void;
+  markSaved(revision: number): void;
+  setServerErrors(byStep: IssueMap, general: string[]): void;
+  viewVersion(version: number, steps: StepDefinition[]): void;
+  exitView(): void;
+  restoreVersion(steps: StepDefinition[]): void;
+  steps(): StepDefinition[];
+}
+
+/** Keep the previous array of a step whose problems did not change, so its node does not re-render. */
+function mergeIssues(previous: IssueMap, found: IssueMap, server: IssueMap): IssueMap {
+  const next: IssueMap = {};
+  for (const key of new Set([...Object.keys(found), ...Object.keys(server)])) {
+    const list: Issue[] = [...(found[key] ?? []), ...(server[key] ?? [])];
+    const old = previous[key];
+    const same = old && old.length === list.length &&
+      old.every((issue, i) => issue.field === list[i].field && issue.message === list[i].message);
+    next[key] = same ? old : list;
+  }
+  return next;
+}
+
+const deselect = (nodes: StepNode[]) => nodes.map((n) => (n.selected ? { ...n, selected: false } : n));
+
+export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTypes?: StepType[] } = {}) {
+  const store = createStore<DesignerState>()((set, get) => {
+    /** Recompute the problems after the definition changed. */
+    const revalidate = (state: Pick<DesignerState, "nodes" | "edges" | "stepTypes" | "issues" | "serverIssues">) =>
+      mergeIssues(state.issues, validateSteps(flowToSteps(state.nodes, state.edges), state.stepTypes), state.serverIssues);
+
+    const snapshot = (): Snapshot => ({ nodes: get().nodes, edges: get().edges, revision: get().revision });
+
+    /** Record the current graph for undo before a change (unless the same edit goes on: typing). */
+    const remember = (tag?: string) => {
+      const { past, lastEdit } = get();
+      const now = Date.now();
+      if (tag && lastEdit && lastEdit.tag === tag && now - lastEdit.at < COALESCE_MS) {
+        set({ lastEdit: { tag, at: now } });
+        return;
+      }
+      set({ past: [...past.slice(-(HISTORY_LIMIT - 1)), snapshot()], future: [], lastEdit: tag ? { tag, at: now } : null });
+    };
+
+    /** Apply a new graph: a new revision, problems recomputed. */
+    const commit = (nodes: StepNode[], edges: DependencyEdge[], extra: Partial<DesignerState> = {}) => {
+      const state = get();
+      set({
+        nodes, edges, revision: nextRevision(), ...extra,
+        issues: revalidate({ ...state, ...extra, nodes, edges }),
+      });
+    };
+
+    const selectedOf = (nodes: StepNode[]) => {
+      let only: string | null = null;
+      for (const node of nodes) {
+        if (!node.selected) continue;
+        if (only !== null) return null;
+        only = node.id;
+      }
+      return only;
+    };
+
+    const withGraph = (steps: StepDefinition[]) => {
+      const { nodes, edges } = stepsToFlow(steps);
+      const unplaced = steps.length > 1 && steps.every((s) => !s.position?.x && !s.position?.y);
+      return { nodes: unplaced ? layout(nodes, edges) : nodes, edges };
+    };
+
+    const start = withGraph(initial.steps ?? []);
+    const stepTypes = Object.fromEntries((initial.stepTypes ?? []).map((t) => [t.name, t]));
+    const revision = nextRevision();
+
+    return {
+      ...start,
+      name: "",
+      description: "",
+      stepTypes,
+      issues: mergeIssues({}, validateSteps(flowToSteps(start.nodes, start.edges), stepTypes), {}),
+      serverIssues: {},
+      generalErrors: [],
+      selected: null,
+      past: [],
+      future: [],
+      clipboard: null,
+      revision,
+      savedRevision: revision,
+      viewing: null,
+      stash: null,
+      lastEdit: null,
+
+      load(steps, meta = {}) {
+        const graph = withGraph(steps);
+        const rev = nextRevision();
+        set({
+          ...graph, name: meta.name ?? get().name, description: meta.description ?? get().description,
+          revision: rev, savedRevision: rev, past: [], future: [], selected: null, viewing: null, stash: null,
+          serverIssues: {}, generalErrors: [], lastEdit: null,
+        });
+        set({ issues: revalidate(get()) });
+      },
+
+      setStepTypes(types) {
+        set({ stepTypes: Object.fromEntries(types.map((t) => [t.name, t])) });
+        set({ issues: revalidate(get()) });
+      },
+
+      setName(name) {
+        set({ name, revision: nextRevision() });
+      },
+
+      setDescription(description) {
+        set({ description, revision: nextRevision() });
+      },
+
+      onNodesChange(changes) {
+        const { nodes, viewing } = get();
+        // Removal goes through deleteSelected (one undo step); dragging is recorded by beginDrag.
+        const allowed = changes.filter((c) => c.type !== "remove" && !(viewing && c.type === "position"));
+        if (!allowed.length) return;
+        const next = applyNodeChanges(allowed, nodes);
+        const patch: Partial<DesignerState> = { nodes: next };
+        if (allowed.some((c) => c.type === "select")) patch.selected = selectedOf(next);
+        // A drag is a change of the definition (positions are saved) once it ends.
+        if (allowed.some((c) => c.type === "position" && !c.dragging)) patch.revision = nextRevision();
+        set(patch);
+      },
+
+      onEdgesChange(changes) {
+        const allowed = changes.filter((c) => c.type === "select");
+        if (allowed.length) set({ edges: applyEdgeChanges(allowed, get().edges) });
+      },
+
+      beginDrag() {
+        if (!get().viewing) remember();
+      },
+
+      connect({ source, target, sourceHandle }) {
+        const { nodes, edges, viewing } = get();
+        if (viewing) return { ok: false, reason: "This is an old version, shown read-only." };
+        if (!source || !target) return { ok: false, reason: "Connect two steps." };
+        if (source === target) return { ok: false, reason: "A step cannot depend on itself." };
+        const branch = sourceHandle || null;
+        const id = edgeId(source, target, branch);
+        if (edges.some((e) => e.id === id)) return { ok: false, reason: "These steps are already connected." };
+        const steps = flowToSteps(nodes, edges);
+        if (ancestors(steps, source).includes(target)) {
+          return { ok: false, reason: `Connecting ${source} → ${target} would make a cycle: ${target} already runs before ${source}.` };
+        }
+        remember();
+        commit(nodes, [...edges, dependencyEdge(source, target, branch)]);
+        return { ok: true };
+      },
+
+      addStep(type, position) {
+        const { nodes, edges, viewing } = get();
+        if (viewing) return "";
+        const key = uniqueKey(type.name, nodes.map((n) => n.id));
+        const step: StepDefinition = {
+          key, name: humanize(type.name), task_type: type.name, config: structuredClone(type.example ?? {}),
+          depends_on: [], step_order: nodes.length, position,
+        };
+        remember();
+        const node: StepNode = { id: key, type: "step", position, data: { step }, selected: true };
+        commit([...deselect(nodes), node], edges, { selected: key });
+        return key;
+      },
+
+      updateStep(key, patch, tag) {
+        const { nodes, edges, viewing, serverIssues } = get();
+        if (viewing) return;
+        const index = nodes.findIndex((n) => n.id === key);
+        if (index < 0) return;
+        remember(tag ? `${key}:${tag}` : undefined);
+        const node = nodes[index];
+        const next = nodes.slice();
+        next[index] = { ...node, data: { ...node.data, step: { ...node.data.step, ...patch } } };
+        // The server's complaint about this step may be answered by the edit: show it no more.
+        const server = serverIssues[key] ? { ...serverIssues, [key]: [] } : serverIssues;
+        commit(next, edges, { serverIssues: server });
+      },
+
+      renameStep(from, to) {
+        const { nodes, edges, viewing } = get();
+        if (viewing) return { ok: false, reason: "This is an old version, shown read-only." };
+        if (from === to) return { ok: true };
+        if (!KEY_PATTERN.test(to)) return { ok: false, reason: "Use letters, digits and underscores, starting with a letter or underscore." };
+        if (nodes.some((n) => n.id === to)) return { ok: false, reason: `Another step has the key "${to}".` };
+        remember();
+        const nextNodes = nodes.map((node) => {
+          const step = node.id === from ? { ...node.data.step, key: to } : node.data.step;
+          const config = renameStepReferences(step.config, from, to);
+          const when = step.when ? renameStepReferences(step.when, from, to) : step.when;
+          const changed = node.id === from || config !== step.config;
+          if (!changed && when === step.when) return node;
+          return { ...node, id: node.id === from ? to : node.id, data: { ...node.data, step: { ...step, config, when } } };
+        });
+        const nextEdges = edges.map((edge) => {
+          if (edge.source !== from && edge.target !== from) return edge;
+          const source = edge.source === from ? to : edge.source;
+          const target = edge.target === from ? to : edge.target;
+          return { ...dependencyEdge(source, target, edge.data?.branch ?? edge.sourceHandle), selected: edge.selected };
+        });
+        const selected = get().selected === from ? to : get().selected;
+        commit(nextNodes, nextEdges, { selected });
+        return { ok: true };
+      },
+
+      select(keys) {
+        const wanted = new Set(keys);
+        const nodes = get().nodes.map((n) => (!!n.selected === wanted.has(n.id) ? n : { ...n, selected: wanted.has(n.id) }));
+        set({ nodes, selected: keys.length === 1 ? keys[0] : null });
+      },
+
+      deleteSelected() {
+        const { nodes, edges, viewing } = get();
+        if (viewing) return 0;
+        const gone = new Set(nodes.filter((n) => n.selected).map((n) => n.id));
+        const keptEdges = edges.filter((e) => !e.selected && !gone.has(e.source) && !gone.has(e.target));
+        if (!gone.size && keptEdges.length === edges.length) return 0;
+        remember();
+        commit(nodes.filter((n) => !gone.has(n.id)), keptEdges, { selected: null });
+        return gone.size;
+      },
+
+      copySelected() {
+        const { nodes, edges } = get();
+        const chosen = nodes.filter((n) => n.selected);
+        if (!chosen.length) return 0;
+        const keys = new Set(chosen.map((n) => n.id));
+        set({
+          clipboard: {
+            nodes: structuredClone(chosen.map(({ id, position, data }) => ({ id, type: "step" as const, position, data }))),
+            edges: edges.filter((e) => keys.has(e.source) && keys.has(e.target)),
+            pastes: 0,
+          },
+        });
+        return chosen.length;
+      },
+
+      paste() {
+        const { clipboard, nodes, edges, viewing } = get();
+        if (!clipboard || viewing) return [];
+        const taken = new Set(nodes.map((n) => n.id));
+        const renamed = new Map<string, string>();
+        for (const node of clipboard.nodes) {
+          const key = uniqueKey(node.id, taken);
+          taken.add(key);
+          renamed.set(node.id, key);
+        }
+        const offset = PASTE_OFFSET * (clipboard.pastes + 1);
+        const pasted: StepNode[] = clipboard.nodes.map((node) => {
+          const key = renamed.get(node.id)!;
+          let step: StepDefinition = structuredClone(node.data.step);
+          for (const [from, to] of renamed) {
+            step = { ...step, config: renameStepReferences(step.config, from, to), when: step.when && renameStepReferences(step.when, from, to) };
+          }
+          const position = { x: node.position.x + offset, y: node.position.y + offset };
+          return { id: key, type: "step", position, selected: true, data: { step: { ...step, key, position, depends_on: [] } } };
+        });
+        const pastedEdges = clipboard.edges.map((e) =>
+          dependencyEdge(renamed.get(e.source)!, renamed.get(e.target)!, e.data?.branch ?? e.sourceHandle));
+        remember();
+        commit([...deselect(nodes), ...pasted], [...edges.map((e) => (e.selected ? { ...e, selected: false } : e)), ...pastedEdges], {
+          clipboard: { ...clipboard, pastes: clipboard.pastes + 1 },
+          selected: pasted.length === 1 ? pasted[0].id : null,
+        });
+        return pasted.map((n) => n.id);
+      },
+
+      undo() {
+        const { past, future, viewing } = get();
+        if (!past.length || viewing) return;
+        const previous = past[past.length - 1];
+        const current = snapshot();
+        set({ past: past.slice(0, -1), future: [current, ...future], lastEdit: null });
+        set({ nodes: previous.nodes, edges: previous.edges, revision: previous.revision, selected: selectedOf(previous.nodes) });
+        set({ issues: revalidate(get()) });
+      },
+
+      redo() {
+        const { past, future, viewing } = get();
+        if (!future.length || viewing) return;
+        const [next, ...rest] = future;
+        set({ past: [...past, snapshot()], future: rest, lastEdit: null });
+        set({ nodes: next.nodes, edges: next.edges, revision: next.revision, selected: selectedOf(next.nodes) });
+        set({ issues: revalidate(get()) });
+      },
+
+      autoLayout() {
+        const { nodes, edges, viewing } = get();
+        if (!nodes.length) return;
+        if (viewing) {
+          set({ nodes: layout(nodes, edges) });
+          return;
+        }
+        remember();
+        commit(layout(nodes, edges), edges);
+      },
+
+      markSaved(rev) {
+        set({ savedRevision: rev, serverIssues: {}, generalErrors: [] });
+        set({ issues: revalidate(get()) });
+      },
+
+      setServerErrors(byStep, general) {
+        set({ serverIssues: byStep, generalErrors: general });
+        set({ issues: revalidate(get()) });
+      },
+
+      viewVersion(version, steps) {
+        const { viewing, stash } = get();
+        const keep = viewing ? stash : snapshot();
+        set({ ...withGraph(steps), viewing: { version }, stash: keep, selected: null });
+        set({ issues: revalidate(get()) });
+      },
+
+      exitView() {
+        const { stash } = get();
+        if (!stash) return;
+        set({ nodes: stash.nodes, edges: stash.edges, revision: stash.revision, viewing: null, stash: null, selected: selectedOf(stash.nodes) });
+        set({ issues: revalidate(get()) });
+      },
+
+      restoreVersion(steps) {
+        const { stash } = get();
+        if (stash) set({ nodes: stash.nodes, edges: stash.edges, revision: stash.revision, viewing: null, stash: null });
+        remember();
+        const graph = withGraph(steps);
+        commit(graph.nodes, graph.edges, { selected: null });
+      },
+
+      steps() {
+        return flowToSteps(get().nodes, get().edges);
+      },
+    };
+  });
+  return store;
+}
+
+export type DesignerStore = ReturnType<typeof createDesignerStore>;
