@@ -1,3 +1,129 @@
+/** /executions/:executionId: one run, live: header and actions, the graph coloured by step status, the
+ * selected step's attempts and data, the Gantt timeline and the log. */
+import { useMemo, useState } from "react";
+import { useParams } from "react-router";
+
+import { EmptyState, ErrorState, Spinner } from "@/components/ui";
+import { useExecutionStream } from "@/hooks/use-execution-stream";
+import { useHotkeys } from "@/hooks/use-hotkeys";
+import { useNow } from "@/hooks/use-now";
+import { ApiError } from "@/lib/api";
+import { toast } from "@/lib/toast";
+import type { ExecutionDetail, LogLevel, StepDefinition } from "@/lib/types";
+
+import { ConfirmDialog } from "./ConfirmDialog";
+import { attemptsByStep, progress } from "./execution-state";
+import { ExecutionHeader } from "./ExecutionHeader";
+import { LogViewer } from "./LogViewer";
+import { filterLogs, mergeLogs } from "./logs";
+import { MonitorGraph } from "./MonitorGraph";
+import { useExecution, useExecutionAction, useExecutionLogs, useWorkflowVersion } from "./queries";
+import { RunPanel, StepPanel } from "./StepPanel";
+import { Timeline } from "./Timeline";
+
 export function ExecutionPage() {
-  return <div className="page-body">ExecutionPage</div>;
+  const { executionId = "" } = useParams();
+  const { live, liveLogs } = useExecutionStream(executionId);
+  const detail = useExecution(executionId, { poll: live === "open" ? false : 5_000 });
+
+  if (detail.isPending) return <Spinner label="Loading execution…" />;
+  if (detail.isError) {
+    if (detail.error instanceof ApiError && detail.error.status === 404) {
+      return <EmptyState title="No such execution">It does not exist, or it is not yours.</EmptyState>;
+    }
+    return <ErrorState error={detail.error} onRetry={() => detail.refetch()} />;
+  }
+  return <ExecutionView execution={detail.data} live={live} liveLogs={liveLogs} />;
+}
+
+type Confirm = "retry" | "cancel" | null;
+
+function ExecutionView({ execution, live, liveLogs }: {
+  execution: ExecutionDetail; live: ReturnType<typeof useExecutionStream>["live"]; liveLogs: ReturnType<typeof useExecutionStream>["liveLogs"];
+}) {
+  const version = useWorkflowVersion(execution.workflow, execution.workflow_version);
+  const steps: StepDefinition[] = useMemo(() => version.data?.definition.steps ?? [], [version.data]);
+  const [selectedKey, setSelectedKey] = useState<string | null>(null);
+  const [level, setLevel] = useState<LogLevel>("info");
+  const [confirm, setConfirm] = useState<Confirm>(null);
+  const [showHelp, setShowHelp] = useState(false);
+  const active = execution.status === "running" || execution.status === "pending";
+  const now = useNow(1000, active);
+  const retry = useExecutionAction(execution.id, "retry");
+  const cancel = useExecutionAction(execution.id, "cancel");
+  const logs = useExecutionLogs(execution.id, level);
+
+  const lines = useMemo(() => mergeLogs(logs.data?.logs ?? [], liveLogs), [logs.data, liveLogs]);
+  const byStep = useMemo(() => attemptsByStep(execution.task_executions), [execution.task_executions]);
+  const canRetry = execution.status === "failed";
+  const canCancel = active;
+
+  useHotkeys({
+    r: () => canRetry && setConfirm("retry"),
+    c: () => canCancel && setConfirm("cancel"),
+    "?": () => setShowHelp((open) => !open),
+    Escape: () => {
+      if (showHelp) setShowHelp(false);
+      else setSelectedKey(null);
+    },
+  }, confirm === null);
+
+  const run = (which: "retry" | "cancel") => {
+    const mutation = which === "retry" ? retry : cancel;
+    mutation.mutate(undefined, {
+      onSuccess: () => {
+        toast(which === "retry" ? "Retrying from the failed steps." : "Execution cancelled.");
+        setConfirm(null);
+      },
+      onError: (error) => {
+        toast(`${which === "retry" ? "Retry" : "Cancel"} failed: ${error.message}`, "error");
+        setConfirm(null);
+      },
+    });
+  };
+
+  const selectedStep = steps.find((step) => step.key === selectedKey);
+  const timelineSteps = steps.length ? steps : [...byStep.keys()].map((key) => ({ key, name: key }));
+
+  return (
+    <div className="monitor-detail">
+      <ExecutionHeader execution={execution} live={live} now={now} progress={progress(steps, execution.task_executions)}
+                       onRetry={() => setConfirm("retry")} onCancel={() => setConfirm("cancel")}
+                       showHelp={showHelp} onToggleHelp={() => setShowHelp(!showHelp)} />
+
+      <div className="monitor-main">
+        <div className="monitor-canvas card">
+          {version.isPending ? <Spinner label="Loading the workflow graph…" />
+            : version.isError ? <ErrorState error={version.error} onRetry={() => version.refetch()} />
+            : !steps.length ? <EmptyState title="No graph">Version {execution.workflow_version} of this workflow has no steps to draw.</EmptyState>
+            : <MonitorGraph steps={steps} tasks={execution.task_executions} selectedKey={selectedKey} onSelect={setSelectedKey} />}
+        </div>
+        {selectedKey ? (
+          <StepPanel step={selectedStep} stepKey={selectedKey} attempts={byStep.get(selectedKey) ?? []} now={now}
+                     logs={filterLogs(lines, { level, stepKey: selectedKey })} onClose={() => setSelectedKey(null)} />
+        ) : (
+          <RunPanel execution={execution} />
+        )}
+      </div>
+
+      <Timeline execution={execution} steps={timelineSteps} now={now} selectedKey={selectedKey} onSelect={setSelectedKey} />
+
+      <LogViewer lines={lines} level={level} onLevel={setLevel} stepKey={selectedKey} onStepKey={setSelectedKey}
+                 loading={logs.isPending} error={logs.isError ? logs.error.message : null}
+                 older={logs.data ? Math.max(0, logs.data.offset) : 0} />
+
+      {confirm === "retry" && (
+        <ConfirmDialog title="Retry this execution?" confirmLabel="Retry" busy={retry.isPending}
+                       onConfirm={() => run("retry")} onClose={() => setConfirm(null)}>
+          <p>The run resumes at its failed steps; steps that completed keep their results and are not run again.</p>
+        </ConfirmDialog>
+      )}
+      {confirm === "cancel" && (
+        <ConfirmDialog title="Cancel this execution?" confirmLabel="Cancel execution" danger busy={cancel.isPending}
+                       onConfirm={() => run("cancel")} onClose={() => setConfirm(null)}>
+          <p>No new step starts: pending, queued, waiting and retrying steps are cancelled. A step already running finishes, and its result is kept.</p>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
 }

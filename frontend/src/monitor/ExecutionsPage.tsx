@@ -1,3 +1,193 @@
+/** /executions: every run of the user's workflows, filtered through the URL, live, with bulk retry of
+ * selected failed runs. */
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useMemo, useState } from "react";
+import { Link, useNavigate, useSearchParams } from "react-router";
+
+import { EmptyState, ErrorState, formatDuration, formatTime, Spinner, StatusBadge } from "@/components/ui";
+import { useExecutionsFeed } from "@/hooks/use-executions-feed";
+import { useNow } from "@/hooks/use-now";
+import { ApiError } from "@/lib/api";
+import { toast } from "@/lib/toast";
+import type { Execution } from "@/lib/types";
+
+import { ConfirmDialog } from "./ConfirmDialog";
+import { ExecutionsFilterBar } from "./ExecutionsFilterBar";
+import { filtersToParams, isFiltered, PAGE_SIZE, pageCount, parseFilters, type ListFilters } from "./list-filters";
+import { LiveIndicator } from "./LiveIndicator";
+import { executionKeys, retrySelected, useExecutionList } from "./queries";
+
 export function ExecutionsPage() {
-  return <div className="page-body">ExecutionsPage</div>;
+  const [params, setParams] = useSearchParams();
+  const filters = useMemo(() => parseFilters(params), [params]);
+  const live = useExecutionsFeed();
+  const list = useExecutionList(filters, { poll: live === "open" ? false : 10_000 });
+  const navigate = useNavigate();
+  const client = useQueryClient();
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [confirming, setConfirming] = useState(false);
+  const [retrying, setRetrying] = useState(false);
+
+  const rows = list.data?.results ?? [];
+  const failedIds = rows.filter((row) => row.status === "failed").map((row) => row.id);
+  const failedKey = failedIds.join(",");
+  // A selected run that is no longer failed here (retried elsewhere, another page) drops out of the selection.
+  useEffect(() => {
+    const failed = new Set(failedKey.split(","));
+    setSelected((current) => {
+      const still = new Set([...current].filter((id) => failed.has(id)));
+      return still.size === current.size ? current : still;
+    });
+  }, [failedKey]);
+  const now = useNow(1000, rows.some((row) => row.status === "running" || row.status === "pending"));
+
+  const setFilters = (next: ListFilters) => setParams(filtersToParams(next));
+  const toggle = (id: string) => setSelected((current) => {
+    const next = new Set(current);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    return next;
+  });
+  const allSelected = failedIds.length > 0 && failedIds.every((id) => selected.has(id));
+
+  const retry = async () => {
+    setRetrying(true);
+    try {
+      const { retried, failed } = await retrySelected([...selected]);
+      toast(failed.length
+        ? `Retried ${retried.length} of ${selected.size} executions; ${failed.length} could not be retried.`
+        : `Retried ${retried.length} execution${retried.length === 1 ? "" : "s"}.`, failed.length ? "error" : "info");
+      setSelected(new Set());
+      setConfirming(false);
+    } catch (error) {
+      toast(`Retry failed: ${error instanceof ApiError || error instanceof Error ? error.message : String(error)}`, "error");
+    } finally {
+      setRetrying(false);
+      void client.invalidateQueries({ queryKey: executionKeys.lists() });
+    }
+  };
+
+  return (
+    <div className="page-body monitor-list-page">
+      <div className="page-header">
+        <h1>Executions</h1>
+        <LiveIndicator state={live} />
+        <span className="spacer" />
+        {selected.size > 0 && <span className="muted">{selected.size} selected</span>}
+        <button type="button" className="btn btn-primary" disabled={!selected.size} onClick={() => setConfirming(true)}
+                title="Retry the selected failed executions from their failed steps">
+          Retry selected{selected.size ? ` (${selected.size})` : ""}
+        </button>
+      </div>
+
+      <ExecutionsFilterBar filters={filters} onChange={setFilters} />
+
+      <div className="card monitor-table-card">
+        {list.isPending ? (
+          <Spinner label="Loading executions…" />
+        ) : list.isError ? (
+          <ErrorState error={list.error} onRetry={() => list.refetch()} />
+        ) : rows.length === 0 ? (
+          isFiltered(filters) ? (
+            <EmptyState title="No executions match these filters"
+                        action={<button type="button" className="btn" onClick={() => setFilters({ ...filters, status: [], workflow: "", trigger: "", from: "", to: "", page: 1 })}>Clear filters</button>} />
+          ) : (
+            <EmptyState title="No executions yet" action={<Link className="btn" to="/workflows">Open a workflow to run it</Link>}>
+              Runs appear here the moment they start, from the API, a webhook, a schedule or the designer.
+            </EmptyState>
+          )
+        ) : (
+          <>
+            <table className="table monitor-table" aria-busy={list.isFetching}>
+              <thead>
+                <tr>
+                  <th className="monitor-col-check">
+                    <input type="checkbox" aria-label="Select all failed executions on this page" checked={allSelected}
+                           disabled={!failedIds.length}
+                           onChange={() => setSelected(allSelected ? new Set() : new Set(failedIds))} />
+                  </th>
+                  <th>Status</th>
+                  <th>Workflow</th>
+                  <th>Trigger</th>
+                  <th>Started</th>
+                  <th>Duration</th>
+                  <th>Error</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((row) => (
+                  <ExecutionRow key={row.id} execution={row} selected={selected.has(row.id)} onToggle={() => toggle(row.id)}
+                                onOpen={() => navigate(`/executions/${row.id}`)} now={now} />
+                ))}
+              </tbody>
+            </table>
+            <Pagination count={list.data.count} page={filters.page} onPage={(page) => setFilters({ ...filters, page })} />
+          </>
+        )}
+      </div>
+
+      {confirming && (
+        <ConfirmDialog title={`Retry ${selected.size} failed execution${selected.size === 1 ? "" : "s"}?`} confirmLabel="Retry"
+                       busy={retrying} onConfirm={() => void retry()} onClose={() => setConfirming(false)}>
+          <p>Each run resumes at its failed steps; the steps that completed keep their results.</p>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
+
+function ExecutionRow({ execution, selected, onToggle, onOpen, now }: {
+  execution: Execution; selected: boolean; onToggle: () => void; onOpen: () => void; now: number;
+}) {
+  const failed = execution.status === "failed";
+  const running = execution.status === "running" || execution.status === "pending";
+  return (
+    <tr className={`clickable${selected ? " monitor-row-selected" : ""}`} data-testid={`execution-row-${execution.id}`}
+        onClick={onOpen} onKeyDown={(event) => event.key === "Enter" && onOpen()} tabIndex={0}>
+      <td className="monitor-col-check" onClick={(event) => event.stopPropagation()}>
+        {failed && <input type="checkbox" aria-label="Select for retry" checked={selected} onChange={onToggle} />}
+      </td>
+      <td><StatusBadge status={execution.status} /></td>
+      <td>
+        <Link to={`/executions/${execution.id}`} className="monitor-row-title" onClick={(event) => event.stopPropagation()}>
+          {execution.workflow_name}
+        </Link>
+        <div className="muted small mono" title={execution.id}>v{execution.workflow_version} · {execution.id.slice(0, 8)}</div>
+      </td>
+      <td><span className="monitor-trigger">{execution.triggered_by}</span></td>
+      <td title={formatTime(execution.started_at ?? execution.created_at)}>{relativeTime(execution.started_at ?? execution.created_at, now)}</td>
+      <td className={running ? "monitor-running-text" : undefined}>
+        {formatDuration(execution.started_at, execution.completed_at, now)}
+      </td>
+      <td className="monitor-col-error" title={execution.error_message || undefined}>
+        {execution.error_message ? <span className="monitor-error-excerpt">{execution.error_message}</span> : <span className="muted">—</span>}
+      </td>
+    </tr>
+  );
+}
+
+function Pagination({ count, page, onPage }: { count: number; page: number; onPage: (page: number) => void }) {
+  const pages = pageCount(count, PAGE_SIZE);
+  const first = (page - 1) * PAGE_SIZE + 1;
+  const last = Math.min(page * PAGE_SIZE, count);
+  return (
+    <div className="monitor-pagination">
+      <span className="muted">{count ? `${first}–${last} of ${count}` : "0"}</span>
+      <span className="spacer" />
+      <button type="button" className="btn btn-sm" disabled={page <= 1} onClick={() => onPage(page - 1)}>Previous</button>
+      <span className="muted small">Page {page} of {pages}</span>
+      <button type="button" className="btn btn-sm" disabled={page >= pages} onClick={() => onPage(page + 1)}>Next</button>
+    </div>
+  );
+}
+
+/** "just now", "5 min ago", "3 h ago", else the date. */
+export function relativeTime(iso: string | null, now: number = Date.now()): string {
+  if (!iso) return "—";
+  const seconds = (now - Date.parse(iso)) / 1000;
+  if (!Number.isFinite(seconds)) return "—";
+  if (seconds < 45) return "just now";
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }

@@ -78,6 +78,8 @@ export function monitorFlow(steps: StepDefinition[], tasks: TaskExecution[]): Mo
     const target = stepStatus(summaries, edge.target);
     return {
       ...edge,
+      // Read-only: one source handle per node, the branch stays on the label.
+      sourceHandle: null,
       // The data is flowing along the edges into steps at work.
       animated: target === "running" || target === "queued",
       className: source === "completed" && target !== "pending" && target !== "skipped" ? "monitor-edge-taken" : undefined,

@@ -1,4 +1,4 @@
-import { buildTimeline, formatOffset, place, segmentsOf, ticks } from "./timeline";
+import { buildTimeline, formatOffset, place, segmentsOf, ticks } from "./gantt";
 import { step, task } from "./test-fixtures";
 
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 10, 0, seconds)).toISOString();

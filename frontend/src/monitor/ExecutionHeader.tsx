@@ -1,0 +1,90 @@
+/** The top of an execution's page: which workflow and version, status, timing, trigger, input, and the
+ * Retry / Cancel actions with their shortcuts. */
+import { useState } from "react";
+import { Link } from "react-router";
+
+import { formatDuration, formatTime, StatusBadge } from "@/components/ui";
+import type { LiveState } from "@/hooks/use-live-events";
+import type { ExecutionDetail } from "@/lib/types";
+
+import { LiveIndicator } from "./LiveIndicator";
+
+export const SHORTCUTS: [string, string][] = [
+  ["r", "Retry the failed run"],
+  ["c", "Cancel the running run"],
+  ["Esc", "Close the step panel"],
+  ["?", "Show these shortcuts"],
+];
+
+interface Props {
+  execution: ExecutionDetail;
+  live: LiveState;
+  now: number;
+  progress: { done: number; total: number };
+  onRetry: () => void;
+  onCancel: () => void;
+  showHelp: boolean;
+  onToggleHelp: () => void;
+}
+
+export function ExecutionHeader({ execution, live, now, progress, onRetry, onCancel, showHelp, onToggleHelp }: Props) {
+  const [inputOpen, setInputOpen] = useState(false);
+  const canRetry = execution.status === "failed";
+  const canCancel = execution.status === "running" || execution.status === "pending";
+  const input = JSON.stringify(execution.input_data ?? {});
+  return (
+    <header className="monitor-header card">
+      <div className="monitor-header-top">
+        <Link to="/executions" className="btn btn-ghost btn-sm" title="All executions">← Executions</Link>
+        <h1>
+          <Link to={`/workflows/${execution.workflow}`} title="Open the workflow in the designer">{execution.workflow_name}</Link>
+          <span className="monitor-version">v{execution.workflow_version}</span>
+        </h1>
+        <StatusBadge status={execution.status} />
+        <LiveIndicator state={live} />
+        <span className="spacer" />
+        {canRetry && (
+          <button type="button" className="btn btn-primary" onClick={onRetry} title="Resume at the failed steps (r)" aria-keyshortcuts="r">
+            Retry <kbd>r</kbd>
+          </button>
+        )}
+        {canCancel && (
+          <button type="button" className="btn btn-danger" onClick={onCancel} title="Stop the run (c)" aria-keyshortcuts="c">
+            Cancel <kbd>c</kbd>
+          </button>
+        )}
+        <div className="monitor-help-wrap">
+          <button type="button" className="btn btn-ghost btn-sm" onClick={onToggleHelp} aria-expanded={showHelp} title="Keyboard shortcuts (?)">
+            <kbd>?</kbd>
+          </button>
+          {showHelp && (
+            <div className="monitor-help card" role="dialog" aria-label="Keyboard shortcuts">
+              <h4>Keyboard shortcuts</h4>
+              <dl>{SHORTCUTS.map(([key, text]) => <div key={key}><dt><kbd>{key}</kbd></dt><dd>{text}</dd></div>)}</dl>
+            </div>
+          )}
+        </div>
+      </div>
+      <dl className="monitor-meta">
+        <div><dt>Started</dt><dd title={formatTime(execution.started_at ?? execution.created_at)}>{formatTime(execution.started_at ?? execution.created_at)}</dd></div>
+        <div><dt>Duration</dt><dd>{formatDuration(execution.started_at, execution.completed_at, now)}</dd></div>
+        <div><dt>Steps</dt><dd>{progress.done} / {progress.total} done</dd></div>
+        <div><dt>Trigger</dt><dd><span className="monitor-trigger">{execution.triggered_by}</span>{execution.triggered_by_user ? ` by ${execution.triggered_by_user}` : ""}</dd></div>
+        {execution.retry_count > 0 && <div><dt>Retries</dt><dd>{execution.retry_count}</dd></div>}
+        <div><dt>Run</dt><dd className="mono" title={execution.id}>{execution.id.slice(0, 8)}</dd></div>
+        <div className="monitor-meta-input">
+          <dt>Input</dt>
+          <dd>
+            <button type="button" className="monitor-input-preview mono" onClick={() => setInputOpen(!inputOpen)} aria-expanded={inputOpen} title="Show the whole input">
+              {input.length > 90 ? `${input.slice(0, 90)}…` : input}
+            </button>
+          </dd>
+        </div>
+      </dl>
+      {inputOpen && <pre className="monitor-input-full">{JSON.stringify(execution.input_data, null, 2)}</pre>}
+      {execution.error_message && execution.status === "failed" && (
+        <p className="monitor-header-error" role="alert"><strong>Failed:</strong> {execution.error_message}</p>
+      )}
+    </header>
+  );
+}

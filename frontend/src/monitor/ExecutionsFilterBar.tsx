@@ -1,0 +1,60 @@
+/** The executions list's filters: status chips (several at once), workflow, trigger and a date range. */
+import { EXECUTION_STATUSES } from "@/lib/types";
+
+import { TRIGGERS, isFiltered, type ListFilters } from "./list-filters";
+import { useWorkflowOptions } from "./queries";
+
+interface Props {
+  filters: ListFilters;
+  onChange: (next: ListFilters) => void;
+}
+
+export function ExecutionsFilterBar({ filters, onChange }: Props) {
+  const workflows = useWorkflowOptions();
+  // Any change of filter goes back to the first page.
+  const set = (patch: Partial<ListFilters>) => onChange({ ...filters, ...patch, page: 1 });
+
+  return (
+    <div className="monitor-filters card" role="search" aria-label="Filter executions">
+      <div className="monitor-filter-group" role="group" aria-label="Status">
+        {EXECUTION_STATUSES.map((status) => {
+          const on = filters.status.includes(status);
+          return (
+            <button key={status} type="button" aria-pressed={on}
+                    className={`monitor-chip status-${status}${on ? " monitor-chip-on" : ""}`}
+                    onClick={() => set({ status: on ? filters.status.filter((s) => s !== status) : [...filters.status, status] })}>
+              <span className="monitor-chip-dot" aria-hidden="true" />
+              {status}
+            </button>
+          );
+        })}
+      </div>
+      <label className="monitor-filter">
+        <span>Workflow</span>
+        <select value={filters.workflow} onChange={(event) => set({ workflow: event.target.value })}>
+          <option value="">All workflows</option>
+          {workflows.data?.map((workflow) => <option key={workflow.id} value={workflow.id}>{workflow.name}</option>)}
+        </select>
+      </label>
+      <label className="monitor-filter monitor-filter-narrow">
+        <span>Trigger</span>
+        <select value={filters.trigger} onChange={(event) => set({ trigger: event.target.value as ListFilters["trigger"] })}>
+          <option value="">Any</option>
+          {TRIGGERS.map((trigger) => <option key={trigger} value={trigger}>{trigger}</option>)}
+        </select>
+      </label>
+      <label className="monitor-filter monitor-filter-date">
+        <span>From</span>
+        <input type="date" value={filters.from} max={filters.to || undefined} onChange={(event) => set({ from: event.target.value })} />
+      </label>
+      <label className="monitor-filter monitor-filter-date">
+        <span>To</span>
+        <input type="date" value={filters.to} min={filters.from || undefined} onChange={(event) => set({ to: event.target.value })} />
+      </label>
+      <button type="button" className="btn btn-ghost monitor-filter-clear" disabled={!isFiltered(filters)}
+              onClick={() => onChange({ status: [], workflow: "", trigger: "", from: "", to: "", page: 1 })}>
+        Clear
+      </button>
+    </div>
+  );
+}

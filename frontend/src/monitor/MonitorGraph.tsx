@@ -1,0 +1,63 @@
+/** The execution's graph: the version's steps, read-only, coloured live; clicking a step selects it. */
+import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, type NodeTypes } from "@xyflow/react";
+import { useEffect, useMemo } from "react";
+
+import type { StepNode } from "@/lib/graph";
+import type { StepDefinition, TaskExecution } from "@/lib/types";
+
+import { monitorFlow } from "./execution-state";
+import { MonitorStepNode } from "./MonitorStepNode";
+
+const nodeTypes: NodeTypes = { step: MonitorStepNode };
+const minimapClass = (node: StepNode) => `status-${node.data.status ?? "pending"}`;
+
+interface Props {
+  steps: StepDefinition[];
+  tasks: TaskExecution[];
+  selectedKey: string | null;
+  onSelect: (key: string | null) => void;
+}
+
+export function MonitorGraph(props: Props) {
+  return (
+    <ReactFlowProvider>
+      <Graph {...props} />
+    </ReactFlowProvider>
+  );
+}
+
+function Graph({ steps, tasks, selectedKey, onSelect }: Props) {
+  const flow = useMemo(() => monitorFlow(steps, tasks), [steps, tasks]);
+  const nodes = useMemo(() => flow.nodes.map((node) => ({ ...node, selected: node.id === selectedKey })), [flow.nodes, selectedKey]);
+  const { fitView } = useReactFlow();
+  const shape = steps.map((step) => step.key).join(",");
+  // Fit again when the graph itself changes (not on every status change).
+  useEffect(() => {
+    const frame = requestAnimationFrame(() => void fitView({ padding: 0.2, maxZoom: 1.2 }));
+    return () => cancelAnimationFrame(frame);
+  }, [shape, fitView]);
+
+  return (
+    <div className="monitor-graph" data-testid="monitor-graph">
+      <ReactFlow<StepNode>
+        nodes={nodes}
+        edges={flow.edges}
+        nodeTypes={nodeTypes}
+        nodesDraggable={false}
+        nodesConnectable={false}
+        elementsSelectable
+        edgesFocusable={false}
+        fitView
+        fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
+        minZoom={0.2}
+        proOptions={{ hideAttribution: true }}
+        onNodeClick={(_, node) => onSelect(node.id === selectedKey ? null : node.id)}
+        onPaneClick={() => onSelect(null)}
+      >
+        <Background gap={20} size={1} />
+        <Controls showInteractive={false} position="bottom-left" />
+        <MiniMap<StepNode> pannable zoomable nodeClassName={minimapClass} position="bottom-right" />
+      </ReactFlow>
+    </div>
+  );
+}

@@ -1,0 +1,37 @@
+/** A step on the monitor's read-only canvas: its name and type, coloured by the status of its latest
+ * attempt, with how many attempts it took. The shell carries data-testid/data-status for browser tests. */
+import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { memo } from "react";
+
+import type { StepNode } from "@/lib/graph";
+
+const STATUS_ICON: Record<string, string> = {
+  pending: "○", queued: "◷", running: "▶", waiting: "⏸", retrying: "↻", completed: "✓", failed: "✕", skipped: "⤼", cancelled: "⊘",
+};
+
+export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }: NodeProps<StepNode>) {
+  const status = data.status ?? "pending";
+  const attempts = data.attempts ?? 0;
+  return (
+    <div className={`monitor-node status-${status}${selected ? " monitor-node-selected" : ""}`}
+         data-testid={`monitor-node-${data.step.key}`} data-status={status} data-attempts={attempts}
+         title={`${data.step.name || data.step.key}: ${status}`}>
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <span className="monitor-node-icon" aria-hidden="true">{STATUS_ICON[status] ?? "○"}</span>
+      <div className="monitor-node-text">
+        <div className="monitor-node-name">{data.step.name || data.step.key}</div>
+        <div className="monitor-node-meta">
+          <span className="mono">{data.step.task_type}</span>
+          <span className="monitor-node-status">{status}</span>
+        </div>
+      </div>
+      {attempts > 0 && (
+        <span className={`monitor-node-attempts${attempts > 1 ? " monitor-node-attempts-many" : ""}`}
+              data-testid={`monitor-node-attempts-${data.step.key}`} title={`${attempts} attempt${attempts === 1 ? "" : "s"}`}>
+          ×{attempts}
+        </span>
+      )}
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </div>
+  );
+});

@@ -1,0 +1,136 @@
+/** The side panel: a selected step's attempts (status, worker, times), the chosen attempt's input,
+ * output and error with its traceback, and the step's log lines; with no step, the run's own input,
+ * output and error. */
+import { useEffect, useState } from "react";
+
+import { formatDuration, formatTime, StatusBadge } from "@/components/ui";
+import type { ExecutionDetail, ExecutionLog, StepDefinition, TaskExecution } from "@/lib/types";
+
+import { JsonBlock } from "./JsonBlock";
+import { LogLine } from "./LogViewer";
+
+interface StepPanelProps {
+  step: StepDefinition | undefined;
+  stepKey: string;
+  attempts: TaskExecution[];
+  logs: ExecutionLog[];
+  now: number;
+  onClose: () => void;
+}
+
+export function StepPanel({ step, stepKey, attempts, logs, now, onClose }: StepPanelProps) {
+  const latest = attempts[attempts.length - 1];
+  const [chosenId, setChosenId] = useState<string | null>(null);
+  useEffect(() => setChosenId(null), [stepKey]);
+  const chosen = attempts.find((attempt) => attempt.id === chosenId) ?? latest;
+
+  return (
+    <aside className="monitor-panel card" aria-label={`Step ${stepKey}`} data-testid="step-panel">
+      <header className="monitor-panel-head">
+        <div className="monitor-panel-title">
+          <h2>{step?.name || stepKey}</h2>
+          <div className="muted small"><span className="mono">{stepKey}</span> · {step?.task_type ?? latest?.task_type}</div>
+        </div>
+        <StatusBadge status={latest?.status ?? "pending"} />
+        <button type="button" className="btn btn-ghost btn-sm" onClick={onClose} title="Close (Esc)" aria-label="Close step panel">✕</button>
+      </header>
+      <div className="monitor-panel-body">
+        {attempts.length === 0 ? (
+          <p className="muted">This step has not been reached in this run.</p>
+        ) : (
+          <>
+            <section>
+              <h4>Attempts <span className="muted">({attempts.length})</span></h4>
+              <ol className="monitor-attempts">
+                {attempts.map((attempt) => (
+                  <li key={attempt.id}>
+                    <button type="button" className={`monitor-attempt${attempt.id === chosen?.id ? " monitor-attempt-on" : ""}`}
+                            aria-pressed={attempt.id === chosen?.id} onClick={() => setChosenId(attempt.id)}>
+                      <span className="monitor-attempt-head">
+                        <StatusBadge status={attempt.status} />
+                        <strong>Attempt {attempt.attempt_number}</strong>
+                        {attempt.visit > 1 && <span className="muted small">visit {attempt.visit}</span>}
+                        <span className="spacer" />
+                        <span className="small">{formatDuration(attempt.started_at, attempt.completed_at, now)}</span>
+                      </span>
+                      <AttemptTimes attempt={attempt} />
+                    </button>
+                  </li>
+                ))}
+              </ol>
+            </section>
+            {chosen && <AttemptDetail attempt={chosen} />}
+          </>
+        )}
+        <section>
+          <h4>Log <span className="muted">({logs.length})</span></h4>
+          {logs.length ? (
+            <div className="monitor-panel-logs">{logs.map((line) => <LogLine key={line.id} line={line} compact />)}</div>
+          ) : <p className="muted small">No log lines for this step at this level.</p>}
+        </section>
+      </div>
+    </aside>
+  );
+}
+
+function AttemptTimes({ attempt }: { attempt: TaskExecution }) {
+  const rows: [string, string | null][] = [
+    ["Queued", attempt.queued_at], ["Started", attempt.started_at], ["Finished", attempt.completed_at],
+  ];
+  if (attempt.wake_at && (attempt.status === "retrying" || attempt.status === "waiting")) rows.push([attempt.status === "retrying" ? "Retry at" : "Wakes at", attempt.wake_at]);
+  return (
+    <dl className="monitor-times">
+      {rows.filter(([, value]) => value).map(([label, value]) => (
+        <div key={label}><dt>{label}</dt><dd>{formatTime(value)}</dd></div>
+      ))}
+      {attempt.worker_id && <div><dt>Worker</dt><dd className="mono">{attempt.worker_id}</dd></div>}
+    </dl>
+  );
+}
+
+function AttemptDetail({ attempt }: { attempt: TaskExecution }) {
+  const traceback = typeof attempt.error_details?.traceback === "string" ? attempt.error_details.traceback : "";
+  return (
+    <>
+      {attempt.error_message && (
+        <section className="monitor-error" role="alert">
+          <h4>Error <span className="muted small">attempt {attempt.attempt_number}</span></h4>
+          <pre className="monitor-error-message">{attempt.error_message}</pre>
+          {traceback && (
+            <details className="monitor-traceback">
+              <summary>Traceback</summary>
+              <pre>{traceback}</pre>
+            </details>
+          )}
+        </section>
+      )}
+      <JsonBlock label="Input" value={attempt.input_data} empty="Not rendered yet." />
+      <JsonBlock label="Output" value={attempt.output_data} empty={attempt.status === "completed" ? "No output." : "No output yet."} />
+    </>
+  );
+}
+
+/** With no step selected: the run's input, output and error. */
+export function RunPanel({ execution }: { execution: ExecutionDetail }) {
+  return (
+    <aside className="monitor-panel card" aria-label="Run details" data-testid="run-panel">
+      <header className="monitor-panel-head">
+        <div className="monitor-panel-title">
+          <h2>Run</h2>
+          <div className="muted small">Click a step to see its attempts, data and log.</div>
+        </div>
+      </header>
+      <div className="monitor-panel-body">
+        {execution.error_message && (
+          <section className="monitor-error" role="alert">
+            <h4>Error</h4>
+            <pre className="monitor-error-message">{execution.error_message}</pre>
+          </section>
+        )}
+        <JsonBlock label="Input" value={execution.input_data} empty="No input." />
+        <JsonBlock label="Output" value={execution.output_data}
+                   empty={execution.status === "completed" ? "No output." : "Not finished yet."} />
+      </div>
+    </aside>
+  );
+}

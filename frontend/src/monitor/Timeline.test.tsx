@@ -1,0 +1,55 @@
+import { fireEvent, render, screen, within } from "@testing-library/react";
+
+import { Timeline } from "./Timeline";
+import { execution, step, task } from "./test-fixtures";
+
+const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 10, 0, seconds)).toISOString();
+const steps = [step("fetch"), step("crm"), step("notify")];
+
+function run(now: number, status: "running" | "failed" = "running") {
+  return {
+    detail: execution([
+      task("fetch", { queued_at: at(0), started_at: at(0), completed_at: at(10) }),
+      task("crm", { status: "failed", attempt_number: 1, queued_at: at(10), started_at: at(12), completed_at: at(15), error_message: "boom" }),
+      task("crm", { status: "running", attempt_number: 2, created_at: at(15), wake_at: at(20), queued_at: at(20), started_at: at(21), completed_at: null }),
+    ], { status, started_at: at(0) }),
+    now: Date.parse(at(0)) + now * 1000,
+  };
+}
+
+describe("Timeline", () => {
+  it("draws one row per step with a bar per phase of each attempt, coloured by status", () => {
+    const { detail, now } = run(30);
+    render(<Timeline execution={detail} steps={steps} now={now} selectedKey={null} onSelect={() => {}} />);
+    const crm = within(screen.getByTestId("timeline-row-crm")).getAllByTestId("timeline-segment");
+    expect(crm.map((bar) => `${bar.dataset.kind}:${bar.dataset.status}`)).toEqual([
+      "queued:queued", "run:failed", "backoff:retrying", "queued:queued", "run:running",
+    ]);
+    expect(within(screen.getByTestId("timeline-row-notify")).queryAllByTestId("timeline-segment")).toHaveLength(0);
+    expect(screen.getByTestId("timeline-row-notify")).toHaveTextContent("not started");
+  });
+
+  it("places bars on the run's time axis and lets a running attempt grow with now", () => {
+    const first = run(30);
+    const { rerender } = render(<Timeline execution={first.detail} steps={steps} now={first.now} selectedKey={null} onSelect={() => {}} />);
+    const fetchBar = () => within(screen.getByTestId("timeline-row-fetch")).getAllByTestId("timeline-segment")[1];
+    const running = () => within(screen.getByTestId("timeline-row-crm")).getAllByTestId("timeline-segment")[4];
+    // fetch ran 0-10 s of a 30 s span; crm's second attempt runs from 21 s to now.
+    expect(parseFloat(fetchBar().style.width)).toBeCloseTo(33.33, 1);
+    expect(parseFloat(running().style.left)).toBeCloseTo(70, 1);
+    expect(running().title).toContain("crm · attempt 2 · running");
+
+    const later = run(60);
+    rerender(<Timeline execution={later.detail} steps={steps} now={later.now} selectedKey={null} onSelect={() => {}} />);
+    expect(parseFloat(fetchBar().style.width)).toBeCloseTo(16.67, 1);
+    expect(parseFloat(running().style.left) + parseFloat(running().style.width)).toBeCloseTo(100, 1);
+  });
+
+  it("selects a step from its row label", () => {
+    const onSelect = vi.fn();
+    const { detail, now } = run(30, "failed");
+    render(<Timeline execution={detail} steps={steps} now={now} selectedKey={null} onSelect={onSelect} />);
+    fireEvent.click(within(screen.getByTestId("timeline-row-crm")).getByRole("button", { name: "crm" }));
+    expect(onSelect).toHaveBeenCalledWith("crm");
+  });
+});

@@ -1,0 +1,108 @@
+/** The monitor's server state: query keys and the queries and mutations over the executions API. */
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+
+import { api, type Page } from "@/lib/api";
+import type { Execution, ExecutionDetail, ExecutionLogPage, LogLevel, Workflow, WorkflowVersion } from "@/lib/types";
+
+import { filtersToQuery, type ListFilters } from "./list-filters";
+import { lastPageOffset } from "./logs";
+
+export const executionKeys = {
+  all: ["executions"] as const,
+  lists: () => ["executions", "list"] as const,
+  list: (filters: ListFilters) => ["executions", "list", filters] as const,
+  detail: (id: string) => ["executions", "detail", id] as const,
+  logs: (id: string) => ["executions", "logs", id] as const,
+  logsAt: (id: string, level: LogLevel) => ["executions", "logs", id, level] as const,
+};
+
+export const LOG_PAGE = 1000;
+
+export function useExecutionList(filters: ListFilters, options: { poll?: number | false } = {}) {
+  return useQuery({
+    queryKey: executionKeys.list(filters),
+    queryFn: () => api.get<Page<Execution>>("executions/", filtersToQuery(filters)),
+    placeholderData: keepPreviousData,
+    staleTime: 2_000,
+    refetchInterval: options.poll ?? false,
+  });
+}
+
+export function useExecution(id: string, options: { poll?: number | false } = {}) {
+  return useQuery({
+    queryKey: executionKeys.detail(id),
+    queryFn: () => api.get<ExecutionDetail>(`executions/${id}/`),
+    staleTime: 1_000,
+    refetchInterval: options.poll ?? false,
+  });
+}
+
+/** The newest LOG_PAGE lines at `level` and above (two requests when there are more than that). */
+export function useExecutionLogs(id: string, level: LogLevel) {
+  return useQuery({
+    queryKey: executionKeys.logsAt(id, level),
+    queryFn: async () => {
+      const first = await api.get<ExecutionLogPage>(`executions/${id}/logs/`, { level, limit: LOG_PAGE, offset: 0 });
+      if (first.count <= LOG_PAGE) return first;
+      return api.get<ExecutionLogPage>(`executions/${id}/logs/`, { level, limit: LOG_PAGE, offset: lastPageOffset(first.count, LOG_PAGE) });
+    },
+    placeholderData: keepPreviousData,
+    staleTime: 5_000,
+  });
+}
+
+/** The definition an execution ran: version `number` of workflow `workflowId`. Versions never change. */
+export function useWorkflowVersion(workflowId: string | undefined, number: number | undefined) {
+  return useQuery({
+    queryKey: ["workflows", workflowId, "versions"],
+    queryFn: () => api.get<WorkflowVersion[] | Page<WorkflowVersion>>(`workflows/${workflowId}/versions/`),
+    enabled: Boolean(workflowId),
+    staleTime: 60_000,
+    select: (data) => (Array.isArray(data) ? data : data.results).find((version) => version.number === number) ?? null,
+  });
+}
+
+export function useWorkflowOptions() {
+  return useQuery({
+    queryKey: ["workflows", "options"],
+    queryFn: () => api.get<Page<Workflow> | Workflow[]>("workflows/", { limit: 200 }),
+    staleTime: 60_000,
+    select: (data) => (Array.isArray(data) ? data : data.results).map((workflow) => ({ id: workflow.id, name: workflow.name })),
+  });
+}
+
+export function useExecutionAction(id: string, action: "retry" | "cancel") {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api.post<ExecutionDetail>(`executions/${id}/${action}/`),
+    onSuccess: (detail) => {
+      client.setQueryData(executionKeys.detail(id), detail);
+      void client.invalidateQueries({ queryKey: executionKeys.logs(id) });
+      void client.invalidateQueries({ queryKey: executionKeys.lists() });
+    },
+  });
+}
+
+export interface BulkRetryResult {
+  retried?: number;
+  dry_run?: boolean;
+  count: number;
+  execution_ids: string[];
+}
+
+/** Retries exactly the selected failed executions. A server that does not know `execution_ids` yet would
+ * retry every failed run it can see, so a dry run checks first; when it answers with more than the
+ * selection, each selected run is retried on its own instead. */
+export async function retrySelected(ids: string[]): Promise<{ retried: string[]; failed: string[] }> {
+  const selected = new Set(ids);
+  const preview = await api.post<BulkRetryResult>("executions/retry-failed/", { execution_ids: ids, dry_run: true });
+  if (preview.execution_ids.every((id) => selected.has(id))) {
+    const result = await api.post<BulkRetryResult>("executions/retry-failed/", { execution_ids: ids });
+    return { retried: result.execution_ids, failed: ids.filter((id) => !result.execution_ids.includes(id)) };
+  }
+  const outcomes = await Promise.allSettled(ids.map((id) => api.post(`executions/${id}/retry/`)));
+  return {
+    retried: ids.filter((_, index) => outcomes[index].status === "fulfilled"),
+    failed: ids.filter((_, index) => outcomes[index].status === "rejected"),
+  };
+}
