@@ -1,3 +1,274 @@
+/** /workflows/:workflowId — the designer: palette, canvas and step editor around one store per
+ * workflow; saving, activating, running, versions, shortcuts and the unsaved-changes guards. */
+import { useQueryClient } from "@tanstack/react-query";
+import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { Link, useBlocker, useNavigate, useParams } from "react-router";
+
+import { ErrorState, Spinner } from "@/components/ui";
+import { useDesignerShortcuts } from "@/hooks/use-designer-shortcuts";
+import { useStepTypes } from "@/hooks/use-step-types";
+import { useUnsavedChangesPrompt } from "@/hooks/use-unsaved-changes-prompt";
+import { useWorkflow, useWorkflowMutations, versionsKey } from "@/hooks/use-workflow";
+import { ApiError } from "@/lib/api";
+import { NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
+import { toast } from "@/lib/toast";
+import type { StepType, Workflow, WorkflowVersion } from "@/lib/types";
+import { issueCount, serverIssues, validateSteps } from "@/lib/validation";
+
+import { Canvas } from "./Canvas";
+import { DesignerContext, useDesigner, useDesignerApi } from "./context";
+import { DesignerHeader } from "./DesignerHeader";
+import { NodeEditor } from "./NodeEditor";
+import { Palette } from "./Palette";
+import { RunDialog, type RunPlan } from "./RunDialog";
+import { ShortcutsDialog } from "./ShortcutsDialog";
+import { createDesignerStore } from "./store";
+import { versionSteps } from "./versions";
+import { VersionsDialog } from "./VersionsDialog";
+
 export function DesignerPage() {
-  return <div className="page-body">DesignerPage</div>;
+  const { workflowId = "" } = useParams();
+  const workflow = useWorkflow(workflowId);
+  const stepTypes = useStepTypes();
+
+  if (workflow.isError) {
+    const missing = workflow.error instanceof ApiError && workflow.error.status === 404;
+    return missing ? (
+      <div className="state">
+        <strong>This workflow does not exist</strong>
+        <span>It may have been deleted, or it belongs to someone else.</span>
+        <Link className="btn" to="/workflows">Back to workflows</Link>
+      </div>
+    ) : <ErrorState error={workflow.error} onRetry={() => workflow.refetch()} />;
+  }
+  if (stepTypes.isError) return <ErrorState error={stepTypes.error} onRetry={() => stepTypes.refetch()} />;
+  if (workflow.isPending || stepTypes.isPending) return <Spinner label="Loading the workflow…" />;
+  return <Designer key={workflowId} workflow={workflow.data} stepTypes={stepTypes.data} />;
+}
+
+function Designer({ workflow, stepTypes }: { workflow: Workflow; stepTypes: StepType[] }) {
+  const [store] = useState(() => {
+    const created = createDesignerStore({ stepTypes });
+    created.getState().load(workflow.steps, { name: workflow.name, description: workflow.description });
+    return created;
+  });
+  return (
+    <DesignerContext.Provider value={store}>
+      <ReactFlowProvider>
+        <DesignerFrame workflow={workflow} stepTypes={stepTypes} />
+      </ReactFlowProvider>
+    </DesignerContext.Provider>
+  );
+}
+
+type Open = "run" | "versions" | "help" | null;
+
+function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes: StepType[] }) {
+  const store = useDesignerApi();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const flow = useReactFlow();
+  const { save, activate, run } = useWorkflowMutations(workflow.id);
+  const [open, setOpen] = useState<Open>(null);
+  const [busy, setBusy] = useState<"save" | "activate" | null>(null);
+  const dirty = useDesigner((s) => s.revision !== s.savedRevision);
+  const viewing = useDesigner((s) => s.viewing);
+  const canUndo = useDesigner((s) => s.past.length > 0 && !s.viewing);
+  const canRedo = useDesigner((s) => s.future.length > 0 && !s.viewing);
+  const sampleInput = useMemo(() => {
+    const sample = workflow.metadata?.sample_input;
+    return sample && typeof sample === "object" && !Array.isArray(sample) ? (sample as Record<string, unknown>) : {};
+  }, [workflow.metadata]);
+
+  useUnsavedChangesPrompt(dirty);
+  const blocker = useBlocker(({ currentLocation, nextLocation }) => {
+    const s = store.getState();
+    return s.revision !== s.savedRevision && currentLocation.pathname !== nextLocation.pathname &&
+      !window.confirm("You have unsaved changes. Leave without saving them?");
+  });
+  useEffect(() => {
+    if (blocker.state === "blocked") blocker.reset();
+  }, [blocker]);
+
+  /** Save; false when blocked by problems or refused by the server (both shown to the user). */
+  const doSave = useCallback(async (): Promise<Workflow | null> => {
+    const s = store.getState();
+    if (s.viewing) {
+      toast(`You are viewing version ${s.viewing.version}. Restore it or go back to editing first.`, "error");
+      return null;
+    }
+    const steps = s.steps();
+    const problems = issueCount(validateSteps(steps, s.stepTypes));
+    if (problems) {
+      s.select([]);
+      toast(`Cannot save: fix the ${problems} problem${problems > 1 ? "s" : ""} marked in red first.`, "error");
+      return null;
+    }
+    if (!s.name.trim()) {
+      toast("Cannot save: the workflow needs a name.", "error");
+      return null;
+    }
+    const revision = s.revision;
+    const before = workflow.version;
+    setBusy("save");
+    try {
+      const saved = await save.mutateAsync({ name: s.name.trim(), description: s.description, steps });
+      store.getState().markSaved(revision);
+      queryClient.invalidateQueries({ queryKey: versionsKey(workflow.id) });
+      if (saved.version > before) toast(`Saved as version ${saved.version}`);
+      else if (saved.status === "active") toast(`Saved (no change since version ${saved.version})`);
+      else toast("Saved as a draft. Activate it to publish a version and run it.");
+      return saved;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 400) {
+        const mapped = serverIssues(error.fields, steps);
+        store.getState().setServerErrors(mapped.byStep, mapped.general);
+        store.getState().select([]);
+      }
+      toast(`Not saved: ${error instanceof Error ? error.message : String(error)}`, "error");
+      return null;
+    } finally {
+      setBusy(null);
+    }
+  }, [store, save, workflow.id, workflow.version, queryClient]);
+
+  const doActivate = useCallback(async (): Promise<boolean> => {
+    const s = store.getState();
+    if (s.revision !== s.savedRevision && !(await doSave())) return false;
+    setBusy("activate");
+    try {
+      const active = await activate.mutateAsync();
+      queryClient.invalidateQueries({ queryKey: versionsKey(workflow.id) });
+      toast(`Active: version ${active.version} runs from now on`);
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 400) {
+        const mapped = serverIssues(error.fields, store.getState().steps());
+        store.getState().setServerErrors(mapped.byStep, mapped.general);
+      }
+      toast(`Not activated: ${error instanceof Error ? error.message : String(error)}`, "error");
+      return false;
+    } finally {
+      setBusy(null);
+    }
+  }, [store, doSave, activate, queryClient, workflow.id]);
+
+  const doRun = useCallback(async (input: Record<string, unknown>, plan: RunPlan) => {
+    if (plan.save && !(await doSave())) throw new Error("The workflow was not saved; fix what is shown and try again.");
+    if (plan.activate && !(await doActivate())) throw new Error("The workflow could not be activated.");
+    const execution = await run.mutateAsync(input);
+    setOpen(null);
+    toast("Run started");
+    navigate(`/executions/${execution.id}`);
+  }, [doSave, doActivate, run, navigate]);
+
+  const addType = useCallback((type: StepType, position?: { x: number; y: number }) => {
+    const s = store.getState();
+    if (s.viewing) return;
+    let at = position;
+    let from: string | null = null;
+    if (!at) {
+      const anchor = s.selected ? s.nodes.find((n) => n.id === s.selected) : undefined;
+      if (anchor) {
+        at = { x: anchor.position.x + NODE_WIDTH + 90, y: anchor.position.y };
+        from = anchor.id;
+      } else {
+        const rect = document.querySelector(".fp-canvas")?.getBoundingClientRect();
+        const center = rect ? flow.screenToFlowPosition({ x: rect.left + rect.width / 2, y: rect.top + rect.height / 2 }) : { x: 0, y: 0 };
+        at = { x: Math.round(center.x - NODE_WIDTH / 2), y: Math.round(center.y - NODE_HEIGHT / 2) };
+      }
+      while (s.nodes.some((n) => Math.abs(n.position.x - at!.x) < 20 && Math.abs(n.position.y - at!.y) < 20)) {
+        at = { x: at.x + 30, y: at.y + 30 };
+      }
+    }
+    const key = s.addStep(type, at);
+    if (from) {
+      const upstream = s.nodes.find((n) => n.id === from)!;
+      const branches = s.stepTypes[upstream.data.step.task_type]?.branches;
+      store.getState().connect({ source: from, target: key, sourceHandle: branches?.[0] ?? null });
+    }
+  }, [store, flow]);
+
+  const layoutAndFit = useCallback(() => {
+    store.getState().autoLayout();
+    requestAnimationFrame(() => flow.fitView({ padding: 0.2, maxZoom: 1.2, duration: 200 }));
+  }, [store, flow]);
+
+  const viewVersion = useCallback((version: WorkflowVersion) => {
+    const current = new Map(store.getState().nodes.map((n) => [n.id, n.position]));
+    store.getState().viewVersion(version.number, versionSteps(version, current));
+    setOpen(null);
+    requestAnimationFrame(() => flow.fitView({ padding: 0.2, maxZoom: 1.2 }));
+  }, [store, flow]);
+
+  const restoreVersion = useCallback((version: WorkflowVersion) => {
+    const s = store.getState();
+    const current = new Map((s.stash ?? s).nodes.map((n) => [n.id, n.position]));
+    s.restoreVersion(versionSteps(version, current));
+    setOpen(null);
+    toast(`Version ${version.number} restored into the editor. Save to keep it.`);
+  }, [store]);
+
+  useDesignerShortcuts({
+    save: () => {
+      const s = store.getState();
+      if (s.revision === s.savedRevision) toast("Nothing to save");
+      else void doSave();
+    },
+    undo: () => store.getState().undo(),
+    redo: () => store.getState().redo(),
+    copy: () => {
+      const n = store.getState().copySelected();
+      if (n) toast(`Copied ${n} step${n > 1 ? "s" : ""}`);
+    },
+    paste: () => store.getState().paste(),
+    remove: () => store.getState().deleteSelected(),
+    selectAll: () => store.getState().select(store.getState().nodes.map((n) => n.id)),
+    help: () => setOpen("help"),
+  }, open === null);
+
+  const toolbar = (
+    <div className="fp-toolbar">
+      <button type="button" className="btn btn-sm" onClick={() => store.getState().undo()} disabled={!canUndo} title="Undo (Ctrl+Z)" aria-label="Undo">↶</button>
+      <button type="button" className="btn btn-sm" onClick={() => store.getState().redo()} disabled={!canRedo} title="Redo (Ctrl+Shift+Z)" aria-label="Redo">↷</button>
+      <button type="button" className="btn btn-sm" onClick={layoutAndFit}>Auto-layout</button>
+      <button type="button" className="btn btn-sm" onClick={() => setOpen("help")} title="Keyboard shortcuts" aria-label="Keyboard shortcuts">?</button>
+    </div>
+  );
+
+  return (
+    <div className="fp-designer">
+      <DesignerHeader workflow={workflow} busy={busy} onSave={() => void doSave()} onActivate={() => void doActivate()}
+                      onRun={() => setOpen("run")} onVersions={() => setOpen("versions")} />
+      {viewing && (
+        <div className="fp-viewing" role="status">
+          <span>Viewing version {viewing.version}, read-only.</span>
+          <button type="button" className="btn btn-sm" onClick={() => {
+            const s = store.getState();
+            const version = queryClient.getQueryData<WorkflowVersion[]>(versionsKey(workflow.id))?.find((v) => v.number === viewing.version);
+            if (version) restoreVersion(version);
+            else s.exitView();
+          }}>Restore this version</button>
+          <button type="button" className="btn btn-sm btn-primary" onClick={() => store.getState().exitView()}>Back to editing</button>
+        </div>
+      )}
+      <div className="fp-designer-body">
+        <Palette stepTypes={stepTypes} disabled={viewing !== null} onAdd={addType} />
+        <Canvas onDropType={addType} toolbar={toolbar} />
+        <aside className="fp-editor" aria-label="Step editor">
+          <NodeEditor sampleInput={sampleInput} />
+        </aside>
+      </div>
+      {open === "run" && (
+        <RunDialog initialInput={sampleInput} dirty={dirty} active={workflow.status === "active"} onRun={doRun}
+                   onClose={() => setOpen(null)} />
+      )}
+      {open === "versions" && (
+        <VersionsDialog workflowId={workflow.id} current={workflow.version} onView={viewVersion} onRestore={restoreVersion}
+                        onClose={() => setOpen(null)} />
+      )}
+      {open === "help" && <ShortcutsDialog onClose={() => setOpen(null)} />}
+    </div>
+  );
 }

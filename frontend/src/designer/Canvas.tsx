@@ -1,0 +1,99 @@
+/** The canvas: React Flow over the designer store, palette drops, connections that refuse cycles,
+ * minimap and controls. Marks itself data-ready (and window.__flowpilotDesigner) once drawn. */
+import {
+  Background, BackgroundVariant, Controls, MarkerType, MiniMap, Panel, ReactFlow,
+  type Connection, type DefaultEdgeOptions, type Node,
+} from "@xyflow/react";
+import { useCallback, useEffect, useState, type ReactNode } from "react";
+
+import { usePaletteDrop } from "@/hooks/use-palette-drop";
+import { toast } from "@/lib/toast";
+import type { StepType } from "@/lib/types";
+
+import { useDesigner, useDesignerApi } from "./context";
+import { nodeTypes } from "./nodes";
+
+declare global {
+  interface Window {
+    __flowpilotDesigner?: { ready: boolean; nodeCount: number };
+  }
+}
+
+const defaultEdgeOptions: DefaultEdgeOptions = {
+  markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
+  labelBgPadding: [6, 3],
+  labelBgBorderRadius: 4,
+};
+const proOptions = { hideAttribution: true };
+const fitViewOptions = { padding: 0.2, maxZoom: 1.2 };
+
+interface CanvasProps {
+  onDropType: (type: StepType, position: { x: number; y: number }) => void;
+  toolbar: ReactNode;
+}
+
+export function Canvas({ onDropType, toolbar }: CanvasProps) {
+  const api = useDesignerApi();
+  const nodes = useDesigner((s) => s.nodes);
+  const edges = useDesigner((s) => s.edges);
+  const stepTypes = useDesigner((s) => s.stepTypes);
+  const readOnly = useDesigner((s) => s.viewing !== null);
+  const { onNodesChange, onEdgesChange, beginDrag } = api.getState();
+  const drop = usePaletteDrop(stepTypes, onDropType);
+  const [ready, setReady] = useState(false);
+  const minimapColor = useCallback((node: Node) =>
+    (node.selected ? "#4f46e5" : api.getState().issues[node.id]?.length ? "#f04438" : "#c7cbe0"), [api]);
+
+  const onConnect = useCallback((connection: Connection) => {
+    const result = api.getState().connect(connection);
+    if (!result.ok) toast(result.reason, "error");
+  }, [api]);
+
+  const onInit = useCallback(() => {
+    requestAnimationFrame(() => setReady(true));
+  }, []);
+
+  useEffect(() => {
+    window.__flowpilotDesigner = { ready, nodeCount: nodes.length };
+  }, [ready, nodes.length]);
+  useEffect(() => () => {
+    delete window.__flowpilotDesigner;
+  }, []);
+
+  return (
+    <div className="fp-canvas" data-ready={ready ? "true" : "false"} data-node-count={nodes.length}
+         onDragOver={drop.onDragOver} onDrop={drop.onDrop}>
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        defaultEdgeOptions={defaultEdgeOptions}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onConnect={onConnect}
+        onNodeDragStart={beginDrag}
+        onInit={onInit}
+        nodesDraggable={!readOnly}
+        nodesConnectable={!readOnly}
+        deleteKeyCode={null}
+        onlyRenderVisibleElements
+        fitView
+        fitViewOptions={fitViewOptions}
+        minZoom={0.1}
+        maxZoom={2}
+        proOptions={proOptions}
+      >
+        <Background variant={BackgroundVariant.Dots} gap={18} size={1} color="#d3d7e6" />
+        <Controls showInteractive={false} fitViewOptions={fitViewOptions} />
+        <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} ariaLabel="Minimap" />
+        <Panel position="top-left">{toolbar}</Panel>
+        {nodes.length === 0 && (
+          <div className="fp-canvas-empty">
+            <strong>Drag a step from the palette</strong>
+            <span>…or click one to add it. Connect steps by dragging from a node’s right handle to another’s left.</span>
+          </div>
+        )}
+      </ReactFlow>
+    </div>
+  );
+}

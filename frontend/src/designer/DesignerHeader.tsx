@@ -1,0 +1,62 @@
+/** The designer's header: the workflow's name (editable), status, version, save state, problems,
+ * and the actions Save / Versions / Activate / Run / Executions. */
+import { memo } from "react";
+import { Link } from "react-router";
+
+import { StatusBadge } from "@/components/ui";
+import type { Workflow } from "@/lib/types";
+
+import { useDesigner, useDesignerApi } from "./context";
+
+interface DesignerHeaderProps {
+  workflow: Workflow;
+  busy: "save" | "activate" | null;
+  onSave: () => void;
+  onActivate: () => void;
+  onRun: () => void;
+  onVersions: () => void;
+}
+
+export const DesignerHeader = memo(function DesignerHeader({ workflow, busy, onSave, onActivate, onRun, onVersions }: DesignerHeaderProps) {
+  const api = useDesignerApi();
+  const name = useDesigner((s) => s.name);
+  const dirty = useDesigner((s) => s.revision !== s.savedRevision);
+  const problems = useDesigner((s) => Object.values(s.issues).reduce((n, list) => n + list.length, 0) + s.generalErrors.length);
+  const viewing = useDesigner((s) => s.viewing !== null);
+  const active = workflow.status === "active";
+
+  return (
+    <header className="fp-designer-header">
+      <Link to="/workflows" className="btn btn-ghost btn-sm" aria-label="Back to workflows">←</Link>
+      <input className="fp-name-input" aria-label="Workflow name" value={name} disabled={viewing} maxLength={200}
+             onChange={(e) => api.getState().setName(e.target.value)} placeholder="Workflow name" />
+      <StatusBadge status={workflow.status} />
+      <span className="muted small" title="The latest published version">{workflow.version ? `v${workflow.version}` : "no version yet"}</span>
+      <span className={`fp-save-state${dirty ? " dirty" : ""}`} aria-live="polite">
+        {dirty ? "Unsaved changes" : "All changes saved"}
+      </span>
+      {problems > 0 && (
+        <button type="button" className="fp-problem-count" onClick={() => api.getState().select([])}
+                title="Show the problems">
+          {problems} problem{problems > 1 ? "s" : ""}
+        </button>
+      )}
+      <div className="spacer" />
+      <div className="btn-group">
+        <Link className="btn" to={`/executions?workflow=${workflow.id}`}>Executions</Link>
+        <button type="button" className="btn" onClick={onVersions}>Versions</button>
+        {!active && (
+          <button type="button" className="btn" onClick={onActivate} disabled={busy !== null || viewing}
+                  title="Publish the saved definition as a version and allow runs">
+            {busy === "activate" ? "Activating…" : "Activate"}
+          </button>
+        )}
+        <button type="button" className="btn" onClick={onRun} disabled={busy !== null || viewing}>Run</button>
+        <button type="button" className="btn btn-primary" onClick={onSave} disabled={busy !== null || viewing || !dirty}
+                title="Save (Ctrl+S)">
+          {busy === "save" ? "Saving…" : "Save"}
+        </button>
+      </div>
+    </header>
+  );
+});

@@ -1,0 +1,206 @@
+/** The right-hand panel: the selected step's key, name, config (a form generated from its step
+ * type's schema), dependencies, advanced settings and a test run; with nothing selected, the list
+ * of problems in the workflow. */
+import { memo, useEffect, useMemo, useState } from "react";
+
+import { useCredentialNames } from "@/hooks/use-credential-names";
+import { ancestors, flowToSteps, parseRef } from "@/lib/graph";
+import { humanize } from "@/lib/schema-form";
+import { templateSuggestions } from "@/lib/template-hints";
+import type { StepDefinition } from "@/lib/types";
+import { issuesAt, KEY_HELP, KEY_PATTERN, type Issue } from "@/lib/validation";
+
+import { useDesigner, useDesignerApi } from "./context";
+import { SchemaForm } from "./SchemaForm";
+import { HintsContext, TemplateInput } from "./TemplateInput";
+import { TestStep } from "./TestStep";
+
+const NO_ISSUES: Issue[] = [];
+
+export const NodeEditor = memo(function NodeEditor({ sampleInput }: { sampleInput: Record<string, unknown> }) {
+  const selected = useDesigner((s) => s.selected);
+  const step = useDesigner((s) => (s.selected ? s.nodes.find((n) => n.id === s.selected)?.data.step : undefined));
+  if (!selected || !step) return <ProblemsPanel />;
+  return <StepEditor key={selected} stepKey={selected} step={step} sampleInput={sampleInput} />;
+});
+
+function ProblemsPanel() {
+  const api = useDesignerApi();
+  const issues = useDesigner((s) => s.issues);
+  const general = useDesigner((s) => s.generalErrors);
+  const count = useDesigner((s) => s.nodes.length);
+  const entries = Object.entries(issues).filter(([, list]) => list.length);
+  return (
+    <div className="fp-editor-body">
+      <p className="muted">
+        {count ? "Select a step to edit it. Shift-drag to select several; Ctrl-click to add to the selection." : "Add a step from the palette to begin."}
+      </p>
+      {(entries.length > 0 || general.length > 0) && (
+        <div className="fp-problems">
+          <h3>Problems</h3>
+          <ul>
+            {general.map((message, i) => (
+              <li key={`g${i}`} className="fp-problem">{message}</li>
+            ))}
+            {entries.map(([key, list]) => (
+              <li key={key}>
+                <button type="button" className="fp-problem-step" onClick={() => api.getState().select([key])}>{key}</button>
+                <ul>
+                  {list.map((issue, i) => (
+                    <li key={i} className="fp-problem">{issue.field}: {issue.message}</li>
+                  ))}
+                </ul>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </div>
+  );
+}
+
+interface StepEditorProps {
+  stepKey: string;
+  step: StepDefinition;
+  sampleInput: Record<string, unknown>;
+}
+
+function numberOrNull(text: string): number | null {
+  if (text.trim() === "") return null;
+  const value = Number(text);
+  return Number.isNaN(value) ? null : value;
+}
+
+export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
+  const api = useDesignerApi();
+  const stepType = useDesigner((s) => s.stepTypes[step.task_type]);
+  const stepTypes = useDesigner((s) => s.stepTypes);
+  const issues = useDesigner((s) => s.issues[stepKey]) ?? NO_ISSUES;
+  const readOnly = useDesigner((s) => s.viewing !== null);
+  const revision = useDesigner((s) => s.revision);
+  const secrets = useCredentialNames();
+  const [keyText, setKeyText] = useState(stepKey);
+  const [keyError, setKeyError] = useState<string | null>(null);
+  useEffect(() => setKeyText(stepKey), [stepKey]);
+
+  const { hints, upstream } = useMemo(() => {
+    const { nodes, edges } = api.getState();
+    const steps = flowToSteps(nodes, edges);
+    const up = ancestors(steps, stepKey);
+    const byKey = new Map(steps.map((s) => [s.key, s]));
+    return {
+      hints: templateSuggestions(steps, stepTypes, stepKey, secrets),
+      upstream: up.map((key) => ({ key, type: stepTypes[byKey.get(key)?.task_type ?? ""] })),
+    };
+    // The revision stands for the graph: ancestors change only with it.
+  }, [api, revision, stepKey, stepTypes, secrets]);
+
+  const update = (patch: Partial<StepDefinition>, tag?: string) => api.getState().updateStep(stepKey, patch, tag);
+
+  const changeKey = (text: string) => {
+    setKeyText(text);
+    if (text === stepKey) return setKeyError(null);
+    if (!KEY_PATTERN.test(text)) return setKeyError(KEY_HELP);
+    const result = api.getState().renameStep(stepKey, text);
+    setKeyError(result.ok ? null : result.reason);
+  };
+
+  const id = `step-${stepKey}`;
+  const keyIssues = [...(keyError ? [{ field: "key", message: keyError }] : []), ...issuesAt(issues, "key")];
+  const general = [...issuesAt(issues, "task_type"), ...issuesAt(issues, "step"), ...issuesAt(issues, "depends_on")];
+  const retryIssues = ["max_retries", "retry_base_delay", "timeout_seconds", "when", "retry"].flatMap((f) => issuesAt(issues, f));
+
+  return (
+    <HintsContext.Provider value={hints}>
+      <div className="fp-editor-body" aria-label={`Step ${stepKey}`}>
+        <div className="fp-editor-type">
+          <strong>{humanize(step.task_type)}</strong>
+          {stepType && <span className="muted small">{stepType.description}</span>}
+        </div>
+        {general.map((issue, i) => (
+          <p key={i} className="field-error" role="alert">{issue.field === "step" ? issue.message : `${humanize(issue.field)}: ${issue.message}`}</p>
+        ))}
+        <div className={`field${keyIssues.length ? " invalid" : ""}`}>
+          <label className="field-label" htmlFor={`${id}-key`}>Key</label>
+          <input id={`${id}-key`} className="mono" value={keyText} disabled={readOnly} spellCheck={false}
+                 aria-invalid={keyIssues.length > 0 || undefined}
+                 onChange={(e) => changeKey(e.target.value)}
+                 onBlur={() => {
+                   if (keyError) {
+                     setKeyText(stepKey);
+                     setKeyError(null);
+                   }
+                 }} />
+          <span className="field-help">Other steps use it: <code>{`{{ steps.${stepKey}.output }}`}</code></span>
+          {keyIssues.map((issue, i) => <p key={i} className="field-error" role="alert">{issue.message}</p>)}
+        </div>
+        <div className="field">
+          <label className="field-label" htmlFor={`${id}-name`}>Name</label>
+          <input id={`${id}-name`} value={step.name} disabled={readOnly} onChange={(e) => update({ name: e.target.value }, "name")} />
+        </div>
+
+        <h3 className="fp-editor-section">Configuration</h3>
+        {stepType ? (
+          <SchemaForm schema={stepType.config_schema} value={step.config ?? {}} issues={issues} idPrefix={id} disabled={readOnly}
+                      onChange={(config) => update({ config }, "config")} />
+        ) : (
+          <SchemaForm schema={{ type: "object", title: "Config (JSON)" }} value={step.config ?? {}} issues={issues} idPrefix={id}
+                      disabled={readOnly} onChange={(config) => update({ config }, "config")} />
+        )}
+
+        {step.depends_on.length > 0 && (
+          <div className="fp-deps small">
+            <span className="muted">Runs after </span>
+            {step.depends_on.map((ref) => {
+              const { key, branch } = parseRef(ref);
+              return <code key={ref} className="fp-dep">{key}{branch ? ` (${branch})` : ""}</code>;
+            })}
+          </div>
+        )}
+
+        <details className="fp-advanced" open={retryIssues.length > 0 || undefined}>
+          <summary>Advanced: retries, timeout, condition</summary>
+          <div className="fp-advanced-grid">
+            <AdvancedNumber id={`${id}-max_retries`} label="Max retries" value={step.max_retries} disabled={readOnly}
+                            help="Default: the workflow's" issues={issuesAt(issues, "max_retries")}
+                            onChange={(v) => update({ max_retries: v }, "max_retries")} />
+            <AdvancedNumber id={`${id}-retry_base_delay`} label="Retry base delay (s)" value={step.retry_base_delay} disabled={readOnly}
+                            issues={issuesAt(issues, "retry_base_delay")} onChange={(v) => update({ retry_base_delay: v }, "retry_base_delay")} />
+            <AdvancedNumber id={`${id}-timeout_seconds`} label="Timeout (s)" value={step.timeout_seconds} disabled={readOnly}
+                            issues={issuesAt(issues, "timeout_seconds")} onChange={(v) => update({ timeout_seconds: v }, "timeout_seconds")} />
+          </div>
+          <div className={`field${issuesAt(issues, "when").length ? " invalid" : ""}`}>
+            <label className="field-label" htmlFor={`${id}-when`}>Run only when</label>
+            <TemplateInput id={`${id}-when`} value={step.when ?? ""} disabled={readOnly} placeholder="e.g. input.amount > 100"
+                           onChange={(when) => update({ when }, "when")} />
+            <span className="field-help">A condition; when false the step is skipped.</span>
+            {[...issuesAt(issues, "when"), ...issuesAt(issues, "retry")].map((issue, i) => (
+              <p key={i} className="field-error" role="alert">{issue.message}</p>
+            ))}
+          </div>
+        </details>
+
+        {stepType && !readOnly && (
+          <details className="fp-advanced">
+            <summary>Test this step</summary>
+            <TestStep step={step} stepType={stepType} upstream={upstream} sampleInput={sampleInput} />
+          </details>
+        )}
+      </div>
+    </HintsContext.Provider>
+  );
+}
+
+function AdvancedNumber({ id, label, value, help, issues, disabled, onChange }: {
+  id: string; label: string; value: number | null | undefined; help?: string; issues: Issue[]; disabled?: boolean;
+  onChange: (value: number | null) => void;
+}) {
+  return (
+    <div className={`field${issues.length ? " invalid" : ""}`}>
+      <label className="field-label" htmlFor={id}>{label}</label>
+      <input id={id} type="number" min={0} value={value ?? ""} placeholder={help ?? "Default"} disabled={disabled}
+             onChange={(e) => onChange(numberOrNull(e.target.value))} />
+      {issues.map((issue, i) => <p key={i} className="field-error" role="alert">{issue.message}</p>)}
+    </div>
+  );
+}

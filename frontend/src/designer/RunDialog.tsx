@@ -1,0 +1,90 @@
+/** Run the workflow with an input (JSON, prefilled from metadata.sample_input). A run uses the
+ * active version, so unsaved changes are saved first and a draft is activated first. */
+import { useState } from "react";
+
+import { ApiError } from "@/lib/api";
+
+import { Dialog } from "./Dialog";
+
+export interface RunPlan {
+  save: boolean;
+  activate: boolean;
+}
+
+interface RunDialogProps {
+  initialInput: Record<string, unknown>;
+  dirty: boolean;
+  active: boolean;
+  onRun: (input: Record<string, unknown>, plan: RunPlan) => Promise<void>;
+  onClose: () => void;
+}
+
+export function parseRunInput(text: string): { value?: Record<string, unknown>; error?: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text.trim() || "{}");
+  } catch (error) {
+    return { error: `Not valid JSON: ${(error as Error).message}` };
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) return { error: "The input must be a JSON object: { … }" };
+  return { value: value as Record<string, unknown> };
+}
+
+export function RunDialog({ initialInput, dirty, active, onRun, onClose }: RunDialogProps) {
+  const [text, setText] = useState(() => JSON.stringify(initialInput, null, 2));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [needsActivation, setNeedsActivation] = useState(!active);
+  const parsed = parseRunInput(text);
+
+  const plan: RunPlan = { save: dirty, activate: needsActivation };
+  const label = plan.save && plan.activate ? "Save, activate and run" : plan.save ? "Save and run" : plan.activate ? "Activate and run" : "Run";
+
+  const submit = async () => {
+    if (!parsed.value) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await onRun(parsed.value, plan);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409 && /activate/i.test(err.message)) {
+        setNeedsActivation(true);
+        setError(`${err.message}. Activate it to run it.`);
+      } else {
+        setError(err instanceof Error ? err.message : String(err));
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog title="Run workflow" onClose={onClose}
+            footer={(
+              <>
+                <button type="button" className="btn" onClick={onClose}>Cancel</button>
+                <button type="button" className="btn btn-primary" onClick={submit} disabled={busy || !parsed.value}>
+                  {busy ? "Starting…" : label}
+                </button>
+              </>
+            )}>
+      <div className={`field${parsed.error ? " invalid" : ""}`}>
+        <label className="field-label" htmlFor="run-input">Input (JSON)</label>
+        <textarea id="run-input" className="fp-json" rows={10} value={text} spellCheck={false}
+                  onChange={(e) => setText(e.target.value)}
+                  onKeyDown={(e) => {
+                    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) submit();
+                  }} />
+        <span className="field-help">Steps read it as <code>{"{{ input.<field> }}"}</code>. Ctrl+Enter runs.</span>
+        {parsed.error && <p className="field-error" role="alert">{parsed.error}</p>}
+      </div>
+      {plan.save && <p className="fp-note">You have unsaved changes: they will be saved first.</p>}
+      {plan.activate && (
+        <p className="fp-note">
+          This workflow is not active. Runs use the active version, so it will be activated first (its saved definition becomes a new version).
+        </p>
+      )}
+      {error && <p className="form-error" role="alert">{error}</p>}
+    </Dialog>
+  );
+}

@@ -1,0 +1,63 @@
+/** The look every step node shares (designer and monitor): a card with an icon, the name, the type
+ * and the key, a target handle on the left and one source handle on the right, or one labelled
+ * handle per branch. Stable test hooks: data-testid="node-<key>", data-status, data-invalid. */
+import { Handle, Position } from "@xyflow/react";
+import { memo, type ReactNode } from "react";
+
+import type { TaskStatus } from "@/lib/types";
+
+export interface NodeShellProps {
+  stepKey: string;
+  name: string;
+  taskType: string;
+  category?: string;
+  branches: string[] | null;
+  selected?: boolean;
+  status?: TaskStatus;
+  /** Problems to show: a red border, their count and a tooltip. */
+  errors?: string[];
+  footer?: ReactNode;
+}
+
+const ICONS: Record<string, string> = {
+  flow: "⑂", data: "{}", integration: "⇄", utility: "✎", code: "λ", trigger: "⚡",
+};
+
+export const NodeShell = memo(function NodeShell(props: NodeShellProps) {
+  const { stepKey, name, taskType, category, branches, selected, status, errors, footer } = props;
+  const invalid = !!errors?.length;
+  const classes = ["fp-node", `fp-cat-${category ?? "other"}`, selected && "selected", invalid && "invalid",
+    status && `status-${status}`].filter(Boolean).join(" ");
+  return (
+    <div className={classes} data-testid={`node-${stepKey}`} data-status={status ?? "idle"}
+         data-invalid={invalid ? "true" : "false"} title={invalid ? errors!.join("\n") : undefined}>
+      <Handle type="target" position={Position.Left} className="fp-handle" />
+      <div className="fp-node-icon" aria-hidden="true">{ICONS[category ?? ""] ?? "●"}</div>
+      <div className="fp-node-text">
+        <div className="fp-node-name">{name || stepKey}</div>
+        <div className="fp-node-meta">
+          <span>{taskType}</span>
+          <span className="fp-node-key">{stepKey}</span>
+        </div>
+        {footer}
+      </div>
+      {invalid && (
+        <span className="fp-node-errors" role="img" aria-label={`${errors!.length} problem${errors!.length > 1 ? "s" : ""}`}>
+          {errors!.length}
+        </span>
+      )}
+      {branches ? (
+        <div className="fp-branches">
+          {branches.map((branch) => (
+            <div key={branch} className="fp-branch">
+              <span className="fp-branch-label">{branch}</span>
+              <Handle type="source" id={branch} position={Position.Right} className="fp-handle fp-handle-branch" />
+            </div>
+          ))}
+        </div>
+      ) : (
+        <Handle type="source" position={Position.Right} className="fp-handle" />
+      )}
+    </div>
+  );
+});

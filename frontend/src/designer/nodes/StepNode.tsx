@@ -1,0 +1,22 @@
+/** The designer's step node: the shared shell fed from the designer store (its step type, its
+ * branches and the problems found on it). */
+import type { NodeProps } from "@xyflow/react";
+import { memo, useMemo } from "react";
+
+import type { StepNode as StepNodeType } from "@/lib/graph";
+import { stepBranches } from "@/lib/validation";
+
+import { useDesigner } from "../context";
+import { NodeShell } from "./NodeShell";
+
+export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps<StepNodeType>) {
+  const { step } = data;
+  const stepType = useDesigner((s) => s.stepTypes[step.task_type]);
+  const issues = useDesigner((s) => s.issues[id]);
+  const branches = useMemo(() => stepBranches(stepType, step.config ?? {}), [stepType, step.config]);
+  const errors = useMemo(() => issues?.map((i) => `${i.field}: ${i.message}`), [issues]);
+  return (
+    <NodeShell stepKey={id} name={step.name} taskType={step.task_type} category={stepType?.category}
+               branches={branches} selected={selected} status={data.status} errors={errors} />
+  );
+});

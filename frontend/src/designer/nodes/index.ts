@@ -1,0 +1,6 @@
+/** The canvas's node types, at module scope so React Flow never sees a new object. */
+import type { NodeTypes } from "@xyflow/react";
+
+import { StepNode } from "./StepNode";
+
+export const nodeTypes: NodeTypes = { step: StepNode };

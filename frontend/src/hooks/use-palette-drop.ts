@@ -1,0 +1,30 @@
+/** Dropping a step type from the palette onto the canvas: where (in flow coordinates) and which. */
+import { useReactFlow } from "@xyflow/react";
+import { useCallback, type DragEvent } from "react";
+
+import { NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
+import type { StepType } from "@/lib/types";
+
+export const DRAG_MIME = "application/x-flowpilot-step-type";
+
+export function usePaletteDrop(stepTypes: Record<string, StepType>, onDrop: (type: StepType, position: { x: number; y: number }) => void) {
+  const { screenToFlowPosition } = useReactFlow();
+
+  const onDragOver = useCallback((event: DragEvent) => {
+    if (!event.dataTransfer.types.includes(DRAG_MIME)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+  }, []);
+
+  const onDropEvent = useCallback((event: DragEvent) => {
+    const name = event.dataTransfer.getData(DRAG_MIME);
+    const type = stepTypes[name];
+    if (!type) return;
+    event.preventDefault();
+    const point = screenToFlowPosition({ x: event.clientX, y: event.clientY });
+    // The drop point is the middle of the new node.
+    onDrop(type, { x: Math.round(point.x - NODE_WIDTH / 2), y: Math.round(point.y - NODE_HEIGHT / 2) });
+  }, [stepTypes, screenToFlowPosition, onDrop]);
+
+  return { onDragOver, onDrop: onDropEvent };
+}
