@@ -16,45 +16,50 @@ export function ExecutionsFilterBar({ filters, onChange }: Props) {
 
   return (
     <div className="monitor-filters card" role="search" aria-label="Filter executions">
-      <div className="monitor-filter-group" role="group" aria-label="Status">
-        {EXECUTION_STATUSES.map((status) => {
-          const on = filters.status.includes(status);
-          return (
-            <button key={status} type="button" aria-pressed={on}
-                    className={`monitor-chip status-${status}${on ? " monitor-chip-on" : ""}`}
-                    onClick={() => set({ status: on ? filters.status.filter((s) => s !== status) : [...filters.status, status] })}>
-              <span className="monitor-chip-dot" aria-hidden="true" />
-              {status}
-            </button>
-          );
-        })}
+      <div className="monitor-filters-row">
+        <span className="monitor-filters-label">Status</span>
+        <div className="monitor-filter-group" role="group" aria-label="Status">
+          {EXECUTION_STATUSES.map((status) => {
+            const on = filters.status.includes(status);
+            return (
+              <button key={status} type="button" aria-pressed={on}
+                      className={`monitor-chip status-${status}${on ? " monitor-chip-on" : ""}`}
+                      onClick={() => set({ status: on ? filters.status.filter((s) => s !== status) : [...filters.status, status] })}>
+                <span className="monitor-chip-dot" aria-hidden="true" />
+                {status}
+              </button>
+            );
+          })}
+        </div>
+        <button type="button" className="btn btn-ghost btn-sm monitor-filter-clear" disabled={!isFiltered(filters)}
+                onClick={() => onChange({ status: [], workflow: "", trigger: "", from: "", to: "", page: 1 })}>
+          Clear filters
+        </button>
       </div>
-      <label className="monitor-filter">
-        <span>Workflow</span>
-        <select value={filters.workflow} onChange={(event) => set({ workflow: event.target.value })}>
-          <option value="">All workflows</option>
-          {workflows.data?.map((workflow) => <option key={workflow.id} value={workflow.id}>{workflow.name}</option>)}
-        </select>
-      </label>
-      <label className="monitor-filter monitor-filter-narrow">
-        <span>Trigger</span>
-        <select value={filters.trigger} onChange={(event) => set({ trigger: event.target.value as ListFilters["trigger"] })}>
-          <option value="">Any</option>
-          {TRIGGERS.map((trigger) => <option key={trigger} value={trigger}>{trigger}</option>)}
-        </select>
-      </label>
-      <label className="monitor-filter monitor-filter-date">
-        <span>From</span>
-        <input type="date" value={filters.from} max={filters.to || undefined} onChange={(event) => set({ from: event.target.value })} />
-      </label>
-      <label className="monitor-filter monitor-filter-date">
-        <span>To</span>
-        <input type="date" value={filters.to} min={filters.from || undefined} onChange={(event) => set({ to: event.target.value })} />
-      </label>
-      <button type="button" className="btn btn-ghost monitor-filter-clear" disabled={!isFiltered(filters)}
-              onClick={() => onChange({ status: [], workflow: "", trigger: "", from: "", to: "", page: 1 })}>
-        Clear
-      </button>
+      <div className="monitor-filters-row">
+        <label className="monitor-filter">
+          <span>Workflow</span>
+          <select value={filters.workflow} onChange={(event) => set({ workflow: event.target.value })}>
+            <option value="">All workflows</option>
+            {workflows.data?.map((workflow) => <option key={workflow.id} value={workflow.id}>{workflow.name}</option>)}
+          </select>
+        </label>
+        <label className="monitor-filter monitor-filter-narrow">
+          <span>Trigger</span>
+          <select value={filters.trigger} onChange={(event) => set({ trigger: event.target.value as ListFilters["trigger"] })}>
+            <option value="">Any</option>
+            {TRIGGERS.map((trigger) => <option key={trigger} value={trigger}>{trigger}</option>)}
+          </select>
+        </label>
+        <label className="monitor-filter monitor-filter-date">
+          <span>From</span>
+          <input type="date" value={filters.from} max={filters.to || undefined} onChange={(event) => set({ from: event.target.value })} />
+        </label>
+        <label className="monitor-filter monitor-filter-date">
+          <span>To</span>
+          <input type="date" value={filters.to} min={filters.from || undefined} onChange={(event) => set({ to: event.target.value })} />
+        </label>
+      </div>
     </div>
   );
 }

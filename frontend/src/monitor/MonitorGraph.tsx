@@ -50,13 +50,12 @@ function Graph({ steps, tasks, selectedKey, onSelect }: Props) {
         fitView
         fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
         minZoom={0.2}
-        proOptions={{ hideAttribution: true }}
         onNodeClick={(_, node) => onSelect(node.id === selectedKey ? null : node.id)}
         onPaneClick={() => onSelect(null)}
       >
         <Background gap={20} size={1} />
         <Controls showInteractive={false} position="bottom-left" />
-        <MiniMap<StepNode> pannable zoomable nodeClassName={minimapClass} position="bottom-right" />
+        <MiniMap<StepNode> pannable zoomable nodeClassName={minimapClass} position="top-right" style={{ width: 150, height: 96 }} />
       </ReactFlow>
     </div>
   );

@@ -22,6 +22,16 @@ describe("summarizeSteps", () => {
     expect(summarizeSteps(rows).get("poll")!.status).toBe("running");
   });
 
+  it("counts as tried only rows that were queued or scheduled, not placeholders, skips or unstarted cancels", () => {
+    const rows = [
+      task("a", { status: "failed" }), task("a", { status: "retrying", attempt_number: 2, queued_at: null, started_at: null }),
+      task("b", { status: "pending", queued_at: null, started_at: null }),
+      task("c", { status: "cancelled", queued_at: null, started_at: null }),
+    ];
+    const summaries = summarizeSteps(rows);
+    expect([summaries.get("a")!.tried, summaries.get("b")!.tried, summaries.get("c")!.tried]).toEqual([2, 0, 0]);
+  });
+
   it("shows a step that has not been reached as pending", () => {
     expect(stepStatus(summarizeSteps([task("a")]), "b")).toBe("pending");
   });
@@ -48,7 +58,7 @@ describe("monitorFlow", () => {
     const byKey = Object.fromEntries(nodes.map((node) => [node.id, node.data]));
     expect(byKey.send_welcome).toMatchObject({ status: "completed", attempts: 1 });
     expect(byKey.crm_pro).toMatchObject({ status: "retrying", attempts: 2 });
-    expect(byKey.crm_basic).toMatchObject({ status: "skipped", attempts: 1 });
+    expect(byKey.crm_basic).toMatchObject({ status: "skipped", attempts: 0 });
     expect(byKey.notify_slack).toMatchObject({ status: "pending", attempts: 0 });
   });
 

@@ -1,6 +1,6 @@
 /** Pure reading of an execution's attempts: which attempt of each step is the latest, what status a
  * step shows in the monitor, and the monitor's graph (the version's steps coloured by those statuses). */
-import { layout, stepsToFlow, type DependencyEdge, type StepNode } from "@/lib/graph";
+import { layout, NODE_HEIGHT, NODE_WIDTH, stepsToFlow, type DependencyEdge, type StepNode } from "@/lib/graph";
 import type { StepDefinition, TaskExecution, TaskStatus } from "@/lib/types";
 
 /** Statuses in which a step (or an execution) may still change on its own. */
@@ -9,6 +9,8 @@ export const ACTIVE_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set(["pending",
 export interface StepSummary {
   /** Every row of the step (attempts and visits), oldest first. */
   attempts: TaskExecution[];
+  /** How many of those rows were tried: queued or further (not a pending placeholder, nor skipped). */
+  tried: number;
   latest: TaskExecution;
   status: TaskStatus;
 }
@@ -32,12 +34,19 @@ export function attemptsByStep(tasks: TaskExecution[]): Map<string, TaskExecutio
   return byStep;
 }
 
+/** A row that reached a worker's queue (or was scheduled as a retry), not a placeholder or a skip. */
+export function wasTried(task: TaskExecution): boolean {
+  if (task.status === "pending" || task.status === "skipped") return false;
+  if (task.status === "cancelled") return Boolean(task.queued_at || task.started_at);
+  return true;
+}
+
 /** Per step key: its attempts, the latest one and the status it shows (the latest attempt's). */
 export function summarizeSteps(tasks: TaskExecution[]): Map<string, StepSummary> {
   const summaries = new Map<string, StepSummary>();
   for (const [key, attempts] of attemptsByStep(tasks)) {
     const latest = attempts[attempts.length - 1];
-    summaries.set(key, { attempts, latest, status: latest.status });
+    summaries.set(key, { attempts, latest, status: latest.status, tried: attempts.filter(wasTried).length });
   }
   return summaries;
 }
@@ -65,12 +74,15 @@ export function monitorFlow(steps: StepDefinition[], tasks: TaskExecution[]): Mo
   const nodes = placed.map((node) => ({
     ...node,
     type: "step" as const,
+    // Fixed size: the minimap (and fitView) know it before the nodes are measured.
+    width: NODE_WIDTH,
+    height: NODE_HEIGHT,
     draggable: false,
     connectable: false,
     data: {
       ...node.data,
       status: stepStatus(summaries, node.id),
-      attempts: summaries.get(node.id)?.attempts.length ?? 0,
+      attempts: summaries.get(node.id)?.tried ?? 0,
     },
   }));
   const edges = flow.edges.map((edge) => {
