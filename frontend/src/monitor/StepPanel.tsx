@@ -45,15 +45,14 @@ export function StepPanel({ step, stepKey, attempts, logs, now, onClose }: StepP
                 {attempts.map((attempt) => (
                   <li key={attempt.id}>
                     <button type="button" className={`monitor-attempt${attempt.id === chosen?.id ? " monitor-attempt-on" : ""}`}
-                            aria-pressed={attempt.id === chosen?.id} onClick={() => setChosenId(attempt.id)}>
-                      <span className="monitor-attempt-head">
-                        <StatusBadge status={attempt.status} />
-                        <strong>Attempt {attempt.attempt_number}</strong>
-                        {attempt.visit > 1 && <span className="muted small">visit {attempt.visit}</span>}
-                        <span className="spacer" />
-                        <span className="small">{formatDuration(attempt.started_at, attempt.completed_at, now)}</span>
-                      </span>
-                      <AttemptTimes attempt={attempt} />
+                            aria-pressed={attempt.id === chosen?.id} onClick={() => setChosenId(attempt.id)}
+                            data-testid={`attempt-${attempt.attempt_number}`}>
+                      <StatusBadge status={attempt.status} />
+                      <strong>#{attempt.attempt_number}</strong>
+                      {attempt.visit > 1 && <span className="muted small">visit {attempt.visit}</span>}
+                      <span className="spacer" />
+                      <span className="muted small">{shortTime(attempt.started_at ?? attempt.queued_at ?? attempt.created_at)}</span>
+                      <span className="small monitor-attempt-duration">{formatDuration(attempt.started_at, attempt.completed_at, now)}</span>
                     </button>
                   </li>
                 ))}
@@ -88,13 +87,21 @@ function AttemptTimes({ attempt }: { attempt: TaskExecution }) {
   );
 }
 
+function shortTime(iso: string | null): string {
+  return iso ? new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "";
+}
+
 function AttemptDetail({ attempt }: { attempt: TaskExecution }) {
   const traceback = typeof attempt.error_details?.traceback === "string" ? attempt.error_details.traceback : "";
   return (
     <>
+      <section>
+        <h4>Attempt {attempt.attempt_number}{attempt.visit > 1 ? `, visit ${attempt.visit}` : ""}</h4>
+        <AttemptTimes attempt={attempt} />
+      </section>
       {attempt.error_message && (
         <section className="monitor-error" role="alert">
-          <h4>Error <span className="muted small">attempt {attempt.attempt_number}</span></h4>
+          <h4>Error</h4>
           <pre className="monitor-error-message">{attempt.error_message}</pre>
           {traceback && (
             <details className="monitor-traceback">
