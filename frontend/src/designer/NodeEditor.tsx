@@ -131,7 +131,7 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
                      setKeyError(null);
                    }
                  }} />
-          <span className="field-help">Other steps use it: <code>{`{{ steps.${stepKey}.output }}`}</code></span>
+          <div className="field-help">Other steps use it: <code>{`{{ steps.${stepKey}.output }}`}</code></div>
           {keyIssues.map((issue, i) => <p key={i} className="field-error" role="alert">{issue.message}</p>)}
         </div>
         <div className="field">
@@ -173,7 +173,7 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
             <label className="field-label" htmlFor={`${id}-when`}>Run only when</label>
             <TemplateInput id={`${id}-when`} value={step.when ?? ""} disabled={readOnly} placeholder="e.g. input.amount > 100"
                            onChange={(when) => update({ when }, "when")} />
-            <span className="field-help">A condition; when false the step is skipped.</span>
+            <div className="field-help">A condition; when false the step is skipped.</div>
             {[...issuesAt(issues, "when"), ...issuesAt(issues, "retry")].map((issue, i) => (
               <p key={i} className="field-error" role="alert">{issue.message}</p>
             ))}

@@ -75,7 +75,7 @@ export function RunDialog({ initialInput, dirty, active, onRun, onClose }: RunDi
                   onKeyDown={(e) => {
                     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) submit();
                   }} />
-        <span className="field-help">Steps read it as <code>{"{{ input.<field> }}"}</code>. Ctrl+Enter runs.</span>
+        <div className="field-help">Steps read it as <code>{"{{ input.<field> }}"}</code>. Ctrl+Enter runs.</div>
         {parsed.error && <p className="field-error" role="alert">{parsed.error}</p>}
       </div>
       {plan.save && <p className="fp-note">You have unsaved changes: they will be saved first.</p>}

@@ -138,7 +138,7 @@ function Field({ name, schema, value, required, path, ctx, onChange }: FieldProp
       {header}
       <Control kind={kind} id={id} name={name} schema={schema} value={value} required={required} path={path}
                ctx={ctx} onChange={onChange} helpId={helpId} invalid={invalid} />
-      {schema.description && <span className="field-help" id={helpId}>{schema.description}</span>}
+      {schema.description && <div className="field-help" id={helpId}>{schema.description}</div>}
       <FieldErrors issues={own} />
     </div>
   );
@@ -318,7 +318,7 @@ function JsonInput({ id, value, onChange, aria }: { id: string; value: unknown; 
   }, [value]);
   return (
     <>
-      <textarea id={id} className="fp-json" rows={Math.min(12, Math.max(3, text.split("\n").length))} value={text}
+      <textarea id={id} className="fp-json" placeholder="JSON, e.g. { &quot;key&quot;: &quot;value&quot; }" rows={Math.min(12, Math.max(3, text.split("\n").length))} value={text}
                 spellCheck={false} {...aria} aria-invalid={error ? true : undefined}
                 onChange={(e) => {
                   const next = e.target.value;

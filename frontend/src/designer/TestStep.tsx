@@ -84,7 +84,7 @@ export function TestStep({ step, stepType, upstream, sampleInput }: TestStepProp
         <label className="field">
           <span>Upstream outputs</span>
           <textarea className="fp-json" rows={5} value={outputs} onChange={(e) => setOutputs(e.target.value)} spellCheck={false} />
-          <span className="field-help">What <code>{"{{ steps.<key>.output }}"}</code> holds for each step upstream.</span>
+          <div className="field-help">What <code>{"{{ steps.<key>.output }}"}</code> holds for each step upstream.</div>
         </label>
       )}
       <label className="field fp-inline-field">

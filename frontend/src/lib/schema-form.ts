@@ -55,7 +55,7 @@ export function fieldKind(schema: JsonSchema, value: unknown, name = ""): FieldK
     return "json";
   }
   if (stringy) {
-    const long = (schema.format && LONG_FORMATS.has(schema.format)) || (schema.maxLength ?? 0) > 500 ||
+    const long = (schema.format && LONG_FORMATS.has(schema.format)) || (schema.maxLength ?? 0) > 1000 ||
       LONG_NAMES.test(name) || (typeof value === "string" && (value.includes("\n") || value.length > 60));
     return long ? "text" : "string";
   }

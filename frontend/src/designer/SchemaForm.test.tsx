@@ -1,0 +1,138 @@
+import { fireEvent, render, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { useState } from "react";
+
+import type { JsonSchema } from "@/lib/types";
+import type { Issue } from "@/lib/validation";
+
+import { STEP_TYPES } from "./__fixtures__/step-types";
+import { SchemaForm } from "./SchemaForm";
+
+const types = Object.fromEntries(STEP_TYPES.map((t) => [t.name, t]));
+
+/** A controlled form whose latest value the test can read. */
+function Harness({ schema, initial, issues, onValue }: {
+  schema: JsonSchema; initial: Record<string, unknown>; issues?: Issue[]; onValue: (v: Record<string, unknown>) => void;
+}) {
+  const [value, setValue] = useState(initial);
+  return <SchemaForm schema={schema} value={value} issues={issues} onChange={(v) => { setValue(v); onValue(v); }} />;
+}
+
+function setup(schema: JsonSchema, initial: Record<string, unknown> = {}, issues?: Issue[]) {
+  let latest = initial;
+  render(<Harness schema={schema} initial={initial} issues={issues} onValue={(v) => (latest = v)} />);
+  return { value: () => latest };
+}
+
+const fieldOf = (label: string) => screen.getByLabelText(label).closest(".fp-field") as HTMLElement;
+
+describe("SchemaForm", () => {
+  it("generates a control per kind, labelled by title, with required markers, help and defaults", () => {
+    setup(types.http_request.config_schema, { url: "https://x" });
+    expect(screen.getByLabelText("URL")).toHaveValue("https://x");
+    expect(screen.getByLabelText("URL").tagName).toBe("INPUT");
+    expect(within(fieldOf("URL")).getByTitle("Required")).toBeInTheDocument();
+    expect(within(fieldOf("Method")).queryByTitle("Required")).toBeNull();
+    // enum -> select, its default offered
+    const method = screen.getByLabelText("Method");
+    expect(method.tagName).toBe("SELECT");
+    expect(within(method).getByRole("option", { name: "Default (GET)" })).toBeInTheDocument();
+    // number with its default as placeholder
+    expect(screen.getByLabelText("Timeout (s)")).toHaveAttribute("type", "number");
+    expect(screen.getByLabelText("Timeout (s)")).toHaveAttribute("placeholder", "Default: 30");
+    // boolean -> checkbox showing its default (true)
+    expect(screen.getByLabelText("Follow redirects")).toBeChecked();
+    // free-form objects (additionalProperties) and untyped values -> JSON textareas
+    expect(screen.getByLabelText("Headers").tagName).toBe("TEXTAREA");
+    expect(screen.getByLabelText("JSON body")).toHaveClass("fp-json");
+    // an object with properties -> a nested fieldset with its own fields and help
+    expect(screen.getByRole("group", { name: "Authentication (from a stored credential)" })).toBeInTheDocument();
+    expect(screen.getByLabelText("Credential")).toHaveAccessibleDescription("The name of a stored credential holding the secret");
+  });
+
+  it("uses a textarea for long text", () => {
+    setup(types.send_email.config_schema, { body: "Hello" });
+    expect(screen.getByLabelText("Body (text)").tagName).toBe("TEXTAREA");
+    expect(screen.getByLabelText("Subject").tagName).toBe("INPUT");
+  });
+
+  it("round-trips values: edits change only their field, cleared optional fields go away", async () => {
+    const user = userEvent.setup();
+    const initial = { method: "POST", url: "https://a", json: { email: "{{ input.email }}" }, follow_redirects: false };
+    const form = setup(types.http_request.config_schema, initial);
+    await user.clear(screen.getByLabelText("URL"));
+    await user.type(screen.getByLabelText("URL"), "https://b");
+    await user.selectOptions(screen.getByLabelText("Method"), "PUT");
+    await user.type(screen.getByLabelText("Timeout (s)"), "12.5");
+    await user.click(screen.getByLabelText("Follow redirects"));
+    await user.selectOptions(screen.getByLabelText("Type"), "bearer");
+    await user.type(screen.getByLabelText("Credential"), "crm");
+    expect(form.value()).toEqual({
+      method: "PUT", url: "https://b", json: { email: "{{ input.email }}" }, follow_redirects: true, timeout: 12.5,
+      auth: { type: "bearer", credential: "crm" },
+    });
+    await user.clear(screen.getByLabelText("Timeout (s)"));
+    await user.selectOptions(screen.getByLabelText("Method"), "Default (GET)");
+    expect(form.value()).not.toHaveProperty("timeout");
+    expect(form.value()).not.toHaveProperty("method");
+  });
+
+  it("edits a list of scalars", async () => {
+    const user = userEvent.setup();
+    const form = setup(types.http_request.config_schema, { url: "u", success_status: [200] });
+    const group = screen.getByRole("group", { name: "Success status codes (default: 2xx)" });
+    await user.click(within(group).getByRole("button", { name: "+ Add item" }));
+    const second = within(group).getByLabelText("Item 2");
+    await user.clear(second);
+    await user.type(second, "201");
+    expect(form.value().success_status).toEqual([200, 201]);
+    await user.click(within(group).getByRole("button", { name: "Remove item 1" }));
+    expect(form.value().success_status).toEqual([201]);
+  });
+
+  it("edits a list of objects with nested fields", async () => {
+    const user = userEvent.setup();
+    const form = setup(types.conditional.config_schema, {});
+    await user.click(screen.getByRole("button", { name: "+ Add item" }));
+    await user.type(screen.getByLabelText("Branch"), "eu");
+    expect(form.value()).toEqual({ cases: [{ branch: "eu" }] });
+  });
+
+  it("keeps a template in a typed field as an expression, and switches between fixed and expression", async () => {
+    const user = userEvent.setup();
+    const form = setup(types.conditional.config_schema, { condition: "{{ input.plan == 'pro' }}" });
+    const condition = screen.getByLabelText("Condition");
+    expect(condition).toHaveValue("{{ input.plan == 'pro' }}");
+    await user.click(within(fieldOf("Condition")).getByRole("button", { name: "Fixed" }));
+    expect(screen.getByLabelText("Condition")).toHaveAttribute("type", "checkbox");
+    expect(form.value()).toEqual({});
+    await user.click(screen.getByLabelText("Condition"));
+    expect(form.value()).toEqual({ condition: true });
+    await user.click(within(fieldOf("Condition")).getByRole("button", { name: "Expression" }));
+    expect(form.value()).toEqual({ condition: "{{ true }}" });
+  });
+
+  it("shows a JSON parse error and keeps the last good value", () => {
+    const form = setup(types.http_request.config_schema, { url: "u", headers: { A: "1" } });
+    const headers = screen.getByLabelText("Headers");
+    fireEvent.change(headers, { target: { value: '{"A": "1", ' } });
+    expect(within(fieldOf("Headers")).getByRole("alert")).toHaveTextContent(/Not valid JSON/);
+    expect(form.value().headers).toEqual({ A: "1" });
+    fireEvent.change(headers, { target: { value: '{"B": "2"}' } });
+    expect(form.value().headers).toEqual({ B: "2" });
+    expect(within(fieldOf("Headers")).queryByRole("alert")).toBeNull();
+  });
+
+  it("shows each problem next to its field", () => {
+    setup(types.http_request.config_schema, { auth: { type: "bearer" } }, [
+      { field: "config.url", message: "is required" },
+      { field: "config.auth.credential", message: "is required" },
+      { field: "config.timeout", message: "must be at most 600" },
+    ]);
+    expect(within(fieldOf("URL")).getByRole("alert")).toHaveTextContent("is required");
+    expect(fieldOf("URL")).toHaveClass("invalid");
+    expect(within(fieldOf("Credential")).getByRole("alert")).toHaveTextContent("is required");
+    expect(within(fieldOf("Timeout (s)")).getByRole("alert")).toHaveTextContent("must be at most 600");
+    expect(within(fieldOf("Method")).queryByRole("alert")).toBeNull();
+  });
+});

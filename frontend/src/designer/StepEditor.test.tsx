@@ -1,0 +1,135 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { act, render, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { ReactFlowProvider, type NodeProps } from "@xyflow/react";
+import type { ReactNode } from "react";
+
+import type { StepNode as StepNodeType } from "@/lib/graph";
+import type { StepDefinition } from "@/lib/types";
+
+import { STEP_TYPES } from "./__fixtures__/step-types";
+import { DesignerContext } from "./context";
+import { StepEditor } from "./NodeEditor";
+import { StepNode } from "./nodes/StepNode";
+import { createDesignerStore } from "./store";
+
+const step = (key: string, task_type: string, config: Record<string, unknown>, depends_on: string[] = []): StepDefinition => ({
+  key, name: key, task_type, config, depends_on, step_order: 0, position: { x: 0, y: 0 },
+});
+
+function wrap(store: ReturnType<typeof createDesignerStore>, children: ReactNode) {
+  // The credentials query answers nothing here: no secrets to suggest.
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false, queryFn: async () => [] } } });
+  return (
+    <QueryClientProvider client={client}>
+      <ReactFlowProvider>
+        <DesignerContext.Provider value={store}>{children}</DesignerContext.Provider>
+      </ReactFlowProvider>
+    </QueryClientProvider>
+  );
+}
+
+function renderNode(store: ReturnType<typeof createDesignerStore>, key: string) {
+  const node = store.getState().nodes.find((n) => n.id === key)!;
+  const props = { id: key, data: node.data, selected: false, type: "step" } as unknown as NodeProps<StepNodeType>;
+  return render(wrap(store, <StepNode {...props} />));
+}
+
+function renderEditor(store: ReturnType<typeof createDesignerStore>, key: string) {
+  const Editor = () => {
+    const current = store.getState().nodes.find((n) => n.id === store.getState().selected)?.data.step;
+    return current ? <StepEditor stepKey={current.key} step={current} sampleInput={{}} /> : null;
+  };
+  store.getState().select([key]);
+  const view = render(wrap(store, <Editor />));
+  const unsubscribe = store.subscribe(() => view.rerender(wrap(store, <Editor />)));
+  return { ...view, unsubscribe };
+}
+
+beforeEach(() => {
+  vi.stubGlobal("fetch", vi.fn(async () => new Response("[]", { status: 200 })));
+});
+
+describe("step node", () => {
+  it("shows its name, type and key, and a handle per branch", () => {
+    const store = createDesignerStore({ steps: [step("plan", "conditional", { condition: "{{ input.pro }}" })], stepTypes: STEP_TYPES });
+    const { container } = renderNode(store, "plan");
+    const node = screen.getByTestId("node-plan");
+    expect(node).toHaveAttribute("data-invalid", "false");
+    expect(node).toHaveTextContent("plan");
+    expect(node).toHaveTextContent("conditional");
+    expect([...container.querySelectorAll(".react-flow__handle.source")].map((h) => h.getAttribute("data-handleid"))).toEqual(["true", "false"]);
+    expect(within(node).getByText("true")).toBeInTheDocument();
+  });
+
+  it("is marked invalid with the count and the messages of its problems", () => {
+    const store = createDesignerStore({ steps: [step("mail", "send_email", { to: "a@b.c", subject: "Hi {{ input.name" })], stepTypes: STEP_TYPES });
+    renderNode(store, "mail");
+    const node = screen.getByTestId("node-mail");
+    expect(node).toHaveAttribute("data-invalid", "true");
+    expect(within(node).getByRole("img", { name: "2 problems" })).toHaveTextContent("2");
+    expect(node.getAttribute("title")).toMatch(/config\.subject: .*not closed/);
+    expect(node.getAttribute("title")).toMatch(/config\.body: is required/);
+  });
+
+  it("marks every step of a cycle", () => {
+    const store = createDesignerStore({
+      steps: [step("a", "log", { message: "a" }, ["b"]), step("b", "log", { message: "b" }, ["a"])], stepTypes: STEP_TYPES,
+    });
+    renderNode(store, "a");
+    expect(screen.getByTestId("node-a")).toHaveAttribute("data-invalid", "true");
+    expect(screen.getByTestId("node-a").getAttribute("title")).toMatch(/cycle/);
+  });
+});
+
+describe("step editor", () => {
+  it("shows a missing required field next to the field, and clears it once filled", async () => {
+    const user = userEvent.setup();
+    const store = createDesignerStore({ steps: [step("fetch", "http_request", {})], stepTypes: STEP_TYPES });
+    const { unsubscribe } = renderEditor(store, "fetch");
+    const field = () => screen.getByLabelText("URL").closest(".fp-field") as HTMLElement;
+    expect(within(field()).getByRole("alert")).toHaveTextContent("is required");
+    await user.type(screen.getByLabelText("URL"), "https://api.example.com");
+    expect(within(field()).queryByRole("alert")).toBeNull();
+    expect(store.getState().nodes[0].data.step.config).toEqual({ url: "https://api.example.com" });
+    unsubscribe();
+  });
+
+  it("renames the step by its key, refusing invalid and taken keys", async () => {
+    const user = userEvent.setup();
+    const store = createDesignerStore({
+      steps: [step("a", "log", { message: "x" }), step("b", "log", { message: "{{ steps.a.output }}" }, ["a"])], stepTypes: STEP_TYPES,
+    });
+    const { unsubscribe } = renderEditor(store, "a");
+    const key = screen.getByLabelText("Key");
+    await user.clear(key);
+    await user.type(key, "1");
+    expect(screen.getByText(/letters, digits and underscores/)).toBeInTheDocument();
+    expect(store.getState().nodes[0].id).toBe("a");
+    await user.clear(screen.getByLabelText("Key"));
+    await user.type(screen.getByLabelText("Key"), "b");
+    expect(screen.getByRole("alert")).toHaveTextContent('Another step has the key "b"');
+    await user.type(screen.getByLabelText("Key"), "egin");
+    expect(store.getState().nodes.map((n) => n.id)).toEqual(["begin", "b"]);
+    expect(store.getState().steps()[1]).toMatchObject({ depends_on: ["begin"], config: { message: "{{ steps.begin.output }}" } });
+    unsubscribe();
+  });
+
+  it("offers upstream outputs after {{ and inserts one with Enter", async () => {
+    const user = userEvent.setup();
+    const store = createDesignerStore({
+      steps: [step("fetch", "http_request", { url: "u" }), step("note", "log", { message: "" }, ["fetch"])], stepTypes: STEP_TYPES,
+    });
+    const { unsubscribe } = renderEditor(store, "note");
+    const message = screen.getByLabelText("Message");
+    await user.click(message);
+    await user.type(message, "Got {{{{ steps.fetch.output.st");
+    const options = screen.getAllByRole("option").map((o) => o.textContent);
+    expect(options[0]).toMatch(/^steps\.fetch\.output\.status_code/);
+    await user.keyboard("{Enter}");
+    await act(async () => new Promise((r) => requestAnimationFrame(r)));
+    expect(store.getState().nodes[1].data.step.config.message).toBe("Got {{ steps.fetch.output.status_code }}");
+    expect(screen.queryByRole("listbox")).toBeNull();
+    unsubscribe();
+  });
+});
