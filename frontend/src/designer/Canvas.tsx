@@ -24,7 +24,6 @@ const defaultEdgeOptions: DefaultEdgeOptions = {
   labelBgPadding: [6, 3],
   labelBgBorderRadius: 4,
 };
-const proOptions = { hideAttribution: true };
 const fitViewOptions = { padding: 0.2, maxZoom: 1.2 };
 
 interface CanvasProps {
@@ -81,7 +80,6 @@ export function Canvas({ onDropType, toolbar }: CanvasProps) {
         fitViewOptions={fitViewOptions}
         minZoom={0.1}
         maxZoom={2}
-        proOptions={proOptions}
       >
         <Background variant={BackgroundVariant.Dots} gap={18} size={1} color="#d3d7e6" />
         <Controls showInteractive={false} fitViewOptions={fitViewOptions} />

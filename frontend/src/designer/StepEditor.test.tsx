@@ -127,7 +127,7 @@ describe("step editor", () => {
     const options = screen.getAllByRole("option").map((o) => o.textContent);
     expect(options[0]).toMatch(/^steps\.fetch\.output\.status_code/);
     await user.keyboard("{Enter}");
-    await act(async () => new Promise((r) => requestAnimationFrame(r)));
+    await act(async () => new Promise<void>((r) => requestAnimationFrame(() => r())));
     expect(store.getState().nodes[1].data.step.config.message).toBe("Got {{ steps.fetch.output.status_code }}");
     expect(screen.queryByRole("listbox")).toBeNull();
     unsubscribe();
