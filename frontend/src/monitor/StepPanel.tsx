@@ -136,7 +136,7 @@ export function RunPanel({ execution }: { execution: ExecutionDetail }) {
         )}
         <JsonBlock label="Input" value={execution.input_data} empty="No input." />
         <JsonBlock label="Output" value={execution.output_data}
-                   empty={execution.status === "completed" ? "No output." : "Not finished yet."} />
+                   empty={execution.status === "running" || execution.status === "pending" ? "Not finished yet." : "No output."} />
       </div>
     </aside>
   );
