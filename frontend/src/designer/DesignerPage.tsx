@@ -183,6 +183,17 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
       }
     }
     const key = s.addStep(type, at);
+    if (!position) {
+      // Bring a step added by a click into view when it landed outside.
+      const rect = document.querySelector(".fp-canvas")?.getBoundingClientRect();
+      const { zoom } = flow.getViewport();
+      if (rect) {
+        const topLeft = flow.screenToFlowPosition({ x: rect.left, y: rect.top });
+        const bottomRight = flow.screenToFlowPosition({ x: rect.right, y: rect.bottom });
+        const outside = at.x < topLeft.x || at.y < topLeft.y || at.x + NODE_WIDTH > bottomRight.x || at.y + NODE_HEIGHT > bottomRight.y;
+        if (outside) flow.setCenter(at.x + NODE_WIDTH / 2, at.y + NODE_HEIGHT / 2, { zoom, duration: 200 });
+      }
+    }
     if (from) {
       const upstream = s.nodes.find((n) => n.id === from)!;
       const branches = s.stepTypes[upstream.data.step.task_type]?.branches;
