@@ -35,6 +35,8 @@ def from_data(*, workflow: dict, steps: list[dict]) -> dict:
                 "config": s.get("config") or {}, "depends_on": list(s.get("depends_on") or []),
                 "step_order": s.get("step_order") or 0, "timeout_seconds": s.get("timeout_seconds"),
                 "when": s.get("when") or "", "retry": _retry_fields(s),
+                # Where the designer drew it: the monitor shows a past version's graph as it was drawn.
+                "position": {"x": s.get("position_x") or 0, "y": s.get("position_y") or 0},
             }
             for s in steps
         ],

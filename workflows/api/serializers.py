@@ -164,6 +164,8 @@ class LogQuerySerializer(serializers.Serializer):
 
 
 class BulkRetrySerializer(serializers.Serializer):
+    execution_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000,
+                                          help_text="Only these executions (those of them that failed).")
     workflow_id = serializers.UUIDField(required=False, allow_null=True)
     step_key = serializers.CharField(max_length=100, required=False, allow_blank=True)
     error_contains = serializers.CharField(max_length=500, required=False, allow_blank=True)

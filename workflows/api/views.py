@@ -172,6 +172,8 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         executions = WorkflowExecution.objects.visible_to(request.user)
         if data.validated_data.get("workflow_id"):
             executions = executions.filter(workflow_id=data.validated_data["workflow_id"])
+        if "execution_ids" in data.validated_data:
+            executions = executions.filter(pk__in=data.validated_data["execution_ids"])
         selection = {"step_key": data.validated_data.get("step_key") or None,
                      "error_contains": data.validated_data.get("error_contains") or None}
         if data.validated_data["dry_run"]:

@@ -1,6 +1,7 @@
 """The REST API: shapes, status codes, errors naming the field, owners, constant query counts."""
 
 import json
+import uuid
 
 import pytest
 from django.db import connection
@@ -123,6 +124,15 @@ def test_add_one_step_activate_and_run(api, sync_executor):
     assert detail["task_executions"][1]["output_data"] == {"value": "a@b.c"}
     versions = api.get(f"/api/v1/workflows/{wf['id']}/versions/").data
     assert [v["number"] for v in versions] == [1]
+
+
+def test_a_version_keeps_where_each_step_was_drawn(api):
+    wf = api.post("/api/v1/workflows/", {"name": "drawn", "steps": [
+        {"key": "a", "task_type": "log", "config": {"message": "a"}, "position": {"x": 120.5, "y": -40}},
+        {"key": "b", "task_type": "log", "config": {"message": "b"}, "depends_on": ["a"]}]}, format="json").data
+    api.post(f"/api/v1/workflows/{wf['id']}/activate/")
+    (version,) = api.get(f"/api/v1/workflows/{wf['id']}/versions/").data
+    assert [s["position"] for s in version["definition"]["steps"]] == [{"x": 120.5, "y": -40}, {"x": 0, "y": 0}]
 
 
 def test_post_executions_201_new_200_existing(api, user):
@@ -296,6 +306,30 @@ def test_bulk_retry_answers_how_many(api, user, sync_executor):
     assert response.status_code == 200 and response.data["retried"] == 2
     sync_executor.drain()
     assert WorkflowExecution.objects.filter(status=E.COMPLETED).count() == 3
+
+
+def test_bulk_retry_of_selected_executions_retries_only_those_that_failed(api, user, other_user, sync_executor):
+    functions.FAULTS.update({"a", "b", "c"})
+    wf = active_workflow(user, [step("create_patient", function="create_patient", kwargs={"name": "{{ input.name }}"},
+                                     max_retries=0)])
+    runs = {name: api.post(f"/api/v1/workflows/{wf.pk}/run/", {"input_data": {"name": name}}, format="json").data["id"]
+            for name in "abcd"}
+    theirs = active_workflow(other_user, [step("create_patient", function="create_patient",
+                                               kwargs={"name": "a"}, max_retries=0)])
+    foreign = services.execution_start(workflow=theirs, input_data={})[0]
+    sync_executor.drain()
+    functions.FAULTS.clear()
+    assert WorkflowExecution.objects.filter(status=E.FAILED).count() == 4
+    chosen = [runs["a"], runs["c"], runs["d"], str(foreign.pk)]  # d completed; the last is another user's
+    dry = api.post("/api/v1/executions/retry-failed/", {"execution_ids": chosen, "dry_run": True}, format="json").data
+    assert sorted(map(str, dry["execution_ids"])) == sorted([runs["a"], runs["c"]])
+    response = api.post("/api/v1/executions/retry-failed/", {"execution_ids": chosen}, format="json")
+    assert response.status_code == 200 and response.data["retried"] == 2
+    sync_executor.drain()
+    status = dict(WorkflowExecution.objects.values_list("pk", "status"))
+    assert [status[uuid.UUID(runs[n])] for n in "abcd"] == [E.COMPLETED, E.FAILED, E.COMPLETED, E.COMPLETED]
+    assert status[foreign.pk] == E.FAILED
+    assert api.post("/api/v1/executions/retry-failed/", {"execution_ids": ["nope"]}, format="json").status_code == 400
 
 
 def test_another_users_objects_are_invisible(api, other_user, sync_executor):
