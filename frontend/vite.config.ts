@@ -5,6 +5,9 @@ import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 
 const backend = process.env.FLOWPILOT_BACKEND ?? "http://127.0.0.1:8000";
+// Django checks a POST's Origin (CSRF) and a WebSocket's Origin against its own host: through the
+// proxy, the browser's origin is Vite's, so the proxied requests present the backend's instead.
+const toBackend = { target: backend, changeOrigin: true, headers: { origin: backend } };
 
 export default defineConfig({
   plugins: [react()],
@@ -13,12 +16,12 @@ export default defineConfig({
   server: {
     port: 5173,
     proxy: {
-      "/api": backend,
-      "/admin": backend,
-      "/static": backend,
-      "/hooks": backend,
-      "/health": backend,
-      "/ws": { target: backend.replace(/^http/, "ws"), ws: true },
+      "/api": toBackend,
+      "/admin": toBackend,
+      "/static": toBackend,
+      "/hooks": toBackend,
+      "/health": toBackend,
+      "/ws": { ...toBackend, target: backend.replace(/^http/, "ws"), ws: true },
     },
   },
   test: {
