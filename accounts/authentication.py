@@ -24,6 +24,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             key = parts[1].decode()
         except UnicodeError:
             return None
+        return self.authenticate_credentials(key)
+
+    def authenticate_credentials(self, key: str):
+        """(user, token) for a personal key; None for a key that is not one (no fp_ marker)."""
         if not key.startswith(services.KEY_MARKER):
             return None
         token = ApiToken.objects.select_related("user").filter(key_hash=services.hash_key(key)).first()
@@ -41,3 +45,18 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword  # a WWW-Authenticate header makes an unauthenticated request a 401, not a 403
+
+
+def user_for_key(key: str):
+    """The active user a key (personal fp_ token or rest_framework.authtoken key) stands for, else None.
+
+    The same checks as the API's authentication classes, for callers without a request (WebSockets).
+    """
+    for authenticator in (ApiTokenAuthentication(), authentication.TokenAuthentication()):
+        try:
+            found = authenticator.authenticate_credentials(key)
+        except exceptions.AuthenticationFailed:
+            return None
+        if found is not None:
+            return found[0]
+    return None

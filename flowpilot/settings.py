@@ -223,8 +223,11 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "flowpilot@localhost")
 
 # --- Channels ---------------------------------------------------------------------------------
+# redis-py 8 reads with a 5 s socket timeout by default, exactly channels-redis's 5 s BZPOPMIN: every
+# idle WebSocket consumer died with "Timeout reading" (django/channels_redis#422). Reads may take longer.
 CHANNEL_LAYERS = (
-    {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                 "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]}}}
     if SERVICES_MODE
     else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 )

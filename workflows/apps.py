@@ -7,7 +7,10 @@ class WorkflowsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import steps  # noqa: F401  (registers the built-in step types)
-        from .steps.registry import load_modules
+        # Importing workflows.steps registers the built-in step types.
+        from . import events, live
+        from .steps import registry
 
-        load_modules(settings.FLOWPILOT_STEP_MODULES)
+        registry.load_modules(settings.FLOWPILOT_STEP_MODULES)
+        if live.publish not in events.subscribers:
+            events.subscribers.append(live.publish)  # every commit's events to the WebSocket groups

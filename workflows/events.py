@@ -1,7 +1,7 @@
 """Every transition is an event: written to ExecutionLog in the transaction that makes it.
 
-(The live monitor and the metrics subscribe here too: `subscribers` are called after commit with
-the events of that commit.)
+`subscribers` (the live monitor, workflows/live.py) are called after commit with the rows of that
+commit. A row about one attempt also carries that attempt's number as `row.attempt` (not a column).
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ class Events:
 
     def add(self, execution_id, event: str, message: str, *, level: str = LogLevel.INFO, task=None,
             step_key: str = "", **details) -> None:
-        self.rows.append(ExecutionLog(
+        row = ExecutionLog(
             execution_id=execution_id, task_execution_id=getattr(task, "pk", task), event=event,
-            step_key=step_key or getattr(task, "step_key", ""), level=level, message=message, details=details))
+            step_key=step_key or getattr(task, "step_key", ""), level=level, message=message, details=details)
+        row.attempt = getattr(task, "attempt", None)
+        self.rows.append(row)
 
     def flush(self) -> None:
         if not self.rows:

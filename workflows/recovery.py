@@ -64,10 +64,9 @@ def queue_due_retries(now) -> int:
         if not ids:
             return 0
         events = Events()
-        for task_id, execution_id, step_key, attempt in TaskExecution.objects.filter(pk__in=ids).values_list(
-                "pk", "execution_id", "step_key", "attempt"):
-            events.add(execution_id, "step.queued", f"Step {step_key!r} attempt {attempt} queued", task=task_id,
-                       step_key=step_key)
+        for task in TaskExecution.objects.filter(pk__in=ids).only("pk", "execution_id", "step_key", "attempt"):
+            events.add(task.execution_id, "step.queued", f"Step {task.step_key!r} attempt {task.attempt} queued",
+                       task=task)
         events.flush()
         orchestrator.queue(ids, T.RETRYING, now=now)
     return len(ids)

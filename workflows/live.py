@@ -1,0 +1,82 @@
+"""The live monitor's publisher: after each commit, its ExecutionLog rows go to the WebSocket groups
+of their execution, workflow and owner (workflows/consumers.py forwards them to the browsers).
+
+One message per group per commit, carrying a list of compact events. The execution's group gets
+every event (transitions and log lines); the workflow's and the owner's groups get the transitions
+only (the events that imply a status). Registered as an events subscriber in WorkflowsConfig.ready().
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+
+from .group_sender import sender
+from .models import ExecutionLog, WorkflowExecution
+from .states import ExecutionStatus as E
+from .states import TaskStatus as T
+
+log = logging.getLogger(__name__)
+
+MESSAGE_TYPE = "live.events"  # handled by LiveConsumer.live_events
+# The status (of the step, or of the execution) an event leaves behind; events not named here are log lines.
+STATUS_OF: dict[str, str] = {
+    "step.queued": T.QUEUED, "step.started": T.RUNNING, "step.completed": T.COMPLETED, "step.failed": T.FAILED,
+    "step.retry_scheduled": T.RETRYING, "step.waiting": T.WAITING, "step.skipped": T.SKIPPED,
+    "step.cancelled": T.CANCELLED,
+    "execution.created": E.PENDING, "execution.started": E.RUNNING, "execution.completed": E.COMPLETED,
+    "execution.failed": E.FAILED, "execution.cancelled": E.CANCELLED, "execution.retried": E.PENDING,
+}
+
+
+def execution_group(execution_id) -> str:
+    return f"execution_{execution_id}"
+
+
+def workflow_group(workflow_id) -> str:
+    return f"workflow_{workflow_id}"
+
+
+def user_group(user_id) -> str:
+    return f"user_{user_id}"
+
+
+def event_of(row: ExecutionLog, workflow_id) -> dict:
+    """A log row as the WebSocket clients see it: plain JSON values only."""
+    status = STATUS_OF.get(row.event)
+    attempt = getattr(row, "attempt", None) if row.event.startswith("step.") else None
+    return {
+        "id": row.pk, "event": row.event, "level": row.level, "message": row.message, "step_key": row.step_key,
+        "task_id": str(row.task_execution_id) if row.task_execution_id else None,
+        "execution_id": str(row.execution_id), "workflow_id": str(workflow_id),
+        "created_at": row.timestamp.isoformat() if row.timestamp else None, "details": row.details,
+        "status": str(status) if status else None, "attempt": attempt,
+    }
+
+
+def messages_for(rows: Iterable[ExecutionLog], owners: Mapping[str, tuple]) -> list[tuple[str, dict]]:
+    """(group, message) pairs, one per group, events in commit order. `owners`: execution id (str) ->
+    (workflow id, owner id); rows of an execution not in it are left out."""
+    by_group: dict[str, list[dict]] = {}
+    for row in rows:
+        if str(row.execution_id) not in owners:
+            continue
+        workflow_id, owner_id = owners[str(row.execution_id)]
+        event = event_of(row, workflow_id)
+        by_group.setdefault(execution_group(row.execution_id), []).append(event)
+        if event["status"] is not None:
+            by_group.setdefault(workflow_group(workflow_id), []).append(event)
+            by_group.setdefault(user_group(owner_id), []).append(event)
+    return [(group, {"type": MESSAGE_TYPE, "events": events}) for group, events in by_group.items()]
+
+
+def publish(rows: list[ExecutionLog]) -> None:
+    """The events subscriber: one query for the rows' workflows and owners, then hand the messages to
+    the sender. Never raises: a failure costs live updates, never a step."""
+    try:
+        ids = {row.execution_id for row in rows}
+        owners = {str(pk): (workflow_id, owner_id) for pk, workflow_id, owner_id in
+                  WorkflowExecution.objects.filter(pk__in=ids).values_list("pk", "workflow_id", "workflow__owner_id")}
+        sender.submit(messages_for(rows, owners))
+    except Exception:
+        log.warning("live updates for %d events not sent", len(rows), exc_info=True)

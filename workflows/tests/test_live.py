@@ -1,0 +1,300 @@
+"""The live monitor: WebSocket consumers (auth, ownership, Origin) and the events they forward,
+published after each commit; end to end from a real Celery worker process over channels-redis."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from accounts.services import api_token_create
+from flowpilot.asgi import application
+from workflows import live, services
+from workflows.group_sender import sender
+from workflows.models import ExecutionLog, TaskExecution
+from workflows.tests.cluster import Cluster, flush_broker, wait_for
+from workflows.tests.factories import active_workflow, step
+from workflows.tests.websocket import WebsocketClient
+
+pytestmark = pytest.mark.django_db(transaction=True)  # events are published after commit
+ORIGIN = (b"origin", b"http://testserver")
+IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+def session_cookie(user) -> tuple[bytes, bytes]:
+    client = Client()
+    client.force_login(user)
+    return b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def connect(path: str, *headers: tuple[bytes, bytes], origin=ORIGIN) -> WebsocketClient:
+    """An accepted connection (which may be closed at once: see close_code)."""
+    communicator = WebsocketClient(application, path, headers=[h for h in (origin, *headers) if h])
+    connected, _ = await communicator.connect()
+    assert connected, f"{path} refused the handshake"
+    return communicator
+
+
+async def close_code(communicator: WebsocketClient) -> int | None:
+    """The code the server closed with right after accepting, or None if it keeps the connection."""
+    if await communicator.receive_nothing(timeout=0.3):
+        await communicator.disconnect()
+        return None
+    output = await communicator.receive_output()
+    assert output["type"] == "websocket.close", output
+    return output["code"]
+
+
+async def receive_until(communicator: WebsocketClient, event: str, *, timeout: float = 10) -> list[dict]:
+    """The events received until (and with) the first `event`."""
+    events: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while not any(e["event"] == event for e in events):
+        message = await communicator.receive_json_from(timeout=max(deadline - time.monotonic(), 0.01))
+        assert message["type"] == "events" and message["events"], message
+        events.extend(message["events"])
+    return events
+
+
+def two_steps(owner, **fields):
+    return active_workflow(owner, [step("hello", "log", config={"message": "hi {{ input.name }}"}),
+                                   step("add", function="add", kwargs={"a": 1, "b": 2}, depends_on=["hello"])],
+                           **fields)
+
+
+def start_and_run(workflow, sync_executor, **input_data):
+    execution, _ = services.execution_start(workflow=workflow, input_data=input_data)
+    sync_executor.drain()
+    return execution
+
+
+# --- who may connect --------------------------------------------------------------------------
+
+def test_a_connection_without_a_user_is_closed_with_4401(user):
+    workflow = two_steps(user)
+
+    @async_to_sync
+    async def scenario():
+        for path in ("/ws/executions/", f"/ws/workflows/{workflow.pk}/"):
+            assert await close_code(await connect(path)) == 4401
+
+    scenario()
+
+
+def test_another_users_objects_and_unknown_ids_are_closed_with_4404(user, other_user, sync_executor):
+    workflow = two_steps(user)
+    execution = start_and_run(workflow, sync_executor)
+    mallory = session_cookie(other_user)
+
+    @async_to_sync
+    async def scenario():
+        for path in (f"/ws/executions/{execution.pk}/", f"/ws/workflows/{workflow.pk}/",
+                     "/ws/executions/00000000-0000-0000-0000-000000000000/"):
+            assert await close_code(await connect(path, mallory)) == 4404, path
+
+    scenario()
+
+
+def test_a_foreign_origin_is_refused_at_the_handshake(user):
+    alice = session_cookie(user)
+
+    @async_to_sync
+    async def scenario():
+        for origin in ((b"origin", b"http://evil.example"), None):  # another site; no Origin at all
+            communicator = WebsocketClient(application, "/ws/executions/",
+                                                 headers=[h for h in (origin, alice) if h])
+            connected, _ = await communicator.connect()
+            assert not connected
+        assert await close_code(await connect("/ws/executions/", alice)) is None  # the same cookie, our origin
+
+    scenario()
+
+
+def test_api_tokens_authenticate_by_header_or_query_parameter(user):
+    _, personal = api_token_create(user=user, name="cli")
+    legacy = Token.objects.create(user=user).key
+    workflow = two_steps(user)
+    path = f"/ws/workflows/{workflow.pk}/"
+
+    @async_to_sync
+    async def scenario():
+        assert await close_code(await connect(path, (b"authorization", f"Token {personal}".encode()))) is None
+        assert await close_code(await connect(path, (b"authorization", f"Token {legacy}".encode()))) is None
+        assert await close_code(await connect(f"{path}?token={personal}")) is None
+        for bad in (f"{path}?token=fp_nope", f"{path}?token=nope"):
+            assert await close_code(await connect(bad)) == 4401
+        # A refused key does not fall back on the session.
+        session = await sync_to_async(session_cookie)(user)
+        assert await close_code(await connect(f"{path}?token=fp_nope", session)) == 4401
+
+    scenario()
+
+
+# --- what is received ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("layer", ["configured", "in-memory"])
+def test_an_execution_streams_its_transitions_and_log_lines_in_order(user, sync_executor, settings, layer):
+    """services mode's channels-redis layer, and the embedded mode's in-memory one."""
+    if layer == "in-memory":
+        settings.CHANNEL_LAYERS = IN_MEMORY
+    workflow = two_steps(user)
+    execution, _ = services.execution_start(workflow=workflow, input_data={"name": "bo"})  # nothing ran yet
+    before = ExecutionLog.objects.filter(execution=execution).latest("id").pk  # published before we connect
+    alice = session_cookie(user)
+
+    @async_to_sync
+    async def scenario():
+        communicator = await connect(f"/ws/executions/{execution.pk}/", alice)
+        await sync_to_async(sync_executor.drain)()
+        events = await receive_until(communicator, "execution.completed")
+        await communicator.disconnect()
+        return events
+
+    events = [e for e in scenario() if e["id"] > before]
+    assert [(e["event"], e["step_key"], e["status"], e["attempt"]) for e in events] == [
+        ("step.started", "hello", "running", 1),
+        ("step.log", "hello", None, 1),
+        ("step.completed", "hello", "completed", 1),
+        ("step.queued", "add", "queued", 1),
+        ("step.started", "add", "running", 1),
+        ("step.completed", "add", "completed", 1),
+        ("execution.completed", "", "completed", None),
+    ]
+    ids = [e["id"] for e in events]
+    assert ids == sorted(ids) and ids == list(ExecutionLog.objects.filter(
+        execution=execution, id__gte=ids[0]).values_list("id", flat=True))
+    hello = TaskExecution.objects.get(execution=execution, step_key="hello")
+    log_line = events[1]
+    assert log_line == {
+        "id": log_line["id"], "event": "step.log", "level": "info", "message": "hi bo", "step_key": "hello",
+        "task_id": str(hello.pk), "execution_id": str(execution.pk), "workflow_id": str(workflow.pk),
+        "created_at": log_line["created_at"], "details": {}, "status": None, "attempt": 1,
+    }
+    assert events[2]["details"] == {"attempt": 1}
+
+
+def test_the_workflow_and_the_feed_receive_transitions_only(user, other_user, sync_executor):
+    workflow = two_steps(user)
+    other = two_steps(other_user)
+    alice, mallory = session_cookie(user), session_cookie(other_user)
+
+    @async_to_sync
+    async def scenario():
+        by_workflow = await connect(f"/ws/workflows/{workflow.pk}/", alice)
+        feed = await connect("/ws/executions/", alice)
+        others_feed = await connect("/ws/executions/", mallory)
+        execution = await sync_to_async(start_and_run)(workflow, sync_executor, name="bo")
+        received = [await receive_until(c, "execution.completed") for c in (by_workflow, feed)]
+        assert await others_feed.receive_nothing(timeout=0.5)  # mallory sees nothing of alice's run...
+        await sync_to_async(start_and_run)(other, sync_executor, name="mo")
+        mine = await receive_until(others_feed, "execution.completed")  # ...and her own
+        for c in (by_workflow, feed, others_feed):
+            await c.disconnect()
+        return execution, received, mine
+
+    execution, (by_workflow, feed), mine = scenario()
+    expected = ["execution.created", "execution.started", "step.queued", "step.started", "step.completed",
+                "step.queued", "step.started", "step.completed", "execution.completed"]
+    for events in (by_workflow, feed):
+        assert [e["event"] for e in events] == expected  # no step.log
+        assert {e["execution_id"] for e in events} == {str(execution.pk)}
+        assert events[0]["status"] == "pending" and events[1]["status"] == "running"
+    assert {e["workflow_id"] for e in mine} == {str(other.pk)}
+
+
+def test_a_retry_is_announced_with_the_failed_attempt_and_the_step_retrying(user, sync_executor):
+    workflow = active_workflow(user, [step("flaky", function="flaky", kwargs={"fail_times": 1},
+                                           max_retries=1, retry_base_delay=0)])
+    execution, _ = services.execution_start(workflow=workflow, input_data={})
+    alice = session_cookie(user)
+
+    @async_to_sync
+    async def scenario():
+        communicator = await connect(f"/ws/executions/{execution.pk}/", alice)
+        await sync_to_async(sync_executor.drain)()
+        events = await receive_until(communicator, "step.retry_scheduled")
+        await communicator.disconnect()
+        return events
+
+    retry = scenario()[-1]
+    assert (retry["status"], retry["attempt"], retry["level"]) == ("retrying", 1, "warning")
+    assert "next_attempt_at" in retry["details"]
+
+
+# --- publishing ------------------------------------------------------------------------------
+
+def test_publishing_asks_the_database_once_per_commit(user, sync_executor, django_assert_num_queries, settings):
+    settings.CHANNEL_LAYERS = IN_MEMORY
+    runs = [start_and_run(two_steps(user, name=f"wf{i}"), sync_executor) for i in range(2)]
+    rows = list(ExecutionLog.objects.filter(execution__in=runs))
+    with django_assert_num_queries(1):
+        live.publish(rows)
+
+
+def test_messages_go_to_each_group_once_with_the_transitions_beyond_the_execution():
+    rows = [ExecutionLog(id=1, execution_id="e1", event="step.started", step_key="a", message="m"),
+            ExecutionLog(id=2, execution_id="e1", event="step.log", step_key="a", message="m"),
+            ExecutionLog(id=3, execution_id="e2", event="execution.failed", message="m", level="error"),
+            ExecutionLog(id=4, execution_id="gone", event="step.started", message="m")]
+    rows[0].attempt = 2
+    messages = dict(live.messages_for(rows, {"e1": ("w1", 7), "e2": ("w1", 7)}))
+    ids = {group: [e["id"] for e in message["events"]] for group, message in messages.items()}
+    assert ids == {"execution_e1": [1, 2], "execution_e2": [3], "workflow_w1": [1, 3], "user_7": [1, 3]}
+    assert {m["type"] for m in messages.values()} == {"live.events"}
+    started, failed = messages["workflow_w1"]["events"]
+    assert (started["status"], started["attempt"], failed["status"], failed["attempt"]) == ("running", 2, "failed", None)
+
+
+def test_a_channel_layer_that_is_down_fails_no_step(user, sync_executor, settings, caplog, monkeypatch):
+    monkeypatch.setattr(sender, "_paused_until", 0.0)  # and back to no pause after the test
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}}
+    with caplog.at_level(logging.WARNING, logger="workflows.group_sender"):
+        execution = start_and_run(two_steps(user), sync_executor, name="bo")
+        execution.refresh_from_db()
+        assert execution.status == "completed"
+        wait_for(lambda: "the channel layer failed" in caplog.text, timeout=10, interval=0.05,
+                 message="the failure to be logged")
+
+
+# --- services mode, end to end ------------------------------------------------------------------
+
+@pytest.mark.e2e
+@pytest.mark.services
+def test_a_transition_in_a_worker_process_reaches_a_subscribed_client(user):
+    flush_broker()
+    cluster = Cluster()
+    try:
+        cluster.start_worker(concurrency=1)
+        workflow = active_workflow(user, [step("nap", function="sleep", kwargs={"seconds": 1})])
+        alice = session_cookie(user)
+
+        async def completed(communicator) -> tuple[dict, float]:
+            while True:
+                for event in (await communicator.receive_json_from(timeout=30))["events"]:
+                    if event["event"] == "step.completed":
+                        return event, time.time()
+
+        @async_to_sync
+        async def scenario():
+            feed = await connect("/ws/executions/", alice)
+            execution, _ = await sync_to_async(services.execution_start)(workflow=workflow, input_data={})
+            watcher = await connect(f"/ws/executions/{execution.pk}/", alice)  # the step sleeps 1 s: in time
+            results = [await completed(watcher), await completed(feed)]
+            for c in (feed, watcher):
+                await c.disconnect()
+            return results
+
+        for (event, received_at), where in zip(scenario(), ("execution", "feed")):
+            task = TaskExecution.objects.get(pk=event["task_id"])
+            assert task.worker_id.startswith("worker@") and event["status"] == "completed"
+            delay_ms = (received_at - task.completed_at.timestamp()) * 1000
+            print(f"\nworker -> WebSocket client ({where} group): step.completed received "
+                  f"{delay_ms:.1f} ms after the step's completed_at")
+            assert delay_ms < 5000
+    finally:
+        cluster.stop()
