@@ -239,6 +239,10 @@ FLOWPILOT_HEARTBEAT_SECONDS = env_float("FLOWPILOT_HEARTBEAT_SECONDS", FLOWPILOT
 # A queued step whose message has not been picked up for this long is sent again (lost message).
 FLOWPILOT_REDISPATCH_AFTER_SECONDS = env_float("FLOWPILOT_REDISPATCH_AFTER_SECONDS", 120.0)
 FLOWPILOT_DEFAULT_TIMEOUT_SECONDS = env_int("FLOWPILOT_DEFAULT_TIMEOUT_SECONDS", 300)
+# "Try a step" (POST /api/v1/step-types/<name>/try/) runs the handler in the web process: this long
+# unless the request names its own limit, and never longer than the maximum.
+FLOWPILOT_TRY_DEFAULT_SECONDS = env_float("FLOWPILOT_TRY_DEFAULT_SECONDS", 10.0)
+FLOWPILOT_TRY_MAX_SECONDS = env_float("FLOWPILOT_TRY_MAX_SECONDS", 30.0)
 FLOWPILOT_HTTP_ALLOWED_NETWORKS = env_networks("FLOWPILOT_HTTP_ALLOWED_NETWORKS")
 FLOWPILOT_HTTP_MAX_RESPONSE_BYTES = env_int("FLOWPILOT_HTTP_MAX_RESPONSE_BYTES", 5 * 1024 * 1024)
 # Circuit breaker per target host (workflows/circuit.py): this many consecutive failures open it for

@@ -24,3 +24,9 @@ class Conflict(DomainError):
     """The request is valid but the object's state does not allow it (e.g. retry a completed run)."""
 
     status_code = 409
+
+
+class NotFound(DomainError):
+    """No such object (or not the caller's)."""
+
+    status_code = 404

@@ -9,28 +9,25 @@
 from __future__ import annotations
 
 import logging
-import traceback
-from dataclasses import asdict, dataclass, field
-from functools import partial
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from . import children, concurrency, dag, definition as definitions, heartbeat, templating
+from . import children, concurrency, dag, heartbeat, templating
+from . import definition as definitions
+from .credentials import Resolver
 from .errors import InvalidInput
 from .events import Events
 from .executors import get_executor
-from .runner import run_with_timeout
-from .credentials import Resolver, named_in
+from .invoke import Outcome, invoke
 from .models import LogLevel, TaskExecution, Workflow, WorkflowExecution
-from .secrets import redact, redact_error
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
 from .states import transition, transition_rows
-from .steps import registry
-from .steps.base import RunChildren, StepContext, StepError, StepTimeout, Wait
+from .steps.base import StepContext, StepError
 
 log = logging.getLogger(__name__)
 
@@ -152,17 +149,6 @@ def _finish(execution: WorkflowExecution, status: str, events: Events, *, now, *
 
 # --- running one step ----------------------------------------------------------------------------
 
-@dataclass
-class Outcome:
-    output: dict | None = None
-    wait: Wait | None = None
-    children: RunChildren | None = None
-    error: StepError | None = None
-    traceback: str = ""
-    rendered: Any = None
-    logs: list = field(default_factory=list)
-
-
 def run_step(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
     """Claim and run one attempt. A second delivery of the same attempt does nothing."""
     now = timezone.now()
@@ -187,8 +173,8 @@ def run_step(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
 
 
 def _execute(task: TaskExecution) -> Outcome:
-    """Render the config and run the handler in a thread bounded by the step's timeout; what the
-    step leaves behind (output, rendered config, errors, logs) has its credentials redacted."""
+    """Run the attempt's handler (workflows/invoke.py) with the run's data, the step's timeout and
+    the workflow owner's credentials."""
     execution = task.execution
     step = definitions.for_version(execution.workflow_version_id).steps[task.step_key]
     secrets = Resolver(owner_id=lambda: Workflow.objects.values_list("owner_id", flat=True).get(
@@ -196,57 +182,8 @@ def _execute(task: TaskExecution) -> Outcome:
     ctx = StepContext(execution_id=str(execution.pk), step_key=task.step_key, attempt=task.attempt,
                       idempotency_key=task.idempotency_key, timeout_seconds=step.timeout_seconds,
                       input=execution.input, secret=secrets.get)
-    outcome = Outcome(logs=ctx.logs)
-    try:
-        secrets.preload(named_in(step.config))
-        data = run_data(execution) if templating.is_template(str(step.config)) else {}
-        if names := templating.secret_names(step.config):
-            data["secrets"] = {name: secrets.get(name) for name in sorted(names)}
-    except StepError as exc:
-        outcome.error = exc
-        return outcome
-
-    def work() -> None:
-        try:
-            raw = registry.get(step.task_type).raw_fields
-            outcome.rendered = templating.render_config(step.config, data, raw=raw) if data else step.config
-            problems = registry.config_errors(step.task_type, outcome.rendered)
-            if problems:
-                raise StepError("config " + "; ".join(f"{f or '(root)'}: {m}" for f, m in problems),
-                                retryable=False)
-            result = registry.get(step.task_type).execute(outcome.rendered, ctx)
-            if isinstance(result, Wait):
-                outcome.wait = result
-            elif isinstance(result, RunChildren):
-                outcome.children = result
-            else:
-                outcome.output = result if isinstance(result, dict) else {"result": result}
-        except templating.TemplateError as exc:
-            outcome.error = StepError(f"step {task.step_key!r}: config.{exc.field}: {exc.message}", retryable=False)
-        except StepError as exc:
-            outcome.error = exc
-        except Exception as exc:
-            outcome.error = StepError(f"{type(exc).__name__}: {exc}")
-            outcome.traceback = traceback.format_exc()
-        finally:
-            connections.close_all()  # this thread's own connections, if the handler opened any
-
-    if not run_with_timeout(work, step.timeout_seconds):  # its result, if it ever comes, is ignored
-        outcome = Outcome(error=StepTimeout(step.timeout_seconds), rendered=outcome.rendered)
-    return _redacted(outcome, secrets.used)
-
-
-def _redacted(outcome: Outcome, used: set[str]) -> Outcome:
-    if not used:
-        return outcome
-    error = outcome.error and redact_error(outcome.error, used)
-    wait = outcome.wait and Wait(until=outcome.wait.until, signal=outcome.wait.signal,
-                                 output=redact(outcome.wait.output, used))
-    spawn = outcome.children and RunChildren(**{**asdict(outcome.children),
-                                                 "inputs": redact(outcome.children.inputs, used)})
-    return Outcome(output=redact(outcome.output, used), wait=wait, error=error, children=spawn,
-                   traceback=redact(outcome.traceback, used), rendered=redact(outcome.rendered, used),
-                   logs=[(level, redact(message, used), redact(details, used)) for level, message, details in outcome.logs])
+    return invoke(task_type=step.task_type, config=step.config, step_key=task.step_key, ctx=ctx, secrets=secrets,
+                  run_data=lambda: run_data(execution), timeout=step.timeout_seconds)
 
 
 def record(task: TaskExecution, outcome: Outcome) -> None:

@@ -224,3 +224,45 @@ class StepTypeSerializer(serializers.Serializer):
     example = serializers.DictField(help_text="An example config.")
     branches = serializers.ListField(child=serializers.CharField(), allow_null=True,
                                      help_text="The branches a step of this type can choose, or null.")
+
+
+class SampleStepSerializer(serializers.Serializer):
+    output = serializers.JSONField(help_text="What the upstream step answered (templates: steps.<key>.output).")
+
+
+class StepTrySerializer(serializers.Serializer):
+    key = serializers.RegexField(STEP_KEY_PATTERN, max_length=100, required=False, default="step",
+                                 help_text="The step's key, as the handler would see it.")
+    config = serializers.DictField(required=False, default=dict, help_text="The step's config; templates allowed.")
+    input = serializers.DictField(source="input_data", required=False, default=dict,
+                                  help_text="A sample run input (templates: input.<field>).")
+    steps = serializers.DictField(child=SampleStepSerializer(), required=False, default=dict,
+                                  help_text='Sample outputs of upstream steps: {"<key>": {"output": {...}}}.')
+    timeout_seconds = serializers.FloatField(
+        min_value=0.001, max_value=7 * 86400, required=False, allow_null=True, default=None,
+        help_text="Time limit; the server's default when absent, and never above its maximum (30 s by default).")
+
+
+class StepTryErrorSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    type = serializers.CharField(help_text="The error's class, e.g. StepError, StepTimeout.")
+    retryable = serializers.BooleanField(help_text="Whether the engine would retry it (by the step's policy).")
+    details = serializers.DictField()
+
+
+class StepTryLogSerializer(serializers.Serializer):
+    level = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class StepTryResultSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["completed", "failed", "waiting", "would_start_children"])
+    output = serializers.JSONField(allow_null=True, help_text=(
+        "completed: the step's output; waiting: {until, signal, output}; would_start_children: "
+        "{workflow_id, inputs, parallelism, collect_errors, single}; failed: null."))
+    error = StepTryErrorSerializer(allow_null=True)
+    traceback = serializers.CharField(allow_blank=True, help_text="When the handler raised an unexpected error.")
+    rendered_config = serializers.JSONField(allow_null=True, help_text="The config after templating (redacted).")
+    logs = StepTryLogSerializer(many=True, help_text="What the handler logged.")
+    duration_ms = serializers.FloatField()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django.db.models import F, Prefetch
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .. import credentials, services
+from .. import credentials, services, step_trial
 from ..models import Credential, LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStep
 from ..steps import registry
 from . import serializers as s
@@ -186,9 +188,24 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
 class StepTypeViewSet(viewsets.ViewSet):
     """The step types this installation offers, with their config JSON Schemas (the designer's palette)."""
 
+    lookup_field = "name"
+    lookup_value_regex = "[^/]+"
+
     @extend_schema(responses=s.StepTypeSerializer(many=True))
     def list(self, request):
         return Response([t.describe() for t in registry.all_types()])
+
+    @extend_schema(request=s.StepTrySerializer, responses=s.StepTryResultSerializer,
+                   parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH, description="A step type's name.")])
+    @action(detail=True, methods=["post"], url_path="try")
+    def try_step(self, request, name=None):
+        """Run this step type once on sample data, in the web process: nothing is recorded, a wait or
+        child runs are reported, not started. The user's credentials are resolved and redacted."""
+        step_trial.check_step_type(name=name)  # 404 before 400
+        data = s.StepTrySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = step_trial.step_try(user=request.user, task_type=name, **data.validated_data)
+        return Response(asdict(result))
 
 
 class CredentialViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,

@@ -74,6 +74,8 @@ def seeded(transactional_db, user, sync_executor):
         "triggers": [str(t.pk) for t in made],
         "credentials": [credential.pk],
         "tokens": [token.pk],
+        # Step types safe to try with made-up configs: no network, no mail, nothing that sleeps.
+        "step_types": ["log", "data_transform", "conditional", "delay", "wait_for_signal"],
     }
 
 
@@ -102,6 +104,7 @@ def api_schema(seeded, user, settings, request):
             {"include-path-regex": r"^/api/v1/triggers/", "parameters": ids("triggers", "path.id")},
             {"include-path-regex": r"^/api/v1/credentials/", "parameters": ids("credentials", "path.id")},
             {"include-path-regex": r"^/api/v1/tokens/", "parameters": ids("tokens", "path.id")},
+            {"include-path-regex": r"^/api/v1/step-types/", "parameters": ids("step_types", "path.name")},
         ],
     })
     return schemathesis.openapi.from_wsgi("/api/v1/schema/", application, config=config)
