@@ -119,6 +119,20 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# The single-page app, built by Vite (flowpilot/spa.py serves index.html for its routes). WhiteNoise
+# lists the files when it starts: a missing dist/ is no error (spa.py answers 503 until it is built).
+FLOWPILOT_FRONTEND_DIST = Path(env_str("FLOWPILOT_FRONTEND_DIST", str(BASE_DIR / "frontend" / "dist")))
+WHITENOISE_ROOT = FLOWPILOT_FRONTEND_DIST if FLOWPILOT_FRONTEND_DIST.is_dir() else None
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/assets/"  # Vite's hashed names: cached for ever
+
+
+def _html_revalidated(headers, path: str, url: str) -> None:
+    """The app's HTML (its names are not hashed) is revalidated on every load."""
+    if url.endswith(".html"):
+        headers["Cache-Control"] = "no-cache"
+
+
+WHITENOISE_ADD_HEADERS_FUNCTION = _html_revalidated
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("FLOWPILOT_MAX_REQUEST_BYTES", 1024 * 1024)
 

@@ -1,9 +1,11 @@
-"""URL map: the REST API under /api/v1/, the admin, /health and the OpenAPI schema."""
+"""URL map: the REST API under /api/v1/, the admin, /health, the OpenAPI schema, and the single-page
+app for every other path (flowpilot/spa.py)."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from flowpilot import spa
 from monitoring.views import health
 from triggers.views import webhook
 
@@ -17,4 +19,8 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api-auth/", include("rest_framework.urls")),
+    re_path(spa.ROUTE, spa.index, name="app"),  # last: client-side routes (/workflows/<id>...) load the app
 ]
+
+handler400 = "flowpilot.errors.bad_request"
+handler404 = "flowpilot.errors.not_found"

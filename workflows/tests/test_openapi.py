@@ -17,7 +17,12 @@ from django.test import Client
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
-from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from accounts.services import api_token_create
 from flowpilot.wsgi import application
@@ -26,10 +31,10 @@ from workflows import credentials, services
 from workflows.tests.factories import active_workflow, step
 
 MAX_EXAMPLES = 20
-# No 500; and every answer is one the schema documents: its status code, and its body when JSON. Not
-# content types: a path that no URL pattern matches (an id of the wrong shape, "/executions/0.5/")
-# gets Django's own HTML 404 page, before any API code runs.
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+# No 500; and every answer is one the schema documents: its status code, its content type, and its
+# body when JSON. (A path that no URL pattern matches, such as an id of the wrong shape,
+# "/executions/0.5/", is a JSON 404 too: flowpilot/errors.py.)
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 def test_the_schema_is_valid_and_generated_without_warnings(tmp_path):
