@@ -1,22 +1,32 @@
 """The live monitor: WebSocket consumers (auth, ownership, Origin) and the events they forward,
-published after each commit; end to end from a real Celery worker process over channels-redis."""
+published after each commit; end to end from a real Celery worker process over channels-redis, and
+from the embedded server's worker threads over the in-memory layer."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 import time
 
+import httpx
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client
 from rest_framework.authtoken.models import Token
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect as ws_connect
 
 from accounts.services import api_token_create
 from flowpilot.asgi import application
 from workflows import live, services
 from workflows.group_sender import sender
 from workflows.models import ExecutionLog, TaskExecution
-from workflows.tests.cluster import Cluster, flush_broker, wait_for
+from workflows.tests.cluster import ROOT, Cluster, flush_broker, wait_for
+from workflows.tests.embedded import admin_credentials, free_port
 from workflows.tests.factories import active_workflow, step
 from workflows.tests.websocket import WebsocketClient
 
@@ -298,3 +308,55 @@ def test_a_transition_in_a_worker_process_reaches_a_subscribed_client(user):
             assert delay_ms < 5000
     finally:
         cluster.stop()
+
+
+# --- embedded mode, end to end: uvicorn, the in-memory layer, worker threads ------------------------
+
+@pytest.fixture
+def served(tmp_path):
+    """`manage.py serve` on SQLite with no Redis (the embedded mode `make run` starts, without its
+    frontend build): (port, API token)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
+    env.update(FLOWPILOT_VAR_DIR=str(tmp_path), FLOWPILOT_STEP_MODULES="workflows.tests.functions")
+    with open(tmp_path / "serve.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: (tmp_path / "admin-credentials.txt").exists() and _healthy(port, proc, tmp_path),
+                 timeout=120, interval=0.3, message="manage.py serve")
+        yield port, admin_credentials(tmp_path)["api token"]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+
+
+def _healthy(port: int, proc, tmp_path) -> bool:
+    assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_the_embedded_server_streams_what_its_worker_threads_do(served):
+    port, key = served
+    origin, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Token {key}"}
+    url = f"ws://127.0.0.1:{port}/ws/executions/"
+    with pytest.raises(InvalidStatus):  # the browser of another site
+        ws_connect(url, origin="http://evil.example", additional_headers=auth, proxy=None)
+    with ws_connect(url, origin=origin, proxy=None) as anonymous, pytest.raises(ConnectionClosed) as closed:
+        anonymous.recv(timeout=5)
+    assert closed.value.rcvd.code == 4401
+
+    api = httpx.Client(base_url=f"{origin}/api/v1", headers=auth, timeout=10)
+    workflow = api.post("/workflows/", json={"name": "live", "status": "active", "steps": [
+        {"key": "add", "task_type": "python", "config": {"function": "add", "kwargs": {"a": 1}}}]}).json()
+    with ws_connect(url, origin=origin, additional_headers=auth, proxy=None) as feed:
+        execution = api.post(f"/workflows/{workflow['id']}/run/", json={"input_data": {}}).json()
+        events: list[dict] = []
+        while not any(e["event"] == "execution.completed" for e in events):
+            events.extend(json.loads(feed.recv(timeout=20))["events"])
+    assert {e["execution_id"] for e in events} == {execution["id"]}
+    assert [e["event"] for e in events if e["event"].startswith("step.")] == [
+        "step.queued", "step.started", "step.completed"]
