@@ -26,7 +26,8 @@ from .steps.base import StepContext
 class TrialResult:
     status: str  # completed | failed | waiting | would_start_children
     output: Any = None
-    error: dict | None = None
+    error: str | None = None  # the message; its type and retryability in error_details
+    error_details: dict | None = None
     traceback: str = ""
     rendered_config: Any = None
     logs: list[dict] = field(default_factory=list)
@@ -73,8 +74,8 @@ def _result(outcome: Outcome, duration_ms: float) -> TrialResult:
     if outcome.error is not None:
         error = outcome.error
         result.status = "failed"
-        result.error = {"message": error.message, "type": type(error).__name__, "retryable": error.retryable,
-                        "details": error.details}
+        result.error = error.message
+        result.error_details = {"type": type(error).__name__, "retryable": error.retryable, **error.details}
     elif outcome.wait is not None:
         result.status = "waiting"
         result.output = {"until": outcome.wait.until.isoformat() if outcome.wait.until else None,

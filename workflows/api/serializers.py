@@ -243,13 +243,6 @@ class StepTrySerializer(serializers.Serializer):
         help_text="Time limit; the server's default when absent, and never above its maximum (30 s by default).")
 
 
-class StepTryErrorSerializer(serializers.Serializer):
-    message = serializers.CharField()
-    type = serializers.CharField(help_text="The error's class, e.g. StepError, StepTimeout.")
-    retryable = serializers.BooleanField(help_text="Whether the engine would retry it (by the step's policy).")
-    details = serializers.DictField()
-
-
 class StepTryLogSerializer(serializers.Serializer):
     level = serializers.CharField()
     message = serializers.CharField()
@@ -261,7 +254,10 @@ class StepTryResultSerializer(serializers.Serializer):
     output = serializers.JSONField(allow_null=True, help_text=(
         "completed: the step's output; waiting: {until, signal, output}; would_start_children: "
         "{workflow_id, inputs, parallelism, collect_errors, single}; failed: null."))
-    error = StepTryErrorSerializer(allow_null=True)
+    error = serializers.CharField(allow_null=True, help_text="failed: what went wrong; else null.")
+    error_details = serializers.DictField(allow_null=True, help_text=(
+        'failed: {"type": the error class (StepError, StepTimeout...), "retryable": whether the engine '
+        "would retry it, and what the error adds}, as a task execution's error_details; else null."))
     traceback = serializers.CharField(allow_blank=True, help_text="When the handler raised an unexpected error.")
     rendered_config = serializers.JSONField(allow_null=True, help_text="The config after templating (redacted).")
     logs = StepTryLogSerializer(many=True, help_text="What the handler logged.")
