@@ -1,0 +1,88 @@
+"""The designer and the live monitor in real headless chromium (playwright-core, Debian's chromium)
+against `make run`'s server. The browser scripts live in frontend/e2e/; these tests give them a
+server, a local receiver and credentials, then check on the server what the browser did.
+Screenshots and figures are kept in test-artifacts/."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from flowpilot.testing import CHROMIUM
+from workflows.tests.cluster import ROOT
+from workflows.tests.embedded import admin_api, admin_credentials
+from workflows.tests.http_server import Server
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def browser_script(script: str, *, base: str, var, **env: str) -> str:
+    """Run one node:test script of frontend/e2e/ against the server; its output."""
+    credentials = admin_credentials(var)
+    result = subprocess.run(
+        ["node", "--test", "--test-reporter=spec", script], cwd=ROOT / "frontend", capture_output=True, text=True,
+        timeout=600, env={**os.environ, "BASE_URL": base, "FP_USERNAME": credentials["username"],
+                          "FP_PASSWORD": credentials["password"], "CHROMIUM": CHROMIUM,
+                          "ARTIFACTS": str(ARTIFACTS), **env})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-12000:]
+    return output
+
+
+def test_draw_run_watch_live_fail_retry_complete(embedded):
+    base, var = embedded
+    api = admin_api(base, var)
+    receiver = Server()
+    try:
+        for name, value in (("SLACK_WEBHOOK_URL", f"{receiver.url}/slack"), ("crm_token", "crm-secret-token")):
+            assert api.post("/credentials/", json={"name": name, "value": value}).status_code == 201
+
+        browser_script("e2e/designer-to-monitor.test.mjs", base=base, var=var, RECEIVER_URL=receiver.url)
+
+        # What the browser built and ran, as the server has it.
+        (workflow,) = api.get("/workflows/", params={"search": "Signup journey"}).json()["results"]
+        steps = {s["key"]: s for s in workflow["steps"]}
+        assert {k: (s["task_type"], s["depends_on"]) for k, s in steps.items()} == {
+            "signup": ("log", []), "welcome_email": ("send_email", ["signup"]),
+            "crm": ("http_request", ["welcome_email"]), "notify_slack": ("slack", ["crm"])}
+        assert steps["crm"]["config"]["url"] == f"{receiver.url}/flaky/crm?fail=1"
+        assert steps["crm"]["max_retries"] == 0
+        assert steps["notify_slack"]["config"]["credential"] == "SLACK_WEBHOOK_URL"
+        (run,) = api.get("/executions/", params={"workflow": workflow["id"]}).json()["results"]
+        assert run["status"] == "completed" and run["retry_count"] == 1, run
+        detail = api.get(f"/executions/{run['id']}/").json()
+        assert [(t["step_key"], t["attempt_number"], t["status"]) for t in detail["task_executions"]] == [
+            ("signup", 1, "completed"), ("welcome_email", 1, "completed"), ("crm", 1, "failed"),
+            ("crm", 2, "completed"), ("notify_slack", 1, "completed")]
+        crm = [r for r in receiver.requests if r["path"].startswith("/flaky/crm")]
+        slack = [r for r in receiver.requests if r["path"] == "/slack"]
+        assert len(crm) == 2 and len(slack) == 1
+        assert json.loads(slack[0]["body"])["text"] == "New signup: Ada (ada@example.com)"
+        mails = [p.read_text() for p in (var / "mail").iterdir()]
+        assert len(mails) == 1 and "Welcome aboard, Ada!" in mails[0]  # sent once, not again on retry
+        for shot in ("designer", "monitor-failed", "monitor"):
+            assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
+    finally:
+        receiver.close()
+
+
+def test_a_500_step_workflow_in_the_designer(embedded, capsys):
+    """A benchmark figure (printed and kept in test-artifacts/ui-benchmark.json), not a timed assertion."""
+    base, var = embedded
+    api = admin_api(base, var)
+    steps = [{"key": f"s{i}", "task_type": "log", "config": {"message": f"step {i}"},
+              "depends_on": [f"s{(i - 1) // 2}"] if i else [],  # a binary tree, 9 levels deep
+              "position": {"x": (i.bit_length()) * 280, "y": (i - (1 << (i.bit_length() - 1)) if i else 0) * 90}}
+             for i in range(500)]
+    created = api.post("/workflows/", json={"name": "Five hundred steps", "steps": steps})
+    assert created.status_code == 201, created.text
+    output = browser_script("e2e/designer-500.bench.mjs", base=base, var=var, WORKFLOW_ID=created.json()["id"])
+    (line,) = [line for line in output.splitlines() if "UI-BENCH" in line]
+    figures = json.loads(line.split("UI-BENCH ", 1)[1])
+    assert figures["nodes"] == 500 and 0 < figures["nodes_in_dom"] <= 500
+    with capsys.disabled():
+        print(f"\n500-step designer: {json.dumps(figures)}")
