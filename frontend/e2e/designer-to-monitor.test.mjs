@@ -78,6 +78,15 @@ test("draw, configure, save, run live, fail, retry, complete", async () => {
 
   await renameStep(page, "log", "signup", "New signup");
   await field(page, "Message", "New signup: {{ input.name }} <{{ input.email }}>");
+
+  // Try the step alone, before any run exists.
+  const editor = page.getByRole("complementary", { name: "Step editor" });
+  await editor.getByText("Test this step").click();
+  await editor.getByLabel("Sample input").fill(JSON.stringify({ name: "Ada", email: "ada@example.com" }));
+  await editor.getByRole("button", { name: "Test step" }).click();
+  const result = editor.getByLabel("Test result");
+  await result.getByText("New signup: Ada <ada@example.com>").first().waitFor();
+  assert.equal(await result.locator(".badge").first().textContent(), "completed");
   await renameStep(page, "send_email", "welcome_email", "Welcome email");
   await field(page, "To", "{{ input.email }}");
   await field(page, "Subject", "Welcome aboard, {{ input.name }}!");
