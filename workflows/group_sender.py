@@ -5,8 +5,9 @@ asyncio. `sender.submit()` only hands the batch to an event loop (call_soon_thre
 the loop sends it, in submission order, each group_send bounded by a timeout, and logs a failure
 (Redis down) instead of raising it. The loop is the one the WebSocket consumers of this process run
 on when there is one (the in-memory layer of the embedded mode only delivers on that loop), else a
-daemon thread's own loop (a Celery worker process). After a failure, batches are dropped unsent for
-`pause` seconds, so that a dead Redis costs one timeout now and then, not one per message.
+daemon thread's own loop (a Celery worker process). A send that fails twice running pauses sending:
+batches are dropped unsent for `pause` seconds, so a dead Redis costs a timeout now and then, not
+one per message.
 Best effort: the database stays the truth, and a client that reconnects reads it again.
 """
 
@@ -81,11 +82,18 @@ class GroupSender:
             for group, message in pending[0]:
                 if time.monotonic() < self._paused_until:
                     break  # the layer failed a moment ago: drop, do not wait for another timeout
-                try:
-                    await asyncio.wait_for(layer.group_send(group, message), self.send_timeout)
-                except Exception as exc:  # noqa: BLE001  (nothing may reach the engine)
-                    self._failed(exc)
+                await self._send(layer, group, message)
             pending.popleft()
+
+    async def _send(self, layer, group: str, message: dict) -> None:
+        # Twice: a pooled connection from before a Redis restart fails once, and then reconnects.
+        for attempt in (1, 2):
+            try:
+                await asyncio.wait_for(layer.group_send(group, message), self.send_timeout)
+                return
+            except Exception as exc:  # noqa: BLE001  (nothing may reach the engine)
+                if attempt == 2:
+                    self._failed(exc)
 
     def _failed(self, exc: Exception) -> None:
         log.warning("live updates not delivered for %g s: the channel layer failed (%s: %s)", self.pause,

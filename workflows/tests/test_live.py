@@ -22,8 +22,8 @@ from websockets.sync.client import connect as ws_connect
 
 from accounts.services import api_token_create
 from flowpilot.asgi import application
-from workflows import live, services
-from workflows.group_sender import sender
+from workflows import group_sender, live, services
+from workflows.group_sender import GroupSender, sender
 from workflows.models import ExecutionLog, TaskExecution
 from workflows.tests.cluster import ROOT, Cluster, flush_broker, wait_for
 from workflows.tests.embedded import admin_credentials, free_port
@@ -257,6 +257,36 @@ def test_messages_go_to_each_group_once_with_the_transitions_beyond_the_executio
     assert {m["type"] for m in messages.values()} == {"live.events"}
     started, failed = messages["workflow_w1"]["events"]
     assert (started["status"], started["attempt"], failed["status"], failed["attempt"]) == ("running", 2, "failed", None)
+
+
+class FlakyLayer:
+    """A channel layer whose sends fail while `failures` lasts."""
+
+    def __init__(self, failures: int):
+        self.failures, self.sent = failures, []
+
+    async def group_send(self, group: str, message: dict) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("Connection closed by server.")
+        self.sent.append(group)
+
+
+def test_a_send_that_fails_once_is_sent_again_and_a_layer_that_keeps_failing_is_paused(monkeypatch):
+    stale = FlakyLayer(failures=1)  # a pooled connection from before a Redis restart
+    monkeypatch.setattr(group_sender, "get_channel_layer", lambda: stale)
+    publisher = GroupSender(pause=60)
+    publisher.submit([("a", {}), ("b", {})])
+    wait_for(lambda: stale.sent == ["a", "b"], timeout=5, interval=0.01, message="both sends")
+    assert publisher._paused_until == 0
+
+    down = FlakyLayer(failures=1000)
+    monkeypatch.setattr(group_sender, "get_channel_layer", lambda: down)
+    publisher.submit([("c", {}), ("d", {})])
+    publisher.submit([("e", {})])
+    wait_for(lambda: publisher._paused_until > 0 and not publisher._pending.get(publisher._own_loop), timeout=5,
+             interval=0.01, message="the pause")
+    assert down.failures == 1000 - 2  # "c" twice; "d" and "e" dropped without a try
 
 
 def test_a_channel_layer_that_is_down_fails_no_step(user, sync_executor, settings, caplog, monkeypatch):
