@@ -35,6 +35,12 @@ ORIGIN = (b"origin", b"http://testserver")
 IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
+@pytest.fixture(autouse=True)
+def sending(monkeypatch):
+    """Each test starts with sending on: a pause that an earlier test's Redis restart caused ends here."""
+    monkeypatch.setattr(sender, "_paused_until", 0.0)
+
+
 def session_cookie(user) -> tuple[bytes, bytes]:
     client = Client()
     client.force_login(user)
@@ -289,8 +295,7 @@ def test_a_send_that_fails_once_is_sent_again_and_a_layer_that_keeps_failing_is_
     assert down.failures == 1000 - 2  # "c" twice; "d" and "e" dropped without a try
 
 
-def test_a_channel_layer_that_is_down_fails_no_step(user, sync_executor, settings, caplog, monkeypatch):
-    monkeypatch.setattr(sender, "_paused_until", 0.0)  # and back to no pause after the test
+def test_a_channel_layer_that_is_down_fails_no_step(user, sync_executor, settings, caplog):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
                                            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}}
     with caplog.at_level(logging.WARNING, logger="workflows.group_sender"):
