@@ -171,6 +171,8 @@ class WorkflowExecution(models.Model):
     scheduled_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.BigIntegerField(
+        null=True, blank=True, help_text="started_at to completed_at in milliseconds, set when the run finishes.")
 
     objects = ExecutionQuerySet.as_manager()
 
@@ -185,6 +187,11 @@ class WorkflowExecution(models.Model):
             models.Index(fields=["status", "created_at"], name="execution_status_created"),
             models.Index(fields=["-created_at"], name="execution_created_desc"),
             models.Index(fields=["scheduled_at"], name="execution_scheduled", condition=Q(status=ExecutionStatus.PENDING)),
+            # The metrics' windows (monitoring/metrics.py): runs finished in a window, per workflow and
+            # in all; and a workflow's last success.
+            models.Index(fields=["workflow", "status", "completed_at"], name="execution_wf_status_done"),
+            models.Index(fields=["completed_at"], name="execution_finished",
+                         condition=Q(status__in=[ExecutionStatus.COMPLETED, ExecutionStatus.FAILED])),
         ]
 
     def __str__(self) -> str:
@@ -213,6 +220,12 @@ class TaskExecution(models.Model):
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.BigIntegerField(
+        null=True, blank=True, help_text="started_at to completed_at in milliseconds, set when the attempt ends.")
+    error_signature = models.CharField(
+        max_length=16, blank=True,
+        help_text="Hash of the error's pattern (workflows/signatures.py): failures that differ only in "
+                  "numbers, ids and values share it.")
     branch = models.CharField(max_length=100, blank=True, help_text="The branch a completed step chose.")
     signal_name = models.CharField(max_length=100, blank=True, help_text="The signal a waiting step waits for.")
     dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When its message was last sent.")
@@ -236,6 +249,11 @@ class TaskExecution(models.Model):
             models.Index(fields=["lease_expires_at"], name="task_running_lease", condition=Q(status=TaskStatus.RUNNING)),
             models.Index(fields=["dispatched_at"], name="task_queued", condition=Q(status=TaskStatus.QUEUED)),
             models.Index(fields=["status", "step_key"], name="task_status_step"),
+            # The metrics (monitoring/metrics.py): attempts that ended in a window; failures by signature.
+            models.Index(fields=["completed_at"], name="task_finished",
+                         condition=Q(status__in=[TaskStatus.COMPLETED, TaskStatus.FAILED])),
+            models.Index(fields=["error_signature", "completed_at"], name="task_failed_signature",
+                         condition=Q(status=TaskStatus.FAILED)),
         ]
 
     def __str__(self) -> str:

@@ -293,9 +293,11 @@ def execution_cancel(*, execution: WorkflowExecution, user=None) -> WorkflowExec
     return execution
 
 
-def failed_executions(executions, *, step_key: str | None = None, error_contains: str | None = None):
+def failed_executions(executions, *, step_key: str | None = None, error_contains: str | None = None,
+                      error_signature: str | None = None, failed_since=None, failed_until=None):
     """Failed executions whose current attempt of `step_key` (any step if None) failed with an error
-    containing `error_contains`: the selection of a bulk retry."""
+    containing `error_contains`, or of signature `error_signature` (workflows/signatures.py), at or
+    after `failed_since` and before `failed_until`: the selection of a bulk retry."""
     failed_now = TaskExecution.objects.filter(execution=OuterRef("pk"), status=T.FAILED).exclude(
         Exists(TaskExecution.objects.filter(execution=OuterRef("execution"), step_key=OuterRef("step_key"),
                                             visit=OuterRef("visit"), attempt__gt=OuterRef("attempt"))))
@@ -303,22 +305,30 @@ def failed_executions(executions, *, step_key: str | None = None, error_contains
         failed_now = failed_now.filter(step_key=step_key)
     if error_contains:
         failed_now = failed_now.filter(error_message__icontains=error_contains)
+    if error_signature:
+        failed_now = failed_now.filter(error_signature=error_signature)
+    if failed_since is not None:
+        failed_now = failed_now.filter(completed_at__gte=failed_since)
+    if failed_until is not None:
+        failed_now = failed_now.filter(completed_at__lt=failed_until)
     return executions.filter(status=E.FAILED).filter(Exists(failed_now))
 
 
 def executions_retry_failed(*, executions, step_key: str | None = None, error_contains: str | None = None,
+                            error_signature: str | None = None, failed_since=None, failed_until=None,
                             user=None) -> list:
-    """Bulk retry: resume every selected failed execution. Answers the ids it retried."""
+    """Bulk retry: resume every selected failed execution (failed_executions). Answers the ids it retried."""
     retried = []
-    for execution in failed_executions(executions, step_key=step_key, error_contains=error_contains) \
-            .order_by("created_at").only("pk"):
+    selected = failed_executions(executions, step_key=step_key, error_contains=error_contains,
+                                 error_signature=error_signature, failed_since=failed_since,
+                                 failed_until=failed_until)
+    for execution in selected.order_by("created_at").only("pk"):
         try:
             execution_retry(execution=execution, user=user)
         except Conflict:
             continue  # retried meanwhile by someone else
         retried.append(execution.pk)
     return retried
-
 
 
 def execution_signal(*, execution: WorkflowExecution, name: str, payload: dict | None = None,

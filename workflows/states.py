@@ -8,10 +8,15 @@ so an illegal transition is impossible rather than merely unlikely.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
+from django.db.models import F, Value
 from django.utils import timezone
+
+from .signatures import signature
+from .sql import MillisecondsBetween
 
 if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
@@ -94,6 +99,25 @@ _STAMPS = {
 }
 
 
+def _derived(model: type[Model], fields: dict[str, Any], *, instance: Model | None = None) -> None:
+    """Columns kept with what a transition writes, for the metrics (monitoring/metrics.py): the
+    signature of the error it records, and the duration when it sets completed_at (from started_at:
+    the instance's, or each row's in the UPDATE; none if the row never started)."""
+    names = {f.name for f in model._meta.concrete_fields}
+    if "error_message" in fields and "error_signature" in names:
+        fields["error_signature"] = signature(fields["error_message"]) if fields["error_message"] else ""
+    if "duration_ms" not in names or "completed_at" not in fields:
+        return
+    end = fields["completed_at"]
+    if end is None:
+        fields["duration_ms"] = None
+    elif instance is not None:
+        started = fields.get("started_at", instance.started_at)
+        fields["duration_ms"] = (end - started) // timedelta(milliseconds=1) if started else None
+    else:
+        fields["duration_ms"] = MillisecondsBetween(F("started_at"), Value(end, output_field=models.DateTimeField()))
+
+
 def is_allowed(kind: str, source: str, target: str) -> bool:
     return (source, target) in _TABLES[kind]
 
@@ -124,6 +148,7 @@ def transition(obj: Model, target: str, *, now=None, **fields: Any) -> Model:
     if stamp and stamp not in fields and not (target == E.RUNNING and kind == "execution"
                                                and obj.started_at):
         fields[stamp] = now or timezone.now()
+    _derived(type(obj), fields, instance=obj)
     obj.status = target
     for name, value in fields.items():
         setattr(obj, name, value)
@@ -144,4 +169,5 @@ def transition_rows(queryset: QuerySet, source: str | Iterable[str], target: str
     stamp = _STAMPS[kind].get(target)
     if stamp and stamp not in fields:
         fields[stamp] = now or timezone.now()
+    _derived(queryset.model, fields)
     return queryset.filter(status__in=sources).update(status=target, **fields)
