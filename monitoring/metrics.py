@@ -21,6 +21,7 @@ Definitions (docs/adr/0009-metrics-from-the-execution-tables.md):
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.db import connection
-from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import RowNumber
 from django.db.models.expressions import Window
 from django.utils import timezone
@@ -36,6 +37,7 @@ from django.utils.dateparse import parse_datetime
 
 from workflows.models import TaskExecution, Workflow, WorkflowExecution
 from workflows.states import ExecutionStatus as E
+from workflows.sql import EpochSeconds
 from workflows.states import TaskStatus as T
 
 ENDED = (E.COMPLETED, E.FAILED)  # the outcomes a failure rate is taken over (cancelled runs are not)
@@ -169,3 +171,87 @@ def step_stats(*, executions: QuerySet, since: datetime, until: datetime, workfl
         for wf, key, runs, failures, retries, p50, p95, longest, last in rows
     ]
     return sorted(out, key=lambda s: (s.workflow_name, str(s.workflow_id), s.step_key))
+
+
+# --- throughput ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Bucket:
+    start: datetime
+    started: int  # runs created in the bucket
+    completed: int  # runs that ended in the bucket, by outcome
+    failed: int
+
+
+def throughput(*, executions: QuerySet, since: datetime, until: datetime, bucket_seconds: int,
+               workflow_id=None) -> list[Bucket]:
+    """Runs started, completed and failed per bucket of `bucket_seconds` (aligned on the epoch, so a
+    bucket of an hour starts on the hour, UTC) from the one holding `since` to the one before `until`.
+    Empty buckets are listed with zeros. 2 queries."""
+    if workflow_id is not None:
+        executions = executions.filter(workflow_id=workflow_id)
+    size = Value(bucket_seconds)
+
+    def counts(rows: QuerySet, column: str):
+        return (rows.order_by().annotate(bucket_=EpochSeconds(column) / size * size)
+                .values("bucket_", "status").annotate(n_=Count("pk")).values_list("bucket_", "status", "n_"))
+
+    ended = counts(executions.filter(status__in=ENDED, completed_at__gte=since, completed_at__lt=until),
+                   "completed_at")
+    started = counts(executions.filter(created_at__gte=since, created_at__lt=until), "created_at")
+    table: dict[int, dict[str, int]] = {}
+    for bucket, status, n in ended:
+        table.setdefault(bucket, {}).setdefault(status, 0)
+        table[bucket][status] += n
+    for bucket, _status, n in started:
+        table.setdefault(bucket, {}).setdefault("started", 0)
+        table[bucket]["started"] += n
+    first = int(since.timestamp()) // bucket_seconds * bucket_seconds
+    out = []
+    for start in range(first, math.ceil(until.timestamp()), bucket_seconds):
+        row = table.get(start, {})
+        out.append(Bucket(start=datetime.fromtimestamp(start, dt_timezone.utc), started=row.get("started", 0),
+                          completed=row.get(E.COMPLETED, 0), failed=row.get(E.FAILED, 0)))
+    return out
+
+
+# --- what runs now -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunningNow:
+    workflow_id: uuid.UUID
+    workflow_name: str
+    pending: int  # runs waiting to start (a concurrency slot, or their scheduled time)
+    running: int  # runs started and not ended
+    waiting: int  # of the running ones, runs with a step waiting for a timer or a signal
+    steps_queued: int  # attempts by status now
+    steps_running: int
+    steps_waiting: int
+    steps_retrying: int
+
+
+def running_now(*, executions: QuerySet, workflow_id=None) -> list[RunningNow]:
+    """Per workflow with runs in flight: runs pending and running, and their steps by status. 3 queries."""
+    if workflow_id is not None:
+        executions = executions.filter(workflow_id=workflow_id)
+    runs = (executions.filter(status__in=[E.PENDING, E.RUNNING]).order_by().values("workflow_id", "status")
+            .annotate(n_=Count("pk")).values_list("workflow_id", "status", "n_"))
+    steps = (TaskExecution.objects.filter(execution__in=executions.filter(status=E.RUNNING).order_by().values("pk"),
+                                          status__in=[T.QUEUED, T.RUNNING, T.WAITING, T.RETRYING])
+             .order_by().values("execution__workflow_id", "status")
+             .annotate(n_=Count("pk"), runs_=Count("execution_id", distinct=True))
+             .values_list("execution__workflow_id", "status", "n_", "runs_"))
+    table: dict[uuid.UUID, dict[str, int]] = {}
+    for wf, status, n in runs:
+        table.setdefault(wf, {})[status] = n
+    for wf, status, n, distinct_runs in steps:
+        table.setdefault(wf, {})[f"steps_{status}"] = n
+        if status == T.WAITING:
+            table[wf]["waiting"] = distinct_runs
+    names = dict(Workflow.objects.filter(pk__in=table).values_list("pk", "name")) if table else {}
+    out = [RunningNow(workflow_id=wf, workflow_name=names.get(wf, ""), pending=row.get(E.PENDING, 0),
+                      running=row.get(E.RUNNING, 0), waiting=row.get("waiting", 0),
+                      steps_queued=row.get("steps_queued", 0), steps_running=row.get("steps_running", 0),
+                      steps_waiting=row.get("steps_waiting", 0), steps_retrying=row.get("steps_retrying", 0))
+           for wf, row in table.items()]
+    return sorted(out, key=lambda r: (r.workflow_name, str(r.workflow_id)))

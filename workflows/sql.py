@@ -28,3 +28,21 @@ class MillisecondsBetween(Func):
 
     def as_sql(self, compiler, connection, **extra):
         raise NotSupportedError(f"MillisecondsBetween is written for PostgreSQL and SQLite, not {connection.vendor}")
+
+
+class EpochSeconds(Func):
+    """Whole seconds since 1970-01-01 UTC of a datetime (rounded down)."""
+
+    output_field = BigIntegerField()
+    arity = 1
+
+    def as_postgresql(self, compiler, connection, **extra):
+        value, params = compiler.compile(self.source_expressions[0])
+        return f"FLOOR(EXTRACT(EPOCH FROM {value}))::bigint", params
+
+    def as_sqlite(self, compiler, connection, **extra):
+        value, params = compiler.compile(self.source_expressions[0])  # stored as UTC text
+        return f"CAST(strftime('%%s', {value}) AS INTEGER)", params
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotSupportedError(f"EpochSeconds is written for PostgreSQL and SQLite, not {connection.vendor}")

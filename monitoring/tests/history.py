@@ -133,6 +133,9 @@ def build(*, user, other_user, runs: int = 100, since: datetime | None = None) -
 
     WorkflowExecution.objects.bulk_create(executions)
     TaskExecution.objects.bulk_create(tasks)
+    # Runs were created when they started (auto_now_add made it "now"), the others stay created now.
+    WorkflowExecution.objects.filter(started_at__isnull=False, completed_at__isnull=False).update(
+        created_at=F("started_at"))
     # The durations as the transitions keep them (workflows/states.py), from the timestamps above.
     for model in (WorkflowExecution, TaskExecution):
         model.objects.filter(completed_at__isnull=False, started_at__isnull=False).update(

@@ -100,3 +100,29 @@ def test_nearest_rank_percentiles_of_small_groups(user, other_user):
     [two] = metrics.workflow_stats(executions=visible(user), since=known.since,
                                    until=known.since + timedelta(minutes=2))
     assert (two.p50_ms, two.p95_ms) == (100, 200)
+
+
+def test_throughput_buckets(known, user):
+    hourly = metrics.throughput(executions=visible(user), since=known.since, until=known.until, bucket_seconds=3600)
+    assert [(b.start, b.started, b.completed, b.failed) for b in hourly] == [
+        (known.since, 60, 42, 18), (known.since + timedelta(hours=1), 40, 28, 12)]
+    quarters = metrics.throughput(executions=visible(user), since=known.since, until=known.until, bucket_seconds=900)
+    assert [b.start for b in quarters] == [known.since + timedelta(minutes=15 * k) for k in range(8)]
+    assert [b.failed for b in quarters] == [5, 4, 5, 4, 5, 4, 3, 0]
+    assert [b.completed for b in quarters] == [10, 11, 10, 11, 10, 11, 7, 0]
+    assert [b.started for b in quarters] == [15, 15, 15, 15, 15, 15, 10, 0]
+    # A window that does not start on a bucket's edge begins with the bucket that holds it.
+    off = metrics.throughput(executions=visible(user), since=known.since + timedelta(minutes=20),
+                             until=known.since + timedelta(minutes=50), bucket_seconds=1800,
+                             workflow_id=known.workflow.pk)
+    assert [(b.start, b.completed + b.failed) for b in off] == [
+        (known.since, 10), (known.since + timedelta(minutes=30), 20)]
+    assert metrics.throughput(executions=visible(user), since=known.since, until=known.until, bucket_seconds=3600,
+                              workflow_id=known.other_workflow.pk)[0].failed == 0
+
+
+def test_running_now(known, user, other_user):
+    assert metrics.running_now(executions=visible(user)) == [metrics.RunningNow(
+        workflow_id=known.workflow.pk, workflow_name="patient registration", pending=2, running=9, waiting=3,
+        steps_queued=1, steps_running=5, steps_waiting=3, steps_retrying=0)]
+    assert metrics.running_now(executions=visible(other_user)) == []
