@@ -291,3 +291,9 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+
+# --- Prometheus: /metrics (monitoring/prometheus.py) ----------------------------------------------
+# The bearer token /metrics asks for ("Authorization: Bearer <token>"). Unset: open in the embedded
+# mode, refused (403) in services mode. Several processes (web, prefork workers) add up their counters
+# when PROMETHEUS_MULTIPROC_DIR (an environment variable of prometheus-client) names one directory for all.
+FLOWPILOT_METRICS_TOKEN = env_str("FLOWPILOT_METRICS_TOKEN")

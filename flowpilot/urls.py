@@ -6,12 +6,14 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from flowpilot import spa
+from monitoring.prometheus import metrics_view
 from monitoring.views import health
 from triggers.views import webhook
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("workflows.api.urls")),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("triggers.api.urls")),

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class MonitoringConfig(AppConfig):
     name = "monitoring"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from workflows import events
+
+        from . import prometheus
+
+        if prometheus.observe not in events.subscribers:
+            events.subscribers.append(prometheus.observe)  # every commit's transitions counted for /metrics
