@@ -245,6 +245,8 @@ CHANNEL_LAYERS = (
     if SERVICES_MODE
     else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 )
+# Every commit's events to the live monitor's WebSocket groups (workflows/live.py); off: no live updates.
+FLOWPILOT_LIVE_EVENTS = env_bool("FLOWPILOT_LIVE_EVENTS", default=True)
 
 # --- FlowPilot engine -------------------------------------------------------------------------
 # How long a running step's claim lasts without a heartbeat before the sweeper declares its worker dead.

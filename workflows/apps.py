@@ -12,5 +12,5 @@ class WorkflowsConfig(AppConfig):
         from .steps import registry
 
         registry.load_modules(settings.FLOWPILOT_STEP_MODULES)
-        if live.publish not in events.subscribers:
+        if settings.FLOWPILOT_LIVE_EVENTS and live.publish not in events.subscribers:
             events.subscribers.append(live.publish)  # every commit's events to the WebSocket groups

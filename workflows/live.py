@@ -1,24 +1,27 @@
 """The live monitor's publisher: after each commit, its ExecutionLog rows go to the WebSocket groups
 of their execution, workflow and owner (workflows/consumers.py forwards them to the browsers).
 
-One message per group per commit, carrying a list of compact events. The execution's group gets
-every event (transitions and log lines); the workflow's and the owner's groups get the transitions
-only (the events that imply a status). Registered as an events subscriber in WorkflowsConfig.ready().
+Messages carry lists of compact events: at most one message per group per commit (commits made while
+a send is under way go together: workflows/group_sender.py). The execution's group gets every event
+(transitions and log lines); the workflow's and the owner's groups get the transitions only (the
+events that imply a status). Registered as an events subscriber in WorkflowsConfig.ready().
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
-from .group_sender import sender
+from .group_sender import Batch, sender
 from .models import ExecutionLog, WorkflowExecution
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
 
 log = logging.getLogger(__name__)
 
-MESSAGE_TYPE = "live.events"  # handled by LiveConsumer.live_events
+OWNERS_CACHED = 10_000
 # The status (of the step, or of the execution) an event leaves behind; events not named here are log lines.
 STATUS_OF: dict[str, str] = {
     "step.queued": T.QUEUED, "step.started": T.RUNNING, "step.completed": T.COMPLETED, "step.failed": T.FAILED,
@@ -54,10 +57,10 @@ def event_of(row: ExecutionLog, workflow_id) -> dict:
     }
 
 
-def messages_for(rows: Iterable[ExecutionLog], owners: Mapping[str, tuple]) -> list[tuple[str, dict]]:
-    """(group, message) pairs, one per group, events in commit order. `owners`: execution id (str) ->
-    (workflow id, owner id); rows of an execution not in it are left out."""
-    by_group: dict[str, list[dict]] = {}
+def messages_for(rows: Iterable[ExecutionLog], owners: Mapping[str, tuple]) -> Batch:
+    """{group: events}, events in commit order. `owners`: execution id (str) -> (workflow id, owner
+    id); rows of an execution not in it are left out."""
+    by_group: Batch = {}
     for row in rows:
         if str(row.execution_id) not in owners:
             continue
@@ -67,16 +70,44 @@ def messages_for(rows: Iterable[ExecutionLog], owners: Mapping[str, tuple]) -> l
         if event["status"] is not None:
             by_group.setdefault(workflow_group(workflow_id), []).append(event)
             by_group.setdefault(user_group(owner_id), []).append(event)
-    return [(group, {"type": MESSAGE_TYPE, "events": events}) for group, events in by_group.items()]
+    return by_group
+
+
+class OwnerCache:
+    """execution id -> (workflow id, owner id), the latest OWNERS_CACHED of them. Both never change
+    (an execution keeps its workflow; nothing writes a workflow's owner), so entries are never stale;
+    the executions not yet known are read in one query."""
+
+    def __init__(self, size: int = OWNERS_CACHED) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, execution_ids: set) -> dict[str, tuple]:
+        wanted = {str(i) for i in execution_ids}
+        with self._lock:
+            found = {i: self._entries[i] for i in wanted if i in self._entries}
+            for i in found:
+                self._entries.move_to_end(i)
+        if missing := wanted - found.keys():
+            read = {str(pk): (workflow_id, owner_id) for pk, workflow_id, owner_id in
+                    WorkflowExecution.objects.filter(pk__in=missing).values_list("pk", "workflow_id",
+                                                                                  "workflow__owner_id")}
+            found.update(read)
+            with self._lock:
+                self._entries.update(read)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        return found
+
+
+owners = OwnerCache()
 
 
 def publish(rows: list[ExecutionLog]) -> None:
-    """The events subscriber: one query for the rows' workflows and owners, then hand the messages to
-    the sender. Never raises: a failure costs live updates, never a step."""
+    """The events subscriber: the rows' workflows and owners (at most one query), then hand the
+    events to the sender. Never raises: a failure costs live updates, never a step."""
     try:
-        ids = {row.execution_id for row in rows}
-        owners = {str(pk): (workflow_id, owner_id) for pk, workflow_id, owner_id in
-                  WorkflowExecution.objects.filter(pk__in=ids).values_list("pk", "workflow_id", "workflow__owner_id")}
-        sender.submit(messages_for(rows, owners))
+        sender.submit(messages_for(rows, owners.get({row.execution_id for row in rows})))
     except Exception:
         log.warning("live updates for %d events not sent", len(rows), exc_info=True)

@@ -4,6 +4,7 @@ from the embedded server's worker threads over the in-memory layer."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ import time
 import httpx
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -243,11 +245,15 @@ def test_a_retry_is_announced_with_the_failed_attempt_and_the_step_retrying(user
 
 # --- publishing ------------------------------------------------------------------------------
 
-def test_publishing_asks_the_database_once_per_commit(user, sync_executor, django_assert_num_queries, settings):
+def test_publishing_asks_the_database_at_most_once_per_commit(user, sync_executor, django_assert_num_queries,
+                                                              settings, monkeypatch):
     settings.CHANNEL_LAYERS = IN_MEMORY
     runs = [start_and_run(two_steps(user, name=f"wf{i}"), sync_executor) for i in range(2)]
     rows = list(ExecutionLog.objects.filter(execution__in=runs))
+    monkeypatch.setattr(live, "owners", live.OwnerCache())
     with django_assert_num_queries(1):
+        live.publish(rows)
+    with django_assert_num_queries(0):  # an execution's workflow and owner never change: remembered
         live.publish(rows)
 
 
@@ -257,41 +263,75 @@ def test_messages_go_to_each_group_once_with_the_transitions_beyond_the_executio
             ExecutionLog(id=3, execution_id="e2", event="execution.failed", message="m", level="error"),
             ExecutionLog(id=4, execution_id="gone", event="step.started", message="m")]
     rows[0].attempt = 2
-    messages = dict(live.messages_for(rows, {"e1": ("w1", 7), "e2": ("w1", 7)}))
-    ids = {group: [e["id"] for e in message["events"]] for group, message in messages.items()}
+    batch = live.messages_for(rows, {"e1": ("w1", 7), "e2": ("w1", 7)})
+    ids = {group: [e["id"] for e in events] for group, events in batch.items()}
     assert ids == {"execution_e1": [1, 2], "execution_e2": [3], "workflow_w1": [1, 3], "user_7": [1, 3]}
-    assert {m["type"] for m in messages.values()} == {"live.events"}
-    started, failed = messages["workflow_w1"]["events"]
+    started, failed = batch["workflow_w1"]
     assert (started["status"], started["attempt"], failed["status"], failed["attempt"]) == ("running", 2, "failed", None)
 
 
-class FlakyLayer:
-    """A channel layer whose sends fail while `failures` lasts."""
+def test_commits_made_while_a_send_is_under_way_go_together_in_order(monkeypatch):
+    layer = FlakyLayer(failures=0, delay=0.2)
+    monkeypatch.setattr(group_sender, "get_channel_layer", lambda: layer)
+    publisher = GroupSender()
+    publisher.submit({"a": [{"id": 1}]})
+    time.sleep(0.05)  # the first send is under way
+    for commit in ({"a": [{"id": 2}], "b": [{"id": 2}]}, {"a": [{"id": 3}]}):
+        publisher.submit(commit)
+    wait_for(lambda: len(layer.messages) == 3, timeout=5, interval=0.01, message="three messages")
+    assert [(group, [e["id"] for e in m["events"]]) for group, m in layer.messages] == [
+        ("a", [1]), ("a", [2, 3]), ("b", [2])]
+    assert {m["type"] for _, m in layer.messages} == {"live.events"}
 
-    def __init__(self, failures: int):
-        self.failures, self.sent = failures, []
+
+@pytest.mark.parametrize("layer", ["configured", "in-memory"])
+def test_only_groups_with_members_are_sent_to(settings, layer):
+    """Nobody watching costs one round trip per send, not one per group."""
+    if layer == "in-memory":
+        settings.CHANNEL_LAYERS = IN_MEMORY
+
+    @async_to_sync
+    async def scenario():
+        channel_layer = get_channel_layer()
+        channel = await channel_layer.new_channel()
+        await channel_layer.group_add("execution_watched", channel)
+        try:
+            return await group_sender.groups_with_members(channel_layer, ["execution_watched", "execution_alone"])
+        finally:
+            await channel_layer.group_discard("execution_watched", channel)
+
+    assert scenario() == {"execution_watched"}
+
+
+class FlakyLayer:
+    """A channel layer whose sends fail while `failures` lasts, and take `delay` seconds."""
+
+    def __init__(self, failures: int, delay: float = 0.0):
+        self.failures, self.delay, self.messages = failures, delay, []
 
     async def group_send(self, group: str, message: dict) -> None:
+        await asyncio.sleep(self.delay)
         if self.failures:
             self.failures -= 1
             raise ConnectionError("Connection closed by server.")
-        self.sent.append(group)
+        self.messages.append((group, message))
 
 
 def test_a_send_that_fails_once_is_sent_again_and_a_layer_that_keeps_failing_is_paused(monkeypatch):
     stale = FlakyLayer(failures=1)  # a pooled connection from before a Redis restart
     monkeypatch.setattr(group_sender, "get_channel_layer", lambda: stale)
     publisher = GroupSender(pause=60)
-    publisher.submit([("a", {}), ("b", {})])
-    wait_for(lambda: stale.sent == ["a", "b"], timeout=5, interval=0.01, message="both sends")
+    publisher.submit({"a": [{}], "b": [{}]})
+    wait_for(lambda: [g for g, _ in stale.messages] == ["a", "b"], timeout=5, interval=0.01, message="both sends")
     assert publisher._paused_until == 0
 
     down = FlakyLayer(failures=1000)
     monkeypatch.setattr(group_sender, "get_channel_layer", lambda: down)
-    publisher.submit([("c", {}), ("d", {})])
-    publisher.submit([("e", {})])
-    wait_for(lambda: publisher._paused_until > 0 and not publisher._pending.get(publisher._own_loop), timeout=5,
-             interval=0.01, message="the pause")
+    publisher.submit({"c": [{}], "d": [{}]})
+    wait_for(lambda: publisher._paused_until > 0, timeout=5, interval=0.01, message="the pause")
+    publisher.submit({"e": [{}]})
+    wait_for(lambda: not publisher._outboxes[publisher._own_loop].draining, timeout=5, interval=0.01,
+             message="the outbox to empty")
     assert down.failures == 1000 - 2  # "c" twice; "d" and "e" dropped without a try
 
 
