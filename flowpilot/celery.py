@@ -12,6 +12,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def _add_bootsteps() -> None:
+    from monitoring.presence import WorkerPresence
+
+    app.steps["consumer"].add(WorkerPresence)  # /health's "workers": a heartbeat while consuming
+
+
+_add_bootsteps()
+
+
 @task_prerun.connect
 def _fresh_database_connection(**kwargs) -> None:
     """As at the start of a web request: drop a connection that is broken or past CONN_MAX_AGE."""

@@ -167,6 +167,11 @@ SPECTACULAR_SETTINGS = {
         "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
         "ExecutionStatusEnum": "workflows.states.ExecutionStatus",
         "TaskExecutionStatusEnum": "workflows.states.TaskStatus",
+        "TypeEnum": "triggers.models.TriggerType",  # kept as it was before alert channels had a "type"
+        "AlertChannelTypeEnum": "monitoring.models.ChannelType",
+        "AlertRuleStateEnum": "monitoring.models.AlertState",
+        "AlertKindEnum": "monitoring.models.AlertKind",
+        "AlertEventStateEnum": "monitoring.models.AlertEventState",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "workflows.api.schema.add_error_responses"],  # the 4xx answers
@@ -202,16 +207,31 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_DEFAULT_QUEUE = "flowpilot.steps"
 CELERY_TASK_ROUTES = {
     "workflows.tasks.sweep": {"queue": "flowpilot.control"},
+    "monitoring.tasks.*": {"queue": "flowpilot.control"},
     "workflows.tasks.advance_execution": {"queue": "flowpilot.steps"},
     "workflows.tasks.run_step": {"queue": "flowpilot.steps"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 FLOWPILOT_SWEEP_INTERVAL = env_float("FLOWPILOT_SWEEP_INTERVAL", 1.0)
+FLOWPILOT_BEAT_TICK_SECONDS = env_float("FLOWPILOT_BEAT_TICK_SECONDS", 5.0)
+# How often celery-beat evaluates the alert rules (monitoring/alert_services.py).
+FLOWPILOT_ALERT_INTERVAL = env_float("FLOWPILOT_ALERT_INTERVAL", 30.0)
 CELERY_BEAT_SCHEDULE = {
     "flowpilot-sweep": {
         "task": "workflows.tasks.sweep",
         "schedule": timedelta(seconds=FLOWPILOT_SWEEP_INTERVAL),
         "options": {"expires": max(FLOWPILOT_SWEEP_INTERVAL * 5, 5)},
+    },
+    # /health's "beat": the last tick that reached a worker (monitoring/presence.py).
+    "flowpilot-beat-tick": {
+        "task": "monitoring.tasks.beat_tick",
+        "schedule": timedelta(seconds=FLOWPILOT_BEAT_TICK_SECONDS),
+        "options": {"expires": max(FLOWPILOT_BEAT_TICK_SECONDS * 2, 5)},
+    },
+    "flowpilot-evaluate-alerts": {
+        "task": "monitoring.tasks.evaluate_alerts",
+        "schedule": timedelta(seconds=FLOWPILOT_ALERT_INTERVAL),
+        "options": {"expires": max(FLOWPILOT_ALERT_INTERVAL, 5)},
     },
 }
 
@@ -276,11 +296,30 @@ FLOWPILOT_STEP_MODULES = env_list("FLOWPILOT_STEP_MODULES")
 # Embedded mode: worker threads inside the web process.
 FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY = env_int("FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY", 4)
 
+# --- Monitoring -------------------------------------------------------------------------------
+# Where links in alert notifications point (the address users open FlowPilot at).
+FLOWPILOT_BASE_URL = env_str("FLOWPILOT_BASE_URL", "http://127.0.0.1:8000")
+# Each worker refreshes its heartbeat this often; /health counts a worker (and the beat) as up when
+# seen within the HEALTH_* windows. Services mode needs both for a 200; embedded, its own threads.
+FLOWPILOT_PRESENCE_SECONDS = env_float("FLOWPILOT_PRESENCE_SECONDS", 5.0)
+FLOWPILOT_HEALTH_WORKER_SECONDS = env_float("FLOWPILOT_HEALTH_WORKER_SECONDS", 30.0)
+FLOWPILOT_HEALTH_BEAT_SECONDS = env_float("FLOWPILOT_HEALTH_BEAT_SECONDS", 30.0)
+
+# FLOWPILOT_LOG_FORMAT=json: one JSON object per line, with execution_id / step_key / task_id
+# inside the engine (flowpilot/logs.py); plain: the same fields after the message.
+FLOWPILOT_LOG_FORMAT = env_str("FLOWPILOT_LOG_FORMAT", "plain").strip().lower()
+if FLOWPILOT_LOG_FORMAT not in ("plain", "json"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"FLOWPILOT_LOG_FORMAT must be plain or json, got {FLOWPILOT_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "flowpilot.logs.ContextFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s%(log_context)s"},
+                   "json": {"()": "flowpilot.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": FLOWPILOT_LOG_FORMAT,
+                             "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

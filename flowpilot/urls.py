@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("triggers.api.urls")),
     path("api/v1/metrics/", include("monitoring.urls")),
+    path("api/v1/", include("monitoring.alerts_urls")),
     path("hooks/<str:token>/", webhook, name="webhook"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

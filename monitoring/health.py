@@ -1,9 +1,18 @@
-"""Health checks of the parts FlowPilot needs: the database and the broker."""
+"""Health checks of the parts FlowPilot needs: the database, the broker, the workers and the beat.
+
+Workers and beat are judged by their heartbeats (monitoring/presence.py): a worker counts when its
+row was refreshed within FLOWPILOT_HEALTH_WORKER_SECONDS, the beat when its last tick reached a
+worker within FLOWPILOT_HEALTH_BEAT_SECONDS. Every part is required: in services mode the separate
+worker and beat processes, in the embedded mode the worker and beat threads of the server process.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
+
+from . import presence
 
 
 def check_database() -> tuple[bool, str]:
@@ -29,11 +38,45 @@ def check_broker() -> tuple[bool, str]:
         return False, f"{type(exc).__name__}: {exc}"
 
 
+def check_workers(now) -> tuple[bool, dict]:
+    within = settings.FLOWPILOT_HEALTH_WORKER_SECONDS
+    try:
+        rows = presence.seen("worker", within=within, now=now)
+    except Exception as exc:
+        return False, {"status": f"unknown: {type(exc).__name__}", "count": 0, "seen": [], "within_seconds": within}
+    seen = [{"name": row.name, "node": row.info.get("node", ""), "queues": row.info.get("queues", []),
+             "last_seen": row.seen_at.isoformat(), "age_seconds": round((now - row.seen_at).total_seconds(), 1)}
+            for row in rows]
+    status = "ok" if seen else f"no worker seen in the last {within:g} s"
+    return bool(seen), {"status": status, "count": len(seen), "seen": seen, "within_seconds": within}
+
+
+def check_beat(now) -> tuple[bool, dict]:
+    within = settings.FLOWPILOT_HEALTH_BEAT_SECONDS
+    try:
+        last = presence.last_tick()
+    except Exception as exc:
+        return False, {"status": f"unknown: {type(exc).__name__}", "last_tick": None, "age_seconds": None,
+                       "within_seconds": within}
+    age = None if last is None else round((now - last).total_seconds(), 1)
+    ok = age is not None and age <= within
+    status = "ok" if ok else ("no tick yet" if last is None else f"no tick in the last {within:g} s")
+    return ok, {"status": status, "last_tick": last.isoformat() if last else None, "age_seconds": age,
+                "within_seconds": within}
+
+
 def report() -> tuple[bool, dict]:
-    checks = {"database": check_database(), "broker": check_broker()}
-    healthy = all(ok for ok, _ in checks.values())
+    now = timezone.now()
+    database_ok, database = check_database()
+    broker_ok, broker = check_broker()
+    workers_ok, workers = check_workers(now)
+    beat_ok, beat = check_beat(now)
+    healthy = database_ok and broker_ok and workers_ok and beat_ok
     return healthy, {
         "status": "healthy" if healthy else "unhealthy",
         "mode": "services" if settings.SERVICES_MODE else "embedded",
-        **{name: detail for name, (ok, detail) in checks.items()},
+        "database": database,
+        "broker": broker,
+        "workers": workers,
+        "beat": beat,
     }

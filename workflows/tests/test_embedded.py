@@ -23,7 +23,10 @@ def finished(api: httpx.Client, execution_id: str) -> dict:
 def test_make_run_serves_the_api_and_runs_workflows_with_no_services(embedded):
     base, var = embedded
     health = httpx.get(f"{base}/health").json()
-    assert health == {"status": "healthy", "mode": "embedded", "database": "ok", "broker": "ok (in-process broker)"}
+    assert {k: health[k] for k in ("status", "mode", "database", "broker")} == {
+        "status": "healthy", "mode": "embedded", "database": "ok", "broker": "ok (in-process broker)"}
+    assert health["workers"]["status"] == "ok" and health["workers"]["seen"][0]["node"].startswith("embedded@")
+    assert health["beat"]["status"] == "ok"  # the in-process worker and beat threads
     api = admin_api(base, var)
     assert httpx.get(f"{base}/api/v1/workflows/").status_code == 401
     workflow = api.post("/workflows/", json={"name": "embedded", "status": "active", "steps": [

@@ -26,6 +26,7 @@ from schemathesis.checks import (
 
 from accounts.services import api_token_create
 from flowpilot.wsgi import application
+from monitoring.alert_services import alert_rule_create
 from triggers import services as triggers
 from workflows import credentials, services
 from workflows.tests.factories import active_workflow, step
@@ -73,12 +74,16 @@ def seeded(transactional_db, user, sync_executor):
         ("event", {"event_name": "signup", "offset_minutes": 30})) for _ in range(2)]  # 2: DELETE takes some
     credential = credentials.credential_save(owner=user, name="api_key", value="s3cret-value")
     token, _ = api_token_create(user=user, name="ci")
+    rules = [alert_rule_create(owner=user, data={  # email only: a test notification goes to the locmem outbox
+        "name": f"rule {i}", "workflow_id": failing.pk, "kind": "failure_rate", "threshold": 0.1,
+        "channels": [{"type": "email", "to": ["ops@example.com"]}]}) for i in range(2)]
     return {
         "workflows": [str(wf.pk) for wf in (waiting, failing, draft)],
         "executions": [str(e.pk) for e in executions],
         "triggers": [str(t.pk) for t in made],
         "credentials": [credential.pk],
         "tokens": [token.pk],
+        "alert_rules": [rule.pk for rule in rules],
         # Step types safe to try with made-up configs: no network, no mail, nothing that sleeps.
         "step_types": ["log", "data_transform", "conditional", "delay", "wait_for_signal"],
     }
@@ -110,6 +115,8 @@ def api_schema(seeded, user, settings, request):
             {"include-path-regex": r"^/api/v1/credentials/", "parameters": ids("credentials", "path.id")},
             {"include-path-regex": r"^/api/v1/tokens/", "parameters": ids("tokens", "path.id")},
             {"include-path-regex": r"^/api/v1/step-types/", "parameters": ids("step_types", "path.name")},
+            {"include-path-regex": r"^/api/v1/alert-rules/", "parameters": {
+                **ids("alert_rules", "path.id", "path.rule_id"), **ids("workflows", "body.workflow_id")}},
         ],
     })
     return schemathesis.openapi.from_wsgi("/api/v1/schema/", application, config=config)
