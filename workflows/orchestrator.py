@@ -16,6 +16,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from flowpilot import logs
+
 from . import children, concurrency, dag, heartbeat, templating
 from . import definition as definitions
 from .credentials import Resolver
@@ -57,7 +59,7 @@ def run_data(execution: WorkflowExecution) -> dict:
 # --- advancing a run -----------------------------------------------------------------------------
 
 def advance(execution_id) -> None:
-    with transaction.atomic():
+    with logs.bound(execution_id=execution_id), transaction.atomic():
         execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow").get(pk=execution_id)
         events = Events()
         advance_locked(execution, events)
@@ -150,26 +152,38 @@ def _finish(execution: WorkflowExecution, status: str, events: Events, *, now, *
 # --- running one step ----------------------------------------------------------------------------
 
 def run_step(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
-    """Claim and run one attempt. A second delivery of the same attempt does nothing."""
+    """Claim and run one attempt. A second delivery of the same attempt does nothing.
+    Every log line written meanwhile carries the attempt's ids (flowpilot/logs.py)."""
+    with logs.bound(task_id=task_id):
+        task = _claim(task_id, worker_id=worker_id, celery_task_id=celery_task_id)
+        if task is None:
+            return "not claimed"
+        with logs.bound(execution_id=task.execution_id, step_key=task.step_key):
+            heartbeat.track(task_id)
+            try:
+                outcome = _execute(task)
+            finally:
+                heartbeat.untrack(task_id)
+            record(task, outcome)
+    return "completed" if outcome.error is None else "failed"
+
+
+def _claim(task_id, *, worker_id: str, celery_task_id: str) -> TaskExecution | None:
+    """queued -> running, once: the attempt, or None when another delivery claimed it first."""
     now = timezone.now()
     with transaction.atomic():
         claimed = transition_rows(TaskExecution.objects.filter(pk=task_id), T.QUEUED, T.RUNNING, now=now,
                                   lease_expires_at=heartbeat.lease_until(now), worker_id=worker_id[:255],
                                   celery_task_id=celery_task_id[:255])
         if not claimed:
-            return "not claimed"
+            return None
         task = TaskExecution.objects.select_related("execution").get(pk=task_id)
-        events = Events()
-        events.add(task.execution_id, "step.started", f"Step {task.step_key!r} attempt {task.attempt} started",
-                   task=task, worker_id=worker_id)
-        events.flush()
-    heartbeat.track(task_id)
-    try:
-        outcome = _execute(task)
-    finally:
-        heartbeat.untrack(task_id)
-    record(task, outcome)
-    return "completed" if outcome.error is None else "failed"
+        with logs.bound(execution_id=task.execution_id, step_key=task.step_key):
+            events = Events()
+            events.add(task.execution_id, "step.started", f"Step {task.step_key!r} attempt {task.attempt} started",
+                       task=task, worker_id=worker_id)
+            events.flush()
+    return task
 
 
 def _execute(task: TaskExecution) -> Outcome:

@@ -8,6 +8,7 @@ a stuck handler never keeps a worker process from exiting. Forked children start
 
 from __future__ import annotations
 
+import contextvars
 import os
 import queue
 import threading
@@ -29,10 +30,11 @@ class _Pool:
         if self._pid != os.getpid():
             self._reset()
         done = threading.Event()
+        context = contextvars.copy_context()  # the caller's log context (flowpilot/logs.py) goes along
 
         def job() -> None:
             try:
-                fn()
+                context.run(fn)
             finally:
                 done.set()
 
