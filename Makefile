@@ -69,5 +69,9 @@ test: install frontend browser
 bench: install
 	$(TEST_ENV) $(BIN)/python -m benchmarks.diamond $(BENCH_ARGS)
 
+# The metrics endpoints over 1,000,000 task executions in PostgreSQL (its own database; see benchmarks/metrics.py).
+bench-metrics: install
+	$(TEST_ENV) $(BIN)/python -m benchmarks.metrics $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var frontend/node_modules frontend/dist
