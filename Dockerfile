@@ -18,7 +18,8 @@ RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
 COPY --from=frontend /frontend/dist /app/frontend/dist
-RUN useradd --create-home flowpilot && mkdir -p /app/var && chown -R flowpilot /app/var
+RUN useradd --create-home flowpilot && mkdir -p /app/var /var/lib/flowpilot/metrics \
+    && chown -R flowpilot /app/var /var/lib/flowpilot
 USER flowpilot
 
 EXPOSE 8000
