@@ -21,6 +21,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import socket
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -31,6 +32,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 
 log = logging.getLogger(__name__)
+
+
+def process_identifier() -> str:
+    """Names this process's files in PROMETHEUS_MULTIPROC_DIR. Containers that share the directory
+    (docker-compose's web and workers) repeat pids, so the host is part of the name ("_" is the
+    file name's separator, hence replaced)."""
+    return f"{socket.gethostname().replace('_', '-')}-{os.getpid()}"
+
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    from prometheus_client import values
+
+    # Before the first labelled child is made (all the metrics below have labels).
+    values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
 
 # Seconds; a step is often milliseconds (a no-op) to minutes (an HTTP call with retries inside).
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600)

@@ -2,6 +2,7 @@
 at scrape (database and broker), and several processes adding up (PROMETHEUS_MULTIPROC_DIR)."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -134,7 +135,11 @@ def test_several_processes_add_up(tmp_path, monkeypatch, open_metrics):
         done = subprocess.run([sys.executable, "-c", COUNT_IN_A_PROCESS.format(n=n)], cwd=ROOT, env=env,
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
-    assert len(list(tmp_path.glob("*.db"))) >= 2
+    files = sorted(path.name for path in tmp_path.glob("*.db"))
+    assert len(files) >= 2
+    # Named by host and pid: containers sharing the directory repeat pids.
+    host = socket.gethostname().replace("_", "-")
+    assert all(name.split("_", 1)[1].startswith(f"{host}-") for name in files), files
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     samples = scrape(**open_metrics)
     labels = {"workflow_id": "wf-1", "workflow": "signup"}
