@@ -24,6 +24,8 @@ export function Layout() {
         <nav className="topnav" aria-label="Main">
           <NavLink to="/workflows">Workflows</NavLink>
           <NavLink to="/executions">Executions</NavLink>
+          <NavLink to="/dashboard">Dashboard</NavLink>
+          <NavLink to="/alerts">Alerts</NavLink>
         </nav>
         <div className="topbar-user">
           <span className="muted">{me.data.username}</span>

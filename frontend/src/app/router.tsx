@@ -1,6 +1,8 @@
 /** The app's pages. Django serves index.html for every one of these paths. */
 import { createBrowserRouter, Navigate } from "react-router";
 
+import { AlertsPage } from "@/alerts/AlertsPage";
+import { DashboardPage } from "@/dashboard/DashboardPage";
 import { DesignerPage } from "@/designer/DesignerPage";
 import { WorkflowsPage } from "@/designer/WorkflowsPage";
 import { ExecutionPage } from "@/monitor/ExecutionPage";
@@ -20,6 +22,8 @@ export const router = createBrowserRouter([
       { path: "/workflows/:workflowId", element: <DesignerPage /> },
       { path: "/executions", element: <ExecutionsPage /> },
       { path: "/executions/:executionId", element: <ExecutionPage /> },
+      { path: "/dashboard", element: <DashboardPage /> },
+      { path: "/alerts", element: <AlertsPage /> },
       { path: "*", element: <NotFoundPage /> },
     ],
   },
