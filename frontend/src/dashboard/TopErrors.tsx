@@ -82,11 +82,13 @@ export function TopErrors({ data, workflow, now = Date.now() }: Props) {
         <tbody>
           {data.groups.map((group) => (
             <tr key={group.signature} data-testid={`error-${group.signature}`}>
-              <td className="dash-error-cell">
-                <span className="dash-error-message" title={group.sample_message}>{group.sample_message || group.pattern}</span>
-                <span className="muted small mono" title="Signature: the message with its numbers, ids and values stripped">
-                  {group.signature}
-                </span>
+              <td>
+                <div className="dash-error-cell">
+                  <span className="dash-error-message" title={group.sample_message}>{group.sample_message || group.pattern}</span>
+                  <span className="muted small mono" title="Signature: the message with its numbers, ids and values stripped">
+                    {group.signature}
+                  </span>
+                </div>
               </td>
               <td className="num dash-strong" data-col="count">{formatCount(group.count)}</td>
               <td className="num" data-col="runs">{formatCount(group.executions)}</td>
