@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 RUNS, FAILING = 10, 3
 
 
-def test_the_dashboard_shows_real_numbers_and_alerts_are_made_in_the_browser(embedded, capsys):
+def test_the_dashboard_shows_real_numbers_and_alerts_are_made_in_the_browser(embedded, capsys):  # noqa: F811
     base, var = embedded
     api = admin_api(base, var)
     receiver = Server()
