@@ -293,6 +293,10 @@ FLOWPILOT_SECRETS_KEY = env_str("FLOWPILOT_SECRETS_KEY")
 FLOWPILOT_EXECUTOR = env_str("FLOWPILOT_EXECUTOR", "workflows.executors.CeleryExecutor")
 # Modules imported at start-up so that their @task_function / step-type registrations happen.
 FLOWPILOT_STEP_MODULES = env_list("FLOWPILOT_STEP_MODULES")
+# Code workflows (workflows.code): each installed app's `workflows` module is imported at start-up,
+# and these modules too; their workflows are owned by this (inactive) user.
+FLOWPILOT_CODE_WORKFLOW_MODULES = env_list("FLOWPILOT_CODE_WORKFLOW_MODULES")
+FLOWPILOT_CODE_WORKFLOW_OWNER = env_str("FLOWPILOT_CODE_WORKFLOW_OWNER", "flowpilot-code")
 # Embedded mode: worker threads inside the web process.
 FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY = env_int("FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY", 4)
 

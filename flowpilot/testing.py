@@ -36,6 +36,8 @@ if not SERVICES:
         os.environ.pop(name, None)
     os.environ.setdefault("FLOWPILOT_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
 os.environ.setdefault("FLOWPILOT_STEP_MODULES", "workflows.tests.functions")
+# The seed examples of code workflows (workflows.code), registered as an app's workflows.py would be.
+os.environ.setdefault("FLOWPILOT_CODE_WORKFLOW_MODULES", "workflows.tests.code_examples")
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 BROWSER = os.access(CHROMIUM, os.X_OK)

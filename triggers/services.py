@@ -15,12 +15,15 @@ from datetime import timezone as dt_timezone
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from workflows import services as workflow_services
 from workflows.errors import Conflict, InvalidInput
-from workflows.models import TriggerSource, Workflow, WorkflowStatus
+from workflows.code import sync as code_sync
+from workflows.models import TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowKind, WorkflowStatus
+from workflows.states import TaskStatus
 from workflows.secrets import decrypt, encrypt
 
 from . import cron
@@ -223,11 +226,12 @@ def emit(name: str, payload: dict | None = None, *, at: datetime | None = None, 
         raise InvalidInput("payload must be a JSON object", fields={"payload": ["must be a JSON object"]})
     workflow_services.check_storable(payload, field="payload")
     at = at or timezone.now()
+    code_sync.sync_for_event(name)  # code event workflows (workflows.code) have their trigger rows
     event = Event.objects.create(name=name, payload=payload, at=at, owner=owner)
     triggers = Trigger.objects.enabled().filter(type=TriggerType.EVENT, event_name=name,
                                                 workflow__status=WorkflowStatus.ACTIVE).select_related("workflow")
     if owner is not None:
-        triggers = triggers.filter(workflow__owner=owner)
+        triggers = triggers.filter(_reachable_by(owner))
     for trigger in triggers:
         start = at + timedelta(minutes=trigger.offset_minutes)
         workflow_services.execution_start(
@@ -235,4 +239,30 @@ def emit(name: str, payload: dict | None = None, *, at: datetime | None = None, 
             input_data={**payload, "_event": {"id": str(event.pk), "name": name, "at": at.isoformat()}},
             idempotency_key=f"event:{event.pk}:{trigger.pk}", triggered_by=TriggerSource.EVENT,
             scheduled_at=start if start > timezone.now() else None)
+    _deliver_to_waiting(event, owner)
     return event
+
+
+def _reachable_by(owner) -> Q:
+    """What an event sent by `owner` reaches: their own workflows; code workflows (system-owned)
+    only for staff. emit() from Python (no owner) reaches all."""
+    allowed = Q(workflow__owner=owner)
+    if owner.is_staff:
+        allowed |= Q(workflow__kind=WorkflowKind.CODE)
+    return allowed
+
+
+def _deliver_to_waiting(event: Event, owner) -> None:
+    """Runs waiting for this event (a code step's wait_for_event) take it like a signal named
+    "event:<name>": the payload, with the event's id and name, is merged into their context."""
+    waiting = TaskExecution.objects.filter(status=TaskStatus.WAITING, signal_name=f"event:{event.name}"[:100])
+    if owner is not None:
+        waiting = waiting.filter(Q(execution__workflow__owner=owner) | Q(execution__triggered_by_user=owner) |
+                                 (Q(execution__workflow__kind=WorkflowKind.CODE) if owner.is_staff else Q(pk=None)))
+    payload = {**event.payload, "event_id": str(event.pk), "event_name": event.name}
+    for execution in WorkflowExecution.objects.filter(pk__in=waiting.values("execution_id")):
+        try:
+            workflow_services.execution_signal(execution=execution, name=f"event:{event.name}"[:100],
+                                               payload=payload)
+        except Conflict:
+            continue  # it stopped waiting meanwhile

@@ -12,5 +12,8 @@ class WorkflowsConfig(AppConfig):
         from .steps import registry
 
         registry.load_modules(settings.FLOWPILOT_STEP_MODULES)
+        from .code import registry as code_registry
+
+        code_registry.autodiscover()  # each app's workflows.py: a duplicate workflow name fails here
         if settings.FLOWPILOT_LIVE_EVENTS and live.publish not in events.subscribers:
             events.subscribers.append(live.publish)  # every commit's events to the WebSocket groups

@@ -100,6 +100,18 @@ class Definition:
             for s in data["steps"]
         }
 
+    @property
+    def kind(self) -> str:
+        """"designed" (a DAG drawn or posted as JSON) or "code" (workflows.code: a step names the next)."""
+        return self.data.get("kind") or "designed"
+
+    @property
+    def initial_steps(self) -> tuple[str, ...]:
+        """The steps a new run gets rows for: every step of a DAG; a code workflow's start step."""
+        if self.kind == "code":
+            return (self.data["code"]["start"],)
+        return self.graph.order
+
     @cached_property
     def graph(self) -> dag.Graph:
         return dag.Graph.from_steps(self.data["steps"])

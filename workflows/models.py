@@ -25,6 +25,11 @@ class WorkflowStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+class WorkflowKind(models.TextChoices):
+    DESIGNED = "designed", "Designed"  # steps and edges as data (the designer, the API)
+    CODE = "code", "Code"  # a Python class (workflows.code); read-only here, its definition follows the code
+
+
 class TriggerSource(models.TextChoices):
     API = "api", "API"
     MANUAL = "manual", "Manual"
@@ -61,6 +66,8 @@ class Workflow(RetryFields):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=WorkflowStatus.choices, default=WorkflowStatus.DRAFT)
+    kind = models.CharField(max_length=16, choices=WorkflowKind.choices, default=WorkflowKind.DESIGNED,
+                            help_text="Designed (steps as data) or code (a Python class, read-only here).")
     version = models.PositiveIntegerField(
         default=0, help_text="Number of the latest published version; 0 until first activated.")
     metadata = models.JSONField(default=dict, blank=True)
@@ -78,6 +85,8 @@ class Workflow(RetryFields):
     class Meta:
         ordering = ["-updated_at"]
         indexes = [models.Index(fields=["owner", "status"], name="workflow_owner_status")]
+        constraints = [models.UniqueConstraint(fields=["name"], condition=Q(kind="code"),
+                                               name="code_workflow_name_unique")]
 
     def __str__(self) -> str:
         return self.name

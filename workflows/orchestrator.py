@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from flowpilot import logs
@@ -25,6 +26,8 @@ from .errors import InvalidInput
 from .events import Events
 from .executors import get_executor
 from .invoke import Outcome, invoke
+from .code import plan as code_plan
+from .code.registry import TASK_TYPE as CODE_TASK_TYPE
 from .models import LogLevel, TaskExecution, Workflow, WorkflowExecution
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
@@ -72,6 +75,9 @@ def advance_locked(execution: WorkflowExecution, events: Events, *, now=None) ->
         return
     now = now or timezone.now()
     definition = definitions.for_version(execution.workflow_version_id)
+    if definition.kind == "code":
+        _advance_code(execution, definition, events, now=now)
+        return
     rows = current_attempts(execution.pk)
     states = {key: rows[key].status if key in rows else T.PENDING for key in definition.graph.order}
     data: dict[str, Any] = {}
@@ -116,6 +122,35 @@ def advance_locked(execution: WorkflowExecution, events: Events, *, now=None) ->
         first_key, first_message = next(iter(failed.items()))
         _finish(execution, E.FAILED, events, now=now, error_message=f"step {first_key!r} failed: {first_message}",
                 error_details={"failed_steps": failed})
+
+
+def _advance_code(execution: WorkflowExecution, definition, events: Events, *, now) -> None:
+    """A code workflow's next move (workflows/code/plan.py), from its latest attempt: send it, visit
+    the step it named, or finish the run (its output: the context)."""
+    row = (TaskExecution.objects.filter(execution_id=execution.pk)
+           .only("id", "step_key", "visit", "attempt", "status", "branch", "output", "error_message", "task_type")
+           .order_by("-created_at", "-visit", "-attempt").first())
+    if row is None:
+        return
+    move = code_plan.next_move(status=row.status, branch=row.branch, output=row.output)
+    if move.kind == "queue":
+        events.add(execution.pk, "step.queued", f"Step {row.step_key!r} queued", task=row, visit=row.visit)
+        queue([row.pk], T.PENDING, now=now)
+    elif move.kind == "goto" and move.step in definition.steps:
+        visit = (TaskExecution.objects.filter(execution_id=execution.pk, step_key=move.step)
+                 .aggregate(last=Max("visit"))["last"] or 0) + 1
+        nxt = TaskExecution.objects.create(execution_id=execution.pk, step_key=move.step,
+                                           task_type=definition.steps[move.step].task_type, visit=visit,
+                                           input=None if move.kwargs is None else {"kwargs": move.kwargs})
+        events.add(execution.pk, "step.queued", f"Step {move.step!r} queued (visit {visit}, after {row.step_key!r})",
+                   task=nxt, visit=visit)
+        queue([nxt.pk], T.PENDING, now=now)
+    elif move.kind == "complete":
+        _finish(execution, E.COMPLETED, events, now=now, output=execution.context)
+    elif move.kind in ("fail", "goto"):
+        message = move.message or row.error_message or f"no step {move.step!r}"
+        _finish(execution, E.FAILED, events, now=now, error_message=f"step {row.step_key!r} failed: {message}",
+                error_details={"failed_steps": {row.step_key: message}})
 
 
 def queue(ids: list, source: str, *, now) -> None:
@@ -196,7 +231,11 @@ def _execute(task: TaskExecution) -> Outcome:
     ctx = StepContext(execution_id=str(execution.pk), step_key=task.step_key, attempt=task.attempt,
                       idempotency_key=task.idempotency_key, timeout_seconds=step.timeout_seconds,
                       input=execution.input, secret=secrets.get)
-    return invoke(task_type=step.task_type, config=step.config, step_key=task.step_key, ctx=ctx, secrets=secrets,
+    config = step.config
+    if step.task_type == CODE_TASK_TYPE:  # a code step gets its run's context as persisted
+        config = {**config, "context": execution.context, "input": execution.input,
+                  "kwargs": (task.input or {}).get("kwargs")}
+    return invoke(task_type=step.task_type, config=config, step_key=task.step_key, ctx=ctx, secrets=secrets,
                   run_data=lambda: run_data(execution), timeout=step.timeout_seconds)
 
 
@@ -235,6 +274,8 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
         else:
             moved = fail_attempt(execution, task, outcome.error, events, now=now, traceback_text=outcome.traceback,
                                  rendered=outcome.rendered)
+        if moved and task.task_type == CODE_TASK_TYPE:
+            _keep_context(execution, outcome)
         if not moved:
             # The attempt was taken back meanwhile (lease expired, run cancelled): its result is void.
             events.add(execution.pk, "step.result_discarded",
@@ -242,6 +283,16 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
                        "was no longer running", level=LogLevel.WARNING, task=task)
         advance_locked(execution, events, now=now)
         events.flush()
+
+
+def _keep_context(execution: WorkflowExecution, outcome: Outcome) -> None:
+    """A code step that completed (or parked) leaves its validated context on the run: a crash
+    later resumes with the context as after the last completed step."""
+    output = outcome.output if outcome.output is not None else (outcome.wait.output if outcome.wait else None)
+    context = (output or {}).get("context")
+    if isinstance(context, dict):
+        execution.context = context
+        execution.save(update_fields=["context"])
 
 
 def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepError, events: Events, *,

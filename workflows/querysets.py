@@ -25,6 +25,13 @@ class WorkflowQuerySet(OwnedQuerySet):
 class ExecutionQuerySet(OwnedQuerySet):
     owner_path = "workflow__owner"
 
+    def visible_to(self, user) -> models.QuerySet:
+        """Runs of the user's workflows; and of code workflows (owned by the system user), the runs
+        the user started. Staff see all."""
+        if user.is_staff:
+            return self.all()
+        return self.filter(models.Q(workflow__owner=user) | models.Q(workflow__kind="code", triggered_by_user=user))
+
     def running(self):
         return self.filter(status=E.RUNNING)
 

@@ -18,6 +18,7 @@ from .models import (
     TriggerSource,
     Workflow,
     WorkflowExecution,
+    WorkflowKind,
     WorkflowStatus,
     WorkflowStep,
     WorkflowVersion,
@@ -124,10 +125,19 @@ def workflow_create(*, owner, data: dict, steps: list[dict] | None = None) -> Wo
     return workflow
 
 
+def check_editable(workflow: Workflow) -> None:
+    """A code workflow's definition follows its Python class: the API cannot change it."""
+    if workflow.kind == WorkflowKind.CODE:
+        where = (workflow.metadata.get("code") or {}).get("class", "")
+        raise Conflict(f"workflow {workflow.name!r} is defined in code{f' ({where})' if where else ''}; "
+                       "change the code instead", extra={"kind": WorkflowKind.CODE})
+
+
 @transaction.atomic
 def workflow_update(*, workflow: Workflow, data: dict, steps: list[dict] | None = None, user=None) -> Workflow:
     """Change a workflow; `steps` (if given) replaces the whole graph. An active workflow publishes
     the change as a new version at once; runs already started keep the version they began with."""
+    check_editable(workflow)
     workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
     merged = {**_workflow_data(workflow), **{f: data[f] for f in WORKFLOW_FIELDS if f in data}}
     new_steps = steps if steps is not None else _steps_data(workflow)
@@ -154,6 +164,7 @@ def workflow_has_runs_in_flight(workflow: Workflow) -> bool:
 
 @transaction.atomic
 def workflow_delete(*, workflow: Workflow) -> None:
+    check_editable(workflow)
     if workflow_has_runs_in_flight(workflow):
         raise Conflict("the workflow has pending or running executions; cancel them or archive the workflow")
     workflow.delete()
@@ -162,6 +173,7 @@ def workflow_delete(*, workflow: Workflow) -> None:
 @transaction.atomic
 def workflow_activate(*, workflow: Workflow, user=None) -> Workflow:
     """Freeze the current definition as a version (if it changed) and make the workflow runnable."""
+    check_editable(workflow)
     workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
     definition = _check(_workflow_data(workflow), _steps_data(workflow))
     if not definition["steps"]:
@@ -174,6 +186,7 @@ def workflow_activate(*, workflow: Workflow, user=None) -> Workflow:
 
 @transaction.atomic
 def step_add(*, workflow: Workflow, step: dict, user=None) -> WorkflowStep:
+    check_editable(workflow)
     workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
     steps = _steps_data(workflow)
     if any(s["key"] == step["key"] for s in steps):
@@ -236,7 +249,7 @@ def execution_start(*, workflow: Workflow, input_data: dict | None = None, idemp
         definition = definitions.for_version(version_id)
         TaskExecution.objects.bulk_create([
             TaskExecution(execution=execution, step_key=key, task_type=definition.steps[key].task_type)
-            for key in definition.graph.order
+            for key in definition.initial_steps
         ])
         events = Events()
         events.add(execution.pk, "execution.created", f"Execution created ({triggered_by})",

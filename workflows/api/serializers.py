@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import (
@@ -74,15 +75,55 @@ class WorkflowInputSerializer(serializers.Serializer):
     steps = StepSerializer(many=True, required=False)
 
 
+class CodeStepSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    start = serializers.BooleanField()
+    action = serializers.CharField(help_text="The action (POST /api/v1/actions/<name>/) feeding it, if any.")
+    timeout_seconds = serializers.FloatField(allow_null=True)
+    retry = serializers.DictField()
+
+
+class CodeEdgeSerializer(serializers.Serializer):
+    source = serializers.CharField(source="from")
+    target = serializers.CharField(source="to")
+    kind = serializers.ChoiceField(choices=["goto", "then", "timeout", "sleep"], help_text=(
+        "goto: the step returns goto(target); then: after the signal or event it waits for; timeout: its "
+        "wait's on_timeout; sleep: it runs again after a timer."))
+
+
+class CodeGraphSerializer(serializers.Serializer):
+    """A code workflow's steps and the moves between them, read from its code (read-only)."""
+
+    workflow_class = serializers.CharField(source="code.class")
+    start = serializers.CharField(source="code.start")
+    event_name = serializers.CharField(source="code.event_name")
+    offset_minutes = serializers.IntegerField(source="code.offset_minutes")
+    steps = CodeStepSerializer(many=True)
+    edges = CodeEdgeSerializer(many=True)
+
+
 class WorkflowSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     steps = StepSerializer(many=True, read_only=True)
+    code = serializers.SerializerMethodField(help_text="For a code workflow (kind \"code\"): its graph.")
 
     class Meta:
         model = Workflow
-        fields = ["id", "name", "description", "status", "version", "metadata", "owner", "max_concurrency",
-                  "concurrency_key", *RETRY_FIELDS, "steps", "created_at", "updated_at"]
+        fields = ["id", "name", "description", "status", "kind", "version", "metadata", "owner", "max_concurrency",
+                  "concurrency_key", *RETRY_FIELDS, "steps", "code", "created_at", "updated_at"]
         read_only_fields = fields
+
+    @extend_schema_field(CodeGraphSerializer(allow_null=True))
+    def get_code(self, workflow: Workflow):
+        if workflow.kind != "code":
+            return None
+        from ..code import registry
+
+        try:
+            definition = registry.get(workflow.name).definition()
+        except registry.UnknownCodeWorkflow:  # its code is gone: the last stored version's
+            definition = workflow.versions.filter(number=workflow.version).values_list("definition", flat=True).first()
+        return CodeGraphSerializer(definition).data if definition else None
 
 
 class WorkflowVersionSerializer(serializers.ModelSerializer):

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from .actions import action_urls
 from .portability import WorkflowExportView, WorkflowImportView
 from .views import CredentialViewSet, ExecutionViewSet, StepTypeViewSet, WorkflowViewSet
 
@@ -15,4 +16,5 @@ urlpatterns = [
     path("workflows/import/", WorkflowImportView.as_view(), name="workflow-import"),
     path("workflows/<str:pk>/export/", WorkflowExportView.as_view(), name="workflow-export"),
     *router.urls,
+    *action_urls(),  # POST actions/<name>/ for each @action of the code workflows
 ]

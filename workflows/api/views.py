@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import credentials, services, step_trial
+from ..code import sync as code_sync
 from ..models import Credential, LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStep
 from ..steps import registry
 from . import serializers as s
@@ -39,6 +40,11 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         Prefetch("steps", queryset=WorkflowStep.objects.prefetch_related(services.UPSTREAM)))
     serializer_class = s.WorkflowSerializer
     filterset_class = WorkflowFilter
+
+    def list(self, request, *args, **kwargs):
+        if code_sync.sees_code_workflows(request.user):
+            code_sync.code_workflows_sync_if_changed()  # code workflows appear as they are in the code
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(request=s.WorkflowInputSerializer, responses={201: s.WorkflowSerializer})
     def create(self, request, *args, **kwargs):

@@ -103,6 +103,9 @@ class StepType:
     # Config fields the engine does not render, because the handler renders them itself (per item):
     # paths like "template" or "transforms[].template" ("[]": any list index).
     raw_fields: tuple[str, ...] = ()
+    # Run by the engine for its own purposes (a code workflow's step): not offered to designed
+    # workflows, not listed, but found by name when a run's step has it.
+    internal: bool = False
 
     def describe(self) -> dict:
         return {"name": self.name, "description": self.description, "category": self.category,

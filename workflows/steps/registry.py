@@ -19,7 +19,7 @@ class UnknownStepType(KeyError):
         self.name = name
 
     def __str__(self) -> str:
-        return f"unknown step type {self.name!r}; known types: {', '.join(sorted(_TYPES))}"
+        return f"unknown step type {self.name!r}; known types: {', '.join(names())}"
 
 
 def register(step_type: StepType) -> StepType:
@@ -37,14 +37,15 @@ def step_type(name: str, *, config_schema: dict, description: str = "", category
               output_schema: dict | None = None, example: dict | None = None,
               check_config: Callable[[dict], list[tuple[str, str]]] | None = None,
               branches: Callable[[dict], list[str]] | None = None,
-              raw_fields: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+              raw_fields: tuple[str, ...] = (), internal: bool = False) -> Callable[[Handler], Handler]:
     """Decorator: register `execute(config, ctx)` as a step type."""
 
     def decorate(execute: Handler) -> Handler:
         register(StepType(name=name, description=description or (execute.__doc__ or "").strip(),
                           category=category, config_schema=config_schema, execute=execute,
                           output_schema=output_schema or {"type": "object"}, example=example or {},
-                          check_config=check_config, branches=branches, raw_fields=raw_fields))
+                          check_config=check_config, branches=branches, raw_fields=raw_fields,
+                          internal=internal))
         return execute
 
     return decorate
@@ -64,11 +65,12 @@ def branches_of(name: str, config: dict) -> list[str] | None:
 
 
 def names() -> list[str]:
-    return sorted(_TYPES)
+    """The step types a designed workflow may use (internal ones are the engine's own)."""
+    return sorted(n for n, t in _TYPES.items() if not t.internal)
 
 
 def all_types() -> list[StepType]:
-    return [_TYPES[n] for n in sorted(_TYPES)]
+    return [_TYPES[n] for n in names()]
 
 
 def _lenient(keyword_validator):
