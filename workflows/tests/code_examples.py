@@ -295,6 +295,20 @@ class ExpenseApproval:
         return complete(status="approved" if approved else "rejected")
 
 
+
+@workflow("acknowledgement")
+class Acknowledgement:
+    """Waits an hour for an "ack" signal; without on_timeout, the run fails when the hour is over."""
+
+    @step(start=True)
+    def ask(self):
+        return wait.for_signal("ack", timeout=timedelta(hours=1))
+
+    @step()
+    def done(self):
+        return complete()
+
+
 # --- the README's example ("Write a workflow in Python"), word for word but for the input's name --------
 
 class payments:  # noqa: N801  (stands in for the README's `payments` module)

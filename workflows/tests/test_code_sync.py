@@ -289,3 +289,21 @@ def test_the_readme_example_reminds_three_times_then_asks_finance():
 def test_the_readme_example_refuses_a_negative_amount():
     run = engine.start("expense_report", expense_id=3, amount=-5)
     assert run.status == E.FAILED and "the amount must be positive" in run.error
+
+
+def test_a_wait_without_on_timeout_fails_the_run_when_it_times_out():
+    run = engine.start("acknowledgement")
+    engine.process_scheduled(now=timezone.now() + timedelta(hours=1, minutes=1))
+    run.refresh()
+    assert run.status == E.FAILED and "timed out waiting for signal 'ack'" in run.error
+
+
+def test_a_signal_to_a_run_that_does_not_wait_for_it_is_a_conflict():
+    from workflows.errors import Conflict
+
+    run = engine.start("acknowledgement")
+    with pytest.raises(Conflict, match="no step of this execution is waiting for signal 'nope'"):
+        engine.signal("nope", {}, run_id=run.id)
+    assert engine.signal("nope", {}) == []  # no run waits for it: nobody takes it
+    assert [r.id for r in engine.signal("ack", {"seen": True})] == [run.id]
+    assert run.refresh().status == E.COMPLETED and run.data == {"seen": True}
