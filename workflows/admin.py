@@ -105,8 +105,8 @@ class WorkflowStepInline(ReadOnlyInline):
 
 @admin.register(Workflow)
 class WorkflowAdmin(ViewOnlyAdmin):
-    list_display = ["name", "owner", "status", "version", "max_concurrency", "created_at", "updated_at"]
-    list_filter = ["status", "created_at", "updated_at"]
+    list_display = ["name", "owner", "status", "kind", "version", "max_concurrency", "created_at", "updated_at"]
+    list_filter = ["status", "kind", "created_at", "updated_at"]
     search_fields = ["name", "id", "owner__username"]
     list_select_related = ["owner"]
     readonly_fields = [*_model_fields(Workflow), "runs"]
