@@ -297,6 +297,8 @@ FLOWPILOT_STEP_MODULES = env_list("FLOWPILOT_STEP_MODULES")
 # and these modules too; their workflows are owned by this (inactive) user.
 FLOWPILOT_CODE_WORKFLOW_MODULES = env_list("FLOWPILOT_CODE_WORKFLOW_MODULES")
 FLOWPILOT_CODE_WORKFLOW_OWNER = env_str("FLOWPILOT_CODE_WORKFLOW_OWNER", "flowpilot-code")
+# A code run fails rather than visit one step more than this many times (a loop without a way out).
+FLOWPILOT_CODE_MAX_VISITS = env_int("FLOWPILOT_CODE_MAX_VISITS", 10_000)
 # Embedded mode: worker threads inside the web process.
 FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY = env_int("FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY", 4)
 

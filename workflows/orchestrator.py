@@ -13,6 +13,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -139,6 +140,12 @@ def _advance_code(execution: WorkflowExecution, definition, events: Events, *, n
     elif move.kind == "goto" and move.step in definition.steps:
         visit = (TaskExecution.objects.filter(execution_id=execution.pk, step_key=move.step)
                  .aggregate(last=Max("visit"))["last"] or 0) + 1
+        if visit > settings.FLOWPILOT_CODE_MAX_VISITS:  # a loop that never ends: stop it, say where
+            message = f"step {move.step!r} would run a visit {visit} (FLOWPILOT_CODE_MAX_VISITS: " \
+                      f"{settings.FLOWPILOT_CODE_MAX_VISITS}); is the loop missing its way out?"
+            _finish(execution, E.FAILED, events, now=now, error_message=message,
+                    error_details={"failed_steps": {move.step: message}})
+            return
         nxt = TaskExecution.objects.create(execution_id=execution.pk, step_key=move.step,
                                            task_type=definition.steps[move.step].task_type, visit=visit,
                                            input=None if move.kwargs is None else {"kwargs": move.kwargs})

@@ -309,6 +309,21 @@ class Acknowledgement:
         return complete()
 
 
+
+@workflow("countdown")
+class Countdown:
+    """A loop of goto: one visit of `tick` per count."""
+
+    class Context(BaseModel):
+        n: int
+
+    @step(start=True)
+    def tick(self):
+        ctx = get_context()
+        ctx.n -= 1
+        return goto(self.tick) if ctx.n > 0 else complete()
+
+
 # --- the README's example ("Write a workflow in Python"), word for word but for the input's name --------
 
 class payments:  # noqa: N801  (stands in for the README's `payments` module)

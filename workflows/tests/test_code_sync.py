@@ -307,3 +307,14 @@ def test_a_signal_to_a_run_that_does_not_wait_for_it_is_a_conflict():
     assert engine.signal("nope", {}) == []  # no run waits for it: nobody takes it
     assert [r.id for r in engine.signal("ack", {"seen": True})] == [run.id]
     assert run.refresh().status == E.COMPLETED and run.data == {"seen": True}
+
+
+def test_a_goto_loop_is_visits_and_a_runaway_one_is_stopped(settings):
+    run = engine.start("countdown", n=4)
+    assert run.status == E.COMPLETED and run.data == {"n": 0}
+    assert [v[:2] for v in visits(run)] == [("tick", n) for n in (1, 2, 3, 4)]
+    settings.FLOWPILOT_CODE_MAX_VISITS = 5
+    runaway = engine.start("countdown", n=100)
+    assert runaway.status == E.FAILED
+    assert runaway.error.startswith("step 'tick' would run a visit 6 (FLOWPILOT_CODE_MAX_VISITS: 5)")
+    assert runaway.execution.context == {"n": 95}
