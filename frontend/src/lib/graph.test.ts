@@ -1,4 +1,4 @@
-import { ancestors, findCycle, flowToSteps, layout, parseRef, stepsToFlow, uniqueKey } from "./graph";
+import { ancestors, codeToFlow, findCycle, flowToSteps, layout, parseRef, stepsToFlow, uniqueKey } from "./graph";
 import type { StepDefinition } from "./types";
 
 const step = (key: string, depends_on: string[] = [], extra: Partial<StepDefinition> = {}): StepDefinition => ({
@@ -74,5 +74,60 @@ describe("graph checks", () => {
     expect(uniqueKey("send_email", ["send_email", "send_email_2"])).toBe("send_email_3");
     expect(uniqueKey("3rd party", [])).toBe("step_3rd_party");
     expect(uniqueKey("!!!", [])).toBe("step");
+  });
+});
+
+describe("code workflow graph", () => {
+  const steps = [
+    { key: "assign_reviewer", start: true, action: "", timeout_seconds: null, retry: {} },
+    { key: "process_review", start: false, action: "review", timeout_seconds: 30, retry: { max_retries: 3 } },
+    { key: "escalate", start: false, action: "", timeout_seconds: null, retry: {} },
+    { key: "remind", start: false, action: "", timeout_seconds: null, retry: {} },
+  ];
+  const moves = [
+    { source: "assign_reviewer", target: "process_review", kind: "then" as const },
+    { source: "assign_reviewer", target: "escalate", kind: "timeout" as const },
+    { source: "escalate", target: "process_review", kind: "then" as const },
+    { source: "process_review", target: "remind", kind: "goto" as const },
+    { source: "remind", target: "remind", kind: "sleep" as const },
+    { source: "remind", target: "assign_reviewer", kind: "goto" as const },
+    { source: "remind", target: "ghost", kind: "goto" as const },
+  ];
+
+  it("makes a node per step keyed by its key, the start step marked", () => {
+    const { nodes } = codeToFlow(steps, moves);
+    expect(nodes.map((n) => n.id)).toEqual(["assign_reviewer", "process_review", "escalate", "remind"]);
+    expect(nodes[0]).toMatchObject({ className: "fp-start-step", data: { code: { start: true } } });
+    expect(nodes[1].className).toBeUndefined();
+    expect(nodes[1].data).toMatchObject({
+      step: { key: "process_review", name: "process_review", task_type: "code", depends_on: [], timeout_seconds: 30 },
+      code: { start: false, action: "review", retry: { max_retries: 3 } },
+    });
+  });
+
+  it("labels each move with its kind, loops included, and drops moves to unknown steps", () => {
+    const { edges } = codeToFlow(steps, moves);
+    expect(edges.map((e) => [e.source, e.target, e.label])).toEqual([
+      ["assign_reviewer", "process_review", "then"],
+      ["assign_reviewer", "escalate", "timeout"],
+      ["escalate", "process_review", "then"],
+      ["process_review", "remind", "goto"],
+      ["remind", "remind", "sleep"],
+      ["remind", "assign_reviewer", "goto"],
+    ]);
+    expect(new Set(edges.map((e) => e.id)).size).toBe(edges.length);
+    expect(edges[1]).toMatchObject({ data: { move: "timeout" }, className: "fp-move-timeout" });
+  });
+
+  it("reads a version's {from, to} moves the same way", () => {
+    const { edges } = codeToFlow(steps, [{ from: "escalate", to: "process_review", kind: "then" }]);
+    expect(edges).toEqual([expect.objectContaining({ source: "escalate", target: "process_review", label: "then" })]);
+  });
+
+  it("lays the steps out from the start, left to right, in spite of the loops", () => {
+    const placed = new Map(codeToFlow(steps, moves).nodes.map((n) => [n.id, n.position.x]));
+    expect(placed.get("assign_reviewer")!).toBeLessThan(placed.get("escalate")!);
+    expect(placed.get("escalate")!).toBeLessThan(placed.get("process_review")!);
+    expect(placed.get("process_review")!).toBeLessThan(placed.get("remind")!);
   });
 });

@@ -4,7 +4,7 @@
 import dagre from "@dagrejs/dagre";
 import type { Edge, Node } from "@xyflow/react";
 
-import type { StepDefinition, TaskStatus } from "./types";
+import type { CodeEdge, CodeMoveKind, DefinitionEdge, StepDefinition, TaskStatus } from "./types";
 
 export interface StepNodeData extends Record<string, unknown> {
   step: StepDefinition;
@@ -13,10 +13,14 @@ export interface StepNodeData extends Record<string, unknown> {
   /** In the monitor: the status of the step's latest attempt, and how many attempts it took. */
   status?: TaskStatus;
   attempts?: number;
+  /** How many visits of the step were tried (a code workflow's loops visit a step again). */
+  visits?: number;
+  /** A code workflow's step: what the code says of it, shown read-only. */
+  code?: { start: boolean; action: string; retry: Record<string, unknown> };
 }
 
 export type StepNode = Node<StepNodeData, "step">;
-export type DependencyEdge = Edge<{ branch?: string }>;
+export type DependencyEdge = Edge<{ branch?: string; move?: CodeMoveKind }>;
 
 export const NODE_WIDTH = 220;
 export const NODE_HEIGHT = 64;
@@ -76,6 +80,49 @@ export function flowToSteps(nodes: StepNode[], edges: DependencyEdge[]): StepDef
     depends_on: incoming.get(node.id) ?? [],
     position: { x: Math.round(node.position.x), y: Math.round(node.position.y) },
   }));
+}
+
+/** A code step, from the API's `code.steps` or a code version's definition. */
+export interface CodeFlowStep {
+  key: string;
+  name?: string;
+  start?: boolean;
+  action?: string;
+  timeout_seconds?: number | null;
+  retry?: Record<string, unknown>;
+}
+
+/** The task type of a code step's rows (workflows/code/registry.py TASK_TYPE). */
+export const CODE_TASK_TYPE = "code";
+
+/** A code workflow's graph, read-only: a node per step (its id the step key, the start step marked)
+ * and an edge per move labelled with its kind ("goto", "then", "timeout"; "sleep" loops on its step),
+ * laid out. Edges are the API's {source, target} or a version's {from, to}; moves to unknown steps are dropped. */
+export function codeToFlow(steps: CodeFlowStep[], moves: (CodeEdge | DefinitionEdge)[]): { nodes: StepNode[]; edges: DependencyEdge[] } {
+  const nodes: StepNode[] = steps.map((s, index) => ({
+    id: s.key,
+    type: "step",
+    position: { x: 0, y: 0 },
+    className: s.start ? "fp-start-step" : undefined,
+    data: {
+      step: {
+        key: s.key, name: s.name || s.key, task_type: CODE_TASK_TYPE, config: {}, depends_on: [], step_order: index,
+        timeout_seconds: s.timeout_seconds ?? null, position: { x: 0, y: 0 },
+      },
+      code: { start: !!s.start, action: s.action ?? "", retry: s.retry ?? {} },
+    },
+  }));
+  const keys = new Set(steps.map((s) => s.key));
+  const edges: DependencyEdge[] = [];
+  for (const move of moves) {
+    const source = "source" in move ? move.source : move.from;
+    const target = "source" in move ? move.target : move.to;
+    const id = `${source}-${move.kind}->${target}`;
+    if (!keys.has(source) || !keys.has(target) || edges.some((e) => e.id === id)) continue;
+    edges.push({ id, source, target, label: move.kind, className: `fp-move-${move.kind}`, data: { move: move.kind } });
+  }
+  // A sleep's self-loop places nothing: laid out without it.
+  return { nodes: layout(nodes, edges.filter((e) => e.source !== e.target)), edges };
 }
 
 /** Left-to-right layered layout (dagre); returns new nodes, leaving the input untouched. */

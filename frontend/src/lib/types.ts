@@ -36,11 +36,54 @@ export interface StepDefinition {
   position: Position;
 }
 
+/** "designed" on the canvas, or "code": a Python class (read-only here; its graph is read from the code). */
+export type WorkflowKind = "designed" | "code";
+/** How a code step moves on: goto(step), then (after the signal or event it waits for), a wait's
+ * timeout (on_timeout), sleep (the same step runs again after a timer). */
+export type CodeMoveKind = "goto" | "then" | "timeout" | "sleep";
+
+/** A step of a code workflow, as GET /workflows/<id>/ `code.steps` carries it. */
+export interface CodeStep {
+  key: string;
+  start: boolean;
+  /** The action (POST /api/v1/actions/<name>/) feeding it, or "". */
+  action: string;
+  timeout_seconds: number | null;
+  retry: Record<string, unknown>;
+}
+
+/** A move between code steps, as GET /workflows/<id>/ `code.edges` carries it. */
+export interface CodeEdge {
+  source: string;
+  target: string;
+  kind: CodeMoveKind;
+}
+
+/** The same move in a code workflow version's stored definition. */
+export interface DefinitionEdge {
+  from: string;
+  to: string;
+  kind: CodeMoveKind;
+}
+
+/** A code workflow's graph, read from its class. */
+export interface CodeGraph {
+  workflow_class: string;
+  start: string;
+  event_name: string;
+  offset_minutes: number;
+  steps: CodeStep[];
+  edges: CodeEdge[];
+}
+
 export interface Workflow {
   id: string;
   name: string;
   description: string;
   status: WorkflowStatus;
+  kind: WorkflowKind;
+  /** For a code workflow: its graph; null for a designed one. */
+  code: CodeGraph | null;
   version: number;
   metadata: Record<string, unknown>;
   owner: string;
@@ -66,7 +109,8 @@ export interface WorkflowInput {
 
 export interface WorkflowVersion {
   number: number;
-  definition: { steps?: StepDefinition[]; [key: string]: unknown };
+  /** A code workflow's version has `edges` (its steps have no depends_on). */
+  definition: { steps?: StepDefinition[]; edges?: DefinitionEdge[]; [key: string]: unknown };
   created_at: string;
   created_by: string | null;
 }
