@@ -2,7 +2,9 @@ import { fireEvent, render, screen } from "@testing-library/react";
 
 import { MonitorGraph } from "./MonitorGraph";
 import { installFlowEnv } from "./test-flow-env";
-import { execution, SIGNUP_STEPS, task } from "./test-fixtures";
+import type { DefinitionEdge, StepDefinition } from "@/lib/types";
+
+import { execution, SIGNUP_STEPS, step, task } from "./test-fixtures";
 
 beforeAll(installFlowEnv);
 
@@ -49,5 +51,58 @@ describe("MonitorGraph", () => {
     const onSelect = renderGraph();
     fireEvent.click(await screen.findByTestId("monitor-node-crm_pro"));
     expect(onSelect).toHaveBeenCalledWith("crm_pro");
+  });
+});
+
+describe("MonitorGraph of a code workflow", () => {
+  // A code version: steps without depends_on, its moves as `edges`; remind sleeps and runs again.
+  const steps = [
+    step("assign", [], { task_type: "code", start: true } as Partial<StepDefinition>),
+    step("remind", [], { task_type: "code" }),
+    step("escalate", [], { task_type: "code" }),
+  ];
+  const edges: DefinitionEdge[] = [
+    { from: "assign", to: "remind", kind: "goto" },
+    { from: "remind", to: "remind", kind: "sleep" },
+    { from: "assign", to: "escalate", kind: "timeout" },
+  ];
+  const tasks = [
+    task("assign", { task_type: "code" }),
+    task("remind", { task_type: "code", visit: 1 }),
+    task("remind", { task_type: "code", visit: 2, status: "failed", attempt_number: 1 }),
+    task("remind", { task_type: "code", visit: 2, attempt_number: 2 }),
+    task("remind", { task_type: "code", visit: 3, status: "waiting", attempt_number: 1, completed_at: null }),
+  ];
+
+  function renderCode() {
+    const { container } = render(
+      <div style={{ width: 1000, height: 500 }}>
+        <MonitorGraph steps={steps} edges={edges} tasks={tasks} selectedKey={null} onSelect={vi.fn()} />
+      </div>,
+    );
+    return container;
+  }
+
+  it("draws the moves, labelled, and colours each step by its latest visit's latest attempt", async () => {
+    const container = renderCode();
+    const node = async (key: string) => screen.findByTestId(`monitor-node-${key}`);
+    expect((await node("assign")).dataset.status).toBe("completed");
+    expect((await node("remind")).dataset.status).toBe("waiting");
+    expect((await node("escalate")).dataset.status).toBe("pending");
+    expect(await screen.findByText("start")).toBeInTheDocument();
+    const drawn = [...container.querySelectorAll(".react-flow__edge")].map((e) => e.getAttribute("data-id"));
+    expect(drawn.sort()).toEqual(["assign-goto->remind", "assign-timeout->escalate", "remind-sleep->remind"]);
+    for (const kind of ["goto", "sleep", "timeout"]) expect(screen.getByText(kind)).toBeInTheDocument();
+  });
+
+  it("badges a step visited again with its visits, every attempt counted in the tooltip", async () => {
+    renderCode();
+    const remind = await screen.findByTestId("monitor-node-attempts-remind");
+    expect(remind).toHaveTextContent("3 visits");
+    expect(remind).toHaveAttribute("title", "4 attempts across 3 visits");
+    expect(remind).toHaveClass("monitor-node-attempts-many");
+    expect(screen.getByTestId("monitor-node-remind")).toHaveAttribute("data-attempts", "4");
+    expect(screen.getByTestId("monitor-node-attempts-assign")).toHaveTextContent("×1");
+    expect(screen.getByTestId("monitor-node-attempts-assign")).not.toHaveClass("monitor-node-attempts-many");
   });
 });

@@ -1,9 +1,9 @@
-/** The execution's graph: the version's steps, read-only, coloured live; clicking a step selects it. */
+/** The execution's graph: the version's steps (and a code workflow's moves), read-only, coloured live; clicking a step selects it. */
 import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, type NodeTypes } from "@xyflow/react";
 import { useEffect, useMemo } from "react";
 
 import type { StepNode } from "@/lib/graph";
-import type { StepDefinition, TaskExecution } from "@/lib/types";
+import type { DefinitionEdge, StepDefinition, TaskExecution } from "@/lib/types";
 
 import { monitorFlow } from "./execution-state";
 import { MonitorStepNode } from "./MonitorStepNode";
@@ -13,6 +13,8 @@ const minimapClass = (node: StepNode) => `status-${node.data.status ?? "pending"
 
 interface Props {
   steps: StepDefinition[];
+  /** A code workflow's moves (its version's `edges`): drawn instead of the steps' depends_on. */
+  edges?: DefinitionEdge[];
   tasks: TaskExecution[];
   selectedKey: string | null;
   onSelect: (key: string | null) => void;
@@ -26,8 +28,8 @@ export function MonitorGraph(props: Props) {
   );
 }
 
-function Graph({ steps, tasks, selectedKey, onSelect }: Props) {
-  const flow = useMemo(() => monitorFlow(steps, tasks), [steps, tasks]);
+function Graph({ steps, edges, tasks, selectedKey, onSelect }: Props) {
+  const flow = useMemo(() => monitorFlow(steps, tasks, edges), [steps, tasks, edges]);
   const nodes = useMemo(() => flow.nodes.map((node) => ({ ...node, selected: node.id === selectedKey })), [flow.nodes, selectedKey]);
   const { fitView } = useReactFlow();
   const shape = steps.map((step) => step.key).join(",");

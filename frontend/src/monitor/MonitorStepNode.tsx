@@ -1,5 +1,6 @@
 /** A step on the monitor's read-only canvas: its name and type, coloured by the status of its latest
- * attempt, with how many attempts it took. The shell carries data-testid/data-status for browser tests. */
+ * attempt, with how many attempts it took (all of them; a step visited again by a code workflow's loop
+ * shows its visits instead, the attempts in the tooltip; the badge turns amber once anything was retried). The shell carries data-testid/data-status for browser tests. */
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { memo } from "react";
 
@@ -12,9 +13,11 @@ const STATUS_ICON: Record<string, string> = {
 export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }: NodeProps<StepNode>) {
   const status = data.status ?? "pending";
   const attempts = data.attempts ?? 0;
+  const visits = data.visits ?? 0;
+  const tally = `${attempts} attempt${attempts === 1 ? "" : "s"}${visits > 1 ? ` across ${visits} visits` : ""}`;
   return (
     <div className={`monitor-node status-${status}${selected ? " monitor-node-selected" : ""}`}
-         data-testid={`monitor-node-${data.step.key}`} data-status={status} data-attempts={attempts}
+         data-testid={`monitor-node-${data.step.key}`} data-status={status} data-attempts={attempts} data-visits={visits}
          title={`${data.step.name || data.step.key}: ${status}`}>
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <span className="monitor-node-icon" aria-hidden="true">{STATUS_ICON[status] ?? "○"}</span>
@@ -23,12 +26,13 @@ export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }:
         <div className="monitor-node-meta">
           <span className="mono">{data.step.task_type}</span>
           <span className="monitor-node-status">{status}</span>
+          {data.code?.start && <span className="monitor-node-start" title="The step a run starts at">start</span>}
         </div>
       </div>
       {attempts > 0 && (
-        <span className={`monitor-node-attempts${attempts > 1 ? " monitor-node-attempts-many" : ""}`}
-              data-testid={`monitor-node-attempts-${data.step.key}`} title={`${attempts} attempt${attempts === 1 ? "" : "s"}`}>
-          ×{attempts}
+        <span className={`monitor-node-attempts${attempts > Math.max(visits, 1) ? " monitor-node-attempts-many" : ""}`}
+              data-testid={`monitor-node-attempts-${data.step.key}`} title={tally}>
+          {visits > 1 ? `${visits} visits` : `×${attempts}`}
         </span>
       )}
       <Handle type="source" position={Position.Right} isConnectable={false} />

@@ -1,7 +1,7 @@
 /** Pure reading of an execution's attempts: which attempt of each step is the latest, what status a
  * step shows in the monitor, and the monitor's graph (the version's steps coloured by those statuses). */
-import { layout, NODE_HEIGHT, NODE_WIDTH, stepsToFlow, type DependencyEdge, type StepNode } from "@/lib/graph";
-import type { StepDefinition, TaskExecution, TaskStatus } from "@/lib/types";
+import { codeToFlow, layout, NODE_HEIGHT, NODE_WIDTH, stepsToFlow, type DependencyEdge, type StepNode } from "@/lib/graph";
+import type { DefinitionEdge, StepDefinition, TaskExecution, TaskStatus } from "@/lib/types";
 
 /** Statuses in which a step (or an execution) may still change on its own. */
 export const ACTIVE_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set(["pending", "queued", "running", "waiting", "retrying"]);
@@ -11,6 +11,8 @@ export interface StepSummary {
   attempts: TaskExecution[];
   /** How many of those rows were tried: queued or further (not a pending placeholder, nor skipped). */
   tried: number;
+  /** How many visits those tried rows belong to (a code workflow's loops visit a step again). */
+  visits: number;
   latest: TaskExecution;
   status: TaskStatus;
 }
@@ -46,7 +48,9 @@ export function summarizeSteps(tasks: TaskExecution[]): Map<string, StepSummary>
   const summaries = new Map<string, StepSummary>();
   for (const [key, attempts] of attemptsByStep(tasks)) {
     const latest = attempts[attempts.length - 1];
-    summaries.set(key, { attempts, latest, status: latest.status, tried: attempts.filter(wasTried).length });
+    const tried = attempts.filter(wasTried);
+    const visits = new Set(tried.map((task) => task.visit ?? 1)).size;
+    summaries.set(key, { attempts, latest, status: latest.status, tried: tried.length, visits });
   }
   return summaries;
 }
@@ -66,10 +70,11 @@ export interface MonitorFlow {
   edges: DependencyEdge[];
 }
 
-/** The version's graph, laid out when it has no positions; each node carries its step's status and attempt count. */
-export function monitorFlow(steps: StepDefinition[], tasks: TaskExecution[]): MonitorFlow {
-  const flow = stepsToFlow(steps);
-  const placed = needsLayout(steps) ? layout(flow.nodes, flow.edges) : flow.nodes;
+/** The version's graph, laid out when it has no positions (a code workflow's version, with `edges`: its
+ * moves, always laid out); each node carries its step's status, attempt count and visits. */
+export function monitorFlow(steps: StepDefinition[], tasks: TaskExecution[], moves?: DefinitionEdge[]): MonitorFlow {
+  const flow = moves ? codeToFlow(steps, moves) : stepsToFlow(steps);
+  const placed = !moves && needsLayout(steps) ? layout(flow.nodes, flow.edges) : flow.nodes;
   const summaries = summarizeSteps(tasks);
   const nodes = placed.map((node) => ({
     ...node,
@@ -83,6 +88,7 @@ export function monitorFlow(steps: StepDefinition[], tasks: TaskExecution[]): Mo
       ...node.data,
       status: stepStatus(summaries, node.id),
       attempts: summaries.get(node.id)?.tried ?? 0,
+      visits: summaries.get(node.id)?.visits ?? 0,
     },
   }));
   const edges = flow.edges.map((edge) => {
@@ -94,7 +100,8 @@ export function monitorFlow(steps: StepDefinition[], tasks: TaskExecution[]): Mo
       sourceHandle: null,
       // The data is flowing along the edges into steps at work.
       animated: target === "running" || target === "queued",
-      className: source === "completed" && target !== "pending" && target !== "skipped" ? "monitor-edge-taken" : undefined,
+      className: [edge.className, source === "completed" && target !== "pending" && target !== "skipped" && "monitor-edge-taken"]
+        .filter(Boolean).join(" ") || undefined,
     };
   });
   return { nodes, edges };
