@@ -1,5 +1,6 @@
 /** The designer's header: the workflow's name (editable), status, version, save state, problems,
- * and the actions Save / Versions / Activate / Run / Executions. */
+ * and the actions Save / Versions / Activate / Run / Executions; for a workflow defined in code, a
+ * "Defined in code" badge and its class instead of the save state, and only Executions and Run. */
 import { memo } from "react";
 import { Link } from "react-router";
 
@@ -24,6 +25,7 @@ export const DesignerHeader = memo(function DesignerHeader({ workflow, busy, onS
   const problems = useDesigner((s) => Object.values(s.issues).reduce((n, list) => n + list.length, 0) + s.generalErrors.length);
   const viewing = useDesigner((s) => s.viewing !== null);
   const active = workflow.status === "active";
+  const code = workflow.kind === "code";
 
   return (
     <header className="fp-designer-header">
@@ -32,9 +34,16 @@ export const DesignerHeader = memo(function DesignerHeader({ workflow, busy, onS
              onChange={(e) => api.getState().setName(e.target.value)} placeholder="Workflow name" />
       <StatusBadge status={workflow.status} />
       <span className="muted small" title="The latest published version">{workflow.version ? `v${workflow.version}` : "no version yet"}</span>
-      <span className={`fp-save-state${dirty ? " dirty" : ""}`} aria-live="polite">
-        {dirty ? "Unsaved changes" : "All changes saved"}
-      </span>
+      {code ? (
+        <>
+          <span className="badge badge-code" title="Edited in Python, read-only here">Defined in code</span>
+          <code className="fp-code-class muted small" title={workflow.code?.workflow_class}>{workflow.code?.workflow_class}</code>
+        </>
+      ) : (
+        <span className={`fp-save-state${dirty ? " dirty" : ""}`} aria-live="polite">
+          {dirty ? "Unsaved changes" : "All changes saved"}
+        </span>
+      )}
       {problems > 0 && (
         <button type="button" className="fp-problem-count" onClick={() => api.getState().select([])}
                 title="Show the problems">
@@ -44,18 +53,20 @@ export const DesignerHeader = memo(function DesignerHeader({ workflow, busy, onS
       <div className="spacer" />
       <div className="btn-group">
         <Link className="btn" to={`/executions?workflow=${workflow.id}`}>Executions</Link>
-        <button type="button" className="btn" onClick={onVersions}>Versions</button>
-        {!active && (
+        {!code && <button type="button" className="btn" onClick={onVersions}>Versions</button>}
+        {!active && !code && (
           <button type="button" className="btn" onClick={onActivate} disabled={busy !== null || viewing}
                   title="Publish the saved definition as a version and allow runs">
             {busy === "activate" ? "Activating…" : "Activate"}
           </button>
         )}
-        <button type="button" className="btn" onClick={onRun} disabled={busy !== null || viewing}>Run</button>
-        <button type="button" className="btn btn-primary" onClick={onSave} disabled={busy !== null || viewing || !dirty}
-                title="Save (Ctrl+S)">
-          {busy === "save" ? "Saving…" : "Save"}
-        </button>
+        <button type="button" className="btn" onClick={onRun} disabled={busy !== null || (viewing && !code)}>Run</button>
+        {!code && (
+          <button type="button" className="btn btn-primary" onClick={onSave} disabled={busy !== null || viewing || !dirty}
+                  title="Save (Ctrl+S)">
+            {busy === "save" ? "Saving…" : "Save"}
+          </button>
+        )}
       </div>
     </header>
   );

@@ -1,5 +1,6 @@
 /** /workflows/:workflowId — the designer: palette, canvas and step editor around one store per
- * workflow; saving, activating, running, versions, shortcuts and the unsaved-changes guards. */
+ * workflow; saving, activating, running, versions, shortcuts and the unsaved-changes guards. A workflow
+ * defined in code opens read-only (the store's viewing mode): its graph read from the code, runnable. */
 import { useQueryClient } from "@tanstack/react-query";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useState } from "react";
@@ -11,7 +12,7 @@ import { useStepTypes } from "@/hooks/use-step-types";
 import { useUnsavedChangesPrompt } from "@/hooks/use-unsaved-changes-prompt";
 import { useWorkflow, useWorkflowMutations, versionsKey } from "@/hooks/use-workflow";
 import { ApiError } from "@/lib/api";
-import { NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
+import { codeToFlow, NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
 import { toast } from "@/lib/toast";
 import type { StepType, Workflow, WorkflowVersion } from "@/lib/types";
 import { issueCount, serverIssues, validateSteps } from "@/lib/validation";
@@ -51,6 +52,9 @@ function Designer({ workflow, stepTypes }: { workflow: Workflow; stepTypes: Step
   const [store] = useState(() => {
     const created = createDesignerStore({ stepTypes });
     created.getState().load(workflow.steps, { name: workflow.name, description: workflow.description });
+    if (workflow.kind === "code") {
+      created.getState().viewCode(workflow.version, codeToFlow(workflow.code?.steps ?? [], workflow.code?.edges ?? []));
+    }
     return created;
   });
   return (
@@ -252,7 +256,15 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
     <div className="fp-designer">
       <DesignerHeader workflow={workflow} busy={busy} onSave={() => void doSave()} onActivate={() => void doActivate()}
                       onRun={() => setOpen("run")} onVersions={() => setOpen("versions")} />
-      {viewing && (
+      {viewing?.code && (
+        <div className="fp-viewing" role="status">
+          <span>
+            Defined in code: edit <code className="fp-code-class">{workflow.code?.workflow_class ?? workflow.name}</code> in Python.
+            This graph is read from the class; runs work as for any workflow.
+          </span>
+        </div>
+      )}
+      {viewing && !viewing.code && (
         <div className="fp-viewing" role="status">
           <span>Viewing version {viewing.version}, read-only.</span>
           <button type="button" className="btn btn-sm" onClick={() => {

@@ -1,10 +1,10 @@
 /** The right-hand panel: the selected step's key, name, config (a form generated from its step
  * type's schema), dependencies, advanced settings and a test run; with nothing selected, the list
- * of problems in the workflow. */
+ * of problems in the workflow. A code workflow's step is shown read-only, as its code declares it. */
 import { memo, useEffect, useMemo, useState } from "react";
 
 import { useCredentialNames } from "@/hooks/use-credential-names";
-import { ancestors, flowToSteps, parseRef } from "@/lib/graph";
+import { ancestors, flowToSteps, parseRef, type StepNodeData } from "@/lib/graph";
 import { humanize } from "@/lib/schema-form";
 import { templateSuggestions } from "@/lib/template-hints";
 import type { StepDefinition } from "@/lib/types";
@@ -20,7 +20,9 @@ const NO_ISSUES: Issue[] = [];
 export const NodeEditor = memo(function NodeEditor({ sampleInput }: { sampleInput: Record<string, unknown> }) {
   const selected = useDesigner((s) => s.selected);
   const step = useDesigner((s) => (s.selected ? s.nodes.find((n) => n.id === s.selected)?.data.step : undefined));
-  if (!selected || !step) return <ProblemsPanel />;
+  const code = useDesigner((s) => s.viewing?.code === true);
+  if (!selected || !step) return code ? <CodeHelp /> : <ProblemsPanel />;
+  if (code) return <CodeStepView key={selected} stepKey={selected} />;
   return <StepEditor key={selected} stepKey={selected} step={step} sampleInput={sampleInput} />;
 });
 
@@ -55,6 +57,46 @@ function ProblemsPanel() {
           </ul>
         </div>
       )}
+    </div>
+  );
+}
+
+function CodeHelp() {
+  return (
+    <div className="fp-editor-body">
+      <p className="muted">Select a step to see what its code declares. This workflow is edited in Python.</p>
+    </div>
+  );
+}
+
+const NO_CODE: NonNullable<StepNodeData["code"]> = { start: false, action: "", retry: {} };
+
+/** A code step, read-only: whether runs start there, the action feeding it, its timeout and retry, its moves. */
+function CodeStepView({ stepKey }: { stepKey: string }) {
+  const data = useDesigner((s) => s.nodes.find((n) => n.id === stepKey)?.data);
+  const edges = useDesigner((s) => s.edges);
+  if (!data) return null;
+  const code = data.code ?? NO_CODE;
+  const retry = Object.entries(code.retry).filter(([, value]) => value !== null && value !== undefined);
+  const moves = (list: typeof edges, end: "source" | "target") => list.map((edge) => (
+    <li key={edge.id}><code className="fp-dep">{edge[end]}</code> <span className="muted small">({edge.data?.move})</span></li>
+  ));
+  const out = edges.filter((e) => e.source === stepKey);
+  const into = edges.filter((e) => e.target === stepKey);
+  return (
+    <div className="fp-editor-body" aria-label={`Step ${stepKey}`}>
+      <div className="fp-editor-type">
+        <strong className="mono">{stepKey}</strong>
+        <span className="muted small">A step of a workflow defined in code: edit it in Python.</span>
+      </div>
+      <dl className="fp-code-step small">
+        <dt>Start</dt><dd>{code.start ? "Runs start here" : "No"}</dd>
+        <dt>Action</dt><dd>{code.action ? <code>POST /api/v1/actions/{code.action}/</code> : "None"}</dd>
+        <dt>Timeout</dt><dd>{data.step.timeout_seconds != null ? `${data.step.timeout_seconds} s` : "None"}</dd>
+        <dt>Retry</dt><dd>{retry.length ? retry.map(([k, v]) => `${humanize(k)}: ${String(v)}`).join(", ") : "The workflow's"}</dd>
+      </dl>
+      {out.length > 0 && <><h3 className="fp-editor-section">Moves on to</h3><ul className="fp-code-moves">{moves(out, "target")}</ul></>}
+      {into.length > 0 && <><h3 className="fp-editor-section">Reached from</h3><ul className="fp-code-moves">{moves(into, "source")}</ul></>}
     </div>
   );
 }

@@ -91,11 +91,14 @@ export function WorkflowsPage() {
                 }}>
                   <td>
                     <Link to={`/workflows/${workflow.id}`} className="fp-wf-name">{workflow.name}</Link>
+                    {workflow.kind === "code" && (
+                      <span className="badge badge-code fp-wf-kind" title={`Defined in code: ${workflow.code?.workflow_class ?? ""}`}>code</span>
+                    )}
                     {workflow.description && <div className="muted small fp-wf-desc">{workflow.description}</div>}
                   </td>
                   <td><StatusBadge status={workflow.status} /></td>
                   <td>{workflow.version ? `v${workflow.version}` : "—"}</td>
-                  <td>{workflow.steps?.length ?? "—"}</td>
+                  <td>{(workflow.kind === "code" ? workflow.code?.steps : workflow.steps)?.length ?? "—"}</td>
                   <td className="muted small">{formatTime(workflow.updated_at)}</td>
                   <td><LastRuns workflowId={workflow.id} /></td>
                 </tr>

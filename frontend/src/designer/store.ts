@@ -1,7 +1,7 @@
 /** The designer's state, one store per open workflow (createDesignerStore): the graph (React Flow
  * nodes and edges; a node's id is its step key), the step types, the problems found on each step,
- * undo/redo history of graph snapshots, the clipboard, read-only viewing of an old version, and
- * whether there are unsaved changes. Components subscribe to slices with selectors. */
+ * undo/redo history of graph snapshots, the clipboard, read-only viewing of an old version (or of a
+ * workflow defined in code, which is never edited here), and whether there are unsaved changes. Components subscribe to slices with selectors. */
 import { applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, type NodeChange, type XYPosition } from "@xyflow/react";
 import { createStore } from "zustand/vanilla";
 
@@ -48,8 +48,9 @@ export interface DesignerState {
   clipboard: { nodes: StepNode[]; edges: DependencyEdge[]; pastes: number } | null;
   revision: number;
   savedRevision: number;
-  /** Set while an old version is shown read-only; `stash` keeps the graph being edited. */
-  viewing: { version: number } | null;
+  /** Set while an old version is shown read-only; `stash` keeps the graph being edited. A workflow
+   * defined in code is always viewed (code: true), with nothing stashed to go back to. */
+  viewing: { version: number; code?: boolean } | null;
   stash: Snapshot | null;
   lastEdit: { tag: string; at: number } | null;
 
@@ -74,6 +75,8 @@ export interface DesignerState {
   markSaved(revision: number): void;
   setServerErrors(byStep: IssueMap, general: string[]): void;
   viewVersion(version: number, steps: StepDefinition[]): void;
+  /** Show a code workflow's graph (codeToFlow), read-only for good. */
+  viewCode(version: number, graph: { nodes: StepNode[]; edges: DependencyEdge[] }): void;
   exitView(): void;
   restoreVersion(steps: StepDefinition[]): void;
   steps(): StepDefinition[];
@@ -92,13 +95,16 @@ function mergeIssues(previous: IssueMap, found: IssueMap, server: IssueMap): Iss
   return next;
 }
 
+const readOnlyReason = (viewing: { code?: boolean }) =>
+  (viewing.code ? "This workflow is defined in code: edit it in Python." : "This is an old version, shown read-only.");
+
 const deselect = (nodes: StepNode[]) => nodes.map((n) => (n.selected ? { ...n, selected: false } : n));
 
 export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTypes?: StepType[] } = {}) {
   const store = createStore<DesignerState>()((set, get) => {
     /** Recompute the problems after the definition changed. */
-    const revalidate = (state: Pick<DesignerState, "nodes" | "edges" | "stepTypes" | "issues" | "serverIssues">) =>
-      mergeIssues(state.issues, validateSteps(flowToSteps(state.nodes, state.edges), state.stepTypes), state.serverIssues);
+    const revalidate = (state: Pick<DesignerState, "nodes" | "edges" | "stepTypes" | "issues" | "serverIssues" | "viewing">) =>
+      state.viewing?.code ? {} : mergeIssues(state.issues, validateSteps(flowToSteps(state.nodes, state.edges), state.stepTypes), state.serverIssues);
 
     const snapshot = (): Snapshot => ({ nodes: get().nodes, edges: get().edges, revision: get().revision });
 
@@ -208,7 +214,7 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
 
       connect({ source, target, sourceHandle }) {
         const { nodes, edges, viewing } = get();
-        if (viewing) return { ok: false, reason: "This is an old version, shown read-only." };
+        if (viewing) return { ok: false, reason: readOnlyReason(viewing) };
         if (!source || !target) return { ok: false, reason: "Connect two steps." };
         if (source === target) return { ok: false, reason: "A step cannot depend on itself." };
         const branch = sourceHandle || null;
@@ -253,7 +259,7 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
 
       renameStep(from, to) {
         const { nodes, edges, viewing } = get();
-        if (viewing) return { ok: false, reason: "This is an old version, shown read-only." };
+        if (viewing) return { ok: false, reason: readOnlyReason(viewing) };
         if (from === to) return { ok: true };
         if (!KEY_PATTERN.test(to)) return { ok: false, reason: "Use letters, digits and underscores, starting with a letter or underscore." };
         if (nodes.some((n) => n.id === to)) return { ok: false, reason: `Another step has the key "${to}".` };
@@ -384,6 +390,10 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
         const keep = viewing ? stash : snapshot();
         set({ ...withGraph(steps), viewing: { version }, stash: keep, selected: null });
         set({ issues: revalidate(get()) });
+      },
+
+      viewCode(version, graph) {
+        set({ ...graph, viewing: { version, code: true }, stash: null, selected: null, past: [], future: [], issues: {} });
       },
 
       exitView() {

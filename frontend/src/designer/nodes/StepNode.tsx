@@ -17,6 +17,7 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
   const errors = useMemo(() => issues?.map((i) => `${i.field}: ${i.message}`), [issues]);
   return (
     <NodeShell stepKey={id} name={step.name} taskType={step.task_type} category={stepType?.category}
-               branches={branches} selected={selected} status={data.status} errors={errors} />
+               branches={branches} selected={selected} status={data.status} errors={errors}
+               footer={data.code?.start ? <span className="fp-node-start">start</span> : undefined} />
   );
 });
