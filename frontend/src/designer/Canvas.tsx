@@ -6,6 +6,7 @@ import {
 } from "@xyflow/react";
 import { useCallback, useEffect, useState, type ReactNode } from "react";
 
+import { edgeTypes } from "@/components/LoopEdge";
 import { usePaletteDrop } from "@/hooks/use-palette-drop";
 import { toast } from "@/lib/toast";
 import type { StepType } from "@/lib/types";
@@ -66,6 +67,7 @@ export function Canvas({ onDropType, toolbar }: CanvasProps) {
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
         defaultEdgeOptions={defaultEdgeOptions}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}

@@ -117,6 +117,8 @@ describe("code workflow graph", () => {
     ]);
     expect(new Set(edges.map((e) => e.id)).size).toBe(edges.length);
     expect(edges[1]).toMatchObject({ data: { move: "timeout" }, className: "fp-move-timeout" });
+    expect(edges[4].type).toBe("loop");
+    expect(edges[1].type).toBeUndefined();
   });
 
   it("reads a version's {from, to} moves the same way", () => {

@@ -119,7 +119,8 @@ export function codeToFlow(steps: CodeFlowStep[], moves: (CodeEdge | DefinitionE
     const target = "source" in move ? move.target : move.to;
     const id = `${source}-${move.kind}->${target}`;
     if (!keys.has(source) || !keys.has(target) || edges.some((e) => e.id === id)) continue;
-    edges.push({ id, source, target, label: move.kind, className: `fp-move-${move.kind}`, data: { move: move.kind } });
+    const type = source === target ? "loop" : undefined; // drawn by components/LoopEdge
+    edges.push({ id, source, target, type, label: move.kind, className: `fp-move-${move.kind}`, data: { move: move.kind } });
   }
   // A sleep's self-loop places nothing: laid out without it.
   return { nodes: layout(nodes, edges.filter((e) => e.source !== e.target)), edges };

@@ -2,6 +2,7 @@
 import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, type NodeTypes } from "@xyflow/react";
 import { useEffect, useMemo } from "react";
 
+import { edgeTypes } from "@/components/LoopEdge";
 import type { StepNode } from "@/lib/graph";
 import type { DefinitionEdge, StepDefinition, TaskExecution } from "@/lib/types";
 
@@ -45,6 +46,7 @@ function Graph({ steps, edges, tasks, selectedKey, onSelect }: Props) {
         nodes={nodes}
         edges={flow.edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
         nodesDraggable={false}
         nodesConnectable={false}
         elementsSelectable
