@@ -84,8 +84,5 @@ def error_group_retry(*, executions: QuerySet, signature: str, workflow_id=None,
     window, at that workflow and step if given); a dry run only answers which. Answers the ids."""
     if workflow_id is not None:
         executions = executions.filter(workflow_id=workflow_id)
-    selection = dict(step_key=step_key, error_signature=signature, failed_since=since, failed_until=until)
-    if dry_run:
-        return list(services.failed_executions(executions, **selection).order_by("created_at")
-                    .values_list("pk", flat=True))
-    return services.executions_retry_failed(executions=executions, user=user, **selection)
+    return services.executions_retry_failed(executions=executions, step_key=step_key, error_signature=signature,
+                                            failed_since=since, failed_until=until, dry_run=dry_run, user=user)

@@ -329,13 +329,16 @@ def failed_executions(executions, *, step_key: str | None = None, error_contains
 
 def executions_retry_failed(*, executions, step_key: str | None = None, error_contains: str | None = None,
                             error_signature: str | None = None, failed_since=None, failed_until=None,
-                            user=None) -> list:
-    """Bulk retry: resume every selected failed execution (failed_executions). Answers the ids it retried."""
-    retried = []
+                            dry_run: bool = False, user=None) -> list:
+    """Bulk retry: resume every selected failed execution (failed_executions). Answers the ids it
+    retried, or with `dry_run` the ids it would retry, changing nothing."""
     selected = failed_executions(executions, step_key=step_key, error_contains=error_contains,
                                  error_signature=error_signature, failed_since=failed_since,
-                                 failed_until=failed_until)
-    for execution in selected.order_by("created_at").only("pk"):
+                                 failed_until=failed_until).order_by("created_at")
+    if dry_run:
+        return list(selected.values_list("pk", flat=True))
+    retried = []
+    for execution in selected.only("pk"):
         try:
             execution_retry(execution=execution, user=user)
         except Conflict:

@@ -182,12 +182,12 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
             executions = executions.filter(workflow_id=data.validated_data["workflow_id"])
         if "execution_ids" in data.validated_data:
             executions = executions.filter(pk__in=data.validated_data["execution_ids"])
-        selection = {"step_key": data.validated_data.get("step_key") or None,
-                     "error_contains": data.validated_data.get("error_contains") or None}
-        if data.validated_data["dry_run"]:
-            ids = list(services.failed_executions(executions, **selection).values_list("pk", flat=True))
+        dry_run = data.validated_data["dry_run"]
+        ids = services.executions_retry_failed(
+            executions=executions, step_key=data.validated_data.get("step_key") or None,
+            error_contains=data.validated_data.get("error_contains") or None, dry_run=dry_run, user=request.user)
+        if dry_run:
             return Response({"dry_run": True, "count": len(ids), "execution_ids": ids})
-        ids = services.executions_retry_failed(executions=executions, user=request.user, **selection)
         return Response({"retried": len(ids), "count": len(ids), "execution_ids": ids})
 
 
