@@ -99,8 +99,8 @@ def _write_steps(workflow: Workflow, steps: list[dict]) -> None:
     ])
 
 
-def _publish(workflow: Workflow, definition: dict, user) -> WorkflowVersion | None:
-    """A new version, unless the definition is the same as the latest one."""
+def version_publish(workflow: Workflow, definition: dict, user=None) -> WorkflowVersion | None:
+    """A new version, unless the definition is the same as the latest one (the workflow row locked)."""
     latest = workflow.versions.filter(number=workflow.version).first()
     if latest is not None and json.dumps(latest.definition, sort_keys=True) == json.dumps(definition, sort_keys=True):
         return None
@@ -150,7 +150,7 @@ def workflow_update(*, workflow: Workflow, data: dict, steps: list[dict] | None 
         _write_steps(workflow, steps)
     status = data.get("status", workflow.status)
     if status == WorkflowStatus.ACTIVE:
-        _publish(workflow, definition, user)
+        version_publish(workflow, definition, user)
     if status != workflow.status:
         workflow.status = status
         workflow.save(update_fields=["status", "updated_at"])
@@ -178,7 +178,7 @@ def workflow_activate(*, workflow: Workflow, user=None) -> Workflow:
     definition = _check(_workflow_data(workflow), _steps_data(workflow))
     if not definition["steps"]:
         raise InvalidInput("a workflow needs at least one step to be activated", fields={"steps": ["is empty"]})
-    _publish(workflow, definition, user)
+    version_publish(workflow, definition, user)
     workflow.status = WorkflowStatus.ACTIVE
     workflow.save(update_fields=["status", "updated_at"])
     return workflow

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from ..models import Workflow, WorkflowKind, WorkflowStatus, WorkflowVersion
+from .. import services
+from ..models import Workflow, WorkflowKind, WorkflowStatus
 from . import registry
 from .registry import WorkflowSpec
 
@@ -43,14 +44,11 @@ def code_workflow_sync(*, spec: WorkflowSpec) -> Workflow:
                     workflow = Workflow.objects.create(
                         owner=system_owner(), name=spec.name, kind=WorkflowKind.CODE, status=WorkflowStatus.ACTIVE,
                         description=spec.description[:10_000], metadata={"code": meta})
-                latest = workflow.versions.filter(number=workflow.version).values_list("definition", flat=True).first()
-                if latest is None or json.dumps(latest, sort_keys=True) != json.dumps(definition, sort_keys=True):
-                    workflow.version += 1
-                    WorkflowVersion.objects.create(workflow=workflow, number=workflow.version, definition=definition)
+                if services.version_publish(workflow, definition) is not None:
                     workflow.status = WorkflowStatus.ACTIVE
                     workflow.description = spec.description[:10_000]
                     workflow.metadata = {**workflow.metadata, "code": meta}
-                    workflow.save(update_fields=["version", "status", "description", "metadata", "updated_at"])
+                    workflow.save(update_fields=["status", "description", "metadata", "updated_at"])
                 elif (workflow.metadata or {}).get("code") != meta:
                     workflow.metadata = {**workflow.metadata, "code": meta}
                     workflow.save(update_fields=["metadata"])
