@@ -12,7 +12,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV = DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=$${SECRET_KEY:-flowpilot-test-secret-key-not-for-production}
 
-.PHONY: install frontend browser run web worker beat test bench migrate clean
+.PHONY: install frontend browser run web worker beat test bench loadtest migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,11 @@ test: install frontend browser
 
 bench: install
 	$(TEST_ENV) $(BIN)/python -m benchmarks.diamond $(BENCH_ARGS)
+
+# The web tier in services mode over HTTP: N concurrent clients against the real web, workers and beat
+# (its own database and Redis db; see benchmarks/loadtest.py). LOADTEST_ARGS="--clients 500".
+loadtest: install
+	$(TEST_ENV) $(BIN)/python -m benchmarks.loadtest $(LOADTEST_ARGS)
 
 # The metrics endpoints over 1,000,000 task executions in PostgreSQL (its own database; see benchmarks/metrics.py).
 bench-metrics: install

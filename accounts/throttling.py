@@ -3,23 +3,39 @@
 Read when a request is checked, not when the module is imported (DRF's own classes keep the rates
 they saw at import), so that a deployment's settings and a test's `settings` fixture both apply.
 The counters live in the default cache: Redis in services mode (shared by every web process),
-local memory when embedded. An empty rate means no limit.
+local memory when embedded. An empty rate means no limit. When the cache cannot be reached (Redis
+restarting), requests are let through: a rate limit must not take the API down with it.
 """
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from rest_framework import throttling
 
+from flowpilot.errors import CACHE_UNAVAILABLE
 
-class UserRateThrottle(throttling.UserRateThrottle):
+log = logging.getLogger(__name__)
+
+
+class FailOpen:
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except CACHE_UNAVAILABLE as exc:
+            log.warning("request rate not checked, the cache is unavailable: %s", exc)
+            return True
+
+
+class UserRateThrottle(FailOpen, throttling.UserRateThrottle):
     """Per authenticated user (per client address for anonymous requests)."""
 
     def get_rate(self) -> str | None:
         return settings.FLOWPILOT_API_RATE_USER or None
 
 
-class AnonRateThrottle(throttling.AnonRateThrottle):
+class AnonRateThrottle(FailOpen, throttling.AnonRateThrottle):
     """Per client address, for requests without a user (the views that allow them)."""
 
     def get_rate(self) -> str | None:

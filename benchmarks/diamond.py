@@ -47,6 +47,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from . import processes
+from .databases import recreate_database
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/flowpilot"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -85,21 +86,6 @@ def bench_urls() -> tuple[str, str]:
     name = name if name.endswith("_bench") else f"{name}_bench"
     redis = urlsplit(os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
     return (urlunsplit(db._replace(path=f"/{name}")), urlunsplit(redis._replace(path=f"/{BENCH_REDIS_DB}")))
-
-
-def recreate_database(database_url: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    assert name.endswith("_bench"), name  # never drop anything but a benchmark database
-    conn = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    conn.close()
 
 
 def configure(database_url: str, redis_url: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ What is measured
     call, as the workflows' owner and as staff, over windows of 24 h and 7 days.
 
 The data (its own PostgreSQL database, never the dev data)
-    The database `flowpilot_bench_metrics` next to DATABASE_URL's is dropped, created and migrated,
+    The database `flowpilot_metrics_bench` next to DATABASE_URL's is dropped, created and migrated,
     then filled with INSERT ... SELECT generate_series: 20 workflows of one owner, 200,000 executions
     spread over 30 days (85 % completed, 10 % failed at their last step with one of 8 error texts
     with varying numbers and ids, 3 % cancelled, the newest 2 % pending or running), 5 task
@@ -26,8 +26,10 @@ import sys
 import time
 from urllib.parse import urlsplit, urlunsplit
 
+from .databases import recreate_database
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/flowpilot"
-BENCH_DATABASE = "flowpilot_bench_metrics"
+BENCH_DATABASE = "flowpilot_metrics_bench"
 TOKEN = "bench-metrics-token"
 ERRORS = [
     "Patient {n} already exists (MRN 'A-{m}')",
@@ -41,20 +43,8 @@ ERRORS = [
 ]
 
 
-def database_urls(base: str) -> tuple[str, str]:
-    parts = urlsplit(base)
-    return (urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}")), urlunsplit(parts._replace(path="/postgres")))
-
-
-def recreate_database(admin_url: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(admin_url)
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-    conn.close()
+def database_url(base: str) -> str:
+    return urlunsplit(urlsplit(base)._replace(path=f"/{BENCH_DATABASE}"))
 
 
 def fill(*, executions: int, workflows: int, days: int) -> None:
@@ -143,9 +133,9 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", action="store_true", help="reuse the filled database")
     args = parser.parse_args(argv)
 
-    bench_url, admin_url = database_urls(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    bench_url = database_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
     if not args.keep:
-        recreate_database(admin_url)
+        recreate_database(bench_url)
     os.environ["DATABASE_URL"] = bench_url
     os.environ.pop("REDIS_URL", None)  # the embedded settings: the figures come from the database only
     os.environ["FLOWPILOT_METRICS_TOKEN"] = TOKEN

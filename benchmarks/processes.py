@@ -92,3 +92,50 @@ def tasks_run(app, node: str) -> dict[str, int]:
     """How many messages of each task the worker has run since it started (Celery's own counter)."""
     stats = app.control.inspect(destination=[node], timeout=5).stats() or {}
     return dict(stats.get(node, {}).get("total", {}))
+
+
+def start_web(*, host: str, port: int, workers: int, env: dict[str, str], log_dir: Path) -> Process:
+    """`manage.py serve` (services mode: `workers` web processes behind one socket), its own process group."""
+    log_path = log_dir / "web.log"
+    with open(log_path, "wb") as log:
+        popen = subprocess.Popen([sys.executable, "manage.py", "serve", "--host", host, "--port", str(port),
+                                  "--no-migrate", "--workers", str(workers)], cwd=PROJECT_DIR, env=env, stdout=log,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+    return Process(name="web", popen=popen, log_path=log_path)
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def rss_bytes(pids: list[int]) -> int:
+    """Resident memory of these processes, added up (VmRSS)."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

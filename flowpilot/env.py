@@ -15,6 +15,7 @@ import re
 import secrets
 from pathlib import Path
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -101,3 +102,31 @@ def secret_key(*, services_mode: bool, var_dir: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+APPLICATION_NAME = "flowpilot"  # pg_stat_activity.application_name; flowpilot/database.py adds the role
+
+
+def database_config(url: str, *, pool: bool, min_size: int, max_size: int, timeout: float,
+                    connect_timeout: int) -> dict:
+    """DATABASES["default"] for DATABASE_URL. PostgreSQL: a bounded pool per process (psycopg 3's,
+    through Django: connections live in the pool, not past a request), or, with pool=False, a
+    connection per request (PgBouncer in transaction mode)."""
+    if min_size < 0 or max_size < 1 or min_size > max_size:
+        raise ImproperlyConfigured(f"the database pool needs 0 <= min ({min_size}) <= max ({max_size}), max >= 1")
+    if timeout <= 0:
+        raise ImproperlyConfigured(f"the database pool's timeout must be positive, got {timeout}")
+    config = dj_database_url.parse(url, conn_max_age=0, conn_health_checks=True)
+    if not config["ENGINE"].endswith("postgresql"):
+        return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    options = config.setdefault("OPTIONS", {})
+    options.setdefault("application_name", APPLICATION_NAME)
+    options.setdefault("connect_timeout", connect_timeout)
+    if pool:
+        # Django hands the pool its health check: a connection is checked (an empty query) as it is
+        # handed out, so after a PostgreSQL restart requests get fresh connections, not dead ones.
+        options["pool"] = {"min_size": min_size, "max_size": max_size, "timeout": timeout, "max_idle": 300,
+                           "name": APPLICATION_NAME}
+    else:
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True  # PgBouncer in transaction mode cannot keep them
+    return config

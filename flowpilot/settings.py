@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
-
 from .env import (
     BASE_DIR,
+    database_config,
     env_bool,
     env_float,
     env_int,
@@ -80,9 +79,22 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------------------------
+# PostgreSQL: every process draws from a bounded pool of its own (flowpilot/database.py): each web
+# process up to FLOWPILOT_DB_POOL_MAX connections, each Celery process (a worker's main process and
+# each of its children, the beat) up to FLOWPILOT_WORKER_DB_POOL_MAX. All of them together must stay
+# under PostgreSQL's max_connections (README: "Sizing the database pools").
+FLOWPILOT_DB_POOL = env_bool("FLOWPILOT_DB_POOL", default=True)  # false: behind PgBouncer (transaction mode)
+FLOWPILOT_DB_POOL_MIN = env_int("FLOWPILOT_DB_POOL_MIN", 1)
+FLOWPILOT_DB_POOL_MAX = env_int("FLOWPILOT_DB_POOL_MAX", 8)
+FLOWPILOT_WORKER_DB_POOL_MAX = env_int("FLOWPILOT_WORKER_DB_POOL_MAX", 3)
+# How long a request waits for a free connection before it answers 503 (with Retry-After).
+FLOWPILOT_DB_POOL_TIMEOUT = env_float("FLOWPILOT_DB_POOL_TIMEOUT", 10.0)
+FLOWPILOT_DB_CONNECT_TIMEOUT = env_int("FLOWPILOT_DB_CONNECT_TIMEOUT", 5)
 if DATABASE_URL:
     DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+        "default": database_config(DATABASE_URL, pool=FLOWPILOT_DB_POOL, min_size=FLOWPILOT_DB_POOL_MIN,
+                                   max_size=FLOWPILOT_DB_POOL_MAX, timeout=FLOWPILOT_DB_POOL_TIMEOUT,
+                                   connect_timeout=FLOWPILOT_DB_CONNECT_TIMEOUT)
     }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -134,7 +146,20 @@ def _html_revalidated(headers, path: str, url: str) -> None:
 
 WHITENOISE_ADD_HEADERS_FUNCTION = _html_revalidated
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("FLOWPILOT_MAX_REQUEST_BYTES", 1024 * 1024)
+# --- Web server (manage.py serve) ----------------------------------------------------------------
+# Web processes in services mode (0: one per CPU); the embedded mode always runs one.
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 0)
+# Threads per web process serving HTTP requests (flowpilot/asgi.py); requests beyond them wait their turn.
+FLOWPILOT_WEB_THREADS = env_int("FLOWPILOT_WEB_THREADS", 16)
+# Addresses of the proxies whose X-Forwarded-For/-Proto are believed (a load balancer in front).
+FLOWPILOT_FORWARDED_ALLOW_IPS = env_str("FLOWPILOT_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# On SIGTERM, requests in flight get this long to finish.
+FLOWPILOT_WEB_GRACEFUL_SECONDS = env_int("FLOWPILOT_WEB_GRACEFUL_SECONDS", 20)
+# Connections the kernel queues for the web's socket while every process is busy.
+FLOWPILOT_WEB_BACKLOG = env_int("FLOWPILOT_WEB_BACKLOG", 2048)
+# The largest request body accepted (413 above it, before Django reads it: flowpilot/limits.py).
+FLOWPILOT_MAX_REQUEST_BYTES = env_int("FLOWPILOT_MAX_REQUEST_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = FLOWPILOT_MAX_REQUEST_BYTES
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -238,7 +263,9 @@ CELERY_BEAT_SCHEDULE = {
 # --- Cache (shared state between processes: e.g. the HTTP circuit breaker) ------------------------
 CACHES = (
     {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                 "KEY_PREFIX": env_str("FLOWPILOT_CACHE_PREFIX", "flowpilot")}}
+                 "KEY_PREFIX": env_str("FLOWPILOT_CACHE_PREFIX", "flowpilot"),
+                 # A Redis that hangs must not hang requests: limits fail open after this long.
+                 "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
     if SERVICES_MODE
     else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "flowpilot"}}
 )

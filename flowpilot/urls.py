@@ -7,12 +7,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from flowpilot import spa
 from monitoring.prometheus import metrics_view
-from monitoring.views import health
+from monitoring.views import health, live, ready
 from triggers.views import webhook
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
+    path("health/live", live, name="health-live"),
+    path("health/ready", ready, name="health-ready"),
     path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("workflows.api.urls")),
     path("api/v1/", include("accounts.urls")),
@@ -28,3 +30,4 @@ urlpatterns = [
 
 handler400 = "flowpilot.errors.bad_request"
 handler404 = "flowpilot.errors.not_found"
+handler500 = "flowpilot.errors.server_error"

@@ -1,5 +1,9 @@
 """Health checks of the parts FlowPilot needs: the database, the broker, the workers and the beat.
 
+Three questions, as orchestrators ask them: is the process alive (/health/live: it answers, nothing
+checked), can it serve (/health/ready: database and broker), is everything up (/health: workers
+and beat too).
+
 Workers and beat are judged by their heartbeats (monitoring/presence.py): a worker counts when its
 row was refreshed within FLOWPILOT_HEALTH_WORKER_SECONDS, the beat when its last tick reached a
 worker within FLOWPILOT_HEALTH_BEAT_SECONDS. Every part is required: in services mode the separate
@@ -65,7 +69,18 @@ def check_beat(now) -> tuple[bool, dict]:
                 "within_seconds": within}
 
 
+def readiness() -> tuple[bool, dict]:
+    """What this web process needs to serve requests: the database and the broker. What load
+    balancers and docker-compose's healthcheck ask (/health/ready); workers and beat are not needed
+    to answer, so their absence does not take the web out of rotation."""
+    database_ok, database = check_database()
+    broker_ok, broker = check_broker()
+    ready = database_ok and broker_ok
+    return ready, {"status": "ready" if ready else "not ready", "database": database, "broker": broker}
+
+
 def report() -> tuple[bool, dict]:
+    """Everything (/health, for monitoring): the database, the broker, the workers and the beat."""
     now = timezone.now()
     database_ok, database = check_database()
     broker_ok, broker = check_broker()

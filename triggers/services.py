@@ -19,6 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from flowpilot.errors import CACHE_UNAVAILABLE
+
 from workflows import services as workflow_services
 from workflows.errors import Conflict, InvalidInput
 from workflows.code import sync as code_sync
@@ -156,10 +158,13 @@ def verify_signature(trigger: Trigger, header: str, body: bytes, *, now: float |
 def rate_limited(trigger: Trigger) -> bool:
     """At most FLOWPILOT_WEBHOOK_RATE deliveries per minute per trigger (a fixed one-minute window)."""
     key = f"flowpilot:webhook-rate:{trigger.pk}:{int(time.time() // 60)}"
-    cache.add(key, 0, timeout=120)
     try:
+        cache.add(key, 0, timeout=120)
         return cache.incr(key) > settings.FLOWPILOT_WEBHOOK_RATE
     except ValueError:
+        return False
+    except CACHE_UNAVAILABLE as exc:  # Redis restarting: deliveries go on, unlimited for the moment
+        log.warning("webhook rate not checked, the cache is unavailable: %s", exc)
         return False
 
 

@@ -22,15 +22,15 @@ def _error(status: int, message: str) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def webhook(request, token: str):
-    trigger = Trigger.objects.select_related("workflow").filter(token=token, type=TriggerType.WEBHOOK).first()
-    if trigger is None or not trigger.enabled:
-        return _error(404, "no such webhook")
-    limit = settings.FLOWPILOT_WEBHOOK_MAX_BYTES
+    limit = settings.FLOWPILOT_WEBHOOK_MAX_BYTES  # checked before anything touches the database
     if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
         return _error(413, f"body larger than {limit} bytes")
     body = request.read(limit + 1)
     if len(body) > limit:
         return _error(413, f"body larger than {limit} bytes")
+    trigger = Trigger.objects.select_related("workflow").filter(token=token, type=TriggerType.WEBHOOK).first()
+    if trigger is None or not trigger.enabled:
+        return _error(404, "no such webhook")
     if services.rate_limited(trigger):
         return _error(429, "too many deliveries to this webhook; slow down")
     if trigger.require_signature:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,7 @@ from collections import Counter, defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 from django.conf import settings
 from django.db import connection
 
@@ -37,11 +39,10 @@ class Cluster:
     """Workers and a beat (the sweeper's clock) in their own process groups, killable for real."""
 
     def __init__(self, **overrides: str):
-        db = connection.settings_dict
         self.tmp = Path(tempfile.mkdtemp(prefix="flowpilot-e2e-"))
         self.env = {
             **os.environ,
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "DATABASE_URL": database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "FLOWPILOT_STEP_MODULES": "workflows.tests.functions",
             "FLOWPILOT_HTTP_ALLOWED_NETWORKS": "127.0.0.0/8",
@@ -56,10 +57,7 @@ class Cluster:
         self.processes: dict[str, subprocess.Popen] = {}
 
     def _spawn(self, name: str, args: list[str], ready: str | None) -> subprocess.Popen:
-        log = open(self.tmp / f"{name}.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "flowpilot", *args], cwd=ROOT, env=self.env,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.processes[name] = proc
+        proc = self._popen(name, [sys.executable, "-m", "celery", "-A", "flowpilot", *args])
         if ready is None:
             time.sleep(1)
             assert proc.poll() is None, f"{name} exited:\n{self.log(name)}"
@@ -68,6 +66,32 @@ class Cluster:
                      message=f"{name} to start")
             assert proc.poll() is None, f"{name} exited:\n{self.log(name)}"
         return proc
+
+    def _popen(self, name: str, argv: list[str]) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", "w")
+        proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.processes[name] = proc
+        return proc
+
+    def start_web(self, name: str = "web", *, workers: int = 2) -> str:
+        """`manage.py serve` in services mode, `workers` web processes on a free port: answers its URL
+        once every process answers /health/live."""
+        port = free_port()
+        proc = self._popen(name, [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                  "--no-migrate", "--workers", str(workers)])
+        url = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            assert proc.poll() is None, f"{name} exited:\n{self.log(name)}"
+            try:
+                return httpx.get(f"{url}/health/live", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(answers, timeout=60, message=f"{name} to answer")
+        time.sleep(1)  # uvicorn starts its processes one after the other: let the last one listen too
+        return url
 
     def log(self, name: str) -> str:
         return (self.tmp / f"{name}.log").read_text(errors="replace")
@@ -100,6 +124,109 @@ class Cluster:
                     proc.wait(timeout=5)
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url() -> str:
+    """The test database, as the processes started by a test reach it."""
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def pg_connections(dsn: str, *, database: str, application_name: str) -> int:
+    """Sessions PostgreSQL has open on `database` for one kind of process (pg_stat_activity)."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
+                            [database, application_name]).fetchone()[0]
+
+
+class Sampler:
+    """Samples a count (e.g. pg_connections) every `interval` seconds in a thread; `peak` is the most seen."""
+
+    def __init__(self, sample, *, interval: float = 0.05):
+        self.sample = sample
+        self.interval = interval
+        self.values: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.values.append(self.sample())
+            except Exception:  # the server restarting (a fault test): no sample this time
+                pass
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    @property
+    def peak(self) -> int:
+        return max(self.values, default=0)
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster of the test's own (pg_createcluster, trust auth) on a free port, so that a
+    fault test can restart it without touching the server every other test uses."""
+
+    def __init__(self):
+        self.version = sorted(os.listdir("/etc/postgresql"))[-1]
+        self.name = f"flowpilot_fault_{os.getpid()}"
+        self.port = free_port()
+        subprocess.run(["pg_createcluster", self.version, self.name, "-p", str(self.port), "--start",
+                        "--", "--auth=trust"], check=True, capture_output=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def restart(self) -> None:
+        """Stop (fast: every session is cut) and start again."""
+        subprocess.run(["pg_ctlcluster", self.version, self.name, "restart", "-m", "fast"], check=True,
+                       capture_output=True)
+
+    def drop(self) -> None:
+        subprocess.run(["pg_dropcluster", self.version, self.name, "--stop"], capture_output=True)
+
+
+class OwnRedis:
+    """A Redis server of the test's own on a free port (nothing kept on disk)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="flowpilot-redis-"))
+        subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(self.port),
+                        "--save", "", "--appendonly", "no", "--dir", str(self.dir),
+                        "--logfile", str(self.dir / "redis.log")], check=True)
+        wait_for(lambda: _redis_up(self.port), timeout=10, message="the test's Redis to start")
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        import redis
+
+        try:
+            redis.Redis(host="127.0.0.1", port=self.port).shutdown(nosave=True)
+        except redis.exceptions.ConnectionError:
+            pass
+
+
 def flush_broker() -> None:
     import redis
 
@@ -122,11 +249,11 @@ def restart_redis() -> None:
     wait_for(_redis_up, timeout=10, message="Redis to start")
 
 
-def _redis_up() -> bool:
+def _redis_up(port: int = 6379) -> bool:
     import redis
 
     try:
-        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=0.5).ping())
+        return bool(redis.Redis(host="127.0.0.1", port=port, socket_timeout=0.5).ping())
     except redis.exceptions.ConnectionError:
         return False
 

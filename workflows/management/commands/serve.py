@@ -2,8 +2,10 @@
 
 In the embedded mode (no REDIS_URL) the Celery worker (threads) and the scheduler (beat, which
 runs the sweeper) start inside this process over the in-memory broker, so one command gives the
-whole product. In services mode it serves the web only: run `celery worker` and `celery beat`
-beside it (make worker, make beat).
+whole product. In services mode it serves the web only, in WEB_CONCURRENCY processes (default: one
+per CPU) behind one socket, each with its own database pool (flowpilot/database.py); uvicorn starts
+them and starts again any that dies. Run `celery worker` and `celery beat` beside it (make worker,
+make beat). WebSockets work across the web processes: their groups live in Redis (channels-redis).
 """
 
 from __future__ import annotations
@@ -17,9 +19,18 @@ import threading
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 log = logging.getLogger(__name__)
+
+
+def web_concurrency() -> int:
+    """WEB_CONCURRENCY (gunicorn's and uvicorn's name for it), else one web process per CPU."""
+    value = settings.WEB_CONCURRENCY or os.cpu_count() or 1
+    if not 1 <= value <= 64:
+        raise CommandError(f"WEB_CONCURRENCY must be between 1 and 64, got {value}")
+    return value
 
 
 class Command(BaseCommand):
@@ -30,8 +41,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--no-worker", action="store_true", help="Do not start the in-process worker and beat.")
         parser.add_argument("--no-migrate", action="store_true")
+        parser.add_argument("--workers", type=int, default=None,
+                            help="Web processes in services mode (default: WEB_CONCURRENCY, else one per CPU). "
+                                 "The embedded mode always has one: its worker and scheduler live in it.")
 
-    def handle(self, *args, host, port, no_worker, no_migrate, **options):
+    def handle(self, *args, host, port, no_worker, no_migrate, workers, **options):
         import uvicorn
 
         if not no_migrate:
@@ -39,12 +53,21 @@ class Command(BaseCommand):
         embedded = not settings.SERVICES_MODE and not no_worker
         if not settings.SERVICES_MODE:
             self._first_user()
+            workers = 1
+        else:
+            workers = workers or web_concurrency()
+        connections.close_all()  # the web processes make their own pools (flowpilot/asgi.py)
         stop = self._start_worker_and_beat() if embedded else (lambda: None)
-        mode = "embedded (worker and scheduler in this process)" if embedded else "web only"
+        mode = ("embedded (worker and scheduler in this process)" if embedded
+                else f"web only, {workers} process{'es' if workers > 1 else ''}")
         self.stdout.write(f"FlowPilot on http://{host}:{port}/  mode: {mode}")
+        self.stdout.flush()
         try:
-            uvicorn.Server(uvicorn.Config("flowpilot.asgi:application", host=host, port=port, lifespan="off",
-                                          log_level="warning")).run()
+            # uvicorn's own multi-process supervisor when workers > 1 (it needs the app as an import string).
+            uvicorn.run("flowpilot.asgi:application", host=host, port=port, lifespan="off", log_level="warning",
+                        workers=workers, proxy_headers=True, forwarded_allow_ips=settings.FLOWPILOT_FORWARDED_ALLOW_IPS,
+                        timeout_graceful_shutdown=settings.FLOWPILOT_WEB_GRACEFUL_SECONDS,
+                        backlog=settings.FLOWPILOT_WEB_BACKLOG)
         finally:
             stop()
 

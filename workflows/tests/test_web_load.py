@@ -1,0 +1,296 @@
+"""The web tier under load, tried from outside as users meet it: the real `manage.py serve` (two web
+processes), real Celery worker and beat processes, PostgreSQL and Redis, driven over HTTP by many
+concurrent clients (benchmarks/httpload.py), never through the test client.
+
+What must hold: no 5xx; every accepted trigger is one run, and it completes; the web's PostgreSQL
+sessions stay within its pools (web processes x FLOWPILOT_DB_POOL_MAX) during and after the load,
+idle polling included; and a PostgreSQL restart under load costs the clients a few 503s with
+Retry-After (which they repeat with their idempotency key), never a 500, a lost run or a duplicate.
+The restart uses a PostgreSQL cluster and a Redis of this test's own.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import psycopg
+import pytest
+from django.db import connection
+from rest_framework.authtoken.models import Token
+
+from benchmarks.httpload import Request, run_load
+from triggers.services import sign
+from workflows.models import WorkflowExecution
+from workflows.states import ExecutionStatus as E
+from workflows.tests.cluster import (
+    ROOT,
+    Cluster,
+    OwnPostgres,
+    OwnRedis,
+    Sampler,
+    database_url,
+    flush_broker,
+    pg_connections,
+    wait_for,
+)
+from workflows.tests.factories import active_workflow, step
+
+pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+WEB_PROCESSES = 2
+POOL_MAX = 4  # FLOWPILOT_DB_POOL_MAX for the web processes of these tests
+WEB_BOUND = WEB_PROCESSES * POOL_MAX
+STACK_ENV = {"FLOWPILOT_DB_POOL_MAX": str(POOL_MAX), "FLOWPILOT_API_RATE_USER": "",
+             "FLOWPILOT_WEBHOOK_RATE": "100000"}
+
+
+@pytest.fixture
+def stack():
+    """Web, worker and beat against the test database and Redis; answers (cluster, base URL)."""
+    flush_broker()
+    cluster = Cluster(**STACK_ENV)
+    try:
+        cluster.start_beat()
+        cluster.start_worker("w1", concurrency=2)
+        yield cluster, cluster.start_web(workers=WEB_PROCESSES)
+    finally:
+        cluster.stop()
+
+
+def web_sessions() -> int:
+    """The web processes' sessions on the test database."""
+    admin = database_url().rsplit("/", 1)[0] + "/postgres"
+    return pg_connections(admin, database=connection.settings_dict["NAME"], application_name="flowpilot-web")
+
+
+def auth(user) -> dict[str, str]:
+    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+
+
+def two_steps(user, name: str):
+    return active_workflow(user, [step("welcome", function="noop"),
+                                  step("crm", function="noop", depends_on=["welcome"])], name=name)
+
+
+def all_completed(workflow, total: int) -> bool:
+    return WorkflowExecution.objects.filter(workflow=workflow, status=E.COMPLETED).count() == total
+
+
+def test_500_concurrent_triggers_make_500_runs_that_complete(user, stack):
+    """The seeds' 11:30: 500 signups sent at once through the API."""
+    _, url = stack
+    workflow, headers = two_steps(user, "signup"), auth(user)
+
+    def trigger(i: int) -> Request:
+        return Request("POST", "/api/v1/executions/", headers=headers, json={
+            "workflow_id": str(workflow.pk), "input_data": {"email": f"user{i}@example.com"},
+            "idempotency_key": f"signup-{i}"})
+
+    with Sampler(web_sessions) as sessions:
+        result = run_load(url, requests=trigger, clients=500, count=500, seconds=300)
+    print(f"\n500 clients: {result.summary()}; web sessions peak {sessions.peak} (bound {WEB_BOUND})")
+    assert result.server_errors == [], result.server_errors[:3]
+    assert result.statuses == {201: 500}
+    assert len({a.body["id"] for a in result.answers}) == 500
+    wait_for(lambda: all_completed(workflow, 500), timeout=240, interval=0.5, message="all 500 runs to complete")
+    assert WorkflowExecution.objects.filter(workflow=workflow).count() == 500
+    assert 0 < sessions.peak <= WEB_BOUND
+    assert web_sessions() <= WEB_BOUND
+
+
+def test_100_concurrent_clients_reading_and_listing_get_no_5xx(user, stack):
+    """The issue's first finding: 300 triggers and reads from 100 clients gave 234 answers of 500."""
+    _, url = stack
+    workflow, headers = two_steps(user, "mixed"), auth(user)
+
+    def mixed(i: int) -> Request:
+        if i % 3 == 0:
+            return Request("POST", "/api/v1/executions/", headers=headers, json={
+                "workflow_id": str(workflow.pk), "input_data": {"i": i}, "idempotency_key": f"mixed-{i}"})
+        if i % 3 == 1:
+            return Request("GET", f"/api/v1/executions/?workflow={workflow.pk}&limit=50", headers=headers)
+        return Request("GET", f"/api/v1/workflows/{workflow.pk}/", headers=headers)
+
+    with Sampler(web_sessions) as sessions:
+        result = run_load(url, requests=mixed, clients=100, count=600, seconds=300)
+    print(f"\nmixed, 100 clients: {result.summary()}; web sessions peak {sessions.peak}")
+    assert result.server_errors == [], result.server_errors[:3]
+    assert result.statuses == {201: 200, 200: 400}
+    ids = [a.body["id"] for a in result.answers if a.status == 201]
+    details = run_load(url, clients=100, count=len(ids), requests=iter(
+        Request("GET", f"/api/v1/executions/{pk}/", headers=headers) for pk in ids))
+    assert details.statuses == {200: 200} and {a.body["id"] for a in details.answers} == set(ids)
+    wait_for(lambda: all_completed(workflow, 200), timeout=120, interval=0.5, message="the 200 runs to complete")
+    assert 0 < sessions.peak <= WEB_BOUND
+
+
+def test_100_concurrent_deliveries_of_one_webhook_event_make_one_run(user, stack):
+    """A sender that retries one event (one Idempotency-Key) 100 times at once; each try signed anew."""
+    _, url = stack
+    workflow, headers = two_steps(user, "hooked"), auth(user)
+    hook = httpx.post(f"{url}/api/v1/workflows/{workflow.pk}/triggers/", headers=headers,
+                      json={"type": "webhook"}).json()
+    path, body = urlsplit(hook["url"]).path, json.dumps({"event": "signup", "email": "ada@example.com"}).encode()
+    now = int(time.time())
+
+    def delivery(i: int) -> Request:
+        return Request("POST", path, body=body, headers={
+            "Content-Type": "application/json", "Idempotency-Key": "evt_1",
+            "X-FlowPilot-Signature": sign(hook["secret"], body, now - i)})
+
+    with Sampler(web_sessions) as sessions:
+        result = run_load(url, requests=delivery, clients=100, count=100, seconds=120)
+    print(f"\nwebhook, 100 clients: {result.summary()}; web sessions peak {sessions.peak}")
+    assert result.server_errors == [], result.server_errors[:3]
+    assert result.statuses == {202: 100}
+    assert len({a.body["execution_id"] for a in result.answers}) == 1
+    assert sum(a.body["created"] for a in result.answers) == 1
+    assert WorkflowExecution.objects.filter(workflow=workflow).count() == 1
+    wait_for(lambda: all_completed(workflow, 1), timeout=60, message="the run to complete")
+    assert 0 < sessions.peak <= WEB_BOUND
+
+
+def test_idle_polling_leaves_the_web_sessions_flat(stack):
+    """An hour of a monitor polling /health every 2 s, compressed: 2,000 requests from 4 clients."""
+    _, url = stack
+    run_load(url, clients=4, count=100, requests=lambda i: Request("GET", "/health"))  # warm: pools at work size
+    before = web_sessions()
+    with Sampler(web_sessions) as sessions:
+        result = run_load(url, clients=4, count=2000, seconds=300, requests=lambda i: Request("GET", "/health"))
+    after = web_sessions()
+    print(f"\nidle polling: {result.summary()}; web sessions {before} before, peak {sessions.peak}, {after} after")
+    assert result.server_errors == [] and set(result.statuses) == {200}
+    assert len(result.answers) == 2000
+    assert sessions.peak <= WEB_BOUND and after <= WEB_BOUND
+    assert after <= max(before, WEB_PROCESSES * 4)  # at most the 4 clients' worth per process: no growth
+
+
+def test_the_health_routes_answer_as_orchestrators_expect(stack):
+    cluster, url = stack
+    assert httpx.get(f"{url}/health/live").json() == {"status": "live"}
+    ready = httpx.get(f"{url}/health/ready")
+    assert ready.status_code == 200 and ready.json() == {"status": "ready", "database": "ok", "broker": "ok"}
+    wait_for(lambda: httpx.get(f"{url}/health").status_code == 200, timeout=30, message="workers and beat seen")
+    cluster.kill("beat")  # a missing beat is for monitoring to see; the web still serves
+    wait_for(lambda: httpx.get(f"{url}/health").status_code == 503, timeout=60, interval=1,
+             message="/health to miss the beat")
+    assert httpx.get(f"{url}/health/ready").status_code == 200
+
+
+def test_a_body_over_the_limit_is_413_before_the_database(user, stack):
+    _, url = stack
+    headers = auth(user)
+    huge = b'{"workflow_id": "x", "input_data": {"pad": "' + b"x" * (2 * 1024 * 1024) + b'"}}'
+    answer = httpx.post(f"{url}/api/v1/executions/", content=huge,
+                        headers={**headers, "Content-Type": "application/json"})
+    assert answer.status_code == 413 and "larger than 1048576 bytes" in answer.json()["message"]
+
+    def chunks():  # no Content-Length: counted as it arrives
+        for _ in range(40):
+            yield b"x" * 65536
+
+    streamed = httpx.post(f"{url}/api/v1/executions/", content=chunks(),
+                          headers={**headers, "Content-Type": "application/json"})
+    assert streamed.status_code == 413
+    assert not WorkflowExecution.objects.exists()
+
+
+# --- PostgreSQL restarted under load ----------------------------------------------------------------
+
+def manage(env: dict, *args: str) -> str:
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+SETUP = """
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+user = get_user_model().objects.create_user("ops")
+print(Token.objects.create(user=user).key)
+"""
+
+
+@pytest.fixture
+def own_services():
+    postgres, redis = OwnPostgres(), OwnRedis()
+    try:
+        yield postgres, redis
+    finally:
+        redis.stop()
+        postgres.drop()
+
+
+def test_a_postgresql_restart_under_load_loses_and_duplicates_nothing(own_services):
+    postgres, redis = own_services
+    database = postgres.create_database("flowpilot")
+    cluster = Cluster(DATABASE_URL=database, REDIS_URL=redis.url, FLOWPILOT_LEASE_SECONDS="3", **STACK_ENV)
+    manage(cluster.env, "migrate", "--noinput")
+    token = manage(cluster.env, "shell", "-c", SETUP).strip().splitlines()[-1]
+    headers = {"Authorization": f"Token {token}"}
+    try:
+        cluster.start_beat()
+        cluster.start_worker("w1", concurrency=2)
+        url = cluster.start_web(workers=WEB_PROCESSES)
+        created = httpx.post(f"{url}/api/v1/workflows/", headers=headers, json={
+            "name": "restart", "status": "active", "steps": [
+                {"key": "one", "task_type": "python", "config": {"function": "noop"}},
+                {"key": "two", "task_type": "python", "config": {"function": "noop"}, "depends_on": ["one"]}]})
+        assert created.status_code == 201, created.text
+        workflow_id = created.json()["id"]
+
+        def trigger(i: int) -> Request:
+            return Request("POST", "/api/v1/executions/", headers=headers, json={
+                "workflow_id": workflow_id, "input_data": {"i": i}, "idempotency_key": f"run-{i}"})
+
+        answers = []
+        restarted = False
+        begin = time.monotonic()
+        for batch in range(12):  # 12 waves of 50 concurrent triggers; PostgreSQL restarts after the third
+            result = run_load(url, clients=50, count=50, seconds=120, requests=lambda i, b=batch: trigger(b * 50 + i))
+            answers += result.answers
+            if batch == 2:
+                postgres.restart()
+                restarted = True
+        assert restarted
+        statuses = {a.status for a in answers}
+        print(f"\nrestart under load: {len(answers)} triggers in {time.monotonic() - begin:.1f} s, "
+              f"answers {sorted(statuses)}; 503s {sum(a.status == 503 for a in answers)}")
+        assert 500 not in statuses and 0 not in statuses, [a for a in answers if a.status in (0, 500)][:3]
+        for answer in answers:
+            if answer.status == 503:
+                assert answer.body["message"].startswith("The database is busy or unavailable")
+
+        # A careful client repeats what was refused, with the same idempotency key.
+        refused = [a.request for a in answers if a.status not in (200, 201)]
+        for _ in range(30):
+            if not refused:
+                break
+            time.sleep(1)
+            again = run_load(url, clients=20, count=len(refused), requests=iter(refused))
+            assert not [a for a in again.answers if a.status in (0, 500)]
+            refused = [a.request for a in again.answers if a.status not in (200, 201)]
+        assert refused == [], f"{len(refused)} triggers still refused after 30 s"
+
+        with psycopg.connect(database) as conn:
+            def counts() -> dict:
+                return dict(conn.execute("SELECT status, count(*) FROM workflows_workflowexecution "
+                                         "GROUP BY status").fetchall())
+
+            wait_for(lambda: counts() == {"completed": 600}, timeout=180, interval=1,
+                     message="all 600 runs to complete after the restart")
+            duplicate_keys = conn.execute("SELECT count(*) - count(DISTINCT idempotency_key) "
+                                          "FROM workflows_workflowexecution").fetchone()[0]
+            steps_done = conn.execute("SELECT count(*) FROM workflows_taskexecution "
+                                      "WHERE status = 'completed'").fetchone()[0]
+        assert duplicate_keys == 0
+        assert steps_done == 1200  # each run's two steps completed once
+        assert httpx.get(f"{url}/health/ready").status_code == 200
+    finally:
+        cluster.stop()
