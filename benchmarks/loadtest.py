@@ -16,8 +16,8 @@ Phases, each `--requests` requests (at most `--seconds`) from `--clients` client
     read      GET /api/v1/executions/<id>/ of the runs just started
     list      GET /api/v1/executions/?limit=50
     webhook   POST /hooks/<token>/, HMAC-signed, each with its own Idempotency-Key
-    paced     the trigger phase again at half the trigger throughput measured (an open loop: latency
-              counts from when each request was due)
+    paced     once the runs started so far are done, triggers for 30 s at half the trigger throughput
+              measured (an open loop: latency counts from when each request was due)
     Then every accepted trigger and delivery must become a run that completes (--complete-timeout).
 
 Figures per phase
@@ -213,11 +213,11 @@ def run_phases(url: str, scenario: Scenario, watch: Watch, args, log_dir: Path, 
                ) -> dict[str, Phase]:
     phases: dict[str, Phase] = {}
 
-    def measure(name: str, make, **load) -> Phase:
+    def measure(name: str, make, *, count: int | None = None, **load) -> Phase:
         print(f"  {name}: {args.clients} clients ...", file=sys.stderr, flush=True)
         with watch:
-            result = run_load(url, requests=make, clients=args.clients, count=args.requests, seconds=args.seconds,
-                              **load)
+            result = run_load(url, requests=make, clients=args.clients, count=count or args.requests,
+                              seconds=args.seconds, **load)
         phase = Phase(name, result, watch.sessions, watch.web_sessions, watch.rss)
         print(f"  {name}: {result.summary()}", file=sys.stderr, flush=True)
         if result.server_errors:
@@ -234,9 +234,8 @@ def run_phases(url: str, scenario: Scenario, watch: Watch, args, log_dir: Path, 
     if "trigger" in args.phases:
         spy = None
         if args.profile:
-            children = [p for p in processes.process_tree(web.popen.pid) if p != web.popen.pid]
-            spy = profile(children[-1] if children else web.popen.pid, min(args.seconds, 15), log_dir.parent /
-                          "loadtest-web.speedscope.json")
+            spy = profile(processes.web_workers(web.popen.pid)[0], min(args.seconds, 15),
+                          log_dir.parent / "loadtest-web.speedscope.json")
         phase = measure("trigger", scenario.trigger)
         scenario.started += [a.body["id"] for a in phase.result.answers if a.status == 201]
         if spy:
@@ -249,8 +248,11 @@ def run_phases(url: str, scenario: Scenario, watch: Watch, args, log_dir: Path, 
     if "webhook" in args.phases:
         measure("webhook", scenario.webhook)
     if "paced" in args.phases and "trigger" in phases:
+        # At half the trigger throughput, once the runs of the phases before are done: the steady state.
+        waited, _ = wait_completed(args.database_url, args.complete_timeout)
+        print(f"  (the runs before finished {waited:.0f} s after the last phase)", file=sys.stderr, flush=True)
         rate = phases["trigger"].result.requests_per_second / 2
-        measure(f"paced {rate:,.0f}/s", scenario.trigger, rate=rate)
+        measure(f"paced {rate:,.0f}/s", scenario.trigger, rate=rate, count=max(100, round(rate * 30)))
     return phases
 
 
@@ -312,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     database_url, redis_url = loadtest_urls()
+    args.database_url = database_url
     database = urlsplit(database_url).path.lstrip("/")
     admin_url = urlunsplit(urlsplit(database_url)._replace(path="/postgres"))
     print(f"database {database} (recreated), redis db {LOADTEST_REDIS_DB} (flushed)", file=sys.stderr)

@@ -122,6 +122,19 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
+def web_workers(pid: int) -> list[int]:
+    """The processes serving requests under `manage.py serve`: uvicorn's spawned workers (or the
+    server itself when it runs alone)."""
+    spawned = []
+    for child in process_tree(pid)[1:]:
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                spawned.append(child)
+        except OSError:
+            pass
+    return spawned or [pid]
+
+
 def rss_bytes(pids: list[int]) -> int:
     """Resident memory of these processes, added up (VmRSS)."""
     total = 0

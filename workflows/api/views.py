@@ -106,14 +106,14 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
 
 
 def _detail(execution_id) -> WorkflowExecution:
-    return WorkflowExecution.objects.select_related("workflow", "workflow_version", "triggered_by_user") \
+    return WorkflowExecution.objects.for_api() \
         .prefetch_related(Prefetch("task_executions", queryset=TASKS_IN_RUN_ORDER)) \
         .get(pk=execution_id)
 
 
 class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                        viewsets.GenericViewSet):
-    queryset = WorkflowExecution.objects.select_related("workflow", "workflow_version", "triggered_by_user")
+    queryset = WorkflowExecution.objects.for_api()
     serializer_class = s.ExecutionSerializer
     filterset_class = ExecutionFilter
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -249,16 +250,22 @@ def test_a_postgresql_restart_under_load_loses_and_duplicates_nothing(own_servic
             return Request("POST", "/api/v1/executions/", headers=headers, json={
                 "workflow_id": workflow_id, "input_data": {"i": i}, "idempotency_key": f"run-{i}"})
 
-        answers = []
-        restarted = False
-        begin = time.monotonic()
-        for batch in range(12):  # 12 waves of 50 concurrent triggers; PostgreSQL restarts after the third
-            result = run_load(url, clients=50, count=50, seconds=120, requests=lambda i, b=batch: trigger(b * 50 + i))
-            answers += result.answers
-            if batch == 2:
-                postgres.restart()
-                restarted = True
-        assert restarted
+        def runs_started() -> int:
+            try:
+                with psycopg.connect(database, connect_timeout=2) as conn:
+                    return conn.execute("SELECT count(*) FROM workflows_workflowexecution").fetchone()[0]
+            except psycopg.OperationalError:
+                return 0
+
+        # 600 triggers from 50 clients; PostgreSQL restarts (every session cut) while they arrive.
+        begin, outcome = time.monotonic(), {}
+        load = threading.Thread(target=lambda: outcome.update(result=run_load(
+            url, clients=50, count=600, seconds=240, requests=trigger)))
+        load.start()
+        wait_for(lambda: runs_started() >= 150, timeout=120, interval=0.1, message="150 runs before the restart")
+        postgres.restart()
+        load.join(timeout=300)
+        answers = outcome["result"].answers
         statuses = {a.status for a in answers}
         print(f"\nrestart under load: {len(answers)} triggers in {time.monotonic() - begin:.1f} s, "
               f"answers {sorted(statuses)}; 503s {sum(a.status == 503 for a in answers)}")
