@@ -22,11 +22,8 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.conf import settings
 
 from accounts.websocket_auth import TokenAuthMiddleware
-from flowpilot import database
 from flowpilot.limits import BodySizeLimit
 from workflows.routing import websocket_urlpatterns
-
-database.use_role("web")  # this process's connections: a pool of FLOWPILOT_DB_POOL_MAX, named flowpilot-web
 
 application = ProtocolTypeRouter(
     {

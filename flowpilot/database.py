@@ -10,7 +10,7 @@ FLOWPILOT_DB_POOL_TIMEOUT seconds, then answers 503 (flowpilot/errors.py).
 
 Roles, each named in pg_stat_activity.application_name:
 
-- web (flowpilot/asgi.py): FLOWPILOT_DB_POOL_MAX connections per web process;
+- web (`manage.py serve` and the processes it starts): FLOWPILOT_DB_POOL_MAX connections per web process;
 - worker and beat (flowpilot/celery.py): FLOWPILOT_WORKER_DB_POOL_MAX per Celery process (a prefork
   worker's main process and each of its children, the beat); a child is a step at a time, so it
   needs its own thread's connection and the lease heartbeat's;

@@ -108,7 +108,7 @@ APPLICATION_NAME = "flowpilot"  # pg_stat_activity.application_name; flowpilot/d
 
 
 def database_config(url: str, *, pool: bool, min_size: int, max_size: int, timeout: float,
-                    connect_timeout: int) -> dict:
+                    connect_timeout: int, role: str = "") -> dict:
     """DATABASES["default"] for DATABASE_URL. PostgreSQL: a bounded pool per process (psycopg 3's,
     through Django: connections live in the pool, not past a request), or, with pool=False, a
     connection per request (PgBouncer in transaction mode)."""
@@ -120,13 +120,14 @@ def database_config(url: str, *, pool: bool, min_size: int, max_size: int, timeo
     if not config["ENGINE"].endswith("postgresql"):
         return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     options = config.setdefault("OPTIONS", {})
-    options.setdefault("application_name", APPLICATION_NAME)
+    name = f"{APPLICATION_NAME}-{role}" if role else APPLICATION_NAME
+    options.setdefault("application_name", name)
     options.setdefault("connect_timeout", connect_timeout)
     if pool:
         # Django hands the pool its health check: a connection is checked (an empty query) as it is
         # handed out, so after a PostgreSQL restart requests get fresh connections, not dead ones.
         options["pool"] = {"min_size": min_size, "max_size": max_size, "timeout": timeout, "max_idle": 300,
-                           "name": APPLICATION_NAME}
+                           "name": name}
     else:
         config["DISABLE_SERVER_SIDE_CURSORS"] = True  # PgBouncer in transaction mode cannot keep them
     return config

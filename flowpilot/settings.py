@@ -90,11 +90,13 @@ FLOWPILOT_WORKER_DB_POOL_MAX = env_int("FLOWPILOT_WORKER_DB_POOL_MAX", 3)
 # How long a request waits for a free connection before it answers 503 (with Retry-After).
 FLOWPILOT_DB_POOL_TIMEOUT = env_float("FLOWPILOT_DB_POOL_TIMEOUT", 10.0)
 FLOWPILOT_DB_CONNECT_TIMEOUT = env_int("FLOWPILOT_DB_CONNECT_TIMEOUT", 5)
+# What this process is (set by `manage.py serve` for its web processes): names its PostgreSQL sessions.
+FLOWPILOT_PROCESS_ROLE = env_str("FLOWPILOT_PROCESS_ROLE")
 if DATABASE_URL:
     DATABASES = {
         "default": database_config(DATABASE_URL, pool=FLOWPILOT_DB_POOL, min_size=FLOWPILOT_DB_POOL_MIN,
                                    max_size=FLOWPILOT_DB_POOL_MAX, timeout=FLOWPILOT_DB_POOL_TIMEOUT,
-                                   connect_timeout=FLOWPILOT_DB_CONNECT_TIMEOUT)
+                                   connect_timeout=FLOWPILOT_DB_CONNECT_TIMEOUT, role=FLOWPILOT_PROCESS_ROLE)
     }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -111,3 +111,34 @@ def test_real_worker_and_beat_are_seen_and_missed(settings):
         assert not Heartbeat.objects.filter(name__startswith="second@").exists()
     finally:
         cluster.stop()
+
+
+@pytest.mark.django_db
+def test_live_checks_nothing_and_ready_checks_what_the_web_needs():
+    """No worker and no beat: /health is 503, but the web is alive and ready to serve."""
+    live = Client().get("/health/live")
+    assert live.status_code == 200 and live.json() == {"status": "live"}
+    ready = Client().get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "database": "ok", "broker": ready.json()["broker"]}
+    assert ready.json()["broker"].startswith("ok")
+    assert health()[0] == 503
+
+
+@pytest.mark.django_db
+def test_ready_is_503_with_retry_after_when_the_broker_is_down(settings):
+    if not settings.SERVICES_MODE:
+        pytest.skip("the embedded broker is in process")
+    from flowpilot.celery import app
+
+    good = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        app.pool.force_close_all()
+        ready = Client().get("/health/ready")
+    finally:
+        app.conf.broker_url = good
+        app.pool.force_close_all()
+    assert ready.status_code == 503 and ready["Retry-After"] == "5"
+    assert ready.json()["status"] == "not ready" and ready.json()["database"] == "ok"
+    assert not ready.json()["broker"].startswith("ok")

@@ -12,6 +12,7 @@ The restart uses a PostgreSQL cluster and a Redis of this test's own.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ import psycopg
 import pytest
 from django.db import connection
 from rest_framework.authtoken.models import Token
+from websockets.sync.client import connect as ws_connect
 
 from benchmarks.httpload import Request, run_load
 from triggers.services import sign
@@ -67,6 +69,13 @@ def web_sessions() -> int:
     """The web processes' sessions on the test database."""
     admin = database_url().rsplit("/", 1)[0] + "/postgres"
     return pg_connections(admin, database=connection.settings_dict["NAME"], application_name="flowpilot-web")
+
+
+def connection_owners(port: int) -> set[int]:
+    """The processes holding the established connections to `port` (ss -tnp)."""
+    listed = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"], capture_output=True,
+                            text=True, check=True).stdout
+    return {int(pid) for pid in re.findall(r"pid=(\d+)", listed)}
 
 
 def auth(user) -> dict[str, str]:
@@ -183,6 +192,27 @@ def test_the_health_routes_answer_as_orchestrators_expect(stack):
     assert httpx.get(f"{url}/health/ready").status_code == 200
 
 
+def test_live_updates_reach_websockets_on_every_web_process(user, stack):
+    """Eight feeds on a two-process web land on both processes; a run started over HTTP and run
+    by a worker process reaches each of them through Redis."""
+    _, url = stack
+    workflow, headers = two_steps(user, "live"), auth(user)
+    feeds = [ws_connect(url.replace("http", "ws") + "/ws/executions/", origin=url, additional_headers=headers,
+                        proxy=None) for _ in range(8)]
+    try:
+        assert len(connection_owners(urlsplit(url).port)) == WEB_PROCESSES  # the feeds are on both processes
+        started = httpx.post(f"{url}/api/v1/executions/", headers=headers,
+                             json={"workflow_id": str(workflow.pk), "input_data": {}}).json()
+        for feed in feeds:
+            events: list[dict] = []
+            while not any(e["event"] == "execution.completed" for e in events):
+                events.extend(json.loads(feed.recv(timeout=30))["events"])
+            assert {e["execution_id"] for e in events} == {started["id"]}
+    finally:
+        for feed in feeds:
+            feed.close()
+
+
 def test_a_body_over_the_limit_is_413_before_the_database(user, stack):
     _, url = stack
     headers = auth(user)
@@ -213,6 +243,7 @@ def manage(env: dict, *args: str) -> str:
 SETUP = """
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
+from websockets.sync.client import connect as ws_connect
 user = get_user_model().objects.create_user("ops")
 print(Token.objects.create(user=user).key)
 """

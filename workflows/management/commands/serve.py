@@ -22,6 +22,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from flowpilot import database
+
 log = logging.getLogger(__name__)
 
 
@@ -56,7 +58,11 @@ class Command(BaseCommand):
             workers = 1
         else:
             workers = workers or web_concurrency()
-        connections.close_all()  # the web processes make their own pools (flowpilot/asgi.py)
+        connections.close_all()
+        # The web's sessions are named flowpilot-web: in this process, and in the processes uvicorn
+        # starts (they read the environment anew).
+        os.environ["FLOWPILOT_PROCESS_ROLE"] = "web"
+        database.use_role("web")
         stop = self._start_worker_and_beat() if embedded else (lambda: None)
         mode = ("embedded (worker and scheduler in this process)" if embedded
                 else f"web only, {workers} process{'es' if workers > 1 else ''}")
