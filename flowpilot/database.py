@@ -4,8 +4,7 @@ Every process draws its connections from psycopg 3's pool, through Django's own 
 (`OPTIONS["pool"]`). A connection goes back to the pool when Django closes it: at the end of each
 web request (Django's request_finished), before each Celery task (flowpilot/celery.py), and at each
 beat of the background threads. So no connection outlives its request outside a pool, whatever
-thread ran the request (under ASGI each request runs in a thread of its own), and a process never
-holds more than its pool's `max_size` connections. A request that finds the pool empty waits up to
+thread ran the request, and a process never holds more than its pool's `max_size` connections. A request that finds the pool empty waits up to
 FLOWPILOT_DB_POOL_TIMEOUT seconds, then answers 503 (flowpilot/errors.py).
 
 Roles, each named in pg_stat_activity.application_name:
@@ -31,10 +30,6 @@ from .env import APPLICATION_NAME
 # Connections a forked child inherited from its parent's pool: kept referenced, never closed, so that
 # nothing is ever sent on sockets the parent still uses (see forget_inherited_pool).
 _inherited: list = []
-
-
-def pool_options() -> dict | None:
-    return settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
 
 
 def use_role(role: str, *, max_size: int | None = None) -> None:

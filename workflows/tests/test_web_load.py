@@ -11,6 +11,7 @@ The restart uses a PostgreSQL cluster and a Redis of this test's own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -49,12 +50,16 @@ WEB_PROCESSES = 2
 POOL_MAX = 4  # FLOWPILOT_DB_POOL_MAX for the web processes of these tests
 WEB_BOUND = WEB_PROCESSES * POOL_MAX
 STACK_ENV = {"FLOWPILOT_DB_POOL_MAX": str(POOL_MAX), "FLOWPILOT_API_RATE_USER": "",
-             "FLOWPILOT_WEBHOOK_RATE": "100000"}
+             "FLOWPILOT_WEBHOOK_RATE": "100000",
+             # /health sees a worker and the beat within a second or two, and misses them after 6 s
+             "FLOWPILOT_PRESENCE_SECONDS": "1", "FLOWPILOT_BEAT_TICK_SECONDS": "1",
+             "FLOWPILOT_HEALTH_WORKER_SECONDS": "6", "FLOWPILOT_HEALTH_BEAT_SECONDS": "6"}
 
 
-@pytest.fixture
-def stack():
-    """Web, worker and beat against the test database and Redis; answers (cluster, base URL)."""
+@pytest.fixture(scope="module")
+def stack(django_db_setup, django_db_blocker):
+    """Web, worker and beat against the test database and Redis, for the tests of this module (each
+    test's data is flushed after it; the processes keep nothing); answers (cluster, base URL)."""
     flush_broker()
     cluster = Cluster(**STACK_ENV)
     try:
@@ -168,6 +173,8 @@ def test_100_concurrent_deliveries_of_one_webhook_event_make_one_run(user, stack
 def test_idle_polling_leaves_the_web_sessions_flat(stack):
     """An hour of a monitor polling /health every 2 s, compressed: 2,000 requests from 4 clients."""
     _, url = stack
+    # The worker and the beat are seen again (each test's data, their heartbeats too, is flushed after it).
+    wait_for(lambda: httpx.get(f"{url}/health").status_code == 200, timeout=30, message="workers and beat seen")
     run_load(url, clients=4, count=100, requests=lambda i: Request("GET", "/health"))  # warm: pools at work size
     before = web_sessions()
     with Sampler(web_sessions) as sessions:
@@ -187,9 +194,12 @@ def test_the_health_routes_answer_as_orchestrators_expect(stack):
     assert ready.status_code == 200 and ready.json() == {"status": "ready", "database": "ok", "broker": "ok"}
     wait_for(lambda: httpx.get(f"{url}/health").status_code == 200, timeout=30, message="workers and beat seen")
     cluster.kill("beat")  # a missing beat is for monitoring to see; the web still serves
-    wait_for(lambda: httpx.get(f"{url}/health").status_code == 503, timeout=60, interval=1,
-             message="/health to miss the beat")
-    assert httpx.get(f"{url}/health/ready").status_code == 200
+    try:
+        wait_for(lambda: httpx.get(f"{url}/health").status_code == 503, timeout=60, interval=1,
+                 message="/health to miss the beat")
+        assert httpx.get(f"{url}/health/ready").status_code == 200
+    finally:
+        cluster.start_beat()  # for the tests after this one
 
 
 def test_live_updates_reach_websockets_on_every_web_process(user, stack):
@@ -197,9 +207,9 @@ def test_live_updates_reach_websockets_on_every_web_process(user, stack):
     by a worker process reaches each of them through Redis."""
     _, url = stack
     workflow, headers = two_steps(user, "live"), auth(user)
-    feeds = [ws_connect(url.replace("http", "ws") + "/ws/executions/", origin=url, additional_headers=headers,
-                        proxy=None) for _ in range(8)]
-    try:
+    with contextlib.ExitStack() as open_feeds:
+        feeds = [open_feeds.enter_context(ws_connect(url.replace("http", "ws") + "/ws/executions/", origin=url,
+                                                     additional_headers=headers, proxy=None)) for _ in range(8)]
         assert len(connection_owners(urlsplit(url).port)) == WEB_PROCESSES  # the feeds are on both processes
         started = httpx.post(f"{url}/api/v1/executions/", headers=headers,
                              json={"workflow_id": str(workflow.pk), "input_data": {}}).json()
@@ -208,9 +218,6 @@ def test_live_updates_reach_websockets_on_every_web_process(user, stack):
             while not any(e["event"] == "execution.completed" for e in events):
                 events.extend(json.loads(feed.recv(timeout=30))["events"])
             assert {e["execution_id"] for e in events} == {started["id"]}
-    finally:
-        for feed in feeds:
-            feed.close()
 
 
 def test_a_body_over_the_limit_is_413_before_the_database(user, stack):

@@ -27,11 +27,11 @@ from flowpilot import database
 log = logging.getLogger(__name__)
 
 
-def web_concurrency() -> int:
-    """WEB_CONCURRENCY (gunicorn's and uvicorn's name for it), else one web process per CPU."""
-    value = settings.WEB_CONCURRENCY or os.cpu_count() or 1
+def web_concurrency(requested: int | None) -> int:
+    """--workers, else WEB_CONCURRENCY (gunicorn's and uvicorn's name for it), else one per CPU."""
+    value = requested or settings.WEB_CONCURRENCY or os.cpu_count() or 1
     if not 1 <= value <= 64:
-        raise CommandError(f"WEB_CONCURRENCY must be between 1 and 64, got {value}")
+        raise CommandError(f"the web processes (--workers, WEB_CONCURRENCY) must be 1 to 64, got {value}")
     return value
 
 
@@ -57,7 +57,7 @@ class Command(BaseCommand):
             self._first_user()
             workers = 1
         else:
-            workers = workers or web_concurrency()
+            workers = web_concurrency(workers)
         connections.close_all()
         # The web's sessions are named flowpilot-web: in this process, and in the processes uvicorn
         # starts (they read the environment anew).
