@@ -304,6 +304,14 @@ FLOWPILOT_HEARTBEAT_SECONDS = env_float("FLOWPILOT_HEARTBEAT_SECONDS", FLOWPILOT
 # A queued step whose message has not been picked up for this long is sent again (lost message).
 FLOWPILOT_REDISPATCH_AFTER_SECONDS = env_float("FLOWPILOT_REDISPATCH_AFTER_SECONDS", 120.0)
 FLOWPILOT_DEFAULT_TIMEOUT_SECONDS = env_int("FLOWPILOT_DEFAULT_TIMEOUT_SECONDS", 300)
+# Bounds on what a workflow can ask for (workflows/bounds.py): saving a larger value is a 400 naming
+# the field and the bound; the engine clamps a stored one (a delay past the maximum is the maximum).
+FLOWPILOT_MAX_RETRY_DELAY_SECONDS = env_float("FLOWPILOT_MAX_RETRY_DELAY_SECONDS", 7 * 86400.0)
+FLOWPILOT_MAX_BACKOFF_FACTOR = env_float("FLOWPILOT_MAX_BACKOFF_FACTOR", 10.0)
+FLOWPILOT_MAX_STEP_TIMEOUT_SECONDS = env_int("FLOWPILOT_MAX_STEP_TIMEOUT_SECONDS", 7 * 86400)
+FLOWPILOT_MAX_WAIT_SECONDS = env_int("FLOWPILOT_MAX_WAIT_SECONDS", 366 * 86400)
+FLOWPILOT_MAX_CONCURRENCY = env_int("FLOWPILOT_MAX_CONCURRENCY", 10_000)
+FLOWPILOT_MAX_OFFSET_MINUTES = env_int("FLOWPILOT_MAX_OFFSET_MINUTES", 365 * 1440)
 # "Try a step" (POST /api/v1/step-types/<name>/try/) runs the handler in the web process: this long
 # unless the request names its own limit, and never longer than the maximum.
 FLOWPILOT_TRY_DEFAULT_SECONDS = env_float("FLOWPILOT_TRY_DEFAULT_SECONDS", 10.0)

@@ -60,8 +60,16 @@ EXECUTION_SECONDS = Histogram("flowpilot_execution_duration_seconds",
 STEP_SECONDS = Histogram("flowpilot_step_duration_seconds",
                          "Duration of the step attempts that ended (completed or failed), claim to end.",
                          ["workflow_id", "workflow", "step", "status"], buckets=BUCKETS)
+SWEEP_ROW_FAILURES = Counter("flowpilot_sweep_row_failures", "Rows a sweeper phase could not handle (logged, then "
+                             "set aside: their attempt and run ended with the error, or skipped).",
+                             ["phase", "set_aside"])
 
 ENDED = {"completed", "failed"}
+
+
+def count_sweep_failure(sender: str, *, set_aside: bool = False, **kwargs) -> None:
+    """Receiver of workflows.recovery.row_failed."""
+    SWEEP_ROW_FAILURES.labels(phase=sender, set_aside=str(bool(set_aside)).lower()).inc()
 
 
 # --- counting the transitions (an events subscriber) -----------------------------------------------

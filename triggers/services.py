@@ -21,6 +21,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from flowpilot.errors import CACHE_UNAVAILABLE
 
+from workflows import bounds
 from workflows import services as workflow_services
 from workflows.errors import Conflict, InvalidInput
 from workflows.code import sync as code_sync
@@ -238,7 +239,9 @@ def emit(name: str, payload: dict | None = None, *, at: datetime | None = None, 
     if owner is not None:
         triggers = triggers.filter(_reachable_by(owner))
     for trigger in triggers:
-        start = at + timedelta(minutes=trigger.offset_minutes)
+        # Clamped: one trigger's stored offset can never stop the event reaching the others.
+        start = bounds.after(at, trigger.offset_minutes * 60, low=-60.0 * bounds.max_offset_minutes(),
+                             high=60.0 * bounds.max_offset_minutes())
         workflow_services.execution_start(
             workflow=trigger.workflow,
             input_data={**payload, "_event": {"id": str(event.pk), "name": name, "at": at.isoformat()}},

@@ -10,7 +10,7 @@ from functools import cached_property, lru_cache
 
 from django.conf import settings
 
-from . import dag, templating
+from . import bounds, dag, templating
 from .retry import RetryPolicy
 from .steps import registry
 
@@ -62,7 +62,18 @@ def issues(definition: dict) -> list[dag.Issue]:
                 k: v for k, v in (step.get("retry") or {}).items() if v is not None}})
         except (TypeError, ValueError) as exc:
             found.append(dag.Issue(step.get("key", ""), "retry", str(exc)))
+        if (problem := _timeout_problem(step.get("timeout_seconds"))) is not None:
+            found.append(dag.Issue(step.get("key", ""), "timeout_seconds", problem))
     return found
+
+
+def _timeout_problem(timeout) -> str | None:
+    if timeout is None:
+        return None
+    high = bounds.max_step_timeout()
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= high:
+        return f"must be a number of seconds above 0 and at most {high:g}"
+    return None
 
 
 def _check_config(task_type: str, config: dict) -> list[tuple[str, str]]:
@@ -86,7 +97,8 @@ class Definition:
 
     def __init__(self, data: dict):
         self.data = data
-        default = RetryPolicy.merged(DEFAULT_RETRY, data.get("retry") or {})
+        # Stored values are clamped, not refused: a version saved before a bound existed still runs.
+        default = RetryPolicy.merged(DEFAULT_RETRY, data.get("retry") or {}, clamp=True)
         default_fields = {"max_retries": default.max_retries, "base_delay": default.base_delay,
                           "backoff_factor": default.backoff_factor, "max_delay": default.max_delay}
         self.steps: dict[str, Step] = {
@@ -94,8 +106,10 @@ class Definition:
                 key=s["key"], name=s.get("name") or s["key"], task_type=s["task_type"],
                 config=s.get("config") or {}, depends_on=tuple(s.get("depends_on") or ()),
                 when=s.get("when") or "",
-                timeout_seconds=float(s.get("timeout_seconds") or settings.FLOWPILOT_DEFAULT_TIMEOUT_SECONDS),
-                retry=RetryPolicy.merged(default_fields, s.get("retry") or {}),
+                timeout_seconds=bounds.clamp(s.get("timeout_seconds") or settings.FLOWPILOT_DEFAULT_TIMEOUT_SECONDS,
+                                             0.001, bounds.max_step_timeout(),
+                                             default=settings.FLOWPILOT_DEFAULT_TIMEOUT_SECONDS),
+                retry=RetryPolicy.merged(default_fields, s.get("retry") or {}, clamp=True),
             )
             for s in data["steps"]
         }

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -20,7 +19,7 @@ from django.utils import timezone
 
 from flowpilot import logs
 
-from . import children, concurrency, dag, heartbeat, templating
+from . import bounds, children, concurrency, dag, heartbeat, templating
 from . import definition as definitions
 from .credentials import Resolver
 from .errors import InvalidInput
@@ -32,7 +31,7 @@ from .code.registry import TASK_TYPE as CODE_TASK_TYPE
 from .models import LogLevel, TaskExecution, Workflow, WorkflowExecution
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
-from .states import transition, transition_rows
+from .states import EXECUTION_TERMINAL, TASK_TERMINAL, is_allowed, transition, transition_rows
 from .steps.base import StepContext, StepError
 
 log = logging.getLogger(__name__)
@@ -319,11 +318,12 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
     attempts_in_round = task.attempt - task.round_first_attempt + 1 - uncounted
     if execution.status == E.RUNNING and step.retry.should_retry(attempts_in_round, retryable=error.retryable):
         # The policy's backoff, but never sooner than the error says a retry can help (an open circuit).
-        delay = max(step.retry.delay(max(attempts_in_round, 1)), getattr(error, "retry_after", None) or 0)
+        delay = bounds.clamp(max(step.retry.delay(max(attempts_in_round, 1)), getattr(error, "retry_after", None) or 0),
+                             0.0, bounds.max_retry_delay())
         retry = TaskExecution.objects.create(
             execution_id=execution.pk, step_key=task.step_key, task_type=task.task_type, visit=task.visit,
             attempt=task.attempt + 1, round_first_attempt=task.round_first_attempt + uncounted, status=T.RETRYING,
-            wake_at=now + timedelta(seconds=delay))
+            wake_at=bounds.after(now, delay, high=bounds.max_retry_delay()))
         events.add(execution.pk, "step.retry_scheduled",
                    f"Step {task.step_key!r} attempt {task.attempt} failed: {error.message}; "
                    f"attempt {retry.attempt} in {delay:.2f} s", level=LogLevel.WARNING, task=task,
@@ -404,3 +404,31 @@ def take_back(task_id, *, reason: str, now=None) -> bool:
         advance_locked(execution, events, now=now)
         events.flush()
         return True
+
+
+def set_aside(execution_id, *, task_id=None, message: str, details: dict, now=None) -> bool:
+    """A row the sweeper could not handle (a definition stored corrupt, a value out of range): its
+    attempt (if any) and its run end with `message`, so that it does not come back every sweep.
+    False if there was nothing left to end."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow") \
+            .filter(pk=execution_id).first()
+        if execution is None:
+            return False
+        events = Events()
+        task = TaskExecution.objects.select_for_update().filter(pk=task_id).first() if task_id else None
+        ended = False
+        if task is not None and task.status not in TASK_TERMINAL:
+            target = T.FAILED if is_allowed("task", task.status, T.FAILED) else T.CANCELLED
+            transition_rows(TaskExecution.objects.filter(pk=task.pk), task.status, target, now=now,
+                            error_message=message, error_details=details, lease_expires_at=None)
+            events.add(execution.pk, f"step.{target}", f"Step {task.step_key!r}: {message}", level=LogLevel.ERROR,
+                       task=task)
+            ended = True
+        if execution.status not in EXECUTION_TERMINAL:
+            target = E.FAILED if is_allowed("execution", execution.status, E.FAILED) else E.CANCELLED
+            _finish(execution, target, events, now=now, error_message=message, error_details=details)
+            ended = True
+        events.flush()
+        return ended

@@ -2,27 +2,38 @@
 
 Run every second by celery-beat (and inside the embedded process). Safe to run on many machines
 at once: every move is a conditional update or is re-checked under the execution's lock.
+
+One bad row never stops the others: each phase, and each row of it, runs in its own savepoint. A row
+that makes its phase raise (a definition stored corrupt, a number out of range) is logged and set
+aside (its attempt and its run end with an error naming the phase), or, if even that fails, skipped
+and counted; the rows and phases after it run in the same sweep. `row_failed` (a signal: phase, row,
+error) is how monitoring counts them (flowpilot_sweep_row_failures_total).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.utils import timezone
 
-from . import children, orchestrator
+from . import children, concurrency, orchestrator
 from .events import Events
 from .executors import get_executor
-from .models import TaskExecution
+from .models import TaskExecution, WorkflowExecution
 from .states import TaskStatus as T
 
 log = logging.getLogger(__name__)
 BATCH = 500
+# Sent once per row a phase could not handle: sender is the phase's name, with `row` (its id),
+# `error` (the exception) and `set_aside` (whether its attempt and run were ended).
+row_failed = Signal()
 
 
 @dataclass
@@ -33,6 +44,7 @@ class SweepReport:
     messages_resent: int = 0
     parents_checked: int = 0
     scheduled_started: int = 0
+    rows_failed: int = 0  # rows a phase could not handle (logged, set aside or skipped)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -41,26 +53,97 @@ class SweepReport:
 def sweep(now=None) -> SweepReport:
     now = now or timezone.now()
     report = SweepReport()
-    report.retries_queued = queue_due_retries(now)
-    for task_id in TaskExecution.objects.due(now).filter(status=T.WAITING).values_list("pk", flat=True)[:BATCH]:
-        report.timers_fired += orchestrator.wake(task_id, now=now)
-    for task_id in TaskExecution.objects.lease_expired(now).values_list("pk", flat=True)[:BATCH]:
-        report.workers_lost += orchestrator.take_back(
-            task_id, now=now, reason="worker lost: the step's lease expired (the worker died or was killed)")
-    report.messages_resent = resend_lost(now)
-    report.scheduled_started = start_scheduled(now)
-    for task_id in children.idle_parents(BATCH):
-        report.parents_checked += children.check(task_id)
+    report.retries_queued = _batch_phase("retries", report, now, queue_due_retries,
+                                         lambda: _due_retries(now).values_list("pk", flat=True)[:BATCH])
+    report.timers_fired = _row_phase(
+        "timers", report, now,
+        lambda: TaskExecution.objects.due(now).filter(status=T.WAITING).values_list("pk", flat=True)[:BATCH],
+        lambda task_id: orchestrator.wake(task_id, now=now))
+    report.workers_lost = _row_phase(
+        "leases", report, now, lambda: TaskExecution.objects.lease_expired(now).values_list("pk", flat=True)[:BATCH],
+        lambda task_id: orchestrator.take_back(
+            task_id, now=now, reason="worker lost: the step's lease expired (the worker died or was killed)"))
+    report.messages_resent = _batch_phase("resend", report, now, resend_lost,
+                                          lambda: _stale_queued(now).values_list("pk", flat=True)[:BATCH])
+    report.scheduled_started = _row_phase(
+        "scheduled", report, now,
+        lambda: WorkflowExecution.objects.scheduled_due(now).order_by("scheduled_at").values_list("pk", flat=True)[:BATCH],
+        lambda execution_id: start_scheduled_one(execution_id, now=now), rows_are="executions")
+    report.parents_checked = _row_phase("parents", report, now, lambda: children.idle_parents(BATCH), children.check)
     if any(asdict(report).values()):
         log.info("sweep: %s", report.as_dict())
     return report
 
 
-def queue_due_retries(now) -> int:
-    """Retrying attempts whose backoff is over: retrying -> queued, then send."""
+# --- isolation ---------------------------------------------------------------------------------
+
+def _row_phase(phase: str, report: SweepReport, now, candidates: Callable[[], list],
+               handle: Callable[[object], bool], *, rows_are: str = "tasks") -> int:
+    """Each candidate row handled in its own savepoint; a row that raises is set aside."""
+    try:
+        ids = list(candidates())
+    except Exception:
+        log.exception("sweep: phase %r could not list its rows; the other phases go on", phase)
+        report.rows_failed += 1
+        row_failed.send(phase, row=None, error=None, set_aside=False)
+        return 0
+    done = 0
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                done += int(bool(handle(pk)))
+        except Exception as exc:
+            _set_aside(phase, report, pk, exc, rows_are=rows_are, now=now)
+    return done
+
+
+def _batch_phase(phase: str, report: SweepReport, now, handle: Callable[..., int],
+                 candidates: Callable[[], list]) -> int:
+    """The whole batch in one savepoint (the fast path); if it raises, row by row, to set aside only
+    the rows that raise."""
+    try:
+        with transaction.atomic():
+            return handle(now)
+    except Exception:
+        log.warning("sweep: phase %r failed as a batch; going row by row", phase, exc_info=True)
+    return _row_phase(phase, report, now, candidates, lambda pk: handle(now, only=[pk]))
+
+
+def _set_aside(phase: str, report: SweepReport, pk, exc: Exception, *, rows_are: str, now) -> None:
+    report.rows_failed += 1
+    log.error("sweep: phase %r could not handle %s %s; setting it aside", phase, rows_are[:-1], pk, exc_info=exc)
+    message = (f"The sweeper could not handle this run ({phase}): {type(exc).__name__}: {exc}")[:2000]
+    details = {"type": "SweepError", "retryable": False, "phase": phase, "error": type(exc).__name__}
+    set_aside = False
+    try:
+        with transaction.atomic():
+            if rows_are == "executions":
+                set_aside = orchestrator.set_aside(pk, message=message, details=details, now=now)
+            else:
+                execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=pk)
+                set_aside = orchestrator.set_aside(execution_id, task_id=pk, message=message, details=details,
+                                                   now=now)
+    except Exception:
+        log.exception("sweep: phase %r could not set %s %s aside either; skipped", phase, rows_are[:-1], pk)
+    row_failed.send(phase, row=str(pk), error=exc, set_aside=set_aside)
+
+
+# --- the phases ----------------------------------------------------------------------------------
+
+def _due_retries(now):
+    return TaskExecution.objects.due(now).filter(status=T.RETRYING).order_by("wake_at")
+
+
+def _stale_queued(now):
+    return TaskExecution.objects.stale_queued(now - timedelta(seconds=settings.FLOWPILOT_REDISPATCH_AFTER_SECONDS)) \
+        .order_by("dispatched_at")
+
+
+def queue_due_retries(now, *, only: list | None = None) -> int:
+    """Retrying attempts whose backoff is over: retrying -> queued, then send. `only`: these rows."""
     with transaction.atomic():
-        ids = list(TaskExecution.objects.due(now).filter(status=T.RETRYING).order_by("wake_at")
-                   .select_for_update(skip_locked=True).values_list("pk", flat=True)[:BATCH])
+        due = _due_retries(now) if only is None else _due_retries(now).filter(pk__in=only)
+        ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:BATCH])
         if not ids:
             return 0
         events = Events()
@@ -72,14 +155,14 @@ def queue_due_retries(now) -> int:
     return len(ids)
 
 
-def resend_lost(now) -> int:
+def resend_lost(now, *, only: list | None = None) -> int:
     """Queued attempts whose message nobody picked up: it was lost (broker restart, a crash between
     commit and send), or the queue is long. Send again, waiting twice as long before each new
     re-send so that a backlog is not flooded with copies; the claim makes a duplicate harmless."""
     base = settings.FLOWPILOT_REDISPATCH_AFTER_SECONDS
     with transaction.atomic():
-        candidates = (TaskExecution.objects.stale_queued(now - timedelta(seconds=base)).order_by("dispatched_at")
-                      .select_for_update(skip_locked=True).values_list("pk", "dispatched_at", "dispatch_count")[:BATCH])
+        stale = _stale_queued(now) if only is None else _stale_queued(now).filter(pk__in=only)
+        candidates = stale.select_for_update(skip_locked=True).values_list("pk", "dispatched_at", "dispatch_count")[:BATCH]
         ids = [pk for pk, sent, count in candidates
                if sent < now - timedelta(seconds=base * 2 ** min(max(count - 1, 0), 6))]
         if not ids:
@@ -90,21 +173,14 @@ def resend_lost(now) -> int:
     return len(ids)
 
 
-def start_scheduled(now) -> int:
-    """Runs scheduled for a later start (an event's offset) whose time has come."""
-    from . import concurrency
-    from .models import WorkflowExecution
-
-    started = 0
-    for execution_id in WorkflowExecution.objects.scheduled_due(now).order_by("scheduled_at") \
-            .values_list("pk", flat=True)[:BATCH]:
-        with transaction.atomic():
-            execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow") \
-                .filter(pk=execution_id, status="pending").first()
-            if execution is None:
-                continue
-            events = Events()
-            concurrency.enter(execution, events, now=now)
-            events.flush()
-            started += 1
-    return started
+def start_scheduled_one(execution_id, *, now) -> bool:
+    """A run scheduled for a later start (an event's offset) whose time has come."""
+    with transaction.atomic():
+        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow") \
+            .filter(pk=execution_id, status="pending").first()
+        if execution is None:
+            return False
+        events = Events()
+        concurrency.enter(execution, events, now=now)
+        events.flush()
+        return True

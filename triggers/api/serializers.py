@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
+from workflows import bounds
+
 from ..models import Event, MissedFires, Trigger, TriggerType
 
 
@@ -18,7 +20,8 @@ class TriggerInputSerializer(serializers.Serializer):
     missed_fires = serializers.ChoiceField(choices=MissedFires.choices, required=False)
     catch_up_limit = serializers.IntegerField(min_value=0, max_value=100, required=False)
     event_name = serializers.CharField(max_length=200, required=False)
-    offset_minutes = serializers.IntegerField(min_value=-525600, max_value=525600, required=False)
+    offset_minutes = serializers.IntegerField(min_value=-bounds.max_offset_minutes(),
+                                              max_value=bounds.max_offset_minutes(), required=False)
 
 
 class TriggerUpdateSerializer(TriggerInputSerializer):

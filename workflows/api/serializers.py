@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .. import bounds
 from ..models import (
     STEP_KEY_PATTERN,
     Credential,
@@ -37,12 +38,16 @@ class StepSerializer(serializers.Serializer):
     depends_on = serializers.ListField(child=serializers.CharField(max_length=201), required=False, default=list,
                                        help_text='Step keys; "key:branch" to run only on that branch of the step.')
     step_order = serializers.IntegerField(min_value=INT_MIN, max_value=INT_MAX, required=False, default=0)
-    max_retries = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True, default=None)
-    retry_base_delay = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)
-    retry_backoff_factor = serializers.FloatField(min_value=1, required=False, allow_null=True, default=None)
-    retry_max_delay = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)
-    timeout_seconds = serializers.IntegerField(min_value=1, max_value=7 * 86400, required=False, allow_null=True,
-                                               default=None)
+    max_retries = serializers.IntegerField(min_value=0, max_value=bounds.MAX_RETRIES, required=False, allow_null=True,
+                                           default=None)
+    retry_base_delay = serializers.FloatField(min_value=0, max_value=bounds.max_retry_delay(), required=False,
+                                              allow_null=True, default=None)
+    retry_backoff_factor = serializers.FloatField(min_value=1, max_value=bounds.max_backoff_factor(), required=False,
+                                                  allow_null=True, default=None)
+    retry_max_delay = serializers.FloatField(min_value=0, max_value=bounds.max_retry_delay(), required=False,
+                                             allow_null=True, default=None)
+    timeout_seconds = serializers.IntegerField(min_value=1, max_value=int(bounds.max_step_timeout()), required=False,
+                                               allow_null=True, default=None)
     when = serializers.CharField(required=False, allow_blank=True, default="")
     position = PositionField(required=False)
 
@@ -66,12 +71,16 @@ class WorkflowInputSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=WorkflowStatus.choices, required=False)
     metadata = serializers.DictField(required=False)
-    max_concurrency = serializers.IntegerField(min_value=1, max_value=INT_MAX, required=False, allow_null=True)
+    max_concurrency = serializers.IntegerField(min_value=1, max_value=bounds.max_concurrency(), required=False,
+                                               allow_null=True)
     concurrency_key = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    max_retries = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True)
-    retry_base_delay = serializers.FloatField(min_value=0, required=False, allow_null=True)
-    retry_backoff_factor = serializers.FloatField(min_value=1, required=False, allow_null=True)
-    retry_max_delay = serializers.FloatField(min_value=0, required=False, allow_null=True)
+    max_retries = serializers.IntegerField(min_value=0, max_value=bounds.MAX_RETRIES, required=False, allow_null=True)
+    retry_base_delay = serializers.FloatField(min_value=0, max_value=bounds.max_retry_delay(), required=False,
+                                              allow_null=True)
+    retry_backoff_factor = serializers.FloatField(min_value=1, max_value=bounds.max_backoff_factor(), required=False,
+                                                  allow_null=True)
+    retry_max_delay = serializers.FloatField(min_value=0, max_value=bounds.max_retry_delay(), required=False,
+                                             allow_null=True)
     steps = StepSerializer(many=True, required=False)
 
 

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from .actions import action_urls
+from .limits import LimitsView
 from .portability import WorkflowExportView, WorkflowImportView
 from .views import CredentialViewSet, ExecutionViewSet, StepTypeViewSet, WorkflowViewSet
 
@@ -14,6 +15,7 @@ router.register("credentials", CredentialViewSet, basename="credential")
 # Before the router's: its workflows/<pk>/ route would take "import" for an id.
 urlpatterns = [
     path("workflows/import/", WorkflowImportView.as_view(), name="workflow-import"),
+    path("limits/", LimitsView.as_view(), name="limits"),
     path("workflows/<str:pk>/export/", WorkflowExportView.as_view(), name="workflow-export"),
     *router.urls,
     *action_urls(),  # POST actions/<name>/ for each @action of the code workflows

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from .. import bounds
 from ..retry import RetryPolicy
 
 TASK_TYPE = "code"
@@ -143,6 +144,10 @@ def step(*, start: bool = False, retry: Retry | None = None, timeout: timedelta 
     """Mark a method of a @workflow class as a step."""
     if retry is not None and not isinstance(retry, Retry):
         raise CodeWorkflowError("step(retry=...) takes a Retry")
+    high = bounds.max_step_timeout()
+    if timeout is not None and not (isinstance(timeout, timedelta) and 0 < timeout.total_seconds() <= high):
+        raise CodeWorkflowError(f"step(timeout=...) takes a timedelta above 0 and at most {high:g} seconds "
+                                "(FLOWPILOT_MAX_STEP_TIMEOUT_SECONDS)")
 
     def mark(fn: Callable) -> Callable:
         setattr(fn, _STEP_ATTR, {"start": start, "retry": retry, "timeout": timeout})
@@ -306,6 +311,11 @@ def event_workflow(event_name: str, *, offset_minutes: int = 0, name: str | None
                    default_retry: Retry | None = None) -> Callable[[type], type]:
     """Register a class as a workflow started by event `event_name`, `offset_minutes` after the
     event's time (negative: before it). Its name defaults to the class's."""
+
+    limit = bounds.max_offset_minutes()
+    if not -limit <= int(offset_minutes) <= limit:
+        raise CodeWorkflowError(f"event_workflow(offset_minutes=...) must be between {-limit} and {limit} "
+                                "(FLOWPILOT_MAX_OFFSET_MINUTES)")
 
     def decorate(cls: type) -> type:
         spec = _build(name or cls.__name__, cls, default_retry=default_retry, event_name=event_name,

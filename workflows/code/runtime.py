@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from pydantic import BaseModel, ValidationError
 
+from .. import bounds
 from ..steps.base import StepContext, StepError, Wait
 from ..steps.registry import step_type
 from . import registry
@@ -132,12 +133,14 @@ def outcome(spec: WorkflowSpec, key: str, context: BaseModel, result: Any) -> di
     if isinstance(result, Fail):
         raise StepError(result.message, retryable=False, details={"failed_by": "fail()"})
     if isinstance(result, Sleep):
+        _check_wait("sleep()", result.duration)
         until = timezone.now() + result.duration
         return Wait(until=until, output={"context": data, "next": {"step": key}, "slept_until": until.isoformat()})
     if isinstance(result, WaitForSignal):
         for ref in (result.on_timeout, result.then):
             if ref is not None and ref not in spec.steps:
                 raise StepError(f"wait: workflow {spec.name!r} has no step {ref!r}", retryable=False)
+        _check_wait("wait(timeout=...)", result.timeout)
         until = timezone.now() + result.timeout if result.timeout else None
         signal = (EVENT_PREFIX + result.name) if result.event else result.name
         parked = {"context": data, "next": _next_of(result.then or spec.step_after(key)),
@@ -147,6 +150,13 @@ def outcome(spec: WorkflowSpec, key: str, context: BaseModel, result: Any) -> di
         return Wait(until=until, signal=signal[:100], output=parked)
     raise StepError(f"step {key!r} returned {type(result).__name__}; a step returns goto(), complete(), "
                     "fail(), sleep(), wait.for_signal() or wait_for_event()", retryable=False)
+
+
+def _check_wait(what: str, duration) -> None:
+    high = bounds.max_wait()
+    if duration is not None and duration.total_seconds() > high:
+        raise StepError(f"{what}: waits at most {high:g} seconds (FLOWPILOT_MAX_WAIT_SECONDS)", retryable=False,
+                        details={"bound": "FLOWPILOT_MAX_WAIT_SECONDS", "max_seconds": high})
 
 
 def _jsonable(data: dict) -> dict:

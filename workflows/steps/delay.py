@@ -1,11 +1,11 @@
 """`delay`: a durable timer. The step waits in the database (wake_at), holding no worker."""
 
-from datetime import timedelta
 from datetime import timezone as dt_timezone
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from .. import bounds
 from .base import StepContext, StepError, Wait
 from .registry import step_type
 
@@ -17,7 +17,7 @@ from .registry import step_type
     config_schema={
         "type": "object",
         "properties": {
-            "seconds": {"type": "number", "minimum": 0, "maximum": 366 * 86400, "title": "Seconds"},
+            "seconds": {"type": "number", "minimum": 0, "maximum": bounds.max_wait(), "title": "Seconds"},
             "until": {"type": "string", "title": "Until (ISO 8601 time)"},
         },
         "oneOf": [{"required": ["seconds"]}, {"required": ["until"]}],
@@ -34,5 +34,5 @@ def delay_step(config: dict, ctx: StepContext) -> Wait:
         if timezone.is_naive(until):
             until = timezone.make_aware(until, dt_timezone.utc)
     else:
-        until = timezone.now() + timedelta(seconds=float(config["seconds"]))
+        until = bounds.after(timezone.now(), config["seconds"])
     return Wait(until=until, output={"waited_until": until.isoformat()})

@@ -7,22 +7,21 @@ An approval is a signal named "approval" whose payload says {"approved": true|fa
 are "approved", "rejected" and "timeout".
 """
 
-from datetime import timedelta
-
 from django.utils import timezone
 
+from .. import bounds
 from .base import StepContext, Wait
 from .registry import step_type
 
 NAME = {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]{1,100}$"}
-TIMEOUT = {"type": "number", "exclusiveMinimum": 0, "maximum": 366 * 86400, "title": "Timeout (s)",
+TIMEOUT = {"type": "number", "exclusiveMinimum": 0, "maximum": bounds.max_wait(), "title": "Timeout (s)",
            "description": "Wait at most this long; then take the timeout branch (or fail)."}
 ON_TIMEOUT = {"type": "string", "enum": ["branch", "fail"], "default": "branch", "title": "On timeout"}
 
 
 def _wait(signal: str, config: dict, **parked) -> Wait:
     seconds = config.get("timeout_seconds")
-    until = timezone.now() + timedelta(seconds=float(seconds)) if seconds else None
+    until = bounds.after(timezone.now(), seconds) if seconds else None
     return Wait(until=until, signal=signal, output={**parked, "on_timeout": config.get("on_timeout", "branch")})
 
 

@@ -1,0 +1,19 @@
+"""GET /api/v1/limits/: the bounds on every number a workflow can set (workflows/bounds.py), so that
+the designer checks the same rule the server does instead of keeping a copy of it."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import bounds
+
+
+class LimitsView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Bounds on the numbers a workflow can set",
+                   description='{"<field>": {"min": ..., "max": ...}}: retry delays and factor, attempts, step '
+                               "timeouts, concurrency, waits (seconds), event offsets (minutes).")
+    def get(self, request):
+        return Response(bounds.limits())

@@ -1,0 +1,80 @@
+"""Bounds on every number a workflow can ask for: one place, read by every entry point (the API's
+serializers, the definition check that saves, imports and code workflows go through, the designer
+through GET /api/v1/limits/) and by the engine, which clamps what it computes from stored values.
+
+Pure: no ORM. The highs are settings (FLOWPILOT_MAX_*), read when asked, so tests and deployers
+can change them.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+MAX_RETRIES = 100  # retries after the first attempt: at most 101 attempts
+
+
+def max_retry_delay() -> float:
+    """Seconds: the longest wait between two attempts (retry_base_delay, retry_max_delay)."""
+    return float(settings.FLOWPILOT_MAX_RETRY_DELAY_SECONDS)
+
+
+def max_backoff_factor() -> float:
+    return float(settings.FLOWPILOT_MAX_BACKOFF_FACTOR)
+
+
+def max_step_timeout() -> float:
+    """Seconds: the longest a step's attempt may run (timeout_seconds)."""
+    return float(settings.FLOWPILOT_MAX_STEP_TIMEOUT_SECONDS)
+
+
+def max_wait() -> float:
+    """Seconds: the longest a step may wait (a delay, a signal's timeout, a code step's sleep)."""
+    return float(settings.FLOWPILOT_MAX_WAIT_SECONDS)
+
+
+def max_concurrency() -> int:
+    return int(settings.FLOWPILOT_MAX_CONCURRENCY)
+
+
+def max_offset_minutes() -> int:
+    """An event trigger's offset from the event's time, either way."""
+    return int(settings.FLOWPILOT_MAX_OFFSET_MINUTES)
+
+
+def limits() -> dict[str, dict[str, float]]:
+    """Every bound by field name, as the API and the designer show it: {"field": {"min":, "max":}}."""
+    return {
+        "max_retries": {"min": 0, "max": MAX_RETRIES},
+        "retry_base_delay": {"min": 0, "max": max_retry_delay()},
+        "retry_max_delay": {"min": 0, "max": max_retry_delay()},
+        "retry_backoff_factor": {"min": 1, "max": max_backoff_factor()},
+        "timeout_seconds": {"min": 1, "max": max_step_timeout()},
+        "max_concurrency": {"min": 1, "max": max_concurrency()},
+        "wait_seconds": {"min": 0, "max": max_wait()},
+        "offset_minutes": {"min": -max_offset_minutes(), "max": max_offset_minutes()},
+    }
+
+
+def clamp(value, low: float, high: float, *, default: float | None = None) -> float:
+    """`value` as a float within [low, high]: past the maximum is the maximum. What is not a finite
+    number (None, NaN, a string) is `default` (or `low`); never raises."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return low if default is None else default
+    if math.isnan(number):
+        return low if default is None else default
+    return min(max(number, low), high)
+
+
+def after(now: datetime, seconds, *, high: float | None = None, low: float = 0.0) -> datetime:
+    """`now` plus `seconds` clamped to [low, high] (default: [0, the longest wait]), so that no stored
+    or computed number can overflow the date arithmetic; past the calendar's end is its end."""
+    seconds = clamp(seconds, low, max_wait() if high is None else high)
+    try:
+        return now + timedelta(seconds=seconds)
+    except OverflowError:
+        return (datetime.max if seconds > 0 else datetime.min).replace(tzinfo=now.tzinfo)
