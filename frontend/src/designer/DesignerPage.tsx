@@ -8,13 +8,14 @@ import { Link, useBlocker, useNavigate, useParams } from "react-router";
 
 import { ErrorState, Spinner } from "@/components/ui";
 import { useDesignerShortcuts } from "@/hooks/use-designer-shortcuts";
+import { useLimits } from "@/hooks/use-limits";
 import { useStepTypes } from "@/hooks/use-step-types";
 import { useUnsavedChangesPrompt } from "@/hooks/use-unsaved-changes-prompt";
 import { useWorkflow, useWorkflowMutations, versionsKey } from "@/hooks/use-workflow";
 import { ApiError } from "@/lib/api";
 import { codeToFlow, NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
 import { toast } from "@/lib/toast";
-import type { StepType, Workflow, WorkflowVersion } from "@/lib/types";
+import type { Limits, StepType, Workflow, WorkflowVersion } from "@/lib/types";
 import { issueCount, serverIssues, validateSteps } from "@/lib/validation";
 
 import { Canvas } from "./Canvas";
@@ -32,6 +33,7 @@ export function DesignerPage() {
   const { workflowId = "" } = useParams();
   const workflow = useWorkflow(workflowId);
   const stepTypes = useStepTypes();
+  const limits = useLimits();
 
   if (workflow.isError) {
     const missing = workflow.error instanceof ApiError && workflow.error.status === 404;
@@ -45,18 +47,21 @@ export function DesignerPage() {
   }
   if (stepTypes.isError) return <ErrorState error={stepTypes.error} onRetry={() => stepTypes.refetch()} />;
   if (workflow.isPending || stepTypes.isPending) return <Spinner label="Loading the workflow…" />;
-  return <Designer key={workflowId} workflow={workflow.data} stepTypes={stepTypes.data} />;
+  return <Designer key={workflowId} workflow={workflow.data} stepTypes={stepTypes.data} limits={limits.data} />;
 }
 
-function Designer({ workflow, stepTypes }: { workflow: Workflow; stepTypes: StepType[] }) {
+function Designer({ workflow, stepTypes, limits }: { workflow: Workflow; stepTypes: StepType[]; limits?: Limits }) {
   const [store] = useState(() => {
-    const created = createDesignerStore({ stepTypes });
+    const created = createDesignerStore({ stepTypes, limits });
     created.getState().load(workflow.steps, { name: workflow.name, description: workflow.description });
     if (workflow.kind === "code") {
       created.getState().viewCode(workflow.version, codeToFlow(workflow.code?.steps ?? [], workflow.code?.edges ?? []));
     }
     return created;
   });
+  useEffect(() => {
+    if (limits) store.getState().setLimits(limits); // they may arrive after the workflow
+  }, [limits, store]);
   return (
     <DesignerContext.Provider value={store}>
       <ReactFlowProvider>
@@ -103,7 +108,7 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
       return null;
     }
     const steps = s.steps();
-    const problems = issueCount(validateSteps(steps, s.stepTypes));
+    const problems = issueCount(validateSteps(steps, s.stepTypes, s.limits));
     if (problems) {
       s.select([]);
       toast(`Cannot save: fix the ${problems} problem${problems > 1 ? "s" : ""} marked in red first.`, "error");

@@ -11,7 +11,7 @@ import {
 } from "@/lib/graph";
 import { humanize } from "@/lib/schema-form";
 import { renameStepReferences } from "@/lib/templates";
-import type { StepDefinition, StepType } from "@/lib/types";
+import type { Limits, StepDefinition, StepType } from "@/lib/types";
 import { KEY_PATTERN, validateSteps, type Issue, type IssueMap } from "@/lib/validation";
 
 export interface Snapshot {
@@ -36,6 +36,8 @@ export interface DesignerState {
   name: string;
   description: string;
   stepTypes: Record<string, StepType>;
+  /** The server's bounds on a step's numbers (GET /api/v1/limits/). */
+  limits: Limits;
   /** Problems by step key: the designer's checks, then the server's answer to the last save. */
   issues: IssueMap;
   serverIssues: IssueMap;
@@ -56,6 +58,7 @@ export interface DesignerState {
 
   load(steps: StepDefinition[], meta?: { name?: string; description?: string }): void;
   setStepTypes(types: StepType[]): void;
+  setLimits(limits: Limits): void;
   setName(name: string): void;
   setDescription(description: string): void;
   onNodesChange(changes: NodeChange<StepNode>[]): void;
@@ -100,11 +103,11 @@ const readOnlyReason = (viewing: { code?: boolean }) =>
 
 const deselect = (nodes: StepNode[]) => nodes.map((n) => (n.selected ? { ...n, selected: false } : n));
 
-export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTypes?: StepType[] } = {}) {
+export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTypes?: StepType[]; limits?: Limits } = {}) {
   const store = createStore<DesignerState>()((set, get) => {
     /** Recompute the problems after the definition changed. */
-    const revalidate = (state: Pick<DesignerState, "nodes" | "edges" | "stepTypes" | "issues" | "serverIssues" | "viewing">) =>
-      state.viewing?.code ? {} : mergeIssues(state.issues, validateSteps(flowToSteps(state.nodes, state.edges), state.stepTypes), state.serverIssues);
+    const revalidate = (state: Pick<DesignerState, "nodes" | "edges" | "stepTypes" | "limits" | "issues" | "serverIssues" | "viewing">) =>
+      state.viewing?.code ? {} : mergeIssues(state.issues, validateSteps(flowToSteps(state.nodes, state.edges), state.stepTypes, state.limits), state.serverIssues);
 
     const snapshot = (): Snapshot => ({ nodes: get().nodes, edges: get().edges, revision: get().revision });
 
@@ -146,6 +149,7 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
 
     const start = withGraph(initial.steps ?? []);
     const stepTypes = Object.fromEntries((initial.stepTypes ?? []).map((t) => [t.name, t]));
+    const limits = initial.limits ?? {};
     const revision = nextRevision();
 
     return {
@@ -153,7 +157,8 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
       name: "",
       description: "",
       stepTypes,
-      issues: mergeIssues({}, validateSteps(flowToSteps(start.nodes, start.edges), stepTypes), {}),
+      limits,
+      issues: mergeIssues({}, validateSteps(flowToSteps(start.nodes, start.edges), stepTypes, limits), {}),
       serverIssues: {},
       generalErrors: [],
       selected: null,
@@ -179,6 +184,11 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
 
       setStepTypes(types) {
         set({ stepTypes: Object.fromEntries(types.map((t) => [t.name, t])) });
+        set({ issues: revalidate(get()) });
+      },
+
+      setLimits(limits) {
+        set({ limits });
         set({ issues: revalidate(get()) });
       },
 

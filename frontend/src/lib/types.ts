@@ -140,6 +140,9 @@ export interface JsonSchema {
   [key: string]: unknown;
 }
 
+/** GET /api/v1/limits/: the server's bound on each number a workflow can set, by field name. */
+export type Limits = Record<string, { min: number; max: number }>;
+
 export interface StepType {
   name: string;
   description: string;

@@ -115,6 +115,32 @@ describe("validateSteps", () => {
   });
 });
 
+describe("bounds on a step's numbers", () => {
+  // The server's answer to GET /api/v1/limits/ (workflows/bounds.py): the designer keeps no copy.
+  const limits = {
+    retry_base_delay: { min: 0, max: 604800 }, retry_backoff_factor: { min: 1, max: 10 },
+    timeout_seconds: { min: 1, max: 604800 }, max_retries: { min: 0, max: 100 },
+  };
+
+  it("are the server's, naming the field and the bound", () => {
+    const hostile = { ...step("a", "log", { message: "x" }), retry_base_delay: 1e12, retry_backoff_factor: 1e308,
+      timeout_seconds: 0, max_retries: 3 };
+    expect(validateSteps([hostile], types, limits).a).toEqual([
+      { field: "timeout_seconds", message: "must be at least 1" },
+      { field: "retry_base_delay", message: "must be at most 604800" },
+      { field: "retry_backoff_factor", message: "must be at most 10" },
+    ]);
+  });
+
+  it("follow the server when it changes them, and leave a number alone until they are known", () => {
+    const slow = { ...step("a", "log", { message: "x" }), retry_base_delay: 700000 };
+    expect(validateSteps([slow], types, { retry_base_delay: { min: 0, max: 10 ** 6 } })).toEqual({});
+    expect(validateSteps([slow], types)).toEqual({});
+    expect(validateSteps([{ ...slow, retry_base_delay: Number.NaN }], types).a)
+      .toEqual([{ field: "retry_base_delay", message: "must be a number" }]);
+  });
+});
+
 describe("branches", () => {
   it("come from the type, or from a conditional's cases", () => {
     expect(stepBranches(types.conditional, { condition: "x" })).toEqual(["true", "false"]);

@@ -5,7 +5,7 @@
 import { findCycle, parseRef } from "./graph";
 import { isPlainObject, joinPath, jsonType, schemaTypes } from "./schema-form";
 import { isTemplate, templateErrors, templateSyntaxError } from "./templates";
-import type { JsonSchema, StepDefinition, StepType } from "./types";
+import type { JsonSchema, Limits, StepDefinition, StepType } from "./types";
 
 export interface Issue {
   field: string;
@@ -96,16 +96,22 @@ export function stepBranches(stepType: StepType | undefined, config: Record<stri
   return stepType.branches;
 }
 
-function checkRange(step: StepDefinition, field: keyof StepDefinition, min: number, max: number, out: Issue[]) {
+/** A step's numbers, each checked against the server's bound of the same name (GET /api/v1/limits/). */
+const BOUNDED_FIELDS = ["timeout_seconds", "max_retries", "retry_base_delay", "retry_backoff_factor",
+  "retry_max_delay"] as const;
+
+function checkRange(step: StepDefinition, field: keyof StepDefinition, limits: Limits, out: Issue[]) {
   const value = step[field];
   if (value === null || value === undefined) return;
+  const bound = limits[field];
   if (typeof value !== "number" || Number.isNaN(value)) out.push({ field, message: "must be a number" });
-  else if (value < min) out.push({ field, message: `must be at least ${min}` });
-  else if (value > max) out.push({ field, message: `must be at most ${max}` });
+  else if (bound && value < bound.min) out.push({ field, message: `must be at least ${bound.min}` });
+  else if (bound && value > bound.max) out.push({ field, message: `must be at most ${bound.max}` });
 }
 
 /** Every problem of every step, by step key; steps without problems are absent. */
-export function validateSteps(steps: StepDefinition[], stepTypes: Record<string, StepType>): IssueMap {
+export function validateSteps(steps: StepDefinition[], stepTypes: Record<string, StepType>,
+  limits: Limits = {}): IssueMap {
   const out: IssueMap = {};
   const add = (key: string, issue: Issue) => (out[key] ??= []).push(issue);
   const counts = new Map<string, number>();
@@ -133,9 +139,7 @@ export function validateSteps(steps: StepDefinition[], stepTypes: Record<string,
       const error = templateSyntaxError(step.when);
       if (error) issues.push({ field: "when", message: error });
     }
-    checkRange(step, "timeout_seconds", 1, 7 * 86400, issues);
-    checkRange(step, "max_retries", 0, 100, issues);
-    checkRange(step, "retry_base_delay", 0, Number.MAX_SAFE_INTEGER, issues);
+    for (const field of BOUNDED_FIELDS) checkRange(step, field, limits, issues);
 
     for (const ref of step.depends_on ?? []) {
       const { key, branch } = parseRef(ref);
