@@ -10,6 +10,8 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from triggers import services as trigger_services
+from triggers.models import Trigger
 from workflows import bounds, services
 from workflows.children import WAITING_FOR_CHILDREN
 from workflows.code import Retry, step as code_step
@@ -195,6 +197,22 @@ def test_waits_and_timeouts_computed_from_stored_values_are_clamped():
                                         "retry": {"base_delay": 1e12, "backoff_factor": 1e308, "max_delay": 1e12}}]})
     assert definition.steps["a"].timeout_seconds == bounds.max_step_timeout()
     assert definition.steps["a"].retry.delay_bounds(10**6)[1] == bounds.max_retry_delay()
+
+
+def test_a_stored_event_offset_past_its_bound_never_stops_the_event_reaching_other_users(user, other_user):
+    """emit() from Python reaches every user's trigger for the event: one trigger's offset (written
+    straight into the database) made `at + timedelta(minutes=offset)` raise for all of them."""
+    mine = active_workflow(user, [step("s", function="noop")], name="mine")
+    theirs = active_workflow(other_user, [step("s", function="noop")], name="theirs")
+    hostile, _ = trigger_services.trigger_create(workflow=theirs, type="event",
+                                                 data={"event_name": "user.signed_up", "offset_minutes": 5})
+    trigger_services.trigger_create(workflow=mine, type="event", data={"event_name": "user.signed_up"})
+    Trigger.objects.filter(pk=hostile.pk).update(offset_minutes=2**31 - 1)
+
+    trigger_services.emit("user.signed_up", {"id": 1})
+    assert WorkflowExecution.objects.get(workflow=mine).scheduled_at is None  # started at once
+    delayed = WorkflowExecution.objects.get(workflow=theirs)
+    assert delayed.scheduled_at <= later(bounds.max_offset_minutes() * 60 + 5)
 
 
 # --- the sweeper isolates failures -----------------------------------------------------------------
