@@ -6,23 +6,27 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
-from rest_framework.test import APIClient
+from prometheus_client import REGISTRY
+from pydantic import BaseModel
 
 from triggers import services as trigger_services
 from triggers.models import Trigger
 from workflows import bounds, services
 from workflows.children import WAITING_FOR_CHILDREN
-from workflows.code import Retry, step as code_step
-from workflows.code.registry import CodeWorkflowError, event_workflow
+from workflows.code import Retry, wait
+from workflows.code import sleep as code_sleep
+from workflows.code import step as code_step
+from workflows.code.registry import CodeWorkflowError, _build, event_workflow
+from workflows.code.runtime import outcome
 from workflows.definition import Definition, for_version
 from workflows.models import TaskExecution, WorkflowExecution, WorkflowVersion
 from workflows.recovery import row_failed, sweep
 from workflows.retry import RetryPolicy
 from workflows.states import ExecutionStatus as E
 from workflows.states import TaskStatus as T
+from workflows.steps.base import StepError
 from workflows.steps.delay import delay_step
 from workflows.steps.wait_for_signal import wait_for_signal_step
 from workflows.tests.factories import active_workflow, step
@@ -44,14 +48,6 @@ def poison_version(workflow, **definition_changes):
     version.definition = {**version.definition, **definition_changes}
     version.save(update_fields=["definition"])
     for_version.cache_clear()
-
-
-@pytest.fixture
-def mallory_api(other_user, settings):
-    settings.FLOWPILOT_API_RATE_USER = "1000000/minute"
-    client = APIClient()
-    client.force_authenticate(other_user)
-    return client
 
 
 # --- accepted only within bounds -------------------------------------------------------------------
@@ -118,6 +114,24 @@ def test_code_workflows_are_held_to_the_same_bounds():
         code_step(timeout=timedelta(days=10_000))
     with pytest.raises(CodeWorkflowError, match="FLOWPILOT_MAX_OFFSET_MINUTES"):
         event_workflow("e", offset_minutes=10**9)
+
+
+class Sleeper:
+    class Context(BaseModel):
+        n: int = 0
+
+    @code_step(start=True)
+    def first(self):
+        return code_sleep(timedelta(days=10**6))
+
+
+def test_a_code_step_that_sleeps_or_waits_past_the_bound_fails_clearly_without_retry():
+    spec = _build("sleeper", Sleeper, default_retry=None)
+    for result in (code_sleep(timedelta(days=10**6)), wait.for_signal("go", timeout=timedelta(days=10**6))):
+        with pytest.raises(StepError, match="FLOWPILOT_MAX_WAIT_SECONDS") as caught:
+            outcome(spec, "first", Sleeper.Context(), result)
+        assert not caught.value.retryable
+    assert outcome(spec, "first", Sleeper.Context(), code_sleep(timedelta(days=30))).until is not None
 
 
 # --- the engine clamps what it computes ------------------------------------------------------------
@@ -259,6 +273,12 @@ def test_one_poisoned_row_in_each_sweeper_phase_leaves_every_other_row_and_phase
                        "EXECUTE FUNCTION flowpilot_test_poison()")
     WorkflowVersion.objects.filter(workflow=bad).update(definition={"name": "bad", "retry": {}})
     for_version.cache_clear()
+    def counted(phase):
+        return REGISTRY.get_sample_value("flowpilot_sweep_row_failures_total",
+                                         {"phase": phase, "set_aside": "true"}) or 0
+
+    phases = ("retries", "timers", "leases", "resend", "parents", "scheduled")
+    before = {phase: counted(phase) for phase in phases}
     failures = []
     row_failed.connect(lambda sender, **kw: failures.append((sender, kw["row"], kw["set_aside"])), weak=False,
                        dispatch_uid="test-row-failed")
@@ -273,6 +293,7 @@ def test_one_poisoned_row_in_each_sweeper_phase_leaves_every_other_row_and_phase
     assert sorted(phase for phase, _, _ in failures) == sorted(
         ["retries", "timers", "leases", "resend", "parents", "scheduled"])
     assert all(set_aside for _, _, set_aside in failures)
+    assert {phase: counted(phase) - before[phase] for phase in phases} == dict.fromkeys(phases, 1)
 
     def status(key):
         execution, task = rows[key]
