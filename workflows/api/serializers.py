@@ -289,7 +289,7 @@ class StepTrySerializer(serializers.Serializer):
     steps = serializers.DictField(child=SampleStepSerializer(), required=False, default=dict,
                                   help_text='Sample outputs of upstream steps: {"<key>": {"output": {...}}}.')
     timeout_seconds = serializers.FloatField(
-        min_value=0.001, max_value=7 * 86400, required=False, allow_null=True, default=None,
+        min_value=0.001, max_value=bounds.max_step_timeout(), required=False, allow_null=True, default=None,
         help_text="Time limit; the server's default when absent, and never above its maximum (30 s by default).")
 
 
