@@ -6,7 +6,8 @@ at once: every move is a conditional update or is re-checked under the execution
 One bad row never stops the others: each phase, and each row of it, runs in its own savepoint. A row
 that makes its phase raise (a definition stored corrupt, a number out of range) is logged and set
 aside (its attempt and its run end with an error naming the phase), or, if even that fails, skipped
-and counted; the rows and phases after it run in the same sweep. `row_failed` (a signal: phase, row,
+and counted; the rows and phases after it run in the same sweep. A transient database error (a
+deadlock, a lost connection) only skips the row until the next sweep. `row_failed` (a signal: phase, row,
 error) is how monitoring counts them (flowpilot_sweep_row_failures_total).
 """
 
@@ -18,7 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
@@ -31,6 +32,9 @@ from .states import TaskStatus as T
 
 log = logging.getLogger(__name__)
 BATCH = 500
+# A row that hit one of these (a deadlock, a serialization failure, a lost connection) is not bad: it
+# is skipped, counted, and handled by a later sweep, never set aside.
+TRANSIENT = (OperationalError, InterfaceError)
 # Sent once per row a phase could not handle: sender is the phase's name, with `row` (its id),
 # `error` (the exception) and `set_aside` (whether its attempt and run were ended).
 row_failed = Signal()
@@ -92,6 +96,11 @@ def _row_phase(phase: str, report: SweepReport, now, candidates: Callable[[], li
         try:
             with transaction.atomic():
                 done += int(bool(handle(pk)))
+        except TRANSIENT as exc:
+            report.rows_failed += 1
+            log.warning("sweep: phase %r skipped %s %s after a transient database error (%s); a later sweep "
+                        "handles it", phase, rows_are[:-1], pk, exc)
+            row_failed.send(phase, row=str(pk), error=exc, set_aside=False)
         except Exception as exc:
             _set_aside(phase, report, pk, exc, rows_are=rows_are, now=now)
     return done

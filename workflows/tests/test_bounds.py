@@ -315,3 +315,27 @@ def test_one_poisoned_row_in_each_sweeper_phase_leaves_every_other_row_and_phase
         assert f"The sweeper could not handle this run ({phase})" in execution.error_message
     again = sweep(now=now + timedelta(seconds=1))
     assert again.rows_failed == 0
+
+
+def test_a_transient_database_error_skips_the_row_until_the_next_sweep_without_ending_its_run(user,
+                                                                                                sync_executor):
+    """A deadlock on one row is not a bad row: the run must not be failed for it."""
+    wf = active_workflow(user, [step("s", function="noop")], name="mine")
+    execution, _ = services.execution_start(workflow=wf)
+    sync_executor.queue.clear()
+    task = TaskExecution.objects.get(execution=execution)
+    TaskExecution.objects.filter(pk=task.pk).update(status=T.RUNNING, started_at=later(-5),
+                                                    lease_expires_at=later(-1))
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE FUNCTION flowpilot_test_deadlock() RETURNS trigger AS $$ BEGIN "
+                       "RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$ LANGUAGE plpgsql")
+        cursor.execute(f"CREATE TRIGGER flowpilot_test_deadlock BEFORE UPDATE ON {TaskExecution._meta.db_table} "
+                       f"FOR EACH ROW WHEN (OLD.id = '{task.pk}' AND NEW.error_message LIKE 'worker lost%') "
+                       "EXECUTE FUNCTION flowpilot_test_deadlock()")
+    report = sweep(now=later(1))
+    assert report.workers_lost == 0 and report.rows_failed == 1
+    execution.refresh_from_db()
+    assert execution.status == E.RUNNING and TaskExecution.objects.get(pk=task.pk).status == T.RUNNING
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER flowpilot_test_deadlock ON {TaskExecution._meta.db_table}")
+    assert sweep(now=later(2)).workers_lost == 1
