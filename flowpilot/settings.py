@@ -336,6 +336,9 @@ FLOWPILOT_CODE_WORKFLOW_MODULES = env_list("FLOWPILOT_CODE_WORKFLOW_MODULES")
 FLOWPILOT_CODE_WORKFLOW_OWNER = env_str("FLOWPILOT_CODE_WORKFLOW_OWNER", "flowpilot-code")
 # A code run fails rather than visit one step more than this many times (a loop without a way out).
 FLOWPILOT_CODE_MAX_VISITS = env_int("FLOWPILOT_CODE_MAX_VISITS", 10_000)
+# A sub_workflow or for_each step fails (not retried) rather than start a child run deeper than this
+# (the run a user started is depth 0); a workflow that would run inside itself fails at any depth.
+FLOWPILOT_MAX_WORKFLOW_DEPTH = env_int("FLOWPILOT_MAX_WORKFLOW_DEPTH", 10)
 # Embedded mode: worker threads inside the web process.
 FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY = env_int("FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY", 4)
 

@@ -9,11 +9,15 @@ completed and retries the ones that failed, instead of running everything again.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
+
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from . import concurrency, lineage
 from .events import Events
 from .models import LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution
 from .states import EXECUTION_TERMINAL
@@ -30,8 +34,11 @@ def park(execution: WorkflowExecution, task: TaskExecution, spec: RunChildren, e
     workflow = Workflow.objects.filter(pk=spec.workflow_id, owner_id=execution.workflow.owner_id).first()
     if workflow is None:
         return StepError(f"workflow {spec.workflow_id} does not exist (or is not yours)", retryable=False)
-    if workflow.pk == execution.workflow_id:
-        return StepError("a workflow cannot run itself as a child", retryable=False)
+    max_depth = settings.FLOWPILOT_MAX_WORKFLOW_DEPTH
+    refusal = lineage.child_refusal(lineage.ancestors(execution.pk, limit=max_depth), child_id=workflow.pk,
+                                    child_name=workflow.name, max_depth=max_depth)
+    if refusal:
+        return StepError(refusal, retryable=False, details={"max_depth": max_depth})
     transition_rows(TaskExecution.objects.filter(pk=task.pk), T.RUNNING, T.WAITING, now=now, lease_expires_at=None,
                     signal_name=WAITING_FOR_CHILDREN, output={"children": asdict(spec)})
     events.add(execution.pk, "step.waiting", f"Step {task.step_key!r} runs {len(spec.inputs)} child run(s) of "
@@ -113,17 +120,59 @@ def idle_parents(limit: int) -> list:
                 .exclude(Exists(active)).values_list("pk", flat=True)[:limit])
 
 
-def cancel_children(execution_id) -> int:
-    """Cancel the unfinished child runs of a run that was cancelled."""
-    from .errors import Conflict
-    from .services import execution_cancel
+CANCEL_BATCH = 500  # runs cancelled per transaction
+CANCEL_PASSES = 5  # walks of the tree; the last one waits for locks, run by run
 
-    cancelled = 0
-    for child in WorkflowExecution.objects.filter(parent_task__execution_id=execution_id).exclude(
-            status__in=EXECUTION_TERMINAL):
-        try:
-            execution_cancel(execution=child)
-            cancelled += 1
-        except Conflict:
-            pass
+
+def cancel_descendants(execution_id, *, user=None) -> int:
+    """Cancel every unfinished run below a cancelled run, however deep: the tree is read with one
+    recursive query and cancelled in batches (a few statements per batch, none per run, no recursion).
+    Walked again until no unfinished run is left, since a run not yet cancelled may start a child
+    meanwhile (a cancelled one cannot). A run the engine holds locked right now is skipped and
+    taken in a later pass; the last pass waits for each such run's lock, one at a time."""
+    cancelled, slots_freed = 0, set()
+    for attempt in range(CANCEL_PASSES):
+        remaining = lineage.unfinished_descendants([execution_id])
+        if not remaining:
+            break
+        last = attempt == CANCEL_PASSES - 1
+        batches = [[pk] for pk in remaining] if last else \
+            [remaining[i:i + CANCEL_BATCH] for i in range(0, len(remaining), CANCEL_BATCH)]
+        progress = 0
+        for batch in batches:
+            count, freed = _cancel_batch(batch, skip_locked=not last, user=user)
+            progress += count
+            slots_freed |= freed
+        cancelled += progress
+        if progress == 0 and not last:
+            time.sleep(0.05 * (attempt + 1))  # every run was locked by the engine: let it commit
+    for workflow_id in sorted(slots_freed):  # once per workflow with limits, not per run
+        with transaction.atomic():
+            events = Events()
+            concurrency.admit(workflow_id, events)
+            events.flush()
     return cancelled
+
+
+def _cancel_batch(ids: list, *, skip_locked: bool, user=None) -> tuple[int, set]:
+    """Cancel the pending and running runs among `ids` and their unfinished steps, in one
+    transaction. Answers how many were cancelled, and the workflows (with limits) whose slots they
+    freed."""
+    with transaction.atomic():
+        runs = list(WorkflowExecution.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+                    .filter(pk__in=ids, status__in=[E.PENDING, E.RUNNING]).select_related("workflow")
+                    .only("id", "status", "workflow", "workflow__max_concurrency",
+                          "workflow__concurrency_key").order_by("pk"))
+        if not runs:
+            return 0, set()
+        locked = [run.pk for run in runs]
+        transition_rows(TaskExecution.objects.filter(execution_id__in=locked),
+                        [T.PENDING, T.QUEUED, T.WAITING, T.RETRYING], T.CANCELLED, error_message="cancelled")
+        transition_rows(WorkflowExecution.objects.filter(pk__in=locked), [E.PENDING, E.RUNNING], E.CANCELLED)
+        events = Events()
+        for run in runs:
+            events.add(run.pk, "execution.cancelled", "Execution cancelled with the run that started it",
+                       user=getattr(user, "username", ""))
+        events.flush()
+    return len(runs), {run.workflow_id for run in runs
+                       if run.status == E.RUNNING and concurrency.has_limits(run.workflow)}

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
-from . import children, concurrency, dag, definition as definitions, templating
+from . import call_graph, children, concurrency, dag, definition as definitions, templating
 from .errors import Conflict, InvalidInput
 from .events import Events
 from .models import (
@@ -142,6 +142,7 @@ def workflow_update(*, workflow: Workflow, data: dict, steps: list[dict] | None 
     merged = {**_workflow_data(workflow), **{f: data[f] for f in WORKFLOW_FIELDS if f in data}}
     new_steps = steps if steps is not None else _steps_data(workflow)
     definition = _check(merged, new_steps)
+    call_graph.check_acyclic(workflow=workflow, steps=new_steps)
     for f in WORKFLOW_FIELDS:
         if f in data:
             setattr(workflow, f, data[f])
@@ -175,7 +176,9 @@ def workflow_activate(*, workflow: Workflow, user=None) -> Workflow:
     """Freeze the current definition as a version (if it changed) and make the workflow runnable."""
     check_editable(workflow)
     workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
-    definition = _check(_workflow_data(workflow), _steps_data(workflow))
+    steps = _steps_data(workflow)
+    definition = _check(_workflow_data(workflow), steps)
+    call_graph.check_acyclic(workflow=workflow, steps=steps)
     if not definition["steps"]:
         raise InvalidInput("a workflow needs at least one step to be activated", fields={"steps": ["is empty"]})
     version_publish(workflow, definition, user)
@@ -302,7 +305,7 @@ def execution_cancel(*, execution: WorkflowExecution, user=None) -> WorkflowExec
         if held_slot:
             concurrency.release(execution, events)
         events.flush()
-    children.cancel_children(execution.pk)  # after the commit: never hold a parent's lock for a child's
+    children.cancel_descendants(execution.pk, user=user)  # after the commit: never hold a parent's lock for a child's
     return execution
 
 
