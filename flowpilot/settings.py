@@ -171,6 +171,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON nested past FLOWPILOT_JSON_MAX_DEPTH is a 400 (workflows/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["workflows.api.parsers.BoundedJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.AnonRateThrottle", "accounts.throttling.UserRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -328,6 +331,14 @@ FLOWPILOT_CODE_WORKFLOW_MODULES = env_list("FLOWPILOT_CODE_WORKFLOW_MODULES")
 FLOWPILOT_CODE_WORKFLOW_OWNER = env_str("FLOWPILOT_CODE_WORKFLOW_OWNER", "flowpilot-code")
 # A code run fails rather than visit one step more than this many times (a loop without a way out).
 FLOWPILOT_CODE_MAX_VISITS = env_int("FLOWPILOT_CODE_MAX_VISITS", 10_000)
+# Templates and conditions (workflows/template_limits.py): the largest value one may make or render
+# (characters; a list or object counts as its text), how long one may run (never past its step's
+# timeout), and how deep its expressions may nest.
+FLOWPILOT_TEMPLATE_MAX_CHARS = env_int("FLOWPILOT_TEMPLATE_MAX_CHARS", 1_000_000)
+FLOWPILOT_TEMPLATE_MAX_SECONDS = env_float("FLOWPILOT_TEMPLATE_MAX_SECONDS", 1.0)
+FLOWPILOT_TEMPLATE_MAX_DEPTH = env_int("FLOWPILOT_TEMPLATE_MAX_DEPTH", 50)
+# How deep JSON may nest: request bodies (400 above it), step outputs and rendered values.
+FLOWPILOT_JSON_MAX_DEPTH = env_int("FLOWPILOT_JSON_MAX_DEPTH", 64)
 # Embedded mode: worker threads inside the web process.
 FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY = env_int("FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY", 4)
 
