@@ -285,12 +285,21 @@ _PLAIN_FILTERS = frozenset({
 })
 
 
+# A template this small, with no loop and only plain filters, does bounded work without the watch.
+_UNWATCHED_NODES = 100
+
+
 def needs_watch(tree: nodes.Node) -> bool:
-    """Whether evaluating `tree` can loop in Python: loops, macros, or a filter that is not plain.
-    Other templates run without the time watch (it costs 4-5 times the rendering)."""
-    if any(True for _ in tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock))):
-        return True
-    return any(node.name not in _PLAIN_FILTERS for node in tree.find_all(nodes.Filter))
+    """Whether evaluating `tree` could take long: loops, macros, a filter that is not plain, or many
+    operations. Other templates (most) run without the time watch, which costs 4-5 times the rendering."""
+    count = 0
+    for node in tree.find_all(nodes.Node):
+        count += 1
+        if count > _UNWATCHED_NODES or isinstance(node, (nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock)):
+            return True
+        if isinstance(node, nodes.Filter) and node.name not in _PLAIN_FILTERS:
+            return True
+    return False
 
 
 # --- time ----------------------------------------------------------------------------------------

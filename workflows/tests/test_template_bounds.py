@@ -73,6 +73,13 @@ def test_a_template_that_loops_too_long_stops_at_the_time_bound(settings):
     _refused(lambda: evaluate("(('ab'*100000)|wordwrap(3)|length) > 0", {}), "FLOWPILOT_TEMPLATE_MAX_SECONDS")
 
 
+def test_many_plain_operations_are_watched_too(settings):
+    settings.FLOWPILOT_TEMPLATE_MAX_SECONDS = 0.05
+    many = "{% set a = 'a'*900000 %}" + "{{ a|replace('a', 'b')|length }}," * 300
+    _refused(lambda: render(many, {}), "FLOWPILOT_TEMPLATE_MAX_SECONDS (0.05 s)")
+    assert render("{{ ('a'*900000)|replace('a', 'b')|length }}", {}) == 900000
+
+
 def _template_code_running() -> bool:
     """Whether any thread of this process is executing a compiled template right now."""
     for frame in sys._current_frames().values():
