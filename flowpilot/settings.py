@@ -171,6 +171,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON nested past FLOWPILOT_JSON_MAX_DEPTH is a 400 (workflows/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["workflows.api.parsers.BoundedJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.AnonRateThrottle", "accounts.throttling.UserRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -339,6 +342,14 @@ FLOWPILOT_CODE_MAX_VISITS = env_int("FLOWPILOT_CODE_MAX_VISITS", 10_000)
 # A sub_workflow or for_each step fails (not retried) rather than start a child run deeper than this
 # (the run a user started is depth 0); a workflow that would run inside itself fails at any depth.
 FLOWPILOT_MAX_WORKFLOW_DEPTH = env_int("FLOWPILOT_MAX_WORKFLOW_DEPTH", 10)
+# Templates and conditions (workflows/template_limits.py): the largest value one may make or render
+# (characters; a list or object counts as its text), how long one may run (never past its step's
+# timeout), and how deep its expressions may nest.
+FLOWPILOT_TEMPLATE_MAX_CHARS = env_int("FLOWPILOT_TEMPLATE_MAX_CHARS", 1_000_000)
+FLOWPILOT_TEMPLATE_MAX_SECONDS = env_float("FLOWPILOT_TEMPLATE_MAX_SECONDS", 1.0)
+FLOWPILOT_TEMPLATE_MAX_DEPTH = env_int("FLOWPILOT_TEMPLATE_MAX_DEPTH", 50)
+# How deep JSON may nest: request bodies (400 above it), step outputs and rendered values.
+FLOWPILOT_JSON_MAX_DEPTH = env_int("FLOWPILOT_JSON_MAX_DEPTH", 64)
 # Embedded mode: worker threads inside the web process.
 FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY = env_int("FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY", 4)
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from workflows import json_values
 from workflows.errors import DomainError
 
 from . import services
@@ -39,9 +38,11 @@ def webhook(request, token: str):
         except services.SignatureError as exc:
             return _error(401, f"bad signature: {exc}")
     try:
-        payload = json.loads(body) if body.strip() else {}
-    except (ValueError, UnicodeDecodeError):
+        payload = json_values.loads(body, max_depth=settings.FLOWPILOT_JSON_MAX_DEPTH) if body.strip() else {}
+    except UnicodeDecodeError:
         return _error(400, "the body must be JSON")
+    except ValueError as exc:
+        return _error(400, f"the body must be JSON: {exc}")
     try:
         execution, created = services.webhook_deliver(trigger=trigger, payload=payload, headers=request.headers,
                                                       query=request.GET,

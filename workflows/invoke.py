@@ -8,14 +8,16 @@ The orchestrator runs every attempt through `invoke()`; the designer's "try a st
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
 
-from . import templating
+from . import json_values, template_limits, templating
 from .credentials import Resolver, named_in
 from .runner import run_with_timeout
 from .secrets import redact, redact_error
@@ -66,23 +68,12 @@ def invoke(*, task_type: str, config: Any, step_key: str, ctx: StepContext, secr
         outcome.error = exc
         return outcome
 
+    deadline = time.monotonic() + timeout
+
     def work() -> None:
         try:
-            step_type = registry.get(task_type)
-            outcome.rendered = templating.render_config(config, data, raw=step_type.raw_fields) if data else config
-            problems = registry.config_errors(task_type, outcome.rendered)
-            if problems:
-                fields: dict[str, list[str]] = {}
-                for path, message in problems:
-                    fields.setdefault(_config_path(path), []).append(message)
-                raise ConfigError("config " + "; ".join(f"{f or '(root)'}: {m}" for f, m in problems), fields=fields)
-            result = step_type.execute(outcome.rendered, ctx)
-            if isinstance(result, Wait):
-                outcome.wait = result
-            elif isinstance(result, RunChildren):
-                outcome.children = result
-            else:
-                outcome.output = result if isinstance(result, dict) else {"result": result}
+            with template_limits.step_deadline(deadline):  # no template work goes on past the timeout
+                _work()
         except templating.TemplateError as exc:
             outcome.error = ConfigError(f"step {step_key!r}: config.{exc.field}: {exc.message}",
                                         fields={_config_path(exc.field): [exc.message]})
@@ -93,6 +84,28 @@ def invoke(*, task_type: str, config: Any, step_key: str, ctx: StepContext, secr
             outcome.traceback = traceback.format_exc()
         finally:
             connections.close_all()  # this thread's own connections, if the handler opened any
+
+    def _work() -> None:
+        step_type = registry.get(task_type)
+        outcome.rendered = templating.render_config(config, data, raw=step_type.raw_fields) if data else config
+        problems = registry.config_errors(task_type, outcome.rendered)
+        if problems:
+            fields: dict[str, list[str]] = {}
+            for path, message in problems:
+                fields.setdefault(_config_path(path), []).append(message)
+            raise ConfigError("config " + "; ".join(f"{f or '(root)'}: {m}" for f, m in problems), fields=fields)
+        result = step_type.execute(outcome.rendered, ctx)
+        if isinstance(result, Wait):
+            outcome.wait = result
+        elif isinstance(result, RunChildren):
+            outcome.children = result
+        else:
+            outcome.output = result if isinstance(result, dict) else {"result": result}
+        not_json = json_values.problem(outcome.output if outcome.wait is None else outcome.wait.output,
+                                       max_depth=settings.FLOWPILOT_JSON_MAX_DEPTH)
+        if not_json:  # recorded as jsonb: anything else would fail the recording, not the step
+            outcome.output = outcome.wait = None
+            raise StepError(f"step {step_key!r}: output: {not_json}", retryable=False)
 
     if not run_with_timeout(work, timeout):  # its result, if it ever comes, is ignored
         outcome = Outcome(error=StepTimeout(timeout), rendered=outcome.rendered)

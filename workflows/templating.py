@@ -8,17 +8,17 @@ fail with a clear error instead of eating the worker.
 
 from __future__ import annotations
 
-import operator
 import re
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
-from jinja2.exceptions import SecurityError, TemplateError as JinjaTemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.environment import Template, TemplateExpression
+from jinja2.exceptions import SecurityError
 
-MAX_OUTPUT_CHARS = 1_000_000
-MAX_SEQUENCE = 100_000
-MAX_POWER_BITS = 256  # JSON numbers past 2**53 lose precision anyway
+from . import json_values, template_limits
+
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
 
 
@@ -31,31 +31,7 @@ class TemplateError(Exception):
         self.message = message
 
 
-class _BoundedEnvironment(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**", "+"})
-
-    def call_binop(self, context, op: str, left: Any, right: Any) -> Any:
-        if op == "**":
-            if isinstance(left, (int, float)) and isinstance(right, (int, float)):
-                if abs(right) > 1 and abs(left) > 1 and abs(right) * max(abs(left), 2).bit_length() > MAX_POWER_BITS:
-                    raise SecurityError("the result of ** would be too large")
-            return operator.pow(left, right)
-        if op == "*":
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
-                    if len(seq) * times > MAX_OUTPUT_CHARS:
-                        raise SecurityError("the result of * would be too large")
-            if isinstance(left, int) and isinstance(right, int) and \
-                    left.bit_length() + right.bit_length() > MAX_POWER_BITS:
-                raise SecurityError("the result of * would be too large")
-            return operator.mul(left, right)
-        result = operator.add(left, right)
-        if isinstance(result, (str, list)) and len(result) > MAX_OUTPUT_CHARS:
-            raise SecurityError("the result of + would be too large")
-        return result
-
-
-_env = _BoundedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_env = template_limits.BoundedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 _env.globals = {"range": _env.globals["range"], "dict": dict}
 
 
@@ -63,58 +39,122 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
+def _expression(text: str) -> str | None:
+    """The expression of a string that is exactly one {{ expression }} (its value keeps its type),
+    else None: the one rule for rendering and for the save-time check alike."""
+    match = _SINGLE_EXPRESSION.match(text)
+    return match.group("expr") if match and "{{" not in match.group("expr") else None
+
+
+def _condition_source(condition: str) -> str:
+    """A condition, bare (`input.amount > 100`) or wrapped in {{ }}, as the template evaluating it."""
+    expr = _expression(condition)
+    return "{{ " + (condition if expr is None else expr) + " }}"
+
+
+def _tree(text: str) -> nodes.Template:
+    """The syntax tree of a template (TemplateSyntaxError if it does not parse or nests too deeply)."""
+    expr = _expression(text)
+    try:
+        tree = _env.parse("{{ " + expr + " }}" if expr is not None else text)
+    except RecursionError:
+        raise TemplateSyntaxError(template_limits.depth_error(), 1) from None
+    if template_limits.tree_depth(tree) > template_limits.max_depth():
+        raise TemplateSyntaxError(template_limits.depth_error(), 1)
+    return tree
+
+
+@lru_cache(maxsize=512)
+def _compiled(text: str) -> tuple[Template | TemplateExpression, bool]:
+    """What renders `text` (an expression keeping its value's type, or a text template), and whether
+    it runs under the time watch. Saving a template compiles it here too: what saves is what renders."""
+    tree = _tree(text)
+    watch = template_limits.needs_watch(tree)
+    with template_limits.time_limit(watch=watch):  # Jinja folds constants (runs filters) while compiling
+        return _compile(tree, expression=_expression(text) is not None), watch
+
+
+def _compile(tree: nodes.Template, *, expression: bool) -> Template | TemplateExpression:
+    try:
+        if not expression:
+            return _env.from_string(tree)
+        body = tree.body
+        if not (len(body) == 1 and isinstance(body[0], nodes.Output) and len(body[0].nodes) == 1):
+            raise TemplateSyntaxError("not one expression", 1)
+        assign = nodes.Template([nodes.Assign(nodes.Name("result", "store"), body[0].nodes[0])], lineno=1)
+        return TemplateExpression(_env.from_string(assign), False)
+    except (RecursionError, SyntaxError, MemoryError):  # Python's own compiler on a deep expression
+        raise TemplateSyntaxError(template_limits.depth_error(), 1) from None
+
+
 def syntax_error(text: str) -> str | None:
     """None if `text` parses as a template (or a bare condition), else what is wrong with it."""
+    if not is_template(text):
+        return None
     try:
-        match = _SINGLE_EXPRESSION.match(text)
-        if match:
-            _env.compile_expression(match.group("expr"))
-        elif is_template(text):
-            _env.from_string(text)
-        else:
-            return None
+        _compiled(text)
     except TemplateSyntaxError as exc:
         return f"template does not parse: {exc.message} (line {exc.lineno})"
+    except template_limits.BoundExceeded as exc:
+        return f"template does not compile: {exc}"
     return None
 
 
 def condition_syntax_error(text: str) -> str | None:
-    match = _SINGLE_EXPRESSION.match(text)
     try:
-        _env.compile_expression(match.group("expr") if match else text)
+        _compiled(_condition_source(text))
     except TemplateSyntaxError as exc:
         return f"condition does not parse: {exc.message}"
+    except template_limits.BoundExceeded as exc:
+        return f"condition does not compile: {exc}"
     return None
 
 
 def render(text: str, data: dict, *, field: str = "") -> Any:
-    """Render one string. Exactly one {{ expression }} keeps its value's type; otherwise text."""
+    """Render one string. Exactly one {{ expression }} keeps its value's type; otherwise text.
+    The value must be JSON and within the bounds of workflows/template_limits.py."""
     if not is_template(text):
         return text
     try:
-        match = _SINGLE_EXPRESSION.match(text)
-        if match and "{{" not in match.group("expr"):
-            value = _env.compile_expression(match.group("expr"), undefined_to_none=False)(**data)
-            if isinstance(value, Undefined):
-                value._fail_with_undefined_error()
-            return value
-        chunks, size = [], 0
-        for chunk in _env.from_string(text).generate(**data):
-            size += len(chunk)
-            if size > MAX_OUTPUT_CHARS:
-                raise SecurityError(f"rendered text exceeds {MAX_OUTPUT_CHARS} characters")
-            chunks.append(chunk)
-        return "".join(chunks)
+        compiled, watch = _compiled(text)
+        with template_limits.time_limit(watch=watch):
+            if isinstance(compiled, TemplateExpression):
+                value = compiled(**data)
+                if isinstance(value, Undefined):
+                    value._fail_with_undefined_error()
+            else:
+                value = _text(compiled, data)
+        problem = json_values.problem(value, max_depth=settings.FLOWPILOT_JSON_MAX_DEPTH)
+        if problem:
+            raise TemplateError(problem, field=field)
+        template_limits.check(value, "the rendered value")
+        return value
+    except TemplateError:
+        raise
     except UndefinedError as exc:
         missing = _missing_path(text, data)
         what = f"undefined variable {missing!r}" if missing else str(exc.message)
         raise TemplateError(what, field=field) from None
+    except template_limits.BoundExceeded as exc:
+        raise TemplateError(f"bound exceeded: {exc}", field=field) from None
     except SecurityError as exc:
         raise TemplateError(f"not allowed: {exc}", field=field) from None
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template does not parse: {exc.message}", field=field) from None
-    except (JinjaTemplateError, ArithmeticError, TypeError, ValueError, MemoryError, OverflowError) as exc:
+    except RecursionError:
+        raise TemplateError("bound exceeded: calls nest too deeply (RecursionError)", field=field) from None
+    except Exception as exc:  # noqa: BLE001  (a template's own error, never the caller's crash)
         raise TemplateError(f"{type(exc).__name__}: {exc}", field=field) from None
+
+
+def _text(template: Template, data: dict) -> str:
+    chunks, size, limit = [], 0, template_limits.max_chars()
+    for chunk in template.generate(**data):
+        size += len(chunk)
+        if size > limit:
+            raise template_limits.BoundExceeded(f"the rendered text exceeds FLOWPILOT_TEMPLATE_MAX_CHARS ({limit})")
+        chunks.append(chunk)
+    return "".join(chunks)
 
 
 def render_config(config: Any, data: dict, *, field: str = "", raw: tuple[str, ...] = ()) -> Any:
@@ -142,8 +182,7 @@ def _is_raw(field: str, raw: tuple[str, ...]) -> bool:
 
 def evaluate(condition: str, data: dict, *, field: str = "when") -> bool:
     """A condition: a bare expression (`input.amount > 100`) or one wrapped in {{ }}."""
-    match = _SINGLE_EXPRESSION.match(condition)
-    return bool(render("{{ " + (match.group("expr") if match else condition) + " }}", data, field=field))
+    return bool(render(_condition_source(condition), data, field=field))
 
 
 def template_errors(config: Any, *, field: str = "") -> list[tuple[str, str]]:
@@ -167,8 +206,7 @@ def secret_names(config: Any) -> set[str]:
     if not (is_template(config) and "secrets" in config):
         return set()
     try:
-        match = _SINGLE_EXPRESSION.match(config)
-        tree = _env.parse("{{ " + match.group("expr") + " }}" if match else config)
+        tree = _tree(config)
     except TemplateSyntaxError:
         return set()
     return {str(path[1]) for path in _paths(tree) if path[0] == "secrets" and len(path) > 1}
@@ -177,8 +215,7 @@ def secret_names(config: Any) -> set[str]:
 def _missing_path(text: str, data: dict) -> str | None:
     """The first dotted variable path in `text` that the data does not have (for a clear message)."""
     try:
-        match = _SINGLE_EXPRESSION.match(text)
-        tree = _env.parse("{{ " + match.group("expr") + " }}" if match else text)
+        tree = _tree(text)
     except TemplateSyntaxError:
         return None
     for path in _paths(tree):

@@ -47,6 +47,9 @@ def exception_handler(exc, context):
         summary = "; ".join(f"{k}: {' '.join(v)}" if k else " ".join(v) for k, v in fields.items())
         return Response({"message": f"Invalid input: {summary}", "fields": fields},
                         status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RecursionError):  # whatever nesting the bounds missed: still the house shape
+        return Response({"message": "Invalid input: it nests too deeply to be processed"},
+                        status=status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"message": str(response.data["detail"])}

@@ -6,10 +6,10 @@ from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from .. import portability
+from .parsers import BoundedJSONParser
 from ..models import Workflow
 from . import serializers as s
 from .views import OwnedViewSetMixin, WorkflowViewSet
@@ -45,7 +45,7 @@ class WorkflowExportView(OwnedViewSetMixin, generics.GenericAPIView):
 
 class WorkflowImportView(OwnedViewSetMixin, generics.GenericAPIView):
     queryset = Workflow.objects.all()  # the workflows a ?replace= may name
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     serializer_class = WorkflowDocumentSerializer  # what OPTIONS describes (get_serializer() asserts one)
 
     @extend_schema(
