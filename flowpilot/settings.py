@@ -181,8 +181,11 @@ REST_FRAMEWORK = {
 # Requests per user (per client address when anonymous); counted in the default cache. Empty: no limit.
 FLOWPILOT_API_RATE_USER = env_rate("FLOWPILOT_API_RATE_USER", "2000/minute")
 FLOWPILOT_API_RATE_ANON = env_rate("FLOWPILOT_API_RATE_ANON", "60/minute")
+# The OpenAPI schema and the docs answer anyone when true; else only logged-in users (session or token).
+FLOWPILOT_PUBLIC_API_DOCS = env_bool("FLOWPILOT_PUBLIC_API_DOCS", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "FlowPilot API",
+    "SERVE_PERMISSIONS": ["accounts.permissions.ApiDocsAccess"],
     "DESCRIPTION": "Durable workflow orchestration: workflows, executions, steps, logs.",
     "VERSION": "1.0.0",
     # DRF's TokenAuthentication reads the same `Authorization: Token <key>` header as the personal
