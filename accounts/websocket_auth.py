@@ -4,6 +4,10 @@ Sits inside channels' AuthMiddlewareStack: a connection that names a key is that
 anonymous when the key is refused); one that names none keeps its session's user. Browsers cannot
 set headers on a WebSocket, so they use the session; the query parameter is for scripts and CLIs
 (it can end up in access logs: prefer the header where the client can send one).
+
+The Origin check (OriginUnlessToken) is what keeps another site's page from using a visitor's
+session cookie. Browsers always send Origin on a WebSocket, so it is checked whenever one is sent;
+a client that sends none is not a browser, and may connect with an API token (never with a cookie).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
 
 from .authentication import ApiTokenAuthentication, user_for_key
@@ -39,3 +44,22 @@ class TokenAuthMiddleware(BaseMiddleware):
             user = await database_sync_to_async(user_for_key)(key) if key else None
             scope = dict(scope, user=user or AnonymousUser())
         return await super().__call__(scope, receive, send)
+
+
+def has_origin(scope) -> bool:
+    return any(name == b"origin" for name, _ in scope.get("headers", []))
+
+
+class OriginUnlessToken:
+    """ALLOWED_HOSTS' Origin check (channels' AllowedHostsOriginValidator) for every connection that
+    sends an Origin header or presents no token; a connection without Origin that presents a token goes
+    on to be authenticated by it (TokenAuthMiddleware: a wrong key is anonymous, and refused)."""
+
+    def __init__(self, application):
+        self.application = application
+        self.origin_checked = AllowedHostsOriginValidator(application)
+
+    async def __call__(self, scope, receive, send):
+        if not has_origin(scope) and token_in(scope) is not None:
+            return await self.application(scope, receive, send)
+        return await self.origin_checked(scope, receive, send)

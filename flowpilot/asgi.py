@@ -18,10 +18,9 @@ django_wsgi_app = get_wsgi_application()  # sets Django up before the consumers 
 from a2wsgi import WSGIMiddleware
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.conf import settings
 
-from accounts.websocket_auth import TokenAuthMiddleware
+from accounts.websocket_auth import OriginUnlessToken, TokenAuthMiddleware
 from flowpilot.limits import BodySizeLimit
 from workflows.routing import websocket_urlpatterns
 
@@ -29,8 +28,9 @@ application = ProtocolTypeRouter(
     {
         "http": BodySizeLimit(WSGIMiddleware(django_wsgi_app, workers=settings.FLOWPILOT_WEB_THREADS),
                               max_bytes=settings.FLOWPILOT_MAX_REQUEST_BYTES),
-        # Origin checked first; then the session's user, replaced by an API token's when one is presented.
-        "websocket": AllowedHostsOriginValidator(
+        # Origin checked first (when sent, or when no token is); then the session's user, replaced by an
+        # API token's when one is presented.
+        "websocket": OriginUnlessToken(
             AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )

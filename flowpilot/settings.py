@@ -184,8 +184,11 @@ REST_FRAMEWORK = {
 # Requests per user (per client address when anonymous); counted in the default cache. Empty: no limit.
 FLOWPILOT_API_RATE_USER = env_rate("FLOWPILOT_API_RATE_USER", "2000/minute")
 FLOWPILOT_API_RATE_ANON = env_rate("FLOWPILOT_API_RATE_ANON", "60/minute")
+# The OpenAPI schema and the docs answer anyone when true; else only logged-in users (session or token).
+FLOWPILOT_PUBLIC_API_DOCS = env_bool("FLOWPILOT_PUBLIC_API_DOCS", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "FlowPilot API",
+    "SERVE_PERMISSIONS": ["accounts.permissions.ApiDocsAccess"],
     "DESCRIPTION": "Durable workflow orchestration: workflows, executions, steps, logs.",
     "VERSION": "1.0.0",
     # DRF's TokenAuthentication reads the same `Authorization: Token <key>` header as the personal
@@ -209,8 +212,14 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Publishing must not hang a web request while the broker is down or unreachable: the queued row is the
+# outbox and the sweeper re-sends it once the broker is back. Connecting, and every command but the
+# workers' BRPOP (which answers within a second), give up after this long.
+FLOWPILOT_BROKER_TIMEOUT_SECONDS = env_float("FLOWPILOT_BROKER_TIMEOUT_SECONDS", 3.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {"visibility_timeout": env_int("FLOWPILOT_BROKER_VISIBILITY_TIMEOUT", 3600)}
+    {"visibility_timeout": env_int("FLOWPILOT_BROKER_VISIBILITY_TIMEOUT", 3600),
+     "socket_connect_timeout": FLOWPILOT_BROKER_TIMEOUT_SECONDS,
+     "socket_timeout": max(FLOWPILOT_BROKER_TIMEOUT_SECONDS, 2.0)}  # over BRPOP's 1 s
     if SERVICES_MODE
     # The in-memory transport polls; the default 1 s poll would cap the embedded mode at ~16 steps/s.
     else {"polling_interval": 0.005}
@@ -230,14 +239,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # connection per step, measured as the largest cost per step). Keep connections; flowpilot/celery.py
 # applies Django's own rules (CONN_MAX_AGE, health checks) before each task instead.
 CELERY_DB_REUSE_MAX = 1_000_000
-# Publishing must not hang a web request while the broker is down: the queued row is the outbox
-# and the sweeper re-sends it once the broker is back.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_TIMEOUT = FLOWPILOT_BROKER_TIMEOUT_SECONDS
 CELERY_TASK_DEFAULT_QUEUE = "flowpilot.steps"
 CELERY_TASK_ROUTES = {
     "workflows.tasks.sweep": {"queue": "flowpilot.control"},
     "monitoring.tasks.*": {"queue": "flowpilot.control"},
+    "triggers.tasks.prune_seen_signatures": {"queue": "flowpilot.control"},
     "workflows.tasks.advance_execution": {"queue": "flowpilot.steps"},
     "workflows.tasks.run_step": {"queue": "flowpilot.steps"},
 }
@@ -258,6 +266,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=FLOWPILOT_BEAT_TICK_SECONDS),
         "options": {"expires": max(FLOWPILOT_BEAT_TICK_SECONDS * 2, 5)},
     },
+    # Webhook signatures too old to pass again (triggers/replay.py).
+    "flowpilot-prune-seen-signatures": {
+        "task": "triggers.tasks.prune_seen_signatures",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 60},
+    },
     "flowpilot-evaluate-alerts": {
         "task": "monitoring.tasks.evaluate_alerts",
         "schedule": timedelta(seconds=FLOWPILOT_ALERT_INTERVAL),
@@ -266,11 +280,13 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Cache (shared state between processes: e.g. the HTTP circuit breaker) ------------------------
+# A Redis that hangs must not hang requests: limits fail open after this long (flowpilot/fail_open.py).
+FLOWPILOT_CACHE_TIMEOUT_SECONDS = env_float("FLOWPILOT_CACHE_TIMEOUT_SECONDS", 2.0)
 CACHES = (
     {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
                  "KEY_PREFIX": env_str("FLOWPILOT_CACHE_PREFIX", "flowpilot"),
-                 # A Redis that hangs must not hang requests: limits fail open after this long.
-                 "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
+                 "OPTIONS": {"socket_connect_timeout": FLOWPILOT_CACHE_TIMEOUT_SECONDS,
+                             "socket_timeout": FLOWPILOT_CACHE_TIMEOUT_SECONDS}}}
     if SERVICES_MODE
     else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "flowpilot"}}
 )

@@ -31,6 +31,8 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from flowpilot import fail_open
+
 log = logging.getLogger(__name__)
 
 
@@ -187,7 +189,7 @@ def registry() -> CollectorRegistry:
         multiprocess.MultiProcessCollector(found)
     else:
         found = CollectorRegistry(auto_describe=True)
-        for metric in (EXECUTIONS, STEPS, EXECUTION_SECONDS, STEP_SECONDS):
+        for metric in (EXECUTIONS, STEPS, EXECUTION_SECONDS, STEP_SECONDS, *fail_open.COUNTERS):
             found.register(metric)
     found.register(InFlightCollector())
     return found

@@ -89,3 +89,19 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SeenSignature(models.Model):
+    """A webhook signature already accepted: the same one again is a replay and refused. Kept in the
+    database, which a Redis restart does not empty, for as long as its timestamp could still pass
+    (triggers/replay.py), then pruned by celery-beat's triggers.tasks.prune_seen_signatures."""
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="+")
+    signature = models.CharField(max_length=64, help_text="The v1= HMAC of X-FlowPilot-Signature (hex).")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, help_text="When it was accepted.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["trigger", "signature"], name="seen_signature_once")]
+
+    def __str__(self) -> str:
+        return f"signature {self.signature[:12]}... of {self.trigger_id}"

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from flowpilot import fail_open
 from flowpilot.errors import CACHE_UNAVAILABLE
 
 from workflows import bounds
@@ -29,7 +30,7 @@ from workflows.models import TaskExecution, TriggerSource, Workflow, WorkflowExe
 from workflows.states import TaskStatus
 from workflows.secrets import decrypt, encrypt
 
-from . import cron
+from . import cron, replay
 from .models import Event, MissedFires, Trigger, TriggerType, new_token
 
 log = logging.getLogger(__name__)
@@ -152,8 +153,15 @@ def verify_signature(trigger: Trigger, header: str, body: bytes, *, now: float |
     given = parts.get("v1", "")
     if not hmac.compare_digest(expected, given):
         raise SignatureError("signature does not match")
-    if not cache.add(f"flowpilot:webhook-signature:{trigger.pk}:{given}", 1, timeout=2 * SIGNATURE_TOLERANCE_SECONDS):
+    if not replay.first_use(trigger, given):
         raise SignatureError("signature was already used (replay)")
+
+
+def webhook_signatures_prune(*, now: datetime | None = None) -> int:
+    """Forget the signatures accepted more than twice the tolerance ago: a timestamp may be up to the
+    tolerance ahead of the time it was accepted, and passes until the tolerance after it."""
+    now = now or timezone.now()
+    return replay.forget_before(now - timedelta(seconds=2 * SIGNATURE_TOLERANCE_SECONDS))
 
 
 def rate_limited(trigger: Trigger) -> bool:
@@ -165,7 +173,7 @@ def rate_limited(trigger: Trigger) -> bool:
     except ValueError:
         return False
     except CACHE_UNAVAILABLE as exc:  # Redis restarting: deliveries go on, unlimited for the moment
-        log.warning("webhook rate not checked, the cache is unavailable: %s", exc)
+        fail_open.request_unlimited("webhook", exc)
         return False
 
 

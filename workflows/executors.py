@@ -7,7 +7,6 @@ one after another, for tests and scripts that want no worker.
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Iterable
 
@@ -15,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
-log = logging.getLogger(__name__)
+from flowpilot import fail_open
 
 
 class CeleryExecutor:
@@ -32,11 +31,11 @@ class CeleryExecutor:
     def send(self, ids: list[str]) -> None:
         from .tasks import run_step
 
-        for task_id in ids:
+        for sent, task_id in enumerate(ids):
             try:
                 run_step.apply_async(args=[task_id], task_id=task_id)
-            except Exception as exc:  # broker down: the row stays queued and the sweeper re-sends it
-                log.warning("could not send step %s to the broker (%s); the sweeper will re-send it", task_id, exc)
+            except Exception as exc:  # broker down: the rows stay queued and the sweeper re-sends them
+                fail_open.dispatch_deferred("run_step", len(ids) - sent, exc)
                 return
 
 

@@ -27,6 +27,8 @@ from collections import deque
 
 from channels.layers import get_channel_layer
 
+from flowpilot import fail_open
+
 log = logging.getLogger(__name__)
 
 Batch = dict[str, list[dict]]  # group -> the events of one commit for it, in order
@@ -132,8 +134,7 @@ class GroupSender:
                     self._failed(exc)
 
     def _failed(self, exc: Exception) -> None:
-        log.warning("live updates not delivered for %g s: the channel layer failed (%s: %s)", self.pause,
-                    type(exc).__name__, exc)
+        fail_open.live_updates_paused(type(get_channel_layer()).__name__, self.pause, exc)
         self._paused_until = time.monotonic() + self.pause
 
 

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.test import Client
@@ -14,7 +15,8 @@ from django_celery_beat.models import PeriodicTask
 
 from triggers import emit, services
 from triggers.cron import CronError, fires_between, latest_fire, next_fires
-from triggers.models import Event, Trigger
+from triggers.models import Event, SeenSignature, Trigger
+from triggers.tasks import prune_seen_signatures
 from workflows.models import WorkflowExecution
 from workflows.recovery import sweep
 from workflows.states import ExecutionStatus as E
@@ -83,6 +85,32 @@ def test_a_replayed_signature_is_refused(api, workflow):
     again = Client().post(hook["url"], body, content_type="application/json", HTTP_X_FLOWPILOT_SIGNATURE=signature)
     assert first.status_code == 202 and again.status_code == 401 and "replay" in again.json()["message"]
     assert WorkflowExecution.objects.count() == 1
+
+
+def test_a_replay_is_refused_after_the_cache_is_emptied(api, workflow):
+    """Issue 12, finding 8: after a restart of a Redis that keeps nothing, the same signed delivery
+    started a second run. The signatures seen are in the database."""
+    hook = create(api, workflow, type="webhook")
+    body, signature = b'{"n": 1}', services.sign(hook["secret"], b'{"n": 1}')
+    first = Client().post(hook["url"], body, content_type="application/json", HTTP_X_FLOWPILOT_SIGNATURE=signature)
+    assert first.status_code == 202, first.json()
+    cache.clear()  # FLUSHDB of this test's Redis database in services mode
+    again = Client().post(hook["url"], body, content_type="application/json", HTTP_X_FLOWPILOT_SIGNATURE=signature)
+    assert again.status_code == 401 and "replay" in again.json()["message"], again.json()
+    assert WorkflowExecution.objects.count() == 1
+
+
+def test_seen_signatures_are_pruned_once_their_timestamp_cannot_pass(api, workflow):
+    hook = create(api, workflow, type="webhook")
+    for n in (1, 2):
+        body = json.dumps({"n": n}).encode()
+        assert deliver(Client(), hook, body, secret=hook["secret"]).status_code == 202
+    assert SeenSignature.objects.count() == 2
+    tolerance = timedelta(seconds=services.SIGNATURE_TOLERANCE_SECONDS)
+    assert services.webhook_signatures_prune(now=timezone.now() + 2 * tolerance - timedelta(seconds=5)) == 0
+    assert services.webhook_signatures_prune(now=timezone.now() + 2 * tolerance + timedelta(seconds=5)) == 2
+    assert not SeenSignature.objects.exists()
+    assert settings.CELERY_BEAT_SCHEDULE["flowpilot-prune-seen-signatures"]["task"] == prune_seen_signatures.name
 
 
 def test_unsigned_webhooks_when_the_trigger_allows_them(api, workflow):

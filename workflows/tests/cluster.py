@@ -212,11 +212,15 @@ class OwnRedis:
     def __init__(self):
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="flowpilot-redis-"))
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        """Start the server (again, after `stop`: empty, on the same port)."""
         subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(self.port),
                         "--save", "", "--appendonly", "no", "--dir", str(self.dir),
                         "--logfile", str(self.dir / "redis.log")], check=True)
         wait_for(lambda: _redis_up(self.port), timeout=10, message="the test's Redis to start")
-        self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
         import redis
@@ -225,6 +229,7 @@ class OwnRedis:
             redis.Redis(host="127.0.0.1", port=self.port).shutdown(nosave=True)
         except redis.exceptions.ConnectionError:
             pass
+        wait_for(lambda: not _redis_up(self.port), timeout=10, message="the test's Redis to stop")
 
 
 def flush_broker() -> None:

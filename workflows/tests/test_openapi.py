@@ -44,10 +44,13 @@ def test_the_schema_is_valid_and_generated_without_warnings(tmp_path):
     assert "/api/v1/workflows/{id}/run/" in (tmp_path / "schema.yaml").read_text()
 
 
-def test_the_interactive_docs_and_the_schema_are_served(db, settings):
-    """Anonymously. (schemathesis leaves out the operation that serves the schema it reads: it is here.)"""
-    settings.FLOWPILOT_API_RATE_ANON = ""  # the anonymous counters are shared by the whole run
+DOCS = ("/api/v1/docs/", "/api/v1/schema/")
+
+
+def test_the_interactive_docs_and_the_schema_are_served(user):
+    """To a logged-in user. (schemathesis leaves out the operation that serves the schema it reads: it is here.)"""
     client = Client()
+    client.force_login(user)
     docs = client.get("/api/v1/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content.lower()
     as_json = client.get("/api/v1/schema/", {"format": "json", "lang": "en"})
@@ -55,6 +58,22 @@ def test_the_interactive_docs_and_the_schema_are_served(db, settings):
     as_yaml = client.get("/api/v1/schema/", {"format": "yaml"})
     assert as_yaml.status_code == 200 and as_yaml.content.startswith(b"openapi: 3.")
     assert client.get("/api/v1/schema/", {"format": "xml"}).status_code == 404
+
+
+def test_the_docs_and_the_schema_need_a_login_unless_published(user, settings):
+    """Issue 12, finding 9: they answered anyone, though only /health is open."""
+    settings.FLOWPILOT_API_RATE_ANON = ""  # the anonymous counters are shared by the whole run
+    anonymous = Client()
+    for path in DOCS:
+        refused = anonymous.get(path)
+        assert refused.status_code == 401 and refused["WWW-Authenticate"] == "Token", path
+        assert b"swagger" not in refused.content.lower() and b"openapi" not in refused.content.lower()
+    as_json = anonymous.get("/api/v1/schema/", {"format": "json"})
+    assert as_json.status_code == 401 and as_json.json() == {"message": "Authentication credentials were not provided."}
+    key = Token.objects.create(user=user).key
+    assert [Client().get(path, HTTP_AUTHORIZATION=f"Token {key}").status_code for path in DOCS] == [200, 200]
+    settings.FLOWPILOT_PUBLIC_API_DOCS = True
+    assert [anonymous.get(path).status_code for path in DOCS] == [200, 200]
 
 
 @pytest.fixture
@@ -119,7 +138,8 @@ def api_schema(seeded, user, settings, request):
                 **ids("alert_rules", "path.id", "path.rule_id"), **ids("workflows", "body.workflow_id")}},
         ],
     })
-    return schemathesis.openapi.from_wsgi("/api/v1/schema/", application, config=config)
+    return schemathesis.openapi.from_wsgi("/api/v1/schema/", application, config=config,
+                                          headers={"Authorization": f"Token {key}"})
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

@@ -25,6 +25,7 @@ import psycopg
 import pytest
 from django.db import connection
 from rest_framework.authtoken.models import Token
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
 from benchmarks.httpload import Request, run_load
@@ -218,6 +219,44 @@ def test_live_updates_reach_websockets_on_every_web_process(user, stack):
             while not any(e["event"] == "execution.completed" for e in events):
                 events.extend(json.loads(feed.recv(timeout=30))["events"])
             assert {e["execution_id"] for e in events} == {started["id"]}
+
+
+def test_a_script_opens_a_websocket_with_a_token_and_no_origin(user, stack):
+    """Issue 12, finding 9: a client that sent no Origin was refused even with a valid token. Scripts
+    send none; a browser always does, and its Origin is still checked (another site's page, with the
+    visitor's credentials, is refused at the handshake)."""
+    _, url = stack
+    workflow, headers = two_steps(user, "scripted"), auth(user)
+    feed_url = url.replace("http", "ws") + "/ws/executions/"
+    with ws_connect(feed_url, additional_headers=headers, proxy=None) as feed:  # no Origin header
+        started = httpx.post(f"{url}/api/v1/executions/", headers=headers,
+                             json={"workflow_id": str(workflow.pk), "input_data": {}}).json()
+        events: list[dict] = []
+        while not any(e["event"] == "execution.completed" for e in events):
+            events.extend(json.loads(feed.recv(timeout=30))["events"])
+        assert {e["execution_id"] for e in events} == {started["id"]}
+    key = headers["Authorization"].split()[1]
+    with ws_connect(f"{feed_url}?token={key}", proxy=None) as feed:  # the query parameter, no Origin
+        feed.ping().wait(timeout=10)
+
+    for refused in ({"origin": "http://evil.example", "additional_headers": headers},  # another site
+                    {}):  # no Origin and no token: a cookie alone needs our Origin
+        with pytest.raises(InvalidStatus) as denied:
+            ws_connect(feed_url, proxy=None, **refused)
+        assert denied.value.response.status_code == 403
+    with ws_connect(feed_url, additional_headers={"Authorization": "Token not-a-key"}, proxy=None) as feed, \
+            pytest.raises(ConnectionClosed) as closed:  # a wrong token: anonymous, refused
+        feed.recv(timeout=10)
+    assert closed.value.rcvd.code == 4401
+
+
+def test_the_api_docs_and_schema_need_a_login(user, stack):
+    """Issue 12, finding 9: they answered anyone, though the README said only /health was open."""
+    _, url = stack
+    headers = auth(user)
+    for path in ("/api/v1/docs/", "/api/v1/schema/"):
+        assert httpx.get(f"{url}{path}").status_code == 401, path
+        assert httpx.get(f"{url}{path}", headers=headers).status_code == 200, path
 
 
 def test_a_body_over_the_limit_is_413_before_the_database(user, stack):
