@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
 REDACTED = "[redacted]"
 MIN_REDACTED_LENGTH = 4  # shorter values would redact ordinary text; such secrets are refused on save
+MIN_PART_LENGTH = 8  # a piece of a secret cut out by a URL parser (its host, say) is redacted from this long
+_URL_DELIMITERS = re.compile(r"[/?#@:\[\]\\\s]+")  # where a URL parser cuts a host or a path out of a string
 
 
 def _fernet_key(material: str) -> bytes:
@@ -48,19 +52,51 @@ def decrypt(token: str) -> str:
         raise ValueError("cannot decrypt the credential: FLOWPILOT_SECRETS_KEY (or SECRET_KEY) changed") from None
 
 
+def forms(secret: str) -> set[str]:
+    """The forms in which a secret may reach text, beside itself (any case: see `redact`): the pieces
+    of it a URL parser cuts out (a host), and each of these percent-encoded, IDNA-encoded, reversed."""
+    pieces = {secret} | {p for p in _URL_DELIMITERS.split(secret) if len(p) >= MIN_PART_LENGTH}
+    out = set()
+    for piece in pieces:
+        out |= {piece, piece[::-1], piece.lower(), piece.upper(), piece.casefold(),
+                quote(piece, safe=""), quote(piece), quote_plus(piece), _idna(piece)}
+    return {f for f in out if len(f) >= MIN_REDACTED_LENGTH}
+
+
+def _idna(text: str) -> str:
+    labels = []
+    for label in text.lower().split("."):
+        try:
+            labels.append(label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii"))
+        except UnicodeError:
+            labels.append(label)
+    return ".".join(labels)
+
+
+@lru_cache(maxsize=256)
+def _pattern(secrets: frozenset[str]) -> re.Pattern | None:
+    found = {f for secret in secrets if len(secret) >= MIN_REDACTED_LENGTH for f in forms(secret)}
+    if not found:
+        return None
+    return re.compile("|".join(re.escape(f) for f in sorted(found, key=len, reverse=True)), re.IGNORECASE)
+
+
 def redact(value: Any, secrets: Collection[str]) -> Any:
-    """`value` with every occurrence of each secret replaced by [redacted], at any depth."""
+    """`value` with every occurrence of each secret, in any case and in each of its `forms`, replaced
+    by [redacted], at any depth."""
     if not secrets:
         return value
+    pattern = _pattern(frozenset(secrets))
+    return value if pattern is None else _redact(value, pattern)
+
+
+def _redact(value: Any, pattern: re.Pattern) -> Any:
     if isinstance(value, str):
-        for secret in sorted(secrets, key=len, reverse=True):
-            if len(secret) >= MIN_REDACTED_LENGTH and secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
+        return pattern.sub(REDACTED, value)
     if isinstance(value, dict):
-        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
+        return {_redact(k, pattern): _redact(v, pattern) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact(v, secrets) for v in value]
+        return [_redact(v, pattern) for v in value]
     return value
 
 
