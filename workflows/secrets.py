@@ -1,4 +1,5 @@
-"""Credentials at rest and in flight: Fernet encryption, and redaction of resolved values.
+"""Credentials at rest and in flight: Fernet encryption, and redaction of resolved values (from what
+a step leaves, and from the Python log lines written while a step holds them: RedactingFilter).
 
 The key comes from FLOWPILOT_SECRETS_KEY (a comma-separated list: the first encrypts, all decrypt,
 so a key can be rotated), or is derived from SECRET_KEY when that is not set.
@@ -7,9 +8,12 @@ so a key can be rotated), or is derived from SECRET_KEY when that is not set.
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
+import logging
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -107,3 +111,32 @@ def redact_error(error, secrets: Collection[str]):
     clean.message, clean.details = redact(error.message, secrets), redact(error.details, secrets)
     clean.args = (clean.message,)
     return clean
+
+
+_handed_out: contextvars.ContextVar[Collection[str]] = contextvars.ContextVar("flowpilot_secrets_handed_out",
+                                                                               default=())
+
+
+@contextmanager
+def redacted_from_logs(secrets: Collection[str]) -> Iterator[None]:
+    """Log lines written inside the block (and in the threads it hands its context to, as the step
+    runner does) have `secrets` taken out. `secrets` may grow meanwhile: it is read at each line."""
+    token = _handed_out.set(secrets)
+    try:
+        yield
+    finally:
+        _handed_out.reset(token)
+
+
+class RedactingFilter(logging.Filter):
+    """A log handler's filter: the credentials a running step was handed become [redacted] in the
+    message and in the exception text of every line the step's code writes (an HTTP host, say)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = _handed_out.get()
+        if secrets:
+            record.msg, record.args = redact(record.getMessage(), secrets), ()
+            if record.exc_info:
+                record.exc_text = redact(logging.Formatter().formatException(record.exc_info), secrets)
+                record.exc_info = None
+        return True

@@ -4,6 +4,7 @@ filter, a slice, a transformed concatenation...), so nothing a run leaves behind
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from datetime import timedelta
@@ -11,10 +12,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from flowpilot import logs
 from monitoring.errors import error_groups
 from workflows import credentials, services, templating
 from workflows.models import ExecutionLog, TaskExecution, WorkflowExecution
-from workflows.secrets import redact
+from workflows.runner import run_with_timeout
+from workflows.secrets import RedactingFilter, redact, redacted_from_logs
 from workflows.tests.factories import active_workflow, step
 
 SECRET = "Zebra-Secret-9876"
@@ -58,6 +61,33 @@ def test_redaction_catches_case_changes_and_the_forms_a_url_gives_a_secret():
     assert redact("cannot resolve 'internal-db-7731.corp'", ["admin:pw@internal-db-7731.corp"]) == \
         "cannot resolve '[redacted]'"
     assert redact("a short word: Zebr", [SECRET]) == "a short word: Zebr"
+
+
+def test_log_lines_written_while_a_step_holds_a_secret_have_it_redacted():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("flowpilot.tests.redacting")
+    logger.addHandler(handler)
+    logger.propagate = False
+
+    def step_code():  # in the runner's thread, as a handler runs
+        logger.warning("calling https://%s.invalid/", SECRET.lower())
+        try:
+            raise OSError(f"cannot resolve '{SECRET.lower()}.invalid'")
+        except OSError:
+            logger.exception("failed")
+
+    held: set[str] = set()
+    with redacted_from_logs(held):
+        held.add(SECRET)  # handed out after the block began (Resolver.get): still redacted
+        assert run_with_timeout(step_code, 5)
+    logger.warning("after the step: %s", SECRET)  # outside the block: the filter has nothing to take out
+    first, second, third = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["message"] == "calling https://[redacted].invalid/"
+    assert "cannot resolve '[redacted].invalid'" in second["exception"] and SECRET.lower() not in second["exception"]
+    assert third["message"] == f"after the step: {SECRET}"
 
 
 def test_a_secret_written_whole_into_the_text_still_renders():
