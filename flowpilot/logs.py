@@ -64,8 +64,8 @@ class JsonFormatter(logging.Formatter):
                 data[name] = value
         for name, value in context.items():
             data.setdefault(name, value)
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:  # exc_text alone: a filter redacted the exception
+            data["exception"] = record.exc_text or self.formatException(record.exc_info)
         if record.stack_info:
             data["stack"] = self.formatStack(record.stack_info)
         return json.dumps(data, default=str, ensure_ascii=False)

@@ -388,11 +388,13 @@ if FLOWPILOT_LOG_FORMAT not in ("plain", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "flowpilot.logs.ContextFilter"}},
+    "filters": {"context": {"()": "flowpilot.logs.ContextFilter"},
+                # the credentials a running step holds never reach a log line (workflows/secrets.py)
+                "redact": {"()": "workflows.secrets.RedactingFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s%(log_context)s"},
                    "json": {"()": "flowpilot.logs.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": FLOWPILOT_LOG_FORMAT,
-                             "filters": ["context"]}},
+                             "filters": ["context", "redact"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -20,7 +20,7 @@ from django.db import connections
 from . import json_values, template_limits, templating
 from .credentials import Resolver, named_in
 from .runner import run_with_timeout
-from .secrets import redact, redact_error
+from .secrets import redact, redact_error, redacted_from_logs
 from .steps import registry
 from .steps.base import RunChildren, StepContext, StepError, StepTimeout, Wait
 
@@ -107,7 +107,9 @@ def invoke(*, task_type: str, config: Any, step_key: str, ctx: StepContext, secr
             outcome.output = outcome.wait = None
             raise StepError(f"step {step_key!r}: output: {not_json}", retryable=False)
 
-    if not run_with_timeout(work, timeout):  # its result, if it ever comes, is ignored
+    with redacted_from_logs(secrets.used):  # the handler's thread inherits this (runner copies the context)
+        finished = run_with_timeout(work, timeout)
+    if not finished:  # its result, if it ever comes, is ignored
         outcome = Outcome(error=StepTimeout(timeout), rendered=outcome.rendered)
     return redacted(outcome, secrets.used)
 

@@ -116,6 +116,8 @@ def render(text: str, data: dict, *, field: str = "") -> Any:
     if not is_template(text):
         return text
     try:
+        if "secrets" in data and "secrets" in text and _misuses_secrets(_tree(text)):
+            raise TemplateError(SECRET_MISUSE, field=field)
         compiled, watch = _compiled(text)
         with template_limits.time_limit(watch=watch):
             if isinstance(compiled, TemplateExpression):
@@ -155,6 +157,39 @@ def _text(template: Template, data: dict) -> str:
             raise template_limits.BoundExceeded(f"the rendered text exceeds FLOWPILOT_TEMPLATE_MAX_CHARS ({limit})")
         chunks.append(chunk)
     return "".join(chunks)
+
+
+SECRET_MISUSE = ("filters cannot be applied to secrets: {{ secrets.NAME }} may only be written whole into "
+                 "the text (no filter, operation, attribute, index, slice, test or assignment)")
+# What a secret may pass through on its way into the text: joined (~) with other text, inside an
+# {% if %} or a non-recursive {% for %}. Anything else (a filter, a call, a comparison, {% set %},
+# a macro, a block or {% filter %} that yields a string to transform) could derive a value from it.
+_WHOLE_INTO_TEXT = (nodes.Concat, nodes.Output, nodes.If, nodes.For, nodes.Template)
+
+
+def _misuses_secrets(tree: nodes.Template) -> bool:
+    """True if `secrets` is used otherwise than as {{ secrets.NAME }} (or secrets['NAME']) written
+    whole into the text: each derived value would be a form of the secret that redaction misses."""
+
+    def written_whole(name: nodes.Name, ancestors: tuple) -> bool:
+        if not ancestors:
+            return False
+        ref, rest = ancestors[-1], ancestors[:-1]
+        if not (isinstance(ref, nodes.Getattr) or (isinstance(ref, nodes.Getitem) and isinstance(ref.arg, nodes.Const)
+                                                    and isinstance(ref.arg.value, str))) or ref.node is not name:
+            return False
+        while rest and isinstance(rest[-1], nodes.Concat):
+            rest = rest[:-1]
+        return bool(rest) and isinstance(rest[-1], nodes.Output) and all(
+            isinstance(node, _WHOLE_INTO_TEXT) and not (isinstance(node, nodes.For) and node.recursive)
+            for node in rest)
+
+    def walk(node: nodes.Node, ancestors: tuple) -> bool:
+        if isinstance(node, nodes.Name) and node.name == "secrets":
+            return not written_whole(node, ancestors)
+        return any(walk(child, (*ancestors, node)) for child in node.iter_child_nodes())
+
+    return walk(tree, ())
 
 
 def render_config(config: Any, data: dict, *, field: str = "", raw: tuple[str, ...] = ()) -> Any:
