@@ -131,7 +131,11 @@ class StepDependency(models.Model):
     @property
     def ref(self) -> str:
         """How definitions and the API write it: "key" or "key:branch"."""
-        return f"{self.depends_on.key}:{self.branch}" if self.branch else self.depends_on.key
+        return self.ref_of(self.depends_on.key, self.branch)
+
+    @staticmethod
+    def ref_of(key: str, branch: str) -> str:
+        return f"{key}:{branch}" if branch else key
 
 
 class WorkflowVersion(models.Model):
