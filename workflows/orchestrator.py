@@ -156,8 +156,8 @@ def _advance_around(execution: WorkflowExecution, definition, changed: tuple[str
     if _has_failed_step(execution.pk):
         return False
     graph = definition.graph
-    near = {*changed, *(k for c in changed for k in graph.dependents(c))}
-    rows = _AttemptsNear(execution.pk, near | {d for k in near for d in graph.deps[k]})
+    downstream = {k for c in changed for k in graph.dependents(c)}
+    rows = _AttemptsNear(execution.pk, {*changed, *downstream, *(d for k in downstream for d in graph.deps[k])})
     decision = dag.decide_after(graph, changed, _Column(rows, "status", T.PENDING), _conditions(execution),
                                 branches=_Column(rows, "branch", ""))
     if decision is None:
