@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from flowpilot import logs
@@ -41,9 +41,11 @@ log = logging.getLogger(__name__)
 
 # --- reading a run's state -----------------------------------------------------------------------
 
-def current_attempts(execution_id, *, fields=("id", "step_key", "visit", "attempt", "status", "round_first_attempt",
-                                               "error_message", "task_type", "branch"),
-                     keys: Iterable[str] | None = None) -> dict[str, TaskExecution]:
+ATTEMPT_FIELDS = ("id", "step_key", "visit", "attempt", "status", "round_first_attempt", "error_message", "task_type",
+                  "branch")
+
+
+def current_attempts(execution_id, *, fields=ATTEMPT_FIELDS, keys: Iterable[str] | None = None) -> dict[str, TaskExecution]:
     """The latest attempt of the latest visit of each step (of the steps in `keys`, if given)."""
     rows = TaskExecution.objects.filter(execution_id=execution_id).only(*fields)
     if keys is not None:
@@ -52,12 +54,19 @@ def current_attempts(execution_id, *, fields=("id", "step_key", "visit", "attemp
 
 
 class _AttemptsNear(dict):
-    """Latest attempts by step key, read for the steps around a change; a step further away (a skip
-    propagates) is read when first asked for. None for a step with no row."""
+    """Latest attempts by step key, read for the steps around a change, with (in the same query) any
+    step whose latest attempt failed: `failed`. A step further away (a skip propagates) is read
+    when first asked for. None for a step with no row."""
 
     def __init__(self, execution_id, keys: Iterable[str]):
-        super().__init__(current_attempts(execution_id, keys=keys))
+        later = TaskExecution.objects.filter(execution_id=OuterRef("execution_id"), step_key=OuterRef("step_key"),
+                                             visit=OuterRef("visit"), attempt__gt=OuterRef("attempt"))
+        rows = (TaskExecution.objects.filter(execution_id=execution_id).alias(_failed_now=~Exists(later))
+                .filter(Q(step_key__in=list(keys)) | Q(status=T.FAILED, _failed_now=True))
+                .only(*ATTEMPT_FIELDS).latest_attempts())
+        super().__init__((row.step_key, row) for row in rows)
         self.execution_id = execution_id
+        self.failed = any(row.status == T.FAILED for row in self.values())
 
     def __missing__(self, key: str) -> TaskExecution | None:
         self.update(current_attempts(self.execution_id, keys=[key]))
@@ -79,13 +88,6 @@ class _Column(Mapping):
 
     def __len__(self) -> int:
         return len(self.rows)
-
-
-def _has_failed_step(execution_id) -> bool:
-    """A step whose latest attempt failed (an attempt followed by a retry does not count)."""
-    later = TaskExecution.objects.filter(execution_id=OuterRef("execution_id"), step_key=OuterRef("step_key"),
-                                         visit=OuterRef("visit"), attempt__gt=OuterRef("attempt"))
-    return TaskExecution.objects.filter(execution_id=execution_id, status=T.FAILED).exclude(Exists(later)).exists()
 
 
 def _has_open_step(execution_id) -> bool:
@@ -153,11 +155,11 @@ def _advance_around(execution: WorkflowExecution, definition, changed: tuple[str
     """The next moves after the `changed` steps moved, reading only the attempts of their dependents
     and of those dependents' dependencies. False (nothing written) when the whole run must be
     decided: a step has failed, or a condition could not be evaluated."""
-    if _has_failed_step(execution.pk):
-        return False
     graph = definition.graph
     downstream = {k for c in changed for k in graph.dependents(c)}
     rows = _AttemptsNear(execution.pk, {*changed, *downstream, *(d for k in downstream for d in graph.deps[k])})
+    if rows.failed:
+        return False
     decision = dag.decide_after(graph, changed, _Column(rows, "status", T.PENDING), _conditions(execution),
                                 branches=_Column(rows, "branch", ""))
     if decision is None:
