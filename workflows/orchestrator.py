@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from flowpilot import logs
@@ -54,23 +54,22 @@ def current_attempts(execution_id, *, fields=ATTEMPT_FIELDS, keys: Iterable[str]
 
 
 class _AttemptsNear(dict):
-    """Latest attempts by step key, read for the steps around a change, with (in the same query) any
-    step whose latest attempt failed: `failed`. A step further away (a skip propagates) is read
-    when first asked for. None for a step with no row."""
+    """Latest attempts by step key, read for the steps around a change; a step further away (a skip
+    propagates) is read when first asked for. None for a step with no row."""
 
     def __init__(self, execution_id, keys: Iterable[str]):
-        later = TaskExecution.objects.filter(execution_id=OuterRef("execution_id"), step_key=OuterRef("step_key"),
-                                             visit=OuterRef("visit"), attempt__gt=OuterRef("attempt"))
-        rows = (TaskExecution.objects.filter(execution_id=execution_id).alias(_failed_now=~Exists(later))
-                .filter(Q(step_key__in=list(keys)) | Q(status=T.FAILED, _failed_now=True))
-                .only(*ATTEMPT_FIELDS).latest_attempts())
-        super().__init__((row.step_key, row) for row in rows)
+        super().__init__(current_attempts(execution_id, keys=keys))
         self.execution_id = execution_id
-        self.failed = any(row.status == T.FAILED for row in self.values())
 
     def __missing__(self, key: str) -> TaskExecution | None:
         self.update(current_attempts(self.execution_id, keys=[key]))
         return dict.get(self, key)
+
+
+def _has_failed_attempt(execution_id) -> bool:
+    """Any failed attempt in the run (index task_failed_run). A run whose failed attempts were all
+    retried is decided whole (correct, only slower): the query stays a plain index lookup."""
+    return TaskExecution.objects.filter(execution_id=execution_id, status=T.FAILED).exists()
 
 
 class _Column(Mapping):
@@ -123,7 +122,7 @@ def advance_locked(execution: WorkflowExecution, events: Events, *, now=None, ch
 
     `changed`: the steps whose attempt the caller just moved. The decision then reads and weighs
     only the steps around them (dag.decide_after), so a step costs the same in a graph of any size;
-    the whole run is decided when nothing is named, or a step has failed.
+    the whole run is decided when nothing is named, or an attempt of the run has failed.
     """
     if execution.status != E.RUNNING:
         return
@@ -154,12 +153,12 @@ def _advance_around(execution: WorkflowExecution, definition, changed: tuple[str
                     now) -> bool:
     """The next moves after the `changed` steps moved, reading only the attempts of their dependents
     and of those dependents' dependencies. False (nothing written) when the whole run must be
-    decided: a step has failed, or a condition could not be evaluated."""
+    decided: an attempt has failed, or a condition could not be evaluated."""
+    if _has_failed_attempt(execution.pk):
+        return False
     graph = definition.graph
     downstream = {k for c in changed for k in graph.dependents(c)}
     rows = _AttemptsNear(execution.pk, {*changed, *downstream, *(d for k in downstream for d in graph.deps[k])})
-    if rows.failed:
-        return False
     decision = dag.decide_after(graph, changed, _Column(rows, "status", T.PENDING), _conditions(execution),
                                 branches=_Column(rows, "branch", ""))
     if decision is None:
