@@ -12,7 +12,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV = DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=$${SECRET_KEY:-flowpilot-test-secret-key-not-for-production}
 
-.PHONY: install frontend browser run web worker beat test bench loadtest migrate clean
+.PHONY: install frontend browser run web worker beat test bench bench-graph loadtest migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,11 @@ bench: install
 # (its own database and Redis db; see benchmarks/loadtest.py). LOADTEST_ARGS="--clients 500".
 loadtest: install
 	$(TEST_ENV) $(BIN)/python -m benchmarks.loadtest $(LOADTEST_ARGS)
+
+# Does a step cost more in a bigger graph? Save + activate of 100 to 10,000 steps, a 5- vs a 2,000-step run
+# (in-process, its own database; see benchmarks/graph_size.py).
+bench-graph: install
+	$(TEST_ENV) $(BIN)/python -m benchmarks.graph_size $(BENCH_ARGS)
 
 # The metrics endpoints over 1,000,000 task executions in PostgreSQL (its own database; see benchmarks/metrics.py).
 bench-metrics: install

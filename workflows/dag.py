@@ -7,8 +7,10 @@ states, asks `decide()`, and writes what it answers.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .states import TaskStatus as T
 
@@ -59,8 +61,22 @@ class Graph:
             edge_branch={(key, dep): branch for key, pairs in edges.items() for dep, branch in pairs if branch},
         )
 
+    @cached_property
+    def downstream(self) -> Mapping[str, tuple[str, ...]]:
+        """Each key's dependents, in order: built once in O(steps + edges), so that a step's
+        dependents cost O(their number), not a scan of the graph."""
+        found: dict[str, list[str]] = {key: [] for key in self.order}
+        for key in self.order:
+            for dep in self.deps[key]:
+                found[dep].append(key)
+        return {key: tuple(keys) for key, keys in found.items()}
+
+    @cached_property
+    def position(self) -> Mapping[str, int]:
+        return {key: index for index, key in enumerate(self.order)}
+
     def dependents(self, key: str) -> tuple[str, ...]:
-        return tuple(k for k in self.order if key in self.deps[k])
+        return self.downstream[key]
 
     def roots(self) -> tuple[str, ...]:
         return tuple(k for k in self.order if not self.deps[k])
@@ -110,7 +126,7 @@ def validate(
     """
     issues: list[Issue] = []
     known = set(known_types)
-    keys: list[str] = []
+    keys: set[str] = set()
     for index, step in enumerate(steps):
         key = step.get("key") or ""
         label = key or f"#{index + 1}"
@@ -118,7 +134,7 @@ def validate(
             issues.append(Issue(label, "key", "is required"))
         elif key in keys:
             issues.append(Issue(key, "key", "is used by more than one step"))
-        keys.append(key)
+        keys.add(key)
         task_type = step.get("task_type") or ""
         if task_type not in known:
             issues.append(Issue(label, "task_type",
@@ -176,6 +192,30 @@ class ConditionError(Exception):
     """A `when` condition could not be evaluated (missing variable, error in the expression)."""
 
 
+def _verdict(graph: Graph, key: str, edge_state: Callable[[str, str], str],
+             evaluate_when: Callable[[str, str], bool]) -> str | None:
+    """What a pending step becomes now: queued, skipped, or None while a dependency is not done.
+    Raises ConditionError from its `when`."""
+    dep_states = [edge_state(key, d) for d in graph.deps[key]]
+    if any(s not in DONE for s in dep_states):
+        return None
+    if dep_states and all(s == T.SKIPPED for s in dep_states):
+        return T.SKIPPED
+    if graph.when[key]:
+        return T.QUEUED if evaluate_when(key, graph.when[key]) else T.SKIPPED
+    return T.QUEUED
+
+
+def _edge_states(graph: Graph, states: Mapping[str, str], chosen: Mapping[str, str]) -> Callable[[str, str], str]:
+    def edge_state(key: str, dep: str) -> str:
+        needed = graph.edge_branch.get((key, dep))
+        if needed and states[dep] == T.COMPLETED and chosen.get(dep) != needed:
+            return T.SKIPPED
+        return states[dep]
+
+    return edge_state
+
+
 def decide(graph: Graph, states: Mapping[str, str],
            evaluate_when: Callable[[str, str], bool] = lambda key, expr: True,
            branches: Mapping[str, str] | None = None) -> Decision:
@@ -189,14 +229,7 @@ def decide(graph: Graph, states: Mapping[str, str],
     is halted, what runs is awaited, and then the run has failed.
     """
     states = dict(states)
-    chosen = branches or {}
-
-    def edge_state(key: str, dep: str) -> str:
-        needed = graph.edge_branch.get((key, dep))
-        if needed and states[dep] == T.COMPLETED and chosen.get(dep) != needed:
-            return T.SKIPPED
-        return states[dep]
-
+    edge_state = _edge_states(graph, states, branches or {})
     decision = Decision()
     progressed = not any(s == T.FAILED for s in states.values())
     while progressed:
@@ -204,20 +237,14 @@ def decide(graph: Graph, states: Mapping[str, str],
         for key in graph.order:
             if states[key] != T.PENDING:
                 continue
-            dep_states = [edge_state(key, d) for d in graph.deps[key]]
-            if any(s not in DONE for s in dep_states):
+            try:
+                verdict = _verdict(graph, key, edge_state, evaluate_when)
+            except ConditionError as exc:
+                decision.fail[key] = str(exc)
+                states[key] = T.FAILED
+                break
+            if verdict is None:
                 continue
-            if dep_states and all(s == T.SKIPPED for s in dep_states):
-                verdict = T.SKIPPED
-            elif graph.when[key]:
-                try:
-                    verdict = T.QUEUED if evaluate_when(key, graph.when[key]) else T.SKIPPED
-                except ConditionError as exc:
-                    decision.fail[key] = str(exc)
-                    states[key] = T.FAILED
-                    break
-            else:
-                verdict = T.QUEUED
             states[key] = verdict
             (decision.queue if verdict == T.QUEUED else decision.skip).append(key)
             progressed = progressed or verdict == T.SKIPPED
@@ -231,3 +258,57 @@ def decide(graph: Graph, states: Mapping[str, str],
     elif all(states[k] in DONE for k in graph.order):
         decision.outcome = "completed"
     return decision
+
+
+def decide_after(graph: Graph, changed: Iterable[str], states: Mapping[str, str],
+                 evaluate_when: Callable[[str, str], bool] = lambda key, expr: True,
+                 branches: Mapping[str, str] | None = None) -> Decision | None:
+    """The moves `decide` would answer after the steps in `changed` completed (or moved without
+    failing), looking only at their dependents and, as skips propagate, at theirs: the cost is the
+    edges around what changed, not the graph. `states` (and `branches`) are read only for those
+    steps and their dependencies, so a caller may load them on demand.
+
+    It never answers an outcome: the run is completed once every sink is done (a step is done only
+    after all its dependencies are), which the caller checks when a sink is done. None when a
+    condition failed: the caller asks `decide` over the whole run, which fails and halts it.
+    """
+    decided: dict[str, str] = {}
+    current = _Overlay(decided, states)
+    edge_state = _edge_states(graph, current, branches or {})
+    decision = Decision()
+    todo = deque(k for c in changed for k in graph.dependents(c))
+    while todo:
+        key = todo.popleft()
+        if current[key] != T.PENDING:
+            continue
+        try:
+            verdict = _verdict(graph, key, edge_state, evaluate_when)
+        except ConditionError:
+            return None
+        if verdict is None:
+            continue
+        decided[key] = verdict
+        if verdict == T.QUEUED:
+            decision.queue.append(key)
+        else:
+            decision.skip.append(key)
+            todo.extend(graph.dependents(key))
+    decision.queue.sort(key=graph.position.__getitem__)
+    decision.skip.sort(key=graph.position.__getitem__)
+    return decision
+
+
+class _Overlay(Mapping):
+    """Statuses decided in this call over those read from the run."""
+
+    def __init__(self, decided: dict[str, str], states: Mapping[str, str]):
+        self.decided, self.states = decided, states
+
+    def __getitem__(self, key: str) -> str:
+        return self.decided[key] if key in self.decided else self.states[key]
+
+    def __iter__(self):
+        return iter(self.decided)
+
+    def __len__(self) -> int:
+        return len(self.decided)

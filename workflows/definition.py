@@ -5,6 +5,7 @@ A version's definition never changes, so the parsed form is cached per version i
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -45,10 +46,19 @@ def from_data(*, workflow: dict, steps: list[dict]) -> dict:
 
 def issues(definition: dict) -> list[dag.Issue]:
     """Every problem of a definition, each naming its step and field."""
+    checked: dict[tuple[str, str], list[tuple[str, str]]] = {}
+
+    def check_config(task_type: str, config: dict) -> list[tuple[str, str]]:
+        # Steps often share a config (a type's defaults): each distinct one is checked once.
+        key = (task_type, json.dumps(config, sort_keys=True, default=str))
+        if key not in checked:
+            checked[key] = _check_config(task_type, config)
+        return checked[key]
+
     found = dag.validate(
         definition["steps"],
         known_types=registry.names(),
-        check_config=_check_config,
+        check_config=check_config,
         check_template=templating.condition_syntax_error,
         branches_of=registry.branches_of,
     )

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from .querysets import ExecutionQuerySet, OwnedQuerySet, TaskExecutionQuerySet, WorkflowQuerySet
-from .states import ExecutionStatus, TaskStatus
+from .states import TASK_OPEN, ExecutionStatus, TaskStatus
 
 STEP_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
 step_key_validator = RegexValidator(
@@ -131,7 +131,11 @@ class StepDependency(models.Model):
     @property
     def ref(self) -> str:
         """How definitions and the API write it: "key" or "key:branch"."""
-        return f"{self.depends_on.key}:{self.branch}" if self.branch else self.depends_on.key
+        return self.ref_of(self.depends_on.key, self.branch)
+
+    @staticmethod
+    def ref_of(key: str, branch: str) -> str:
+        return f"{key}:{branch}" if branch else key
 
 
 class WorkflowVersion(models.Model):
@@ -258,6 +262,9 @@ class TaskExecution(models.Model):
             models.Index(fields=["lease_expires_at"], name="task_running_lease", condition=Q(status=TaskStatus.RUNNING)),
             models.Index(fields=["dispatched_at"], name="task_queued", condition=Q(status=TaskStatus.QUEUED)),
             models.Index(fields=["status", "step_key"], name="task_status_step"),
+            # The orchestrator (advance around a step): is any step of the run still open, or failed?
+            models.Index(fields=["execution"], name="task_open", condition=Q(status__in=TASK_OPEN)),
+            models.Index(fields=["execution"], name="task_failed_run", condition=Q(status=TaskStatus.FAILED)),
             # The metrics (monitoring/metrics.py): attempts that ended in a window; failures by signature.
             models.Index(fields=["completed_at"], name="task_finished",
                          condition=Q(status__in=[TaskStatus.COMPLETED, TaskStatus.FAILED])),

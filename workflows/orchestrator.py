@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
@@ -31,7 +32,7 @@ from .code.registry import TASK_TYPE as CODE_TASK_TYPE
 from .models import LogLevel, TaskExecution, Workflow, WorkflowExecution
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
-from .states import EXECUTION_TERMINAL, TASK_TERMINAL, is_allowed, transition, transition_rows
+from .states import EXECUTION_TERMINAL, TASK_OPEN, TASK_TERMINAL, is_allowed, transition, transition_rows
 from .steps.base import StepContext, StepError
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,57 @@ log = logging.getLogger(__name__)
 
 # --- reading a run's state -----------------------------------------------------------------------
 
-def current_attempts(execution_id, *, fields=("id", "step_key", "visit", "attempt", "status", "round_first_attempt",
-                                               "error_message", "task_type", "branch")) -> dict[str, TaskExecution]:
-    """The latest attempt of the latest visit of each step."""
-    rows = TaskExecution.objects.filter(execution_id=execution_id).only(*fields).latest_attempts()
-    return {row.step_key: row for row in rows}
+ATTEMPT_FIELDS = ("id", "step_key", "visit", "attempt", "status", "round_first_attempt", "error_message", "task_type",
+                  "branch")
+
+
+def current_attempts(execution_id, *, fields=ATTEMPT_FIELDS, keys: Iterable[str] | None = None) -> dict[str, TaskExecution]:
+    """The latest attempt of the latest visit of each step (of the steps in `keys`, if given)."""
+    rows = TaskExecution.objects.filter(execution_id=execution_id).only(*fields)
+    if keys is not None:
+        rows = rows.filter(step_key__in=list(keys))
+    return {row.step_key: row for row in rows.latest_attempts()}
+
+
+class _AttemptsNear(dict):
+    """Latest attempts by step key, read for the steps around a change; a step further away (a skip
+    propagates) is read when first asked for. None for a step with no row."""
+
+    def __init__(self, execution_id, keys: Iterable[str]):
+        super().__init__(current_attempts(execution_id, keys=keys))
+        self.execution_id = execution_id
+
+    def __missing__(self, key: str) -> TaskExecution | None:
+        self.update(current_attempts(self.execution_id, keys=[key]))
+        return dict.get(self, key)
+
+
+def _has_failed_attempt(execution_id) -> bool:
+    """Any failed attempt in the run (index task_failed_run). A run whose failed attempts were all
+    retried is decided whole (correct, only slower): the query stays a plain index lookup."""
+    return TaskExecution.objects.filter(execution_id=execution_id, status=T.FAILED).exists()
+
+
+class _Column(Mapping):
+    """One field of the attempts by step key, as the planner reads statuses and branches."""
+
+    def __init__(self, rows: Mapping[str, TaskExecution | None], name: str, default: str):
+        self.rows, self.name, self.default = rows, name, default
+
+    def __getitem__(self, key: str) -> str:
+        row = self.rows[key]
+        return getattr(row, self.name) if row is not None else self.default
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _has_open_step(execution_id) -> bool:
+    """A step not yet done: pending, queued, running, waiting or retrying."""
+    return TaskExecution.objects.filter(execution_id=execution_id, status__in=TASK_OPEN).exists()
 
 
 def run_data(execution: WorkflowExecution) -> dict:
@@ -69,8 +116,13 @@ def advance(execution_id) -> None:
         events.flush()
 
 
-def advance_locked(execution: WorkflowExecution, events: Events, *, now=None) -> None:
-    """Apply the next decision of a running execution whose row the caller holds locked."""
+def advance_locked(execution: WorkflowExecution, events: Events, *, now=None, changed: tuple[str, ...] = ()) -> None:
+    """Apply the next decision of a running execution whose row the caller holds locked.
+
+    `changed`: the steps whose attempt the caller just moved. The decision then reads and weighs
+    only the steps around them (dag.decide_after), so a step costs the same in a graph of any size;
+    the whole run is decided when nothing is named, or an attempt of the run has failed.
+    """
     if execution.status != E.RUNNING:
         return
     now = now or timezone.now()
@@ -78,8 +130,49 @@ def advance_locked(execution: WorkflowExecution, events: Events, *, now=None) ->
     if definition.kind == "code":
         _advance_code(execution, definition, events, now=now)
         return
+    if changed and _advance_around(execution, definition, changed, events, now=now):
+        return
     rows = current_attempts(execution.pk)
     states = {key: rows[key].status if key in rows else T.PENDING for key in definition.graph.order}
+    decision = dag.decide(definition.graph, states, _conditions(execution),
+                          branches={key: row.branch for key, row in rows.items() if row.branch})
+    _apply(execution, decision, rows, events, now=now)
+    if decision.outcome == "completed":
+        _finish(execution, E.COMPLETED, events, now=now, output=_sink_outputs(execution, definition))
+    elif decision.outcome == "failed":
+        failed = {key: decision.fail.get(key) or rows[key].error_message
+                  for key in definition.graph.order if key in rows and (
+                      key in decision.fail or rows[key].status == T.FAILED)}
+        first_key, first_message = next(iter(failed.items()))
+        _finish(execution, E.FAILED, events, now=now, error_message=f"step {first_key!r} failed: {first_message}",
+                error_details={"failed_steps": failed})
+
+
+def _advance_around(execution: WorkflowExecution, definition, changed: tuple[str, ...], events: Events, *,
+                    now) -> bool:
+    """The next moves after the `changed` steps moved, reading only the attempts of their dependents
+    and of those dependents' dependencies. False (nothing written) when the whole run must be
+    decided: an attempt has failed, or a condition could not be evaluated."""
+    if _has_failed_attempt(execution.pk):
+        return False
+    graph = definition.graph
+    downstream = {k for c in changed for k in graph.dependents(c)}
+    rows = _AttemptsNear(execution.pk, {*changed, *downstream, *(d for k in downstream for d in graph.deps[k])})
+    decision = dag.decide_after(graph, changed, _Column(rows, "status", T.PENDING), _conditions(execution),
+                                branches=_Column(rows, "branch", ""))
+    if decision is None:
+        return False
+    _apply(execution, decision, rows, events, now=now)
+    # The run is over once every sink is done: look only when one just became done.
+    sink_done = any(not graph.dependents(k) and (k in decision.skip or rows[k].status in dag.DONE)
+                    for k in (*changed, *decision.skip))
+    if sink_done and not _has_open_step(execution.pk):
+        _finish(execution, E.COMPLETED, events, now=now, output=_sink_outputs(execution, definition))
+    return True
+
+
+def _conditions(execution: WorkflowExecution) -> Callable[[str, str], bool]:
+    """Evaluates a step's `when` over the run's data, read once, on the first condition asked."""
     data: dict[str, Any] = {}
 
     def evaluate_when(key: str, expression: str) -> bool:
@@ -90,9 +183,12 @@ def advance_locked(execution: WorkflowExecution, events: Events, *, now=None) ->
         except templating.TemplateError as exc:
             raise dag.ConditionError(f"when: {exc.message}") from None
 
-    decision = dag.decide(definition.graph, states, evaluate_when,
-                          branches={key: row.branch for key, row in rows.items() if row.branch})
+    return evaluate_when
 
+
+def _apply(execution: WorkflowExecution, decision: dag.Decision, rows: Mapping[str, TaskExecution], events: Events,
+           *, now) -> None:
+    """Write a decision's skips, failures, halts and queued steps, with their events."""
     for key in decision.skip:
         transition_rows(TaskExecution.objects.filter(pk=rows[key].pk), T.PENDING, T.SKIPPED, now=now)
         events.add(execution.pk, "step.skipped", f"Step {key!r} skipped", task=rows[key])
@@ -112,16 +208,6 @@ def advance_locked(execution: WorkflowExecution, events: Events, *, now=None) ->
         for key in decision.queue:
             events.add(execution.pk, "step.queued", f"Step {key!r} queued", task=rows[key])
         queue([rows[k].pk for k in decision.queue], T.PENDING, now=now)
-
-    if decision.outcome == "completed":
-        _finish(execution, E.COMPLETED, events, now=now, output=_sink_outputs(execution, definition))
-    elif decision.outcome == "failed":
-        failed = {key: decision.fail.get(key) or rows[key].error_message
-                  for key in definition.graph.order if key in rows and (
-                      key in decision.fail or rows[key].status == T.FAILED)}
-        first_key, first_message = next(iter(failed.items()))
-        _finish(execution, E.FAILED, events, now=now, error_message=f"step {first_key!r} failed: {first_message}",
-                error_details={"failed_steps": failed})
 
 
 def _advance_code(execution: WorkflowExecution, definition, events: Events, *, now) -> None:
@@ -287,7 +373,7 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
             events.add(execution.pk, "step.result_discarded",
                        f"Result of step {task.step_key!r} attempt {task.attempt} discarded: the attempt "
                        "was no longer running", level=LogLevel.WARNING, task=task)
-        advance_locked(execution, events, now=now)
+        advance_locked(execution, events, now=now, changed=(task.step_key,))
         events.flush()
 
 
@@ -361,7 +447,7 @@ def wake(task_id, *, now=None) -> bool:
                             output=output, branch="timeout")
             events.add(execution.pk, "step.completed", f"Step {task.step_key!r} timed out waiting for signal "
                        f"{task.signal_name!r}; taking its timeout path", level=LogLevel.WARNING, task=task)
-        advance_locked(execution, events, now=now)
+        advance_locked(execution, events, now=now, changed=(task.step_key,))
         events.flush()
         return True
 
@@ -401,7 +487,7 @@ def take_back(task_id, *, reason: str, now=None) -> bool:
             return False
         events = Events()
         fail_attempt(execution, task, StepError(reason, details={"worker_id": task.worker_id}), events, now=now)
-        advance_locked(execution, events, now=now)
+        advance_locked(execution, events, now=now, changed=(task.step_key,))
         events.flush()
         return True
 

@@ -88,6 +88,8 @@ EXECUTION_TERMINAL = frozenset({E.COMPLETED, E.FAILED, E.CANCELLED})
 TASK_TERMINAL = frozenset({T.COMPLETED, T.FAILED, T.SKIPPED, T.CANCELLED})
 # Statuses in which a step holds its place in the run: it will finish by itself.
 TASK_ACTIVE = frozenset({T.QUEUED, T.RUNNING, T.WAITING, T.RETRYING})
+# A step whose latest attempt is in one of these is not over (a tuple: an index condition names it).
+TASK_OPEN = (T.PENDING, T.QUEUED, T.RUNNING, T.WAITING, T.RETRYING)
 
 _TABLES = {"execution": EXECUTION_TRANSITIONS, "task": TASK_TRANSITIONS}
 # The timestamp each target status sets, where it has one.

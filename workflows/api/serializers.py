@@ -20,6 +20,8 @@ from ..models import (
 )
 
 RETRY_FIELDS = ("max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
+STEP_READ_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",
+                    "position_y")
 # The range of the integer columns (PostgreSQL's integer): beyond it an input was a 500, not a 400.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
@@ -57,12 +59,17 @@ class StepSerializer(serializers.Serializer):
         value["position_x"], value["position_y"] = position.get("x", 0), position.get("y", 0)
         return value
 
-    def to_representation(self, step: WorkflowStep):
+    def to_representation(self, step: WorkflowStep | dict):
+        """From a WorkflowStep with its upstream links prefetched, or from services.steps_data's plain
+        data (no model instance per step: a big graph answers in O(steps + edges))."""
+        if isinstance(step, WorkflowStep):
+            step = {"id": step.pk, "depends_on": [link.ref for link in step.upstream_links.all()],
+                    **{f: getattr(step, f) for f in (*STEP_READ_FIELDS, *RETRY_FIELDS)}}
         return {
-            "id": step.pk, "key": step.key, "name": step.name, "task_type": step.task_type, "config": step.config,
-            "depends_on": [link.ref for link in step.upstream_links.all()], "step_order": step.step_order,
-            **{f: getattr(step, f) for f in RETRY_FIELDS}, "timeout_seconds": step.timeout_seconds,
-            "when": step.when, "position": {"x": step.position_x, "y": step.position_y},
+            "id": step["id"], "key": step["key"], "name": step["name"], "task_type": step["task_type"],
+            "config": step["config"], "depends_on": step["depends_on"], "step_order": step["step_order"],
+            **{f: step[f] for f in RETRY_FIELDS}, "timeout_seconds": step["timeout_seconds"],
+            "when": step["when"], "position": {"x": step["position_x"], "y": step["position_y"]},
         }
 
 
@@ -113,7 +120,7 @@ class CodeGraphSerializer(serializers.Serializer):
 
 class WorkflowSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
-    steps = StepSerializer(many=True, read_only=True)
+    steps = serializers.SerializerMethodField()
     code = serializers.SerializerMethodField(help_text="For a code workflow (kind \"code\"): its graph.")
 
     class Meta:
@@ -121,6 +128,13 @@ class WorkflowSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "status", "kind", "version", "metadata", "owner", "max_concurrency",
                   "concurrency_key", *RETRY_FIELDS, "steps", "code", "created_at", "updated_at"]
         read_only_fields = fields
+
+    @extend_schema_field(StepSerializer(many=True))
+    def get_steps(self, workflow: Workflow):
+        """The steps given in the context (services.steps_data, by a view answering for this one
+        workflow), else the workflow's prefetched steps (a list)."""
+        steps = self.context.get("steps")
+        return StepSerializer(steps if steps is not None else workflow.steps.all(), many=True).data
 
     @extend_schema_field(CodeGraphSerializer(allow_null=True))
     def get_code(self, workflow: Workflow):

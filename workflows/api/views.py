@@ -41,10 +41,24 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
     serializer_class = s.WorkflowSerializer
     filterset_class = WorkflowFilter
 
+    def get_queryset(self):
+        # Only a list reads many workflows' steps (prefetched); one workflow's are read as plain data
+        # (`_answer`), and the other actions (run, activate...) need no steps at all.
+        queryset = super().get_queryset()
+        return queryset if self.action == "list" else queryset.prefetch_related(None)
+
+    def _answer(self, workflow_id, *, status_code: int = status.HTTP_200_OK) -> Response:
+        workflow = self.get_queryset().get(pk=workflow_id)
+        return Response(s.WorkflowSerializer(workflow, context={"steps": services.steps_data(workflow)}).data,
+                        status=status_code)
+
     def list(self, request, *args, **kwargs):
         if code_sync.sees_code_workflows(request.user):
             code_sync.code_workflows_sync_if_changed()  # code workflows appear as they are in the code
         return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._answer(self.get_object().pk)
 
     @extend_schema(request=s.WorkflowInputSerializer, responses={201: s.WorkflowSerializer})
     def create(self, request, *args, **kwargs):
@@ -53,8 +67,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         fields = dict(data.validated_data)
         steps = fields.pop("steps", [])
         workflow = services.workflow_create(owner=request.user, data=fields, steps=steps)
-        return Response(s.WorkflowSerializer(self.get_queryset().get(pk=workflow.pk)).data,
-                        status=status.HTTP_201_CREATED)
+        return self._answer(workflow.pk, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.WorkflowInputSerializer, responses=s.WorkflowSerializer)
     def update(self, request, *args, **kwargs):
@@ -64,7 +77,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         fields = dict(data.validated_data)
         steps = fields.pop("steps", None)
         services.workflow_update(workflow=workflow, data=fields, steps=steps, user=request.user)
-        return Response(s.WorkflowSerializer(self.get_queryset().get(pk=workflow.pk)).data)
+        return self._answer(workflow.pk)
 
     def destroy(self, request, *args, **kwargs):
         services.workflow_delete(workflow=self.get_object())
@@ -74,7 +87,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
         workflow = services.workflow_activate(workflow=self.get_object(), user=request.user)
-        return Response(s.WorkflowSerializer(self.get_queryset().get(pk=workflow.pk)).data)
+        return self._answer(workflow.pk)
 
     @extend_schema(request=s.RunInputSerializer, responses={201: s.ExecutionDetailSerializer,
                                                             200: s.ExecutionDetailSerializer})
