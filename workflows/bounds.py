@@ -44,6 +44,11 @@ def max_offset_minutes() -> int:
     return int(settings.FLOWPILOT_MAX_OFFSET_MINUTES)
 
 
+def max_workflow_steps() -> int:
+    """The most steps one workflow (a graph workflow's definition) may have."""
+    return int(settings.FLOWPILOT_MAX_WORKFLOW_STEPS)
+
+
 def limits() -> dict[str, dict[str, float]]:
     """Every bound by field name, as the API and the designer show it: {"field": {"min":, "max":}}."""
     return {
@@ -55,6 +60,7 @@ def limits() -> dict[str, dict[str, float]]:
         "max_concurrency": {"min": 1, "max": max_concurrency()},
         "wait_seconds": {"min": 0, "max": max_wait()},
         "offset_minutes": {"min": -max_offset_minutes(), "max": max_offset_minutes()},
+        "steps": {"min": 0, "max": max_workflow_steps()},
     }
 
 

@@ -46,6 +46,10 @@ def from_data(*, workflow: dict, steps: list[dict]) -> dict:
 
 def issues(definition: dict) -> list[dag.Issue]:
     """Every problem of a definition, each naming its step and field."""
+    high = bounds.max_workflow_steps()
+    if len(definition["steps"]) > high:  # before the graph is walked: a bigger one is refused whole
+        return [dag.Issue("", "steps", f"at most {high} steps in one workflow; this one has "
+                                       f"{len(definition['steps'])}")]
     checked: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
     def check_config(task_type: str, config: dict) -> list[tuple[str, str]]:

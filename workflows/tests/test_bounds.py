@@ -98,6 +98,30 @@ def test_import_and_triggers_refuse_the_same_bounds(api):
         f"Ensure this value is less than or equal to {bounds.max_offset_minutes()}."]
 
 
+def test_a_workflow_past_the_most_steps_is_refused_at_save_and_import_naming_steps_and_the_bound(api, settings):
+    settings.FLOWPILOT_MAX_WORKFLOW_STEPS = 3
+    steps = [{"key": f"s{i}", "task_type": "log", "config": {"message": "x"}} for i in range(4)]
+    message = "at most 3 steps in one workflow; this one has 4"
+
+    response = api.post("/api/v1/workflows/", {"name": "big", "steps": steps}, format="json")
+    assert response.status_code == 400, response.data
+    assert response.json()["fields"]["steps"] == [message]
+
+    saved = api.post("/api/v1/workflows/", {"name": "ok", "steps": steps[:3]}, format="json")
+    assert saved.status_code == 201, saved.data
+    grown = api.put(f"/api/v1/workflows/{saved.json()['id']}/", {"name": "ok", "steps": steps}, format="json")
+    assert grown.status_code == 400, grown.data
+    assert grown.json()["fields"]["steps"] == [message]
+
+    doc = api.get(f"/api/v1/workflows/{saved.json()['id']}/export/").json()
+    doc["workflow"]["name"] = "imported"
+    doc["workflow"]["steps"] = [*doc["workflow"]["steps"], {**doc["workflow"]["steps"][0], "key": "s3"}]
+    imported = api.post("/api/v1/workflows/import/", doc, format="json")
+    assert imported.status_code == 400, imported.data
+    assert imported.json()["fields"]["steps"] == [message]
+    assert api.get("/api/v1/limits/").json()["steps"] == {"min": 0, "max": 3}
+
+
 def test_the_limits_are_published_for_the_designer(api):
     response = api.get("/api/v1/limits/")
     assert response.status_code == 200
