@@ -27,13 +27,17 @@ class Run:
     def _load(self) -> None:
         from ..models import TaskExecution
 
+        # The latest step first, then the run: a step's status and the run's context are written in one
+        # commit, so the run read second is at least as new as the step (read the other way round, a
+        # commit in between showed a step waiting with the context from before it).
+        latest = (TaskExecution.objects.filter(execution_id=self.execution.pk)
+                  .order_by("-created_at", "-visit", "-attempt").first())
+        self.execution.refresh_from_db()
         execution = self.execution
         self.id = execution.pk
         self.status = execution.status
         self.data = execution.output if execution.status == "completed" and execution.output else execution.context
         self.error = execution.error_message
-        latest = (TaskExecution.objects.filter(execution_id=execution.pk)
-                  .order_by("-created_at", "-visit", "-attempt").first())
         self.current_step = latest.step_key if latest else ""
         self.current_visit = latest.visit if latest else 0
         self.step_status = latest.status if latest else ""
@@ -41,7 +45,6 @@ class Run:
         self.wake_at = latest.wake_at if latest and latest.status in ("waiting", "retrying") else None
 
     def refresh(self) -> Run:
-        self.execution.refresh_from_db()
         self._load()
         return self
 
