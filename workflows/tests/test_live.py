@@ -16,7 +16,7 @@ import time
 import httpx
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -39,8 +39,11 @@ IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 @pytest.fixture(autouse=True)
 def sending(monkeypatch):
-    """Each test starts with sending on: a pause that an earlier test's Redis restart caused ends here."""
+    """Each test starts with sending on: a pause that an earlier test's Redis restart caused ends here.
+    And with a new channel layer: one made before an earlier test restarted Redis keeps connections
+    to the old server, and cancelling a receive on them at the end of a test could hang."""
     monkeypatch.setattr(sender, "_paused_until", 0.0)
+    channel_layers.backends.clear()
 
 
 def session_cookie(user) -> tuple[bytes, bytes]:
