@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
-from . import call_graph, children, concurrency, dag, definition as definitions, templating
+from . import call_graph, children, concurrency, definition as definitions, graph_rows, templating
 from .errors import Conflict, InvalidInput
 from .events import Events
 from .models import (
@@ -31,24 +31,12 @@ WORKFLOW_FIELDS = ("name", "description", "metadata", "max_concurrency", "concur
                    "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
 # A step's incoming edges, with the upstream step's key, in one prefetch.
 UPSTREAM = Prefetch("upstream_links", queryset=StepDependency.objects.select_related("depends_on"))
-STEP_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",
-               "position_y", "max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
 
 
 # --- definitions ---------------------------------------------------------------------------------
 
-def steps_data(workflow: Workflow) -> list[dict]:
-    """A workflow's steps as plain data (with "id"), each with its dependencies as written: two
-    queries and no model instance per step or edge, so that a big graph reads in O(steps + edges)."""
-    refs: dict[int, list[str]] = {}
-    for step_id, key, branch in (StepDependency.objects.filter(step__workflow=workflow).order_by("id")
-                                 .values_list("step_id", "depends_on__key", "branch")):
-        refs.setdefault(step_id, []).append(StepDependency.ref_of(key, branch))
-    return [{**row, "depends_on": refs.get(row["id"], [])} for row in workflow.steps.values("id", *STEP_FIELDS)]
-
-
 def _steps_data(workflow: Workflow) -> list[dict]:
-    return [{f: s[f] for f in (*STEP_FIELDS, "depends_on")} for s in steps_data(workflow)]
+    return [{f: s[f] for f in (*graph_rows.STEP_FIELDS, "depends_on")} for s in graph_rows.read(workflow)]
 
 
 def _nul_path(value, path: str) -> str | None:
@@ -96,17 +84,6 @@ def _check(workflow_data: dict, steps: list[dict]) -> dict:
     return definition
 
 
-def _write_steps(workflow: Workflow, steps: list[dict]) -> None:
-    workflow.steps.all().delete()
-    rows = WorkflowStep.objects.bulk_create(
-        [WorkflowStep(workflow=workflow, **{f: s[f] for f in STEP_FIELDS if f in s}) for s in steps])
-    by_key = {row.key: row for row in rows}
-    StepDependency.objects.bulk_create([
-        StepDependency(step=by_key[s["key"]], depends_on=by_key[key], branch=branch)
-        for s in steps for key, branch in map(dag.parse_ref, s.get("depends_on") or ())
-    ])
-
-
 def version_publish(workflow: Workflow, definition: dict, user=None) -> WorkflowVersion | None:
     """A new version, unless the definition is the same as the latest one (the workflow row locked)."""
     latest = workflow.versions.filter(number=workflow.version).first()
@@ -125,11 +102,11 @@ def _workflow_data(workflow: Workflow) -> dict:
 @transaction.atomic
 def workflow_create(*, owner, data: dict, steps: list[dict] | None = None) -> Workflow:
     steps = steps or []
-    _check({**data}, steps)
+    definition = _check({**data}, steps)
     workflow = Workflow.objects.create(owner=owner, **{f: data[f] for f in WORKFLOW_FIELDS if f in data})
-    _write_steps(workflow, steps)
+    graph_rows.replace(workflow, steps)
     if data.get("status") == WorkflowStatus.ACTIVE:
-        workflow = workflow_activate(workflow=workflow, user=owner)
+        _activate(workflow, definition, steps, user=owner)  # checked above: not read back and checked again
     return workflow
 
 
@@ -156,7 +133,7 @@ def workflow_update(*, workflow: Workflow, data: dict, steps: list[dict] | None 
             setattr(workflow, f, data[f])
     workflow.save()
     if steps is not None:
-        _write_steps(workflow, steps)
+        graph_rows.replace(workflow, steps)
     status = data.get("status", workflow.status)
     if status == WorkflowStatus.ACTIVE:
         version_publish(workflow, definition, user)
@@ -185,14 +162,18 @@ def workflow_activate(*, workflow: Workflow, user=None) -> Workflow:
     check_editable(workflow)
     workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
     steps = _steps_data(workflow)
-    definition = _check(_workflow_data(workflow), steps)
+    _activate(workflow, _check(_workflow_data(workflow), steps), steps, user=user)
+    return workflow
+
+
+def _activate(workflow: Workflow, definition: dict, steps: list[dict], *, user) -> None:
+    """Publish a checked definition of the (locked) workflow and make it runnable."""
     call_graph.check_acyclic(workflow=workflow, steps=steps)
     if not definition["steps"]:
         raise InvalidInput("a workflow needs at least one step to be activated", fields={"steps": ["is empty"]})
     version_publish(workflow, definition, user)
     workflow.status = WorkflowStatus.ACTIVE
     workflow.save(update_fields=["status", "updated_at"])
-    return workflow
 
 
 @transaction.atomic

@@ -60,7 +60,7 @@ class StepSerializer(serializers.Serializer):
         return value
 
     def to_representation(self, step: WorkflowStep | dict):
-        """From a WorkflowStep with its upstream links prefetched, or from services.steps_data's plain
+        """From a WorkflowStep with its upstream links prefetched, or from graph_rows.read's plain
         data (no model instance per step: a big graph answers in O(steps + edges))."""
         if isinstance(step, WorkflowStep):
             step = {"id": step.pk, "depends_on": [link.ref for link in step.upstream_links.all()],
@@ -131,7 +131,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(StepSerializer(many=True))
     def get_steps(self, workflow: Workflow):
-        """The steps given in the context (services.steps_data, by a view answering for this one
+        """The steps given in the context (graph_rows.read, by a view answering for this one
         workflow), else the workflow's prefetched steps (a list)."""
         steps = self.context.get("steps")
         return StepSerializer(steps if steps is not None else workflow.steps.all(), many=True).data

@@ -10,7 +10,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .. import credentials, services, step_trial
+from .. import credentials, graph_rows, services, step_trial
 from ..code import sync as code_sync
 from ..models import Credential, LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStep
 from ..steps import registry
@@ -49,7 +49,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
 
     def _answer(self, workflow_id, *, status_code: int = status.HTTP_200_OK) -> Response:
         workflow = self.get_queryset().get(pk=workflow_id)
-        return Response(s.WorkflowSerializer(workflow, context={"steps": services.steps_data(workflow)}).data,
+        return Response(s.WorkflowSerializer(workflow, context={"steps": graph_rows.read(workflow)}).data,
                         status=status_code)
 
     def list(self, request, *args, **kwargs):

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from workflows import definition as definitions
 from workflows import orchestrator, services
-from workflows.models import TaskExecution, WorkflowExecution
+from workflows.models import StepDependency, TaskExecution, WorkflowExecution
 from workflows.tests.factories import active_workflow, step
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +87,41 @@ def test_saving_and_activating_take_as_many_queries_for_500_steps_as_for_5(api):
         return len(saved)
 
     assert queries(500) == queries(5)
+
+
+def test_a_saved_graph_reads_back_as_written_and_a_new_one_replaces_it(api):
+    """The graph is written in two statements (workflows/graph_rows.py): every field, the model's
+    defaults for absent ones, branches and the order of the steps survive, and saving the steps again
+    replaces them (edges included) rather than adding to them."""
+    written = [
+        {"key": "check", "name": "Check it", "task_type": "conditional", "config": {"condition": "{{ input.ok }}"},
+         "step_order": 3, "timeout_seconds": 30, "when": "{{ true }}", "position": {"x": 1.5, "y": -2},
+         "max_retries": 2, "retry_base_delay": 0.5, "retry_backoff_factor": 3, "retry_max_delay": 60},
+        {"key": "yes", "task_type": "python", "config": {"function": "noop", "kwargs": {"a": [1, "two", None]}},
+         "depends_on": ["check:true"]},
+        {"key": "after", "task_type": "python", "config": {"function": "noop"}, "depends_on": ["check", "yes"]},
+    ]
+    created = api.post("/api/v1/workflows/", {"name": "round trip", "steps": written}, format="json")
+    assert created.status_code == 201, created.data
+    answered = {s["key"]: s for s in api.get(f"/api/v1/workflows/{created.data['id']}/").data["steps"]}
+    assert list(answered) == ["yes", "after", "check"]  # step_order, then the order written
+    check, yes = answered["check"], answered["yes"]
+    assert {f: check[f] for f in ("name", "task_type", "config", "step_order", "timeout_seconds", "when", "position",
+                                  "max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")} == {
+        "name": "Check it", "task_type": "conditional", "config": {"condition": "{{ input.ok }}"}, "step_order": 3,
+        "timeout_seconds": 30, "when": "{{ true }}", "position": {"x": 1.5, "y": -2.0}, "max_retries": 2,
+        "retry_base_delay": 0.5, "retry_backoff_factor": 3.0, "retry_max_delay": 60.0}
+    assert yes["config"] == {"function": "noop", "kwargs": {"a": [1, "two", None]}}
+    assert (yes["name"], yes["step_order"], yes["timeout_seconds"], yes["when"], yes["position"],
+            yes["max_retries"]) == ("", 0, None, "", {"x": 0.0, "y": 0.0}, None)
+    assert yes["depends_on"] == ["check:true"] and answered["after"]["depends_on"] == ["check", "yes"]
+
+    replaced = api.put(f"/api/v1/workflows/{created.data['id']}/",
+                       {"name": "round trip", "steps": [written[0], {**written[2], "depends_on": ["check"]}]},
+                       format="json")
+    assert replaced.status_code == 200, replaced.data
+    assert [(s["key"], s["depends_on"]) for s in replaced.data["steps"]] == [("after", ["check"]), ("check", [])]
+    assert StepDependency.objects.filter(step__workflow_id=created.data["id"]).count() == 1
 
 
 class Key(str):
