@@ -164,10 +164,15 @@ def test_a_broken_cache_lets_calls_through():
 
 # --- the HTTP step types -----------------------------------------------------------------------
 
+# Long enough that the calls of a test fit in it on a loaded machine (0.3 s did not: a call to the
+# other server took longer, the circuit half-opened and let the next call through).
+COOLDOWN = 2.0
+
+
 @pytest.fixture
 def short_circuit(settings, allow_loopback):
     settings.FLOWPILOT_CIRCUIT_FAILURES = 3
-    settings.FLOWPILOT_CIRCUIT_COOLDOWN_SECONDS = 0.3
+    settings.FLOWPILOT_CIRCUIT_COOLDOWN_SECONDS = COOLDOWN
 
 
 def run(task_type: str, config: dict, *, timeout: float = 10) -> dict:
@@ -192,12 +197,12 @@ def test_failures_open_the_circuit_and_the_next_call_fails_fast_without_a_reques
     assert len(server.requests) == 3  # nothing sent
     assert isinstance(error, CircuitOpen) and error.retryable
     assert error.message.startswith(f"circuit open for {server.url} until ") and error.message.endswith("; not calling")
-    assert 0 < error.retry_after <= 0.3
+    assert 0 < error.retry_after <= COOLDOWN
 
 
 def test_after_the_cooldown_a_trial_request_closes_the_circuit(server, short_circuit):
     failing(f"{server.url}/status/503", times=3)
-    time.sleep(0.35)
+    time.sleep(COOLDOWN + 0.1)
     assert run("http_request", {"url": f"{server.url}/json"})["status_code"] == 200
     assert len(server.requests) == 4
     for _ in range(3):
@@ -207,7 +212,7 @@ def test_after_the_cooldown_a_trial_request_closes_the_circuit(server, short_cir
 
 def test_a_failed_trial_opens_the_circuit_again(server, short_circuit):
     failing(f"{server.url}/status/503", times=3)
-    time.sleep(0.35)
+    time.sleep(COOLDOWN + 0.1)
     failing(f"{server.url}/status/503")
     assert len(server.requests) == 4
     [error] = failing(f"{server.url}/json")
