@@ -358,8 +358,9 @@ def _claim(task_id, *, worker_id: str, celery_task_id: str) -> TaskExecution | N
         task = TaskExecution.objects.select_related("execution").get(pk=task_id)
         with logs.bound(execution_id=task.execution_id, step_key=task.step_key):
             events = Events()  # the event of the claim, once the claim read the attempt it won
-            emit(events, "task", T.RUNNING, Note(task.execution_id, f"Step {task.step_key!r} attempt {task.attempt} started",
-                                                 task=task, details={"worker_id": worker_id}))
+            emit(events, "task", T.RUNNING, Note(
+                task.execution_id, f"Step {task.step_key!r} attempt {task.attempt} started", task=task,
+                details={"worker_id": worker_id}))
             events.flush()
     return task
 
@@ -513,7 +514,8 @@ def deliver_signal(execution: WorkflowExecution, name: str, payload: dict, event
               "signal": name, "payload": payload}
     transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now, output=output,
                     branch=branch, events=events,
-                    notes=[Note(execution.pk, f"Step {task.step_key!r} received signal {name!r} ({branch})", task=task)])
+                    notes=[Note(execution.pk, f"Step {task.step_key!r} received signal {name!r} ({branch})",
+                                task=task)])
     return task
 
 
