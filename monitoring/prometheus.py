@@ -86,7 +86,7 @@ def observe(rows: Iterable) -> None:
 
 
 def _observe(rows: list) -> None:
-    from workflows.live import STATUS_OF
+    from workflows.states import STATUS_OF
     from workflows.models import TaskExecution, WorkflowExecution
 
     transitions = [(row, STATUS_OF[row.event]) for row in rows if row.event in STATUS_OF]

@@ -23,7 +23,7 @@ from .models import LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowEx
 from .states import EXECUTION_TERMINAL
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
-from .states import transition_rows
+from .states import Note, transition_rows
 from .steps.base import RunChildren, StepError
 
 WAITING_FOR_CHILDREN = "__children__"
@@ -40,26 +40,23 @@ def park(execution: WorkflowExecution, task: TaskExecution, spec: RunChildren, e
     if refusal:
         return StepError(refusal, retryable=False, details={"max_depth": max_depth})
     transition_rows(TaskExecution.objects.filter(pk=task.pk), T.RUNNING, T.WAITING, now=now, lease_expires_at=None,
-                    signal_name=WAITING_FOR_CHILDREN, output={"children": asdict(spec)})
-    events.add(execution.pk, "step.waiting", f"Step {task.step_key!r} runs {len(spec.inputs)} child run(s) of "
-               f"{workflow.name!r}, {spec.parallelism} at a time", task=task)
+                    signal_name=WAITING_FOR_CHILDREN, output={"children": asdict(spec)}, events=events,
+                    notes=[Note(execution.pk, f"Step {task.step_key!r} runs {len(spec.inputs)} child run(s) of "
+                                f"{workflow.name!r}, {spec.parallelism} at a time", task=task)])
     return None
 
 
 def check(task_id) -> bool:
     """Start more children if slots are free; finish the parent step when all are done."""
-    from .orchestrator import advance_locked, fail_attempt
+    from .orchestrator import fail_attempt, locked_run
 
-    with transaction.atomic():
-        execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=task_id)
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow").get(
-            pk=execution_id)
+    with locked_run(task_id=task_id, advance=False) as run:  # advanced once the step is over
+        execution, events = run.execution, run.events
         task = TaskExecution.objects.filter(pk=task_id, status=T.WAITING, signal_name=WAITING_FOR_CHILDREN).first()
         if task is None or execution.status != E.RUNNING:
             return False
         spec = RunChildren(**task.output["children"])
         children = list(WorkflowExecution.objects.filter(parent_task=task).order_by("child_index"))
-        events = Events()
         active = sum(c.status not in EXECUTION_TERMINAL for c in children)
         for index in range(len(children), min(len(spec.inputs), len(children) + spec.parallelism - active)):
             children.append(_start_child(execution, task, spec, index))
@@ -74,12 +71,11 @@ def check(task_id) -> bool:
                              events, now=now, source=T.WAITING)
             else:
                 transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now,
-                                output=_output(spec, children))
-                events.add(execution.pk, "step.completed", f"Step {task.step_key!r}: {len(children)} child run(s) "
-                           f"done, {len(failed)} failed", task=task,
-                           level=LogLevel.WARNING if failed else LogLevel.INFO)
-            advance_locked(execution, events, now=now)
-        events.flush()
+                                output=_output(spec, children), events=events,
+                                notes=[Note(execution.pk, f"Step {task.step_key!r}: {len(children)} child run(s) "
+                                            f"done, {len(failed)} failed", task=task,
+                                            level=LogLevel.WARNING if failed else LogLevel.INFO)])
+            run.advance_after(now=now)
         return True
 
 
@@ -168,11 +164,10 @@ def _cancel_batch(ids: list, *, skip_locked: bool, user=None) -> tuple[int, set]
         locked = [run.pk for run in runs]
         transition_rows(TaskExecution.objects.filter(execution_id__in=locked),
                         [T.PENDING, T.QUEUED, T.WAITING, T.RETRYING], T.CANCELLED, error_message="cancelled")
-        transition_rows(WorkflowExecution.objects.filter(pk__in=locked), [E.PENDING, E.RUNNING], E.CANCELLED)
         events = Events()
-        for run in runs:
-            events.add(run.pk, "execution.cancelled", "Execution cancelled with the run that started it",
-                       user=getattr(user, "username", ""))
+        transition_rows(WorkflowExecution.objects.filter(pk__in=locked), [E.PENDING, E.RUNNING], E.CANCELLED,
+                        events=events, notes=[Note(run.pk, "Execution cancelled with the run that started it",
+                                                   details={"user": getattr(user, "username", "")}) for run in runs])
         events.flush()
     return len(runs), {run.workflow_id for run in runs
                        if run.status == E.RUNNING and concurrency.has_limits(run.workflow)}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from django.utils import timezone
 
 from .states import ExecutionStatus as E
-from .states import transition
+from .states import Note, transition
 
 if TYPE_CHECKING:
     from .events import Events
@@ -24,12 +24,13 @@ def has_limits(workflow: Workflow) -> bool:
 
 
 def start_now(execution: WorkflowExecution, events: Events) -> None:
-    """pending -> running, and queue its first steps (caller holds the execution's lock)."""
+    """pending -> running, and queue its first steps (caller holds the execution's lock: locked_run,
+    or admit's lock on many runs at once)."""
     from .orchestrator import advance_locked
 
-    transition(execution, E.RUNNING, error_message="", error_details={}, completed_at=None)
-    events.add(execution.pk, "execution.started",
-               "Execution started" if not execution.retry_count else f"Execution resumed (retry {execution.retry_count})")
+    transition(execution, E.RUNNING, error_message="", error_details={}, completed_at=None, events=events,
+               note=Note(execution.pk, "Execution started" if not execution.retry_count
+                         else f"Execution resumed (retry {execution.retry_count})"))
     advance_locked(execution, events)
 
 

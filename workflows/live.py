@@ -16,20 +16,11 @@ from collections.abc import Iterable, Mapping
 
 from .group_sender import Batch, sender
 from .models import ExecutionLog, WorkflowExecution
-from .states import ExecutionStatus as E
-from .states import TaskStatus as T
+from .states import STATUS_OF
 
 log = logging.getLogger(__name__)
 
 OWNERS_CACHED = 10_000
-# The status (of the step, or of the execution) an event leaves behind; events not named here are log lines.
-STATUS_OF: dict[str, str] = {
-    "step.queued": T.QUEUED, "step.started": T.RUNNING, "step.completed": T.COMPLETED, "step.failed": T.FAILED,
-    "step.retry_scheduled": T.RETRYING, "step.waiting": T.WAITING, "step.skipped": T.SKIPPED,
-    "step.cancelled": T.CANCELLED,
-    "execution.created": E.PENDING, "execution.started": E.RUNNING, "execution.completed": E.COMPLETED,
-    "execution.failed": E.FAILED, "execution.cancelled": E.CANCELLED, "execution.retried": E.PENDING,
-}
 
 
 def execution_group(execution_id) -> str:

@@ -1,5 +1,7 @@
 """The orchestrator: the only code that reads run state, asks the pure decisions, and writes them.
 
+    locked_run(id)       one transaction under the execution's row lock, with its events; advances
+                         the run at the end (every writer that advances a run goes through it)
     advance(execution)   under the execution's row lock: queue the ready steps, skip, fail, finish
     run_step(task)       claim queued -> running (once), run the handler with its timeout, then
                          record the result and advance, in one transaction
@@ -9,7 +11,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -32,7 +37,7 @@ from .code.registry import TASK_TYPE as CODE_TASK_TYPE
 from .models import LogLevel, TaskExecution, Workflow, WorkflowExecution
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
-from .states import EXECUTION_TERMINAL, TASK_OPEN, TASK_TERMINAL, is_allowed, transition, transition_rows
+from .states import EXECUTION_TERMINAL, TASK_OPEN, TASK_TERMINAL, Note, emit, is_allowed, transition, transition_rows
 from .steps.base import StepContext, StepError
 
 log = logging.getLogger(__name__)
@@ -106,14 +111,62 @@ def run_data(execution: WorkflowExecution) -> dict:
     }
 
 
+# --- holding a run --------------------------------------------------------------------------------
+
+@dataclass
+class LockedRun:
+    """A run held under its row lock for one transaction (locked_run): the execution, the events the
+    transaction records, and whether to advance the run at the end, after which steps moved."""
+
+    execution: WorkflowExecution
+    events: Events
+    advance: bool
+    now: datetime | None = None
+    changed: tuple[str, ...] = ()
+
+    def advance_after(self, *changed: str, now: datetime | None = None) -> None:
+        """Advance the run at the end, once `changed` moved (none named: the whole run is decided)."""
+        self.advance, self.changed = True, changed
+        if now is not None:
+            self.now = now
+
+
+@contextmanager
+def locked_run(execution_id=None, *, task_id=None, advance: bool = True, now: datetime | None = None,
+               changed: tuple[str, ...] = (), missing_ok: bool = False,
+               status: str | None = None) -> Iterator[LockedRun | None]:
+    """Open a transaction, lock the run's row and yield it with its Events; on leaving without an
+    error, advance it (unless `advance` is False and the block did not ask, run.advance_after) and
+    write the events. An error rolls everything back: no event is written.
+
+    The row lock serialises every writer of one run (workers recording results, the sweeper, the
+    API), so each decision reads the state the previous one left. `task_id` instead of
+    `execution_id`: the run of that attempt, looked up before the lock. With `missing_ok`, or a
+    `status` the run must be in, a run that is gone (or not in it) yields None and nothing is locked.
+    """
+    with transaction.atomic():
+        if task_id is not None:
+            execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=task_id)
+        runs = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow")
+        if missing_ok or status is not None:
+            execution = runs.filter(pk=execution_id, **({"status": status} if status is not None else {})).first()
+        else:
+            execution = runs.get(pk=execution_id)
+        if execution is None:
+            yield None
+            return
+        run = LockedRun(execution, Events(), advance, now, changed)
+        yield run
+        if run.advance:
+            advance_locked(run.execution, run.events, now=run.now, changed=run.changed)
+        run.events.flush()
+
+
 # --- advancing a run -----------------------------------------------------------------------------
 
 def advance(execution_id) -> None:
-    with logs.bound(execution_id=execution_id), transaction.atomic():
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow").get(pk=execution_id)
-        events = Events()
-        advance_locked(execution, events)
-        events.flush()
+    with logs.bound(execution_id=execution_id), locked_run(execution_id):
+        pass
 
 
 def advance_locked(execution: WorkflowExecution, events: Events, *, now=None, changed: tuple[str, ...] = ()) -> None:
@@ -190,24 +243,22 @@ def _apply(execution: WorkflowExecution, decision: dag.Decision, rows: Mapping[s
            *, now) -> None:
     """Write a decision's skips, failures, halts and queued steps, with their events."""
     for key in decision.skip:
-        transition_rows(TaskExecution.objects.filter(pk=rows[key].pk), T.PENDING, T.SKIPPED, now=now)
-        events.add(execution.pk, "step.skipped", f"Step {key!r} skipped", task=rows[key])
+        transition_rows(TaskExecution.objects.filter(pk=rows[key].pk), T.PENDING, T.SKIPPED, now=now, events=events,
+                        notes=[Note(execution.pk, f"Step {key!r} skipped", task=rows[key])])
     for key, reason in decision.fail.items():
         transition_rows(TaskExecution.objects.filter(pk=rows[key].pk), T.PENDING, T.FAILED, now=now,
-                        error_message=reason, error_details={"retryable": False})
-        events.add(execution.pk, "step.failed", f"Step {key!r} failed: {reason}", level=LogLevel.ERROR,
-                   task=rows[key])
+                        error_message=reason, error_details={"retryable": False}, events=events,
+                        notes=[Note(execution.pk, f"Step {key!r} failed: {reason}", task=rows[key],
+                                    level=LogLevel.ERROR)])
     if decision.halt:
         halted = [rows[k].pk for k in decision.halt]
         transition_rows(TaskExecution.objects.filter(pk__in=halted), [T.QUEUED, T.WAITING, T.RETRYING],
-                        T.CANCELLED, now=now, error_message="halted: another step failed")
-        for key in decision.halt:
-            events.add(execution.pk, "step.cancelled", f"Step {key!r} halted because another step failed",
-                       level=LogLevel.WARNING, task=rows[key])
+                        T.CANCELLED, now=now, error_message="halted: another step failed", events=events,
+                        notes=[Note(execution.pk, f"Step {key!r} halted because another step failed", task=rows[key],
+                                    level=LogLevel.WARNING) for key in decision.halt])
     if decision.queue:
-        for key in decision.queue:
-            events.add(execution.pk, "step.queued", f"Step {key!r} queued", task=rows[key])
-        queue([rows[k].pk for k in decision.queue], T.PENDING, now=now)
+        queue([rows[k].pk for k in decision.queue], T.PENDING, now=now, events=events,
+              notes=[Note(execution.pk, f"Step {key!r} queued", task=rows[key]) for key in decision.queue])
 
 
 def _advance_code(execution: WorkflowExecution, definition, events: Events, *, now) -> None:
@@ -220,8 +271,8 @@ def _advance_code(execution: WorkflowExecution, definition, events: Events, *, n
         return
     move = code_plan.next_move(status=row.status, branch=row.branch, output=row.output)
     if move.kind == "queue":
-        events.add(execution.pk, "step.queued", f"Step {row.step_key!r} queued", task=row, visit=row.visit)
-        queue([row.pk], T.PENDING, now=now)
+        queue([row.pk], T.PENDING, now=now, events=events,
+              notes=[Note(execution.pk, f"Step {row.step_key!r} queued", task=row, details={"visit": row.visit})])
     elif move.kind == "goto" and move.step in definition.steps:
         visit = (TaskExecution.objects.filter(execution_id=execution.pk, step_key=move.step)
                  .aggregate(last=Max("visit"))["last"] or 0) + 1
@@ -234,9 +285,9 @@ def _advance_code(execution: WorkflowExecution, definition, events: Events, *, n
         nxt = TaskExecution.objects.create(execution_id=execution.pk, step_key=move.step,
                                            task_type=definition.steps[move.step].task_type, visit=visit,
                                            input=None if move.kwargs is None else {"kwargs": move.kwargs})
-        events.add(execution.pk, "step.queued", f"Step {move.step!r} queued (visit {visit}, after {row.step_key!r})",
-                   task=nxt, visit=visit)
-        queue([nxt.pk], T.PENDING, now=now)
+        queue([nxt.pk], T.PENDING, now=now, events=events,
+              notes=[Note(execution.pk, f"Step {move.step!r} queued (visit {visit}, after {row.step_key!r})",
+                          task=nxt, details={"visit": visit})])
     elif move.kind == "complete":
         _finish(execution, E.COMPLETED, events, now=now, output=execution.context)
     elif move.kind in ("fail", "goto"):
@@ -245,10 +296,11 @@ def _advance_code(execution: WorkflowExecution, definition, events: Events, *, n
                 error_details={"failed_steps": {row.step_key: message}})
 
 
-def queue(ids: list, source: str, *, now) -> None:
-    """source -> queued, and send one message per step after commit (the row is the outbox)."""
+def queue(ids: list, source: str, *, now, events: Events, notes: Iterable[Note]) -> None:
+    """source -> queued, with the `notes` of the steps' events, and send one message per step after
+    commit (the row is the outbox)."""
     transition_rows(TaskExecution.objects.filter(pk__in=ids), source, T.QUEUED, now=now, dispatched_at=now,
-                    dispatch_count=1)
+                    dispatch_count=1, events=events, notes=notes)
     get_executor().dispatch(ids)
 
 
@@ -266,13 +318,12 @@ def _sink_outputs(execution: WorkflowExecution, definition) -> dict:
 
 
 def _finish(execution: WorkflowExecution, status: str, events: Events, *, now, **fields) -> None:
-    transition(execution, status, now=now, **fields)
-    if execution.parent_task_id:  # a child run: its parent step looks again once this commits
-        get_executor().after_commit(partial(children.check, execution.parent_task_id))
     level = LogLevel.ERROR if status == E.FAILED else LogLevel.INFO
     message = {E.COMPLETED: "Execution completed", E.FAILED: f"Execution failed: {fields.get('error_message', '')}",
                E.CANCELLED: "Execution cancelled"}[status]
-    events.add(execution.pk, f"execution.{status}", message, level=level)
+    transition(execution, status, now=now, events=events, note=Note(execution.pk, message, level=level), **fields)
+    if execution.parent_task_id:  # a child run: its parent step looks again once this commits
+        get_executor().after_commit(partial(children.check, execution.parent_task_id))
     concurrency.release(execution, events)
 
 
@@ -306,9 +357,10 @@ def _claim(task_id, *, worker_id: str, celery_task_id: str) -> TaskExecution | N
             return None
         task = TaskExecution.objects.select_related("execution").get(pk=task_id)
         with logs.bound(execution_id=task.execution_id, step_key=task.step_key):
-            events = Events()
-            events.add(task.execution_id, "step.started", f"Step {task.step_key!r} attempt {task.attempt} started",
-                       task=task, worker_id=worker_id)
+            events = Events()  # the event of the claim, once the claim read the attempt it won
+            emit(events, "task", T.RUNNING, Note(
+                task.execution_id, f"Step {task.step_key!r} attempt {task.attempt} started", task=task,
+                details={"worker_id": worker_id}))
             events.flush()
     return task
 
@@ -334,9 +386,8 @@ def _execute(task: TaskExecution) -> Outcome:
 def record(task: TaskExecution, outcome: Outcome) -> None:
     """Record an attempt's result and advance the run, in one transaction."""
     now = timezone.now()
-    with transaction.atomic():
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow").get(pk=task.execution_id)
-        events = Events()
+    with locked_run(task.execution_id, now=now, changed=(task.step_key,)) as run:
+        execution, events = run.execution, run.events
         for level, message, details in outcome.logs:
             events.add(execution.pk, "step.log", message, level=level, task=task, **details)
         row = TaskExecution.objects.filter(pk=task.pk)
@@ -350,19 +401,17 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
                 children.check(task.pk)
         elif outcome.error is None and outcome.wait is None:
             moved = transition_rows(row, T.RUNNING, T.COMPLETED, now=now, output=outcome.output,
-                                    input=outcome.rendered, lease_expires_at=None, branch=chosen_branch(outcome.output))
-            if moved:
-                events.add(execution.pk, "step.completed", f"Step {task.step_key!r} completed", task=task,
-                           attempt=task.attempt)
+                                    input=outcome.rendered, lease_expires_at=None, branch=chosen_branch(outcome.output),
+                                    events=events, notes=[Note(execution.pk, f"Step {task.step_key!r} completed",
+                                                               task=task, details={"attempt": task.attempt})])
         elif outcome.wait is not None:
             wait = outcome.wait
+            what = f"signal {wait.signal!r}" if wait.signal else "its timer"
+            until = f" until {wait.until.isoformat()}" if wait.until else ""
             moved = transition_rows(row, T.RUNNING, T.WAITING, wake_at=wait.until, signal_name=wait.signal or "",
-                                    output=wait.output, input=outcome.rendered, lease_expires_at=None)
-            if moved:
-                what = f"signal {wait.signal!r}" if wait.signal else "its timer"
-                until = f" until {wait.until.isoformat()}" if wait.until else ""
-                events.add(execution.pk, "step.waiting", f"Step {task.step_key!r} waiting for {what}{until}",
-                           task=task)
+                                    output=wait.output, input=outcome.rendered, lease_expires_at=None, events=events,
+                                    notes=[Note(execution.pk, f"Step {task.step_key!r} waiting for {what}{until}",
+                                                task=task)])
         else:
             moved = fail_attempt(execution, task, outcome.error, events, now=now, traceback_text=outcome.traceback,
                                  rendered=outcome.rendered)
@@ -373,8 +422,6 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
             events.add(execution.pk, "step.result_discarded",
                        f"Result of step {task.step_key!r} attempt {task.attempt} discarded: the attempt "
                        "was no longer running", level=LogLevel.WARNING, task=task)
-        advance_locked(execution, events, now=now, changed=(task.step_key,))
-        events.flush()
 
 
 def _keep_context(execution: WorkflowExecution, outcome: Outcome) -> None:
@@ -389,20 +436,24 @@ def _keep_context(execution: WorkflowExecution, outcome: Outcome) -> None:
 
 def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepError, events: Events, *,
                  now, traceback_text: str = "", rendered: Any = None, source: str = T.RUNNING) -> bool:
-    """Mark a running attempt failed and, if its policy allows, schedule the next attempt."""
+    """Mark a running attempt failed and, if its policy allows, schedule the next attempt: the
+    failure's event then is the next attempt's (step.retry_scheduled) instead of step.failed."""
     details = {"type": type(error).__name__, "retryable": error.retryable, **error.details}
     if traceback_text:
         details["traceback"] = traceback_text
-    moved = transition_rows(TaskExecution.objects.filter(pk=task.pk), source, T.FAILED, now=now,
-                            error_message=error.message[:10_000], error_details=details,
-                            input=rendered, lease_expires_at=None)
-    if not moved:
-        return False
     step = definitions.for_version(execution.workflow_version_id).steps[task.step_key]
     # An attempt that never reached its target (an open circuit) does not count against the budget.
     uncounted = 0 if getattr(error, "consumes_attempt", True) else 1
     attempts_in_round = task.attempt - task.round_first_attempt + 1 - uncounted
-    if execution.status == E.RUNNING and step.retry.should_retry(attempts_in_round, retryable=error.retryable):
+    retrying = execution.status == E.RUNNING and step.retry.should_retry(attempts_in_round, retryable=error.retryable)
+    failed = [] if retrying else [Note(execution.pk, f"Step {task.step_key!r} failed: {error.message}", task=task,
+                                       level=LogLevel.ERROR, details={"attempt": task.attempt})]
+    moved = transition_rows(TaskExecution.objects.filter(pk=task.pk), source, T.FAILED, now=now,
+                            error_message=error.message[:10_000], error_details=details,
+                            input=rendered, lease_expires_at=None, events=events, notes=failed)
+    if not moved:
+        return False
+    if retrying:
         # The policy's backoff, but never sooner than the error says a retry can help (an open circuit).
         delay = bounds.clamp(max(step.retry.delay(max(attempts_in_round, 1)), getattr(error, "retry_after", None) or 0),
                              0.0, bounds.max_retry_delay())
@@ -410,13 +461,10 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
             execution_id=execution.pk, step_key=task.step_key, task_type=task.task_type, visit=task.visit,
             attempt=task.attempt + 1, round_first_attempt=task.round_first_attempt + uncounted, status=T.RETRYING,
             wake_at=bounds.after(now, delay, high=bounds.max_retry_delay()))
-        events.add(execution.pk, "step.retry_scheduled",
-                   f"Step {task.step_key!r} attempt {task.attempt} failed: {error.message}; "
-                   f"attempt {retry.attempt} in {delay:.2f} s", level=LogLevel.WARNING, task=task,
-                   next_attempt_at=retry.wake_at.isoformat(), delay_seconds=delay)
-    else:
-        events.add(execution.pk, "step.failed", f"Step {task.step_key!r} failed: {error.message}",
-                   level=LogLevel.ERROR, task=task, attempt=task.attempt)
+        emit(events, "task", T.RETRYING, Note(
+            execution.pk, f"Step {task.step_key!r} attempt {task.attempt} failed: {error.message}; "
+            f"attempt {retry.attempt} in {delay:.2f} s", task=task, level=LogLevel.WARNING,
+            details={"next_attempt_at": retry.wake_at.isoformat(), "delay_seconds": delay}), created=True)
     return True
 
 
@@ -426,29 +474,26 @@ def wake(task_id, *, now=None) -> bool:
     """A waiting step came due. A timer completes with the output it parked with; a signal wait
     that timed out takes its timeout path (the "timeout" branch), or fails if it was told to."""
     now = now or timezone.now()
-    with transaction.atomic():
-        execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=task_id)
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow").get(
-            pk=execution_id)
+    with locked_run(task_id=task_id, advance=False, now=now) as run:
         task = TaskExecution.objects.filter(pk=task_id, status=T.WAITING, wake_at__lte=now).first()
         if task is None:
             return False
-        events = Events()
+        execution, events = run.execution, run.events
         parked = task.output or {}
         if not task.signal_name:
-            transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now)
-            events.add(execution.pk, "step.completed", "Timer elapsed; step completed", task=task)
+            transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now, events=events,
+                            notes=[Note(execution.pk, "Timer elapsed; step completed", task=task)])
         elif parked.get("on_timeout") == "fail":
             fail_attempt(execution, task, StepError(f"timed out waiting for signal {task.signal_name!r}",
                                                     retryable=False), events, now=now, source=T.WAITING)
         else:
             output = {**parked, "branch": "timeout", "timed_out": True}
             transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now,
-                            output=output, branch="timeout")
-            events.add(execution.pk, "step.completed", f"Step {task.step_key!r} timed out waiting for signal "
-                       f"{task.signal_name!r}; taking its timeout path", level=LogLevel.WARNING, task=task)
-        advance_locked(execution, events, now=now, changed=(task.step_key,))
-        events.flush()
+                            output=output, branch="timeout", events=events,
+                            notes=[Note(execution.pk, f"Step {task.step_key!r} timed out waiting for signal "
+                                        f"{task.signal_name!r}; taking its timeout path", task=task,
+                                        level=LogLevel.WARNING)])
+        run.advance_after(task.step_key)
         return True
 
 
@@ -468,27 +513,23 @@ def deliver_signal(execution: WorkflowExecution, name: str, payload: dict, event
     output = {**{k: v for k, v in parked.items() if k not in ("approval", "on_timeout")}, "branch": branch,
               "signal": name, "payload": payload}
     transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now, output=output,
-                    branch=branch)
-    events.add(execution.pk, "step.completed", f"Step {task.step_key!r} received signal {name!r} ({branch})",
-               task=task)
+                    branch=branch, events=events,
+                    notes=[Note(execution.pk, f"Step {task.step_key!r} received signal {name!r} ({branch})",
+                                task=task)])
     return task
 
 
 def take_back(task_id, *, reason: str, now=None) -> bool:
     """A running attempt lost its worker (lease expired): fail the attempt (it counts) and retry by
     its policy. Checked again under the locks, so a lease renewed meanwhile wins."""
-    with transaction.atomic():
-        execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=task_id)
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow").get(pk=execution_id)
-        now = now or timezone.now()
+    with locked_run(task_id=task_id, advance=False) as run:
+        now = now or timezone.now()  # after the lock: a lease renewed while we waited for it wins
         task = (TaskExecution.objects.select_for_update()
                 .filter(pk=task_id, status=T.RUNNING, lease_expires_at__lt=now).first())
         if task is None:
             return False
-        events = Events()
-        fail_attempt(execution, task, StepError(reason, details={"worker_id": task.worker_id}), events, now=now)
-        advance_locked(execution, events, now=now, changed=(task.step_key,))
-        events.flush()
+        fail_attempt(run.execution, task, StepError(reason, details={"worker_id": task.worker_id}), run.events, now=now)
+        run.advance_after(task.step_key, now=now)
         return True
 
 
@@ -497,24 +538,21 @@ def set_aside(execution_id, *, task_id=None, message: str, details: dict, now=No
     attempt (if any) and its run end with `message`, so that it does not come back every sweep.
     False if there was nothing left to end."""
     now = now or timezone.now()
-    with transaction.atomic():
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow") \
-            .filter(pk=execution_id).first()
-        if execution is None:
+    with locked_run(execution_id, advance=False, missing_ok=True) as run:
+        if run is None:
             return False
-        events = Events()
+        execution, events = run.execution, run.events
         task = TaskExecution.objects.select_for_update().filter(pk=task_id).first() if task_id else None
         ended = False
         if task is not None and task.status not in TASK_TERMINAL:
             target = T.FAILED if is_allowed("task", task.status, T.FAILED) else T.CANCELLED
             transition_rows(TaskExecution.objects.filter(pk=task.pk), task.status, target, now=now,
-                            error_message=message, error_details=details, lease_expires_at=None)
-            events.add(execution.pk, f"step.{target}", f"Step {task.step_key!r}: {message}", level=LogLevel.ERROR,
-                       task=task)
+                            error_message=message, error_details=details, lease_expires_at=None, events=events,
+                            notes=[Note(execution.pk, f"Step {task.step_key!r}: {message}", task=task,
+                                        level=LogLevel.ERROR)])
             ended = True
         if execution.status not in EXECUTION_TERMINAL:
             target = E.FAILED if is_allowed("execution", execution.status, E.FAILED) else E.CANCELLED
             _finish(execution, target, events, now=now, error_message=message, error_details=details)
             ended = True
-        events.flush()
         return ended

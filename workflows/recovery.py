@@ -28,6 +28,8 @@ from . import children, concurrency, orchestrator
 from .events import Events
 from .executors import get_executor
 from .models import TaskExecution, WorkflowExecution
+from .states import ExecutionStatus as E
+from .states import Note
 from .states import TaskStatus as T
 
 log = logging.getLogger(__name__)
@@ -156,11 +158,10 @@ def queue_due_retries(now, *, only: list | None = None) -> int:
         if not ids:
             return 0
         events = Events()
-        for task in TaskExecution.objects.filter(pk__in=ids).only("pk", "execution_id", "step_key", "attempt"):
-            events.add(task.execution_id, "step.queued", f"Step {task.step_key!r} attempt {task.attempt} queued",
-                       task=task)
+        orchestrator.queue(ids, T.RETRYING, now=now, events=events, notes=[
+            Note(task.execution_id, f"Step {task.step_key!r} attempt {task.attempt} queued", task=task)
+            for task in TaskExecution.objects.filter(pk__in=ids).only("pk", "execution_id", "step_key", "attempt")])
         events.flush()
-        orchestrator.queue(ids, T.RETRYING, now=now)
     return len(ids)
 
 
@@ -184,12 +185,9 @@ def resend_lost(now, *, only: list | None = None) -> int:
 
 def start_scheduled_one(execution_id, *, now) -> bool:
     """A run scheduled for a later start (an event's offset) whose time has come."""
-    with transaction.atomic():
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow") \
-            .filter(pk=execution_id, status="pending").first()
-        if execution is None:
+    # Admission starts (and advances) it, or leaves it pending for a free slot.
+    with orchestrator.locked_run(execution_id, advance=False, status=E.PENDING) as run:
+        if run is None:
             return False
-        events = Events()
-        concurrency.enter(execution, events, now=now)
-        events.flush()
+        concurrency.enter(run.execution, run.events, now=now)
         return True

@@ -23,9 +23,10 @@ from .models import (
     WorkflowStep,
     WorkflowVersion,
 )
+from .orchestrator import current_attempts, deliver_signal, locked_run
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
-from .states import transition, transition_rows
+from .states import Note, emit, transition, transition_rows
 
 WORKFLOW_FIELDS = ("name", "description", "metadata", "max_concurrency", "concurrency_key", "max_retries",
                    "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
@@ -244,8 +245,8 @@ def execution_start(*, workflow: Workflow, input_data: dict | None = None, idemp
             for key in definition.initial_steps
         ])
         events = Events()
-        events.add(execution.pk, "execution.created", f"Execution created ({triggered_by})",
-                   idempotency_key=idempotency_key or "")
+        emit(events, "execution", E.PENDING, Note(execution.pk, f"Execution created ({triggered_by})",
+                                                  details={"idempotency_key": idempotency_key or ""}), created=True)
         concurrency.enter(execution, events)
         events.flush()
     return execution, True
@@ -254,46 +255,39 @@ def execution_start(*, workflow: Workflow, input_data: dict | None = None, idemp
 def execution_retry(*, execution: WorkflowExecution, user=None) -> WorkflowExecution:
     """Resume a failed (or cancelled) run at its failed, cancelled and not-yet-run steps; completed
     steps keep their outputs and are not run again."""
-    with transaction.atomic():
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow") \
-            .get(pk=execution.pk)
+    with locked_run(execution.pk, advance=False) as run:  # admission starts (and advances) it, or it waits
+        execution, events = run.execution, run.events
         if execution.status not in (E.FAILED, E.CANCELLED):
             raise Conflict(f"execution is {execution.status}; only failed or cancelled executions can be retried")
-        from .orchestrator import current_attempts
-
         again = [row for row in current_attempts(execution.pk).values() if row.status in (T.FAILED, T.CANCELLED)]
         TaskExecution.objects.bulk_create([
             TaskExecution(execution_id=execution.pk, step_key=row.step_key, task_type=row.task_type,
                           visit=row.visit, attempt=row.attempt + 1, round_first_attempt=row.attempt + 1)
             for row in again
         ])
-        transition(execution, E.PENDING, retry_count=execution.retry_count + 1, completed_at=None)
-        events = Events()
-        events.add(execution.pk, "execution.retried",
-                   f"Retry {execution.retry_count}: resuming at {', '.join(r.step_key for r in again) or 'the pending steps'}",
-                   steps=[r.step_key for r in again], user=getattr(user, "username", ""))
+        count = execution.retry_count + 1
+        transition(execution, E.PENDING, retry_count=count, completed_at=None, events=events, note=Note(
+            execution.pk, f"Retry {count}: resuming at {', '.join(r.step_key for r in again) or 'the pending steps'}",
+            details={"steps": [r.step_key for r in again], "user": getattr(user, "username", "")}))
         concurrency.enter(execution, events)
-        events.flush()
     return execution
 
 
 def execution_cancel(*, execution: WorkflowExecution, user=None) -> WorkflowExecution:
     """Stop a run: no new step starts; pending, queued, waiting and retrying steps are cancelled.
     A step already running finishes and its result is kept."""
-    with transaction.atomic():
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=execution.pk)
+    with locked_run(execution.pk, advance=False) as run:  # a cancelled run has nothing to advance
+        execution, events = run.execution, run.events
         if execution.status in (E.COMPLETED, E.CANCELLED):
             raise Conflict(f"execution is already {execution.status}")
         held_slot = execution.status == E.RUNNING
         transition_rows(TaskExecution.objects.filter(execution_id=execution.pk),
                         [T.PENDING, T.QUEUED, T.WAITING, T.RETRYING], T.CANCELLED,
                         error_message="cancelled")
-        transition(execution, E.CANCELLED)
-        events = Events()
-        events.add(execution.pk, "execution.cancelled", "Execution cancelled", user=getattr(user, "username", ""))
+        transition(execution, E.CANCELLED, events=events,
+                   note=Note(execution.pk, "Execution cancelled", details={"user": getattr(user, "username", "")}))
         if held_slot:
             concurrency.release(execution, events)
-        events.flush()
     children.cancel_descendants(execution.pk, user=user)  # after the commit: never hold a parent's lock for a child's
     return execution
 
@@ -343,18 +337,14 @@ def execution_signal(*, execution: WorkflowExecution, name: str, payload: dict |
                      user=None) -> TaskExecution:
     """Deliver signal `name` to the step of the run that waits for it; the payload is merged into
     the run's context (templates: {{ context.<field> }}) and becomes the step's output."""
-    from .orchestrator import advance_locked, deliver_signal
-
     payload = {} if payload is None else payload
     if not isinstance(payload, dict):
         raise InvalidInput("payload must be a JSON object", fields={"payload": ["must be a JSON object"]})
     _check_payload(payload, field="payload")
-    with transaction.atomic():
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow") \
-            .get(pk=execution.pk)
+    with locked_run(execution.pk) as run:
+        execution, events = run.execution, run.events
         if execution.status != E.RUNNING:
             raise Conflict(f"execution is {execution.status}; only a running execution takes signals")
-        events = Events()
         task = deliver_signal(execution, name, payload, events, now=timezone.now())
         if task is None:
             raise Conflict(f"no step of this execution is waiting for signal {name!r}")
@@ -362,6 +352,4 @@ def execution_signal(*, execution: WorkflowExecution, name: str, payload: dict |
         execution.save(update_fields=["context"])
         events.add(execution.pk, "execution.signal", f"Signal {name!r} received",
                    user=getattr(user, "username", ""), keys=sorted(payload))
-        advance_locked(execution, events)
-        events.flush()
     return task

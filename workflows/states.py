@@ -1,13 +1,18 @@
-"""The two state machines (execution and task), their allowed transitions, and the one writer of `status`.
+"""The two state machines (execution and task), their allowed transitions, the event each one
+emits, and the one writer of `status`.
 
 Every status change in FlowPilot goes through `transition()` (one locked instance) or
 `transition_rows()` (a conditional UPDATE on many rows). Both refuse a pair that is not in the table,
-so an illegal transition is impossible rather than merely unlikely.
+so an illegal transition is impossible rather than merely unlikely; given the Events of the
+transaction, both record the change's event, named here (TRANSITION_EVENTS), with the caller's words.
+The log, the live monitor (workflows/live.py) and the metrics (monitoring/prometheus.py) read the
+status an event leaves behind from STATUS_OF, derived from the same table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +25,8 @@ from .sql import MillisecondsBetween
 
 if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
+
+    from .events import Events
 
 
 class InvalidTransition(Exception):
@@ -92,6 +99,33 @@ TASK_ACTIVE = frozenset({T.QUEUED, T.RUNNING, T.WAITING, T.RETRYING})
 TASK_OPEN = (T.PENDING, T.QUEUED, T.RUNNING, T.WAITING, T.RETRYING)
 
 _TABLES = {"execution": EXECUTION_TRANSITIONS, "task": TASK_TRANSITIONS}
+
+# The event each transition emits, by (kind, target status). The names are read by the UI, the
+# WebSocket clients and the metrics: add a line when a target is added, never rename one.
+TRANSITION_EVENTS: dict[tuple[str, str], str] = {
+    ("execution", E.PENDING): "execution.retried",  # failed or cancelled -> pending: a retry
+    ("execution", E.RUNNING): "execution.started",
+    ("execution", E.COMPLETED): "execution.completed",
+    ("execution", E.FAILED): "execution.failed",
+    ("execution", E.CANCELLED): "execution.cancelled",
+    ("task", T.QUEUED): "step.queued",
+    ("task", T.RUNNING): "step.started",
+    ("task", T.WAITING): "step.waiting",
+    ("task", T.COMPLETED): "step.completed",
+    ("task", T.FAILED): "step.failed",
+    ("task", T.SKIPPED): "step.skipped",
+    ("task", T.CANCELLED): "step.cancelled",
+}
+# The event of a row created in a status rather than moved to it: a new run (pending), and the next
+# attempt of a step whose attempt failed (retrying; the line is about the attempt that failed).
+CREATION_EVENTS: dict[tuple[str, str], str] = {
+    ("execution", E.PENDING): "execution.created",
+    ("task", T.RETRYING): "step.retry_scheduled",
+}
+# The status (of the step, or of the execution) an event leaves behind; events not named here are
+# log lines (step.log, execution.signal...).
+STATUS_OF: dict[str, str] = {event: status for (_, status), event in
+                             (*TRANSITION_EVENTS.items(), *CREATION_EVENTS.items())}
 # The timestamp each target status sets, where it has one.
 _STAMPS = {
     "execution": {E.RUNNING: "started_at", E.COMPLETED: "completed_at", E.FAILED: "completed_at",
@@ -129,6 +163,31 @@ def check(kind: str, source: str, target: str) -> None:
         raise InvalidTransition(kind, source, target)
 
 
+@dataclass(frozen=True)
+class Note:
+    """What one row's status change says in the log: the caller's words. The event's name is the
+    table's. `task`: the attempt the line is about (its id, step key and attempt number go with it)."""
+
+    execution_id: Any
+    message: str
+    task: Any = None
+    level: str = "info"
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+def event_of(kind: str, status: str, *, created: bool = False) -> str:
+    """The event of a move to `status` (or, `created`, of a row created in it)."""
+    return (CREATION_EVENTS if created else TRANSITION_EVENTS)[(kind, status)]
+
+
+def emit(events: Events, kind: str, status: str, notes: Note | Iterable[Note], *, created: bool = False) -> None:
+    """Record the event of a change already written: a row created in `status` (`created`), or a
+    move whose words could only be known after it (the claim reads the attempt it won)."""
+    name = event_of(kind, status, created=created)
+    for note in [notes] if isinstance(notes, Note) else notes:
+        events.add(note.execution_id, name, note.message, level=note.level, task=note.task, **note.details)
+
+
 def _kind_of(model: type[Model]) -> str:
     kind = getattr(model, "state_machine", None)
     if kind not in _TABLES:
@@ -136,12 +195,15 @@ def _kind_of(model: type[Model]) -> str:
     return kind
 
 
-def transition(obj: Model, target: str, *, now=None, **fields: Any) -> Model:
+def transition(obj: Model, target: str, *, now=None, events: Events | None = None, note: Note | None = None,
+               **fields: Any) -> Model:
     """Move one row, locked by the caller (select_for_update inside atomic), to `target`.
 
     The stamp field of the target (started_at, completed_at...) is set unless given, and only the
-    changed fields are written.
+    changed fields are written. With `events`, the move's event is recorded with `note`.
     """
+    if (events is None) != (note is None):
+        raise TypeError("transition() records its event with both `events` and a `note`, or neither")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("transition() needs a transaction holding the row's lock")
     kind = _kind_of(type(obj))
@@ -155,15 +217,22 @@ def transition(obj: Model, target: str, *, now=None, **fields: Any) -> Model:
     for name, value in fields.items():
         setattr(obj, name, value)
     obj.save(update_fields=["status", *fields])
+    if events is not None:
+        emit(events, kind, target, note)
     return obj
 
 
 def transition_rows(queryset: QuerySet, source: str | Iterable[str], target: str, *, now=None,
-                    **fields: Any) -> int:
+                    events: Events | None = None, notes: Iterable[Note] = (), **fields: Any) -> int:
     """Conditionally move the rows of `queryset` that are in `source` to `target`; returns how many moved.
 
     The condition is in the UPDATE itself, so two workers racing for one row cannot both win.
+    With `events`, the move's event is recorded with each of `notes` (one per row the caller names)
+    when the UPDATE moved a row: a claim that lost says nothing.
     """
+    notes = list(notes)
+    if notes and events is None:
+        raise TypeError("transition_rows() needs the `events` to record its notes in")
     kind = _kind_of(queryset.model)
     sources = [source] if isinstance(source, str) else list(source)
     for src in sources:
@@ -172,4 +241,7 @@ def transition_rows(queryset: QuerySet, source: str | Iterable[str], target: str
     if stamp and stamp not in fields:
         fields[stamp] = now or timezone.now()
     _derived(queryset.model, fields)
-    return queryset.filter(status__in=sources).update(status=target, **fields)
+    moved = queryset.filter(status__in=sources).update(status=target, **fields)
+    if moved and notes:
+        emit(events, kind, target, notes)
+    return moved

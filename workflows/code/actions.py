@@ -7,13 +7,13 @@ visit runs with them as its keyword arguments.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
 from ..errors import Conflict
-from ..events import Events
 from ..models import TaskExecution, WorkflowExecution, WorkflowKind
+from ..orchestrator import locked_run
 from ..states import ExecutionStatus as E
+from ..states import Note
 from ..states import TaskStatus as T
 from ..states import transition_rows
 from .registry import ActionTarget
@@ -23,11 +23,8 @@ from .runtime import ACTION_PREFIX
 def action_submit(*, action: ActionTarget, execution: WorkflowExecution, data: dict, user=None) -> TaskExecution:
     """Resume `execution`, waiting at `action`'s step, with `data` (JSON) as the step's arguments.
     Conflict when the run is not waiting there."""
-    from ..orchestrator import advance_locked
-
-    with transaction.atomic():
-        execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow") \
-            .get(pk=execution.pk)
+    with locked_run(execution.pk, advance=False) as run:  # advanced once the step took the action
+        execution = run.execution
         if execution.workflow.kind != WorkflowKind.CODE or execution.workflow.name != action.workflow:
             raise Conflict(f"this run is not of workflow {action.workflow!r}, which action {action.name!r} feeds")
         if execution.status != E.RUNNING:
@@ -42,10 +39,8 @@ def action_submit(*, action: ActionTarget, execution: WorkflowExecution, data: d
         output = {**(task.output or {}), "branch": "received", "kwargs": data}
         now = timezone.now()
         transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now, output=output,
-                        branch="received")
-        events = Events()
-        events.add(execution.pk, "step.completed", f"Step {task.step_key!r} received action {action.name!r}",
-                   task=task, user=getattr(user, "username", ""), keys=sorted(data))
-        advance_locked(execution, events, now=now)
-        events.flush()
+                        branch="received", events=run.events,
+                        notes=[Note(execution.pk, f"Step {task.step_key!r} received action {action.name!r}", task=task,
+                                    details={"user": getattr(user, "username", ""), "keys": sorted(data)})])
+        run.advance_after(now=now)
     return task

@@ -1,15 +1,19 @@
 """The orchestrator end to end in one process (SynchronousExecutor): real database, no broker."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
+from workflows import events as events_module
 from workflows import orchestrator, services
 from workflows.errors import Conflict
 from workflows.models import ExecutionLog, TaskExecution, WorkflowExecution
 from workflows.recovery import sweep
 from workflows.states import ExecutionStatus as E
+from workflows.states import Note, transition_rows
 from workflows.states import TaskStatus as T
 from workflows.tests import functions
 from workflows.tests.factories import active_workflow, diamond, step
@@ -449,3 +453,82 @@ def test_a_delay_until_a_time_without_a_zone_is_taken_as_utc(user, sync_executor
     execution = run(wf, sync_executor)
     (row,) = attempts(execution, "wait")
     assert row.status == T.WAITING and row.wake_at.isoformat() == "2099-01-01T09:00:00+00:00"
+
+
+# --- locked_run: one transaction under the run's lock, its events written at the end ----------------
+
+class Interrupted(Exception):
+    pass
+
+
+def _waiting_then_after(user, sync_executor):
+    wf = active_workflow(user, [step("wait", "delay", config={"seconds": 3600}),
+                                step("after", function="noop", depends_on=["wait"])])
+    execution = run(wf, sync_executor)
+    assert [r.status for r in attempts(execution, "wait")] == [T.WAITING]
+    return execution
+
+
+def _complete_wait(held):
+    """What wake() does, in the caller's locked_run: the waiting step completes, the run advances after it."""
+    (task,) = TaskExecution.objects.filter(execution_id=held.execution.pk, step_key="wait")
+    transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, events=held.events,
+                    notes=[Note(held.execution.pk, "completed by the test", task=task)])
+    held.advance_after("wait")
+
+
+def test_locked_run_writes_its_events_and_advances_when_the_block_succeeds(user, sync_executor, monkeypatch,
+                                                                          django_capture_on_commit_callbacks):
+    execution = _waiting_then_after(user, sync_executor)
+    logged = ExecutionLog.objects.filter(execution=execution).count()
+    published = []
+    monkeypatch.setattr(events_module, "subscribers", [published.extend])
+    with django_capture_on_commit_callbacks(execute=True):
+        with orchestrator.locked_run(execution.pk, advance=False) as held:
+            assert held.execution.pk == execution.pk and held.execution.status == E.RUNNING
+            assert transaction.get_connection().in_atomic_block
+            _complete_wait(held)
+            assert ExecutionLog.objects.filter(execution=execution).count() == logged  # written at the end, at once
+    new = list(ExecutionLog.objects.filter(execution=execution).order_by("id")[logged:].values_list("event", "message"))
+    assert new == [("step.completed", "completed by the test"), ("step.queued", "Step 'after' queued")]
+    assert [row.event for row in published] == ["step.completed", "step.queued"]  # after the commit
+    assert [r.status for r in attempts(execution, "after")] == [T.QUEUED]
+
+
+def test_locked_run_writes_nothing_when_the_block_raises(user, sync_executor, monkeypatch,
+                                                         django_capture_on_commit_callbacks):
+    execution = _waiting_then_after(user, sync_executor)
+    logged = ExecutionLog.objects.filter(execution=execution).count()
+    published = []
+    monkeypatch.setattr(events_module, "subscribers", [published.extend])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Interrupted):
+        with orchestrator.locked_run(execution.pk, advance=False) as held:
+            _complete_wait(held)
+            held.events.add(execution.pk, "step.log", "a line before the error")
+            raise Interrupted
+    assert ExecutionLog.objects.filter(execution=execution).count() == logged
+    assert callbacks == [] and published == []
+    assert [r.status for r in attempts(execution, "wait")] == [T.WAITING]  # rolled back
+    assert [r.status for r in attempts(execution, "after")] == [T.PENDING]
+
+
+def test_locked_run_does_not_advance_unless_asked(user, sync_executor):
+    execution = _waiting_then_after(user, sync_executor)
+    (task,) = TaskExecution.objects.filter(execution=execution, step_key="wait")
+    with orchestrator.locked_run(execution.pk, advance=False) as held:
+        transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, events=held.events,
+                        notes=[Note(execution.pk, "completed by the test", task=task)])
+    assert [r.status for r in attempts(execution, "after")] == [T.PENDING]
+    orchestrator.advance(execution.pk)  # the whole run decided: what was left undone is done now
+    assert [r.status for r in attempts(execution, "after")] == [T.QUEUED]
+
+
+def test_locked_run_of_a_missing_or_other_status_run_yields_none(user, sync_executor):
+    execution = _waiting_then_after(user, sync_executor)
+    with orchestrator.locked_run(execution.pk, status=E.PENDING) as held:
+        assert held is None
+    missing = uuid.uuid4()
+    with orchestrator.locked_run(missing, missing_ok=True) as held:
+        assert held is None
+    with pytest.raises(WorkflowExecution.DoesNotExist), orchestrator.locked_run(missing):
+        pass

@@ -4,14 +4,20 @@ import itertools
 
 import pytest
 
-from workflows.models import TaskExecution, WorkflowExecution
+from workflows.events import Events
+from workflows.models import LogLevel, TaskExecution, WorkflowExecution
 from workflows.states import (
+    CREATION_EVENTS,
     EXECUTION_TRANSITIONS,
+    STATUS_OF,
     TASK_TRANSITIONS,
+    TRANSITION_EVENTS,
     ExecutionStatus,
     InvalidTransition,
+    Note,
     TaskStatus,
     check,
+    event_of,
     transition,
     transition_rows,
 )
@@ -93,3 +99,64 @@ def test_transition_rows_is_conditional(execution):
     assert transition_rows(rows, TaskStatus.QUEUED, TaskStatus.RUNNING) == 1
     assert transition_rows(rows, TaskStatus.QUEUED, TaskStatus.RUNNING) == 0  # a second claim does nothing
     assert rows.get().started_at is not None
+
+
+# --- the event of each transition -------------------------------------------------------------------
+
+TARGETS = sorted({("execution", t) for _, t in EXECUTION_TRANSITIONS} | {("task", t) for _, t in TASK_TRANSITIONS})
+PREFIX = {"execution": "execution.", "task": "step."}
+
+
+@pytest.mark.parametrize("kind,target", TARGETS)
+def test_every_transition_target_has_its_event_and_status_of_agrees(kind, target):
+    event = event_of(kind, target)
+    assert event.startswith(PREFIX[kind])
+    assert STATUS_OF[event] == target
+
+
+def test_the_event_table_names_only_targets_of_the_state_table_and_each_event_once():
+    assert sorted(TRANSITION_EVENTS) == TARGETS
+    for kind, status in CREATION_EVENTS:  # rows created in a status: a new run, the next attempt of a step
+        assert status in {"execution": ExecutionStatus.values, "task": TaskStatus.values}[kind]
+    names = [*TRANSITION_EVENTS.values(), *CREATION_EVENTS.values()]
+    assert len(names) == len(set(names))
+    assert STATUS_OF == {event: status for (_, status), event in [*TRANSITION_EVENTS.items(),
+                                                                  *CREATION_EVENTS.items()]}
+
+
+def test_the_event_names_the_clients_read_stay_as_they_were():
+    assert STATUS_OF == {
+        "step.queued": TaskStatus.QUEUED, "step.started": TaskStatus.RUNNING, "step.completed": TaskStatus.COMPLETED,
+        "step.failed": TaskStatus.FAILED, "step.retry_scheduled": TaskStatus.RETRYING,
+        "step.waiting": TaskStatus.WAITING, "step.skipped": TaskStatus.SKIPPED, "step.cancelled": TaskStatus.CANCELLED,
+        "execution.created": ExecutionStatus.PENDING, "execution.started": ExecutionStatus.RUNNING,
+        "execution.completed": ExecutionStatus.COMPLETED, "execution.failed": ExecutionStatus.FAILED,
+        "execution.cancelled": ExecutionStatus.CANCELLED, "execution.retried": ExecutionStatus.PENDING,
+    }
+
+
+def test_transition_records_its_event_with_the_callers_words(execution):
+    from django.db import transaction
+
+    events = Events()
+    with transaction.atomic():
+        locked = WorkflowExecution.objects.select_for_update().get(pk=execution.pk)
+        transition(locked, ExecutionStatus.CANCELLED, events=events,
+                   note=Note(execution.pk, "Execution cancelled", level=LogLevel.WARNING, details={"user": "alice"}))
+    (row,) = events.rows
+    assert (row.execution_id, row.event, row.message, row.level, row.details) == (
+        execution.pk, "execution.cancelled", "Execution cancelled", LogLevel.WARNING, {"user": "alice"})
+    with pytest.raises(TypeError):  # an event needs its words, and words need the events to go in
+        transition(locked, ExecutionStatus.PENDING, events=events)
+
+
+def test_transition_rows_records_one_event_per_note_and_none_when_nothing_moved(execution):
+    task = TaskExecution.objects.get(execution=execution)
+    rows = TaskExecution.objects.filter(pk=task.pk)
+    events = Events()
+    note = Note(execution.pk, "claimed by the test", task=task)
+    assert transition_rows(rows, TaskStatus.QUEUED, TaskStatus.RUNNING, events=events, notes=[note]) == 1
+    assert [(r.event, r.message, r.task_execution_id, r.step_key) for r in events.rows] == [
+        ("step.started", "claimed by the test", task.pk, "a")]
+    assert transition_rows(rows, TaskStatus.QUEUED, TaskStatus.RUNNING, events=events, notes=[note]) == 0
+    assert len(events.rows) == 1  # a claim that lost says nothing
