@@ -24,9 +24,9 @@ from flowpilot.errors import CACHE_UNAVAILABLE
 
 from workflows import bounds
 from workflows import services as workflow_services
-from workflows.errors import Conflict, InvalidInput
+from workflows.errors import Conflict, InvalidInput, WorkflowNotActive
 from workflows.code import sync as code_sync
-from workflows.models import TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowKind, WorkflowStatus
+from workflows.models import TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowKind
 from workflows.states import TaskStatus
 from workflows.secrets import decrypt, encrypt
 
@@ -187,8 +187,8 @@ def webhook_input(trigger: Trigger, payload, headers, query) -> dict:
 
 
 def webhook_deliver(*, trigger: Trigger, payload, headers, query, idempotency_key: str | None):
-    if trigger.workflow.status != WorkflowStatus.ACTIVE:
-        raise Conflict(f"workflow {trigger.workflow.name!r} is {trigger.workflow.status}")
+    """Start the trigger's run, or answer the one this delivery's idempotency key already started
+    (even if the workflow was paused since). (execution, created); WorkflowNotActive (409) otherwise."""
     return workflow_services.execution_start(
         workflow=trigger.workflow, input_data=webhook_input(trigger, payload, headers, query),
         idempotency_key=f"webhook:{idempotency_key}" if idempotency_key else None,
@@ -214,16 +214,16 @@ def schedule_fire(trigger_id, *, now: datetime | None = None) -> list:
         missed = cron.fires_between(trigger.cron, trigger.timezone, trigger.last_fired_at,
                                     latest - timedelta(minutes=1), trigger.catch_up_limit)
         times = missed + times
-    if trigger.workflow.status != WorkflowStatus.ACTIVE:
-        log.warning("schedule %s: workflow %s is %s; not starting", trigger.pk, trigger.workflow_id,
-                    trigger.workflow.status)
-        return []
     started = []
     for moment in times:
         stamp = moment.astimezone(UTC).isoformat()
-        execution, _ = workflow_services.execution_start(
-            workflow=trigger.workflow, input_data={"scheduled_time": stamp, "trigger_id": str(trigger.pk)},
-            idempotency_key=f"schedule:{trigger.pk}:{stamp}", triggered_by=TriggerSource.SCHEDULE)
+        try:
+            execution, _ = workflow_services.execution_start(
+                workflow=trigger.workflow, input_data={"scheduled_time": stamp, "trigger_id": str(trigger.pk)},
+                idempotency_key=f"schedule:{trigger.pk}:{stamp}", triggered_by=TriggerSource.SCHEDULE)
+        except WorkflowNotActive as exc:
+            log.warning("schedule %s: %s; not starting", trigger.pk, exc.message)
+            return started
         started.append(execution)
     Trigger.objects.filter(pk=trigger.pk).update(last_fired_at=latest)
     return started
@@ -242,19 +242,21 @@ def emit(name: str, payload: dict | None = None, *, at: datetime | None = None, 
     at = at or timezone.now()
     code_sync.sync_for_event(name)  # code event workflows (workflows.code) have their trigger rows
     event = Event.objects.create(name=name, payload=payload, at=at, owner=owner)
-    triggers = Trigger.objects.enabled().filter(type=TriggerType.EVENT, event_name=name,
-                                                workflow__status=WorkflowStatus.ACTIVE).select_related("workflow")
+    triggers = Trigger.objects.enabled().filter(type=TriggerType.EVENT, event_name=name).select_related("workflow")
     if owner is not None:
         triggers = triggers.filter(_reachable_by(owner))
     for trigger in triggers:
         # Clamped: one trigger's stored offset can never stop the event reaching the others.
         start = bounds.after(at, trigger.offset_minutes * 60, low=-60.0 * bounds.max_offset_minutes(),
                              high=60.0 * bounds.max_offset_minutes())
-        workflow_services.execution_start(
-            workflow=trigger.workflow,
-            input_data={**payload, "_event": {"id": str(event.pk), "name": name, "at": at.isoformat()}},
-            idempotency_key=f"event:{event.pk}:{trigger.pk}", triggered_by=TriggerSource.EVENT,
-            scheduled_at=start if start > timezone.now() else None)
+        try:
+            workflow_services.execution_start(
+                workflow=trigger.workflow,
+                input_data={**payload, "_event": {"id": str(event.pk), "name": name, "at": at.isoformat()}},
+                idempotency_key=f"event:{event.pk}:{trigger.pk}", triggered_by=TriggerSource.EVENT,
+                scheduled_at=start if start > timezone.now() else None)
+        except WorkflowNotActive:
+            continue  # not active (paused, draft, archived): this workflow does not run; the others do
     _deliver_to_waiting(event, owner)
     return event
 

@@ -26,6 +26,12 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class WorkflowNotActive(Conflict):
+    """A run of a workflow that is not active (draft, paused, archived) cannot start. Raised by
+    services.execution_start only, after it has returned the run an idempotency key already started:
+    the one statement of the rule, which every trigger relies on."""
+
+
 class NotFound(DomainError):
     """No such object (or not the caller's)."""
 

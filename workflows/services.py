@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from . import call_graph, children, concurrency, definition as definitions, graph_rows, templating
-from .errors import Conflict, InvalidInput
+from .errors import Conflict, InvalidInput, WorkflowNotActive
 from .events import Events
 from .models import (
     StepDependency,
@@ -205,7 +205,11 @@ def execution_start(*, workflow: Workflow, input_data: dict | None = None, idemp
                     scheduled_at=None) -> tuple[WorkflowExecution, bool]:
     """Start a run of the workflow's current version, or return the run already started with this
     idempotency key. Answers (execution, created). Returns at once: the steps run on the workers.
-    With `scheduled_at` in the future the run waits as pending (a durable timer) until then."""
+    With `scheduled_at` in the future the run waits as pending (a durable timer) until then.
+
+    The one place that says a workflow must be active to run (WorkflowNotActive otherwise), checked
+    after the idempotency lookup: a redelivery of a start that happened before the workflow was
+    paused answers its run. Triggers rely on this check instead of repeating it."""
     input_data = {} if input_data is None else input_data
     if not isinstance(input_data, dict):
         raise InvalidInput("input_data must be a JSON object", fields={"input_data": ["must be a JSON object"]})
@@ -215,7 +219,7 @@ def execution_start(*, workflow: Workflow, input_data: dict | None = None, idemp
         if existing:
             return existing, False
     if workflow.status != WorkflowStatus.ACTIVE or not workflow.version:
-        raise Conflict(f"workflow {workflow.name!r} is {workflow.status}; activate it before running it")
+        raise WorkflowNotActive(f"workflow {workflow.name!r} is {workflow.status}; activate it before running it")
     key_value = ""
     if workflow.concurrency_key:
         try:

@@ -163,6 +163,25 @@ def test_disabled_triggers_and_archived_workflows_never_run(api, workflow):
     assert Client().post("/hooks/not-a-token/", b"{}", content_type="application/json").status_code == 404
 
 
+@pytest.mark.parametrize("status", ["draft", "archived"])
+def test_a_redelivery_after_the_workflow_stopped_answers_its_run_and_a_new_delivery_is_refused(api, workflow,
+                                                                                                status):
+    hook = create(api, workflow, type="webhook")
+    body = b'{"name": "Ada"}'
+    first = deliver(Client(), hook, body, secret=hook["secret"], HTTP_IDEMPOTENCY_KEY="delivery-1")
+    assert first.status_code == 202 and first.json()["created"], first.json()
+    assert api.patch(f"/api/v1/workflows/{workflow.pk}/", {"status": status}, format="json").status_code == 200
+    # The sender retries the delivery it never saw answered: same body and delivery id, signed anew.
+    again = deliver(Client(), hook, body, secret=hook["secret"], timestamp=int(time.time()) + 1,
+                    HTTP_IDEMPOTENCY_KEY="delivery-1")
+    assert again.status_code == 200, again.json()
+    assert again.json()["execution_id"] == first.json()["execution_id"] and not again.json()["created"]
+    new = deliver(Client(), hook, body, secret=hook["secret"], timestamp=int(time.time()) + 2,
+                  HTTP_IDEMPOTENCY_KEY="delivery-2")
+    assert new.status_code == 409 and status in new.json()["message"], new.json()
+    assert WorkflowExecution.objects.filter(workflow=workflow).count() == 1
+
+
 def test_the_secret_can_be_rotated(api, workflow):
     hook = create(api, workflow, type="webhook")
     rotated = api.post(f"/api/v1/triggers/{hook['id']}/rotate-secret/").data
@@ -265,6 +284,17 @@ def test_missed_fires_are_skipped_or_caught_up_to_a_bound(api, workflow):
     assert times == ["07:00", "08:00", "09:00"]
 
 
+def test_a_stopped_workflows_schedule_answers_the_runs_it_started_and_starts_no_more(api, workflow):
+    trigger = create(api, workflow, type="schedule", cron="*/15 * * * *")
+    fire_at = datetime(2026, 6, 1, 10, 15, 1, tzinfo=UTC)
+    (started,) = services.schedule_fire(trigger["id"], now=fire_at)
+    api.patch(f"/api/v1/workflows/{workflow.pk}/", {"status": "archived"}, format="json")
+    assert [e.pk for e in services.schedule_fire(trigger["id"], now=fire_at + timedelta(seconds=20))] == [started.pk]
+    assert services.schedule_fire(trigger["id"], now=datetime(2026, 6, 1, 10, 30, 2, tzinfo=UTC)) == []
+    assert list(WorkflowExecution.objects.all()) == [started]
+    assert Trigger.objects.get(pk=trigger["id"]).last_fired_at == datetime(2026, 6, 1, 10, 15, tzinfo=UTC)
+
+
 # --- events ------------------------------------------------------------------------------------------
 
 def test_an_event_starts_its_workflows_and_an_offset_waits_durably(api, user, workflow, sync_executor):
@@ -288,6 +318,15 @@ def test_an_event_starts_its_workflows_and_an_offset_waits_durably(api, user, wo
     later_run.refresh_from_db()
     assert later_run.status == E.COMPLETED
     assert Event.objects.count() == 2
+
+
+def test_an_event_starts_no_run_of_a_workflow_that_is_not_active(api, user, workflow):
+    create(api, workflow, type="event", event_name="user.signed_up")
+    other = active_workflow(user, [step("x", "log", config={"message": "x"})], name="other")
+    create(api, other, type="event", event_name="user.signed_up")
+    api.patch(f"/api/v1/workflows/{workflow.pk}/", {"status": "archived"}, format="json")
+    emit("user.signed_up", {"name": "Ada"})
+    assert [e.workflow_id for e in WorkflowExecution.objects.all()] == [other.pk]
 
 
 def test_events_from_the_api_start_only_the_senders_workflows(api, other_user):

@@ -286,6 +286,8 @@ class StepTypeSerializer(serializers.Serializer):
     config_schema = serializers.DictField(help_text="JSON Schema of the step's config.")
     output_schema = serializers.DictField(help_text="JSON Schema of the step's output.")
     example = serializers.DictField(help_text="An example config.")
+    example_data = serializers.DictField(help_text="What the example's templates render over (input, steps), "
+                                                   "as a run's data: sample data to try the example with.")
     branches = serializers.ListField(child=serializers.CharField(), allow_null=True,
                                      help_text="The branches a step of this type can choose, or null.")
 

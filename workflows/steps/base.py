@@ -96,6 +96,9 @@ class StepType:
     execute: Handler
     output_schema: dict = field(default_factory=lambda: {"type": "object"})
     example: dict = field(default_factory=dict)
+    # What the example's templates are rendered over, as in a run ({"input": ..., "steps": {"<key>":
+    # {"output": ...}}}): with it the example can be run, by "try a step" and by the contract test.
+    example_data: dict = field(default_factory=dict)
     # Checks a schema cannot express, at save time: answers (field, message) pairs.
     check_config: Callable[[dict], list[tuple[str, str]]] | None = None
     # The branches a step of this type can choose (its output's "branch"), for labelled edges.
@@ -110,4 +113,5 @@ class StepType:
     def describe(self) -> dict:
         return {"name": self.name, "description": self.description, "category": self.category,
                 "config_schema": self.config_schema, "output_schema": self.output_schema, "example": self.example,
+                "example_data": self.example_data,
                 "branches": self.branches(self.example) if self.branches else None}

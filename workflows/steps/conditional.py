@@ -40,6 +40,7 @@ def branches(config: dict) -> list[str]:
     },
     output_schema={"type": "object", "properties": {"branch": {"type": "string"}}},
     example={"condition": "{{ input.plan == 'pro' }}"},
+    example_data={"input": {"plan": "pro"}},
     branches=branches,
 )
 def conditional_step(config: dict, ctx: StepContext) -> dict:

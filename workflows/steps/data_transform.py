@@ -122,6 +122,10 @@ def _check(config: dict) -> list[tuple[str, str]]:
         {"type": "filter", "field": "orders", "condition": "item.status == 'paid'"},
         {"type": "map", "field": "orders", "template": {"id": "{{ item.id }}", "position": "{{ index + 1 }}"}},
     ]},
+    example_data={"steps": {"fetch_user": {"output": {"body": {
+        "id": 7, "email": "ada@example.com", "profile": {"name": "Ada Lovelace"}, "created": "2026-11-30",
+        "orders": [{"id": 1, "status": "paid"}, {"id": 2, "status": "refunded"}, {"id": 3, "status": "paid"}],
+    }}}}},
     check_config=_check,
     raw_fields=RAW_FIELDS,
 )

@@ -110,6 +110,7 @@ def _auth_header(auth: dict, ctx: StepContext) -> tuple[str, str, list[str]]:
         "status_code": {"type": "integer"}, "headers": {"type": "object"}, "body": {}}},
     example={"method": "POST", "url": "https://crm.example.com/api/contacts",
              "json": {"email": "{{ input.email }}"}, "auth": {"type": "bearer", "credential": "crm_token"}},
+    example_data={"input": {"email": "ada@example.com"}},
     check_config=_check_config,
 )
 def http_request_step(config: dict, ctx: StepContext) -> dict:

@@ -19,6 +19,7 @@ from .registry import step_type
     },
     output_schema={"type": "object", "properties": {"message": {"type": "string"}}},
     example={"message": "New signup: {{ input.email }}", "level": "info"},
+    example_data={"input": {"email": "ada@example.com"}},
 )
 def log_step(config: dict, ctx: StepContext) -> dict:
     ctx.log(str(config["message"]), level=config.get("level", "info"))

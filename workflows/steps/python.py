@@ -65,6 +65,7 @@ def _check(config: dict) -> list[tuple[str, str]]:
     },
     output_schema={"type": "object", "description": "The function's dict, or {\"result\": value}."},
     example={"function": "create_patient", "kwargs": {"name": "{{ input.name }}", "phone": "{{ input.phone }}"}},
+    example_data={"input": {"name": "Ada Lovelace", "phone": "+15550001"}},
     check_config=_check,
 )
 def python_step(config: dict, ctx: StepContext) -> dict:

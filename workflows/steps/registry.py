@@ -34,7 +34,7 @@ def register(step_type: StepType) -> StepType:
 
 
 def step_type(name: str, *, config_schema: dict, description: str = "", category: str = "custom",
-              output_schema: dict | None = None, example: dict | None = None,
+              output_schema: dict | None = None, example: dict | None = None, example_data: dict | None = None,
               check_config: Callable[[dict], list[tuple[str, str]]] | None = None,
               branches: Callable[[dict], list[str]] | None = None,
               raw_fields: tuple[str, ...] = (), internal: bool = False) -> Callable[[Handler], Handler]:
@@ -44,8 +44,8 @@ def step_type(name: str, *, config_schema: dict, description: str = "", category
         register(StepType(name=name, description=description or (execute.__doc__ or "").strip(),
                           category=category, config_schema=config_schema, execute=execute,
                           output_schema=output_schema or {"type": "object"}, example=example or {},
-                          check_config=check_config, branches=branches, raw_fields=raw_fields,
-                          internal=internal))
+                          example_data=example_data or {}, check_config=check_config, branches=branches,
+                          raw_fields=raw_fields, internal=internal))
         return execute
 
     return decorate

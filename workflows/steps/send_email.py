@@ -122,6 +122,8 @@ def _is_permanent(exc: smtplib.SMTPException) -> bool:
     }},
     example={"to": "{{ input.email }}", "subject": "Welcome, {{ input.name }}",
              "body": "Hello {{ input.name }}, your patient id is {{ steps.create_patient.output.body.id }}."},
+    example_data={"input": {"email": "ada@example.com", "name": "Ada"},
+                  "steps": {"create_patient": {"output": {"body": {"id": 42}}}}},
 )
 def send_email_step(config: dict, ctx: StepContext) -> dict:
     to, cc, bcc, reply_to = ([_format(*pair) for pair in parse_addresses(config.get(field), field=field)]

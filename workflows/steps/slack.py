@@ -65,6 +65,7 @@ def _describe(url: str) -> str:
     config_schema=CONFIG_SCHEMA,
     output_schema={"type": "object", "properties": {"status_code": {"type": "integer"}, "ok": {"type": "boolean"}}},
     example={"credential": "slack_alerts_webhook", "text": "New signup: {{ input.email }}"},
+    example_data={"input": {"email": "ada@example.com"}},
     check_config=_check_config,
 )
 def slack_step(config: dict, ctx: StepContext) -> dict:

@@ -21,6 +21,7 @@ WORKFLOW_ID = {"type": "string", "title": "Workflow", "format": "uuid",
     },
     output_schema={"type": "object", "description": "The child run's output, and its execution_id."},
     example={"workflow_id": "00000000-0000-0000-0000-000000000000", "input": {"email": "{{ input.email }}"}},
+    example_data={"input": {"email": "ada@example.com"}},
 )
 def sub_workflow_step(config: dict, ctx: StepContext) -> RunChildren:
     return RunChildren(workflow_id=config["workflow_id"], inputs=[config.get("input") or {}], single=True)
@@ -49,6 +50,7 @@ def sub_workflow_step(config: dict, ctx: StepContext) -> RunChildren:
                                                     "execution_ids": {"type": "array"}}},
     example={"items": "{{ input.users }}", "workflow_id": "00000000-0000-0000-0000-000000000000",
              "item_input": {"email": "{{ item.email }}"}, "parallelism": 5},
+    example_data={"input": {"users": [{"email": "ada@example.com"}, {"email": "grace@example.com"}]}},
     raw_fields=("item_input",),
 )
 def for_each_step(config: dict, ctx: StepContext) -> RunChildren:

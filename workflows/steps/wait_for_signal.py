@@ -55,6 +55,7 @@ def wait_for_signal_step(config: dict, ctx: StepContext) -> Wait:
     output_schema={"type": "object", "properties": {"branch": {"enum": ["approved", "rejected", "timeout"]},
                                                     "payload": {"type": "object"}}},
     example={"message": "Refund {{ input.amount }} EUR to {{ input.customer }}?", "timeout_seconds": 86400},
+    example_data={"input": {"amount": 120, "customer": "Ada Lovelace"}},
     branches=lambda config: ["approved", "rejected", "timeout"],
 )
 def approval_step(config: dict, ctx: StepContext) -> Wait:

@@ -48,7 +48,7 @@ FAULTS: set[str] = set()
 
 
 @step_function("create_patient")
-def create_patient(name: str, idempotency_key: str = "") -> dict:
+def create_patient(name: str, phone: str = "", idempotency_key: str = "") -> dict:
     """Fails while `name` is in FAULTS (the test's switch for "the database is overloaded")."""
     CALLS.append({"value": name, "idempotency_key": idempotency_key})
     if name in FAULTS:
@@ -72,6 +72,7 @@ SENT_SMS: list[dict] = []
                                   "text": {"type": "string", "maxLength": 160}}},
     output_schema={"type": "object", "properties": {"message_id": {"type": "string"}}},
     example={"to": "{{ input.phone }}", "text": "Your code is 1234"},
+    example_data={"input": {"phone": "+15550001"}},
 )
 def test_sms(config: dict, ctx: StepContext) -> dict:
     SENT_SMS.append({**config, "idempotency_key": ctx.idempotency_key})

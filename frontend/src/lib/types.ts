@@ -150,6 +150,8 @@ export interface StepType {
   config_schema: JsonSchema;
   output_schema: JsonSchema;
   example: Record<string, unknown>;
+  /** What the example's templates render over ({input, steps}): sample data to try it with. */
+  example_data?: Record<string, unknown>;
   branches: string[] | null;
 }
 
