@@ -194,3 +194,26 @@ def test_the_limits_serve_the_step_key_rule_a_save_applies(api):
     assert validate(api, {"name": "w", "steps": [log("k" * rule["max"])]})["valid"] is True
     refused = validate(api, {"name": "w", "steps": [log("1st")]})["errors"]
     assert refused == {"steps[0].key": [rule["message"]]}
+
+
+@pytest.mark.parametrize("template,refused", [
+    ("Hello {{ input.name }}, {% if input.x %}yes{% endif %}", False),
+    ("no templates here", False),
+    ("Hi input.name }}", False),  # a stray closing delimiter is text to Jinja (the designer refused it)
+    ("Hi {{ input.name", True),
+    ("{% if x }}", True),
+    ("{{ a {{ b }}", True),
+    ("{{ }}", True),
+])
+def test_template_syntax_is_the_servers_to_say(api, template, refused):
+    """The delimiter checks the designer made (frontend/src/lib/templates.ts, removed), as the server
+    answers them: at the path of the string, deep in a config too."""
+    body = {"name": "w", "steps": [log("a") | {"config": {"message": template}},
+                                   http("b", {"url": "https://x", "json": {"list": ["ok", template]}})]}
+    answer = validate(api, body)
+    if not refused:
+        assert answer == {"valid": True, "errors": {}}
+        return
+    assert sorted(answer["errors"]) == ["steps.a.config.message", "steps.b.config.json.list[1]"]
+    assert all("does not parse" in m for messages in answer["errors"].values() for m in messages)
+    assert answer["errors"] == api.post("/api/v1/workflows/", body, format="json").json()["fields"]
