@@ -217,3 +217,29 @@ def test_template_syntax_is_the_servers_to_say(api, template, refused):
     assert sorted(answer["errors"]) == ["steps.a.config.message", "steps.b.config.json.list[1]"]
     assert all("does not parse" in m for messages in answer["errors"].values() for m in messages)
     assert answer["errors"] == api.post("/api/v1/workflows/", body, format="json").json()["fields"]
+
+
+def test_bounded_like_a_save_the_body_size_and_depth(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2000
+    big = {"name": "w", "steps": [log("a") | {"config": {"message": "x" * 5000}}]}
+    refused = api.post(VALIDATE, big, format="json")
+    saved = api.post("/api/v1/workflows/", big, format="json")
+    assert refused.status_code == saved.status_code == 413, refused.content
+    assert refused.json() == saved.json()
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    settings.FLOWPILOT_JSON_MAX_DEPTH = 5
+    deep = {"name": "w", "steps": [log("a") | {"config": {"message": "m", "x": {"y": {"z": {"w": 1}}}}}]}
+    refused = api.post(VALIDATE, deep, format="json")
+    saved = api.post("/api/v1/workflows/", deep, format="json")
+    assert refused.status_code == saved.status_code == 400
+    assert refused.json() == saved.json() and "deep" in refused.json()["message"]
+    assert rows() == (0, 0, 0)
+
+
+def test_a_workflow_defined_in_code_answers_as_its_save_does(api, user):
+    coded = Workflow.objects.create(owner=user, name="coded", kind="code")
+    body = {"name": "coded", "steps": [log("a")]}
+    refused = api.post(f"{VALIDATE}?workflow={coded.pk}", body, format="json")
+    saved = api.put(f"/api/v1/workflows/{coded.pk}/", body, format="json")
+    assert refused.status_code == saved.status_code == 409
+    assert refused.json() == saved.json()
