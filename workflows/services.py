@@ -108,15 +108,15 @@ def _create_checked(data: dict, steps: list[dict]) -> dict:
     return definition
 
 
-def _update_checked(workflow: Workflow, data: dict, steps: list[dict] | None) -> tuple[dict, list[dict]]:
+def _update_checked(workflow: Workflow, data: dict, steps: list[dict] | None) -> dict:
     """The checks of a change to `workflow`: its stored fields merged with `data`, `steps` (or its
-    stored graph), and no sub-workflow cycle back to it. Answers (definition, steps), or raises
+    stored graph), and no sub-workflow cycle back to it. Answers the definition, or raises
     InvalidInput. Writes nothing: workflow_validate runs it too."""
     merged = {**_workflow_data(workflow), **{f: data[f] for f in WORKFLOW_FIELDS if f in data}}
     new_steps = steps if steps is not None else _steps_data(workflow)
     definition = _check(merged, new_steps)
     call_graph.check_acyclic(workflow=workflow, steps=new_steps)
-    return definition, new_steps
+    return definition
 
 
 def workflow_validate(*, data: dict, steps: list[dict] | None = None,
@@ -161,7 +161,7 @@ def workflow_update(*, workflow: Workflow, data: dict, steps: list[dict] | None 
     the change as a new version at once; runs already started keep the version they began with."""
     check_editable(workflow)
     workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
-    definition, _ = _update_checked(workflow, data, steps)
+    definition = _update_checked(workflow, data, steps)
     for f in WORKFLOW_FIELDS:
         if f in data:
             setattr(workflow, f, data[f])
