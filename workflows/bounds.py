@@ -14,6 +14,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 MAX_RETRIES = 100  # retries after the first attempt: at most 101 attempts
+# A step's key: how templates name it (steps.<key>.output), so an identifier. The model's column and
+# the API's fields read it from here, and the designer through GET /api/v1/limits/.
+STEP_KEY_MAX_LENGTH = 100
+STEP_KEY_PATTERN = rf"^[A-Za-z_][A-Za-z0-9_]{{0,{STEP_KEY_MAX_LENGTH - 1}}}$"
+STEP_KEY_HELP = "use letters, digits and underscores, starting with a letter or underscore"
 
 
 def max_retry_delay() -> float:
@@ -49,8 +54,10 @@ def max_workflow_steps() -> int:
     return int(settings.FLOWPILOT_MAX_WORKFLOW_STEPS)
 
 
-def limits() -> dict[str, dict[str, float]]:
-    """Every bound by field name, as the API and the designer show it: {"field": {"min":, "max":}}."""
+def limits() -> dict[str, dict[str, float | str]]:
+    """Every bound by field name, as the API and the designer show it: {"field": {"min":, "max":}}.
+    For "step_key", min and max bound its length, with the pattern it must match and the message
+    a save answers when it does not."""
     return {
         "max_retries": {"min": 0, "max": MAX_RETRIES},
         "retry_base_delay": {"min": 0, "max": max_retry_delay()},
@@ -61,6 +68,7 @@ def limits() -> dict[str, dict[str, float]]:
         "wait_seconds": {"min": 0, "max": max_wait()},
         "offset_minutes": {"min": -max_offset_minutes(), "max": max_offset_minutes()},
         "steps": {"min": 0, "max": max_workflow_steps()},
+        "step_key": {"min": 1, "max": STEP_KEY_MAX_LENGTH, "pattern": STEP_KEY_PATTERN, "message": STEP_KEY_HELP},
     }
 
 

@@ -10,10 +10,10 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from .bounds import STEP_KEY_MAX_LENGTH, STEP_KEY_PATTERN  # the step key's rule lives in bounds
 from .querysets import ExecutionQuerySet, OwnedQuerySet, TaskExecutionQuerySet, WorkflowQuerySet
 from .states import TASK_OPEN, ExecutionStatus, TaskStatus
 
-STEP_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
 step_key_validator = RegexValidator(
     STEP_KEY_PATTERN, "use letters, digits and underscores, starting with a letter or underscore "
                       "(the key is how templates name the step: steps.<key>.output)")
@@ -96,7 +96,7 @@ class WorkflowStep(RetryFields):
     """One node of a workflow's editable definition. Runs never read these rows: they read a version."""
 
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="steps")
-    key = models.CharField(max_length=100, validators=[step_key_validator])
+    key = models.CharField(max_length=STEP_KEY_MAX_LENGTH, validators=[step_key_validator])
     name = models.CharField(max_length=200, blank=True)
     task_type = models.CharField(max_length=100)
     config = models.JSONField(default=dict, blank=True)

@@ -100,10 +100,47 @@ def _workflow_data(workflow: Workflow) -> dict:
     return {f: getattr(workflow, f) for f in WORKFLOW_FIELDS}
 
 
+def _create_checked(data: dict, steps: list[dict]) -> dict:
+    """The checks of a new workflow's definition (a creation that activates it: not empty either);
+    answers the definition, or raises InvalidInput. Writes nothing: workflow_validate runs it too."""
+    definition = _check({**data}, steps)
+    if data.get("status") == WorkflowStatus.ACTIVE:
+        _check_activatable(definition)
+    return definition
+
+
+def _update_checked(workflow: Workflow, data: dict, steps: list[dict] | None) -> dict:
+    """The checks of a change to `workflow`: its stored fields merged with `data`, `steps` (or its
+    stored graph), and no sub-workflow cycle back to it. Answers the definition, or raises
+    InvalidInput. Writes nothing: workflow_validate runs it too."""
+    merged = {**_workflow_data(workflow), **{f: data[f] for f in WORKFLOW_FIELDS if f in data}}
+    new_steps = steps if steps is not None else _steps_data(workflow)
+    definition = _check(merged, new_steps)
+    call_graph.check_acyclic(workflow=workflow, steps=new_steps)
+    return definition
+
+
+def workflow_validate(*, data: dict, steps: list[dict] | None = None,
+                      workflow: Workflow | None = None) -> dict[str, list[str]]:
+    """The problems a save would answer, by field path, without saving: those of creating a
+    workflow, or with `workflow` those of changing it (including a sub-workflow cycle back to it,
+    knowable only for a workflow that exists). Empty when the save would pass these checks. The
+    designer asks this while the user edits, so that the server states each rule once."""
+    try:
+        if workflow is None:
+            _create_checked(data, steps or [])
+        else:
+            check_editable(workflow)  # a code workflow: 409, as its save would answer
+            _update_checked(workflow, data, steps)
+    except InvalidInput as exc:
+        return exc.fields
+    return {}
+
+
 @transaction.atomic
 def workflow_create(*, owner, data: dict, steps: list[dict] | None = None) -> Workflow:
     steps = steps or []
-    definition = _check({**data}, steps)
+    definition = _create_checked(data, steps)
     workflow = Workflow.objects.create(owner=owner, **{f: data[f] for f in WORKFLOW_FIELDS if f in data})
     graph_rows.replace(workflow, steps)
     if data.get("status") == WorkflowStatus.ACTIVE:
@@ -125,10 +162,7 @@ def workflow_update(*, workflow: Workflow, data: dict, steps: list[dict] | None 
     the change as a new version at once; runs already started keep the version they began with."""
     check_editable(workflow)
     workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
-    merged = {**_workflow_data(workflow), **{f: data[f] for f in WORKFLOW_FIELDS if f in data}}
-    new_steps = steps if steps is not None else _steps_data(workflow)
-    definition = _check(merged, new_steps)
-    call_graph.check_acyclic(workflow=workflow, steps=new_steps)
+    definition = _update_checked(workflow, data, steps)
     for f in WORKFLOW_FIELDS:
         if f in data:
             setattr(workflow, f, data[f])
@@ -167,11 +201,15 @@ def workflow_activate(*, workflow: Workflow, user=None) -> Workflow:
     return workflow
 
 
+def _check_activatable(definition: dict) -> None:
+    if not definition["steps"]:
+        raise InvalidInput("a workflow needs at least one step to be activated", fields={"steps": ["is empty"]})
+
+
 def _activate(workflow: Workflow, definition: dict, steps: list[dict], *, user) -> None:
     """Publish a checked definition of the (locked) workflow and make it runnable."""
     call_graph.check_acyclic(workflow=workflow, steps=steps)
-    if not definition["steps"]:
-        raise InvalidInput("a workflow needs at least one step to be activated", fields={"steps": ["is empty"]})
+    _check_activatable(definition)
     version_publish(workflow, definition, user)
     workflow.status = WorkflowStatus.ACTIVE
     workflow.save(update_fields=["status", "updated_at"])

@@ -35,6 +35,11 @@ def flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+def field_errors(detail) -> dict[str, list[str]]:
+    """A refused input's messages by field path, as a 400 answers them in "fields"."""
+    return {k: v for k, v in flatten(detail).items() if v}
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response({"message": exc.message, **exc.extra}, status=exc.status_code)
@@ -43,7 +48,7 @@ def exception_handler(exc, context):
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
-        fields = {k: v for k, v in flatten(exc.detail).items() if v}
+        fields = field_errors(exc.detail)
         summary = "; ".join(f"{k}: {' '.join(v)}" if k else " ".join(v) for k, v in fields.items())
         return Response({"message": f"Invalid input: {summary}", "fields": fields},
                         status=status.HTTP_400_BAD_REQUEST)

@@ -32,8 +32,8 @@ class PositionField(serializers.Serializer):
 
 
 class StepSerializer(serializers.Serializer):
-    key = serializers.RegexField(STEP_KEY_PATTERN, max_length=100, error_messages={
-        "invalid": "use letters, digits and underscores, starting with a letter or underscore"})
+    key = serializers.RegexField(bounds.STEP_KEY_PATTERN, max_length=bounds.STEP_KEY_MAX_LENGTH,
+                                 error_messages={"invalid": bounds.STEP_KEY_HELP})
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     task_type = serializers.CharField(max_length=100)
     config = serializers.DictField(required=False, default=dict)
@@ -277,6 +277,13 @@ class BulkRetryResultSerializer(serializers.Serializer):
     retried = serializers.IntegerField(required=False, help_text="Present when the executions were retried.")
     count = serializers.IntegerField()
     execution_ids = serializers.ListField(child=serializers.UUIDField())
+
+
+class WorkflowValidationSerializer(serializers.Serializer):
+    valid = serializers.BooleanField(help_text="Whether a save of this body would pass the server's checks.")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), help_text=(
+        'What a save would refuse, by field path as its 400 names them ("name", "steps[1].key", '
+        '"steps.crm.config.url"); empty when valid.'))
 
 
 class StepTypeSerializer(serializers.Serializer):

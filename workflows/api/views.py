@@ -8,6 +8,7 @@ from django.db.models import F, Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from .. import credentials, graph_rows, services, step_trial
@@ -15,6 +16,7 @@ from ..code import sync as code_sync
 from ..models import Credential, LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStep
 from ..steps import registry
 from . import serializers as s
+from .errors import field_errors
 from .filters import ExecutionFilter, WorkflowFilter
 
 LEVEL_ORDER = list(LogLevel.values)
@@ -68,6 +70,27 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         steps = fields.pop("steps", [])
         workflow = services.workflow_create(owner=request.user, data=fields, steps=steps)
         return self._answer(workflow.pk, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.WorkflowInputSerializer, responses=s.WorkflowValidationSerializer,
+        parameters=[OpenApiParameter("workflow", str, OpenApiParameter.QUERY, required=False, description=(
+            "Check the body as a PUT of this workflow would (its retry defaults, a sub-workflow cycle "
+            "back to it) instead of as a new workflow."))],
+        summary="Check a workflow's body as a save would, saving nothing",
+        description="The same checks, messages and field paths as POST (or, with ?workflow=, PUT) answers "
+                    "in a 400, as 200 {\"valid\", \"errors\"}. The designer asks it while the user edits.")
+    @action(detail=False, methods=["post"], url_path="validate")
+    def validate_body(self, request):
+        workflow_id = request.query_params.get("workflow")
+        workflow = get_object_or_404(self.get_queryset(), pk=workflow_id) if workflow_id else None  # yours only
+        data = s.WorkflowInputSerializer(data=request.data)
+        if data.is_valid():
+            fields = dict(data.validated_data)
+            steps = fields.pop("steps", None if workflow else [])
+            errors = services.workflow_validate(data=fields, steps=steps, workflow=workflow)
+        else:
+            errors = field_errors(data.errors)
+        return Response({"valid": not errors, "errors": errors})
 
     @extend_schema(request=s.WorkflowInputSerializer, responses=s.WorkflowSerializer)
     def update(self, request, *args, **kwargs):

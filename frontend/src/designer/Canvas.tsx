@@ -1,5 +1,6 @@
 /** The canvas: React Flow over the designer store, palette drops, connections that refuse cycles,
- * minimap and controls. Marks itself data-ready (and window.__flowpilotDesigner) once drawn. */
+ * minimap and controls. Marks itself data-ready (and window.__flowpilotDesigner) once drawn, and
+ * data-checked while the problems shown are the server's answer for the graph on screen. */
 import {
   Background, BackgroundVariant, Controls, MarkerType, MiniMap, Panel, ReactFlow,
   type Connection, type DefaultEdgeOptions, type Node,
@@ -38,6 +39,7 @@ export function Canvas({ onDropType, toolbar }: CanvasProps) {
   const edges = useDesigner((s) => s.edges);
   const stepTypes = useDesigner((s) => s.stepTypes);
   const readOnly = useDesigner((s) => s.viewing !== null);
+  const checked = useDesigner((s) => s.validatedRevision === s.revision);
   const { onNodesChange, onEdgesChange, beginDrag } = api.getState();
   const drop = usePaletteDrop(stepTypes, onDropType);
   const [ready, setReady] = useState(false);
@@ -62,6 +64,7 @@ export function Canvas({ onDropType, toolbar }: CanvasProps) {
 
   return (
     <div className="fp-canvas" data-ready={ready ? "true" : "false"} data-node-count={nodes.length}
+         data-checked={checked ? "true" : "false"}
          onDragOver={drop.onDragOver} onDrop={drop.onDrop}>
       <ReactFlow
         nodes={nodes}

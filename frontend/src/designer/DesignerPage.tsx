@@ -9,6 +9,7 @@ import { Link, useBlocker, useNavigate, useParams } from "react-router";
 import { ErrorState, Spinner } from "@/components/ui";
 import { useDesignerShortcuts } from "@/hooks/use-designer-shortcuts";
 import { useLimits } from "@/hooks/use-limits";
+import { useServerValidation } from "@/hooks/use-server-validation";
 import { useStepTypes } from "@/hooks/use-step-types";
 import { useUnsavedChangesPrompt } from "@/hooks/use-unsaved-changes-prompt";
 import { useWorkflow, useWorkflowMutations, versionsKey } from "@/hooks/use-workflow";
@@ -16,7 +17,7 @@ import { ApiError } from "@/lib/api";
 import { codeToFlow, NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
 import { toast } from "@/lib/toast";
 import type { Limits, StepType, Workflow, WorkflowVersion } from "@/lib/types";
-import { issueCount, serverIssues, validateSteps } from "@/lib/validation";
+import { issueCount, serverIssues } from "@/lib/validation";
 
 import { Canvas } from "./Canvas";
 import { DesignerContext, useDesigner, useDesignerApi } from "./context";
@@ -79,6 +80,7 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
   const queryClient = useQueryClient();
   const flow = useReactFlow();
   const { save, activate, run } = useWorkflowMutations(workflow.id);
+  useServerValidation(store, workflow.id);
   const [open, setOpen] = useState<Open>(null);
   const [busy, setBusy] = useState<"save" | "activate" | null>(null);
   const dirty = useDesigner((s) => s.revision !== s.savedRevision);
@@ -108,14 +110,12 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
       return null;
     }
     const steps = s.steps();
-    const problems = issueCount(validateSteps(steps, s.stepTypes, s.limits));
+    // The server's check of this very graph found problems: show them rather than send it. Not yet
+    // checked: the save itself checks, and its 400 is shown the same way.
+    const problems = s.validatedRevision === s.revision ? issueCount(s.issues) + s.generalErrors.length : 0;
     if (problems) {
       s.select([]);
       toast(`Cannot save: fix the ${problems} problem${problems > 1 ? "s" : ""} marked in red first.`, "error");
-      return null;
-    }
-    if (!s.name.trim()) {
-      toast("Cannot save: the workflow needs a name.", "error");
       return null;
     }
     const revision = s.revision;
@@ -132,7 +132,7 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
     } catch (error) {
       if (error instanceof ApiError && error.status === 400) {
         const mapped = serverIssues(error.fields, steps);
-        store.getState().setServerErrors(mapped.byStep, mapped.general);
+        store.getState().setServerErrors(mapped.byStep, mapped.general, revision);
         store.getState().select([]);
       }
       toast(`Not saved: ${error instanceof Error ? error.message : String(error)}`, "error");

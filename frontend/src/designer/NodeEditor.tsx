@@ -8,7 +8,7 @@ import { ancestors, flowToSteps, parseRef, type StepNodeData } from "@/lib/graph
 import { humanize } from "@/lib/schema-form";
 import { templateSuggestions } from "@/lib/template-hints";
 import type { StepDefinition } from "@/lib/types";
-import { issuesAt, KEY_HELP, KEY_PATTERN, type Issue } from "@/lib/validation";
+import { issuesAt, keyProblem, type Issue } from "@/lib/validation";
 
 import { useDesigner, useDesignerApi } from "./context";
 import { SchemaForm } from "./SchemaForm";
@@ -142,7 +142,8 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
   const changeKey = (text: string) => {
     setKeyText(text);
     if (text === stepKey) return setKeyError(null);
-    if (!KEY_PATTERN.test(text)) return setKeyError(KEY_HELP);
+    const problem = keyProblem(text, api.getState().limits); // the server's rule, from GET /api/v1/limits/
+    if (problem) return setKeyError(problem);
     const result = api.getState().renameStep(stepKey, text);
     setKeyError(result.ok ? null : result.reason);
   };

@@ -5,7 +5,9 @@ import { ReactFlowProvider, type NodeProps } from "@xyflow/react";
 import type { ReactNode } from "react";
 
 import type { StepNode as StepNodeType } from "@/lib/graph";
+import { LIMITS } from "@/lib/__fixtures__/limits";
 import type { StepDefinition } from "@/lib/types";
+import { serverIssues } from "@/lib/validation";
 
 import { STEP_TYPES } from "./__fixtures__/step-types";
 import { DesignerContext } from "./context";
@@ -27,6 +29,13 @@ function wrap(store: ReturnType<typeof createDesignerStore>, children: ReactNode
       </ReactFlowProvider>
     </QueryClientProvider>
   );
+}
+
+/** The store as it is once the server answered POST workflows/validate/ with these fields. */
+function checked(store: ReturnType<typeof createDesignerStore>, fields: Record<string, string[]>) {
+  const mapped = serverIssues(fields, store.getState().steps());
+  store.getState().setServerErrors(mapped.byStep, mapped.general, store.getState().revision);
+  return store;
 }
 
 function renderNode(store: ReturnType<typeof createDesignerStore>, key: string) {
@@ -63,19 +72,24 @@ describe("step node", () => {
   });
 
   it("is marked invalid with the count and the messages of its problems", () => {
-    const store = createDesignerStore({ steps: [step("mail", "send_email", { to: "a@b.c", subject: "Hi {{ input.name" })], stepTypes: STEP_TYPES });
+    const store = checked(createDesignerStore({
+      steps: [step("mail", "send_email", { to: "a@b.c", subject: "Hi {{ input.name" })], stepTypes: STEP_TYPES,
+    }), {
+      "steps.mail.config.subject": ["template does not parse: unexpected end of template, expected 'end of print statement'. (line 1)"],
+      "steps.mail.config.body": ["this field is required"],
+    });
     renderNode(store, "mail");
     const node = screen.getByTestId("node-mail");
     expect(node).toHaveAttribute("data-invalid", "true");
     expect(within(node).getByRole("img", { name: "2 problems" })).toHaveTextContent("2");
-    expect(node.getAttribute("title")).toMatch(/config\.subject: .*not closed/);
-    expect(node.getAttribute("title")).toMatch(/config\.body: is required/);
+    expect(node.getAttribute("title")).toMatch(/config\.subject: template does not parse/);
+    expect(node.getAttribute("title")).toMatch(/config\.body: this field is required/);
   });
 
-  it("marks every step of a cycle", () => {
-    const store = createDesignerStore({
+  it("marks the step the server names for a cycle", () => {
+    const store = checked(createDesignerStore({
       steps: [step("a", "log", { message: "a" }, ["b"]), step("b", "log", { message: "b" }, ["a"])], stepTypes: STEP_TYPES,
-    });
+    }), { "steps.a.depends_on": ["dependency cycle: a -> b -> a"] });
     renderNode(store, "a");
     expect(screen.getByTestId("node-a")).toHaveAttribute("data-invalid", "true");
     expect(screen.getByTestId("node-a").getAttribute("title")).toMatch(/cycle/);
@@ -85,7 +99,8 @@ describe("step node", () => {
 describe("step editor", () => {
   it("shows a missing required field next to the field, and clears it once filled", async () => {
     const user = userEvent.setup();
-    const store = createDesignerStore({ steps: [step("fetch", "http_request", {})], stepTypes: STEP_TYPES });
+    const store = checked(createDesignerStore({ steps: [step("fetch", "http_request", {})], stepTypes: STEP_TYPES }),
+      { "steps.fetch.config.url": ["this field is required"] });
     const { unsubscribe } = renderEditor(store, "fetch");
     const field = () => screen.getByLabelText("URL").closest(".fp-field") as HTMLElement;
     expect(within(field()).getByRole("alert")).toHaveTextContent("is required");
@@ -99,6 +114,7 @@ describe("step editor", () => {
     const user = userEvent.setup();
     const store = createDesignerStore({
       steps: [step("a", "log", { message: "x" }), step("b", "log", { message: "{{ steps.a.output }}" }, ["a"])], stepTypes: STEP_TYPES,
+      limits: LIMITS, // the step key's rule, as GET /api/v1/limits/ serves it
     });
     const { unsubscribe } = renderEditor(store, "a");
     const key = screen.getByLabelText("Key");

@@ -1,5 +1,7 @@
 import type { StepDefinition } from "@/lib/types";
 
+import { LIMITS } from "@/lib/__fixtures__/limits";
+
 import { STEP_TYPES } from "./__fixtures__/step-types";
 import { createDesignerStore } from "./store";
 
@@ -10,7 +12,7 @@ const step = (key: string, depends_on: string[] = [], x = 0): StepDefinition => 
 });
 
 function make(steps: StepDefinition[] = []) {
-  const store = createDesignerStore({ steps, stepTypes: STEP_TYPES });
+  const store = createDesignerStore({ steps, stepTypes: STEP_TYPES, limits: LIMITS });
   return { store, s: () => store.getState() };
 }
 const deps = (steps: StepDefinition[]) => Object.fromEntries(steps.map((st) => [st.key, st.depends_on]));
@@ -102,15 +104,21 @@ describe("designer store", () => {
     expect(steps[1].config.message).toBe("{{ steps.fetch.output }}");
   });
 
-  it("keeps validation current, and an unchanged step keeps its problems array", () => {
+  it("shows the server's check of the graph it checked, and an unchanged step keeps its problems array", () => {
     const { s } = make([step("a"), step("b")]);
     s().updateStep("a", { config: {} });
-    expect(s().issues.a).toEqual([{ field: "config.message", message: "is required" }]);
+    // What POST workflows/validate/ answers for this graph (hooks/use-server-validation.ts maps it).
+    s().setServerErrors({ a: [{ field: "config.message", message: "this field is required" }] }, [], s().revision);
+    expect(s().issues.a).toEqual([{ field: "config.message", message: "this field is required" }]);
+    expect(s().validatedRevision).toBe(s().revision);
     const before = s().issues.a;
     s().updateStep("b", { name: "B" });
     expect(s().issues.a).toBe(before);
+    expect(s().validatedRevision).not.toBe(s().revision); // shown, but of the graph before this edit
     s().updateStep("a", { config: { message: "ok" } });
+    s().setServerErrors({}, [], s().revision);
     expect(s().issues.a).toBeUndefined();
+    expect(s().validatedRevision).toBe(s().revision);
   });
 
   it("shows server errors on steps until the step is edited", () => {

@@ -1,5 +1,5 @@
 /** The designer's state, one store per open workflow (createDesignerStore): the graph (React Flow
- * nodes and edges; a node's id is its step key), the step types, the problems found on each step,
+ * nodes and edges; a node's id is its step key), the step types, the server's problems on each step,
  * undo/redo history of graph snapshots, the clipboard, read-only viewing of an old version (or of a
  * workflow defined in code, which is never edited here), and whether there are unsaved changes. Components subscribe to slices with selectors. */
 import { applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, type NodeChange, type XYPosition } from "@xyflow/react";
@@ -12,7 +12,7 @@ import {
 import { humanize } from "@/lib/schema-form";
 import { renameStepReferences } from "@/lib/templates";
 import type { Limits, StepDefinition, StepType } from "@/lib/types";
-import { KEY_PATTERN, validateSteps, type Issue, type IssueMap } from "@/lib/validation";
+import { keyProblem, type Issue, type IssueMap } from "@/lib/validation";
 
 export interface Snapshot {
   nodes: StepNode[];
@@ -36,11 +36,15 @@ export interface DesignerState {
   name: string;
   description: string;
   stepTypes: Record<string, StepType>;
-  /** The server's bounds on a step's numbers (GET /api/v1/limits/). */
+  /** The server's bounds (GET /api/v1/limits/): here for the step key's rule, checked on a rename. */
   limits: Limits;
-  /** Problems by step key: the designer's checks, then the server's answer to the last save. */
+  /** Problems by step key, as shown: the server's, each step's array kept while it does not change. */
   issues: IssueMap;
+  /** The server's answer by step key: to the last check (POST workflows/validate/) or save (a 400). */
   serverIssues: IssueMap;
+  /** The revision the server's last check answered for (null before any): the shown problems are
+   * those of the current graph when it equals `revision`. */
+  validatedRevision: number | null;
   /** Server problems that name no step. */
   generalErrors: string[];
   /** The step shown in the editor: the only selected node, if exactly one is. */
@@ -76,7 +80,8 @@ export interface DesignerState {
   redo(): void;
   autoLayout(): void;
   markSaved(revision: number): void;
-  setServerErrors(byStep: IssueMap, general: string[]): void;
+  /** The server's problems: by step and general; `revision` when they answer a check of that graph. */
+  setServerErrors(byStep: IssueMap, general: string[], revision?: number): void;
   viewVersion(version: number, steps: StepDefinition[]): void;
   /** Show a code workflow's graph (codeToFlow), read-only for good. */
   viewCode(version: number, graph: { nodes: StepNode[]; edges: DependencyEdge[] }): void;
@@ -86,10 +91,10 @@ export interface DesignerState {
 }
 
 /** Keep the previous array of a step whose problems did not change, so its node does not re-render. */
-function mergeIssues(previous: IssueMap, found: IssueMap, server: IssueMap): IssueMap {
+function mergeIssues(previous: IssueMap, server: IssueMap): IssueMap {
   const next: IssueMap = {};
-  for (const key of new Set([...Object.keys(found), ...Object.keys(server)])) {
-    const list: Issue[] = [...(found[key] ?? []), ...(server[key] ?? [])];
+  for (const key of Object.keys(server)) {
+    const list: Issue[] = server[key];
     const old = previous[key];
     const same = old && old.length === list.length &&
       old.every((issue, i) => issue.field === list[i].field && issue.message === list[i].message);
@@ -101,13 +106,15 @@ function mergeIssues(previous: IssueMap, found: IssueMap, server: IssueMap): Iss
 const readOnlyReason = (viewing: { code?: boolean }) =>
   (viewing.code ? "This workflow is defined in code: edit it in Python." : "This is an old version, shown read-only.");
 
+const UNCHECKED = { serverIssues: {}, generalErrors: [], validatedRevision: null } satisfies Partial<DesignerState>;
+
 const deselect = (nodes: StepNode[]) => nodes.map((n) => (n.selected ? { ...n, selected: false } : n));
 
 export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTypes?: StepType[]; limits?: Limits } = {}) {
   const store = createStore<DesignerState>()((set, get) => {
     /** Recompute the problems after the definition changed. */
-    const revalidate = (state: Pick<DesignerState, "nodes" | "edges" | "stepTypes" | "limits" | "issues" | "serverIssues" | "viewing">) =>
-      state.viewing?.code ? {} : mergeIssues(state.issues, validateSteps(flowToSteps(state.nodes, state.edges), state.stepTypes, state.limits), state.serverIssues);
+    const revalidate = (state: Pick<DesignerState, "issues" | "serverIssues" | "viewing">) =>
+      state.viewing?.code ? {} : mergeIssues(state.issues, state.serverIssues);
 
     const snapshot = (): Snapshot => ({ nodes: get().nodes, edges: get().edges, revision: get().revision });
 
@@ -127,7 +134,7 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
       const state = get();
       set({
         nodes, edges, revision: nextRevision(), ...extra,
-        issues: revalidate({ ...state, ...extra, nodes, edges }),
+        issues: revalidate({ ...state, ...extra }),
       });
     };
 
@@ -158,8 +165,9 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
       description: "",
       stepTypes,
       limits,
-      issues: mergeIssues({}, validateSteps(flowToSteps(start.nodes, start.edges), stepTypes, limits), {}),
+      issues: {},
       serverIssues: {},
+      validatedRevision: null,
       generalErrors: [],
       selected: null,
       past: [],
@@ -271,7 +279,8 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
         const { nodes, edges, viewing } = get();
         if (viewing) return { ok: false, reason: readOnlyReason(viewing) };
         if (from === to) return { ok: true };
-        if (!KEY_PATTERN.test(to)) return { ok: false, reason: "Use letters, digits and underscores, starting with a letter or underscore." };
+        const problem = keyProblem(to, get().limits);
+        if (problem) return { ok: false, reason: `Key: ${problem}.` };
         if (nodes.some((n) => n.id === to)) return { ok: false, reason: `Another step has the key "${to}".` };
         remember();
         const nextNodes = nodes.map((node) => {
@@ -390,15 +399,16 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
         set({ issues: revalidate(get()) });
       },
 
-      setServerErrors(byStep, general) {
-        set({ serverIssues: byStep, generalErrors: general });
+      setServerErrors(byStep, general, revision) {
+        set({ serverIssues: byStep, generalErrors: general, ...(revision === undefined ? {} : { validatedRevision: revision }) });
         set({ issues: revalidate(get()) });
       },
 
       viewVersion(version, steps) {
         const { viewing, stash } = get();
         const keep = viewing ? stash : snapshot();
-        set({ ...withGraph(steps), viewing: { version }, stash: keep, selected: null });
+        // The server's problems are those of the graph it checked: not of this one (checked anew).
+        set({ ...withGraph(steps), viewing: { version }, stash: keep, selected: null, ...UNCHECKED });
         set({ issues: revalidate(get()) });
       },
 
@@ -409,7 +419,8 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
       exitView() {
         const { stash } = get();
         if (!stash) return;
-        set({ nodes: stash.nodes, edges: stash.edges, revision: stash.revision, viewing: null, stash: null, selected: selectedOf(stash.nodes) });
+        set({ nodes: stash.nodes, edges: stash.edges, revision: stash.revision, viewing: null, stash: null, selected: selectedOf(stash.nodes),
+          ...UNCHECKED });
         set({ issues: revalidate(get()) });
       },
 

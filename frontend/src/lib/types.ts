@@ -140,8 +140,21 @@ export interface JsonSchema {
   [key: string]: unknown;
 }
 
-/** GET /api/v1/limits/: the server's bound on each number a workflow can set, by field name. */
-export type Limits = Record<string, { min: number; max: number }>;
+/** GET /api/v1/limits/: the server's bound on each number a workflow can set, by field name; for
+ * "step_key", the bounds of its length, the pattern it must match and the message when it does not. */
+export interface Bound {
+  min: number;
+  max: number;
+  pattern?: string;
+  message?: string;
+}
+export type Limits = Record<string, Bound>;
+
+/** POST /api/v1/workflows/validate/: what a save of the same body would refuse, by field path. */
+export interface WorkflowValidation {
+  valid: boolean;
+  errors: Record<string, string[]>;
+}
 
 export interface StepType {
   name: string;

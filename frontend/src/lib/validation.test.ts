@@ -1,145 +1,14 @@
+/* The save's rules are the server's (POST /api/v1/workflows/validate/): the cases this file asserted
+ * when the designer re-implemented them (template syntax, configs against their schemas, keys,
+ * duplicates, unknown types, dependencies, branches, cycles, the bounds on a step's numbers) are
+ * asserted on the server, validate's answer equal to a save's 400, in workflows/tests/test_validate.py.
+ * What is left here: mapping the server's answer onto the steps, and the branches a node draws. */
 import { STEP_TYPES } from "@/designer/__fixtures__/step-types";
 
-import { templateErrors, templateSyntaxError } from "./templates";
-import type { StepDefinition } from "./types";
-import { checkSchema, serverIssues, stepBranches, validateSteps } from "./validation";
+import { LIMITS } from "./__fixtures__/limits";
+import { keyProblem, serverIssues, stepBranches } from "./validation";
 
 const types = Object.fromEntries(STEP_TYPES.map((t) => [t.name, t]));
-const step = (key: string, task_type: string, config: Record<string, unknown>, depends_on: string[] = []): StepDefinition => ({
-  key, name: key, task_type, config, depends_on, step_order: 0, position: { x: 0, y: 0 },
-});
-
-describe("template syntax", () => {
-  it("accepts balanced templates and plain text", () => {
-    expect(templateSyntaxError("Hello {{ input.name }}, {% if x %}yes{% endif %}")).toBeNull();
-    expect(templateSyntaxError("no templates here")).toBeNull();
-  });
-
-  it("names unclosed, stray, mismatched and empty delimiters", () => {
-    expect(templateSyntaxError("Hi {{ input.name")).toMatch(/not closed/);
-    expect(templateSyntaxError("Hi input.name }}")).toMatch(/no opening/);
-    expect(templateSyntaxError("{% if x }}")).toMatch(/closed by "}}"/);
-    expect(templateSyntaxError("{{ a {{ b }}")).toMatch(/not closed before/);
-    expect(templateSyntaxError("{{ }}")).toMatch(/empty/);
-  });
-
-  it("finds broken strings deep in a config by path", () => {
-    expect(templateErrors({ json: { list: ["ok", "{{ broken"] }, url: "x" })).toEqual([
-      { path: "json.list[1]", message: expect.stringMatching(/not closed/) },
-    ]);
-  });
-});
-
-describe("schema checks", () => {
-  const http = types.http_request.config_schema;
-
-  it("reports missing required fields, nested too", () => {
-    expect(checkSchema(http, { method: "GET" }, "config")).toEqual([{ field: "config.url", message: "is required" }]);
-    const auth = checkSchema(http, { url: "https://x", auth: { type: "bearer" } }, "config");
-    expect(auth).toEqual([{ field: "config.auth.credential", message: "is required" }]);
-  });
-
-  it("checks types, enums, lengths, ranges and closed objects", () => {
-    const fields = (config: Record<string, unknown>) => checkSchema(http, { url: "u", ...config }, "config").map((i) => i.field);
-    expect(fields({ timeout: "soon" })).toEqual(["config.timeout"]);
-    expect(fields({ method: "FETCH" })).toEqual(["config.method"]);
-    expect(fields({ timeout: 601 })).toEqual(["config.timeout"]);
-    expect(fields({ success_status: [200, "x"] })).toEqual(["config.success_status[1]"]);
-    expect(fields({ colour: "blue" })).toEqual(["config.colour"]);
-    expect(checkSchema(http, { url: "" }, "config")[0].message).toBe("must not be empty");
-  });
-
-  it("lets a template stand for a value of any type", () => {
-    expect(checkSchema(http, { url: "u", timeout: "{{ input.timeout }}" }, "config")).toEqual([]);
-    expect(checkSchema(types.conditional.config_schema, { condition: "{{ input.x > 1 }}" }, "config")).toEqual([]);
-  });
-
-  it("asks for one of the alternatives of a oneOf", () => {
-    const schema = types.conditional.config_schema;
-    expect(checkSchema(schema, {}, "config")).toEqual([{ field: "config", message: "needs one of: condition or cases" }]);
-    expect(checkSchema(schema, { condition: true, cases: [{ branch: "a", when: true }] }, "config")[0].message)
-      .toMatch(/only one of/);
-  });
-});
-
-describe("validateSteps", () => {
-  it("is empty for a sound workflow", () => {
-    const steps = [
-      step("start", "log", { message: "hi" }),
-      step("check", "conditional", { condition: "{{ input.pro }}" }, ["start"]),
-      step("pro", "log", { message: "{{ steps.start.output.message }}" }, ["check:true"]),
-    ];
-    expect(validateSteps(steps, types)).toEqual({});
-  });
-
-  it("reports each kind of problem on its step and field", () => {
-    const steps = [
-      step("bad key", "log", { message: "x" }),
-      step("dup", "log", { message: "x" }),
-      step("dup", "log", { message: "x" }),
-      step("mystery", "teleport", {}),
-      step("mail", "send_email", { to: "a@b.c", subject: "Hi {{ input.name" }),
-      step("when", "log", { message: "x" }),
-    ];
-    steps[5].when = "{{ input.ok and ";
-    const issues = validateSteps(steps, types);
-    expect(issues["bad key"]).toEqual([{ field: "key", message: expect.stringMatching(/letters, digits/) }]);
-    expect(issues.dup.map((i) => i.message)).toEqual(["is used by more than one step", "is used by more than one step"]);
-    expect(issues.mystery).toEqual([{ field: "task_type", message: 'unknown step type "teleport"' }]);
-    expect(issues.mail).toEqual([
-      { field: "config.subject", message: expect.stringMatching(/not closed/) },
-      { field: "config.body", message: "is required" },
-    ]);
-    expect(issues.when[0].field).toBe("when");
-  });
-
-  it("marks every step of a cycle", () => {
-    const steps = [step("a", "log", { message: "a" }, ["c"]), step("b", "log", { message: "b" }, ["a"]),
-      step("c", "log", { message: "c" }, ["b"]), step("d", "log", { message: "d" })];
-    const issues = validateSteps(steps, types);
-    expect(Object.keys(issues).sort()).toEqual(["a", "b", "c"]);
-    expect(issues.a[0]).toEqual({ field: "depends_on", message: expect.stringMatching(/cycle: .*→/) });
-  });
-
-  it("checks branch references against the upstream step's branches", () => {
-    const steps = [
-      step("route", "conditional", { cases: [{ branch: "eu", when: "{{ x }}" }], default: "other" }),
-      step("eu", "log", { message: "x" }, ["route:eu"]),
-      step("us", "log", { message: "x" }, ["route:true"]),
-      step("plain", "log", { message: "x" }, ["eu:yes"]),
-    ];
-    const issues = validateSteps(steps, types);
-    expect(issues.eu).toBeUndefined();
-    expect(issues.us[0].message).toMatch(/no branch "true".*eu, other/);
-    expect(issues.plain[0].message).toMatch(/no branches/);
-  });
-});
-
-describe("bounds on a step's numbers", () => {
-  // The server's answer to GET /api/v1/limits/ (workflows/bounds.py): the designer keeps no copy.
-  const limits = {
-    retry_base_delay: { min: 0, max: 604800 }, retry_backoff_factor: { min: 1, max: 10 },
-    timeout_seconds: { min: 1, max: 604800 }, max_retries: { min: 0, max: 100 },
-  };
-
-  it("are the server's, naming the field and the bound", () => {
-    const hostile = { ...step("a", "log", { message: "x" }), retry_base_delay: 1e12, retry_backoff_factor: 1e308,
-      timeout_seconds: 0, max_retries: 3 };
-    expect(validateSteps([hostile], types, limits).a).toEqual([
-      { field: "timeout_seconds", message: "must be at least 1" },
-      { field: "retry_base_delay", message: "must be at most 604800" },
-      { field: "retry_backoff_factor", message: "must be at most 10" },
-    ]);
-  });
-
-  it("follow the server when it changes them, and leave a number alone until they are known", () => {
-    const slow = { ...step("a", "log", { message: "x" }), retry_base_delay: 700000 };
-    expect(validateSteps([slow], types, { retry_base_delay: { min: 0, max: 10 ** 6 } })).toEqual({});
-    expect(validateSteps([slow], types)).toEqual({});
-    expect(validateSteps([{ ...slow, retry_base_delay: Number.NaN }], types).a)
-      .toEqual([{ field: "retry_base_delay", message: "must be a number" }]);
-  });
-});
 
 describe("branches", () => {
   it("come from the type, or from a conditional's cases", () => {
@@ -163,5 +32,39 @@ describe("server errors", () => {
       a: [{ field: "key", message: "use letters" }],
     });
     expect(general).toEqual(["name: This field may not be blank.", "a workflow needs at least one step"]);
+  });
+
+  it("name an array's item as the step's form does, and a step's own problems as the step's", () => {
+    const { byStep, general } = serverIssues({
+      "steps.fetch.config.success_status.1": ["'x' is not of type 'integer'"],
+      "steps.fetch.config.json.list.0.id": ["is required"],
+      "steps.a.depends_on": ["dependency cycle: a -> b -> a"],
+      "steps.ghost.key": ["a step that was not sent"],
+    }, [{ key: "fetch" }, { key: "a" }]);
+    expect(byStep).toEqual({
+      fetch: [
+        { field: "config.success_status[1]", message: "'x' is not of type 'integer'" },
+        { field: "config.json.list[0].id", message: "is required" },
+      ],
+      a: [{ field: "depends_on", message: "dependency cycle: a -> b -> a" }],
+    });
+    expect(general).toEqual(["steps.ghost.key: a step that was not sent"]);
+  });
+});
+
+describe("a step key", () => {
+  it("is checked by the rule the server serves, with its message", () => {
+    expect(keyProblem("fetch_2", LIMITS)).toBeNull();
+    expect(keyProblem("1st", LIMITS)).toBe(LIMITS.step_key.message);
+    expect(keyProblem("bad key", LIMITS)).toBe(LIMITS.step_key.message);
+    expect(keyProblem("", LIMITS)).toBe(LIMITS.step_key.message);
+    expect(keyProblem("k".repeat(100), LIMITS)).toBeNull();
+    expect(keyProblem("k".repeat(101), LIMITS)).toBe("at most 100 characters");
+  });
+
+  it("follows the server when it changes the rule, and is left to the server until the rule is known", () => {
+    const loose = { step_key: { ...LIMITS.step_key, pattern: "^[a-z0-9-]+$" } };
+    expect(keyProblem("1st-step", loose)).toBeNull();
+    expect(keyProblem("1st", {})).toBeNull();
   });
 });
