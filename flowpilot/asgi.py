@@ -21,6 +21,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 from django.conf import settings
 
 from accounts.websocket_auth import OriginUnlessToken, TokenAuthMiddleware
+from flowpilot import gc_tuning
 from flowpilot.limits import BodySizeLimit
 from workflows.routing import websocket_urlpatterns
 
@@ -34,3 +35,4 @@ application = ProtocolTypeRouter(
             AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )
+gc_tuning.tune()  # last: everything loaded so far lives as long as the process

@@ -7,7 +7,7 @@ from celery.signals import beat_init, celeryd_init, task_prerun, worker_process_
 from django.conf import settings
 from django.db import close_old_connections
 
-from . import database
+from . import database, gc_tuning
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowpilot.settings")
 
@@ -43,6 +43,7 @@ def _child_database_pool(**kwargs) -> None:
     before Celery's Django fixup, which would close the inherited pool, and with it the parent's
     sessions.)"""
     database.forget_inherited_pool()
+    gc_tuning.tune()  # the child's code is loaded (inherited from its parent): freeze it
 
 
 @task_prerun.connect

@@ -153,6 +153,9 @@ WHITENOISE_ADD_HEADERS_FUNCTION = _html_revalidated
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 0)
 # Threads per web process serving HTTP requests (flowpilot/asgi.py); requests beyond them wait their turn.
 FLOWPILOT_WEB_THREADS = env_int("FLOWPILOT_WEB_THREADS", 16)
+# Allocations between two collections of the garbage collector's first generation in the web and
+# worker processes (flowpilot/gc_tuning.py; Python's default is 700; 0 keeps it).
+FLOWPILOT_GC_THRESHOLD = env_int("FLOWPILOT_GC_THRESHOLD", 10_000)
 # Addresses of the proxies whose X-Forwarded-For/-Proto are believed (a load balancer in front).
 FLOWPILOT_FORWARDED_ALLOW_IPS = env_str("FLOWPILOT_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # On SIGTERM, requests in flight get this long to finish.

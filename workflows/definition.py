@@ -70,12 +70,18 @@ def issues(definition: dict) -> list[dag.Issue]:
         RetryPolicy.merged(DEFAULT_RETRY, definition.get("retry") or {})
     except (TypeError, ValueError) as exc:
         found.append(dag.Issue("", "retry", str(exc)))
+    retry_problems: dict[str, str | None] = {}  # steps mostly share their retry fields: each checked once
     for step in definition["steps"]:
-        try:
-            RetryPolicy.merged(DEFAULT_RETRY, {**(definition.get("retry") or {}), **{
-                k: v for k, v in (step.get("retry") or {}).items() if v is not None}})
-        except (TypeError, ValueError) as exc:
-            found.append(dag.Issue(step.get("key", ""), "retry", str(exc)))
+        own = {k: v for k, v in (step.get("retry") or {}).items() if v is not None}
+        key = json.dumps(own, sort_keys=True, default=repr)
+        if key not in retry_problems:
+            try:
+                RetryPolicy.merged(DEFAULT_RETRY, {**(definition.get("retry") or {}), **own})
+                retry_problems[key] = None
+            except (TypeError, ValueError) as exc:
+                retry_problems[key] = str(exc)
+        if retry_problems[key] is not None:
+            found.append(dag.Issue(step.get("key", ""), "retry", retry_problems[key]))
         if (problem := _timeout_problem(step.get("timeout_seconds"))) is not None:
             found.append(dag.Issue(step.get("key", ""), "timeout_seconds", problem))
     return found

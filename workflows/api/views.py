@@ -49,8 +49,8 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         queryset = super().get_queryset()
         return queryset if self.action == "list" else queryset.prefetch_related(None)
 
-    def _answer(self, workflow_id, *, status_code: int = status.HTTP_200_OK) -> Response:
-        workflow = self.get_queryset().get(pk=workflow_id)
+    def _answer(self, workflow: Workflow, *, status_code: int = status.HTTP_200_OK) -> Response:
+        """The workflow as the service left it (its graph as it wrote or read it, not read again)."""
         return Response(s.WorkflowSerializer(workflow, context={"steps": graph_rows.read(workflow)}).data,
                         status=status_code)
 
@@ -60,7 +60,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         return super().list(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):
-        return self._answer(self.get_object().pk)
+        return self._answer(self.get_object())
 
     @extend_schema(request=s.WorkflowInputSerializer, responses={201: s.WorkflowSerializer})
     def create(self, request, *args, **kwargs):
@@ -69,7 +69,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         fields = dict(data.validated_data)
         steps = fields.pop("steps", [])
         workflow = services.workflow_create(owner=request.user, data=fields, steps=steps)
-        return self._answer(workflow.pk, status_code=status.HTTP_201_CREATED)
+        return self._answer(workflow, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=s.WorkflowInputSerializer, responses=s.WorkflowValidationSerializer,
@@ -99,8 +99,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         steps = fields.pop("steps", None)
-        services.workflow_update(workflow=workflow, data=fields, steps=steps, user=request.user)
-        return self._answer(workflow.pk)
+        return self._answer(services.workflow_update(workflow=workflow, data=fields, steps=steps, user=request.user))
 
     def destroy(self, request, *args, **kwargs):
         services.workflow_delete(workflow=self.get_object())
@@ -109,8 +108,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
     @extend_schema(request=None, responses=s.WorkflowSerializer)
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
-        workflow = services.workflow_activate(workflow=self.get_object(), user=request.user)
-        return self._answer(workflow.pk)
+        return self._answer(services.workflow_activate(workflow=self.get_object(), user=request.user))
 
     @extend_schema(request=s.RunInputSerializer, responses={201: s.ExecutionDetailSerializer,
                                                             200: s.ExecutionDetailSerializer})
