@@ -3,6 +3,9 @@
 CeleryExecutor sends one message per step after the transaction commits (the queued row stays the
 outbox: if the send fails, the sweeper re-sends). SynchronousExecutor runs steps in this process,
 one after another, for tests and scripts that want no worker.
+
+Both reach the step runner by its task's name (RUN_STEP), never by importing it: the engine that
+dispatches sits below the task module that runs a step (tasks.py -> orchestrator -> executors).
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
 from flowpilot import fail_open
+
+RUN_STEP = "workflows.tasks.run_step"  # its one argument: the TaskExecution's id
 
 
 class CeleryExecutor:
@@ -29,11 +35,9 @@ class CeleryExecutor:
         transaction.on_commit(fn, robust=True)
 
     def send(self, ids: list[str]) -> None:
-        from .tasks import run_step
-
         for sent, task_id in enumerate(ids):
             try:
-                run_step.apply_async(args=[task_id], task_id=task_id)
+                current_app.send_task(RUN_STEP, args=[task_id], task_id=task_id)
             except Exception as exc:  # broker down: the rows stay queued and the sweeper re-sends them
                 fail_open.dispatch_deferred("run_step", len(ids) - sent, exc)
                 return
@@ -56,15 +60,16 @@ class SynchronousExecutor:
 
     def drain(self, *, limit: int = 10_000) -> int:
         """Run queued steps (and what they queue) until nothing is left; answers how many steps ran."""
-        from .orchestrator import run_step
-
+        if RUN_STEP not in current_app.tasks:
+            current_app.loader.import_default_modules()  # the apps' task modules, as a worker imports them
+        run_step = current_app.tasks[RUN_STEP]
         ran = 0
         while self.queue and ran < limit:
             item = self.queue.popleft()
             if callable(item):
                 item()
                 continue
-            run_step(item, worker_id="synchronous")
+            run_step.run(item)
             ran += 1
         return ran
 
