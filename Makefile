@@ -64,6 +64,7 @@ beat: install
 
 test: install frontend browser
 	cd frontend && $(NPM) test --silent
+	$(BIN)/lint-imports --no-cache  # the layers of the code (.importlinter)
 	$(TEST_ENV) CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

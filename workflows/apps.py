@@ -7,8 +7,9 @@ class WorkflowsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Importing workflows.steps registers the built-in step types.
-        from . import events, live
+        # Importing workflows.steps registers the built-in step types; child_runs receives the
+        # orchestrator's children.parent_check_due.
+        from . import child_runs, events, live  # noqa: F401
         from .steps import registry
 
         registry.load_modules(settings.FLOWPILOT_STEP_MODULES)

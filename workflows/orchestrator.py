@@ -323,8 +323,47 @@ def _finish(execution: WorkflowExecution, status: str, events: Events, *, now, *
                E.CANCELLED: "Execution cancelled"}[status]
     transition(execution, status, now=now, events=events, note=Note(execution.pk, message, level=level), **fields)
     if execution.parent_task_id:  # a child run: its parent step looks again once this commits
-        get_executor().after_commit(partial(children.check, execution.parent_task_id))
-    concurrency.release(execution, events)
+        get_executor().after_commit(partial(children.parent_check_due.send, sender=WorkflowExecution,
+                                            task_id=execution.parent_task_id))
+    release(execution, events)
+
+
+# --- starting runs (admission) -------------------------------------------------------------------
+
+def start_now(execution: WorkflowExecution, events: Events) -> None:
+    """pending -> running, and queue its first steps (caller holds the execution's lock: locked_run,
+    or admit's lock on many runs at once)."""
+    transition(execution, E.RUNNING, error_message="", error_details={}, completed_at=None, events=events,
+               note=Note(execution.pk, "Execution started" if not execution.retry_count
+                         else f"Execution resumed (retry {execution.retry_count})"))
+    advance_locked(execution, events)
+
+
+def admit(workflow_id, events: Events, *, now=None) -> list:
+    """Start the pending executions of a workflow that its limits allow now; answers their ids."""
+    chosen = concurrency.choose(workflow_id, now=now)
+    for execution in WorkflowExecution.objects.select_for_update(of=("self",)).filter(
+            pk__in=chosen, status=E.PENDING).order_by("created_at"):
+        start_now(execution, events)
+    return chosen
+
+
+def enter(execution: WorkflowExecution, events: Events, *, now=None) -> None:
+    """A new (or retried) pending execution: start it now, or leave it pending for a free slot (or
+    for its scheduled time: the sweeper brings it back then)."""
+    now = now or timezone.now()
+    if execution.scheduled_at and execution.scheduled_at > now:
+        return
+    if concurrency.has_limits(execution.workflow):
+        admit(execution.workflow_id, events, now=now)
+    else:
+        start_now(execution, events)
+
+
+def release(execution: WorkflowExecution, events: Events) -> None:
+    """An execution left `running`: its slot (and its key) may go to the next pending one."""
+    if concurrency.has_limits(execution.workflow):
+        admit(execution.workflow_id, events)
 
 
 # --- running one step ----------------------------------------------------------------------------
@@ -398,7 +437,7 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
             else:
                 moved = True
                 events.flush()
-                children.check(task.pk)
+                children.parent_check_due.send(sender=TaskExecution, task_id=task.pk)  # the first children start
         elif outcome.error is None and outcome.wait is None:
             moved = transition_rows(row, T.RUNNING, T.COMPLETED, now=now, output=outcome.output,
                                     input=outcome.rendered, lease_expires_at=None, branch=chosen_branch(outcome.output),

@@ -24,7 +24,7 @@ from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
-from . import children, concurrency, orchestrator
+from . import child_runs, children, orchestrator
 from .events import Events
 from .executors import get_executor
 from .models import TaskExecution, WorkflowExecution
@@ -75,7 +75,7 @@ def sweep(now=None) -> SweepReport:
         "scheduled", report, now,
         lambda: WorkflowExecution.objects.scheduled_due(now).order_by("scheduled_at").values_list("pk", flat=True)[:BATCH],
         lambda execution_id: start_scheduled_one(execution_id, now=now), rows_are="executions")
-    report.parents_checked = _row_phase("parents", report, now, lambda: children.idle_parents(BATCH), children.check)
+    report.parents_checked = _row_phase("parents", report, now, lambda: children.idle_parents(BATCH), child_runs.check)
     if any(asdict(report).values()):
         log.info("sweep: %s", report.as_dict())
     return report
@@ -189,5 +189,5 @@ def start_scheduled_one(execution_id, *, now) -> bool:
     with orchestrator.locked_run(execution_id, advance=False, status=E.PENDING) as run:
         if run is None:
             return False
-        concurrency.enter(run.execution, run.events, now=now)
+        orchestrator.enter(run.execution, run.events, now=now)
         return True

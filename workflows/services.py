@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
-from . import call_graph, children, concurrency, definition as definitions, graph_rows, templating
+from . import call_graph, child_cancel, definition as definitions, graph_rows, templating
 from .errors import Conflict, InvalidInput, WorkflowNotActive
 from .events import Events
 from .models import (
@@ -23,7 +23,7 @@ from .models import (
     WorkflowStep,
     WorkflowVersion,
 )
-from .orchestrator import current_attempts, deliver_signal, locked_run
+from .orchestrator import current_attempts, deliver_signal, enter, locked_run, release
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
 from .states import Note, emit, transition, transition_rows
@@ -289,7 +289,7 @@ def execution_start(*, workflow: Workflow, input_data: dict | None = None, idemp
         events = Events()
         emit(events, "execution", E.PENDING, Note(execution.pk, f"Execution created ({triggered_by})",
                                                   details={"idempotency_key": idempotency_key or ""}), created=True)
-        concurrency.enter(execution, events)
+        enter(execution, events)
         events.flush()
     return execution, True
 
@@ -311,7 +311,7 @@ def execution_retry(*, execution: WorkflowExecution, user=None) -> WorkflowExecu
         transition(execution, E.PENDING, retry_count=count, completed_at=None, events=events, note=Note(
             execution.pk, f"Retry {count}: resuming at {', '.join(r.step_key for r in again) or 'the pending steps'}",
             details={"steps": [r.step_key for r in again], "user": getattr(user, "username", "")}))
-        concurrency.enter(execution, events)
+        enter(execution, events)
     return execution
 
 
@@ -329,8 +329,8 @@ def execution_cancel(*, execution: WorkflowExecution, user=None) -> WorkflowExec
         transition(execution, E.CANCELLED, events=events,
                    note=Note(execution.pk, "Execution cancelled", details={"user": getattr(user, "username", "")}))
         if held_slot:
-            concurrency.release(execution, events)
-    children.cancel_descendants(execution.pk, user=user)  # after the commit: never hold a parent's lock for a child's
+            release(execution, events)
+    child_cancel.cancel_descendants(execution.pk, user=user)  # after the commit: never hold a parent's lock for a child's
     return execution
 
 
