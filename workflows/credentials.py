@@ -11,6 +11,7 @@ from .errors import Conflict, InvalidInput
 from .models import Credential
 from .secrets import MIN_REDACTED_LENGTH, decrypt, encrypt
 from .steps.base import StepError
+from .templating import secret_names
 
 
 @transaction.atomic
@@ -75,8 +76,6 @@ class Resolver:
 
 def named_in(config) -> set[str]:
     """Credential names a config mentions: {{ secrets.NAME }} and any "credential": "NAME" field."""
-    from .templating import secret_names
-
     names = secret_names(config)
     if isinstance(config, dict):
         for key, value in config.items():

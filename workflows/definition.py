@@ -12,6 +12,7 @@ from functools import cached_property, lru_cache
 from django.conf import settings
 
 from . import bounds, dag, templating
+from .models import WorkflowVersion
 from .retry import RetryPolicy
 from .steps import registry
 
@@ -158,6 +159,4 @@ class Definition:
 @lru_cache(maxsize=1024)
 def for_version(version_id: int) -> Definition:
     """The parsed definition of a WorkflowVersion, cached per process: versions never change."""
-    from .models import WorkflowVersion
-
     return Definition(WorkflowVersion.objects.values_list("definition", flat=True).get(pk=version_id))

@@ -15,6 +15,9 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from .models import TaskExecution
+from .states import TaskStatus
+
 log = logging.getLogger(__name__)
 
 _running: set[str] = set()
@@ -39,9 +42,6 @@ def untrack(task_id: str) -> None:
 
 
 def renew() -> int:
-    from .models import TaskExecution
-    from .states import TaskStatus
-
     with _lock:
         ids = list(_running)
     if not ids:

@@ -15,6 +15,7 @@ from ..code.actions import action_submit
 from ..errors import NotFound
 from ..models import WorkflowExecution
 from . import serializers as s
+from .views import _detail
 
 
 def _camel(name: str) -> str:
@@ -41,8 +42,6 @@ def action_view(target: registry.ActionTarget) -> type[APIView]:
                          "404: no such run of yours; 409: the run is not waiting at that step."),
             tags=["actions"], request=request_serializer, responses=s.ExecutionDetailSerializer)
         def post(self, request):
-            from .views import _detail
-
             data = request_serializer(data=request.data)
             data.is_valid(raise_exception=True)
             fields = dict(data.validated_data)

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import bounds
+from ..code import registry
 from ..models import (
     STEP_KEY_PATTERN,
     Credential,
@@ -140,8 +141,6 @@ class WorkflowSerializer(serializers.ModelSerializer):
     def get_code(self, workflow: Workflow):
         if workflow.kind != "code":
             return None
-        from ..code import registry
-
         try:
             definition = registry.get(workflow.name).definition()
         except registry.UnknownCodeWorkflow:  # its code is gone: the last stored version's

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from triggers.models import Trigger, TriggerType
+
 from .. import services
 from ..models import Workflow, WorkflowKind, WorkflowStatus
 from . import registry
@@ -61,8 +63,6 @@ def code_workflow_sync(*, spec: WorkflowSpec) -> Workflow:
 
 
 def _sync_event_trigger(workflow: Workflow, spec: WorkflowSpec) -> None:
-    from triggers.models import Trigger, TriggerType
-
     trigger = Trigger.objects.filter(workflow=workflow, type=TriggerType.EVENT).first()
     if trigger is None:
         Trigger.objects.create(workflow=workflow, type=TriggerType.EVENT, event_name=spec.event_name,
