@@ -68,7 +68,3 @@ class TaskExecutionQuerySet(models.QuerySet):
     def stale_queued(self, before):
         """Queued attempts whose last message was sent before `before` and not picked up since."""
         return self.filter(status=T.QUEUED, dispatched_at__lt=before)
-
-    def latest_attempts(self):
-        """For one execution: the rows ordered so that the last one per (step, visit) is the current attempt."""
-        return self.order_by("step_key", "visit", "attempt")

@@ -25,7 +25,7 @@ from .models import (
 )
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
-from .states import transition, transition_rows
+from .states import check_action, transition, transition_rows
 
 WORKFLOW_FIELDS = ("name", "description", "metadata", "max_concurrency", "concurrency_key", "max_retries",
                    "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
@@ -257,8 +257,7 @@ def execution_retry(*, execution: WorkflowExecution, user=None) -> WorkflowExecu
     with transaction.atomic():
         execution = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow") \
             .get(pk=execution.pk)
-        if execution.status not in (E.FAILED, E.CANCELLED):
-            raise Conflict(f"execution is {execution.status}; only failed or cancelled executions can be retried")
+        check_action(execution.status, "retry")
         from .orchestrator import current_attempts
 
         again = [row for row in current_attempts(execution.pk).values() if row.status in (T.FAILED, T.CANCELLED)]
@@ -282,8 +281,7 @@ def execution_cancel(*, execution: WorkflowExecution, user=None) -> WorkflowExec
     A step already running finishes and its result is kept."""
     with transaction.atomic():
         execution = WorkflowExecution.objects.select_for_update(of=("self",)).get(pk=execution.pk)
-        if execution.status in (E.COMPLETED, E.CANCELLED):
-            raise Conflict(f"execution is already {execution.status}")
+        check_action(execution.status, "cancel")
         held_slot = execution.status == E.RUNNING
         transition_rows(TaskExecution.objects.filter(execution_id=execution.pk),
                         [T.PENDING, T.QUEUED, T.WAITING, T.RETRYING], T.CANCELLED,

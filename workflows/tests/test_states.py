@@ -5,13 +5,18 @@ import itertools
 import pytest
 
 from workflows.models import TaskExecution, WorkflowExecution
+from workflows.errors import Conflict
 from workflows.states import (
+    EXECUTION_ACTIONS,
     EXECUTION_TRANSITIONS,
     TASK_TRANSITIONS,
     ExecutionStatus,
     InvalidTransition,
     TaskStatus,
+    allowed_actions,
     check,
+    check_action,
+    latest_attempts,
     transition,
     transition_rows,
 )
@@ -93,3 +98,57 @@ def test_transition_rows_is_conditional(execution):
     assert transition_rows(rows, TaskStatus.QUEUED, TaskStatus.RUNNING) == 1
     assert transition_rows(rows, TaskStatus.QUEUED, TaskStatus.RUNNING) == 0  # a second claim does nothing
     assert rows.get().started_at is not None
+
+
+# The product's rule, written out once more on purpose: a change of the table that changes what a
+# user may do to a run shows up here, not only as a changed button.
+ACTIONS_BY_STATUS = {
+    "pending": ["cancel"],
+    "running": ["cancel"],
+    "completed": [],
+    "failed": ["retry", "cancel"],  # cancel a failed run: given up, out of the bulk-retry selections
+    "cancelled": ["retry"],  # retry a cancelled run: it resumes where it stopped
+}
+
+
+@pytest.mark.parametrize("status", ExecutionStatus.values)
+def test_allowed_actions_are_the_transitions_the_table_allows(status):
+    assert allowed_actions(status) == ACTIONS_BY_STATUS[status]
+    for action, target in EXECUTION_ACTIONS.items():
+        assert (action in allowed_actions(status)) == ((status, target) in EXECUTION_TRANSITIONS)
+
+
+@pytest.mark.parametrize("status,action", list(itertools.product(ExecutionStatus.values, EXECUTION_ACTIONS)))
+def test_check_action_refuses_exactly_what_allowed_actions_leaves_out(status, action):
+    if action in allowed_actions(status):
+        check_action(status, action)
+    else:
+        with pytest.raises(Conflict) as refused:
+            check_action(status, action)
+        assert status in refused.value.message and refused.value.status_code == 409
+        assert refused.value.extra == {"allowed_actions": allowed_actions(status)}
+
+
+def test_an_invalid_transition_is_a_conflict():
+    with pytest.raises(Conflict) as refused:
+        check("execution", ExecutionStatus.COMPLETED, ExecutionStatus.PENDING)
+    assert isinstance(refused.value, InvalidTransition) and refused.value.status_code == 409
+    assert refused.value.message == "execution cannot go from 'completed' to 'pending'"
+
+
+class Row:
+    def __init__(self, step_key: str, visit: int, attempt: int):
+        self.step_key, self.visit, self.attempt = step_key, visit, attempt
+
+    def __repr__(self) -> str:
+        return f"Row({self.step_key!r}, {self.visit}, {self.attempt})"
+
+
+def test_the_latest_attempt_is_the_highest_attempt_of_the_latest_visit_in_any_order():
+    rows = [Row("crm", 1, 3), Row("crm", 1, 1), Row("poll", 2, 1), Row("crm", 1, 2), Row("poll", 1, 4),
+            Row("only", 1, 1)]
+    for ordering in itertools.permutations(rows):
+        latest = latest_attempts(ordering)
+        assert {key: (row.visit, row.attempt) for key, row in latest.items()} == {
+            "crm": (1, 3), "poll": (2, 1), "only": (1, 1)}
+    assert latest_attempts([]) == {}
