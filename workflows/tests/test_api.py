@@ -3,6 +3,7 @@
 import json
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -13,7 +14,7 @@ from rest_framework.test import APIClient
 
 from workflows import services
 from workflows.models import ExecutionLog, Workflow, WorkflowExecution, WorkflowStep
-from workflows.states import EXECUTION_ACTIONS
+from workflows.states import EXECUTION_ACTIONS, allowed_actions
 from workflows.states import ExecutionStatus as E
 from workflows.tests import functions
 from workflows.tests.factories import active_workflow, diamond, step
@@ -465,3 +466,12 @@ def test_each_steps_current_attempt_is_marked_latest(api, user, sync_executor):
     tasks = api.get(f"/api/v1/executions/{run['id']}/").data["task_executions"]
     assert [(t["step_key"], t["attempt_number"], t["is_latest"]) for t in tasks] == [
         ("ok", 1, True), ("boom", 1, False), ("boom", 2, False), ("boom", 3, True)]
+
+
+def test_the_monitors_tests_use_the_servers_table_of_actions():
+    """frontend/src/monitor/allowed-actions.json is what the server answers as allowed_actions for each
+    status; the monitor's tests (ExecutionHeader.test.tsx) show the buttons from it. Both sides are
+    tested from the one table: a change of the table fails here until the file is updated."""
+    path = Path(__file__).resolve().parents[2] / "frontend" / "src" / "monitor" / "allowed-actions.json"
+    table = {status: allowed_actions(status) for status in E.values}
+    assert json.loads(path.read_text()) == table, f"update {path} to:\n{json.dumps(table, indent=2)}"
