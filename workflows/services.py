@@ -301,9 +301,7 @@ def failed_executions(executions, *, step_key: str | None = None, error_contains
     """Failed executions whose current attempt of `step_key` (any step if None) failed with an error
     containing `error_contains`, or of signature `error_signature` (workflows/signatures.py), at or
     after `failed_since` and before `failed_until`: the selection of a bulk retry."""
-    failed_now = TaskExecution.objects.filter(execution=OuterRef("pk"), status=T.FAILED).exclude(
-        Exists(TaskExecution.objects.filter(execution=OuterRef("execution"), step_key=OuterRef("step_key"),
-                                            visit=OuterRef("visit"), attempt__gt=OuterRef("attempt"))))
+    failed_now = TaskExecution.objects.filter(execution=OuterRef("pk"), status=T.FAILED).current()
     if step_key:
         failed_now = failed_now.filter(step_key=step_key)
     if error_contains:

@@ -152,3 +152,19 @@ def test_the_latest_attempt_is_the_highest_attempt_of_the_latest_visit_in_any_or
         assert {key: (row.visit, row.attempt) for key, row in latest.items()} == {
             "crm": (1, 3), "poll": (2, 1), "only": (1, 1)}
     assert latest_attempts([]) == {}
+
+
+def test_the_sql_form_of_the_latest_attempt_picks_the_same_rows(execution, other_user):
+    # Rows as retries and a loop's visits leave them (statuses do not matter to the rule), next to a
+    # second run whose rows must not count against the first's.
+    other, _ = services.execution_start(workflow=active_workflow(other_user, [step("a", function="noop")]))
+    TaskExecution.objects.filter(execution=other).update(visit=9, attempt=9)
+    rows = [("b", 1, 1), ("b", 1, 2), ("b", 1, 3), ("poll", 1, 1), ("poll", 1, 2), ("poll", 2, 1), ("poll", 3, 1),
+            ("c", 2, 1), ("c", 1, 5)]
+    TaskExecution.objects.bulk_create([TaskExecution(execution=execution, step_key=key, visit=visit, attempt=attempt)
+                                       for key, visit, attempt in rows])
+    mine = TaskExecution.objects.filter(execution=execution)
+    by_rule = {row.pk for row in latest_attempts(mine).values()}
+    assert {(row.step_key, row.visit, row.attempt) for row in mine.filter(pk__in=by_rule)} == {
+        ("a", 1, 1), ("b", 1, 3), ("poll", 3, 1), ("c", 2, 1)}
+    assert set(mine.current().values_list("pk", flat=True)) == by_rule
