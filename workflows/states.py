@@ -2,7 +2,9 @@
 
 Every status change in FlowPilot goes through `transition()` (one locked instance) or
 `transition_rows()` (a conditional UPDATE on many rows). Both refuse a pair that is not in the table,
-so an illegal transition is impossible rather than merely unlikely.
+so an illegal transition is impossible rather than merely unlikely. The rules that follow from the
+table live here too: which actions a run may take now (`allowed_actions`, which the API serves and
+the retry/cancel services decide by), and which attempt is a step's latest (`latest_attempts`).
 """
 
 from __future__ import annotations
@@ -169,7 +171,8 @@ def check_action(status: str, action: str) -> None:
 def latest_attempts(rows: Iterable[R]) -> dict[str, R]:
     """The current row of each step, by step key: the highest attempt of its latest visit (a retry is
     a new attempt row, a loop's next pass a new visit). The one statement of which attempt is the
-    latest: the orchestrator reads a run's state with it and the API marks `is_latest` with it."""
+    latest: the orchestrator reads a run's state with it and the API marks `is_latest` with it
+    (TaskExecutionQuerySet.current() is the same rule in SQL, tested to pick the same rows)."""
     latest: dict[str, R] = {}
     for row in rows:
         held = latest.get(row.step_key)
