@@ -37,7 +37,8 @@ from .code.registry import TASK_TYPE as CODE_TASK_TYPE
 from .models import LogLevel, TaskExecution, Workflow, WorkflowExecution
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
-from .states import EXECUTION_TERMINAL, TASK_OPEN, TASK_TERMINAL, Note, emit, is_allowed, transition, transition_rows
+from .states import (EXECUTION_TERMINAL, TASK_OPEN, TASK_TERMINAL, Note, emit, is_allowed, latest_attempts, transition,
+                     transition_rows)
 from .steps.base import StepContext, StepError
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def current_attempts(execution_id, *, fields=ATTEMPT_FIELDS, keys: Iterable[str]
     rows = TaskExecution.objects.filter(execution_id=execution_id).only(*fields)
     if keys is not None:
         rows = rows.filter(step_key__in=list(keys))
-    return {row.step_key: row for row in rows.latest_attempts()}
+    return latest_attempts(rows.order_by("step_key"))  # by key: the same order every time
 
 
 class _AttemptsNear(dict):

@@ -65,10 +65,16 @@ class TaskExecutionQuerySet(models.QuerySet):
         """Running attempts whose worker stopped renewing the claim: the worker died."""
         return self.filter(status=T.RUNNING, lease_expires_at__lt=now)
 
+    def current(self):
+        """The rows that are their step's current attempt: no row of the same run and step has a later
+        visit, or the same visit and a higher attempt. states.latest_attempts in SQL, for selections
+        over many runs (bulk retry, the failed step of a listing); test_states checks they agree."""
+        later = self.model._default_manager.filter(execution=models.OuterRef("execution"),
+                                                   step_key=models.OuterRef("step_key")).filter(
+            models.Q(visit__gt=models.OuterRef("visit"))
+            | models.Q(visit=models.OuterRef("visit"), attempt__gt=models.OuterRef("attempt")))
+        return self.exclude(models.Exists(later))
+
     def stale_queued(self, before):
         """Queued attempts whose last message was sent before `before` and not picked up since."""
         return self.filter(status=T.QUEUED, dispatched_at__lt=before)
-
-    def latest_attempts(self):
-        """For one execution: the rows ordered so that the last one per (step, visit) is the current attempt."""
-        return self.order_by("step_key", "visit", "attempt")

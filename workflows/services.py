@@ -26,7 +26,7 @@ from .models import (
 from .orchestrator import current_attempts, deliver_signal, enter, locked_run, release
 from .states import ExecutionStatus as E
 from .states import TaskStatus as T
-from .states import Note, emit, transition, transition_rows
+from .states import Note, check_action, emit, transition, transition_rows
 
 WORKFLOW_FIELDS = ("name", "description", "metadata", "max_concurrency", "concurrency_key", "max_retries",
                    "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
@@ -299,8 +299,7 @@ def execution_retry(*, execution: WorkflowExecution, user=None) -> WorkflowExecu
     steps keep their outputs and are not run again."""
     with locked_run(execution.pk, advance=False) as run:  # admission starts (and advances) it, or it waits
         execution, events = run.execution, run.events
-        if execution.status not in (E.FAILED, E.CANCELLED):
-            raise Conflict(f"execution is {execution.status}; only failed or cancelled executions can be retried")
+        check_action(execution.status, "retry")
         again = [row for row in current_attempts(execution.pk).values() if row.status in (T.FAILED, T.CANCELLED)]
         TaskExecution.objects.bulk_create([
             TaskExecution(execution_id=execution.pk, step_key=row.step_key, task_type=row.task_type,
@@ -320,8 +319,7 @@ def execution_cancel(*, execution: WorkflowExecution, user=None) -> WorkflowExec
     A step already running finishes and its result is kept."""
     with locked_run(execution.pk, advance=False) as run:  # a cancelled run has nothing to advance
         execution, events = run.execution, run.events
-        if execution.status in (E.COMPLETED, E.CANCELLED):
-            raise Conflict(f"execution is already {execution.status}")
+        check_action(execution.status, "cancel")
         held_slot = execution.status == E.RUNNING
         transition_rows(TaskExecution.objects.filter(execution_id=execution.pk),
                         [T.PENDING, T.QUEUED, T.WAITING, T.RETRYING], T.CANCELLED,
@@ -339,9 +337,7 @@ def failed_executions(executions, *, step_key: str | None = None, error_contains
     """Failed executions whose current attempt of `step_key` (any step if None) failed with an error
     containing `error_contains`, or of signature `error_signature` (workflows/signatures.py), at or
     after `failed_since` and before `failed_until`: the selection of a bulk retry."""
-    failed_now = TaskExecution.objects.filter(execution=OuterRef("pk"), status=T.FAILED).exclude(
-        Exists(TaskExecution.objects.filter(execution=OuterRef("execution"), step_key=OuterRef("step_key"),
-                                            visit=OuterRef("visit"), attempt__gt=OuterRef("attempt"))))
+    failed_now = TaskExecution.objects.filter(execution=OuterRef("pk"), status=T.FAILED).current()
     if step_key:
         failed_now = failed_now.filter(step_key=step_key)
     if error_contains:

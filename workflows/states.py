@@ -6,7 +6,9 @@ Every status change in FlowPilot goes through `transition()` (one locked instanc
 so an illegal transition is impossible rather than merely unlikely; given the Events of the
 transaction, both record the change's event, named here (TRANSITION_EVENTS), with the caller's words.
 The log, the live monitor (workflows/live.py) and the metrics (monitoring/prometheus.py) read the
-status an event leaves behind from STATUS_OF, derived from the same table.
+status an event leaves behind from STATUS_OF, derived from the same table. The rules that follow from
+the table live here too: which actions a run may take now (`allowed_actions`, which the API serves and
+the retry/cancel services decide by), and which attempt is a step's latest (`latest_attempts`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from django.db import models, transaction
 from django.db.models import F, Value
 from django.utils import timezone
 
+from .errors import Conflict
 from .signatures import signature
 from .sql import MillisecondsBetween
 
@@ -29,12 +32,16 @@ if TYPE_CHECKING:
     from .events import Events
 
 
-class InvalidTransition(Exception):
-    """A status change the state machine does not allow."""
+class InvalidTransition(Conflict):
+    """A status change the state machine does not allow. A Conflict (409 in the house error shape):
+    a request that raced a change of the row, or a rule checked too loosely upstream, is refused
+    and changes nothing (the transaction rolls back), never answered as a server error."""
 
     def __init__(self, kind: str, source: str, target: str):
         self.kind, self.source, self.target = kind, source, target
-        super().__init__(f"{kind} cannot go from {source!r} to {target!r}")
+        source, target = str(source), str(target)  # the plain values, as the API shows statuses
+        super().__init__(f"{kind} cannot go from {source!r} to {target!r}",
+                         extra={"transition": {"kind": kind, "source": source, "target": target}})
 
 
 class ExecutionStatus(models.TextChoices):
@@ -58,6 +65,15 @@ class TaskStatus(models.TextChoices):
 
 
 E, T = ExecutionStatus, TaskStatus
+
+
+class AttemptRow(Protocol):
+    step_key: str
+    visit: int
+    attempt: int
+
+
+R = TypeVar("R", bound=AttemptRow)  # a task execution row
 
 EXECUTION_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
     {
@@ -97,6 +113,15 @@ TASK_TERMINAL = frozenset({T.COMPLETED, T.FAILED, T.SKIPPED, T.CANCELLED})
 TASK_ACTIVE = frozenset({T.QUEUED, T.RUNNING, T.WAITING, T.RETRYING})
 # A step whose latest attempt is in one of these is not over (a tuple: an index condition names it).
 TASK_OPEN = (T.PENDING, T.QUEUED, T.RUNNING, T.WAITING, T.RETRYING)
+
+# The commands a caller may give a run as a whole (POST /api/v1/executions/<id>/<action>/), each by the
+# transition it makes: an action is allowed exactly when the table allows that transition from the
+# run's status, so the API's `allowed_actions`, the endpoints' refusals and the UI's buttons agree.
+# (A signal, or a code workflow's @action, is for a step that waits: not decided by the run's status.)
+EXECUTION_ACTIONS: dict[str, str] = {
+    "retry": E.PENDING,  # resume at the failed and cancelled steps (services.execution_retry)
+    "cancel": E.CANCELLED,  # stop: no new step starts (services.execution_cancel)
+}
 
 _TABLES = {"execution": EXECUTION_TRANSITIONS, "task": TASK_TRANSITIONS}
 
@@ -186,6 +211,31 @@ def emit(events: Events, kind: str, status: str, notes: Note | Iterable[Note], *
     name = event_of(kind, status, created=created)
     for note in [notes] if isinstance(notes, Note) else notes:
         events.add(note.execution_id, name, note.message, level=note.level, task=note.task, **note.details)
+def allowed_actions(status: str) -> list[str]:
+    """The actions (EXECUTION_ACTIONS) a run in `status` may take now, in the table's order."""
+    return [action for action, target in EXECUTION_ACTIONS.items() if is_allowed("execution", status, target)]
+
+
+def check_action(status: str, action: str) -> None:
+    """Refuse (Conflict, 409) an action the run's status does not allow: the one decision of the
+    retry and cancel services, from the same table as `allowed_actions`."""
+    allowed = allowed_actions(status)
+    if action not in allowed:
+        raise Conflict(f"cannot {action} an execution that is {status} (allowed now: {', '.join(allowed) or 'none'})",
+                       extra={"allowed_actions": allowed})
+
+
+def latest_attempts(rows: Iterable[R]) -> dict[str, R]:
+    """The current row of each step, by step key: the highest attempt of its latest visit (a retry is
+    a new attempt row, a loop's next pass a new visit). The one statement of which attempt is the
+    latest: the orchestrator reads a run's state with it and the API marks `is_latest` with it
+    (TaskExecutionQuerySet.current() is the same rule in SQL, tested to pick the same rows)."""
+    latest: dict[str, R] = {}
+    for row in rows:
+        held = latest.get(row.step_key)
+        if held is None or (row.visit, row.attempt) > (held.visit, held.attempt):
+            latest[row.step_key] = row
+    return latest
 
 
 def _kind_of(model: type[Model]) -> str:

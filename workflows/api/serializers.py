@@ -19,6 +19,7 @@ from ..models import (
     WorkflowStep,
     WorkflowVersion,
 )
+from ..states import EXECUTION_ACTIONS, allowed_actions, latest_attempts
 
 RETRY_FIELDS = ("max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
 STEP_READ_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",
@@ -176,16 +177,25 @@ class ExecutionCreateSerializer(RunInputSerializer):
 
 
 class TaskExecutionSerializer(serializers.ModelSerializer):
+    """One attempt of a step. Given the ids of the current attempts in the context ("latest"), as
+    ExecutionDetailSerializer does, it marks them: the UI reads `is_latest` instead of deciding."""
+
     attempt_number = serializers.IntegerField(source="attempt", read_only=True)
     input_data = serializers.JSONField(source="input", read_only=True)
     output_data = serializers.JSONField(source="output", read_only=True)
+    is_latest = serializers.SerializerMethodField(help_text=(
+        "Whether this row is its step's current attempt (the highest attempt of its latest visit): "
+        "the one whose status the step shows. Exactly one row per step is."))
 
     class Meta:
         model = TaskExecution
-        fields = ["id", "step_key", "task_type", "status", "attempt_number", "visit", "idempotency_key",
+        fields = ["id", "step_key", "task_type", "status", "attempt_number", "visit", "is_latest", "idempotency_key",
                   "input_data", "output_data", "error_message", "error_details", "created_at", "queued_at",
                   "started_at", "completed_at", "wake_at", "worker_id"]
         read_only_fields = fields
+
+    def get_is_latest(self, task: TaskExecution) -> bool:
+        return task.pk in self.context["latest"]
 
 
 class ExecutionSerializer(serializers.ModelSerializer):
@@ -195,22 +205,36 @@ class ExecutionSerializer(serializers.ModelSerializer):
     output_data = serializers.JSONField(source="output", read_only=True)
     triggered_by_user = serializers.CharField(source="triggered_by_user.username", default=None, allow_null=True,
                                               read_only=True)
+    allowed_actions = serializers.SerializerMethodField(help_text=(
+        "The actions the run may take now (POST /api/v1/executions/<id>/<action>/), from the state "
+        "machine's table: what the endpoints accept; any other answers 409."))
 
     class Meta:
         model = WorkflowExecution
-        fields = ["id", "workflow", "workflow_name", "workflow_version", "status", "idempotency_key", "input_data",
-                  "output_data", "error_message", "error_details", "retry_count", "triggered_by",
-                  "triggered_by_user", "concurrency_key", "created_at", "scheduled_at", "started_at",
+        fields = ["id", "workflow", "workflow_name", "workflow_version", "status", "allowed_actions",
+                  "idempotency_key", "input_data", "output_data", "error_message", "error_details", "retry_count",
+                  "triggered_by", "triggered_by_user", "concurrency_key", "created_at", "scheduled_at", "started_at",
                   "completed_at"]
         read_only_fields = fields
 
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(EXECUTION_ACTIONS))))
+    def get_allowed_actions(self, execution: WorkflowExecution) -> list[str]:
+        return allowed_actions(execution.status)
+
 
 class ExecutionDetailSerializer(ExecutionSerializer):
-    task_executions = TaskExecutionSerializer(many=True, read_only=True)
+    task_executions = serializers.SerializerMethodField()
 
     class Meta(ExecutionSerializer.Meta):
         fields = [*ExecutionSerializer.Meta.fields, "task_executions"]
         read_only_fields = fields
+
+    @extend_schema_field(TaskExecutionSerializer(many=True))
+    def get_task_executions(self, execution: WorkflowExecution) -> list[dict]:
+        """Every attempt (prefetched by the views, in run order), the current one of each step marked."""
+        rows = list(execution.task_executions.all())
+        latest = {row.pk for row in latest_attempts(rows).values()}
+        return TaskExecutionSerializer(rows, many=True, context={**self.context, "latest": latest}).data
 
 
 class ExecutionLogSerializer(serializers.ModelSerializer):

@@ -2,15 +2,19 @@
 
 import json
 import uuid
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from workflows import services
 from workflows.models import ExecutionLog, Workflow, WorkflowExecution, WorkflowStep
+from workflows.states import EXECUTION_ACTIONS, allowed_actions
 from workflows.states import ExecutionStatus as E
 from workflows.tests import functions
 from workflows.tests.factories import active_workflow, diamond, step
@@ -383,3 +387,91 @@ def test_openapi_schema_is_served(api):
     response = api.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     assert "/api/v1/executions/retry-failed/" in response.json()["paths"]
+
+
+# --- what a run may do now: allowed_actions, from the state machine's table --------------------------
+
+def _run_in(status: str, user, sync_executor) -> WorkflowExecution:
+    """A real run of the user's, brought to `status` by the engine itself (no status written by hand)."""
+    if status == E.PENDING:  # scheduled for later: it waits as pending
+        execution, _ = services.execution_start(workflow=diamond(user), scheduled_at=timezone.now() + timedelta(hours=1))
+    elif status == E.RUNNING:  # its first step queued, not yet run
+        execution, _ = services.execution_start(workflow=diamond(user))
+    elif status == E.COMPLETED:
+        execution, _ = services.execution_start(workflow=diamond(user))
+        sync_executor.drain()
+    elif status == E.FAILED:
+        workflow = active_workflow(user, [step("boom", function="fail", kwargs={"retryable": False})])
+        execution, _ = services.execution_start(workflow=workflow)
+        sync_executor.drain()
+    elif status == E.CANCELLED:
+        execution, _ = services.execution_start(workflow=diamond(user))
+        services.execution_cancel(execution=execution)
+    else:
+        raise AssertionError(f"no way to bring a run to {status!r} here: add one")  # a new status needs a case
+    execution.refresh_from_db()
+    assert execution.status == status
+    return execution
+
+
+@pytest.mark.parametrize("status", E.values)
+def test_allowed_actions_are_exactly_what_the_endpoints_accept_for_every_status(api, user, sync_executor, status):
+    for action in EXECUTION_ACTIONS:
+        execution = _run_in(status, user, sync_executor)
+        detail = api.get(f"/api/v1/executions/{execution.pk}/").data
+        listed = next(e for e in api.get("/api/v1/executions/").data["results"] if e["id"] == str(execution.pk))
+        assert listed["allowed_actions"] == detail["allowed_actions"]
+        answer = api.post(f"/api/v1/executions/{execution.pk}/{action}/")
+        if action in detail["allowed_actions"]:
+            assert answer.status_code == 200, (status, action, answer.data)
+            assert answer.data["status"] != status  # it did something
+        else:
+            assert answer.status_code == 409, (status, action, answer.data)
+            assert status in answer.data["message"] and answer.data["allowed_actions"] == detail["allowed_actions"]
+            execution.refresh_from_db()
+            assert execution.status == status  # refused: nothing changed
+
+
+def test_the_action_answers_carry_the_new_allowed_actions(api, user, sync_executor):
+    execution = _run_in(E.RUNNING, user, sync_executor)
+    cancelled = api.post(f"/api/v1/executions/{execution.pk}/cancel/").data
+    assert cancelled["status"] == "cancelled" and cancelled["allowed_actions"] == ["retry"]
+    retried = api.post(f"/api/v1/executions/{execution.pk}/retry/").data
+    assert retried["status"] in ("pending", "running") and retried["allowed_actions"] == ["cancel"]
+
+
+def test_an_invalid_transition_is_a_409_in_the_house_shape_and_changes_nothing(api, user, sync_executor, monkeypatch):
+    # The services decide with check_action first; with that check gone (a rule checked too loosely,
+    # or a race), the state machine itself refuses: a 409, never a 500.
+    execution = _run_in(E.COMPLETED, user, sync_executor)
+    rows, logs = execution.task_executions.count(), execution.logs.count()
+    monkeypatch.setattr(services, "check_action", lambda status, action: None)
+    answer = api.post(f"/api/v1/executions/{execution.pk}/retry/")
+    assert answer.status_code == 409 and answer["Content-Type"] == "application/json"
+    assert answer.json() == {"message": "execution cannot go from 'completed' to 'pending'",
+                             "transition": {"kind": "execution", "source": "completed", "target": "pending"}}
+    execution.refresh_from_db()
+    assert (execution.status, execution.retry_count) == (E.COMPLETED, 0)
+    assert (execution.task_executions.count(), execution.logs.count()) == (rows, logs)
+
+
+def test_each_steps_current_attempt_is_marked_latest(api, user, sync_executor):
+    wf = active_workflow(user, [step("ok", function="noop"),
+                                step("boom", function="fail", depends_on=["ok"], max_retries=0)])
+    run = api.post(f"/api/v1/workflows/{wf.pk}/run/", {}, format="json").data
+    sync_executor.drain()
+    api.post(f"/api/v1/executions/{run['id']}/retry/")
+    sync_executor.drain()
+    api.post(f"/api/v1/executions/{run['id']}/retry/")
+    tasks = api.get(f"/api/v1/executions/{run['id']}/").data["task_executions"]
+    assert [(t["step_key"], t["attempt_number"], t["is_latest"]) for t in tasks] == [
+        ("ok", 1, True), ("boom", 1, False), ("boom", 2, False), ("boom", 3, True)]
+
+
+def test_the_monitors_tests_use_the_servers_table_of_actions():
+    """frontend/src/monitor/allowed-actions.json is what the server answers as allowed_actions for each
+    status; the monitor's tests (ExecutionHeader.test.tsx) show the buttons from it. Both sides are
+    tested from the one table: a change of the table fails here until the file is updated."""
+    path = Path(__file__).resolve().parents[2] / "frontend" / "src" / "monitor" / "allowed-actions.json"
+    table = {status: allowed_actions(status) for status in E.values}
+    assert json.loads(path.read_text()) == table, f"update {path} to:\n{json.dumps(table, indent=2)}"

@@ -4,10 +4,12 @@ import itertools
 
 import pytest
 
+from workflows.errors import Conflict
 from workflows.events import Events
 from workflows.models import LogLevel, TaskExecution, WorkflowExecution
 from workflows.states import (
     CREATION_EVENTS,
+    EXECUTION_ACTIONS,
     EXECUTION_TRANSITIONS,
     STATUS_OF,
     TASK_TRANSITIONS,
@@ -16,8 +18,11 @@ from workflows.states import (
     InvalidTransition,
     Note,
     TaskStatus,
+    allowed_actions,
     check,
+    check_action,
     event_of,
+    latest_attempts,
     transition,
     transition_rows,
 )
@@ -160,3 +165,71 @@ def test_transition_rows_records_one_event_per_note_and_none_when_nothing_moved(
         ("step.started", "claimed by the test", task.pk, "a")]
     assert transition_rows(rows, TaskStatus.QUEUED, TaskStatus.RUNNING, events=events, notes=[note]) == 0
     assert len(events.rows) == 1  # a claim that lost says nothing
+# The product's rule, written out once more on purpose: a change of the table that changes what a
+# user may do to a run shows up here, not only as a changed button.
+ACTIONS_BY_STATUS = {
+    "pending": ["cancel"],
+    "running": ["cancel"],
+    "completed": [],
+    "failed": ["retry", "cancel"],  # cancel a failed run: given up, out of the bulk-retry selections
+    "cancelled": ["retry"],  # retry a cancelled run: it resumes where it stopped
+}
+
+
+@pytest.mark.parametrize("status", ExecutionStatus.values)
+def test_allowed_actions_are_the_transitions_the_table_allows(status):
+    assert allowed_actions(status) == ACTIONS_BY_STATUS[status]
+    for action, target in EXECUTION_ACTIONS.items():
+        assert (action in allowed_actions(status)) == ((status, target) in EXECUTION_TRANSITIONS)
+
+
+@pytest.mark.parametrize("status,action", list(itertools.product(ExecutionStatus.values, EXECUTION_ACTIONS)))
+def test_check_action_refuses_exactly_what_allowed_actions_leaves_out(status, action):
+    if action in allowed_actions(status):
+        check_action(status, action)
+    else:
+        with pytest.raises(Conflict) as refused:
+            check_action(status, action)
+        assert status in refused.value.message and refused.value.status_code == 409
+        assert refused.value.extra == {"allowed_actions": allowed_actions(status)}
+
+
+def test_an_invalid_transition_is_a_conflict():
+    with pytest.raises(Conflict) as refused:
+        check("execution", ExecutionStatus.COMPLETED, ExecutionStatus.PENDING)
+    assert isinstance(refused.value, InvalidTransition) and refused.value.status_code == 409
+    assert refused.value.message == "execution cannot go from 'completed' to 'pending'"
+
+
+class Row:
+    def __init__(self, step_key: str, visit: int, attempt: int):
+        self.step_key, self.visit, self.attempt = step_key, visit, attempt
+
+    def __repr__(self) -> str:
+        return f"Row({self.step_key!r}, {self.visit}, {self.attempt})"
+
+
+def test_the_latest_attempt_is_the_highest_attempt_of_the_latest_visit_in_any_order():
+    rows = [Row("crm", 1, 3), Row("crm", 1, 1), Row("poll", 2, 1), Row("crm", 1, 2), Row("poll", 1, 4),
+            Row("only", 1, 1)]
+    for ordering in itertools.permutations(rows):
+        latest = latest_attempts(ordering)
+        assert {key: (row.visit, row.attempt) for key, row in latest.items()} == {
+            "crm": (1, 3), "poll": (2, 1), "only": (1, 1)}
+    assert latest_attempts([]) == {}
+
+
+def test_the_sql_form_of_the_latest_attempt_picks_the_same_rows(execution, other_user):
+    # Rows as retries and a loop's visits leave them (statuses do not matter to the rule), next to a
+    # second run whose rows must not count against the first's.
+    other, _ = services.execution_start(workflow=active_workflow(other_user, [step("a", function="noop")]))
+    TaskExecution.objects.filter(execution=other).update(visit=9, attempt=9)
+    rows = [("b", 1, 1), ("b", 1, 2), ("b", 1, 3), ("poll", 1, 1), ("poll", 1, 2), ("poll", 2, 1), ("poll", 3, 1),
+            ("c", 2, 1), ("c", 1, 5)]
+    TaskExecution.objects.bulk_create([TaskExecution(execution=execution, step_key=key, visit=visit, attempt=attempt)
+                                       for key, visit, attempt in rows])
+    mine = TaskExecution.objects.filter(execution=execution)
+    by_rule = {row.pk for row in latest_attempts(mine).values()}
+    assert {(row.step_key, row.visit, row.attempt) for row in mine.filter(pk__in=by_rule)} == {
+        ("a", 1, 1), ("b", 1, 3), ("poll", 3, 1), ("c", 2, 1)}
+    assert set(mine.current().values_list("pk", flat=True)) == by_rule

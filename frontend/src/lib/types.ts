@@ -168,6 +168,9 @@ export interface StepType {
   branches: string[] | null;
 }
 
+/** The commands a run as a whole can take (the server's states.EXECUTION_ACTIONS). */
+export type ExecutionAction = "retry" | "cancel";
+
 export interface TaskExecution {
   id: string;
   step_key: string;
@@ -175,6 +178,8 @@ export interface TaskExecution {
   status: TaskStatus;
   attempt_number: number;
   visit: number;
+  /** The server marks each step's current attempt (the one whose status the step shows): read it, don't work it out. */
+  is_latest: boolean;
   idempotency_key: string;
   input_data: unknown;
   output_data: unknown;
@@ -194,6 +199,8 @@ export interface Execution {
   workflow_name: string;
   workflow_version: number;
   status: ExecutionStatus;
+  /** What the run may do now (POST executions/<id>/<action>/), from the server's state table: the UI shows these and no others. */
+  allowed_actions: ExecutionAction[];
   idempotency_key: string | null;
   input_data: Record<string, unknown>;
   output_data: unknown;

@@ -1,5 +1,6 @@
 /** The top of an execution's page: which workflow and version, status, timing, trigger, input, and the
- * Retry / Cancel actions with their shortcuts. */
+ * Retry / Cancel actions with their shortcuts: exactly those the server lists in `allowed_actions` (the
+ * rule lives in its state table; the page never works it out from the status). */
 import { useState } from "react";
 import { Link } from "react-router";
 
@@ -10,8 +11,8 @@ import type { ExecutionDetail } from "@/lib/types";
 import { LiveIndicator } from "./LiveIndicator";
 
 export const SHORTCUTS: [string, string][] = [
-  ["r", "Retry the failed run"],
-  ["c", "Cancel the running run"],
+  ["r", "Retry the run (resume at its failed steps)"],
+  ["c", "Cancel the run"],
   ["Esc", "Close the step panel"],
   ["?", "Show these shortcuts"],
 ];
@@ -29,8 +30,8 @@ interface Props {
 
 export function ExecutionHeader({ execution, live, now, progress, onRetry, onCancel, showHelp, onToggleHelp }: Props) {
   const [inputOpen, setInputOpen] = useState(false);
-  const canRetry = execution.status === "failed";
-  const canCancel = execution.status === "running" || execution.status === "pending";
+  const canRetry = execution.allowed_actions.includes("retry");
+  const canCancel = execution.allowed_actions.includes("cancel");
   const input = JSON.stringify(execution.input_data ?? {});
   return (
     <header className="monitor-header card">

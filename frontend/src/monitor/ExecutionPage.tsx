@@ -55,8 +55,8 @@ function ExecutionView({ execution, live, liveLogs }: {
 
   const lines = useMemo(() => mergeLogs(logs.data?.logs ?? [], liveLogs), [logs.data, liveLogs]);
   const byStep = useMemo(() => attemptsByStep(execution.task_executions), [execution.task_executions]);
-  const canRetry = execution.status === "failed";
-  const canCancel = active;
+  const canRetry = execution.allowed_actions.includes("retry");
+  const canCancel = execution.allowed_actions.includes("cancel");
 
   useHotkeys({
     r: () => canRetry && setConfirm("retry"),
@@ -115,7 +115,7 @@ function ExecutionView({ execution, live, liveLogs }: {
       {confirm === "retry" && (
         <ConfirmDialog title="Retry this execution?" confirmLabel="Retry" busy={retry.isPending}
                        onConfirm={() => run("retry")} onClose={() => setConfirm(null)}>
-          <p>The run resumes at its failed steps; steps that completed keep their results and are not run again.</p>
+          <p>The run resumes at its failed and cancelled steps; steps that completed keep their results and are not run again.</p>
         </ConfirmDialog>
       )}
       {confirm === "cancel" && (

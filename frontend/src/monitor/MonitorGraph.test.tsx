@@ -11,8 +11,8 @@ beforeAll(installFlowEnv);
 const detail = execution([
   task("send_welcome"),
   task("check_plan"),
-  task("crm_pro", { status: "failed", attempt_number: 1 }),
-  task("crm_pro", { status: "failed", attempt_number: 2 }),
+  task("crm_pro", { status: "failed", attempt_number: 1, is_latest: false }),
+  task("crm_pro", { status: "failed", attempt_number: 2, is_latest: false }),
   task("crm_pro", { status: "running", attempt_number: 3, completed_at: null }),
   task("crm_basic", { status: "skipped", started_at: null, completed_at: null }),
 ]);
@@ -68,9 +68,9 @@ describe("MonitorGraph of a code workflow", () => {
   ];
   const tasks = [
     task("assign", { task_type: "code" }),
-    task("remind", { task_type: "code", visit: 1 }),
-    task("remind", { task_type: "code", visit: 2, status: "failed", attempt_number: 1 }),
-    task("remind", { task_type: "code", visit: 2, attempt_number: 2 }),
+    task("remind", { task_type: "code", visit: 1, is_latest: false }),
+    task("remind", { task_type: "code", visit: 2, status: "failed", attempt_number: 1, is_latest: false }),
+    task("remind", { task_type: "code", visit: 2, attempt_number: 2, is_latest: false }),
     task("remind", { task_type: "code", visit: 3, status: "waiting", attempt_number: 1, completed_at: null }),
   ];
 

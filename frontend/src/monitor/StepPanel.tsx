@@ -19,7 +19,7 @@ interface StepPanelProps {
 }
 
 export function StepPanel({ step, stepKey, attempts, logs, now, onClose }: StepPanelProps) {
-  const latest = attempts[attempts.length - 1];
+  const latest = attempts.find((attempt) => attempt.is_latest);
   const [chosenId, setChosenId] = useState<string | null>(null);
   useEffect(() => setChosenId(null), [stepKey]);
   const chosen = attempts.find((attempt) => attempt.id === chosenId) ?? latest;

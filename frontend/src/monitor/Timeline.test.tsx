@@ -10,7 +10,7 @@ function run(now: number, status: "running" | "failed" = "running") {
   return {
     detail: execution([
       task("fetch", { queued_at: at(0), started_at: at(0), completed_at: at(10) }),
-      task("crm", { status: "failed", attempt_number: 1, queued_at: at(10), started_at: at(12), completed_at: at(15), error_message: "boom" }),
+      task("crm", { status: "failed", attempt_number: 1, is_latest: false, queued_at: at(10), started_at: at(12), completed_at: at(15), error_message: "boom" }),
       task("crm", { status: "running", attempt_number: 2, created_at: at(15), wake_at: at(20), queued_at: at(20), started_at: at(21), completed_at: null }),
     ], { status, started_at: at(0) }),
     now: Date.parse(at(0)) + now * 1000,

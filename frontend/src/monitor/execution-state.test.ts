@@ -2,11 +2,11 @@ import { monitorFlow, needsLayout, progress, stepStatus, summarizeSteps } from "
 import { SIGNUP_STEPS, step, task } from "./test-fixtures";
 
 describe("summarizeSteps", () => {
-  it("takes the highest attempt of the latest visit, whatever order the rows come in", () => {
+  it("takes the attempt the server marks latest, and orders the rows, whatever order they come in", () => {
     const rows = [
       task("crm", { attempt_number: 3, status: "completed", created_at: "2026-01-01T10:00:09Z" }),
-      task("crm", { attempt_number: 1, status: "failed", created_at: "2026-01-01T10:00:01Z" }),
-      task("crm", { attempt_number: 2, status: "failed", created_at: "2026-01-01T10:00:05Z" }),
+      task("crm", { attempt_number: 1, status: "failed", created_at: "2026-01-01T10:00:01Z", is_latest: false }),
+      task("crm", { attempt_number: 2, status: "failed", created_at: "2026-01-01T10:00:05Z", is_latest: false }),
     ];
     const summary = summarizeSteps(rows).get("crm")!;
     expect(summary.status).toBe("completed");
@@ -17,19 +17,30 @@ describe("summarizeSteps", () => {
   it("puts a later visit of a loop after every attempt of the earlier one", () => {
     const rows = [
       task("poll", { visit: 2, attempt_number: 1, status: "running" }),
-      task("poll", { visit: 1, attempt_number: 2, status: "completed" }),
+      task("poll", { visit: 1, attempt_number: 2, status: "completed", is_latest: false }),
     ];
     expect(summarizeSteps(rows).get("poll")!.status).toBe("running");
   });
 
   it("counts as tried only rows that were queued or scheduled, not placeholders, skips or unstarted cancels", () => {
     const rows = [
-      task("a", { status: "failed" }), task("a", { status: "retrying", attempt_number: 2, queued_at: null, started_at: null }),
+      task("a", { status: "failed", is_latest: false }), task("a", { status: "retrying", attempt_number: 2, queued_at: null, started_at: null }),
       task("b", { status: "pending", queued_at: null, started_at: null }),
       task("c", { status: "cancelled", queued_at: null, started_at: null }),
     ];
     const summaries = summarizeSteps(rows);
     expect([summaries.get("a")!.tried, summaries.get("b")!.tried, summaries.get("c")!.tried]).toEqual([2, 0, 0]);
+  });
+
+  it("reads the server's mark rather than working the latest attempt out", () => {
+    // Whatever the numbers say, the row marked is_latest is the one whose status the step shows.
+    const rows = [
+      task("crm", { attempt_number: 1, status: "running" }),
+      task("crm", { attempt_number: 2, status: "failed", is_latest: false }),
+    ];
+    const summary = summarizeSteps(rows).get("crm")!;
+    expect(summary.latest.attempt_number).toBe(1);
+    expect(summary.status).toBe("running");
   });
 
   it("shows a step that has not been reached as pending", () => {
@@ -48,7 +59,7 @@ describe("monitorFlow", () => {
   const rows = [
     task("send_welcome"),
     task("check_plan"),
-    task("crm_pro", { status: "failed", attempt_number: 1 }),
+    task("crm_pro", { status: "failed", attempt_number: 1, is_latest: false }),
     task("crm_pro", { status: "retrying", attempt_number: 2, started_at: null, completed_at: null, queued_at: null }),
     task("crm_basic", { status: "skipped", started_at: null, completed_at: null }),
   ];

@@ -1,5 +1,6 @@
-/** Pure reading of an execution's attempts: which attempt of each step is the latest, what status a
- * step shows in the monitor, and the monitor's graph (the version's steps coloured by those statuses). */
+/** Pure reading of an execution's attempts: each step's rows in order, what status a step shows in the
+ * monitor (its latest attempt's: the row the server marks `is_latest`), and the monitor's graph (the
+ * version's steps coloured by those statuses). Which attempt is the latest is the server's rule, not ours. */
 import { codeToFlow, layout, NODE_HEIGHT, NODE_WIDTH, stepsToFlow, type DependencyEdge, type StepNode } from "@/lib/graph";
 import type { DefinitionEdge, StepDefinition, TaskExecution, TaskStatus } from "@/lib/types";
 
@@ -13,11 +14,12 @@ export interface StepSummary {
   tried: number;
   /** How many visits those tried rows belong to (a code workflow's loops visit a step again). */
   visits: number;
+  /** The row the server marks as the step's current attempt. */
   latest: TaskExecution;
   status: TaskStatus;
 }
 
-/** Orders a step's rows: by visit, then attempt number, then creation. */
+/** Orders a step's rows for display: by visit, then attempt number, then creation. */
 function compareAttempts(a: TaskExecution, b: TaskExecution): number {
   return (a.visit ?? 0) - (b.visit ?? 0)
     || a.attempt_number - b.attempt_number
@@ -43,11 +45,13 @@ export function wasTried(task: TaskExecution): boolean {
   return true;
 }
 
-/** Per step key: its attempts, the latest one and the status it shows (the latest attempt's). */
+/** Per step key: its attempts, the latest one (as the server marks it) and the status it shows (the
+ * latest attempt's). A step whose rows carry no mark (none from the server) is left out: not reached. */
 export function summarizeSteps(tasks: TaskExecution[]): Map<string, StepSummary> {
   const summaries = new Map<string, StepSummary>();
   for (const [key, attempts] of attemptsByStep(tasks)) {
-    const latest = attempts[attempts.length - 1];
+    const latest = attempts.find((task) => task.is_latest);
+    if (!latest) continue;
     const tried = attempts.filter(wasTried);
     const visits = new Set(tried.map((task) => task.visit ?? 1)).size;
     summaries.set(key, { attempts, latest, status: latest.status, tried: tried.length, visits });

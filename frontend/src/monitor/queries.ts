@@ -2,7 +2,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, type Page } from "@/lib/api";
-import type { Execution, ExecutionDetail, ExecutionLogPage, LogLevel, Workflow, WorkflowVersion } from "@/lib/types";
+import type { Execution, ExecutionAction, ExecutionDetail, ExecutionLogPage, LogLevel, Workflow, WorkflowVersion } from "@/lib/types";
 
 import { filtersToQuery, type ListFilters } from "./list-filters";
 import { lastPageOffset } from "./logs";
@@ -71,7 +71,7 @@ export function useWorkflowOptions() {
   });
 }
 
-export function useExecutionAction(id: string, action: "retry" | "cancel") {
+export function useExecutionAction(id: string, action: ExecutionAction) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: () => api.post<ExecutionDetail>(`executions/${id}/${action}/`),

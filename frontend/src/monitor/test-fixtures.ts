@@ -16,6 +16,7 @@ export function task(step_key: string, extra: Partial<TaskExecution> = {}): Task
     status: "completed",
     attempt_number: 1,
     visit: 1,
+    is_latest: true, // the step's only row; a test with earlier attempts marks those false, as the server does
     idempotency_key: `e:${step_key}`,
     input_data: {},
     output_data: {},
@@ -38,6 +39,7 @@ export function execution(tasks: TaskExecution[], extra: Partial<ExecutionDetail
     workflow_name: "New user signup",
     workflow_version: 1,
     status: "running",
+    allowed_actions: ["cancel"],
     idempotency_key: null,
     input_data: { email: "ada@example.com" },
     output_data: null,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from workflows import services
@@ -144,10 +143,8 @@ def _uuid(value: str) -> uuid.UUID:
 
 def _current_failures(execution_ids: list) -> dict:
     """Per execution, its first step whose current attempt failed (an earlier, retried failure is not one)."""
-    later = TaskExecution.objects.filter(execution=OuterRef("execution"), step_key=OuterRef("step_key"),
-                                         visit=OuterRef("visit"), attempt__gt=OuterRef("attempt"))
-    failed = TaskExecution.objects.filter(execution_id__in=execution_ids, status=T.FAILED) \
-        .exclude(Exists(later)).order_by("completed_at", "created_at").only("execution_id", "step_key", "error_message")
+    failed = TaskExecution.objects.filter(execution_id__in=execution_ids, status=T.FAILED).current() \
+        .order_by("completed_at", "created_at").only("execution_id", "step_key", "error_message")
     first: dict = {}
     for task in failed:
         first.setdefault(task.execution_id, task)

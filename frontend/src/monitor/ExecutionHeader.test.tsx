@@ -1,0 +1,57 @@
+import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { MemoryRouter } from "react-router";
+
+import { EXECUTION_STATUSES, type ExecutionAction, type ExecutionDetail, type ExecutionStatus } from "@/lib/types";
+
+// What the server answers as allowed_actions for each status (its state table): workflows/tests/test_api.py
+// checks this file against the server, so both sides are tested from the one table.
+import SERVER_TABLE from "./allowed-actions.json";
+import { ExecutionHeader } from "./ExecutionHeader";
+import { execution } from "./test-fixtures";
+
+const TABLE = SERVER_TABLE as Record<ExecutionStatus, ExecutionAction[]>;
+
+function renderHeader(detail: ExecutionDetail, handlers = { onRetry: vi.fn(), onCancel: vi.fn() }) {
+  render(
+    <MemoryRouter>
+      <ExecutionHeader execution={detail} live="open" now={Date.parse("2026-01-01T10:00:05Z")} progress={{ done: 1, total: 2 }}
+                       showHelp={false} onToggleHelp={vi.fn()} {...handlers} />
+    </MemoryRouter>,
+  );
+  return handlers;
+}
+
+const shown = () => ({
+  retry: screen.queryByRole("button", { name: /^Retry/ }) !== null,
+  cancel: screen.queryByRole("button", { name: /^Cancel/ }) !== null,
+});
+
+describe("ExecutionHeader actions", () => {
+  it("covers every execution status in the server's table", () => {
+    expect(Object.keys(TABLE).sort()).toEqual([...EXECUTION_STATUSES].sort());
+  });
+
+  it.each(EXECUTION_STATUSES)("shows, for a %s run, exactly the actions the server allows", (status) => {
+    renderHeader(execution([], { status, allowed_actions: TABLE[status] }));
+    expect(shown()).toEqual({ retry: TABLE[status].includes("retry"), cancel: TABLE[status].includes("cancel") });
+  });
+
+  it("offers retry of a cancelled run and cancel of a failed one, as the server does", () => {
+    renderHeader(execution([], { status: "cancelled", allowed_actions: TABLE.cancelled }));
+    expect(shown()).toEqual({ retry: true, cancel: false });
+  });
+
+  it("reads allowed_actions, not the status", () => {
+    renderHeader(execution([], { status: "failed", allowed_actions: [] }));
+    expect(shown()).toEqual({ retry: false, cancel: false });
+  });
+
+  it("calls the handler of the button pressed", async () => {
+    const handlers = renderHeader(execution([], { status: "failed", allowed_actions: ["retry", "cancel"] }));
+    await userEvent.click(screen.getByRole("button", { name: /^Retry/ }));
+    await userEvent.click(screen.getByRole("button", { name: /^Cancel/ }));
+    expect(handlers.onRetry).toHaveBeenCalledTimes(1);
+    expect(handlers.onCancel).toHaveBeenCalledTimes(1);
+  });
+});
