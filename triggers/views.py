@@ -49,6 +49,7 @@ def webhook(request, token: str):
                                                       idempotency_key=request.headers.get("Idempotency-Key"))
     except DomainError as exc:
         return JsonResponse({"message": exc.message, **exc.extra}, status=exc.status_code)
-    # A new run is accepted (202); a redelivery answers the run its Idempotency-Key started (200).
+    # 202 for a new run and for a redelivery alike (senders retry on anything else; "created" tells
+    # them apart): a redelivery answers the run its Idempotency-Key started.
     return JsonResponse({"execution_id": str(execution.pk), "status": execution.status, "created": created},
-                        status=202 if created else 200)
+                        status=202)
