@@ -1140,10 +1140,16 @@ export interface components {
             /** @description The actions the run may take now (POST /api/v1/executions/<id>/<action>/), from the state machine's table: what the endpoints accept; any other answers 409. */
             readonly allowed_actions: components["schemas"]["AllowedActionsEnum"][];
             readonly idempotency_key: string | null;
-            readonly input_data: unknown;
+            readonly input_data: {
+                [key: string]: unknown;
+            };
             readonly output_data: unknown;
             readonly error_message: string;
-            readonly error_details: unknown;
+            readonly error_details: {
+                traceback?: string;
+            } & {
+                [key: string]: unknown;
+            };
             /** @description How many times the run was resumed by a retry. */
             readonly retry_count: number;
             readonly triggered_by: components["schemas"]["TriggeredByEnum"];
@@ -1176,10 +1182,16 @@ export interface components {
             /** @description The actions the run may take now (POST /api/v1/executions/<id>/<action>/), from the state machine's table: what the endpoints accept; any other answers 409. */
             readonly allowed_actions: components["schemas"]["AllowedActionsEnum"][];
             readonly idempotency_key: string | null;
-            readonly input_data: unknown;
+            readonly input_data: {
+                [key: string]: unknown;
+            };
             readonly output_data: unknown;
             readonly error_message: string;
-            readonly error_details: unknown;
+            readonly error_details: {
+                traceback?: string;
+            } & {
+                [key: string]: unknown;
+            };
             /** @description How many times the run was resumed by a retry. */
             readonly retry_count: number;
             readonly triggered_by: components["schemas"]["TriggeredByEnum"];
@@ -1207,7 +1219,9 @@ export interface components {
             /** Format: uuid */
             readonly task_execution: string | null;
             readonly message: string;
-            readonly details: unknown;
+            readonly details: {
+                [key: string]: unknown;
+            };
         };
         ExecutionLogPage: {
             /** @description Log lines matching the level filter. */
@@ -1527,6 +1541,35 @@ export interface components {
             until: string;
             steps: components["schemas"]["StepFigures"][];
         };
+        /**
+         * @description A step as GET /workflows/<id>/ answers it (for the OpenAPI schema only): StepSerializer's
+         *     to_representation writes every field, with the step's id, so none is optional here.
+         */
+        StepOutput: {
+            key: string;
+            /** @default  */
+            name: string;
+            task_type: string;
+            config: {
+                [key: string]: unknown;
+            };
+            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            depends_on: string[];
+            /** @default 0 */
+            step_order: number;
+            max_retries?: number | null;
+            /** Format: double */
+            retry_base_delay?: number | null;
+            /** Format: double */
+            retry_backoff_factor?: number | null;
+            /** Format: double */
+            retry_max_delay?: number | null;
+            timeout_seconds?: number | null;
+            /** @default  */
+            when: string;
+            position: components["schemas"]["PositionField"];
+            readonly id: number;
+        };
         StepTry: {
             /**
              * @description The step's key, as the handler would see it.
@@ -1631,7 +1674,11 @@ export interface components {
             readonly input_data: unknown;
             readonly output_data: unknown;
             readonly error_message: string;
-            readonly error_details: unknown;
+            readonly error_details: {
+                traceback?: string;
+            } & {
+                [key: string]: unknown;
+            };
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1792,7 +1839,9 @@ export interface components {
             readonly kind: components["schemas"]["WorkflowKindEnum"];
             /** @description Number of the latest published version; 0 until first activated. */
             readonly version: number;
-            readonly metadata: unknown;
+            readonly metadata: {
+                [key: string]: unknown;
+            };
             readonly owner: string;
             /** @description At most this many running executions; more wait as pending, first in first out. */
             readonly max_concurrency: number | null;
@@ -1815,7 +1864,7 @@ export interface components {
              * @description Longest wait between attempts, seconds.
              */
             readonly retry_max_delay: number | null;
-            readonly steps: components["schemas"]["Step"][];
+            readonly steps: components["schemas"]["StepOutput"][];
             /** @description For a code workflow (kind "code"): its graph. */
             readonly code: components["schemas"]["CodeGraph"] | null;
             /** Format: date-time */
@@ -3245,7 +3294,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        [key: string]: unknown;
+                        [key: string]: {
+                            min: number;
+                            max: number;
+                            /** @description step_key: the pattern a key must match. */
+                            pattern?: string;
+                            /** @description step_key: what a save answers when it does not. */
+                            message?: string;
+                        };
                     };
                 };
             };
