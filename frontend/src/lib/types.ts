@@ -92,6 +92,9 @@ export type WorkflowValidation = Schemas["WorkflowValidation"];
 
 /** A step type. Its schemas are JSON Schemas, which the form generator reads as JsonSchema (the
  * OpenAPI schema can only call them objects). */
+/** POST /api/v1/step-types/<name>/try/: one run of the step on sample data, nothing stored. */
+export type StepTryResult = Schemas["StepTryResult"];
+
 export type StepType = Omit<Schemas["StepType"], "config_schema" | "output_schema"> & {
   config_schema: JsonSchema;
   output_schema: JsonSchema;
@@ -112,4 +115,10 @@ export type ExecutionLog = Schemas["ExecutionLog"];
 
 export type ExecutionLogPage = Schemas["ExecutionLogPage"];
 
+/** POST /api/v1/executions/retry-failed/: what was (or, with dry_run, would be) retried. */
+export type BulkRetryResult = Schemas["BulkRetryResult"];
+
 export type User = Schemas["User"];
+
+/** A stored credential as the API shows it: never its value. */
+export type Credential = Schemas["Credential"];
