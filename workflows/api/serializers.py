@@ -28,6 +28,22 @@ STEP_READ_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
+# JSON columns that always hold an object (their default is {} and the services refuse anything
+# else): documented as objects, so that the designer's generated types (frontend/src/lib/api-schema.d.ts)
+# say Record<string, unknown> rather than unknown.
+JSON_OBJECT = {"type": "object", "additionalProperties": {}}
+
+
+@extend_schema_field(JSON_OBJECT)
+class JsonObjectField(serializers.JSONField):
+    """A JSON object, read-only in the API's answers."""
+
+
+@extend_schema_field({**JSON_OBJECT, "properties": {"traceback": {"type": "string"}}})
+class ErrorDetailsField(JsonObjectField):
+    """A failure's details: the worker's traceback when a step raised, and whatever the error carried."""
+
+
 class PositionField(serializers.Serializer):
     x = serializers.FloatField(default=0)
     y = serializers.FloatField(default=0)
@@ -73,6 +89,17 @@ class StepSerializer(serializers.Serializer):
             **{f: step[f] for f in RETRY_FIELDS}, "timeout_seconds": step["timeout_seconds"],
             "when": step["when"], "position": {"x": step["position_x"], "y": step["position_y"]},
         }
+
+
+class StepOutputSerializer(StepSerializer):
+    """A step as GET /workflows/<id>/ answers it (for the OpenAPI schema only): StepSerializer's
+    to_representation writes every field, with the step's id, so none is optional here."""
+
+    id = serializers.IntegerField(read_only=True)
+    config = serializers.DictField()
+    depends_on = serializers.ListField(child=serializers.CharField(),
+                                       help_text='Step keys; "key:branch" to run only on that branch of the step.')
+    position = PositionField()
 
 
 class WorkflowInputSerializer(serializers.Serializer):
@@ -122,6 +149,7 @@ class CodeGraphSerializer(serializers.Serializer):
 
 class WorkflowSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
+    metadata = JsonObjectField(read_only=True)
     steps = serializers.SerializerMethodField()
     code = serializers.SerializerMethodField(help_text="For a code workflow (kind \"code\"): its graph.")
 
@@ -131,7 +159,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
                   "concurrency_key", *RETRY_FIELDS, "steps", "code", "created_at", "updated_at"]
         read_only_fields = fields
 
-    @extend_schema_field(StepSerializer(many=True))
+    @extend_schema_field(StepOutputSerializer(many=True))
     def get_steps(self, workflow: Workflow):
         """The steps given in the context (graph_rows.read, by a view answering for this one
         workflow), else the workflow's prefetched steps (a list)."""
@@ -183,6 +211,7 @@ class TaskExecutionSerializer(serializers.ModelSerializer):
     attempt_number = serializers.IntegerField(source="attempt", read_only=True)
     input_data = serializers.JSONField(source="input", read_only=True)
     output_data = serializers.JSONField(source="output", read_only=True)
+    error_details = ErrorDetailsField(read_only=True)
     is_latest = serializers.SerializerMethodField(help_text=(
         "Whether this row is its step's current attempt (the highest attempt of its latest visit): "
         "the one whose status the step shows. Exactly one row per step is."))
@@ -201,8 +230,9 @@ class TaskExecutionSerializer(serializers.ModelSerializer):
 class ExecutionSerializer(serializers.ModelSerializer):
     workflow_name = serializers.CharField(source="workflow.name", read_only=True)
     workflow_version = serializers.IntegerField(source="workflow_version.number", read_only=True)
-    input_data = serializers.JSONField(source="input", read_only=True)
+    input_data = JsonObjectField(source="input", read_only=True)
     output_data = serializers.JSONField(source="output", read_only=True)
+    error_details = ErrorDetailsField(read_only=True)
     triggered_by_user = serializers.CharField(source="triggered_by_user.username", default=None, allow_null=True,
                                               read_only=True)
     allowed_actions = serializers.SerializerMethodField(help_text=(
@@ -238,6 +268,8 @@ class ExecutionDetailSerializer(ExecutionSerializer):
 
 
 class ExecutionLogSerializer(serializers.ModelSerializer):
+    details = JsonObjectField(read_only=True)
+
     class Meta:
         model = ExecutionLog
         fields = ["id", "timestamp", "level", "event", "step_key", "task_execution", "message", "details"]

@@ -1,8 +1,12 @@
-/** The shapes of the alert rules API (/api/v1/alert-rules/), as monitoring/alerts_api.py answers them. */
+/** The shapes of the alert rules API (/api/v1/alert-rules/), as monitoring/alerts_api.py answers them:
+ * names for the generated components of lib/api-schema.d.ts (see lib/types.ts). */
+import type { components } from "@/lib/api-schema";
 
-export type AlertKind = "failure_rate" | "p95_duration" | "no_success";
-export type AlertState = "ok" | "firing";
-export type ChannelType = "email" | "slack" | "webhook";
+type Schemas = components["schemas"];
+
+export type AlertKind = Schemas["AlertKindEnum"];
+export type AlertState = Schemas["AlertRuleStateEnum"];
+export type ChannelType = Schemas["AlertChannelTypeEnum"];
 
 export const ALERT_KINDS: { value: AlertKind; label: string }[] = [
   { value: "failure_rate", label: "Failure rate above a threshold" },
@@ -11,72 +15,16 @@ export const ALERT_KINDS: { value: AlertKind; label: string }[] = [
 ];
 
 /** email: `to`; slack and webhook: `url` or `credential` (the name of a stored credential), one of them. */
-export interface Channel {
-  type: ChannelType;
-  to?: string[];
-  url?: string;
-  credential?: string;
-}
+export type Channel = Schemas["Channel"];
 
-export interface AlertRule {
-  id: number;
-  name: string;
-  enabled: boolean;
-  workflow_id: string | null;
-  step_key: string;
-  kind: AlertKind;
-  /** failure_rate: a fraction (0.10 = 10%); p95_duration: seconds. */
-  threshold: number | null;
-  window_minutes: number;
-  min_runs: number;
-  hours: number | null;
-  cooldown_minutes: number;
-  channels: Channel[];
-  state: AlertState;
-  since: string | null;
-  /** The measure at the last evaluation: a fraction, seconds or hours, by kind. */
-  last_value: number | null;
-  last_runs: number | null;
-  last_evaluated_at: string | null;
-  last_notified_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+/** threshold: for failure_rate a fraction (0.10 = 10%), for p95_duration seconds; last_value: the
+ * measure at the last evaluation (a fraction, seconds or hours, by kind). */
+export type AlertRule = Schemas["AlertRule"];
 
-export interface AlertRuleInput {
-  name: string;
-  enabled: boolean;
-  workflow_id: string | null;
-  step_key: string;
-  kind: AlertKind;
-  threshold: number | null;
-  window_minutes: number;
-  min_runs: number;
-  hours: number | null;
-  cooldown_minutes: number;
-  channels: Channel[];
-}
+export type AlertRuleInput = Schemas["AlertRuleInput"];
 
-export interface Delivery {
-  channel: number;
-  type: string;
-  target: string;
-  ok: boolean;
-  error: string;
-}
+export type Delivery = Schemas["Delivery"];
 
-export interface AlertEvent {
-  id: number;
-  rule_id: number;
-  state: "firing" | "resolved";
-  value: number | null;
-  runs: number | null;
-  message: string;
-  deliveries: Delivery[];
-  created_at: string;
-}
+export type AlertEvent = Schemas["AlertEvent"];
 
-export interface TestResult {
-  ok: boolean;
-  deliveries: Delivery[];
-}
+export type TestResult = Schemas["TestResult"];

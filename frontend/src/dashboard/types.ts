@@ -1,98 +1,38 @@
-/** The shapes of the metrics API (/api/v1/metrics/...), as monitoring/api.py answers them. */
+/** The shapes of the metrics API (/api/v1/metrics/...), as monitoring/api.py answers them: names for
+ * the generated components of lib/api-schema.d.ts (see lib/types.ts). */
+import type { components } from "@/lib/api-schema";
 
-export interface MetricsWindow {
-  since: string;
-  until: string;
-}
+type Schemas = components["schemas"];
 
-/** A workflow's (or, with step_key, a step's) figures over the window. Durations in ms. */
-export interface Figures {
-  workflow_id: string;
-  workflow_name: string;
-  runs: number;
-  failures: number;
-  /** failures / runs, 0..1; null without runs. */
-  failure_rate: number | null;
-  retries: number;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  max_ms: number | null;
-  last_success_at: string | null;
-}
+export type MetricsWindow = Pick<Schemas["WorkflowMetrics"], "since" | "until">;
 
-export interface StepFigures extends Figures {
-  step_key: string;
-}
+/** A workflow's (or, with step_key, a step's) figures over the window. Durations in ms;
+ * failure_rate is failures / runs, 0..1, null without runs. */
+export type Figures = Schemas["Figures"];
 
-export interface WorkflowMetrics extends MetricsWindow {
-  workflows: Figures[];
-}
+export type StepFigures = Schemas["StepFigures"];
 
-export interface StepMetrics extends MetricsWindow {
-  steps: StepFigures[];
-}
+export type WorkflowMetrics = Schemas["WorkflowMetrics"];
 
-export interface ThroughputBucket {
-  start: string;
-  started: number;
-  completed: number;
-  failed: number;
-}
+export type StepMetrics = Schemas["StepMetrics"];
 
-export interface Throughput extends MetricsWindow {
-  bucket_seconds: number;
-  buckets: ThroughputBucket[];
-}
+export type ThroughputBucket = Schemas["Bucket"];
 
-export interface RunningCounts {
-  pending: number;
-  running: number;
-  /** Running runs with a step waiting for a timer or a signal. */
-  waiting: number;
-  steps_queued: number;
-  steps_running: number;
-  steps_waiting: number;
-  steps_retrying: number;
-}
+export type Throughput = Schemas["Throughput"];
 
-export interface RunningRow extends RunningCounts {
-  workflow_id: string;
-  workflow_name: string;
-}
+/** `waiting`: running runs with a step waiting for a timer or a signal. */
+export type RunningCounts = Schemas["RunningTotals"];
 
-export interface Running {
-  at: string;
-  totals: RunningCounts;
-  workflows: RunningRow[];
-}
+export type RunningRow = Schemas["RunningRow"];
 
-export interface ErrorStep {
-  workflow_id: string;
-  workflow_name: string;
-  step_key: string;
-  count: number;
-}
+export type Running = Schemas["Running"];
 
-export interface ErrorGroup {
-  signature: string;
-  pattern: string;
-  /** Failed attempts in the window. */
-  count: number;
-  /** Runs they belong to. */
-  executions: number;
-  first_seen: string;
-  last_seen: string;
-  sample_message: string;
-  steps: ErrorStep[];
-}
+export type ErrorStep = Schemas["ErrorStep"];
 
-export interface Errors extends MetricsWindow {
-  groups: ErrorGroup[];
-}
+/** `count`: failed attempts in the window; `executions`: the runs they belong to. */
+export type ErrorGroup = Schemas["ErrorGroup"];
 
-export interface ErrorRetryResult {
-  /** False for a dry run. */
-  retried: boolean;
-  count: number;
-  execution_ids: string[];
-}
+export type Errors = Schemas["Errors"];
+
+/** `retried` is false for a dry run. */
+export type ErrorRetryResult = Schemas["ErrorRetryResult"];

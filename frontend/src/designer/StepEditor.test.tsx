@@ -16,7 +16,7 @@ import { StepNode } from "./nodes/StepNode";
 import { createDesignerStore } from "./store";
 
 const step = (key: string, task_type: string, config: Record<string, unknown>, depends_on: string[] = []): StepDefinition => ({
-  key, name: key, task_type, config, depends_on, step_order: 0, position: { x: 0, y: 0 },
+  key, name: key, task_type, config, depends_on, step_order: 0, when: "", position: { x: 0, y: 0 },
 });
 
 function wrap(store: ReturnType<typeof createDesignerStore>, children: ReactNode) {

@@ -5,17 +5,7 @@ import { useState } from "react";
 
 import { StatusBadge } from "@/components/ui";
 import { api, ApiError } from "@/lib/api";
-import type { JsonSchema, StepDefinition, StepType } from "@/lib/types";
-
-export interface TryResult {
-  status: "completed" | "failed" | "waiting" | "would_start_children";
-  output: unknown;
-  error: string | null;
-  traceback?: string | null;
-  rendered_config?: unknown;
-  logs?: ({ level?: string; message?: string; event?: string } | string)[];
-  duration_ms?: number;
-}
+import type { JsonSchema, StepDefinition, StepTryResult as TryResult, StepType } from "@/lib/types";
 
 interface TestStepProps {
   step: StepDefinition;
@@ -123,9 +113,7 @@ export function TestStep({ step, stepType, upstream, sampleInput }: TestStepProp
               <ul className="fp-test-logs">
                 {result.logs.map((line, i) => (
                   <li key={i}>
-                    {typeof line === "string" ? line : (
-                      <><span className={`fp-log-level fp-log-${line.level ?? "info"}`}>{line.level ?? "info"}</span> {line.message ?? line.event}</>
-                    )}
+                    <span className={`fp-log-level fp-log-${line.level}`}>{line.level}</span> {line.message}
                   </li>
                 ))}
               </ul>

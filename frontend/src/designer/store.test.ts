@@ -8,7 +8,7 @@ import { createDesignerStore } from "./store";
 const types = Object.fromEntries(STEP_TYPES.map((t) => [t.name, t]));
 const step = (key: string, depends_on: string[] = [], x = 0): StepDefinition => ({
   key, name: key, task_type: "log", config: { message: `{{ steps.${depends_on[0] ?? "x"}.output }}` }, depends_on,
-  step_order: 0, position: { x, y: 0 },
+  step_order: 0, when: "", position: { x, y: 0 },
 });
 
 function make(steps: StepDefinition[] = []) {

@@ -253,7 +253,7 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
         const key = uniqueKey(type.name, nodes.map((n) => n.id));
         const step: StepDefinition = {
           key, name: humanize(type.name), task_type: type.name, config: structuredClone(type.example ?? {}),
-          depends_on: [], step_order: nodes.length, position,
+          depends_on: [], step_order: nodes.length, when: "", position,
         };
         remember();
         const node: StepNode = { id: key, type: "step", position, data: { step }, selected: true };

@@ -2,6 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 
 import { api, type Page } from "@/lib/api";
+import type { Credential } from "@/lib/types";
 
 const NONE: string[] = [];
 
@@ -9,7 +10,7 @@ export function useCredentialNames(): string[] {
   const query = useQuery({
     queryKey: ["credentials", "names"],
     queryFn: async () => {
-      const data = await api.get<Page<{ name: string }> | { name: string }[]>("credentials/", { limit: 200 });
+      const data = await api.get<Page<Credential> | Credential[]>("credentials/", { limit: 200 });
       return (Array.isArray(data) ? data : data.results).map((c) => c.name);
     },
     staleTime: 60_000,

@@ -7,7 +7,7 @@ import type { StepDefinition } from "@/lib/types";
 import { useServerValidation, VALIDATE_DELAY_MS } from "./use-server-validation";
 
 const step = (key: string, task_type: string, config: Record<string, unknown>, depends_on: string[] = []): StepDefinition => ({
-  key, name: key, task_type, config, depends_on, step_order: 0, position: { x: 0, y: 0 },
+  key, name: key, task_type, config, depends_on, step_order: 0, when: "", position: { x: 0, y: 0 },
 });
 
 interface Call {

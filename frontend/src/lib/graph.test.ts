@@ -2,7 +2,7 @@ import { ancestors, codeToFlow, findCycle, flowToSteps, layout, parseRef, stepsT
 import type { StepDefinition } from "./types";
 
 const step = (key: string, depends_on: string[] = [], extra: Partial<StepDefinition> = {}): StepDefinition => ({
-  key, name: key, task_type: "log", config: { message: key }, depends_on, step_order: 0,
+  key, name: key, task_type: "log", config: { message: key }, depends_on, step_order: 0, when: "",
   position: { x: 0, y: 0 }, ...extra,
 });
 

@@ -107,7 +107,7 @@ export function codeToFlow(steps: CodeFlowStep[], moves: (CodeEdge | DefinitionE
     data: {
       step: {
         key: s.key, name: s.name || s.key, task_type: CODE_TASK_TYPE, config: {}, depends_on: [], step_order: index,
-        timeout_seconds: s.timeout_seconds ?? null, position: { x: 0, y: 0 },
+        timeout_seconds: s.timeout_seconds ?? null, when: "", position: { x: 0, y: 0 },
       },
       code: { start: !!s.start, action: s.action ?? "", retry: s.retry ?? {} },
     },

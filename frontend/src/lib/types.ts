@@ -1,63 +1,39 @@
-/** The shapes of FlowPilot's REST API (/api/v1/), as the designer and the monitor use them. */
+/** The shapes of FlowPilot's REST API (/api/v1/), as the designer and the monitor use them: names for
+ * the components of api-schema.d.ts, which openapi-typescript generates from the server's OpenAPI
+ * schema (`make api-types`; workflows/tests/test_api_types.py fails when it is out of date). Where a
+ * shape is wrong here, fix the serializer's schema and regenerate: don't write the type by hand. */
+import type { components, operations } from "./api-schema";
 
-export type WorkflowStatus = "draft" | "active" | "archived";
-export type ExecutionStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
-export type TaskStatus =
-  | "pending" | "queued" | "running" | "waiting" | "retrying" | "completed" | "failed" | "skipped" | "cancelled";
-export type TriggerSource = "api" | "manual" | "webhook" | "schedule" | "event" | "python" | "workflow";
-export type LogLevel = "debug" | "info" | "warning" | "error";
+type Schemas = components["schemas"];
+
+export type WorkflowStatus = Schemas["WorkflowStatusEnum"];
+export type ExecutionStatus = Schemas["ExecutionStatusEnum"];
+export type TaskStatus = Schemas["TaskExecutionStatusEnum"];
+export type TriggerSource = Schemas["TriggeredByEnum"];
+export type LogLevel = Schemas["LevelEnum"];
 
 export const TASK_STATUSES: TaskStatus[] = [
   "pending", "queued", "running", "waiting", "retrying", "completed", "failed", "skipped", "cancelled",
 ];
 export const EXECUTION_STATUSES: ExecutionStatus[] = ["pending", "running", "completed", "failed", "cancelled"];
 
-export interface Position {
-  x: number;
-  y: number;
-}
+export type Position = Schemas["PositionField"];
 
-/** A step of a workflow definition, as GET/PUT /workflows/<id>/ carry it. */
-export interface StepDefinition {
-  id?: number;
-  key: string;
-  name: string;
-  task_type: string;
-  config: Record<string, unknown>;
-  /** Step keys; "key:branch" to run only on that branch of a conditional step. */
-  depends_on: string[];
-  step_order: number;
-  max_retries?: number | null;
-  retry_base_delay?: number | null;
-  retry_backoff_factor?: number | null;
-  retry_max_delay?: number | null;
-  timeout_seconds?: number | null;
-  when?: string;
-  position: Position;
-}
+/** A step of a workflow definition, as GET /workflows/<id>/ answers it (every field present, with
+ * its id) and PUT/POST /workflows/ take it back (the id, which the server ignores, left out when new). */
+export type StepDefinition = Omit<Schemas["StepOutput"], "id"> & { id?: number };
 
 /** "designed" on the canvas, or "code": a Python class (read-only here; its graph is read from the code). */
-export type WorkflowKind = "designed" | "code";
+export type WorkflowKind = Schemas["WorkflowKindEnum"];
 /** How a code step moves on: goto(step), then (after the signal or event it waits for), a wait's
  * timeout (on_timeout), sleep (the same step runs again after a timer). */
-export type CodeMoveKind = "goto" | "then" | "timeout" | "sleep";
+export type CodeMoveKind = Schemas["CodeEdgeKindEnum"];
 
 /** A step of a code workflow, as GET /workflows/<id>/ `code.steps` carries it. */
-export interface CodeStep {
-  key: string;
-  start: boolean;
-  /** The action (POST /api/v1/actions/<name>/) feeding it, or "". */
-  action: string;
-  timeout_seconds: number | null;
-  retry: Record<string, unknown>;
-}
+export type CodeStep = Schemas["CodeStep"];
 
 /** A move between code steps, as GET /workflows/<id>/ `code.edges` carries it. */
-export interface CodeEdge {
-  source: string;
-  target: string;
-  kind: CodeMoveKind;
-}
+export type CodeEdge = Schemas["CodeEdge"];
 
 /** The same move in a code workflow version's stored definition. */
 export interface DefinitionEdge {
@@ -67,53 +43,19 @@ export interface DefinitionEdge {
 }
 
 /** A code workflow's graph, read from its class. */
-export interface CodeGraph {
-  workflow_class: string;
-  start: string;
-  event_name: string;
-  offset_minutes: number;
-  steps: CodeStep[];
-  edges: CodeEdge[];
-}
+export type CodeGraph = Schemas["CodeGraph"];
 
-export interface Workflow {
-  id: string;
-  name: string;
-  description: string;
-  status: WorkflowStatus;
-  kind: WorkflowKind;
-  /** For a code workflow: its graph; null for a designed one. */
-  code: CodeGraph | null;
-  version: number;
-  metadata: Record<string, unknown>;
-  owner: string;
-  max_concurrency: number | null;
-  concurrency_key: string;
-  max_retries: number | null;
-  retry_base_delay: number | null;
-  retry_backoff_factor: number | null;
-  retry_max_delay: number | null;
-  steps: StepDefinition[];
-  created_at: string;
-  updated_at: string;
-}
+export type Workflow = Schemas["Workflow"];
 
 /** What PUT/POST /workflows/ accept. */
-export interface WorkflowInput {
-  name: string;
-  description?: string;
-  status?: WorkflowStatus;
-  metadata?: Record<string, unknown>;
-  steps?: StepDefinition[];
-}
+export type WorkflowInput = Schemas["WorkflowInput"];
 
-export interface WorkflowVersion {
-  number: number;
+/** A published version. Its definition is the frozen document the engine runs, which the API
+ * serves as a free-form object: these are the parts the UI reads. */
+export type WorkflowVersion = Omit<Schemas["WorkflowVersion"], "definition"> & {
   /** A code workflow's version has `edges` (its steps have no depends_on). */
   definition: { steps?: StepDefinition[]; edges?: DefinitionEdge[]; [key: string]: unknown };
-  created_at: string;
-  created_by: string | null;
-}
+};
 
 /** A JSON Schema, as far as the form generator reads it. */
 export interface JsonSchema {
@@ -142,104 +84,41 @@ export interface JsonSchema {
 
 /** GET /api/v1/limits/: the server's bound on each number a workflow can set, by field name; for
  * "step_key", the bounds of its length, the pattern it must match and the message when it does not. */
-export interface Bound {
-  min: number;
-  max: number;
-  pattern?: string;
-  message?: string;
-}
-export type Limits = Record<string, Bound>;
+export type Limits = operations["limits_retrieve"]["responses"][200]["content"]["application/json"];
+export type Bound = Limits[string];
 
 /** POST /api/v1/workflows/validate/: what a save of the same body would refuse, by field path. */
-export interface WorkflowValidation {
-  valid: boolean;
-  errors: Record<string, string[]>;
-}
+export type WorkflowValidation = Schemas["WorkflowValidation"];
 
-export interface StepType {
-  name: string;
-  description: string;
-  category: string;
+/** A step type. Its schemas are JSON Schemas, which the form generator reads as JsonSchema (the
+ * OpenAPI schema can only call them objects). */
+/** POST /api/v1/step-types/<name>/try/: one run of the step on sample data, nothing stored. */
+export type StepTryResult = Schemas["StepTryResult"];
+
+export type StepType = Omit<Schemas["StepType"], "config_schema" | "output_schema"> & {
   config_schema: JsonSchema;
   output_schema: JsonSchema;
-  example: Record<string, unknown>;
-  /** What the example's templates render over ({input, steps}): sample data to try it with. */
-  example_data?: Record<string, unknown>;
-  branches: string[] | null;
-}
+};
 
 /** The commands a run as a whole can take (the server's states.EXECUTION_ACTIONS). */
-export type ExecutionAction = "retry" | "cancel";
+export type ExecutionAction = Schemas["AllowedActionsEnum"];
 
-export interface TaskExecution {
-  id: string;
-  step_key: string;
-  task_type: string;
-  status: TaskStatus;
-  attempt_number: number;
-  visit: number;
-  /** The server marks each step's current attempt (the one whose status the step shows): read it, don't work it out. */
-  is_latest: boolean;
-  idempotency_key: string;
-  input_data: unknown;
-  output_data: unknown;
-  error_message: string;
-  error_details: { traceback?: string; [key: string]: unknown } | null;
-  created_at: string;
-  queued_at: string | null;
-  started_at: string | null;
-  completed_at: string | null;
-  wake_at: string | null;
-  worker_id: string;
-}
+/** One attempt of a step. The server marks each step's current attempt (`is_latest`): read it, don't work it out. */
+export type TaskExecution = Schemas["TaskExecution"];
 
-export interface Execution {
-  id: string;
-  workflow: string;
-  workflow_name: string;
-  workflow_version: number;
-  status: ExecutionStatus;
-  /** What the run may do now (POST executions/<id>/<action>/), from the server's state table: the UI shows these and no others. */
-  allowed_actions: ExecutionAction[];
-  idempotency_key: string | null;
-  input_data: Record<string, unknown>;
-  output_data: unknown;
-  error_message: string;
-  error_details: Record<string, unknown> | null;
-  retry_count: number;
-  triggered_by: TriggerSource;
-  triggered_by_user: string | null;
-  concurrency_key: string;
-  created_at: string;
-  scheduled_at: string | null;
-  started_at: string | null;
-  completed_at: string | null;
-}
+/** A run; `allowed_actions` are what it may do now, from the server's state table: the UI shows these and no others. */
+export type Execution = Schemas["Execution"];
 
-export interface ExecutionDetail extends Execution {
-  task_executions: TaskExecution[];
-}
+export type ExecutionDetail = Schemas["ExecutionDetail"];
 
-export interface ExecutionLog {
-  id: number;
-  timestamp: string;
-  level: LogLevel;
-  event: string;
-  step_key: string;
-  task_execution: string | null;
-  message: string;
-  details: Record<string, unknown>;
-}
+export type ExecutionLog = Schemas["ExecutionLog"];
 
-export interface ExecutionLogPage {
-  count: number;
-  limit: number;
-  offset: number;
-  logs: ExecutionLog[];
-}
+export type ExecutionLogPage = Schemas["ExecutionLogPage"];
 
-export interface User {
-  id: number;
-  username: string;
-  email: string;
-}
+/** POST /api/v1/executions/retry-failed/: what was (or, with dry_run, would be) retried. */
+export type BulkRetryResult = Schemas["BulkRetryResult"];
+
+export type User = Schemas["User"];
+
+/** A stored credential as the API shows it: never its value. */
+export type Credential = Schemas["Credential"];

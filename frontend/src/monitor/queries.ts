@@ -2,7 +2,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, type Page } from "@/lib/api";
-import type { Execution, ExecutionAction, ExecutionDetail, ExecutionLogPage, LogLevel, Workflow, WorkflowVersion } from "@/lib/types";
+import type { BulkRetryResult, Execution, ExecutionAction, ExecutionDetail, ExecutionLogPage, LogLevel, Workflow, WorkflowVersion } from "@/lib/types";
 
 import { filtersToQuery, type ListFilters } from "./list-filters";
 import { lastPageOffset } from "./logs";
@@ -81,13 +81,6 @@ export function useExecutionAction(id: string, action: ExecutionAction) {
       void client.invalidateQueries({ queryKey: executionKeys.lists() });
     },
   });
-}
-
-export interface BulkRetryResult {
-  retried?: number;
-  dry_run?: boolean;
-  count: number;
-  execution_ids: string[];
 }
 
 /** Retries exactly the selected failed executions. A server that does not know `execution_ids` yet would

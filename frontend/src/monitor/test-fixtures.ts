@@ -4,7 +4,7 @@ import type { ExecutionDetail, StepDefinition, TaskExecution } from "@/lib/types
 let n = 0;
 
 export function step(key: string, depends_on: string[] = [], extra: Partial<StepDefinition> = {}): StepDefinition {
-  return { key, name: key.replace(/_/g, " "), task_type: "http_request", config: {}, depends_on, step_order: 0, position: { x: 0, y: 0 }, ...extra };
+  return { key, name: key.replace(/_/g, " "), task_type: "http_request", config: {}, depends_on, step_order: 0, when: "", position: { x: 0, y: 0 }, ...extra };
 }
 
 export function task(step_key: string, extra: Partial<TaskExecution> = {}): TaskExecution {
@@ -21,7 +21,7 @@ export function task(step_key: string, extra: Partial<TaskExecution> = {}): Task
     input_data: {},
     output_data: {},
     error_message: "",
-    error_details: null,
+    error_details: {},
     created_at: "2026-01-01T10:00:00Z",
     queued_at: "2026-01-01T10:00:00Z",
     started_at: "2026-01-01T10:00:01Z",
@@ -44,7 +44,7 @@ export function execution(tasks: TaskExecution[], extra: Partial<ExecutionDetail
     input_data: { email: "ada@example.com" },
     output_data: null,
     error_message: "",
-    error_details: null,
+    error_details: {},
     retry_count: 0,
     triggered_by: "api",
     triggered_by_user: "admin",

@@ -51,6 +51,7 @@ export const STEP_TYPES: StepType[] = [
       "message": "Refund {{ input.amount }} EUR to {{ input.customer }}?",
       "timeout_seconds": 86400
     },
+    "example_data": {"input": {"amount": 120, "customer": "Ada Lovelace"}},
     "branches": [
       "approved",
       "rejected",
@@ -124,6 +125,7 @@ export const STEP_TYPES: StepType[] = [
     "example": {
       "condition": "{{ input.plan == 'pro' }}"
     },
+    "example_data": {"input": {"plan": "pro"}},
     "branches": [
       "true",
       "false"
@@ -311,6 +313,7 @@ export const STEP_TYPES: StepType[] = [
         "credential": "crm_token"
       }
     },
+    "example_data": {"input": {"email": "ada@example.com"}},
     "branches": null
   },
   {
@@ -353,6 +356,7 @@ export const STEP_TYPES: StepType[] = [
       "message": "New signup: {{ input.email }}",
       "level": "info"
     },
+    "example_data": {"input": {"email": "ada@example.com"}},
     "branches": null
   },
   {
@@ -468,6 +472,7 @@ export const STEP_TYPES: StepType[] = [
       "subject": "Welcome, {{ input.name }}",
       "body": "Hello {{ input.name }}, your patient id is {{ steps.create_patient.output.body.id }}."
     },
+    "example_data": {"input": {"email": "ada@example.com", "name": "Ada"}, "steps": {"create_patient": {"output": {"body": {"id": 42}}}}},
     "branches": null
   }
 ];
