@@ -10,9 +10,11 @@ from django.db import connection
 from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from workflows import services
+from workflows.api import serializers as s
 from workflows.models import ExecutionLog, Workflow, WorkflowExecution, WorkflowStep
 from workflows.states import EXECUTION_ACTIONS, allowed_actions
 from workflows.states import ExecutionStatus as E
@@ -475,3 +477,46 @@ def test_the_monitors_tests_use_the_servers_table_of_actions():
     path = Path(__file__).resolve().parents[2] / "frontend" / "src" / "monitor" / "allowed-actions.json"
     table = {status: allowed_actions(status) for status in E.values}
     assert json.loads(path.read_text()) == table, f"update {path} to:\n{json.dumps(table, indent=2)}"
+
+
+# --- a step's fields validated in one pass (serializers.StepSerializer._fields_of) -------------------
+
+class _DrfStepSerializer(s.StepSerializer):
+    """The same fields through DRF's own Serializer.to_internal_value: what the one pass must equal."""
+
+    def _fields_of(self, data):
+        return serializers.Serializer.to_internal_value(self, data)
+
+
+_STEP_BODIES = [
+    {"key": "a", "task_type": "python", "config": {"function": "noop"}},
+    {"key": "b", "task_type": "python", "name": "B", "depends_on": ["a", "c:true"], "step_order": 3,
+     "timeout_seconds": 30, "when": "{{ true }}", "position": {"x": 1.5, "y": 2}, "max_retries": 2,
+     "retry_base_delay": 0.5, "retry_backoff_factor": 2, "retry_max_delay": 60},
+    {"key": "9bad", "task_type": "", "config": [], "depends_on": "a", "step_order": "x", "max_retries": -1,
+     "retry_base_delay": 1e300, "retry_backoff_factor": 0, "timeout_seconds": 0, "position": {"x": "left"}},
+    {"key": "  padded  ", "task_type": "python", "name": None, "when": None, "depends_on": ["", "a" * 202]},
+    {"task_type": "python"},
+    {"key": "k", "task_type": "python", "max_retries": None, "retry_base_delay": None, "position": None},
+    {"key": "n\x00ul", "task_type": "python\x00"},
+]
+
+
+@pytest.mark.parametrize("body", _STEP_BODIES, ids=range(len(_STEP_BODIES)))
+@pytest.mark.parametrize("partial", [False, True])
+def test_a_step_validated_in_one_pass_gives_what_drf_gives(body, partial):
+    ours, drf = s.StepSerializer(data=body, partial=partial), _DrfStepSerializer(data=body, partial=partial)
+    assert ours.is_valid() == drf.is_valid()
+    assert ours.errors == drf.errors
+    if not ours.errors:
+        assert dict(ours.validated_data) == dict(drf.validated_data)
+
+
+def test_a_workflows_steps_validated_in_one_pass_give_what_drf_gives(monkeypatch):
+    body = {"name": "w", "steps": _STEP_BODIES}
+    ours = s.WorkflowInputSerializer(data=body)
+    ours.is_valid()
+    monkeypatch.setattr(s.StepSerializer, "_fields_of", _DrfStepSerializer._fields_of)
+    drf = s.WorkflowInputSerializer(data=body)
+    drf.is_valid()
+    assert ours.errors == drf.errors and 0 not in ours.errors["steps"] and ours.errors["steps"][2]
