@@ -15,7 +15,7 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import services
+from . import selectors, services
 from .errors import Conflict
 from .models import Credential, ExecutionLog, TaskExecution, Workflow, WorkflowExecution, WorkflowStep, WorkflowVersion
 from .states import ExecutionStatus as E
@@ -118,7 +118,7 @@ class WorkflowAdmin(ViewOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         """Like the API: not while runs are pending or running (archive the workflow instead)."""
-        if obj is not None and services.workflow_has_runs_in_flight(obj):
+        if obj is not None and selectors.workflow_has_runs_in_flight(obj):
             return False
         return super().has_delete_permission(request, obj)
 

@@ -447,7 +447,7 @@ def test_an_invalid_transition_is_a_409_in_the_house_shape_and_changes_nothing(a
     # or a race), the state machine itself refuses: a 409, never a 500.
     execution = _run_in(E.COMPLETED, user, sync_executor)
     rows, logs = execution.task_executions.count(), execution.logs.count()
-    monkeypatch.setattr(services, "check_action", lambda status, action: None)
+    monkeypatch.setattr(services.executions, "check_action", lambda status, action: None)
     answer = api.post(f"/api/v1/executions/{execution.pk}/retry/")
     assert answer.status_code == 409 and answer["Content-Type"] == "application/json"
     assert answer.json() == {"message": "execution cannot go from 'completed' to 'pending'",

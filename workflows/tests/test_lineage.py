@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 import uuid
 
-import pytest
 
 from workflows import services
 from workflows.call_graph import path_back

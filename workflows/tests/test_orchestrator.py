@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from workflows import events as events_module
-from workflows import orchestrator, services
+from workflows import orchestrator, selectors, services
 from workflows.errors import Conflict
 from workflows.models import ExecutionLog, TaskExecution, WorkflowExecution
 from workflows.recovery import sweep
@@ -386,8 +386,8 @@ def test_bulk_retry_selects_by_workflow_step_and_error(user, sync_executor):
     other = active_workflow(user, [step("x", function="fail", kwargs={"retryable": False})], name="other")
     run(other, sync_executor)
     executions = WorkflowExecution.objects.all()
-    assert services.failed_executions(executions, step_key="otp").count() == 0
-    assert services.failed_executions(executions, error_contains="overloaded").count() == 2
+    assert selectors.failed_executions(executions, step_key="otp").count() == 0
+    assert selectors.failed_executions(executions, error_contains="overloaded").count() == 2
     functions.FAULTS.clear()
     retried = services.executions_retry_failed(executions=executions.filter(workflow=wf),
                                                step_key="create_patient")

@@ -15,7 +15,7 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from workflows import services
+from workflows import selectors, services
 from workflows.errors import DomainError
 from workflows.management.console import Progress, parse_since, shorten, table
 from workflows.models import TaskExecution, Workflow, WorkflowExecution
@@ -74,7 +74,7 @@ class Command(BaseCommand):
 
     def _retry(self, *, workflow, step, error, dry_run, **options):
         executions = WorkflowExecution.objects.filter(workflow__in=_workflows(workflow))
-        targets = list(services.failed_executions(executions, step_key=step, error_contains=error)
+        targets = list(selectors.failed_executions(executions, step_key=step, error_contains=error)
                        .select_related("workflow").order_by("created_at"))
         self._apply(targets, dry_run=dry_run, verb="retry", done="retried",
                     change=lambda execution: services.execution_retry(execution=execution))

@@ -1,0 +1,32 @@
+"""Services: every write the API, the admin, the commands and the triggers make goes through here.
+
+definitions.py: workflows and their graphs (save, check, activate, delete); executions.py: runs
+(start, retry, cancel, signal, bulk retry). Shared reads are workflows/selectors.py.
+"""
+
+from .definitions import (
+    UPSTREAM,
+    WORKFLOW_FIELDS,
+    check_editable,
+    check_storable,
+    step_add,
+    version_publish,
+    workflow_activate,
+    workflow_create,
+    workflow_delete,
+    workflow_update,
+    workflow_validate,
+)
+from .executions import (
+    execution_cancel,
+    execution_retry,
+    execution_signal,
+    execution_start,
+    executions_retry_failed,
+)
+
+__all__ = [
+    "UPSTREAM", "WORKFLOW_FIELDS", "check_editable", "check_storable", "execution_cancel", "execution_retry",
+    "execution_signal", "execution_start", "executions_retry_failed", "step_add", "version_publish",
+    "workflow_activate", "workflow_create", "workflow_delete", "workflow_update", "workflow_validate",
+]

@@ -1,0 +1,204 @@
+"""Workflow definitions: saving (create, update, add a step), checking without saving (validate),
+activating (a frozen version) and deleting a workflow and its graph."""
+
+from __future__ import annotations
+
+import json
+
+from django.db import transaction
+from django.db.models import Prefetch
+
+from .. import call_graph, definition as definitions, graph_rows, selectors, templating
+from ..errors import Conflict, InvalidInput
+from ..models import StepDependency, Workflow, WorkflowKind, WorkflowStatus, WorkflowStep, WorkflowVersion
+
+WORKFLOW_FIELDS = ("name", "description", "metadata", "max_concurrency", "concurrency_key", "max_retries",
+                   "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
+# A step's incoming edges, with the upstream step's key, in one prefetch.
+UPSTREAM = Prefetch("upstream_links", queryset=StepDependency.objects.select_related("depends_on"))
+
+
+def _steps_data(workflow: Workflow) -> list[dict]:
+    return [{f: s[f] for f in (*graph_rows.STEP_FIELDS, "depends_on")} for s in graph_rows.read(workflow)]
+
+
+def _nul_path(value, path: str) -> str | None:
+    """Where a string (or an object's key) holds U+0000 in a JSON value; None if nowhere."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                return path
+            if (found := _nul_path(item, f"{path}.{key}")) is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            if (found := _nul_path(item, f"{path}[{index}]")) is not None:
+                return found
+    return None
+
+
+def check_storable(value, *, field: str) -> None:
+    """Refuse a JSON value with the NUL character (U+0000), which PostgreSQL's jsonb cannot store: an
+    InvalidInput (400) naming where it is, on every database, rather than an error of the database."""
+    where = _nul_path(value, field)
+    if where is not None:
+        raise InvalidInput(f"{where}: the NUL character (\\u0000) cannot be stored",
+                           fields={where: ["contains the NUL character (\\u0000), which cannot be stored"]})
+
+
+def _check(workflow_data: dict, steps: list[dict]) -> dict:
+    check_storable(workflow_data.get("metadata") or {}, field="metadata")
+    for step in steps:
+        check_storable(step.get("config") or {}, field=f"steps.{step.get('key')}.config")
+    definition = definitions.from_data(workflow=workflow_data, steps=steps)
+    problems = definitions.issues(definition)
+    if workflow_data.get("concurrency_key"):
+        error = templating.syntax_error(workflow_data["concurrency_key"])
+        if error:
+            problems.append(definitions.dag.Issue("", "concurrency_key", error))
+    if problems:
+        fields: dict[str, list[str]] = {}
+        for p in problems:
+            name = f"steps.{p.step}.{p.field}" if p.step else p.field
+            fields.setdefault(name, []).append(p.message)
+        raise InvalidInput("; ".join(str(p) for p in problems), fields=fields)
+    return definition
+
+
+def version_publish(workflow: Workflow, definition: dict, user=None) -> WorkflowVersion | None:
+    """A new version, unless the definition is the same as the latest one (the workflow row locked)."""
+    latest = workflow.versions.filter(number=workflow.version).first()
+    if latest is not None and json.dumps(latest.definition, sort_keys=True) == json.dumps(definition, sort_keys=True):
+        return None
+    workflow.version += 1
+    workflow.save(update_fields=["version", "updated_at"])
+    return WorkflowVersion.objects.create(workflow=workflow, number=workflow.version, definition=definition,
+                                          created_by=user)
+
+
+def _workflow_data(workflow: Workflow) -> dict:
+    return {f: getattr(workflow, f) for f in WORKFLOW_FIELDS}
+
+
+def _create_checked(data: dict, steps: list[dict]) -> dict:
+    """The checks of a new workflow's definition (a creation that activates it: not empty either);
+    answers the definition, or raises InvalidInput. Writes nothing: workflow_validate runs it too."""
+    definition = _check({**data}, steps)
+    if data.get("status") == WorkflowStatus.ACTIVE:
+        _check_activatable(definition)
+    return definition
+
+
+def _update_checked(workflow: Workflow, data: dict, steps: list[dict] | None) -> dict:
+    """The checks of a change to `workflow`: its stored fields merged with `data`, `steps` (or its
+    stored graph), and no sub-workflow cycle back to it. Answers the definition, or raises
+    InvalidInput. Writes nothing: workflow_validate runs it too."""
+    merged = {**_workflow_data(workflow), **{f: data[f] for f in WORKFLOW_FIELDS if f in data}}
+    new_steps = steps if steps is not None else _steps_data(workflow)
+    definition = _check(merged, new_steps)
+    call_graph.check_acyclic(workflow=workflow, steps=new_steps)
+    return definition
+
+
+def workflow_validate(*, data: dict, steps: list[dict] | None = None,
+                      workflow: Workflow | None = None) -> dict[str, list[str]]:
+    """The problems a save would answer, by field path, without saving: those of creating a
+    workflow, or with `workflow` those of changing it (including a sub-workflow cycle back to it,
+    knowable only for a workflow that exists). Empty when the save would pass these checks. The
+    designer asks this while the user edits, so that the server states each rule once."""
+    try:
+        if workflow is None:
+            _create_checked(data, steps or [])
+        else:
+            check_editable(workflow)  # a code workflow: 409, as its save would answer
+            _update_checked(workflow, data, steps)
+    except InvalidInput as exc:
+        return exc.fields
+    return {}
+
+
+@transaction.atomic
+def workflow_create(*, owner, data: dict, steps: list[dict] | None = None) -> Workflow:
+    steps = steps or []
+    definition = _create_checked(data, steps)
+    workflow = Workflow.objects.create(owner=owner, **{f: data[f] for f in WORKFLOW_FIELDS if f in data})
+    graph_rows.replace(workflow, steps)
+    if data.get("status") == WorkflowStatus.ACTIVE:
+        _activate(workflow, definition, steps, user=owner)  # checked above: not read back and checked again
+    return workflow
+
+
+def check_editable(workflow: Workflow) -> None:
+    """A code workflow's definition follows its Python class: the API cannot change it."""
+    if workflow.kind == WorkflowKind.CODE:
+        where = (workflow.metadata.get("code") or {}).get("class", "")
+        raise Conflict(f"workflow {workflow.name!r} is defined in code{f' ({where})' if where else ''}; "
+                       "change the code instead", extra={"kind": WorkflowKind.CODE})
+
+
+@transaction.atomic
+def workflow_update(*, workflow: Workflow, data: dict, steps: list[dict] | None = None, user=None) -> Workflow:
+    """Change a workflow; `steps` (if given) replaces the whole graph. An active workflow publishes
+    the change as a new version at once; runs already started keep the version they began with."""
+    check_editable(workflow)
+    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    definition = _update_checked(workflow, data, steps)
+    for f in WORKFLOW_FIELDS:
+        if f in data:
+            setattr(workflow, f, data[f])
+    workflow.save()
+    if steps is not None:
+        graph_rows.replace(workflow, steps)
+    status = data.get("status", workflow.status)
+    if status == WorkflowStatus.ACTIVE:
+        version_publish(workflow, definition, user)
+    if status != workflow.status:
+        workflow.status = status
+        workflow.save(update_fields=["status", "updated_at"])
+    return workflow
+
+
+@transaction.atomic
+def workflow_delete(*, workflow: Workflow) -> None:
+    check_editable(workflow)
+    if selectors.workflow_has_runs_in_flight(workflow):
+        raise Conflict("the workflow has pending or running executions; cancel them or archive the workflow")
+    workflow.delete()
+
+
+@transaction.atomic
+def workflow_activate(*, workflow: Workflow, user=None) -> Workflow:
+    """Freeze the current definition as a version (if it changed) and make the workflow runnable."""
+    check_editable(workflow)
+    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    steps = _steps_data(workflow)
+    _activate(workflow, _check(_workflow_data(workflow), steps), steps, user=user)
+    return workflow
+
+
+def _check_activatable(definition: dict) -> None:
+    if not definition["steps"]:
+        raise InvalidInput("a workflow needs at least one step to be activated", fields={"steps": ["is empty"]})
+
+
+def _activate(workflow: Workflow, definition: dict, steps: list[dict], *, user) -> None:
+    """Publish a checked definition of the (locked) workflow and make it runnable."""
+    call_graph.check_acyclic(workflow=workflow, steps=steps)
+    _check_activatable(definition)
+    version_publish(workflow, definition, user)
+    workflow.status = WorkflowStatus.ACTIVE
+    workflow.save(update_fields=["status", "updated_at"])
+
+
+@transaction.atomic
+def step_add(*, workflow: Workflow, step: dict, user=None) -> WorkflowStep:
+    check_editable(workflow)
+    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    steps = _steps_data(workflow)
+    if any(s["key"] == step["key"] for s in steps):
+        raise InvalidInput(f"step {step['key']!r}: key: is used by another step of this workflow",
+                           fields={"key": ["is used by another step of this workflow"]})
+    workflow_update(workflow=workflow, data={}, steps=[*steps, step], user=user)
+    return workflow.steps.get(key=step["key"])
