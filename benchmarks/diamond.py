@@ -155,7 +155,7 @@ def start_and_wait(workflow, runs: int, *, timeout: float, label: str, rate: flo
     (start, submitted) times."""
     from workflows import services
     from workflows.models import WorkflowExecution
-    from workflows.states import EXECUTION_TERMINAL
+    from workflows.engine.planner.states import EXECUTION_TERMINAL
 
     started = time.time()
     for _ in paced(runs, rate):

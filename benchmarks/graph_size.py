@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     from rest_framework.test import APIClient
 
     from flowpilot import gc_tuning
-    from workflows.executors import SynchronousExecutor, set_executor
+    from workflows.engine.executors import SynchronousExecutor, set_executor
 
     call_command("migrate", verbosity=0, interactive=False)
     gc_tuning.tune()  # as the web process does once it has started (flowpilot/asgi.py)

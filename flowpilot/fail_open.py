@@ -3,7 +3,7 @@
 A rate limit, a message to the broker or a live update must not take the API down with it: the
 request goes on, and each miss is logged and counted for Prometheus (GET /metrics,
 monitoring/prometheus.py). The database stays the truth: a queued row is the outbox the sweeper
-re-sends once the broker is back (workflows/recovery.py), and webhook replays are refused from
+re-sends once the broker is back (workflows/services/recovery.py), and webhook replays are refused from
 the database (triggers/replay.py).
 """
 

@@ -201,8 +201,8 @@ SPECTACULAR_SETTINGS = {
     # Several models have a "status"; name each set of choices after its own class.
     "ENUM_NAME_OVERRIDES": {
         "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
-        "ExecutionStatusEnum": "workflows.states.ExecutionStatus",
-        "TaskExecutionStatusEnum": "workflows.states.TaskStatus",
+        "ExecutionStatusEnum": "workflows.engine.planner.states.ExecutionStatus",
+        "TaskExecutionStatusEnum": "workflows.engine.planner.states.TaskStatus",
         "TypeEnum": "triggers.models.TriggerType",  # kept as it was before alert channels had a "type"
         "AlertChannelTypeEnum": "monitoring.models.ChannelType",
         "AlertRuleStateEnum": "monitoring.models.AlertState",
@@ -350,7 +350,7 @@ FLOWPILOT_WEBHOOK_RATE = env_int("FLOWPILOT_WEBHOOK_RATE", 600)  # deliveries pe
 FLOWPILOT_MAX_PAYLOAD_BYTES = env_int("FLOWPILOT_MAX_PAYLOAD_BYTES", 256 * 1024)
 # Key(s) encrypting stored credentials; comma-separated to rotate (first encrypts). Default: from SECRET_KEY.
 FLOWPILOT_SECRETS_KEY = env_str("FLOWPILOT_SECRETS_KEY")
-FLOWPILOT_EXECUTOR = env_str("FLOWPILOT_EXECUTOR", "workflows.executors.CeleryExecutor")
+FLOWPILOT_EXECUTOR = env_str("FLOWPILOT_EXECUTOR", "workflows.engine.executors.CeleryExecutor")
 # Modules imported at start-up so that their @task_function / step-type registrations happen.
 FLOWPILOT_STEP_MODULES = env_list("FLOWPILOT_STEP_MODULES")
 # Code workflows (workflows.code): each installed app's `workflows` module is imported at start-up,

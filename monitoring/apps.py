@@ -6,7 +6,8 @@ class MonitoringConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from workflows import events, recovery
+        from workflows.engine import events
+        from workflows.services import recovery
 
         from . import prometheus
 

@@ -12,7 +12,7 @@ from django.db.models import Count, Max, Min, QuerySet
 from workflows import services
 from workflows.models import TaskExecution, Workflow
 from workflows.signatures import pattern
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import TaskStatus as T
 
 
 @dataclass(frozen=True)

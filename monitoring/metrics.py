@@ -4,7 +4,7 @@ Every function takes `executions`, a WorkflowExecution queryset already limited 
 see (`WorkflowExecution.objects.visible_to(user)`), and a window [since, until) on when a run or an
 attempt ended (`completed_at`). Each answers in a fixed number of queries, whatever the number of rows:
 aggregates and window functions in SQL, on PostgreSQL and SQLite alike, over columns kept at write time
-(`duration_ms`, `error_signature`: workflows/states.py).
+(`duration_ms`, `error_signature`: workflows/engine/planner/states.py).
 
 Definitions (docs/adr/0009-metrics-from-the-execution-tables.md):
 
@@ -36,9 +36,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from workflows.models import TaskExecution, Workflow, WorkflowExecution
-from workflows.states import ExecutionStatus as E
+from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.sql import EpochSeconds
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import TaskStatus as T
 
 ENDED = (E.COMPLETED, E.FAILED)  # the outcomes a failure rate is taken over (cancelled runs are not)
 PERCENTILES = (50, 95)

@@ -1,7 +1,7 @@
 """Prometheus: GET /metrics in the text format.
 
 - Counters and histograms of executions and steps by workflow, step and status, counted where every
-  transition is seen: an events subscriber (workflows/events.py), after commit, in whichever process
+  transition is seen: an events subscriber (workflows/engine/events.py), after commit, in whichever process
   committed (web, embedded worker threads, Celery workers).
 - Gauges computed at scrape: runs and attempts in flight by status, from the database (the queued
   attempts are the queue depth that counts: the row is the outbox), and the broker's queue lengths
@@ -70,7 +70,7 @@ ENDED = {"completed", "failed"}
 
 
 def count_sweep_failure(sender: str, *, set_aside: bool = False, **kwargs) -> None:
-    """Receiver of workflows.recovery.row_failed."""
+    """Receiver of workflows.services.recovery.row_failed."""
     SWEEP_ROW_FAILURES.labels(phase=sender, set_aside=str(bool(set_aside)).lower()).inc()
 
 
@@ -86,7 +86,7 @@ def observe(rows: Iterable) -> None:
 
 
 def _observe(rows: list) -> None:
-    from workflows.states import STATUS_OF
+    from workflows.engine.planner.states import STATUS_OF
     from workflows.models import TaskExecution, WorkflowExecution
 
     transitions = [(row, STATUS_OF[row.event]) for row in rows if row.event in STATUS_OF]
@@ -121,8 +121,8 @@ class InFlightCollector:
 
     def collect(self):
         from workflows.models import TaskExecution, WorkflowExecution
-        from workflows.states import ExecutionStatus as E
-        from workflows.states import TaskStatus as T
+        from workflows.engine.planner.states import ExecutionStatus as E
+        from workflows.engine.planner.states import TaskStatus as T
 
         runs = GaugeMetricFamily("flowpilot_executions_in_flight", "Executions pending or running now.",
                                  labels=["status"])

@@ -27,7 +27,7 @@ from workflows import services as workflow_services
 from workflows.errors import Conflict, InvalidInput, WorkflowNotActive
 from workflows.code import sync as code_sync
 from workflows.models import TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowKind
-from workflows.states import TaskStatus
+from workflows.engine.planner.states import TaskStatus
 from workflows.secrets import decrypt, encrypt
 
 from . import cron, replay

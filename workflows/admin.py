@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from . import selectors, services
 from .errors import Conflict
 from .models import Credential, ExecutionLog, TaskExecution, Workflow, WorkflowExecution, WorkflowStep, WorkflowVersion
-from .states import ExecutionStatus as E
+from .engine.planner.states import ExecutionStatus as E
 
 # An execution's page shows this many of its latest attempts and log lines; the rest are one link away.
 INLINE_ROWS = 200

@@ -9,7 +9,9 @@ class WorkflowsConfig(AppConfig):
     def ready(self) -> None:
         # Importing workflows.steps registers the built-in step types; child_runs receives the
         # orchestrator's children.parent_check_due.
-        from . import child_runs, events, live  # noqa: F401
+        from .services import child_runs
+        from .engine import events
+        from . import live  # noqa: F401
         from .steps import registry
 
         registry.load_modules(settings.FLOWPILOT_STEP_MODULES)

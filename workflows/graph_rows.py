@@ -14,7 +14,7 @@ import json
 
 from django.db import connection
 
-from . import dag
+from .engine.planner import dag
 from .models import StepDependency, Workflow, WorkflowStep
 
 STEP_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",

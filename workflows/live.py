@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 
 from .group_sender import Batch, sender
 from .models import ExecutionLog, WorkflowExecution
-from .states import STATUS_OF
+from .engine.planner.states import STATUS_OF
 
 log = logging.getLogger(__name__)
 

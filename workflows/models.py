@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from .bounds import STEP_KEY_MAX_LENGTH, STEP_KEY_PATTERN  # the step key's rule lives in bounds
 from .querysets import ExecutionQuerySet, OwnedQuerySet, TaskExecutionQuerySet, WorkflowQuerySet
-from .states import TASK_OPEN, ExecutionStatus, TaskStatus
+from .engine.planner.states import TASK_OPEN, ExecutionStatus, TaskStatus
 
 step_key_validator = RegexValidator(
     STEP_KEY_PATTERN, "use letters, digits and underscores, starting with a letter or underscore "

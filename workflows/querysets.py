@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from .states import ExecutionStatus as E
-from .states import TaskStatus as T
+from .engine.planner.states import ExecutionStatus as E
+from .engine.planner.states import TaskStatus as T
 
 
 class OwnedQuerySet(models.QuerySet):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef
 
 from .models import TaskExecution, Workflow
-from .states import ExecutionStatus as E
-from .states import TaskStatus as T
+from .engine.planner.states import ExecutionStatus as E
+from .engine.planner.states import TaskStatus as T
 
 
 def workflow_has_runs_in_flight(workflow: Workflow) -> bool:

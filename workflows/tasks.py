@@ -7,7 +7,8 @@ import socket
 
 from celery import shared_task
 
-from . import orchestrator, recovery
+from .engine import orchestrator
+from .services import recovery
 
 WORKER_ID = socket.gethostname()
 

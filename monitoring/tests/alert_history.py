@@ -7,8 +7,8 @@ import uuid
 from datetime import datetime, timedelta
 
 from workflows.models import TaskExecution, WorkflowExecution
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 from workflows.tests.factories import active_workflow, step
 
 

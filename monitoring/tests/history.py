@@ -24,8 +24,8 @@ from django.utils import timezone
 from workflows.models import TaskExecution, WorkflowExecution
 from workflows.signatures import signature
 from workflows.sql import MillisecondsBetween
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 from workflows.tests.factories import active_workflow, step
 
 ERROR_A = "Patient {n} already exists (MRN 'A-{m}')"
@@ -136,7 +136,7 @@ def build(*, user, other_user, runs: int = 100, since: datetime | None = None) -
     # Runs were created when they started (auto_now_add made it "now"), the others stay created now.
     WorkflowExecution.objects.filter(started_at__isnull=False, completed_at__isnull=False).update(
         created_at=F("started_at"))
-    # The durations as the transitions keep them (workflows/states.py), from the timestamps above.
+    # The durations as the transitions keep them (workflows/engine/planner/states.py), from the timestamps above.
     for model in (WorkflowExecution, TaskExecution):
         model.objects.filter(completed_at__isnull=False, started_at__isnull=False).update(
             duration_ms=MillisecondsBetween(F("started_at"), F("completed_at")))

@@ -13,7 +13,7 @@ import pytest
 from flowpilot import logs
 from monitoring.tests import log_functions  # noqa: F401 (registers the step function here too)
 from workflows import services
-from workflows.states import ExecutionStatus as E
+from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 from workflows.tests.factories import active_workflow, step
 

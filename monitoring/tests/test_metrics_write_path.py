@@ -1,4 +1,4 @@
-"""The columns the metrics read are kept by the transitions themselves (workflows/states.py)."""
+"""The columns the metrics read are kept by the transitions themselves (workflows/engine/planner/states.py)."""
 
 from datetime import timedelta
 
@@ -9,9 +9,9 @@ from django.utils import timezone
 from workflows import services
 from workflows.models import TaskExecution
 from workflows.signatures import signature
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
-from workflows.states import transition, transition_rows
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
+from workflows.engine.transitions import transition, transition_rows
 from workflows.tests.conftest import fresh_definition_cache, sync_executor, user  # noqa: F401 (fixtures)
 from workflows.tests.factories import active_workflow, step
 

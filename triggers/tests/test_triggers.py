@@ -18,8 +18,8 @@ from triggers.cron import CronError, fires_between, latest_fire, next_fires
 from triggers.models import Event, SeenSignature, Trigger
 from triggers.tasks import prune_seen_signatures
 from workflows.models import WorkflowExecution
-from workflows.recovery import sweep
-from workflows.states import ExecutionStatus as E
+from workflows.services.recovery import sweep
+from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests.factories import active_workflow, step
 
 UTC = dt_timezone.utc

@@ -7,7 +7,7 @@ from django import forms
 from django_filters.fields import IsoDateTimeField
 
 from ..models import TriggerSource, WorkflowExecution
-from ..states import ExecutionStatus
+from ..engine.planner.states import ExecutionStatus
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):

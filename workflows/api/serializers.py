@@ -25,7 +25,7 @@ from ..models import (
     WorkflowStep,
     WorkflowVersion,
 )
-from ..states import EXECUTION_ACTIONS, allowed_actions, latest_attempts
+from ..engine.planner.states import EXECUTION_ACTIONS, allowed_actions, latest_attempts
 
 RETRY_FIELDS = ("max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
 STEP_READ_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",

@@ -11,7 +11,8 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from .. import credentials, graph_rows, services, step_trial
+from .. import credentials, graph_rows, services
+from ..services import step_trial
 from ..code import sync as code_sync
 from ..models import Credential, LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStep
 from ..steps import registry

@@ -3,7 +3,7 @@
     from workflows.code import workflow, step, get_context, goto, complete, fail, sleep, wait, Retry, engine
 """
 
-from ..executors import SynchronousExecutor
+from ..engine.executors import SynchronousExecutor
 from .engine import Engine, Run, engine
 from .registry import CodeWorkflowError, Retry, UnknownCodeWorkflow, action, event_workflow, step, workflow
 from .results import complete, fail, goto, sleep, wait, wait_for_event

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from ..errors import Conflict
 from ..models import TaskExecution, WorkflowExecution, WorkflowKind
-from ..orchestrator import locked_run
-from ..states import ExecutionStatus as E
-from ..states import Note
-from ..states import TaskStatus as T
-from ..states import transition_rows
+from ..engine.orchestrator import locked_run
+from ..engine.planner.states import ExecutionStatus as E
+from ..engine.planner.states import Note
+from ..engine.planner.states import TaskStatus as T
+from ..engine.transitions import transition_rows
 from .registry import ActionTarget
 from .runtime import ACTION_PREFIX
 

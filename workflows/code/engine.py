@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from .. import executors
+from ..engine import executors
 from . import registry, runtime
 
 
@@ -61,7 +61,7 @@ class Engine:
         """With a SynchronousExecutor: run what is due now (steps, and retries whose backoff is over)."""
         from django.utils import timezone
 
-        from ..recovery import queue_due_retries
+        from ..services.recovery import queue_due_retries
 
         executor = executors.get_executor()
         if not isinstance(executor, executors.SynchronousExecutor):
@@ -135,7 +135,7 @@ class Engine:
     def process_scheduled(self, now: datetime | None = None):
         """Fire due timers, retries and scheduled starts (what the sweeper does every second), then
         run what they made due. `now` lets a test jump ahead in time."""
-        from ..recovery import sweep
+        from ..services.recovery import sweep
 
         report = sweep(now)
         self._drain()

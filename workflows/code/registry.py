@@ -22,9 +22,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .. import bounds
-from ..retry import RetryPolicy
-
-TASK_TYPE = "code"
+from ..engine.planner.code import TASK_TYPE
+from ..engine.planner.retry import RetryPolicy
 
 
 class CodeWorkflowError(Exception):
@@ -56,7 +55,7 @@ class Retry:
         self.policy()  # the engine's own checks (delays, factor)
 
     def fields(self) -> dict:
-        """The definition's retry fields (workflows/definition.py)."""
+        """The definition's retry fields (workflows/engine/definition.py)."""
         return {"max_retries": self.max_attempts - 1, "base_delay": self.base_delay.total_seconds(),
                 "backoff_factor": float(self.backoff_factor),
                 "max_delay": max(self.max_delay, self.base_delay).total_seconds()}
@@ -109,7 +108,7 @@ class WorkflowSpec:
         return keys[index + 1] if index + 1 < len(keys) else None
 
     def definition(self) -> dict:
-        """The frozen definition a version stores (workflows/definition.py reads it)."""
+        """The frozen definition a version stores (workflows/engine/definition.py reads it)."""
         return {
             "name": self.name, "kind": "code", "description": self.description,
             "code": {"workflow": self.name, "start": self.start, "class": self.where,

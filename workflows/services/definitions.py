@@ -8,7 +8,8 @@ import json
 from django.db import transaction
 from django.db.models import Prefetch
 
-from .. import call_graph, definition as definitions, graph_rows, selectors, templating
+from .. import call_graph, graph_rows, selectors, templating
+from ..engine import definition as definitions
 from ..errors import Conflict, InvalidInput
 from ..models import StepDependency, Workflow, WorkflowKind, WorkflowStatus, WorkflowStep, WorkflowVersion
 

@@ -9,14 +9,16 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import child_cancel, definition as definitions, selectors, templating
+from ..engine import child_cancel, definition as definitions
+from .. import selectors, templating
 from ..errors import Conflict, InvalidInput, WorkflowNotActive
-from ..events import Events
+from ..engine.events import Events
 from ..models import TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStatus, WorkflowVersion
-from ..orchestrator import current_attempts, deliver_signal, enter, locked_run, release
-from ..states import ExecutionStatus as E
-from ..states import TaskStatus as T
-from ..states import Note, check_action, emit, transition, transition_rows
+from ..engine.orchestrator import current_attempts, deliver_signal, enter, locked_run, release
+from ..engine.planner.states import ExecutionStatus as E
+from ..engine.planner.states import TaskStatus as T
+from ..engine.planner.states import Note, check_action
+from ..engine.transitions import emit, transition, transition_rows
 from .definitions import check_storable
 
 

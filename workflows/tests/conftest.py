@@ -2,14 +2,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from workflows.executors import SynchronousExecutor, set_executor
+from workflows.engine.executors import SynchronousExecutor, set_executor
 from workflows.tests.embedded import embedded  # noqa: F401 (a fixture: `make run` as a subprocess)
 
 
 @pytest.fixture(autouse=True)
 def fresh_definition_cache():
     """Rolled-back test transactions reuse primary keys (SQLite); production versions never change."""
-    from workflows.definition import for_version
+    from workflows.engine.definition import for_version
 
     for_version.cache_clear()
     yield

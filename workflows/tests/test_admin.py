@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from workflows import services
-from workflows.events import Events
+from workflows.engine.events import Events
 from workflows.models import (
     Credential,
     ExecutionLog,
@@ -24,7 +24,7 @@ from workflows.models import (
     WorkflowStep,
     WorkflowVersion,
 )
-from workflows.states import ExecutionStatus as E
+from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests.factories import active_workflow, step
 
 MODELS = [Workflow, WorkflowStep, WorkflowVersion, WorkflowExecution, TaskExecution, ExecutionLog, Credential]

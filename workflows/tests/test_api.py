@@ -16,8 +16,8 @@ from rest_framework.test import APIClient
 from workflows import services
 from workflows.api import serializers as s
 from workflows.models import ExecutionLog, Workflow, WorkflowExecution, WorkflowStep
-from workflows.states import EXECUTION_ACTIONS, allowed_actions
-from workflows.states import ExecutionStatus as E
+from workflows.engine.planner.states import EXECUTION_ACTIONS, allowed_actions
+from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests import functions
 from workflows.tests.factories import active_workflow, diamond, step
 

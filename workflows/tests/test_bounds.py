@@ -14,18 +14,18 @@ from pydantic import BaseModel
 from triggers import services as trigger_services
 from triggers.models import Trigger
 from workflows import bounds, services
-from workflows.children import WAITING_FOR_CHILDREN
+from workflows.engine.children import WAITING_FOR_CHILDREN
 from workflows.code import Retry, wait
 from workflows.code import sleep as code_sleep
 from workflows.code import step as code_step
 from workflows.code.registry import CodeWorkflowError, _build, event_workflow
 from workflows.code.runtime import outcome
-from workflows.definition import Definition, for_version
+from workflows.engine.definition import Definition, for_version
 from workflows.models import TaskExecution, WorkflowExecution, WorkflowVersion
-from workflows.recovery import row_failed, sweep
-from workflows.retry import RetryPolicy
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.services.recovery import row_failed, sweep
+from workflows.engine.planner.retry import RetryPolicy
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 from workflows.steps.base import StepError
 from workflows.steps.delay import delay_step
 from workflows.steps.wait_for_signal import wait_for_signal_step

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from workflows import bounds, services
 from workflows.models import TaskExecution, WorkflowVersion
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 from workflows.tests.factories import active_workflow, step
 

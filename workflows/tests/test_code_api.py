@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 
 from workflows.code import SynchronousExecutor, engine
 from workflows.models import TaskExecution, Workflow
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 
 pytestmark = pytest.mark.django_db
 

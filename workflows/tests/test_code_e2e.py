@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from workflows.code import engine
 from workflows.models import TaskExecution, WorkflowExecution
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]

@@ -6,10 +6,10 @@ import pytest
 from pydantic import BaseModel
 
 from workflows.code import Retry, complete, goto, sleep, step, wait, wait_for_event
-from workflows.code.plan import Move, next_move
+from workflows.engine.planner.code import Move, next_move
 from workflows.code.registry import CodeWorkflowError, _build
 from workflows.code.runtime import outcome
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import TaskStatus as T
 
 
 @pytest.mark.parametrize("status,expected", [

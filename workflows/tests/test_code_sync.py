@@ -9,8 +9,8 @@ from django.utils import timezone
 from workflows.code import SynchronousExecutor, engine
 from workflows.code.registry import CodeWorkflowError, UnknownCodeWorkflow, step, workflow
 from workflows.models import ExecutionLog, TaskExecution, Workflow, WorkflowExecution, WorkflowKind
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 from workflows.tests import code_examples
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ import pytest
 
 from workflows.code import engine
 from workflows.models import TaskExecution
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]

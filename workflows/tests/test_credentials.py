@@ -8,7 +8,7 @@ from django.db import connection
 from workflows import credentials, services
 from workflows.models import Credential, ExecutionLog, TaskExecution
 from workflows.secrets import decrypt
-from workflows.states import ExecutionStatus as E
+from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests.factories import active_workflow, step
 from workflows.tests.http_server import Server
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from workflows.dag import ConditionError, Graph, decide, find_cycle, validate
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.dag import ConditionError, Graph, decide, find_cycle, validate
+from workflows.engine.planner.states import TaskStatus as T
 
 P, Q, R, C, F, S = T.PENDING, T.QUEUED, T.RUNNING, T.COMPLETED, T.FAILED, T.SKIPPED
 

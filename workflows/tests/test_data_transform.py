@@ -9,8 +9,8 @@ import pytest
 from workflows import services, transforms
 from workflows.errors import InvalidInput
 from workflows.models import TaskExecution
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 from workflows.steps import StepContext, StepError, registry
 from workflows.tests.factories import active_workflow, step
 

@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 
 from workflows import services
 from workflows.models import TaskExecution, WorkflowExecution
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 from workflows.tests.cluster import Cluster, Receiver, flush_broker, restart_redis, wait_for
 from workflows.tests.factories import active_workflow, step
 

@@ -14,8 +14,9 @@ from django.db import connection
 from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 
-from workflows import definition as definitions
-from workflows import orchestrator, services
+from workflows.engine import definition as definitions
+from workflows.engine import orchestrator
+from workflows import services
 from workflows.models import StepDependency, TaskExecution, WorkflowExecution
 from workflows.tests.factories import active_workflow, step
 

@@ -9,11 +9,11 @@ import uuid
 
 from workflows import services
 from workflows.call_graph import path_back
-from workflows.children import WAITING_FOR_CHILDREN
-from workflows.lineage import Ancestor, child_refusal
+from workflows.engine.children import WAITING_FOR_CHILDREN
+from workflows.engine.lineage import Ancestor, child_refusal
 from workflows.models import TaskExecution, Workflow, WorkflowExecution
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 from workflows.tests.factories import active_workflow, step
 
 A, B, C = (uuid.UUID(int=n) for n in (1, 2, 3))

@@ -8,9 +8,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from workflows.models import TaskExecution, WorkflowExecution
-from workflows.states import EXECUTION_TERMINAL
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import EXECUTION_TERMINAL
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]

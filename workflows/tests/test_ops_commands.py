@@ -11,7 +11,7 @@ from django.utils import timezone
 from workflows import services
 from workflows.management.console import Progress, parse_since
 from workflows.models import WorkflowExecution
-from workflows.states import ExecutionStatus as E
+from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests import functions
 from workflows.tests.factories import active_workflow, diamond, step
 

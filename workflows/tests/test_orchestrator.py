@@ -7,14 +7,16 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from workflows import events as events_module
-from workflows import orchestrator, selectors, services
+from workflows.engine import events as events_module
+from workflows.engine import orchestrator
+from workflows import selectors, services
 from workflows.errors import Conflict
 from workflows.models import ExecutionLog, TaskExecution, WorkflowExecution
-from workflows.recovery import sweep
-from workflows.states import ExecutionStatus as E
-from workflows.states import Note, transition_rows
-from workflows.states import TaskStatus as T
+from workflows.services.recovery import sweep
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import Note
+from workflows.engine.transitions import transition_rows
+from workflows.engine.planner.states import TaskStatus as T
 from workflows.tests import functions
 from workflows.tests.factories import active_workflow, diamond, step
 

@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from triggers.services import sign
 from workflows.models import WorkflowExecution
-from workflows.states import ExecutionStatus as E
+from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests.cluster import Cluster, OwnRedis, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]

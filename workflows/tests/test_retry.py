@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from workflows.retry import RetryPolicy
+from workflows.engine.planner.retry import RetryPolicy
 
 
 def test_backoff_grows_exponentially_within_jitter_bounds_and_caps():

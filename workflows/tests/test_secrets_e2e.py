@@ -15,7 +15,7 @@ from django.utils import timezone
 from monitoring.errors import error_groups
 from workflows import credentials, services
 from workflows.models import ExecutionLog, TaskExecution, WorkflowExecution
-from workflows.states import ExecutionStatus as E
+from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 from workflows.tests.factories import active_workflow, step
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from workflows import services
 from workflows.models import TaskExecution
-from workflows.recovery import sweep
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.services.recovery import sweep
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 from workflows.steps import StepContext, StepError, registry
 from workflows.steps.send_email import IDEMPOTENCY_HEADER
 from workflows.tests.factories import active_workflow, step

@@ -5,9 +5,9 @@ import itertools
 import pytest
 
 from workflows.errors import Conflict
-from workflows.events import Events
+from workflows.engine.events import Events
 from workflows.models import LogLevel, TaskExecution, WorkflowExecution
-from workflows.states import (
+from workflows.engine.planner.states import (
     CREATION_EVENTS,
     EXECUTION_ACTIONS,
     EXECUTION_TRANSITIONS,
@@ -23,9 +23,8 @@ from workflows.states import (
     check_action,
     event_of,
     latest_attempts,
-    transition,
-    transition_rows,
 )
+from workflows.engine.transitions import transition, transition_rows
 from workflows.tests.factories import active_workflow, step
 from workflows import services
 

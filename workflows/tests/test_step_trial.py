@@ -1,5 +1,5 @@
 """POST /api/v1/step-types/<name>/try/: one handler call on sample data, through the engine's own
-path (workflows/invoke.py), recording nothing."""
+path (workflows/engine/invoke.py), recording nothing."""
 
 from __future__ import annotations
 

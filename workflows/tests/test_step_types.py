@@ -25,7 +25,7 @@ CREDENTIALS = {"crm_token": "crm-example-token", "slack_alerts_webhook": "{serve
 
 
 def _run_data(step_type: StepType) -> dict:
-    """A run's data as templates see it (as in workflows/invoke.py and step_trial), from the example's."""
+    """A run's data as templates see it (as in workflows/engine/invoke.py and step_trial), from the example's."""
     data = step_type.example_data
     return {"input": data.get("input", {}), "context": data.get("context", {}), "steps": data.get("steps", {}),
             "execution": {"id": "contract", "workflow_id": None, "retry_count": 0}}
@@ -45,7 +45,7 @@ def _to_local(value, base_url: str):
 
 
 def _json_problem(value) -> str | None:
-    """What the engine would refuse to record (workflows/invoke.py), or None."""
+    """What the engine would refuse to record (workflows/engine/invoke.py), or None."""
     return json_values.problem(value, max_depth=settings.FLOWPILOT_JSON_MAX_DEPTH)
 
 

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from workflows import services
 from workflows.models import TaskExecution, WorkflowExecution
-from workflows.states import ExecutionStatus as E
+from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 from workflows.tests.factories import active_workflow, step
 

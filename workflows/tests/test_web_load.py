@@ -31,7 +31,7 @@ from websockets.sync.client import connect as ws_connect
 from benchmarks.httpload import Request, run_load
 from triggers.services import sign
 from workflows.models import WorkflowExecution
-from workflows.states import ExecutionStatus as E
+from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests.cluster import (
     ROOT,
     Cluster,

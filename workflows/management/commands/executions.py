@@ -19,8 +19,8 @@ from workflows import selectors, services
 from workflows.errors import DomainError
 from workflows.management.console import Progress, parse_since, shorten, table
 from workflows.models import TaskExecution, Workflow, WorkflowExecution
-from workflows.states import ExecutionStatus as E
-from workflows.states import TaskStatus as T
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
 
 CANCELLABLE = [E.PENDING, E.RUNNING]
 

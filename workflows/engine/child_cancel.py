@@ -10,11 +10,12 @@ from django.db import transaction
 
 from . import concurrency, lineage
 from .events import Events
-from .models import WorkflowExecution, TaskExecution
+from ..models import WorkflowExecution, TaskExecution
 from .orchestrator import admit
-from .states import ExecutionStatus as E
-from .states import TaskStatus as T
-from .states import Note, transition_rows
+from .planner.states import ExecutionStatus as E
+from .planner.states import TaskStatus as T
+from .planner.states import Note
+from .transitions import transition_rows
 
 CANCEL_BATCH = 500  # runs cancelled per transaction
 CANCEL_PASSES = 5  # walks of the tree; the last one waits for locks, run by run

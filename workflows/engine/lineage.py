@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from .models import TaskExecution, Workflow, WorkflowExecution
-from .states import ExecutionStatus as E
+from ..models import TaskExecution, Workflow, WorkflowExecution
+from .planner.states import ExecutionStatus as E
 
 _RUNS = WorkflowExecution._meta.db_table
 _TASKS = TaskExecution._meta.db_table

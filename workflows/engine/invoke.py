@@ -3,7 +3,7 @@ type's schema, run the handler within a time limit, and redact the credentials i
 everything it leaves behind.
 
 The orchestrator runs every attempt through `invoke()`; the designer's "try a step"
-(workflows/step_trial.py) runs one with sample data. Neither records anything here.
+(workflows/services/step_trial.py) runs one with sample data. Neither records anything here.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
-from . import json_values, template_limits, templating
-from .credentials import Resolver, named_in
-from .runner import run_with_timeout
-from .secrets import redact, redact_error, redacted_from_logs
-from .steps import registry
-from .steps.base import RunChildren, StepContext, StepError, StepTimeout, Wait
+from .. import json_values, template_limits, templating
+from ..credentials import Resolver, named_in
+from ..runner import run_with_timeout
+from ..secrets import redact, redact_error, redacted_from_logs
+from ..steps import registry
+from ..steps.base import RunChildren, StepContext, StepError, StepTimeout, Wait
 
 
 class ConfigError(StepError):

@@ -1,5 +1,5 @@
 """Checking a parent step that waits for child runs: start more children if slots are free, finish
-the step when all are done (workflows/children.py has the rest of child runs).
+the step when all are done (workflows/engine/children.py has the rest of child runs).
 
 Above the services (it starts runs with execution_start and retries them with execution_retry) and
 the orchestrator (its lock, fail_attempt): the orchestrator reaches it through the
@@ -11,15 +11,16 @@ from __future__ import annotations
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .children import WAITING_FOR_CHILDREN, output_of, parent_check_due
-from .models import LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution
-from .orchestrator import fail_attempt, locked_run
-from .services import execution_retry, execution_start
-from .states import EXECUTION_TERMINAL
-from .states import ExecutionStatus as E
-from .states import TaskStatus as T
-from .states import Note, transition_rows
-from .steps.base import RunChildren, StepError
+from ..engine.children import WAITING_FOR_CHILDREN, output_of, parent_check_due
+from ..models import LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution
+from ..engine.orchestrator import fail_attempt, locked_run
+from . import execution_retry, execution_start
+from ..engine.planner.states import EXECUTION_TERMINAL
+from ..engine.planner.states import ExecutionStatus as E
+from ..engine.planner.states import TaskStatus as T
+from ..engine.planner.states import Note
+from ..engine.transitions import transition_rows
+from ..steps.base import RunChildren, StepError
 
 
 @receiver(parent_check_due)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..states import TaskStatus as T
+from .states import TaskStatus as T
+
+TASK_TYPE = "code"  # the task type of every step of a code workflow
 
 
 @dataclass(frozen=True)

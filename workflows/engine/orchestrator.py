@@ -25,21 +25,23 @@ from django.utils import timezone
 
 from flowpilot import logs
 
-from . import bounds, children, concurrency, dag, heartbeat, templating
+from .. import bounds, templating
+from . import children, concurrency, heartbeat
+from .planner import dag
 from . import definition as definitions
-from .credentials import Resolver
-from .errors import InvalidInput
+from ..credentials import Resolver
+from ..errors import InvalidInput
 from .events import Events
 from .executors import get_executor
 from .invoke import Outcome, invoke
-from .code import plan as code_plan
-from .code.registry import TASK_TYPE as CODE_TASK_TYPE
-from .models import LogLevel, TaskExecution, Workflow, WorkflowExecution
-from .states import ExecutionStatus as E
-from .states import TaskStatus as T
-from .states import (EXECUTION_TERMINAL, TASK_OPEN, TASK_TERMINAL, Note, emit, is_allowed, latest_attempts, transition,
-                     transition_rows)
-from .steps.base import StepContext, StepError
+from .planner import code as code_plan
+from .planner.code import TASK_TYPE as CODE_TASK_TYPE
+from ..models import LogLevel, TaskExecution, Workflow, WorkflowExecution
+from .planner.states import ExecutionStatus as E
+from .planner.states import TaskStatus as T
+from .planner.states import EXECUTION_TERMINAL, TASK_OPEN, TASK_TERMINAL, Note, is_allowed, latest_attempts
+from .transitions import emit, transition, transition_rows
+from ..steps.base import StepContext, StepError
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +265,7 @@ def _apply(execution: WorkflowExecution, decision: dag.Decision, rows: Mapping[s
 
 
 def _advance_code(execution: WorkflowExecution, definition, events: Events, *, now) -> None:
-    """A code workflow's next move (workflows/code/plan.py), from its latest attempt: send it, visit
+    """A code workflow's next move (workflows/engine/planner/code.py), from its latest attempt: send it, visit
     the step it named, or finish the run (its output: the context)."""
     row = (TaskExecution.objects.filter(execution_id=execution.pk)
            .only("id", "step_key", "visit", "attempt", "status", "branch", "output", "error_message", "task_type")
@@ -406,7 +408,7 @@ def _claim(task_id, *, worker_id: str, celery_task_id: str) -> TaskExecution | N
 
 
 def _execute(task: TaskExecution) -> Outcome:
-    """Run the attempt's handler (workflows/invoke.py) with the run's data, the step's timeout and
+    """Run the attempt's handler (workflows/engine/invoke.py) with the run's data, the step's timeout and
     the workflow owner's credentials."""
     execution = task.execution
     step = definitions.for_version(execution.workflow_version_id).steps[task.step_key]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from .models import Workflow, WorkflowExecution
-from .states import ExecutionStatus as E
+from ..models import Workflow, WorkflowExecution
+from .planner.states import ExecutionStatus as E
 
 
 def has_limits(workflow: Workflow) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from .models import ExecutionLog, LogLevel
+from ..models import ExecutionLog, LogLevel
 
 subscribers: list[Callable[[list[ExecutionLog]], None]] = []
 

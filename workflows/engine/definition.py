@@ -11,10 +11,11 @@ from functools import cached_property, lru_cache
 
 from django.conf import settings
 
-from . import bounds, dag, templating
-from .models import WorkflowVersion
-from .retry import RetryPolicy
-from .steps import registry
+from .. import bounds, templating
+from .planner import dag
+from ..models import WorkflowVersion
+from .planner.retry import RetryPolicy
+from ..steps import registry
 
 DEFAULT_RETRY = {"max_retries": 3, "base_delay": 1.0, "backoff_factor": 2.0, "max_delay": 300.0}
 STEP_FIELDS = ("key", "name", "task_type", "config", "depends_on", "step_order", "timeout_seconds", "when",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from . import bounds
+from ... import bounds
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ completed and retries the ones that failed, instead of running everything again.
 This module is the engine's part, below the orchestrator: parking the parent, the children's
 output, finding idle parents. Checking a parent (starting children, finishing the step) needs the
 services that start runs, above the orchestrator: the orchestrator announces that a parent is due
-for a check (`parent_check_due`, a signal with its `task_id`), and workflows/child_runs.py, which
-receives it, checks it. Cancelling a run's descendants is workflows/child_cancel.py.
+for a check (`parent_check_due`, a signal with its `task_id`), and workflows/services/child_runs.py, which
+receives it, checks it. Cancelling a run's descendants is workflows/engine/child_cancel.py.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from django.dispatch import Signal
 
 from . import lineage
 from .events import Events
-from .models import TaskExecution, Workflow, WorkflowExecution
-from .states import EXECUTION_TERMINAL
-from .states import ExecutionStatus as E
-from .states import TaskStatus as T
-from .states import Note, transition_rows
-from .steps.base import RunChildren, StepError
+from ..models import TaskExecution, Workflow, WorkflowExecution
+from .planner.states import EXECUTION_TERMINAL
+from .planner.states import ExecutionStatus as E
+from .planner.states import TaskStatus as T
+from .planner.states import Note
+from .transitions import transition_rows
+from ..steps.base import RunChildren, StepError
 
 WAITING_FOR_CHILDREN = "__children__"
 # Sent when a parent step may have children to start or may be done (keyword argument task_id): after

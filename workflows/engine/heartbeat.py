@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from .models import TaskExecution
-from .states import TaskStatus
+from ..models import TaskExecution
+from .planner.states import TaskStatus
 
 log = logging.getLogger(__name__)
 

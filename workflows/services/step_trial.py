@@ -1,6 +1,6 @@
 """"Try a step" in the designer: one step type's handler, run once in the web process on sample data.
 
-The same call as an attempt in a worker (workflows/invoke.py: templating, schema check, the
+The same call as an attempt in a worker (workflows/engine/invoke.py: templating, schema check, the
 requesting user's credentials resolved late and redacted, a time limit), but no execution exists
 and nothing is recorded. A Wait or RunChildren answer is reported, not acted on.
 """
@@ -15,11 +15,11 @@ from typing import Any
 
 from django.conf import settings
 
-from .credentials import Resolver
-from .errors import InvalidInput, NotFound
-from .invoke import ConfigError, Outcome, invoke
-from .steps import registry
-from .steps.base import StepContext
+from ..credentials import Resolver
+from ..errors import InvalidInput, NotFound
+from ..engine.invoke import ConfigError, Outcome, invoke
+from ..steps import registry
+from ..steps.base import StepContext
 
 
 @dataclass

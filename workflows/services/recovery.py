@@ -24,13 +24,14 @@ from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
-from . import child_runs, children, orchestrator
-from .events import Events
-from .executors import get_executor
-from .models import TaskExecution, WorkflowExecution
-from .states import ExecutionStatus as E
-from .states import Note
-from .states import TaskStatus as T
+from . import child_runs
+from ..engine import children, orchestrator
+from ..engine.events import Events
+from ..engine.executors import get_executor
+from ..models import TaskExecution, WorkflowExecution
+from ..engine.planner.states import ExecutionStatus as E
+from ..engine.planner.states import Note
+from ..engine.planner.states import TaskStatus as T
 
 log = logging.getLogger(__name__)
 BATCH = 500

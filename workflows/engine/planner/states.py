@@ -1,0 +1,213 @@
+"""The two state machines (execution and task): their statuses, allowed transitions, the event each
+one emits, and the rules that follow from the table. Pure data and functions, no ORM: the one writer
+of `status` (engine/transitions.py) checks every move against this table, the models take their
+choices from these enums, and the log, the live monitor (workflows/live.py) and the metrics
+(monitoring/prometheus.py) read the status an event leaves behind from STATUS_OF.
+
+The rules that follow from the table live here too: which actions a run may take now
+(`allowed_actions`, which the API serves and the retry/cancel services decide by), and which attempt
+is a step's latest (`latest_attempts`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from ...errors import Conflict
+
+
+class InvalidTransition(Conflict):
+    """A status change the state machine does not allow. A Conflict (409 in the house error shape):
+    a request that raced a change of the row, or a rule checked too loosely upstream, is refused
+    and changes nothing (the transaction rolls back), never answered as a server error."""
+
+    def __init__(self, kind: str, source: str, target: str):
+        self.kind, self.source, self.target = kind, source, target
+        source, target = str(source), str(target)  # the plain values, as the API shows statuses
+        super().__init__(f"{kind} cannot go from {source!r} to {target!r}",
+                         extra={"transition": {"kind": kind, "source": source, "target": target}})
+
+
+class _StatusType(enum.EnumType):
+    """What the models, filters and commands read off a status enum, as Django's TextChoices offers
+    it, without importing the ORM: `values`, and `choices` ((value, label) pairs; the label is the
+    capitalised value, as the migrations record it)."""
+
+    @property
+    def values(cls) -> list[str]:
+        return [member.value for member in cls]
+
+    @property
+    def choices(cls) -> list[tuple[str, str]]:
+        return [(member.value, member.label) for member in cls]
+
+
+class Status(enum.StrEnum, metaclass=_StatusType):
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class ExecutionStatus(Status):
+    PENDING = "pending"  # created; waiting for a concurrency slot
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class TaskStatus(Status):
+    PENDING = "pending"  # waiting for its dependencies, or for its retry time (wake_at)
+    QUEUED = "queued"  # a message was sent; the row is the outbox
+    RUNNING = "running"  # claimed by a worker, under a lease
+    WAITING = "waiting"  # a durable timer or a signal; holds no worker
+    RETRYING = "retrying"  # a new attempt, due at wake_at (backoff)
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+E, T = ExecutionStatus, TaskStatus
+
+
+class AttemptRow(Protocol):
+    step_key: str
+    visit: int
+    attempt: int
+
+
+R = TypeVar("R", bound=AttemptRow)  # a task execution row
+
+EXECUTION_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        (E.PENDING, E.RUNNING),
+        (E.PENDING, E.CANCELLED),
+        (E.RUNNING, E.COMPLETED),
+        (E.RUNNING, E.FAILED),
+        (E.RUNNING, E.CANCELLED),
+        (E.FAILED, E.PENDING),  # retry: resume at the failed steps, through admission again
+        (E.CANCELLED, E.PENDING),  # retry of a cancelled run resumes where it stopped
+        (E.FAILED, E.CANCELLED),  # given up: out of the bulk-retry selections
+    }
+)
+
+TASK_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        (T.PENDING, T.QUEUED),
+        (T.PENDING, T.SKIPPED),
+        (T.PENDING, T.FAILED),  # its `when` could not be evaluated
+        (T.PENDING, T.CANCELLED),
+        (T.QUEUED, T.RUNNING),  # the claim
+        (T.QUEUED, T.CANCELLED),
+        (T.RUNNING, T.COMPLETED),
+        (T.RUNNING, T.FAILED),  # an attempt failed (a retry is a new attempt row)
+        (T.RUNNING, T.WAITING),
+        (T.WAITING, T.COMPLETED),
+        (T.WAITING, T.FAILED),
+        (T.WAITING, T.CANCELLED),
+        (T.RETRYING, T.QUEUED),
+        (T.RETRYING, T.CANCELLED),
+    }
+)
+
+EXECUTION_TERMINAL = frozenset({E.COMPLETED, E.FAILED, E.CANCELLED})
+TASK_TERMINAL = frozenset({T.COMPLETED, T.FAILED, T.SKIPPED, T.CANCELLED})
+# Statuses in which a step holds its place in the run: it will finish by itself.
+TASK_ACTIVE = frozenset({T.QUEUED, T.RUNNING, T.WAITING, T.RETRYING})
+# A step whose latest attempt is in one of these is not over (a tuple: an index condition names it).
+TASK_OPEN = (T.PENDING, T.QUEUED, T.RUNNING, T.WAITING, T.RETRYING)
+
+# The commands a caller may give a run as a whole (POST /api/v1/executions/<id>/<action>/), each by the
+# transition it makes: an action is allowed exactly when the table allows that transition from the
+# run's status, so the API's `allowed_actions`, the endpoints' refusals and the UI's buttons agree.
+# (A signal, or a code workflow's @action, is for a step that waits: not decided by the run's status.)
+EXECUTION_ACTIONS: dict[str, str] = {
+    "retry": E.PENDING,  # resume at the failed and cancelled steps (services.execution_retry)
+    "cancel": E.CANCELLED,  # stop: no new step starts (services.execution_cancel)
+}
+
+TABLES = {"execution": EXECUTION_TRANSITIONS, "task": TASK_TRANSITIONS}
+
+# The event each transition emits, by (kind, target status). The names are read by the UI, the
+# WebSocket clients and the metrics: add a line when a target is added, never rename one.
+TRANSITION_EVENTS: dict[tuple[str, str], str] = {
+    ("execution", E.PENDING): "execution.retried",  # failed or cancelled -> pending: a retry
+    ("execution", E.RUNNING): "execution.started",
+    ("execution", E.COMPLETED): "execution.completed",
+    ("execution", E.FAILED): "execution.failed",
+    ("execution", E.CANCELLED): "execution.cancelled",
+    ("task", T.QUEUED): "step.queued",
+    ("task", T.RUNNING): "step.started",
+    ("task", T.WAITING): "step.waiting",
+    ("task", T.COMPLETED): "step.completed",
+    ("task", T.FAILED): "step.failed",
+    ("task", T.SKIPPED): "step.skipped",
+    ("task", T.CANCELLED): "step.cancelled",
+}
+# The event of a row created in a status rather than moved to it: a new run (pending), and the next
+# attempt of a step whose attempt failed (retrying; the line is about the attempt that failed).
+CREATION_EVENTS: dict[tuple[str, str], str] = {
+    ("execution", E.PENDING): "execution.created",
+    ("task", T.RETRYING): "step.retry_scheduled",
+}
+# The status (of the step, or of the execution) an event leaves behind; events not named here are
+# log lines (step.log, execution.signal...).
+STATUS_OF: dict[str, str] = {event: status for (_, status), event in
+                             (*TRANSITION_EVENTS.items(), *CREATION_EVENTS.items())}
+
+
+def is_allowed(kind: str, source: str, target: str) -> bool:
+    return (source, target) in TABLES[kind]
+
+
+def check(kind: str, source: str, target: str) -> None:
+    if not is_allowed(kind, source, target):
+        raise InvalidTransition(kind, source, target)
+
+
+@dataclass(frozen=True)
+class Note:
+    """What one row's status change says in the log: the caller's words. The event's name is the
+    table's. `task`: the attempt the line is about (its id, step key and attempt number go with it)."""
+
+    execution_id: Any
+    message: str
+    task: Any = None
+    level: str = "info"
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+def event_of(kind: str, status: str, *, created: bool = False) -> str:
+    """The event of a move to `status` (or, `created`, of a row created in it)."""
+    return (CREATION_EVENTS if created else TRANSITION_EVENTS)[(kind, status)]
+
+
+def allowed_actions(status: str) -> list[str]:
+    """The actions (EXECUTION_ACTIONS) a run in `status` may take now, in the table's order."""
+    return [action for action, target in EXECUTION_ACTIONS.items() if is_allowed("execution", status, target)]
+
+
+def check_action(status: str, action: str) -> None:
+    """Refuse (Conflict, 409) an action the run's status does not allow: the one decision of the
+    retry and cancel services, from the same table as `allowed_actions`."""
+    allowed = allowed_actions(status)
+    if action not in allowed:
+        raise Conflict(f"cannot {action} an execution that is {status} (allowed now: {', '.join(allowed) or 'none'})",
+                       extra={"allowed_actions": allowed})
+
+
+def latest_attempts(rows: Iterable[R]) -> dict[str, R]:
+    """The current row of each step, by step key: the highest attempt of its latest visit (a retry is
+    a new attempt row, a loop's next pass a new visit). The one statement of which attempt is the
+    latest: the orchestrator reads a run's state with it and the API marks `is_latest` with it
+    (TaskExecutionQuerySet.current() is the same rule in SQL, tested to pick the same rows)."""
+    latest: dict[str, R] = {}
+    for row in rows:
+        held = latest.get(row.step_key)
+        if held is None or (row.visit, row.attempt) > (held.visit, held.attempt):
+            latest[row.step_key] = row
+    return latest
