@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .env import (
     BASE_DIR,
     database_config,
@@ -201,8 +203,8 @@ SPECTACULAR_SETTINGS = {
     # Several models have a "status"; name each set of choices after its own class.
     "ENUM_NAME_OVERRIDES": {
         "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
-        "ExecutionStatusEnum": "workflows.engine.planner.states.ExecutionStatus",
-        "TaskExecutionStatusEnum": "workflows.engine.planner.states.TaskStatus",
+        "ExecutionStatusEnum": "workflows.engine.planner.states.ExecutionStatus.choices",
+        "TaskExecutionStatusEnum": "workflows.engine.planner.states.TaskStatus.choices",
         "TypeEnum": "triggers.models.TriggerType",  # kept as it was before alert channels had a "type"
         "AlertChannelTypeEnum": "monitoring.models.ChannelType",
         "AlertRuleStateEnum": "monitoring.models.AlertState",
@@ -386,8 +388,6 @@ FLOWPILOT_HEALTH_BEAT_SECONDS = env_float("FLOWPILOT_HEALTH_BEAT_SECONDS", 30.0)
 # inside the engine (flowpilot/logs.py); plain: the same fields after the message.
 FLOWPILOT_LOG_FORMAT = env_str("FLOWPILOT_LOG_FORMAT", "plain").strip().lower()
 if FLOWPILOT_LOG_FORMAT not in ("plain", "json"):
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured(f"FLOWPILOT_LOG_FORMAT must be plain or json, got {FLOWPILOT_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,

@@ -21,7 +21,7 @@ from django.utils import timezone
 from workflows.errors import InvalidInput
 from workflows.models import Workflow, WorkflowExecution, WorkflowStep
 
-from . import alerting, notify
+from . import alerting, metrics, notify
 from .models import AlertEvent, AlertKind, AlertRule
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,6 @@ class _Stats:
 
 def measure(rule: AlertRule, *, now: datetime) -> alerting.Measurement:
     """The rule's figure from the shared metrics selectors (monitoring.metrics), over the owner's runs."""
-    from . import metrics
-
     if rule.kind == AlertKind.NO_SUCCESS:
         since = now - timedelta(hours=rule.hours or 0)
     else:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
@@ -25,7 +26,6 @@ from flowpilot.errors import CACHE_UNAVAILABLE
 from workflows import bounds
 from workflows import services as workflow_services
 from workflows.errors import Conflict, InvalidInput, WorkflowNotActive
-from workflows.code import sync as code_sync
 from workflows.models import TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowKind
 from workflows.engine.planner.states import TaskStatus
 from workflows.secrets import decrypt, encrypt
@@ -34,6 +34,11 @@ from . import cron, replay
 from .models import Event, MissedFires, Trigger, TriggerType, new_token
 
 log = logging.getLogger(__name__)
+
+# Sent with `name` before an event starts its workflows: what lives above the triggers and starts
+# workflows on events too (a code workflow's @event_workflow, workflows/code/sync.py) makes sure its
+# trigger rows exist. The triggers never import it; it listens.
+event_emitting = Signal()
 UTC = dt_timezone.utc
 SIGNATURE_HEADER = "X-FlowPilot-Signature"
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -240,7 +245,7 @@ def emit(name: str, payload: dict | None = None, *, at: datetime | None = None, 
         raise InvalidInput("payload must be a JSON object", fields={"payload": ["must be a JSON object"]})
     workflow_services.check_storable(payload, field="payload")
     at = at or timezone.now()
-    code_sync.sync_for_event(name)  # code event workflows (workflows.code) have their trigger rows
+    event_emitting.send(sender=Event, name=name)  # code event workflows (workflows.code) have their trigger rows
     event = Event.objects.create(name=name, payload=payload, at=at, owner=owner)
     triggers = Trigger.objects.enabled().filter(type=TriggerType.EVENT, event_name=name).select_related("workflow")
     if owner is not None:

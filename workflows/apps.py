@@ -7,15 +7,17 @@ class WorkflowsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Importing workflows.steps registers the built-in step types; child_runs receives the
-        # orchestrator's children.parent_check_due.
-        from .services import child_runs
+        # Importing workflows.steps registers the built-in step types; the receivers connect:
+        # child_runs to the orchestrator's children.parent_check_due, code.sync to the triggers'
+        # event_emitting (what sits above a layer listens to it; the layer never imports it).
+        from . import live
+        from .code import registry as code_registry
+        from .code import sync  # noqa: F401
         from .engine import events
-        from . import live  # noqa: F401
+        from .services import child_runs  # noqa: F401
         from .steps import registry
 
         registry.load_modules(settings.FLOWPILOT_STEP_MODULES)
-        from .code import registry as code_registry
 
         code_registry.autodiscover()  # each app's workflows.py: a duplicate workflow name fails here
         if settings.FLOWPILOT_LIVE_EVENTS and live.publish not in events.subscribers:

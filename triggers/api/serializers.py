@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework import serializers
 
 from workflows import bounds
 
+from ..cron import next_fires
 from ..models import Event, MissedFires, Trigger, TriggerType
 
 
@@ -49,10 +51,6 @@ class TriggerSerializer(serializers.ModelSerializer):
     def get_next_fire_times(self, trigger: Trigger) -> list[str] | None:
         if trigger.type != TriggerType.SCHEDULE:
             return None
-        from django.utils import timezone
-
-        from ..cron import next_fires
-
         return [t.isoformat() for t in next_fires(trigger.cron, trigger.timezone, timezone.now(), 5)]
 
 

@@ -11,10 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
 from pydantic_core import to_jsonable_python
 
+from triggers import services as triggers
 from ..engine import executors
+from ..errors import Conflict
+from ..models import TaskExecution, TriggerSource, WorkflowExecution, WorkflowKind
+from ..services import execution_cancel, execution_signal, execution_start
+from ..services.recovery import queue_due_retries, sweep
 from . import registry, runtime
+from .sync import code_workflow_sync
 
 
 class Run:
@@ -25,8 +32,6 @@ class Run:
         self._load()
 
     def _load(self) -> None:
-        from ..models import TaskExecution
-
         # The latest step first, then the run: a step's status and the run's context are written in one
         # commit, so the run read second is at least as new as the step (read the other way round, a
         # commit in between showed a step waiting with the context from before it).
@@ -59,10 +64,6 @@ class Engine:
 
     def _drain(self) -> None:
         """With a SynchronousExecutor: run what is due now (steps, and retries whose backoff is over)."""
-        from django.utils import timezone
-
-        from ..services.recovery import queue_due_retries
-
         executor = executors.get_executor()
         if not isinstance(executor, executors.SynchronousExecutor):
             return
@@ -77,10 +78,6 @@ class Engine:
 
     def start_run(self, name: str, input_data: dict, *, idempotency_key: str | None = None, user=None,
                   scheduled_at: datetime | None = None) -> Run:
-        from ..models import TriggerSource
-        from ..services import execution_start
-        from .sync import code_workflow_sync
-
         spec = registry.get(name)
         runtime.initial_context(spec, input_data)  # a bad argument fails here, not in a worker
         workflow = code_workflow_sync(spec=spec)
@@ -94,10 +91,6 @@ class Engine:
     def signal(self, name: str, payload: dict | None = None, run_id=None) -> list[Run]:
         """Deliver signal `name` to run `run_id`, or to every code run waiting for it; the payload is
         merged into their context. Answers the runs that took it."""
-        from ..errors import Conflict
-        from ..models import TaskExecution, WorkflowExecution, WorkflowKind
-        from ..services import execution_signal
-
         if run_id is not None:
             ids = [run_id]
         else:
@@ -119,31 +112,22 @@ class Engine:
     def emit(self, name: str, payload: dict | None = None, *, at: datetime | None = None):
         """An event happened (triggers.services.emit): event workflows start (at their offset) and
         runs in wait_for_event(name) take its payload."""
-        from triggers.services import emit
-
-        event = emit(name, payload, at=at)
+        event = triggers.emit(name, payload, at=at)
         self._drain()
         return event
 
     def cancel(self, run_id) -> Run:
-        from ..models import WorkflowExecution
-        from ..services import execution_cancel
-
         execution = execution_cancel(execution=WorkflowExecution.objects.get(pk=run_id))
         return Run(execution)
 
     def process_scheduled(self, now: datetime | None = None):
         """Fire due timers, retries and scheduled starts (what the sweeper does every second), then
         run what they made due. `now` lets a test jump ahead in time."""
-        from ..services.recovery import sweep
-
         report = sweep(now)
         self._drain()
         return report
 
     def get_run(self, run_id) -> Run:
-        from ..models import WorkflowExecution
-
         return Run(WorkflowExecution.objects.get(pk=run_id))
 
 

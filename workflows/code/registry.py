@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import textwrap
+from importlib import import_module
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.utils.module_loading import autodiscover_modules
 from pydantic import BaseModel, ConfigDict
 
 from .. import bounds
@@ -158,8 +162,6 @@ def step(*, start: bool = False, retry: Retry | None = None, timeout: timedelta 
 def action(name: str, *, serializer: Any) -> Callable:
     """Expose a step as POST /api/v1/actions/<name>/: a run reaching it waits; the validated fields
     of the request become the step's keyword arguments."""
-
-    import re
 
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,90}", name):
         raise CodeWorkflowError(f"action name {name!r}: use 1 to 90 letters, digits, _ or - (it is a URL path)")
@@ -342,11 +344,6 @@ def for_event(event_name: str) -> list[WorkflowSpec]:
 
 def autodiscover() -> None:
     """Import the `workflows` module of every installed app (and FLOWPILOT_CODE_WORKFLOW_MODULES)."""
-    from importlib import import_module
-
-    from django.conf import settings
-    from django.utils.module_loading import autodiscover_modules
-
     autodiscover_modules("workflows")
     for module in getattr(settings, "FLOWPILOT_CODE_WORKFLOW_MODULES", []):
         import_module(module)

@@ -13,8 +13,10 @@ import json
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.dispatch import receiver
 
 from triggers.models import Trigger, TriggerType
+from triggers.services import event_emitting
 
 from .. import services
 from ..models import Workflow, WorkflowKind, WorkflowStatus
@@ -93,6 +95,11 @@ def code_workflows_sync_if_changed() -> int:
     for spec in changed:
         code_workflow_sync(spec=spec)
     return len(changed)
+
+
+@receiver(event_emitting, dispatch_uid="flowpilot-code-event-workflows")
+def _before_event(sender, name: str, **kwargs) -> None:
+    sync_for_event(name)
 
 
 def sync_for_event(event_name: str) -> None:

@@ -12,10 +12,13 @@ from functools import cached_property, lru_cache
 from django.conf import settings
 
 from .. import bounds, templating
-from .planner import dag
 from ..models import WorkflowVersion
-from .planner.retry import RetryPolicy
 from ..steps import registry
+from .planner import dag
+from .planner.code import CodePlanner
+from .planner.dag import DagPlanner
+from .planner.decision import Planner
+from .planner.retry import RetryPolicy
 
 DEFAULT_RETRY = {"max_retries": 3, "base_delay": 1.0, "backoff_factor": 2.0, "max_delay": 300.0}
 STEP_FIELDS = ("key", "name", "task_type", "config", "depends_on", "step_order", "timeout_seconds", "when",
@@ -142,11 +145,18 @@ class Definition:
         return self.data.get("kind") or "designed"
 
     @property
+    def planner(self) -> Planner:
+        """How runs of this workflow move on (planner/decision.py): the one place a workflow's kind
+        chooses anything in the engine. Built when asked (cheap), so the settings it reads are current."""
+        if self.kind == "code":
+            return CodePlanner(start=self.data["code"]["start"], steps=frozenset(self.steps),
+                               max_visits=settings.FLOWPILOT_CODE_MAX_VISITS)
+        return DagPlanner(self.graph)
+
+    @property
     def initial_steps(self) -> tuple[str, ...]:
         """The steps a new run gets rows for: every step of a DAG; a code workflow's start step."""
-        if self.kind == "code":
-            return (self.data["code"]["start"],)
-        return self.graph.order
+        return self.planner.initial_steps
 
     @cached_property
     def graph(self) -> dag.Graph:

@@ -11,14 +11,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -28,13 +27,13 @@ from flowpilot import logs
 from .. import bounds, templating
 from . import children, concurrency, heartbeat
 from .planner import dag
+from .planner.decision import Decision
 from . import definition as definitions
 from ..credentials import Resolver
 from ..errors import InvalidInput
 from .events import Events
 from .executors import get_executor
 from .invoke import Outcome, invoke
-from .planner import code as code_plan
 from .planner.code import TASK_TYPE as CODE_TASK_TYPE
 from ..models import LogLevel, TaskExecution, Workflow, WorkflowExecution
 from .planner.states import ExecutionStatus as E
@@ -64,41 +63,61 @@ class _AttemptsNear(dict):
     """Latest attempts by step key, read for the steps around a change; a step further away (a skip
     propagates) is read when first asked for. None for a step with no row."""
 
-    def __init__(self, execution_id, keys: Iterable[str]):
+    def __init__(self, execution_id, keys: Iterable[str], seen: dict[str, TaskExecution]):
         super().__init__(current_attempts(execution_id, keys=keys))
-        self.execution_id = execution_id
+        self.execution_id, self.seen = execution_id, seen
 
     def __missing__(self, key: str) -> TaskExecution | None:
         self.update(current_attempts(self.execution_id, keys=[key]))
-        return dict.get(self, key)
+        row = dict.get(self, key)
+        if row is not None:
+            self.seen[key] = row
+        return row
 
 
-def _has_failed_attempt(execution_id) -> bool:
-    """Any failed attempt in the run (index task_failed_run). A run whose failed attempts were all
-    retried is decided whole (correct, only slower): the query stays a plain index lookup."""
-    return TaskExecution.objects.filter(execution_id=execution_id, status=T.FAILED).exists()
+class RunRows:
+    """A locked run's rows as its planner reads them (planner/decision.py's RunView), each read when
+    first asked for. Remembers every attempt it handed out, so the decision's keys name rows."""
 
+    def __init__(self, execution: WorkflowExecution):
+        self.execution = execution
+        self.seen: dict[str, TaskExecution] = {}
+        self._data: dict[str, Any] = {}
 
-class _Column(Mapping):
-    """One field of the attempts by step key, as the planner reads statuses and branches."""
+    def attempts(self, keys: Iterable[str] | None = None) -> Mapping[str, TaskExecution | None]:
+        rows = current_attempts(self.execution.pk) if keys is None else _AttemptsNear(self.execution.pk, keys, self.seen)
+        self.seen.update({key: row for key, row in rows.items() if row is not None})
+        return rows
 
-    def __init__(self, rows: Mapping[str, TaskExecution | None], name: str, default: str):
-        self.rows, self.name, self.default = rows, name, default
+    def latest(self) -> TaskExecution | None:
+        row = (TaskExecution.objects.filter(execution_id=self.execution.pk)
+               .only(*ATTEMPT_FIELDS, "output").order_by("-created_at", "-visit", "-attempt").first())
+        if row is not None:
+            self.seen[row.step_key] = row
+        return row
 
-    def __getitem__(self, key: str) -> str:
-        row = self.rows[key]
-        return getattr(row, self.name) if row is not None else self.default
+    def last_visit(self, key: str) -> int:
+        return TaskExecution.objects.filter(execution_id=self.execution.pk, step_key=key).aggregate(
+            last=Max("visit"))["last"] or 0
 
-    def __iter__(self):
-        return iter(self.rows)
+    def has_failed_attempt(self) -> bool:
+        """Any failed attempt in the run (index task_failed_run). A run whose failed attempts were all
+        retried is decided whole (correct, only slower): the query stays a plain index lookup."""
+        return TaskExecution.objects.filter(execution_id=self.execution.pk, status=T.FAILED).exists()
 
-    def __len__(self) -> int:
-        return len(self.rows)
+    def has_open_step(self, besides: Iterable[str] = ()) -> bool:
+        rows = TaskExecution.objects.filter(execution_id=self.execution.pk, status__in=TASK_OPEN)
+        besides = list(besides)
+        return (rows.exclude(step_key__in=besides) if besides else rows).exists()
 
-
-def _has_open_step(execution_id) -> bool:
-    """A step not yet done: pending, queued, running, waiting or retrying."""
-    return TaskExecution.objects.filter(execution_id=execution_id, status__in=TASK_OPEN).exists()
+    def when(self, key: str, expression: str) -> bool:
+        """A step's `when` over the run's data, read once, on the first condition asked."""
+        if not self._data:
+            self._data.update(run_data(self.execution))
+        try:
+            return templating.evaluate(expression, self._data)
+        except templating.TemplateError as exc:
+            raise dag.ConditionError(f"when: {exc.message}") from None
 
 
 def run_data(execution: WorkflowExecution) -> dict:
@@ -173,78 +192,25 @@ def advance(execution_id) -> None:
 
 
 def advance_locked(execution: WorkflowExecution, events: Events, *, now=None, changed: tuple[str, ...] = ()) -> None:
-    """Apply the next decision of a running execution whose row the caller holds locked.
+    """Apply the next decision of a running execution whose row the caller holds locked: its
+    planner (planner/decision.py) reads the run through RunRows and answers what to write.
 
-    `changed`: the steps whose attempt the caller just moved. The decision then reads and weighs
-    only the steps around them (dag.decide_after), so a step costs the same in a graph of any size;
-    the whole run is decided when nothing is named, or an attempt of the run has failed.
+    `changed`: the steps whose attempt the caller just moved; the planner may read and weigh only
+    the steps around them, so a step costs the same in a graph of any size.
     """
     if execution.status != E.RUNNING:
         return
     now = now or timezone.now()
     definition = definitions.for_version(execution.workflow_version_id)
-    if definition.kind == "code":
-        _advance_code(execution, definition, events, now=now)
-        return
-    if changed and _advance_around(execution, definition, changed, events, now=now):
-        return
-    rows = current_attempts(execution.pk)
-    states = {key: rows[key].status if key in rows else T.PENDING for key in definition.graph.order}
-    decision = dag.decide(definition.graph, states, _conditions(execution),
-                          branches={key: row.branch for key, row in rows.items() if row.branch})
-    _apply(execution, decision, rows, events, now=now)
-    if decision.outcome == "completed":
-        _finish(execution, E.COMPLETED, events, now=now, output=_sink_outputs(execution, definition))
-    elif decision.outcome == "failed":
-        failed = {key: decision.fail.get(key) or rows[key].error_message
-                  for key in definition.graph.order if key in rows and (
-                      key in decision.fail or rows[key].status == T.FAILED)}
-        first_key, first_message = next(iter(failed.items()))
-        _finish(execution, E.FAILED, events, now=now, error_message=f"step {first_key!r} failed: {first_message}",
-                error_details={"failed_steps": failed})
+    rows = RunRows(execution)
+    decision = definition.planner.decide(rows, changed)
+    _apply(execution, definition, decision, rows.seen, events, now=now)
 
 
-def _advance_around(execution: WorkflowExecution, definition, changed: tuple[str, ...], events: Events, *,
-                    now) -> bool:
-    """The next moves after the `changed` steps moved, reading only the attempts of their dependents
-    and of those dependents' dependencies. False (nothing written) when the whole run must be
-    decided: an attempt has failed, or a condition could not be evaluated."""
-    if _has_failed_attempt(execution.pk):
-        return False
-    graph = definition.graph
-    downstream = {k for c in changed for k in graph.dependents(c)}
-    rows = _AttemptsNear(execution.pk, {*changed, *downstream, *(d for k in downstream for d in graph.deps[k])})
-    decision = dag.decide_after(graph, changed, _Column(rows, "status", T.PENDING), _conditions(execution),
-                                branches=_Column(rows, "branch", ""))
-    if decision is None:
-        return False
-    _apply(execution, decision, rows, events, now=now)
-    # The run is over once every sink is done: look only when one just became done.
-    sink_done = any(not graph.dependents(k) and (k in decision.skip or rows[k].status in dag.DONE)
-                    for k in (*changed, *decision.skip))
-    if sink_done and not _has_open_step(execution.pk):
-        _finish(execution, E.COMPLETED, events, now=now, output=_sink_outputs(execution, definition))
-    return True
-
-
-def _conditions(execution: WorkflowExecution) -> Callable[[str, str], bool]:
-    """Evaluates a step's `when` over the run's data, read once, on the first condition asked."""
-    data: dict[str, Any] = {}
-
-    def evaluate_when(key: str, expression: str) -> bool:
-        if not data:
-            data.update(run_data(execution))
-        try:
-            return templating.evaluate(expression, data)
-        except templating.TemplateError as exc:
-            raise dag.ConditionError(f"when: {exc.message}") from None
-
-    return evaluate_when
-
-
-def _apply(execution: WorkflowExecution, decision: dag.Decision, rows: Mapping[str, TaskExecution], events: Events,
-           *, now) -> None:
-    """Write a decision's skips, failures, halts and queued steps, with their events."""
+def _apply(execution: WorkflowExecution, definition, decision: Decision, rows: Mapping[str, TaskExecution],
+           events: Events, *, now) -> None:
+    """Write a decision: its skips, failures, halts, queued steps and new visit, with their events;
+    then the run's outcome, if it has one. The one write path of every kind of workflow."""
     for key in decision.skip:
         transition_rows(TaskExecution.objects.filter(pk=rows[key].pk), T.PENDING, T.SKIPPED, now=now, events=events,
                         notes=[Note(execution.pk, f"Step {key!r} skipped", task=rows[key])])
@@ -261,42 +227,22 @@ def _apply(execution: WorkflowExecution, decision: dag.Decision, rows: Mapping[s
                                     level=LogLevel.WARNING) for key in decision.halt])
     if decision.queue:
         queue([rows[k].pk for k in decision.queue], T.PENDING, now=now, events=events,
-              notes=[Note(execution.pk, f"Step {key!r} queued", task=rows[key]) for key in decision.queue])
-
-
-def _advance_code(execution: WorkflowExecution, definition, events: Events, *, now) -> None:
-    """A code workflow's next move (workflows/engine/planner/code.py), from its latest attempt: send it, visit
-    the step it named, or finish the run (its output: the context)."""
-    row = (TaskExecution.objects.filter(execution_id=execution.pk)
-           .only("id", "step_key", "visit", "attempt", "status", "branch", "output", "error_message", "task_type")
-           .order_by("-created_at", "-visit", "-attempt").first())
-    if row is None:
-        return
-    move = code_plan.next_move(status=row.status, branch=row.branch, output=row.output)
-    if move.kind == "queue":
+              notes=[Note(execution.pk, f"Step {key!r} queued", task=rows[key], details={"visit": rows[key].visit})
+                     for key in decision.queue])
+    if decision.visit is not None:
+        visit = decision.visit
+        row = TaskExecution.objects.create(execution_id=execution.pk, step_key=visit.key, visit=visit.visit,
+                                           task_type=definition.steps[visit.key].task_type,
+                                           input=None if visit.kwargs is None else {"kwargs": visit.kwargs})
         queue([row.pk], T.PENDING, now=now, events=events,
-              notes=[Note(execution.pk, f"Step {row.step_key!r} queued", task=row, details={"visit": row.visit})])
-    elif move.kind == "goto" and move.step in definition.steps:
-        visit = (TaskExecution.objects.filter(execution_id=execution.pk, step_key=move.step)
-                 .aggregate(last=Max("visit"))["last"] or 0) + 1
-        if visit > settings.FLOWPILOT_CODE_MAX_VISITS:  # a loop that never ends: stop it, say where
-            message = f"step {move.step!r} would run a visit {visit} (FLOWPILOT_CODE_MAX_VISITS: " \
-                      f"{settings.FLOWPILOT_CODE_MAX_VISITS}); is the loop missing its way out?"
-            _finish(execution, E.FAILED, events, now=now, error_message=message,
-                    error_details={"failed_steps": {move.step: message}})
-            return
-        nxt = TaskExecution.objects.create(execution_id=execution.pk, step_key=move.step,
-                                           task_type=definition.steps[move.step].task_type, visit=visit,
-                                           input=None if move.kwargs is None else {"kwargs": move.kwargs})
-        queue([nxt.pk], T.PENDING, now=now, events=events,
-              notes=[Note(execution.pk, f"Step {move.step!r} queued (visit {visit}, after {row.step_key!r})",
-                          task=nxt, details={"visit": visit})])
-    elif move.kind == "complete":
-        _finish(execution, E.COMPLETED, events, now=now, output=execution.context)
-    elif move.kind in ("fail", "goto"):
-        message = move.message or row.error_message or f"no step {move.step!r}"
-        _finish(execution, E.FAILED, events, now=now, error_message=f"step {row.step_key!r} failed: {message}",
-                error_details={"failed_steps": {row.step_key: message}})
+              notes=[Note(execution.pk, f"Step {visit.key!r} queued (visit {visit.visit}, after {visit.after!r})",
+                          task=row, details={"visit": visit.visit})])
+    if decision.outcome == "completed":
+        output = execution.context if decision.answer == "context" else _sink_outputs(execution, definition)
+        _finish(execution, E.COMPLETED, events, now=now, output=output)
+    elif decision.outcome == "failed":
+        _finish(execution, E.FAILED, events, now=now, error_message=decision.error,
+                error_details={"failed_steps": decision.failed_steps})
 
 
 def queue(ids: list, source: str, *, now, events: Events, notes: Iterable[Note]) -> None:

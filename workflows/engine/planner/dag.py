@@ -1,8 +1,9 @@
-"""Pure decisions over a workflow definition: is it valid, what runs next, is the run over.
+"""Pure decisions over a designed workflow (a DAG): is it valid, what runs next, is the run over.
 
-No ORM, no Celery. A definition is the frozen JSON of a version (see `definition.py`); step
-states are a mapping of step key to the status of its latest attempt. The orchestrator reads the
-states, asks `decide()`, and writes what it answers.
+No ORM, no Celery. A definition is the frozen JSON of a version (see engine/definition.py); step
+states are a mapping of step key to the status of its latest attempt. DagPlanner is the designed
+workflow's Planner (decision.py): it reads the run through the orchestrator's RunView, asks
+`decide()` (or `decide_after()`, around the steps that just moved), and answers what to write.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .decision import Decision, RunView
 from .states import TaskStatus as T
 
 DONE = frozenset({T.COMPLETED, T.SKIPPED})
@@ -177,17 +179,6 @@ def validate(
     return issues
 
 
-@dataclass
-class Decision:
-    """What the orchestrator must write: steps to queue, skip, fail (with why), halt; the outcome."""
-
-    queue: list[str] = field(default_factory=list)
-    skip: list[str] = field(default_factory=list)
-    fail: dict[str, str] = field(default_factory=dict)
-    halt: list[str] = field(default_factory=list)
-    outcome: str | None = None  # "completed", "failed" or None while the run goes on
-
-
 class ConditionError(Exception):
     """A `when` condition could not be evaluated (missing variable, error in the expression)."""
 
@@ -312,3 +303,70 @@ class _Overlay(Mapping):
 
     def __len__(self) -> int:
         return len(self.decided)
+
+
+class Column(Mapping):
+    """One field of the attempts by step key (a default for a step with no row), as decide_after
+    reads statuses and branches."""
+
+    def __init__(self, rows: Mapping[str, object | None], name: str, default: str):
+        self.rows, self.name, self.default = rows, name, default
+
+    def __getitem__(self, key: str) -> str:
+        row = self.rows[key]
+        return getattr(row, self.name) if row is not None else self.default
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True)
+class DagPlanner:
+    """The Planner of a designed workflow: every step gets a row when the run starts; after a step
+    moves, only the steps around it are read and weighed (decide_after), so a step costs the same in
+    a graph of any size. The whole run is decided when nothing is named, an attempt has failed, or
+    a condition could not be evaluated."""
+
+    graph: Graph
+
+    @property
+    def initial_steps(self) -> tuple[str, ...]:
+        return self.graph.order
+
+    def decide(self, run: RunView, changed: tuple[str, ...] = ()) -> Decision:
+        if changed and not run.has_failed_attempt():
+            decision = self._around(run, changed)
+            if decision is not None:
+                return decision
+        return self._whole(run)
+
+    def _around(self, run: RunView, changed: tuple[str, ...]) -> Decision | None:
+        graph = self.graph
+        downstream = {k for c in changed for k in graph.dependents(c)}
+        rows = run.attempts({*changed, *downstream, *(d for k in downstream for d in graph.deps[k])})
+        decision = decide_after(graph, changed, Column(rows, "status", T.PENDING), run.when,
+                                branches=Column(rows, "branch", ""))
+        if decision is None:
+            return None
+        # The run is over once every sink is done: look only when one just became done.
+        sink_done = any(not graph.dependents(k) and (k in decision.skip or rows[k].status in DONE)
+                        for k in (*changed, *decision.skip))
+        if sink_done and not decision.queue and not run.has_open_step(besides=decision.skip):
+            decision.outcome = "completed"
+        return decision
+
+    def _whole(self, run: RunView) -> Decision:
+        rows = run.attempts()
+        states = {key: rows[key].status if key in rows else T.PENDING for key in self.graph.order}
+        decision = decide(self.graph, states, run.when,
+                          branches={key: row.branch for key, row in rows.items() if row.branch})
+        if decision.outcome == "failed":
+            decision.failed_steps = {key: decision.fail.get(key) or rows[key].error_message
+                                     for key in self.graph.order if key in rows and (
+                                         key in decision.fail or rows[key].status == T.FAILED)}
+            first_key, first_message = next(iter(decision.failed_steps.items()))
+            decision.error = f"step {first_key!r} failed: {first_message}"
+        return decision
