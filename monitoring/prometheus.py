@@ -32,6 +32,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 
 from flowpilot import fail_open
+from workflows.engine.planner.states import STATUS_OF
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
+from workflows.models import TaskExecution, WorkflowExecution
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +90,6 @@ def observe(rows: Iterable) -> None:
 
 
 def _observe(rows: list) -> None:
-    from workflows.engine.planner.states import STATUS_OF
-    from workflows.models import TaskExecution, WorkflowExecution
-
     transitions = [(row, STATUS_OF[row.event]) for row in rows if row.event in STATUS_OF]
     if not transitions:
         return
@@ -120,10 +121,6 @@ class InFlightCollector:
     """Runs and attempts in flight now (from the database), and the broker's queue lengths."""
 
     def collect(self):
-        from workflows.models import TaskExecution, WorkflowExecution
-        from workflows.engine.planner.states import ExecutionStatus as E
-        from workflows.engine.planner.states import TaskStatus as T
-
         runs = GaugeMetricFamily("flowpilot_executions_in_flight", "Executions pending or running now.",
                                  labels=["status"])
         counted = dict(WorkflowExecution.objects.filter(status__in=[E.PENDING, E.RUNNING]).order_by()
