@@ -417,3 +417,5 @@ LOGGING = {
 # mode, refused (403) in services mode. Several processes (web, prefork workers) add up their counters
 # when PROMETHEUS_MULTIPROC_DIR (an environment variable of prometheus-client) names one directory for all.
 FLOWPILOT_METRICS_TOKEN = env_str("FLOWPILOT_METRICS_TOKEN")
+# How often a process counts the transitions its commits noted (two queries per batch, none per commit).
+FLOWPILOT_METRICS_FLUSH_SECONDS = min(max(env_float("FLOWPILOT_METRICS_FLUSH_SECONDS", 1.0), 0.05), 60.0)

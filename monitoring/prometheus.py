@@ -2,7 +2,9 @@
 
 - Counters and histograms of executions and steps by workflow, step and status, counted where every
   transition is seen: an events subscriber (workflows/engine/events.py), after commit, in whichever process
-  committed (web, embedded worker threads, Celery workers).
+  committed (web, embedded worker threads, Celery workers). A commit only notes its transitions; they
+  are counted in batches (two queries per batch, at most every FLOWPILOT_METRICS_FLUSH_SECONDS, and
+  before /metrics answers), never with a query per commit.
 - Gauges computed at scrape: runs and attempts in flight by status, from the database (the queued
   attempts are the queue depth that counts: the row is the outbox), and the broker's queue lengths
   when the broker is Redis.
@@ -18,13 +20,19 @@ is unset, the embedded mode serves /metrics to anyone and services mode refuses 
 
 from __future__ import annotations
 
+import atexit
 import hmac
 import logging
 import os
 import socket
+import threading
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
@@ -80,39 +88,95 @@ def count_sweep_failure(sender: str, *, set_aside: bool = False, **kwargs) -> No
 
 # --- counting the transitions (an events subscriber) -----------------------------------------------
 
+@dataclass(frozen=True)
+class _Seen:
+    """A transition of one commit, as counted later."""
+
+    execution_id: Any
+    task_id: Any
+    step_key: str
+    event: str
+    status: str
+
+
+class _Pending:
+    """Transitions waiting to be counted. A commit only appends to the list (no query on a step's
+    path); a thread of the process counts what gathered at most every FLOWPILOT_METRICS_FLUSH_SECONDS,
+    with two queries for the whole batch, and /metrics counts what is left before it answers. A
+    forked worker starts its own thread on its first commit."""
+
+    def __init__(self) -> None:
+        self.items: list[_Seen] = []
+        self.lock = threading.Lock()
+        self.pid: int | None = None
+
+    def add(self, items: list[_Seen]) -> None:
+        with self.lock:
+            self.items.extend(items)
+            if self.pid != os.getpid():
+                self.pid = os.getpid()
+                threading.Thread(target=self._loop, name="flowpilot-metrics", daemon=True).start()
+
+    def take(self) -> list[_Seen]:
+        with self.lock:
+            items, self.items = self.items, []
+        return items
+
+    def flush(self) -> None:
+        """Count what gathered, now. Never raises: metrics never cost a step."""
+        items = self.take()
+        if not items:
+            return
+        try:
+            _count(items)
+        except Exception:
+            log.warning("metrics of %d transitions not counted", len(items), exc_info=True)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(max(0.05, settings.FLOWPILOT_METRICS_FLUSH_SECONDS))
+            if self.items:
+                try:
+                    self.flush()
+                finally:
+                    connection.close()  # this thread's connection (back to the pool)
+
+
+pending = _Pending()
+atexit.register(pending.flush)
+
+
 def observe(rows: Iterable) -> None:
-    """The events subscriber: count the transitions among one commit's ExecutionLog rows. One query
-    for their workflows (and the durations of what ended). Never raises: metrics never cost a step."""
-    try:
-        _observe(list(rows))
-    except Exception:
-        log.warning("metrics of a commit's events not counted", exc_info=True)
+    """The events subscriber: note the transitions among one commit's ExecutionLog rows, to be
+    counted with the others of the last moment (_Pending)."""
+    seen = [_Seen(row.execution_id, row.task_execution_id, row.step_key, row.event, STATUS_OF[row.event])
+            for row in rows if row.event in STATUS_OF]
+    if seen:
+        pending.add(seen)
 
 
-def _observe(rows: list) -> None:
-    transitions = [(row, STATUS_OF[row.event]) for row in rows if row.event in STATUS_OF]
-    if not transitions:
-        return
-    runs = {row.execution_id for row, _ in transitions}
-    tasks = {row.task_execution_id for row, status in transitions
-             if row.event.startswith("step.") and status in ENDED and row.task_execution_id}
+def _count(items: list[_Seen]) -> None:
+    """Count transitions: one query for their runs' workflows (and the durations of runs that ended),
+    one for the durations of attempts that ended."""
+    runs = {item.execution_id for item in items}
+    tasks = {item.task_id for item in items if item.event.startswith("step.") and item.status in ENDED and item.task_id}
     labels = {pk: (str(workflow_id), name, duration) for pk, workflow_id, name, duration in
               WorkflowExecution.objects.filter(pk__in=runs).values_list("pk", "workflow_id", "workflow__name",
                                                                           "duration_ms")}
     durations = dict(TaskExecution.objects.filter(pk__in=tasks).values_list("pk", "duration_ms")) if tasks else {}
-    for row, status in transitions:
-        if row.execution_id not in labels:
+    for item in items:
+        if item.execution_id not in labels:
             continue
-        workflow_id, name, run_ms = labels[row.execution_id]
-        if row.event.startswith("step."):
-            STEPS.labels(workflow_id, name, row.step_key, status).inc()
-            ms = durations.get(row.task_execution_id)
-            if status in ENDED and ms is not None:
-                STEP_SECONDS.labels(workflow_id, name, row.step_key, status).observe(ms / 1000)
+        workflow_id, name, run_ms = labels[item.execution_id]
+        if item.event.startswith("step."):
+            STEPS.labels(workflow_id, name, item.step_key, item.status).inc()
+            ms = durations.get(item.task_id)
+            if item.status in ENDED and ms is not None:
+                STEP_SECONDS.labels(workflow_id, name, item.step_key, item.status).observe(ms / 1000)
         else:
-            EXECUTIONS.labels(workflow_id, name, status).inc()
-            if status in ENDED and run_ms is not None:
-                EXECUTION_SECONDS.labels(workflow_id, name, status).observe(run_ms / 1000)
+            EXECUTIONS.labels(workflow_id, name, item.status).inc()
+            if item.status in ENDED and run_ms is not None:
+                EXECUTION_SECONDS.labels(workflow_id, name, item.status).observe(run_ms / 1000)
 
 
 # --- computed at scrape ---------------------------------------------------------------------------
@@ -214,4 +278,5 @@ def metrics_view(request):
     refused = _refusal(request)
     if refused is not None:
         return refused
+    pending.flush()  # what this process saw up to now (the embedded mode's steps run here)
     return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from flowpilot import logs
@@ -61,10 +61,15 @@ def current_attempts(execution_id, *, fields=ATTEMPT_FIELDS, keys: Iterable[str]
 
 class _AttemptsNear(dict):
     """Latest attempts by step key, read for the steps around a change; a step further away (a skip
-    propagates) is read when first asked for. None for a step with no row."""
+    propagates) is read when first asked for. None for a step with no row. The first read also
+    brings the run's failed attempts, if any (`failed`): one round trip answers both."""
 
     def __init__(self, execution_id, keys: Iterable[str], seen: dict[str, TaskExecution]):
-        super().__init__(current_attempts(execution_id, keys=keys))
+        keys = set(keys)
+        rows = list(TaskExecution.objects.filter(Q(step_key__in=keys) | Q(status=T.FAILED),
+                                                 execution_id=execution_id).only(*ATTEMPT_FIELDS).order_by("step_key"))
+        self.failed = any(row.status == T.FAILED for row in rows)
+        super().__init__(latest_attempts(row for row in rows if row.step_key in keys))
         self.execution_id, self.seen = execution_id, seen
 
     def __missing__(self, key: str) -> TaskExecution | None:
@@ -83,9 +88,14 @@ class RunRows:
         self.execution = execution
         self.seen: dict[str, TaskExecution] = {}
         self._data: dict[str, Any] = {}
+        self._failed: bool | None = None
 
     def attempts(self, keys: Iterable[str] | None = None) -> Mapping[str, TaskExecution | None]:
-        rows = current_attempts(self.execution.pk) if keys is None else _AttemptsNear(self.execution.pk, keys, self.seen)
+        if keys is None:
+            rows = current_attempts(self.execution.pk)
+        else:
+            rows = _AttemptsNear(self.execution.pk, keys, self.seen)
+            self._failed = rows.failed
         self.seen.update({key: row for key, row in rows.items() if row is not None})
         return rows
 
@@ -101,9 +111,11 @@ class RunRows:
             last=Max("visit"))["last"] or 0
 
     def has_failed_attempt(self) -> bool:
-        """Any failed attempt in the run (index task_failed_run). A run whose failed attempts were all
-        retried is decided whole (correct, only slower): the query stays a plain index lookup."""
-        return TaskExecution.objects.filter(execution_id=self.execution.pk, status=T.FAILED).exists()
+        """Any failed attempt in the run (index task_failed_run), known from the last read of attempts
+        by key. A run whose failed attempts were all retried is decided whole (correct, only slower)."""
+        if self._failed is None:
+            self._failed = TaskExecution.objects.filter(execution_id=self.execution.pk, status=T.FAILED).exists()
+        return self._failed
 
     def has_open_step(self, besides: Iterable[str] = ()) -> bool:
         rows = TaskExecution.objects.filter(execution_id=self.execution.pk, status__in=TASK_OPEN)

@@ -337,7 +337,7 @@ class DagPlanner:
         return self.graph.order
 
     def decide(self, run: RunView, changed: tuple[str, ...] = ()) -> Decision:
-        if changed and not run.has_failed_attempt():
+        if changed:
             decision = self._around(run, changed)
             if decision is not None:
                 return decision
@@ -347,6 +347,8 @@ class DagPlanner:
         graph = self.graph
         downstream = {k for c in changed for k in graph.dependents(c)}
         rows = run.attempts({*changed, *downstream, *(d for k in downstream for d in graph.deps[k])})
+        if run.has_failed_attempt():  # a failure stops new work: the whole run decides how
+            return None
         decision = decide_after(graph, changed, Column(rows, "status", T.PENDING), run.when,
                                 branches=Column(rows, "branch", ""))
         if decision is None:

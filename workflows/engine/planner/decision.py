@@ -38,7 +38,8 @@ class RunView(Protocol):
     def last_visit(self, key: str) -> int:
         """The highest visit of step `key` so far (0: never visited)."""
 
-    def has_failed_attempt(self) -> bool: ...
+    def has_failed_attempt(self) -> bool:
+        """Any failed attempt in the run (a view may know it from its last read of attempts by key)."""
 
     def has_open_step(self, besides: Iterable[str] = ()) -> bool:
         """A step not yet over (pending, queued, running, waiting or retrying), other than those in
