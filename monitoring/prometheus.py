@@ -20,7 +20,6 @@ is unset, the embedded mode serves /metrics to anyone and services mode refuses 
 
 from __future__ import annotations
 
-import atexit
 import hmac
 import logging
 import os
@@ -142,8 +141,7 @@ class _Pending:
                     connection.close()  # this thread's connection (back to the pool)
 
 
-pending = _Pending()
-atexit.register(pending.flush)
+pending = _Pending()  # a process that stops loses at most its last moment's counts, as a crash would
 
 
 def observe(rows: Iterable) -> None:

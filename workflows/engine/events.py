@@ -35,5 +35,11 @@ class Events:
             return
         rows, self.rows = self.rows, []
         ExecutionLog.objects.bulk_create(rows)
-        if subscribers:
-            transaction.on_commit(lambda: [notify(rows) for notify in subscribers])
+        published(rows)
+
+
+def published(rows: list[ExecutionLog]) -> None:
+    """Hand rows written in the current transaction to the subscribers once it commits (at once when
+    no transaction is open: a statement that committed by itself)."""
+    if subscribers:
+        transaction.on_commit(lambda: [notify(rows) for notify in subscribers])

@@ -25,7 +25,7 @@ from django.utils import timezone
 from flowpilot import logs
 
 from .. import bounds, templating
-from . import children, concurrency, heartbeat
+from . import children, claims, concurrency, heartbeat
 from .planner import dag
 from .planner.decision import Decision
 from . import definition as definitions
@@ -349,20 +349,8 @@ def run_step(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
 def _claim(task_id, *, worker_id: str, celery_task_id: str) -> TaskExecution | None:
     """queued -> running, once: the attempt, or None when another delivery claimed it first."""
     now = timezone.now()
-    with transaction.atomic():
-        claimed = transition_rows(TaskExecution.objects.filter(pk=task_id), T.QUEUED, T.RUNNING, now=now,
-                                  lease_expires_at=heartbeat.lease_until(now), worker_id=worker_id[:255],
-                                  celery_task_id=celery_task_id[:255])
-        if not claimed:
-            return None
-        task = TaskExecution.objects.select_related("execution").get(pk=task_id)
-        with logs.bound(execution_id=task.execution_id, step_key=task.step_key):
-            events = Events()  # the event of the claim, once the claim read the attempt it won
-            emit(events, "task", T.RUNNING, Note(
-                task.execution_id, f"Step {task.step_key!r} attempt {task.attempt} started", task=task,
-                details={"worker_id": worker_id}))
-            events.flush()
-    return task
+    return claims.claim(task_id, now=now, lease_expires_at=heartbeat.lease_until(now), worker_id=worker_id,
+                        celery_task_id=celery_task_id)
 
 
 def _execute(task: TaskExecution) -> Outcome:

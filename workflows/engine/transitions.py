@@ -59,6 +59,11 @@ def emit(events: Events, kind: str, status: str, notes: Note | Iterable[Note], *
     name = event_of(kind, status, created=created)
     for note in [notes] if isinstance(notes, Note) else notes:
         events.add(note.execution_id, name, note.message, level=note.level, task=note.task, **note.details)
+def stamp_of(kind: str, target: str) -> str | None:
+    """The timestamp field a move to `target` sets (started_at, completed_at...), if any."""
+    return _STAMPS[kind].get(target)
+
+
 def _kind_of(model: type[Model]) -> str:
     kind = getattr(model, "state_machine", None)
     if kind not in TABLES:

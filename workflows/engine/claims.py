@@ -1,0 +1,99 @@
+"""The claim: a queued attempt moves to running once, with its lease and its event.
+
+Every step starts with it, so it is written for the round trips it costs. On PostgreSQL it is one
+statement, committed by itself: the UPDATE (its condition, `status = 'queued'`, makes a second
+delivery claim nothing), the attempt's run read through the UPDATE's FROM, and the step.started log
+row inserted from what the UPDATE returned, all in one data-modifying CTE. One round trip instead of
+five (BEGIN, UPDATE, SELECT, INSERT, COMMIT). Elsewhere (SQLite, the embedded default) the same
+moves in one transaction through transition_rows. Both check the move against the state table and
+stamp what the table says (started_at), as every other writer of `status` does (transitions.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connection, transaction
+
+from ..models import ExecutionLog, LogLevel, TaskExecution, WorkflowExecution
+from .events import Events, published
+from .planner.states import Note, T, check, event_of
+from .transitions import emit, stamp_of, transition_rows
+
+_TASK = [f for f in TaskExecution._meta.concrete_fields]
+_RUN = [f for f in WorkflowExecution._meta.concrete_fields]
+_STARTED = "Step {key!r} attempt {attempt} started"
+
+
+def claim(task_id, *, now: datetime, lease_expires_at: datetime, worker_id: str,
+          celery_task_id: str) -> TaskExecution | None:
+    """queued -> running, once: the attempt (its run loaded), or None when another delivery claimed
+    it first (or it is no longer queued)."""
+    check("task", T.QUEUED, T.RUNNING)
+    fields = {stamp_of("task", T.RUNNING): now, "lease_expires_at": lease_expires_at,
+              "worker_id": worker_id[:255], "celery_task_id": celery_task_id[:255]}
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return _claim_in_one_statement(task_id, fields, worker_id=worker_id, now=now)
+    with transaction.atomic():
+        if not transition_rows(TaskExecution.objects.filter(pk=task_id), T.QUEUED, T.RUNNING, now=now, **fields):
+            return None
+        task = TaskExecution.objects.select_related("execution").get(pk=task_id)
+        events = Events()  # the event of the claim, once the claim read the attempt it won
+        emit(events, "task", T.RUNNING, Note(task.execution_id, _STARTED.format(key=task.step_key,
+                                                                                attempt=task.attempt),
+                                             task=task, details={"worker_id": worker_id}))
+        events.flush()
+    return task
+
+
+def _claim_in_one_statement(task_id, fields: dict, *, worker_id: str, now: datetime) -> TaskExecution | None:
+    quote = connection.ops.quote_name
+    task_table, run_table = quote(TaskExecution._meta.db_table), quote(WorkflowExecution._meta.db_table)
+    log_table = quote(ExecutionLog._meta.db_table)
+    assignments = ", ".join(f"{quote(name)} = %s" for name in fields)
+    returned = ", ".join([*(f"t.{quote(f.column)}" for f in _TASK), *(f"e.{quote(f.column)} AS {quote('run_' + f.column)}" for f in _RUN)])
+    sql = f"""
+        WITH claimed AS (
+            UPDATE {task_table} t SET {quote("status")} = %s, {assignments}
+            FROM {run_table} e
+            WHERE t.{quote("id")} = %s AND t.{quote("status")} = %s AND e.{quote("id")} = t.{quote("execution_id")}
+            RETURNING {returned}
+        ), logged AS (
+            INSERT INTO {log_table} ({quote("execution_id")}, {quote("task_execution_id")}, {quote("step_key")},
+                                     {quote("level")}, {quote("event")}, {quote("message")}, {quote("details")},
+                                     {quote("timestamp")})
+            SELECT c.{quote("execution_id")}, c.{quote("id")}, c.{quote("step_key")}, %s, %s,
+                   format('Step %%L attempt %%s started', c.{quote("step_key")}, c.{quote("attempt")}),
+                   jsonb_build_object('worker_id', %s::text), %s
+            FROM claimed c
+            RETURNING {quote("id")}
+        )
+        SELECT claimed.*, (SELECT {quote("id")} FROM logged) FROM claimed
+    """
+    event = event_of("task", T.RUNNING)
+    params = [T.RUNNING, *fields.values(), task_id, T.QUEUED, LogLevel.INFO, event, worker_id, now]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    values = list(found)
+    task_values, run_values, log_id = values[:len(_TASK)], values[len(_TASK):-1], values[-1]
+    task = _loaded(TaskExecution, _TASK, task_values)
+    task.execution = _loaded(WorkflowExecution, _RUN, run_values)
+    row = ExecutionLog(pk=log_id, execution_id=task.execution_id, task_execution_id=task.pk, step_key=task.step_key,
+                       level=LogLevel.INFO, event=event, timestamp=now, details={"worker_id": worker_id},
+                       message=_STARTED.format(key=task.step_key, attempt=task.attempt))
+    row.attempt = task.attempt
+    published([row])
+    return task
+
+
+def _loaded(model, fields, values):
+    """A model instance from a raw row, converted as the ORM converts what it reads (JSON, UUIDs)."""
+    converted = []
+    for field, value in zip(fields, values):
+        for convert in connection.ops.get_db_converters(field) + field.get_db_converters(connection):
+            value = convert(value, field, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
