@@ -210,6 +210,10 @@ SPECTACULAR_SETTINGS = {
         "AlertRuleStateEnum": "monitoring.models.AlertState",
         "AlertKindEnum": "monitoring.models.AlertKind",
         "AlertEventStateEnum": "monitoring.models.AlertEventState",
+        # Three sets of "kind" among the workflows' shapes: a workflow's (WorkflowKind), a code edge's, and
+        # a stored definition's (only ever "code": a designed workflow's leaves it out).
+        "CodeEdgeKindEnum": "workflows.code.registry.EDGE_KINDS",
+        "DefinitionKindEnum": ["code"],
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "workflows.api.schema.add_error_responses"],  # the 4xx answers

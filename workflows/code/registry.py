@@ -205,6 +205,10 @@ def _calls_in(method: Callable) -> list[tuple[str, str]]:
     return found
 
 
+# The kinds of move _edges finds between steps (the API's CodeEdge and a definition's edges).
+EDGE_KINDS = ("goto", "then", "timeout", "sleep")
+
+
 def _edges(steps: dict[str, StepSpec], cls: type) -> list[dict]:
     edges = []
     for key in steps:

@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -29,6 +35,9 @@ from flowpilot.wsgi import application
 from monitoring.alert_services import alert_rule_create
 from triggers import services as triggers
 from workflows import credentials, services
+from workflows.code import registry as code_registry
+from workflows.engine import definition as definitions
+from workflows.models import Workflow, WorkflowVersion
 from workflows.tests.factories import active_workflow, step
 
 MAX_EXAMPLES = 20
@@ -42,6 +51,92 @@ def test_the_schema_is_valid_and_generated_without_warnings(tmp_path):
     # --fail-on-warn: any warning (an unresolvable field, a name collision...) is a CommandError.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     assert "/api/v1/workflows/{id}/run/" in (tmp_path / "schema.yaml").read_text()
+
+
+SCHEMA_URI = "urn:flowpilot:openapi"
+
+
+def _as_json_schema(node, *, closed: bool):
+    """OpenAPI 3.0's schema objects as JSON Schema: `nullable` becomes a null alternative; with `closed`,
+    an object that lists its properties refuses any other (so a stored key nobody declared fails too)."""
+    if isinstance(node, list):
+        return [_as_json_schema(item, closed=closed) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _as_json_schema(value, closed=closed) for key, value in node.items()}
+    if closed and "properties" in node and "additionalProperties" not in node:
+        node["additionalProperties"] = False
+    if node.pop("nullable", False):
+        if "type" in node:
+            node["type"] = [node["type"], "null"]
+        else:  # a $ref or an allOf
+            node = {"anyOf": [node, {"type": "null"}]}
+    return node
+
+
+def component_validator(client, name: str, *, closed: bool = True) -> Draft202012Validator:
+    """A validator of the served schema's component `name`, its $refs resolved within the schema."""
+    document = client.get("/api/v1/schema/", {"format": "json"}).json()
+    resource = Resource.from_contents(_as_json_schema(document, closed=closed), default_specification=DRAFT202012)
+    return Draft202012Validator({"$ref": f"{SCHEMA_URI}#/components/schemas/{name}"},
+                                registry=Registry().with_resource(SCHEMA_URI, resource))
+
+
+def _served_definitions(client, workflow: Workflow) -> list[dict]:
+    versions = client.get(f"/api/v1/workflows/{workflow.pk}/versions/").json()
+    stored = dict(workflow.versions.values_list("number", "definition"))
+    assert versions and {v["number"]: v["definition"] for v in versions} == stored  # served as stored
+    return [v["definition"] for v in versions]
+
+
+def test_the_versions_definition_is_a_named_component(api):
+    schema = api.get("/api/v1/schema/", {"format": "json"}).json()["components"]["schemas"]
+    assert schema["WorkflowVersion"]["properties"]["definition"]["allOf"] == [
+        {"$ref": "#/components/schemas/WorkflowDefinition"}]
+
+
+def test_served_definitions_of_designed_workflows_match_the_declared_component(api, user):
+    """The component declares every key from_data stores, and no key it stores is undeclared."""
+    validator = component_validator(api, "WorkflowDefinition")
+    drawn = active_workflow(user, [
+        step("check", "conditional", config={"condition": "{{ input.pro }}"}, position_x=10.5, position_y=-4),
+        step("pro", "log", config={"message": "pro"}, depends_on=["check:true"], max_retries=2,
+             retry_base_delay=0.5, retry_backoff_factor=3, retry_max_delay=9, timeout_seconds=30,
+             when="{{ input.plan }}"),
+        step("plain", function="noop", depends_on=["check:false"], name="Plain"),
+    ], name="drawn", max_retries=1, retry_max_delay=60)
+    # A version published before positions were kept: its steps have none.
+    older = definitions.from_data(workflow={"name": drawn.name}, steps=[step("a", "log", config={"message": "a"})])
+    for stored_step in older["steps"]:
+        del stored_step["position"]
+    drawn.version += 1
+    drawn.save(update_fields=["version"])
+    WorkflowVersion.objects.create(workflow=drawn, number=drawn.version, definition=older)
+    served = _served_definitions(api, drawn)
+    assert len(served) == 2
+    for definition in served:
+        validator.validate(definition)
+    for broken in ({**served[0], "extra": 1}, {**served[0], "steps": [{"key": "a"}]},
+                   {**served[0], "retry": {"max_retries": "3"}}):
+        with pytest.raises(ValidationError):
+            validator.validate(broken)
+
+
+def test_served_definitions_of_code_workflows_match_the_declared_component(db, settings):
+    """Every registered code workflow's version: kind, code, edges, steps with start and action."""
+    settings.FLOWPILOT_API_RATE_USER = "1000000/minute"
+    staff = APIClient()
+    staff.force_authenticate(get_user_model().objects.create_user("root", is_staff=True))
+    staff.get("/api/v1/workflows/", {"page_size": 100})  # listing them stores their versions
+    validator = component_validator(staff, "WorkflowDefinition")
+    names = [spec.name for spec in code_registry.all_workflows()]
+    assert len(names) > 3
+    for workflow in Workflow.objects.filter(kind="code", name__in=names):
+        (definition,) = _served_definitions(staff, workflow)
+        assert definition["kind"] == "code"
+        validator.validate(definition)
+    with pytest.raises(ValidationError):
+        validator.validate({**definition, "edges": [{"from": "a", "to": "b", "kind": "jump"}]})
 
 
 DOCS = ("/api/v1/docs/", "/api/v1/schema/")

@@ -1,24 +1,10 @@
-/** A version's frozen definition as editable steps. Versions keep no positions: steps that still
- * exist keep their place on the canvas, and when none do, the designer lays the graph out. */
+/** A version's frozen definition as editable steps: its nested retry settings become the flat
+ * fields the designer edits. Versions published before positions were kept have none: steps that
+ * still exist keep their place on the canvas, and when none do, the designer lays the graph out. */
 import type { StepDefinition, WorkflowVersion } from "@/lib/types";
 
-interface FrozenStep {
-  key: string;
-  name?: string;
-  task_type: string;
-  config?: Record<string, unknown>;
-  depends_on?: string[];
-  step_order?: number;
-  timeout_seconds?: number | null;
-  when?: string;
-  position?: { x: number; y: number };
-  retry?: { max_retries?: number | null; base_delay?: number | null; backoff_factor?: number | null; max_delay?: number | null };
-  max_retries?: number | null;
-  retry_base_delay?: number | null;
-}
-
 export function versionSteps(version: WorkflowVersion, current: Map<string, { x: number; y: number }>): StepDefinition[] {
-  const frozen = (version.definition.steps ?? []) as unknown as FrozenStep[];
+  const frozen = version.definition.steps;
   const placed = frozen.every((s) => s.position || current.has(s.key));
   return frozen.map((s, index) => ({
     key: s.key,
@@ -29,8 +15,8 @@ export function versionSteps(version: WorkflowVersion, current: Map<string, { x:
     step_order: s.step_order ?? index,
     timeout_seconds: s.timeout_seconds ?? null,
     when: s.when ?? "",
-    max_retries: s.retry?.max_retries ?? s.max_retries ?? null,
-    retry_base_delay: s.retry?.base_delay ?? s.retry_base_delay ?? null,
+    max_retries: s.retry?.max_retries ?? null,
+    retry_base_delay: s.retry?.base_delay ?? null,
     retry_backoff_factor: s.retry?.backoff_factor ?? null,
     retry_max_delay: s.retry?.max_delay ?? null,
     position: placed ? (s.position ?? current.get(s.key)!) : { x: 0, y: 0 },

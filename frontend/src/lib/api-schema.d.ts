@@ -1038,6 +1038,65 @@ export interface components {
             value: string;
             description?: string;
         };
+        /** @description Where a code workflow's steps live and how it starts. */
+        DefinitionCode: {
+            workflow: string;
+            start: string;
+            /** @description The class's dotted path. */
+            class: string;
+            event_name: string;
+            offset_minutes: number;
+        };
+        /** @description A move between a code workflow's steps. */
+        DefinitionEdge: {
+            from: string;
+            to: string;
+            /**
+             * @description goto: the step returns goto(target); then: after the signal or event it waits for; timeout: its wait's on_timeout; sleep: it runs again after a timer.
+             *
+             *     * `goto` - goto
+             *     * `then` - then
+             *     * `timeout` - timeout
+             *     * `sleep` - sleep
+             */
+            kind: components["schemas"]["CodeEdgeKindEnum"];
+        };
+        /**
+         * @description * `code` - code
+         * @enum {string}
+         */
+        DefinitionKindEnum: "code";
+        /** @description Retry settings: null (or left out, in a code workflow's) where the workflow's or the default applies. */
+        DefinitionRetry: {
+            max_retries?: number | null;
+            /** Format: double */
+            base_delay?: number | null;
+            /** Format: double */
+            backoff_factor?: number | null;
+            /** Format: double */
+            max_delay?: number | null;
+        };
+        DefinitionStep: {
+            key: string;
+            name: string;
+            task_type: string;
+            config: {
+                [key: string]: unknown;
+            };
+            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            depends_on: string[];
+            step_order: number;
+            /** Format: double */
+            timeout_seconds: number | null;
+            when: string;
+            retry: components["schemas"]["DefinitionRetry"];
+            /** @description Where the designer drew it (versions published since positions are kept). */
+            position?: components["schemas"]["PositionField"];
+            /** @description A code workflow's: its first step. */
+            start?: boolean;
+            /** @description A code workflow's: the action (POST /api/v1/actions/<name>/) feeding it, or empty. */
+            action?: string;
+        };
         Delivery: {
             /** @description The channel's index in the rule's channels. */
             channel: number;
@@ -1872,6 +1931,25 @@ export interface components {
             /** Format: date-time */
             readonly updated_at: string;
         };
+        /** @description A version's frozen definition: what its runs follow. */
+        WorkflowDefinition: {
+            name: string;
+            /**
+             * @description "code" for a code workflow; left out for a designed one.
+             *
+             *     * `code` - code
+             */
+            kind?: components["schemas"]["DefinitionKindEnum"];
+            /** @description A code workflow's docstring. */
+            description?: string;
+            /** @description A code workflow's. */
+            code?: components["schemas"]["DefinitionCode"];
+            /** @description The workflow's retry settings, which each step's override. */
+            retry: components["schemas"]["DefinitionRetry"];
+            steps: components["schemas"]["DefinitionStep"][];
+            /** @description A code workflow's moves between steps (its steps have no depends_on). */
+            edges?: components["schemas"]["DefinitionEdge"][];
+        };
         /** @description The document's shape, for the OpenAPI schema; the import validates it with the API's own serializers. */
         WorkflowDocument: {
             /** @description Format version; this server reads 1. */
@@ -1930,7 +2008,7 @@ export interface components {
         };
         WorkflowVersion: {
             readonly number: number;
-            readonly definition: unknown;
+            readonly definition: components["schemas"]["WorkflowDefinition"];
             /** Format: date-time */
             readonly created_at: string;
             readonly created_by: string | null;

@@ -4,10 +4,13 @@
 import dagre from "@dagrejs/dagre";
 import type { Edge, Node } from "@xyflow/react";
 
-import type { CodeEdge, CodeMoveKind, DefinitionEdge, StepDefinition, TaskStatus } from "./types";
+import type { CodeEdge, CodeMoveKind, DefinitionEdge, StepDefinition, TaskStatus, VersionStep } from "./types";
 
-export interface StepNodeData extends Record<string, unknown> {
-  step: StepDefinition;
+/** The step a node draws: the designer's editable one, or a published version's (the monitor). */
+export type FlowStep = StepDefinition | VersionStep;
+
+export interface StepNodeData<S extends FlowStep = StepDefinition> extends Record<string, unknown> {
+  step: S;
   /** Problems found before saving (missing field, bad template, cycle...). */
   errors?: string[];
   /** In the monitor: the status of the step's latest attempt, and how many attempts it took. */
@@ -19,7 +22,7 @@ export interface StepNodeData extends Record<string, unknown> {
   code?: { start: boolean; action: string; retry: Record<string, unknown> };
 }
 
-export type StepNode = Node<StepNodeData, "step">;
+export type StepNode<S extends FlowStep = StepDefinition> = Node<StepNodeData<S>, "step">;
 export type DependencyEdge = Edge<{ branch?: string; move?: CodeMoveKind }>;
 
 export const NODE_WIDTH = 220;
@@ -45,8 +48,8 @@ export function dependencyEdge(source: string, target: string, branch?: string |
   };
 }
 
-export function stepsToFlow(steps: StepDefinition[]): { nodes: StepNode[]; edges: DependencyEdge[] } {
-  const nodes: StepNode[] = steps.map((step) => ({
+export function stepsToFlow<S extends FlowStep>(steps: S[]): { nodes: StepNode<S>[]; edges: DependencyEdge[] } {
+  const nodes: StepNode<S>[] = steps.map((step) => ({
     id: step.key,
     type: "step",
     position: { x: step.position?.x ?? 0, y: step.position?.y ?? 0 },

@@ -36,11 +36,7 @@ export type CodeStep = Schemas["CodeStep"];
 export type CodeEdge = Schemas["CodeEdge"];
 
 /** The same move in a code workflow version's stored definition. */
-export interface DefinitionEdge {
-  from: string;
-  to: string;
-  kind: CodeMoveKind;
-}
+export type DefinitionEdge = Schemas["DefinitionEdge"];
 
 /** A code workflow's graph, read from its class. */
 export type CodeGraph = Schemas["CodeGraph"];
@@ -50,12 +46,14 @@ export type Workflow = Schemas["Workflow"];
 /** What PUT/POST /workflows/ accept. */
 export type WorkflowInput = Schemas["WorkflowInput"];
 
-/** A published version. Its definition is the frozen document the engine runs, which the API
- * serves as a free-form object: these are the parts the UI reads. */
-export type WorkflowVersion = Omit<Schemas["WorkflowVersion"], "definition"> & {
-  /** A code workflow's version has `edges` (its steps have no depends_on). */
-  definition: { steps?: StepDefinition[]; edges?: DefinitionEdge[]; [key: string]: unknown };
-};
+/** A step of a published version's definition: its retry settings nested in `retry`, not the flat
+ * fields of StepDefinition; a code workflow's with `start` and `action`. */
+export type VersionStep = Schemas["DefinitionStep"];
+
+/** A published version. Its definition (the WorkflowDefinition component) is the frozen document the
+ * engine runs, served as stored: a code workflow's has `kind`, `code` and `edges` (its steps have no
+ * depends_on); versions published before positions were kept have steps without `position`. */
+export type WorkflowVersion = Schemas["WorkflowVersion"];
 
 /** A JSON Schema, as far as the form generator reads it. */
 export interface JsonSchema {

@@ -9,7 +9,7 @@ import { useHotkeys } from "@/hooks/use-hotkeys";
 import { useNow } from "@/hooks/use-now";
 import { ApiError } from "@/lib/api";
 import { toast } from "@/lib/toast";
-import type { ExecutionDetail, LogLevel, StepDefinition } from "@/lib/types";
+import type { ExecutionDetail, LogLevel, VersionStep } from "@/lib/types";
 
 import { ConfirmDialog } from "./ConfirmDialog";
 import { attemptsByStep, progress } from "./execution-state";
@@ -42,7 +42,7 @@ function ExecutionView({ execution, live, liveLogs }: {
   execution: ExecutionDetail; live: ReturnType<typeof useExecutionStream>["live"]; liveLogs: ReturnType<typeof useExecutionStream>["liveLogs"];
 }) {
   const version = useWorkflowVersion(execution.workflow, execution.workflow_version);
-  const steps: StepDefinition[] = useMemo(() => version.data?.definition.steps ?? [], [version.data]);
+  const steps: VersionStep[] = useMemo(() => version.data?.definition.steps ?? [], [version.data]);
   const [selectedKey, setSelectedKey] = useState<string | null>(null);
   const [level, setLevel] = useState<LogLevel>("info");
   const [confirm, setConfirm] = useState<Confirm>(null);

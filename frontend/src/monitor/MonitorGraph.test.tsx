@@ -2,7 +2,7 @@ import { fireEvent, render, screen } from "@testing-library/react";
 
 import { MonitorGraph } from "./MonitorGraph";
 import { installFlowEnv } from "./test-flow-env";
-import type { DefinitionEdge, StepDefinition } from "@/lib/types";
+import type { DefinitionEdge } from "@/lib/types";
 
 import { execution, SIGNUP_STEPS, step, task } from "./test-fixtures";
 
@@ -57,7 +57,7 @@ describe("MonitorGraph", () => {
 describe("MonitorGraph of a code workflow", () => {
   // A code version: steps without depends_on, its moves as `edges`; remind sleeps and runs again.
   const steps = [
-    step("assign", [], { task_type: "code", start: true } as Partial<StepDefinition>),
+    step("assign", [], { task_type: "code", start: true }),
     step("remind", [], { task_type: "code" }),
     step("escalate", [], { task_type: "code" }),
   ];

@@ -3,17 +3,16 @@ import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFl
 import { useEffect, useMemo } from "react";
 
 import { edgeTypes } from "@/components/LoopEdge";
-import type { StepNode } from "@/lib/graph";
-import type { DefinitionEdge, StepDefinition, TaskExecution } from "@/lib/types";
+import type { DefinitionEdge, TaskExecution, VersionStep } from "@/lib/types";
 
-import { monitorFlow } from "./execution-state";
+import { monitorFlow, type MonitorNode } from "./execution-state";
 import { MonitorStepNode } from "./MonitorStepNode";
 
 const nodeTypes: NodeTypes = { step: MonitorStepNode };
-const minimapClass = (node: StepNode) => `status-${node.data.status ?? "pending"}`;
+const minimapClass = (node: MonitorNode) => `status-${node.data.status ?? "pending"}`;
 
 interface Props {
-  steps: StepDefinition[];
+  steps: VersionStep[];
   /** A code workflow's moves (its version's `edges`): drawn instead of the steps' depends_on. */
   edges?: DefinitionEdge[];
   tasks: TaskExecution[];
@@ -42,7 +41,7 @@ function Graph({ steps, edges, tasks, selectedKey, onSelect }: Props) {
 
   return (
     <div className="monitor-graph" data-testid="monitor-graph">
-      <ReactFlow<StepNode>
+      <ReactFlow<MonitorNode>
         nodes={nodes}
         edges={flow.edges}
         nodeTypes={nodeTypes}
@@ -59,7 +58,7 @@ function Graph({ steps, edges, tasks, selectedKey, onSelect }: Props) {
       >
         <Background gap={20} size={1} />
         <Controls showInteractive={false} position="bottom-left" />
-        <MiniMap<StepNode> pannable zoomable nodeClassName={minimapClass} position="top-right" style={{ width: 150, height: 96 }} />
+        <MiniMap<MonitorNode> pannable zoomable nodeClassName={minimapClass} position="top-right" style={{ width: 150, height: 96 }} />
       </ReactFlow>
     </div>
   );

@@ -4,13 +4,13 @@
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { memo } from "react";
 
-import type { StepNode } from "@/lib/graph";
+import type { MonitorNode } from "./execution-state";
 
 const STATUS_ICON: Record<string, string> = {
   pending: "○", queued: "◷", running: "▶", waiting: "⏸", retrying: "↻", completed: "✓", failed: "✕", skipped: "⤼", cancelled: "⊘",
 };
 
-export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }: NodeProps<StepNode>) {
+export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }: NodeProps<MonitorNode>) {
   const status = data.status ?? "pending";
   const attempts = data.attempts ?? 0;
   const visits = data.visits ?? 0;

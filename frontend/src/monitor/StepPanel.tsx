@@ -4,13 +4,13 @@
 import { useEffect, useState } from "react";
 
 import { formatDuration, formatTime, StatusBadge } from "@/components/ui";
-import type { ExecutionDetail, ExecutionLog, StepDefinition, TaskExecution } from "@/lib/types";
+import type { ExecutionDetail, ExecutionLog, TaskExecution, VersionStep } from "@/lib/types";
 
 import { JsonBlock } from "./JsonBlock";
 import { LogLine } from "./LogViewer";
 
 interface StepPanelProps {
-  step: StepDefinition | undefined;
+  step: VersionStep | undefined;
   stepKey: string;
   attempts: TaskExecution[];
   logs: ExecutionLog[];

@@ -1,8 +1,8 @@
 /** Pure reading of an execution's attempts: each step's rows in order, what status a step shows in the
  * monitor (its latest attempt's: the row the server marks `is_latest`), and the monitor's graph (the
  * version's steps coloured by those statuses). Which attempt is the latest is the server's rule, not ours. */
-import { codeToFlow, layout, NODE_HEIGHT, NODE_WIDTH, stepsToFlow, type DependencyEdge, type StepNode } from "@/lib/graph";
-import type { DefinitionEdge, StepDefinition, TaskExecution, TaskStatus } from "@/lib/types";
+import { codeToFlow, layout, NODE_HEIGHT, NODE_WIDTH, stepsToFlow, type DependencyEdge, type FlowStep, type StepNode } from "@/lib/graph";
+import type { DefinitionEdge, TaskExecution, TaskStatus, VersionStep } from "@/lib/types";
 
 /** Statuses in which a step (or an execution) may still change on its own. */
 export const ACTIVE_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set(["pending", "queued", "running", "waiting", "retrying"]);
@@ -65,19 +65,23 @@ export function stepStatus(summaries: Map<string, StepSummary>, key: string): Ta
 }
 
 /** True when every step sits at the origin: a definition saved without positions (e.g. from Python). */
-export function needsLayout(steps: Pick<StepDefinition, "position">[]): boolean {
+export function needsLayout(steps: Pick<VersionStep, "position">[]): boolean {
   return steps.every((step) => !step.position || (step.position.x === 0 && step.position.y === 0));
 }
 
+/** A node of the monitor's graph: a version's step, or (a code workflow's, from codeToFlow) one made up
+ * from its code step. */
+export type MonitorNode = StepNode<FlowStep>;
+
 export interface MonitorFlow {
-  nodes: StepNode[];
+  nodes: MonitorNode[];
   edges: DependencyEdge[];
 }
 
 /** The version's graph, laid out when it has no positions (a code workflow's version, with `edges`: its
  * moves, always laid out); each node carries its step's status, attempt count and visits. */
-export function monitorFlow(steps: StepDefinition[], tasks: TaskExecution[], moves?: DefinitionEdge[]): MonitorFlow {
-  const flow = moves ? codeToFlow(steps, moves) : stepsToFlow(steps);
+export function monitorFlow(steps: VersionStep[], tasks: TaskExecution[], moves?: DefinitionEdge[]): MonitorFlow {
+  const flow: { nodes: MonitorNode[]; edges: DependencyEdge[] } = moves ? codeToFlow(steps, moves) : stepsToFlow(steps);
   const placed = !moves && needsLayout(steps) ? layout(flow.nodes, flow.edges) : flow.nodes;
   const summaries = summarizeSteps(tasks);
   const nodes = placed.map((node) => ({
@@ -112,7 +116,7 @@ export function monitorFlow(steps: StepDefinition[], tasks: TaskExecution[], mov
 }
 
 /** How many of the steps are done (completed or skipped), for the header. */
-export function progress(steps: StepDefinition[], tasks: TaskExecution[]): { done: number; total: number } {
+export function progress(steps: Pick<VersionStep, "key">[], tasks: TaskExecution[]): { done: number; total: number } {
   const summaries = summarizeSteps(tasks);
   const done = steps.filter((step) => {
     const status = stepStatus(summaries, step.key);

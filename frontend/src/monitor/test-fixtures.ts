@@ -1,10 +1,14 @@
 /** Builders of API shapes for the monitor's tests. */
-import type { ExecutionDetail, StepDefinition, TaskExecution } from "@/lib/types";
+import type { ExecutionDetail, TaskExecution, VersionStep } from "@/lib/types";
 
 let n = 0;
 
-export function step(key: string, depends_on: string[] = [], extra: Partial<StepDefinition> = {}): StepDefinition {
-  return { key, name: key.replace(/_/g, " "), task_type: "http_request", config: {}, depends_on, step_order: 0, when: "", position: { x: 0, y: 0 }, ...extra };
+/** A step of a version's definition, as GET /workflows/<id>/versions/ serves it. */
+export function step(key: string, depends_on: string[] = [], extra: Partial<VersionStep> = {}): VersionStep {
+  return {
+    key, name: key.replace(/_/g, " "), task_type: "http_request", config: {}, depends_on, step_order: 0,
+    timeout_seconds: null, when: "", retry: {}, position: { x: 0, y: 0 }, ...extra,
+  };
 }
 
 export function task(step_key: string, extra: Partial<TaskExecution> = {}): TaskExecution {
@@ -59,7 +63,7 @@ export function execution(tasks: TaskExecution[], extra: Partial<ExecutionDetail
 }
 
 /** The example workflow's shape: email, a pro/basic branch, a join and a notification. */
-export const SIGNUP_STEPS: StepDefinition[] = [
+export const SIGNUP_STEPS: VersionStep[] = [
   step("send_welcome"),
   step("check_plan", ["send_welcome"], { task_type: "conditional" }),
   step("crm_pro", ["check_plan:pro"]),
