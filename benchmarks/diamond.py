@@ -26,8 +26,8 @@ Figures
     (Celery's counters); more step messages than steps means the sweeper re-sent queued steps.
     All runs start at once, so latencies are mostly time spent in the queue behind other runs.
 
-    make bench                                   # 1,000 executions
-    make bench BENCH_ARGS=--quick                # 200, a smoke run
+    make bench                                   # 1,000 executions, 3 rounds: median and spread
+    make bench BENCH_ARGS=--quick                # 200, one round, a smoke run
     make bench BENCH_ARGS="--executions 5000"
     DJANGO_SETTINGS_MODULE=my_settings PYTHONPATH=... make bench   # try a settings change
 """
@@ -266,10 +266,10 @@ def report(ours: Result, bare: Result, *, concurrency: int) -> str:
 # --- the two sides --------------------------------------------------------------------------
 
 def run_flowpilot(app, *, owner, runs: int, concurrency: int, timeout: float, env: dict, log_dir: Path,
-                  paced_runs: int, rate: float) -> Result:
+                  paced_runs: int, rate: float, round_: int = 1) -> Result:
     """Worker and beat up, warm up, measure, and stop them."""
-    warmup, diamond = diamond_workflow(owner, "diamond warm-up"), diamond_workflow(owner, "diamond")
-    steady = diamond_workflow(owner, "diamond paced")
+    warmup = diamond_workflow(owner, f"diamond warm-up {round_}")
+    diamond, steady = diamond_workflow(owner, f"diamond {round_}"), diamond_workflow(owner, f"diamond paced {round_}")
     worker, node = processes.start_worker("flowpilot", queues=["flowpilot.steps", "flowpilot.control"],
                                           concurrency=concurrency, env=env, log_dir=log_dir)
     with processes.running(worker), processes.running(processes.start_celery(
@@ -285,7 +285,7 @@ def run_flowpilot(app, *, owner, runs: int, concurrency: int, timeout: float, en
 
 
 def run_bare(app, redis_client, *, runs: int, concurrency: int, timeout: float, env: dict, log_dir: Path,
-             paced_runs: int, rate: float) -> Result:
+             paced_runs: int, rate: float, round_: int = 1) -> Result:
     worker, node = processes.start_worker("bare", queues=["bench.bare"], concurrency=concurrency, env=env,
                                           log_dir=log_dir, include="benchmarks.bare")
     with processes.running(worker):
@@ -309,10 +309,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paced", type=int, default=100,
                         help="runs for the latency phase, started at a steady --rate (default 100)")
     parser.add_argument("--rate", type=float, default=10.0, help="runs per second in the latency phase (default 10)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds of both sides, one after the other (default 3; --quick: 1): the table is the "
+                             "median round's, followed by every round's figures, their median and spread")
     args = parser.parse_args(argv)
     # Stopped with SIGTERM as with Ctrl-C: unwind, so that the worker and beat are stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     runs = args.executions or (200 if args.quick else 1000)
+    rounds = max(1, min(args.rounds or (1 if args.quick else 3), 9))
     sides = {"runs": runs, "concurrency": args.concurrency, "timeout": args.timeout, "paced_runs": args.paced,
              "rate": args.rate}
 
@@ -336,14 +340,50 @@ def main(argv: list[str] | None = None) -> int:
     redis_client.flushdb()
     owner = get_user_model().objects.create(username="bench")
 
+    results: list[tuple[Result, Result]] = []
     with tempfile.TemporaryDirectory(prefix="flowpilot-bench-") as tmp:
         log_dir = Path(tmp)
-        ours = run_flowpilot(app, owner=owner, env=env, log_dir=log_dir, **sides)
-        bare = run_bare(app, redis_client, env=env, log_dir=log_dir, **sides)
+        for round_ in range(1, rounds + 1):
+            ours = run_flowpilot(app, owner=owner, env=env, log_dir=log_dir, round_=round_, **sides)
+            bare = run_bare(app, redis_client, env=env, log_dir=log_dir, round_=round_, **sides)
+            results.append((ours, bare))
+            print(f"round {round_}/{rounds}: FlowPilot {ours.steps_per_second:.1f} steps/s, bare Celery "
+                  f"{bare.steps_per_second:.1f} tasks/s, ratio {ratio(ours, bare):.3f}", file=sys.stderr)
 
+    middle = sorted(results, key=lambda pair: ratio(*pair))[len(results) // 2]
     print()
-    print(report(ours, bare, concurrency=args.concurrency))
+    print(report(*middle, concurrency=args.concurrency))
+    if len(results) > 1:
+        print()
+        print(spread(results))
     return 0
+
+
+def ratio(ours: Result, bare: Result) -> float:
+    return ours.steps_per_second / bare.steps_per_second
+
+
+def spread(results: list[tuple[Result, Result]]) -> str:
+    """Every round's figures, with their median and spread (min - max): one noisy round does not decide."""
+    def line(name: str, values: list[float], fmt: str) -> str:
+        each = "  ".join(format(v, fmt) for v in values)
+        return (f"{name:<34} median {format(statistics.median(values), fmt):>9}   "
+                f"[{format(min(values), fmt)} - {format(max(values), fmt)}]   rounds: {each}")
+
+    paced = [pair for pair in results if pair[0].paced and pair[1].paced]
+    lines = [
+        f"Over {len(results)} rounds (the table above is the median round's):",
+        line("FlowPilot steps/s", [o.steps_per_second for o, _ in results], ".1f"),
+        line("bare Celery tasks/s", [b.steps_per_second for _, b in results], ".1f"),
+        line("FlowPilot / bare Celery", [ratio(o, b) for o, b in results], ".3f"),
+    ]
+    if paced:
+        lines += [
+            line("paced step latency p50, ms", [percentile(o.paced.step_latencies, 50) * 1000 for o, _ in paced], ".1f"),
+            line("paced step latency p95, ms", [percentile(o.paced.step_latencies, 95) * 1000 for o, _ in paced], ".1f"),
+            line("bare paced latency p50, ms", [percentile(b.paced.step_latencies, 50) * 1000 for _, b in paced], ".1f"),
+        ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
