@@ -2,12 +2,12 @@
 
 What is measured
     `sweep()` (workflows/services/recovery.py, what celery-beat runs every second) with 0, 1,000 and
-    1,000,000 waiting runs and nothing due: the median duration and the number of queries of --repeat
-    sweeps (after one warm-up), and the process's RSS. Then, in each non-empty case, the wake rate:
-    --due of the waiting timers are made due, and sweeps run until all of them are woken (each woken
-    run completes; the next case makes up for them); woken per second is --due over the time those
-    sweeps took. The last column is 1,000,000 vs 0: a flat sweep
-    reads only due rows, so its ratio stays near 1.
+    1,000,000 waiting runs and nothing due: the median and fastest duration and the number of
+    queries of --repeat sweeps (after one warm-up), and the process's RSS. Then, in each non-empty
+    case, the wake rate: --due of the waiting timers are made due, and sweeps run until all of them
+    are woken (each woken run completes; the next case makes up for them); woken per second is --due
+    over the time those sweeps took. The last column is 1,000,000 vs 0: a flat sweep reads only due
+    rows, so its ratio stays near 1.
 
 The data (its own PostgreSQL database, never the dev data)
     The database `<DATABASE_URL's name>_scale_bench` is dropped, created and migrated; two active
@@ -29,6 +29,7 @@ import resource
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 from .databases import recreate_database
@@ -51,6 +52,25 @@ def rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def bulk_load(cursor, tables: list[str]):
+    """A bulk load as PostgreSQL's manual advises: the secondary indexes dropped and built again after
+    (one sort each instead of a million random inserts), no foreign-key triggers (the rows are
+    consistent by construction)."""
+    cursor.execute("""SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index
+                      WHERE indrelid = ANY(%s::regclass[]) AND NOT indisprimary AND NOT indisunique""", [tables])
+    indexes = cursor.fetchall()
+    for name, _ in indexes:
+        cursor.execute(f"DROP INDEX {name}")
+    cursor.execute("SET session_replication_role = replica")
+    try:
+        yield
+    finally:
+        cursor.execute("SET session_replication_role = DEFAULT")
+        for _, definition in indexes:
+            cursor.execute(definition)
 
 
 def add_waiting(count: int, *, first: int, timer: tuple, signal: tuple) -> None:
@@ -83,7 +103,7 @@ def add_waiting(count: int, *, first: int, timer: tuple, signal: tuple) -> None:
     FROM bench_waiting;
     DROP TABLE bench_waiting;
     """
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, bulk_load(cursor, ["workflows_workflowexecution", "workflows_taskexecution"]):
         cursor.execute(sql)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE workflows_workflowexecution")
@@ -124,7 +144,8 @@ def measure_sweeps(repeat: int) -> dict:
             times.append((time.perf_counter() - start) * 1000)
         assert not any(report.as_dict().values()), f"nothing should be due: {report}"
         queries.append(counted.count)
-    return {"ms": statistics.median(times), "queries": statistics.median(queries), "rss": rss_mb()}
+    return {"ms": statistics.median(times), "best": min(times), "queries": statistics.median(queries),
+            "rss": rss_mb()}
 
 
 def measure_wakes(due: int) -> dict:
@@ -216,7 +237,8 @@ def main(argv=None) -> int:
     low, high = results[cases[0]], results[cases[-1]]
     print()
     print(f"{'waiting runs':28}" + "".join(f"{n:>14,}" for n in cases) + f"{f'{cases[-1]:,} / 0':>16}")
-    for label, key, fmt in (("sweep, median ms", "ms", "{:14.2f}"), ("queries per sweep", "queries", "{:14.0f}"),
+    for label, key, fmt in (("sweep, median ms", "ms", "{:14.2f}"), ("sweep, fastest ms", "best", "{:14.2f}"),
+                            ("queries per sweep", "queries", "{:14.0f}"),
                             ("RSS, MB", "rss", "{:14.1f}")):
         row = "".join(fmt.format(results[n][key]) for n in cases)
         ratio = high[key] / low[key] if low[key] else float("nan")
