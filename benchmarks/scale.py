@@ -94,7 +94,8 @@ def add_waiting(count: int, *, first: int, timer: tuple, signal: tuple) -> None:
     INSERT INTO workflows_taskexecution (id, execution_id, step_key, task_type, status, visit, attempt,
         round_first_attempt, input, output, error_message, error_details, created_at, queued_at, started_at,
         error_signature, branch, signal_name, dispatched_at, dispatch_count, wake_at, worker_id, celery_task_id)
-    SELECT ('00000001-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, id, CASE WHEN on_timer THEN 'wait' ELSE 'payment' END,
+    SELECT ('00000001-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, id,
+           CASE WHEN on_timer THEN 'wait' ELSE 'payment' END,
            CASE WHEN on_timer THEN 'delay' ELSE 'wait_for_signal' END, 'waiting', 1, 1, 1, '{{}}',
            CASE WHEN on_timer THEN '{{}}' ELSE '{{"on_timeout": "branch"}}' END::jsonb, '', '{{}}',
            created_at, created_at, created_at, '', '', CASE WHEN on_timer THEN '' ELSE 'payment' END,
