@@ -69,6 +69,7 @@ def bulk_load(cursor, tables: list[str]):
         yield
     finally:
         cursor.execute("SET session_replication_role = DEFAULT")
+        cursor.execute("SET maintenance_work_mem = '256MB'")  # each index sorted in memory
         for _, definition in indexes:
             cursor.execute(definition)
 
