@@ -12,7 +12,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV = DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=$${SECRET_KEY:-flowpilot-test-secret-key-not-for-production}
 
-.PHONY: install frontend api-types browser run web worker beat test bench bench-graph loadtest migrate clean
+.PHONY: install frontend api-types browser run web worker beat test bench bench-graph bench-metrics bench-scale loadtest migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,11 @@ bench-graph: install
 # The metrics endpoints over 1,000,000 task executions in PostgreSQL (its own database; see benchmarks/metrics.py).
 bench-metrics: install
 	$(TEST_ENV) $(BIN)/python -m benchmarks.metrics $(BENCH_ARGS)
+
+# Does a waiting run cost the sweeper anything? sweep() with 0, 1,000 and 1,000,000 waiting runs, and the wake rate
+# (its own database, <DATABASE_URL's name>_scale_bench; see benchmarks/scale.py).
+bench-scale: install
+	$(TEST_ENV) $(BIN)/python -m benchmarks.scale $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var frontend/node_modules frontend/dist

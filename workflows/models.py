@@ -14,6 +14,9 @@ from .bounds import STEP_KEY_MAX_LENGTH, STEP_KEY_PATTERN  # the step key's rule
 from .querysets import ExecutionQuerySet, OwnedQuerySet, TaskExecutionQuerySet, WorkflowQuerySet
 from .engine.planner.states import TASK_OPEN, ExecutionStatus, TaskStatus
 
+# The signal name of a parent attempt that waits for its child runs (workflows/engine/children.py).
+WAITING_FOR_CHILDREN = "__children__"
+
 step_key_validator = RegexValidator(
     STEP_KEY_PATTERN, "use letters, digits and underscores, starting with a letter or underscore "
                       "(the key is how templates name the step: steps.<key>.output)")
@@ -261,6 +264,10 @@ class TaskExecution(models.Model):
                          condition=Q(status__in=[TaskStatus.RETRYING, TaskStatus.WAITING])),
             models.Index(fields=["lease_expires_at"], name="task_running_lease", condition=Q(status=TaskStatus.RUNNING)),
             models.Index(fields=["dispatched_at"], name="task_queued", condition=Q(status=TaskStatus.QUEUED)),
+            # The sweeper's parents phase (children.idle_parents): parents waiting for child runs, in id
+            # order, without reading the other waiting attempts (timers, signals: issue 14, ADR 14).
+            models.Index(fields=["id"], name="task_waiting_children",
+                         condition=Q(status=TaskStatus.WAITING, signal_name=WAITING_FOR_CHILDREN)),
             models.Index(fields=["status", "step_key"], name="task_status_step"),
             # The orchestrator (advance around a step): is any step of the run still open, or failed?
             models.Index(fields=["execution"], name="task_open", condition=Q(status__in=TASK_OPEN)),

@@ -24,7 +24,7 @@ from django.dispatch import Signal
 
 from . import lineage
 from .events import Events
-from ..models import TaskExecution, Workflow, WorkflowExecution
+from ..models import WAITING_FOR_CHILDREN, TaskExecution, Workflow, WorkflowExecution
 from .planner.states import EXECUTION_TERMINAL
 from .planner.states import ExecutionStatus as E
 from .planner.states import TaskStatus as T
@@ -32,7 +32,6 @@ from .planner.states import Note
 from .transitions import transition_rows
 from ..steps.base import RunChildren, StepError
 
-WAITING_FOR_CHILDREN = "__children__"
 # Sent when a parent step may have children to start or may be done (keyword argument task_id): after
 # it parked (in its transaction), and after a child run finished (once that commits).
 parent_check_due = Signal()
@@ -68,10 +67,18 @@ def output_of(spec: RunChildren, children: list[WorkflowExecution]) -> dict:
     }
 
 
-def idle_parents(limit: int) -> list:
+def idle_parents(limit: int, *, after=None) -> tuple[list, object]:
     """Waiting parents none of whose children is running: a missed check (a crash right after a
     child finished) or a slot that was never refilled. A parent with a running child is checked
-    when that child finishes."""
+    when that child finishes.
+
+    Reads at most `limit` waiting parents, in id order after `after` (through the partial index
+    task_waiting_children), in one query: a million parents with running children cost a sweep no
+    more than a thousand. Returns the idle ones among them and where the next call should go on
+    (None: back to the start, when this window reached the end)."""
     active = WorkflowExecution.objects.filter(parent_task=OuterRef("pk")).exclude(status__in=EXECUTION_TERMINAL)
-    return list(TaskExecution.objects.filter(status=T.WAITING, signal_name=WAITING_FOR_CHILDREN)
-                .exclude(Exists(active)).values_list("pk", flat=True)[:limit])
+    window = TaskExecution.objects.filter(status=T.WAITING, signal_name=WAITING_FOR_CHILDREN)
+    if after is not None:
+        window = window.filter(pk__gt=after)
+    rows = list(window.order_by("pk").annotate(busy=Exists(active)).values_list("pk", "busy")[:limit])
+    return [pk for pk, busy in rows if not busy], (rows[-1][0] if len(rows) == limit else None)

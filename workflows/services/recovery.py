@@ -35,6 +35,8 @@ from ..engine.planner.states import TaskStatus as T
 
 log = logging.getLogger(__name__)
 BATCH = 500
+# Waiting parents (child runs) looked at per sweep: the phase walks them all, a window per sweep.
+PARENTS_WINDOW = 2000
 # A row that hit one of these (a deadlock, a serialization failure, a lost connection) is not bad: it
 # is skipped, counted, and handled by a later sweep, never set aside.
 TRANSIENT = (OperationalError, InterfaceError)
@@ -64,10 +66,13 @@ def sweep(now=None) -> SweepReport:
                                          lambda: _due_retries(now).values_list("pk", flat=True)[:BATCH])
     report.timers_fired = _row_phase(
         "timers", report, now,
-        lambda: TaskExecution.objects.due(now).filter(status=T.WAITING).values_list("pk", flat=True)[:BATCH],
+        lambda: TaskExecution.objects.due(now).filter(status=T.WAITING).order_by("wake_at")
+        .values_list("pk", flat=True)[:BATCH],
         lambda task_id: orchestrator.wake(task_id, now=now))
     report.workers_lost = _row_phase(
-        "leases", report, now, lambda: TaskExecution.objects.lease_expired(now).values_list("pk", flat=True)[:BATCH],
+        "leases", report, now,
+        lambda: TaskExecution.objects.lease_expired(now).order_by("lease_expires_at")
+        .values_list("pk", flat=True)[:BATCH],
         lambda task_id: orchestrator.take_back(
             task_id, now=now, reason="worker lost: the step's lease expired (the worker died or was killed)"))
     report.messages_resent = _batch_phase("resend", report, now, resend_lost,
@@ -76,7 +81,7 @@ def sweep(now=None) -> SweepReport:
         "scheduled", report, now,
         lambda: WorkflowExecution.objects.scheduled_due(now).order_by("scheduled_at").values_list("pk", flat=True)[:BATCH],
         lambda execution_id: start_scheduled_one(execution_id, now=now), rows_are="executions")
-    report.parents_checked = _row_phase("parents", report, now, lambda: children.idle_parents(BATCH), child_runs.check)
+    report.parents_checked = _row_phase("parents", report, now, _idle_parents, child_runs.check)
     if any(asdict(report).values()):
         log.info("sweep: %s", report.as_dict())
     return report
@@ -149,6 +154,18 @@ def _due_retries(now):
 def _stale_queued(now):
     return TaskExecution.objects.stale_queued(now - timedelta(seconds=settings.FLOWPILOT_REDISPATCH_AFTER_SECONDS)) \
         .order_by("dispatched_at")
+
+
+_parents_after = None  # where this process's next parents window starts (None: the first parent)
+
+
+def _idle_parents() -> list:
+    global _parents_after
+    idle, after = children.idle_parents(PARENTS_WINDOW, after=_parents_after)
+    if len(idle) > BATCH:  # more than a batch: the next sweep goes on after the last one handled
+        idle, after = idle[:BATCH], idle[BATCH - 1]
+    _parents_after = after
+    return idle
 
 
 def queue_due_retries(now, *, only: list | None = None) -> int:
