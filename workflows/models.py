@@ -220,7 +220,10 @@ class TaskExecution(models.Model):
     state_machine = "task"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    execution = models.ForeignKey(WorkflowExecution, on_delete=models.CASCADE, related_name="task_executions")
+    # No index of its own: task_attempt_unique (execution, step_key, visit, attempt) serves it, and
+    # every index more is written by each of a step's three UPDATEs (docs/adr/0015-a-step-s-budget.md).
+    execution = models.ForeignKey(WorkflowExecution, on_delete=models.CASCADE, related_name="task_executions",
+                                  db_index=False)
     step_key = models.CharField(max_length=100)
     task_type = models.CharField(max_length=100)
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING)
@@ -268,7 +271,6 @@ class TaskExecution(models.Model):
             # order, without reading the other waiting attempts (timers, signals: issue 14, ADR 14).
             models.Index(fields=["id"], name="task_waiting_children",
                          condition=Q(status=TaskStatus.WAITING, signal_name=WAITING_FOR_CHILDREN)),
-            models.Index(fields=["status", "step_key"], name="task_status_step"),
             # The orchestrator (advance around a step): is any step of the run still open, or failed?
             models.Index(fields=["execution"], name="task_open", condition=Q(status__in=TASK_OPEN)),
             models.Index(fields=["execution"], name="task_failed_run", condition=Q(status=TaskStatus.FAILED)),
@@ -300,7 +302,8 @@ class LogLevel(models.TextChoices):
 class ExecutionLog(models.Model):
     """The audit trail: one line per transition, and what steps log."""
 
-    execution = models.ForeignKey(WorkflowExecution, on_delete=models.CASCADE, related_name="logs")
+    # Served by log_execution_time (execution, timestamp): no index of its own.
+    execution = models.ForeignKey(WorkflowExecution, on_delete=models.CASCADE, related_name="logs", db_index=False)
     task_execution = models.ForeignKey(TaskExecution, null=True, blank=True, on_delete=models.CASCADE,
                                        related_name="logs")
     step_key = models.CharField(max_length=100, blank=True)
