@@ -12,7 +12,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV = DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=$${SECRET_KEY:-flowpilot-test-secret-key-not-for-production}
 
-.PHONY: install frontend api-types browser run web worker beat test bench bench-graph loadtest migrate clean
+.PHONY: install frontend api-types browser run web worker beat test bench bench-graph bench-idle loadtest migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,11 @@ bench-graph: install
 # The metrics endpoints over 1,000,000 task executions in PostgreSQL (its own database; see benchmarks/metrics.py).
 bench-metrics: install
 	$(TEST_ENV) $(BIN)/python -m benchmarks.metrics $(BENCH_ARGS)
+
+# What an idle `make run` costs (% of a core over 30 s) and how fast it wakes for a run started over
+# HTTP (its own temporary var/ and a free port; see benchmarks/idle.py). BENCH_ARGS="--runs 5".
+bench-idle: install
+	$(BIN)/python -m benchmarks.idle $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var frontend/node_modules frontend/dist
