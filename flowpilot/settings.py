@@ -226,9 +226,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
      "socket_connect_timeout": FLOWPILOT_BROKER_TIMEOUT_SECONDS,
      "socket_timeout": max(FLOWPILOT_BROKER_TIMEOUT_SECONDS, 2.0)}  # over BRPOP's 1 s
     if SERVICES_MODE
-    # The in-memory transport polls; the default 1 s poll would cap the embedded mode at ~16 steps/s.
-    else {"polling_interval": 0.005}
+    # Embedded: kombu's in-memory transport, woken at once by every publish and ack in this process
+    # (flowpilot/memory_broker.py); the poll is only a safety net, so an idle server sleeps.
+    else {"polling_interval": 1.0}
 )
+CELERY_BROKER_TRANSPORT = None if SERVICES_MODE else "flowpilot.memory_broker:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
