@@ -20,6 +20,11 @@ from time import monotonic
 
 from kombu.transport import memory
 
+from . import idle
+
+# The sweeper's, the beat tick's and the alerts' queue: the scheduler's own sends are not new work.
+CONTROL_QUEUE = "flowpilot.control"
+
 # One for the process, like the memory transport's queues (a class attribute shared by every channel):
 # the web's producers and the worker's consumer hold different connections over the same queues.
 _work = threading.Event()
@@ -34,6 +39,8 @@ class Channel(memory.Channel):
     def _put(self, queue, message, **kwargs):
         super()._put(queue, message, **kwargs)
         wake()
+        if queue != CONTROL_QUEUE:
+            idle.work_published()  # the sweeper's cadence back to FLOWPILOT_SWEEP_INTERVAL
 
     def _put_fanout(self, exchange, message, routing_key=None, **kwargs):
         super()._put_fanout(exchange, message, routing_key, **kwargs)

@@ -113,6 +113,10 @@ else:
                 "timeout": 30,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # A file needs no pool: each thread keeps its connection (the worker's, the beat's, the
+            # sweeper's, the web's), where closing it after every task and beat tick meant opening the
+            # file and running the PRAGMAs again each time, most of an idle server's work.
+            "CONN_MAX_AGE": None,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -256,8 +260,16 @@ CELERY_TASK_ROUTES = {
     "workflows.tasks.advance_execution": {"queue": "flowpilot.steps"},
     "workflows.tasks.run_step": {"queue": "flowpilot.steps"},
 }
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "flowpilot.beat_scheduler:DatabaseScheduler"
+# How often the beat asks the database whether its schedule changed in another process (a change made
+# in the beat's own process is seen at the next tick; flowpilot/beat_scheduler.py). Embedded, the API
+# runs in the beat's process; in services mode 0: at every tick.
+FLOWPILOT_BEAT_SCHEDULE_CHECK_SECONDS = env_float("FLOWPILOT_BEAT_SCHEDULE_CHECK_SECONDS",
+                                                  0.0 if SERVICES_MODE else 5.0)
 FLOWPILOT_SWEEP_INTERVAL = env_float("FLOWPILOT_SWEEP_INTERVAL", 1.0)
+# Embedded: how often the sweeper runs while no run is in flight (it finds nothing to do then); the
+# first step published brings it back to FLOWPILOT_SWEEP_INTERVAL at once (flowpilot/idle.py).
+FLOWPILOT_SWEEP_IDLE_INTERVAL = env_float("FLOWPILOT_SWEEP_IDLE_INTERVAL", 30.0)
 FLOWPILOT_BEAT_TICK_SECONDS = env_float("FLOWPILOT_BEAT_TICK_SECONDS", 5.0)
 # How often celery-beat evaluates the alert rules (monitoring/alert_services.py).
 FLOWPILOT_ALERT_INTERVAL = env_float("FLOWPILOT_ALERT_INTERVAL", 30.0)
