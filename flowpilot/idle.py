@@ -2,10 +2,11 @@
 and wake as soon as a run starts.
 
 Embedded (one process), every step's message goes through this process's memory broker, which calls
-`work_published` (flowpilot/memory_broker.py); a sweep that finds no run and no attempt in flight
+`work_arrived` (flowpilot/memory_broker.py), as does a run scheduled for later, which sends nothing
+until the sweeper starts it (orchestrator.enter); a sweep that finds no run and no attempt in flight
 calls `at_rest` with the count it read before looking. The engine is idle while no step was
 published since such a sweep began: then the beat sends the sweeper every FLOWPILOT_SWEEP_IDLE_INTERVAL
-instead of every FLOWPILOT_SWEEP_INTERVAL, and `wait_for_work` wakes it when a step is published
+instead of every FLOWPILOT_SWEEP_INTERVAL, and `wait_for_work` wakes it when work arrives
 (flowpilot/beat_scheduler.py). In services mode the beat, the workers and the web are different
 processes: none of this applies, and the sweeper runs every FLOWPILOT_SWEEP_INTERVAL.
 """
@@ -15,12 +16,12 @@ from __future__ import annotations
 import threading
 
 _lock = threading.Lock()
-_published = 0  # step messages published in this process
+_published = 0  # step messages published (and runs scheduled) in this process
 _rest_from: int | None = None  # _published when the last sweep that found nothing in flight began
 _work = threading.Event()
 
 
-def work_published() -> None:
+def work_arrived() -> None:
     global _published
     with _lock:
         _published += 1

@@ -40,7 +40,7 @@ class Channel(memory.Channel):
         super()._put(queue, message, **kwargs)
         wake()
         if queue != CONTROL_QUEUE:
-            idle.work_published()  # the sweeper's cadence back to FLOWPILOT_SWEEP_INTERVAL
+            idle.work_arrived()  # the sweeper's cadence back to FLOWPILOT_SWEEP_INTERVAL
 
     def _put_fanout(self, exchange, message, routing_key=None, **kwargs):
         super()._put_fanout(exchange, message, routing_key, **kwargs)
