@@ -12,7 +12,8 @@ What is measured
        --gap seconds of idle.
 
 How
-    Its own data: a temporary FLOWPILOT_VAR_DIR (SQLite file, credentials), a free port, and no
+    `make run`'s own command (`manage.py serve`, with PORT and HOST) without its install and
+    frontend build steps, so the process tree measured is the server's. Its own data: a temporary FLOWPILOT_VAR_DIR (SQLite file, credentials), a free port, and no
     DATABASE_URL / REDIS_URL / SECRET_KEY from the environment: never a developer's var/.
 
     make bench-idle
