@@ -12,7 +12,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV = DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=$${SECRET_KEY:-flowpilot-test-secret-key-not-for-production}
 
-.PHONY: install frontend api-types browser run web worker beat test bench bench-graph bench-metrics bench-scale loadtest migrate clean
+.PHONY: install frontend api-types browser run web worker beat test bench bench-graph bench-metrics bench-scale bench-idle loadtest migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,11 @@ bench-metrics: install
 # (its own database, <DATABASE_URL's name>_scale_bench; see benchmarks/scale.py).
 bench-scale: install
 	$(TEST_ENV) $(BIN)/python -m benchmarks.scale $(BENCH_ARGS)
+
+# What an idle `make run` costs (% of a core over 30 s) and how fast it wakes for a run started over
+# HTTP (its own temporary var/ and a free port; see benchmarks/idle.py). BENCH_ARGS="--runs 5".
+bench-idle: install
+	$(BIN)/python -m benchmarks.idle $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var frontend/node_modules frontend/dist

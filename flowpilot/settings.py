@@ -113,6 +113,10 @@ else:
                 "timeout": 30,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # A file needs no pool: each thread keeps its connection (the worker's, the beat's, the
+            # sweeper's, the web's), where closing it after every task and beat tick meant opening the
+            # file and running the PRAGMAs again each time, most of an idle server's work.
+            "CONN_MAX_AGE": None,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -230,9 +234,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
      "socket_connect_timeout": FLOWPILOT_BROKER_TIMEOUT_SECONDS,
      "socket_timeout": max(FLOWPILOT_BROKER_TIMEOUT_SECONDS, 2.0)}  # over BRPOP's 1 s
     if SERVICES_MODE
-    # The in-memory transport polls; the default 1 s poll would cap the embedded mode at ~16 steps/s.
-    else {"polling_interval": 0.005}
+    # Embedded: kombu's in-memory transport, woken at once by every publish and ack in this process
+    # (flowpilot/memory_broker.py); the poll is only a safety net, so an idle server sleeps.
+    else {"polling_interval": 1.0}
 )
+CELERY_BROKER_TRANSPORT = None if SERVICES_MODE else "flowpilot.memory_broker:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -258,8 +264,16 @@ CELERY_TASK_ROUTES = {
     "workflows.tasks.advance_execution": {"queue": "flowpilot.steps"},
     "workflows.tasks.run_step": {"queue": "flowpilot.steps"},
 }
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "flowpilot.beat_scheduler:DatabaseScheduler"
+# How often the beat asks the database whether its schedule changed in another process (a change made
+# in the beat's own process is seen at the next tick; flowpilot/beat_scheduler.py). Embedded, the API
+# runs in the beat's process; in services mode 0: at every tick.
+FLOWPILOT_BEAT_SCHEDULE_CHECK_SECONDS = env_float("FLOWPILOT_BEAT_SCHEDULE_CHECK_SECONDS",
+                                                  0.0 if SERVICES_MODE else 5.0)
 FLOWPILOT_SWEEP_INTERVAL = env_float("FLOWPILOT_SWEEP_INTERVAL", 1.0)
+# Embedded: how often the sweeper runs while no run is in flight (it finds nothing to do then); the
+# first step published brings it back to FLOWPILOT_SWEEP_INTERVAL at once (flowpilot/idle.py).
+FLOWPILOT_SWEEP_IDLE_INTERVAL = env_float("FLOWPILOT_SWEEP_IDLE_INTERVAL", 30.0)
 FLOWPILOT_BEAT_TICK_SECONDS = env_float("FLOWPILOT_BEAT_TICK_SECONDS", 5.0)
 # How often celery-beat evaluates the alert rules (monitoring/alert_services.py).
 FLOWPILOT_ALERT_INTERVAL = env_float("FLOWPILOT_ALERT_INTERVAL", 30.0)

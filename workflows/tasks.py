@@ -6,6 +6,9 @@ import os
 import socket
 
 from celery import shared_task
+from django.conf import settings
+
+from flowpilot import idle
 
 from .engine import orchestrator
 from .services import recovery
@@ -22,4 +25,8 @@ def run_step(self, task_execution_id: str) -> str:
 
 @shared_task(name="workflows.tasks.sweep", ignore_result=True)
 def sweep() -> dict:
-    return recovery.sweep().as_dict()
+    published = idle.published()
+    report = recovery.sweep()
+    if not settings.SERVICES_MODE and recovery.nothing_in_flight():
+        idle.at_rest(published_before=published)  # the embedded sweeper may rest until a step is sent
+    return report.as_dict()

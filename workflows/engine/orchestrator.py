@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from flowpilot import logs
+from flowpilot import idle, logs
 
 from .. import bounds, templating
 from . import children, claims, concurrency, heartbeat
@@ -314,6 +314,8 @@ def enter(execution: WorkflowExecution, events: Events, *, now=None) -> None:
     for its scheduled time: the sweeper brings it back then)."""
     now = now or timezone.now()
     if execution.scheduled_at and execution.scheduled_at > now:
+        # Nothing is sent until the sweeper starts it: a resting embedded sweeper must know now.
+        get_executor().after_commit(idle.work_arrived)
         return
     if concurrency.has_limits(execution.workflow):
         admit(execution.workflow_id, events, now=now)

@@ -29,6 +29,7 @@ from ..engine import children, orchestrator
 from ..engine.events import Events
 from ..engine.executors import get_executor
 from ..models import TaskExecution, WorkflowExecution
+from ..engine.planner.states import TASK_ACTIVE
 from ..engine.planner.states import ExecutionStatus as E
 from ..engine.planner.states import Note
 from ..engine.planner.states import TaskStatus as T
@@ -85,6 +86,13 @@ def sweep(now=None) -> SweepReport:
     if any(asdict(report).values()):
         log.info("sweep: %s", report.as_dict())
     return report
+
+
+def nothing_in_flight() -> bool:
+    """No run unfinished and no attempt queued, running, waiting or retrying: nothing a sweep could
+    have to do until something starts (the embedded sweeper rests then; flowpilot/idle.py)."""
+    return not (WorkflowExecution.objects.filter(status__in=[E.PENDING, E.RUNNING]).exists()
+                or TaskExecution.objects.filter(status__in=TASK_ACTIVE).exists())
 
 
 # --- isolation ---------------------------------------------------------------------------------

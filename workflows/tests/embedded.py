@@ -22,12 +22,14 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def embedded(tmp_path: Path):
-    """(base URL, var dir) of a running `make run`."""
+def embedded(request, tmp_path: Path):
+    """(base URL, var dir) of a running `make run`; more environment variables by indirect
+    parametrization: @pytest.mark.parametrize("embedded", [{"NAME": "value"}], indirect=True)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
     env.update(FLOWPILOT_VAR_DIR=str(tmp_path), PORT=str(port), FLOWPILOT_STEP_MODULES="workflows.tests.functions",
                FLOWPILOT_HTTP_ALLOWED_NETWORKS="127.0.0.0/8")
+    env.update(getattr(request, "param", {}))
     with open(tmp_path / "run.log", "w") as log:
         proc = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)

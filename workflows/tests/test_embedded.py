@@ -6,6 +6,7 @@ import json
 import time
 
 import httpx
+import pytest
 
 from workflows.tests.cluster import wait_for
 from workflows.tests.embedded import admin_api
@@ -44,6 +45,27 @@ def test_make_run_serves_the_api_and_runs_workflows_with_no_services(embedded):
     assert time.monotonic() - started >= 1  # the durable delay was honoured by the embedded scheduler
     logs = api.get(f"/executions/{run.json()['id']}/logs/").json()["logs"]
     assert "hi Ada" in [entry["message"] for entry in logs]
+
+
+@pytest.mark.parametrize("embedded", [{"FLOWPILOT_SWEEP_IDLE_INTERVAL": "3600"}], indirect=True)
+def test_an_idle_server_wakes_for_a_run_and_its_timer(embedded):
+    """Idle, the worker waits for the broker's wake-up and the sweeper rests (here for an hour):
+    a run started over HTTP must wake both: its steps run, and its durable delay is swept on time."""
+    base, var = embedded
+    api = admin_api(base, var)
+    workflow = api.post("/workflows/", json={"name": "wake-up", "status": "active", "steps": [
+        {"key": "hello", "task_type": "log", "config": {"message": "awake"}},
+        {"key": "wait", "task_type": "delay", "config": {"seconds": 1}, "depends_on": ["hello"]},
+        {"key": "bye", "task_type": "log", "config": {"message": "done"}, "depends_on": ["wait"]},
+    ]}).json()
+    time.sleep(3)  # the first sweep has found nothing in flight: the sweeper rests, the worker waits
+    for _ in range(2):  # and again once the server has gone idle after a run
+        run = api.post(f"/workflows/{workflow['id']}/run/", json={"input_data": {}})
+        assert run.status_code == 201
+        done = finished(api, run.json()["id"])  # within 30 s: far sooner than the sweeper's hour of rest
+        assert done["status"] == "completed", done
+        assert [t["status"] for t in done["task_executions"]] == ["completed"] * 3
+        time.sleep(3)
 
 
 def test_the_example_signup_workflow_runs_end_to_end(embedded):

@@ -534,3 +534,24 @@ def test_locked_run_of_a_missing_or_other_status_run_yields_none(user, sync_exec
         assert held is None
     with pytest.raises(WorkflowExecution.DoesNotExist), orchestrator.locked_run(missing):
         pass
+
+
+def test_the_sweeper_may_rest_only_when_nothing_is_in_flight_and_a_scheduled_run_wakes_it(user, sync_executor):
+    """The embedded sweeper rests while nothing is in flight (flowpilot/idle.py). A run scheduled for
+    later sends no message, so scheduling it must say that work arrived, or a resting sweeper would
+    start it up to FLOWPILOT_SWEEP_IDLE_INTERVAL late."""
+    from flowpilot import idle
+    from workflows.services.recovery import nothing_in_flight
+
+    workflow = active_workflow(user, [step("a", function="noop")])
+    assert nothing_in_flight()
+    before = idle.published()
+    execution, _ = services.execution_start(workflow=workflow, scheduled_at=later(60))
+    assert not nothing_in_flight()  # a pending run, scheduled: the sweeper has to start it
+    sync_executor.drain()  # runs what was to happen after the commit
+    assert idle.published() == before + 1
+    WorkflowExecution.objects.filter(pk=execution.pk).update(scheduled_at=timezone.now())
+    sweep()
+    sync_executor.drain()
+    execution.refresh_from_db()
+    assert execution.status == E.COMPLETED and nothing_in_flight()
