@@ -93,12 +93,18 @@ def _observe(rows: list) -> None:
     transitions = [(row, STATUS_OF[row.event]) for row in rows if row.event in STATUS_OF]
     if not transitions:
         return
-    runs = {row.execution_id for row, _ in transitions}
+    # The writer's labels where it gave them (a run's duration is read only for a run that ended).
+    ended = {row.execution_id for row, status in transitions if not row.event.startswith("step.") and status in ENDED}
+    labels = {row.execution_id: (str(row.run_labels.workflow_id), row.run_labels.workflow_name, None)
+              for row, _ in transitions if getattr(row, "run_labels", None) is not None
+              and row.execution_id not in ended}
+    runs = {row.execution_id for row, _ in transitions} - labels.keys()
     tasks = {row.task_execution_id for row, status in transitions
              if row.event.startswith("step.") and status in ENDED and row.task_execution_id}
-    labels = {pk: (str(workflow_id), name, duration) for pk, workflow_id, name, duration in
-              WorkflowExecution.objects.filter(pk__in=runs).values_list("pk", "workflow_id", "workflow__name",
-                                                                          "duration_ms")}
+    if runs:
+        labels.update({pk: (str(workflow_id), name, duration) for pk, workflow_id, name, duration in
+                       WorkflowExecution.objects.filter(pk__in=runs).values_list("pk", "workflow_id", "workflow__name",
+                                                                                   "duration_ms")})
     durations = dict(TaskExecution.objects.filter(pk__in=tasks).values_list("pk", "duration_ms")) if tasks else {}
     for row, status in transitions:
         if row.execution_id not in labels:

@@ -96,9 +96,13 @@ owners = OwnerCache()
 
 
 def publish(rows: list[ExecutionLog]) -> None:
-    """The events subscriber: the rows' workflows and owners (at most one query), then hand the
-    events to the sender. Never raises: a failure costs live updates, never a step."""
+    """The events subscriber: the rows' workflows and owners (at most one query, none when the
+    writer labelled the rows), then hand the events to the sender. Never raises: a failure costs
+    live updates, never a step."""
     try:
-        sender.submit(messages_for(rows, owners.get({row.execution_id for row in rows})))
+        known = {str(row.execution_id): (labels.workflow_id, labels.owner_id) for row in rows
+                 if (labels := getattr(row, "run_labels", None)) is not None}
+        found = owners.get({row.execution_id for row in rows if str(row.execution_id) not in known})
+        sender.submit(messages_for(rows, {**found, **known}))
     except Exception:
         log.warning("live updates for %d events not sent", len(rows), exc_info=True)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from ..engine import child_cancel, definition as definitions
 from .. import bounds, selectors, templating
 from ..errors import Conflict, InvalidInput, WorkflowNotActive
-from ..engine.events import Events
+from ..engine.events import Events, RunLabels
 from ..models import TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStatus
 from ..engine.orchestrator import current_attempts, deliver_signal, enter, locked_run, release, start_new
 from ..engine.planner.states import ExecutionStatus as E
@@ -159,6 +159,9 @@ def _create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]], *
                            for key, task_type in first] for execution in executions}
     TaskExecution.objects.bulk_create([row for run in rows.values() for row in run])
     events = Events()
+    labels = RunLabels(workflow_id=workflow.pk, workflow_name=workflow.name, owner_id=workflow.owner_id)
+    for execution in executions:
+        events.describe(execution.pk, labels)
     emit(events, "execution", E.PENDING, [
         Note(execution.pk, f"Execution created ({triggered_by})", details={"idempotency_key": execution.idempotency_key or ""})
         for execution in executions], created=True)
