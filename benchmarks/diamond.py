@@ -3,7 +3,8 @@
 What is measured
     N executions (default 1,000; --quick: 200) of a 5-step diamond a -> (b, c, d) -> e of no-op
     `python` steps, all started at once by `workflows.services.execution_start` in this process
-    (each dispatches its first step through Celery/Redis); then N chains of 5 no-op Celery tasks.
+    (each dispatches its first step through Celery/Redis); the same N started by the bulk path
+    (`workflows.services.executions_start`, 1,000 per call); then N chains of 5 no-op Celery tasks.
 
 How
     - Its own database and Redis db, never the dev data: the database `<name>_bench` next to
@@ -25,6 +26,8 @@ Figures
     task done). Ratio: FlowPilot steps/s over bare Celery tasks/s. Messages: what the worker ran
     (Celery's counters); more step messages than steps means the sweeper re-sent queued steps.
     All runs start at once, so latencies are mostly time spent in the queue behind other runs.
+    Start, ms of CPU per run: this process's CPU (time.process_time) to start the runs (bare: to
+    send the chains), divided by the runs; for single starts and for the bulk path.
 
     make bench                                   # 1,000 executions, 3 rounds: median and spread
     make bench BENCH_ARGS=--quick                # 200, one round, a smoke run
@@ -65,6 +68,12 @@ class Result:
     end_to_end: list[float]
     messages: dict[str, int] = field(default_factory=dict)  # messages the worker ran, per task name
     paced: Result | None = None  # the same work at a steady rate below capacity
+    start_cpu_seconds: float = float("nan")  # CPU of this process (time.process_time) to start or send them all
+    bulk: Result | None = None  # FlowPilot: the same runs started by the bulk path (executions_start)
+
+    @property
+    def start_cpu_ms_per_run(self) -> float:
+        return self.start_cpu_seconds * 1000 / self.runs
 
     @property
     def runs_per_second(self) -> float:
@@ -150,17 +159,24 @@ def paced(count: int, rate: float | None):
         yield i
 
 
-def start_and_wait(workflow, runs: int, *, timeout: float, label: str, rate: float | None = None) -> tuple[float, float]:
-    """Start `runs` executions (at once, or `rate` per second) and wait for all to finish; answers
-    (start, submitted) times."""
-    from workflows import services
+def start_and_wait(workflow, runs: int, *, timeout: float, label: str, rate: float | None = None,
+                   bulk: bool = False) -> tuple[float, float, float]:
+    """Start `runs` executions (one by one, at once or `rate` per second; or, `bulk`, by the bulk
+    path, FLOWPILOT_MAX_BULK_START per call) and wait for all to finish; answers (start, submitted)
+    times and the CPU seconds this process spent starting them (time.process_time)."""
+    from workflows import bounds, services
     from workflows.models import WorkflowExecution
     from workflows.engine.planner.states import EXECUTION_TERMINAL
 
-    started = time.time()
-    for _ in paced(runs, rate):
-        services.execution_start(workflow=workflow, input_data={}, triggered_by="python")
-    submitted = time.time()
+    started, cpu = time.time(), time.process_time()
+    if bulk:
+        for first in range(0, runs, bounds.max_bulk_start()):
+            services.executions_start(workflow=workflow, triggered_by="python", items=[
+                services.StartItem({}) for _ in range(first, min(runs, first + bounds.max_bulk_start()))])
+    else:
+        for _ in paced(runs, rate):
+            services.execution_start(workflow=workflow, input_data={}, triggered_by="python")
+    cpu, submitted = time.process_time() - cpu, time.time()
     executions = WorkflowExecution.objects.filter(workflow=workflow)
     wait_until_done(label, executions.filter(status__in=EXECUTION_TERMINAL).count, runs, timeout=timeout)
     failed = executions.exclude(status="completed")
@@ -168,20 +184,22 @@ def start_and_wait(workflow, runs: int, *, timeout: float, label: str, rate: flo
         first = failed.first()
         raise RuntimeError(f"{label}: {failed.count()} executions did not complete; first: {first.pk} "
                            f"{first.status}: {first.error_message}")
-    return started, submitted
+    return started, submitted, cpu
 
 
-def measure_flowpilot(workflow, runs: int, *, timeout: float, rate: float | None = None) -> Result:
+def measure_flowpilot(workflow, runs: int, *, timeout: float, rate: float | None = None, bulk: bool = False) -> Result:
     from workflows.models import TaskExecution, WorkflowExecution
 
-    started, submitted = start_and_wait(workflow, runs, timeout=timeout, label="FlowPilot", rate=rate)
+    started, submitted, cpu = start_and_wait(workflow, runs, timeout=timeout, label="FlowPilot bulk" if bulk
+                                             else "FlowPilot", rate=rate, bulk=bulk)
     executions = list(WorkflowExecution.objects.filter(workflow=workflow).values_list("created_at", "completed_at"))
     tasks = list(TaskExecution.objects.filter(execution__workflow=workflow).values_list("queued_at", "started_at"))
     last = max(completed for _, completed in executions).timestamp()
     return Result(
         runs=len(executions), steps=len(tasks), submit_seconds=submitted - started, wall_seconds=last - started,
         step_latencies=[(run - ready).total_seconds() for ready, run in tasks],
-        end_to_end=[(completed - created).total_seconds() for created, completed in executions])
+        end_to_end=[(completed - created).total_seconds() for created, completed in executions],
+        start_cpu_seconds=cpu)
 
 
 # --- bare Celery -----------------------------------------------------------------------------
@@ -191,23 +209,23 @@ def send_and_wait_bare(redis_client, chains: int, *, timeout: float, label: str,
     from . import bare
 
     redis_client.delete(bare.DONE_KEY)
-    started = time.time()
+    started, cpu = time.time(), time.process_time()
     for _ in paced(chains, rate):
         bare.send_chain()
-    submitted = time.time()
+    cpu, submitted = time.process_time() - cpu, time.time()
     wait_until_done(label, lambda: redis_client.llen(bare.DONE_KEY), chains, timeout=timeout)
     traces = [json.loads(item) for item in redis_client.lrange(bare.DONE_KEY, 0, -1)]
-    return started, submitted, traces
+    return started, submitted, traces, cpu
 
 
 def measure_bare(redis_client, chains: int, *, timeout: float, rate: float | None = None) -> Result:
-    started, submitted, traces = send_and_wait_bare(redis_client, chains, timeout=timeout, label="bare Celery",
-                                                    rate=rate)
+    started, submitted, traces, cpu = send_and_wait_bare(redis_client, chains, timeout=timeout, label="bare Celery",
+                                                         rate=rate)
     return Result(
         runs=len(traces), steps=sum(len(t["waits"]) for t in traces), submit_seconds=submitted - started,
         wall_seconds=max(t["done"] for t in traces) - started,
         step_latencies=[wait for t in traces for wait in t["waits"]],
-        end_to_end=[t["done"] - t["created"] for t in traces])
+        end_to_end=[t["done"] - t["created"] for t in traces], start_cpu_seconds=cpu)
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -226,11 +244,19 @@ def report(ours: Result, bare: Result, *, concurrency: int) -> str:
         ("end-to-end p50, ms", ms(percentile(ours.end_to_end, 50)), ms(percentile(bare.end_to_end, 50))),
         ("end-to-end p95, ms", ms(percentile(ours.end_to_end, 95)), ms(percentile(bare.end_to_end, 95))),
         ("time to send all, s", f"{ours.submit_seconds:.2f}", f"{bare.submit_seconds:.2f}"),
+        ("start, ms of CPU per run (in-process)", f"{ours.start_cpu_ms_per_run:.2f}", f"{bare.start_cpu_ms_per_run:.2f}"),
         ("wall time, s", f"{ours.wall_seconds:.2f}", f"{bare.wall_seconds:.2f}"),
         ("step messages run by the worker", f"{ours.messages.get('workflows.tasks.run_step', 0):,}",
          f"{bare.messages.get('benchmarks.bare.noop', 0):,}"),
         ("sweeps run by the worker", f"{ours.messages.get('workflows.tasks.sweep', 0):,}", "-"),
     ]
+    if ours.bulk:
+        rows += [
+            (f"bulk start, {ours.bulk.runs:,} runs:", "", ""),
+            ("  start, ms of CPU per run", f"{ours.bulk.start_cpu_ms_per_run:.2f}", "-"),
+            ("  time to start all, s", f"{ours.bulk.submit_seconds:.2f}", "-"),
+            ("  executions/s", f"{ours.bulk.runs_per_second:,.1f}", "-"),
+        ]
     if ours.paced and bare.paced:
         rate = ours.paced.runs / max(ours.paced.submit_seconds, 1e-9)
         rows += [
@@ -270,6 +296,7 @@ def run_flowpilot(app, *, owner, runs: int, concurrency: int, timeout: float, en
     """Worker and beat up, warm up, measure, and stop them."""
     warmup = diamond_workflow(owner, f"diamond warm-up {round_}")
     diamond, steady = diamond_workflow(owner, f"diamond {round_}"), diamond_workflow(owner, f"diamond paced {round_}")
+    in_bulk = diamond_workflow(owner, f"diamond bulk {round_}")
     worker, node = processes.start_worker("flowpilot", queues=["flowpilot.steps", "flowpilot.control"],
                                           concurrency=concurrency, env=env, log_dir=log_dir)
     with processes.running(worker), processes.running(processes.start_celery(
@@ -280,6 +307,7 @@ def run_flowpilot(app, *, owner, runs: int, concurrency: int, timeout: float, en
         before = processes.tasks_run(app, node)
         result = measure_flowpilot(diamond, runs, timeout=timeout)
         result.messages = difference(processes.tasks_run(app, node), before)
+        result.bulk = measure_flowpilot(in_bulk, runs, timeout=timeout, bulk=True)
         result.paced = measure_flowpilot(steady, paced_runs, timeout=timeout, rate=rate)
     return result
 

@@ -54,6 +54,11 @@ def max_workflow_steps() -> int:
     return int(settings.FLOWPILOT_MAX_WORKFLOW_STEPS)
 
 
+def max_bulk_start() -> int:
+    """The most runs one bulk start (POST /api/v1/executions/bulk/) may ask for."""
+    return int(settings.FLOWPILOT_MAX_BULK_START)
+
+
 def limits() -> dict[str, dict[str, float | str]]:
     """Every bound by field name, as the API and the designer show it: {"field": {"min":, "max":}}.
     For "step_key", min and max bound its length, with the pattern it must match and the message

@@ -91,14 +91,28 @@ class OwnerCache:
                     self._entries.popitem(last=False)
         return found
 
+    def remember(self, known: dict[str, tuple]) -> None:
+        """What a writer told (its labelled rows): the run's next commits need not ask."""
+        if not known:
+            return
+        with self._lock:
+            self._entries.update(known)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
 
 owners = OwnerCache()
 
 
 def publish(rows: list[ExecutionLog]) -> None:
-    """The events subscriber: the rows' workflows and owners (at most one query), then hand the
-    events to the sender. Never raises: a failure costs live updates, never a step."""
+    """The events subscriber: the rows' workflows and owners (at most one query, none when the
+    writer labelled the rows), then hand the events to the sender. Never raises: a failure costs
+    live updates, never a step."""
     try:
-        sender.submit(messages_for(rows, owners.get({row.execution_id for row in rows})))
+        known = {str(row.execution_id): (labels.workflow_id, labels.owner_id) for row in rows
+                 if (labels := getattr(row, "run_labels", None)) is not None}
+        owners.remember(known)
+        found = owners.get({row.execution_id for row in rows if str(row.execution_id) not in known})
+        sender.submit(messages_for(rows, {**found, **known}))
     except Exception:
         log.warning("live updates for %d events not sent", len(rows), exc_info=True)

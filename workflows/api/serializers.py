@@ -403,6 +403,45 @@ class BulkRetrySerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(required=False, default=False)
 
 
+class BulkStartItemSerializer(serializers.Serializer):
+    input_data = serializers.DictField(required=False, default=dict, help_text="The run's input: a JSON object.")
+    idempotency_key = serializers.CharField(max_length=255, required=False, allow_blank=True, allow_null=True)
+
+
+class BulkStartSerializer(serializers.Serializer):
+    """Start many runs of one workflow at once: `inputs` (one JSON object per run), or `items` when
+    runs carry idempotency keys. Exactly one of the two; at most FLOWPILOT_MAX_BULK_START runs."""
+
+    workflow = serializers.UUIDField(help_text="The workflow to run (yours).")
+    inputs = serializers.ListField(child=serializers.DictField(), required=False, allow_empty=False,
+                                   help_text="One input (a JSON object) per run, in order.")
+    items = BulkStartItemSerializer(many=True, required=False, allow_empty=False,
+                                    help_text="One {input_data, idempotency_key} per run, in order.")
+
+    def to_internal_value(self, data):
+        # The bound before any item is looked at: a body of 100,000 items is refused at once.
+        if isinstance(data, Mapping):
+            high = bounds.max_bulk_start()
+            for name in ("inputs", "items"):
+                if isinstance(data.get(name), list) and len(data[name]) > high:
+                    raise ValidationError({name: [f"at most {high} runs in one start; this one has "
+                                                  f"{len(data[name])}"]})
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        if ("inputs" in attrs) == ("items" in attrs):
+            raise ValidationError({"inputs": ["give either inputs or items (not both)"]})
+        return attrs
+
+
+class BulkStartResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="How many runs the request named.")
+    execution_ids = serializers.ListField(child=serializers.UUIDField(), help_text=(
+        "The runs, in the order of the request: a new run, or the run an idempotency key started before."))
+    created = serializers.ListField(child=serializers.BooleanField(),
+                                    help_text="For each run: whether this request created it.")
+
+
 class CredentialInputSerializer(serializers.Serializer):
     name = serializers.RegexField(STEP_KEY_PATTERN, max_length=100, error_messages={
         "invalid": "use letters, digits and underscores, starting with a letter or underscore"})

@@ -173,6 +173,31 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
             triggered_by=TriggerSource.API, user=request.user)
         return _run_response(_detail(execution.pk), created)
 
+    @extend_schema(request=s.BulkStartSerializer, responses={201: s.BulkStartResultSerializer,
+                                                             200: s.BulkStartResultSerializer},
+                   summary="Start many runs of one workflow in one transaction",
+                   description="All or none: a refused item refuses the request and nothing is created. "
+                               "201 when a run was created; 200 when every item's idempotency key had "
+                               "started its run before (those runs are answered, as a single start does).")
+    @action(detail=False, methods=["post"], url_path="bulk")
+    def bulk(self, request):
+        data = s.BulkStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        workflow = get_object_or_404(Workflow.objects.visible_to(request.user), pk=data.validated_data["workflow"])
+        if "items" in data.validated_data:
+            items = [services.StartItem(item["input_data"], item.get("idempotency_key") or None)
+                     for item in data.validated_data["items"]]
+            field_of = lambda i: f"items[{i}].input_data"  # noqa: E731
+        else:
+            items = [services.StartItem(value) for value in data.validated_data["inputs"]]
+            field_of = lambda i: f"inputs[{i}]"  # noqa: E731
+        started = services.executions_start(workflow=workflow, items=items, triggered_by=TriggerSource.API,
+                                            user=request.user, field_of=field_of)
+        created = [new for _, new in started]
+        return Response({"count": len(started), "execution_ids": [str(execution.pk) for execution, _ in started],
+                         "created": created},
+                        status=status.HTTP_201_CREATED if any(created) else status.HTTP_200_OK)
+
     @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):

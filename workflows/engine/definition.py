@@ -171,3 +171,10 @@ class Definition:
 def for_version(version_id: int) -> Definition:
     """The parsed definition of a WorkflowVersion, cached per process: versions never change."""
     return Definition(WorkflowVersion.objects.values_list("definition", flat=True).get(pk=version_id))
+
+
+@lru_cache(maxsize=4096)
+def version_id(workflow_id, number: int) -> int:
+    """The id of a workflow's version `number`, cached per process: a version, once written, is
+    never rewritten or renumbered (only deleted with its workflow)."""
+    return WorkflowVersion.objects.values_list("pk", flat=True).get(workflow_id=workflow_id, number=number)

@@ -35,12 +35,16 @@ class CeleryExecutor:
         transaction.on_commit(fn, robust=True)
 
     def send(self, ids: list[str]) -> None:
-        for sent, task_id in enumerate(ids):
-            try:
-                current_app.send_task(RUN_STEP, args=[task_id], task_id=task_id)
-            except Exception as exc:  # broker down: the rows stay queued and the sweeper re-sends them
-                fail_open.dispatch_deferred("run_step", len(ids) - sent, exc)
-                return
+        """One message per step (its id the Celery task id), all through one producer: the steps a
+        commit queued (a run's first steps, a bulk start's) take one connection from the pool."""
+        sent = 0
+        try:
+            with current_app.producer_or_acquire() as producer:
+                for task_id in ids:
+                    current_app.send_task(RUN_STEP, args=[task_id], task_id=task_id, producer=producer)
+                    sent += 1
+        except Exception as exc:  # broker down: the rows stay queued and the sweeper re-sends them
+            fail_open.dispatch_deferred("run_step", len(ids) - sent, exc)
 
 
 class SynchronousExecutor:

@@ -21,12 +21,14 @@ from .executions import (
     execution_cancel,
     execution_retry,
     execution_signal,
+    StartItem,
     execution_start,
     executions_retry_failed,
+    executions_start,
 )
 
 __all__ = [
-    "UPSTREAM", "WORKFLOW_FIELDS", "check_editable", "check_storable", "execution_cancel", "execution_retry",
-    "execution_signal", "execution_start", "executions_retry_failed", "step_add", "version_publish",
+    "StartItem", "UPSTREAM", "WORKFLOW_FIELDS", "check_editable", "check_storable", "execution_cancel", "execution_retry",
+    "execution_signal", "execution_start", "executions_retry_failed", "executions_start", "step_add", "version_publish",
     "workflow_activate", "workflow_create", "workflow_delete", "workflow_update", "workflow_validate",
 ]

@@ -4,17 +4,20 @@ and the bulk retry of failed runs."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..engine import child_cancel, definition as definitions
-from .. import selectors, templating
+from .. import bounds, selectors, templating
 from ..errors import Conflict, InvalidInput, WorkflowNotActive
-from ..engine.events import Events
-from ..models import TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStatus, WorkflowVersion
-from ..engine.orchestrator import current_attempts, deliver_signal, enter, locked_run, release
+from ..engine.events import Events, RunLabels
+from ..models import TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStatus
+from ..engine.orchestrator import current_attempts, deliver_signal, enter, locked_run, release, start_new
 from ..engine.planner.states import ExecutionStatus as E
 from ..engine.planner.states import TaskStatus as T
 from ..engine.planner.states import Note, check_action
@@ -30,6 +33,15 @@ def _check_payload(value, *, field: str) -> None:
                            fields={field: [f"larger than {settings.FLOWPILOT_MAX_PAYLOAD_BYTES} bytes"]})
 
 
+@dataclass(frozen=True)
+class StartItem:
+    """One run to start: its input, and the idempotency key that makes a redelivered start answer
+    the run it started the first time."""
+
+    input_data: dict | None = None
+    idempotency_key: str | None = None
+
+
 def execution_start(*, workflow: Workflow, input_data: dict | None = None, idempotency_key: str | None = None,
                     triggered_by: str = TriggerSource.API, user=None,
                     parent: tuple[TaskExecution, int] | None = None,
@@ -41,50 +53,121 @@ def execution_start(*, workflow: Workflow, input_data: dict | None = None, idemp
     The one place that says a workflow must be active to run (WorkflowNotActive otherwise), checked
     after the idempotency lookup: a redelivery of a start that happened before the workflow was
     paused answers its run. Triggers rely on this check instead of repeating it."""
-    input_data = {} if input_data is None else input_data
-    if not isinstance(input_data, dict):
-        raise InvalidInput("input_data must be a JSON object", fields={"input_data": ["must be a JSON object"]})
-    _check_payload(input_data, field="input_data")
-    if idempotency_key:
-        existing = WorkflowExecution.objects.filter(workflow=workflow, idempotency_key=idempotency_key).first()
-        if existing:
-            return existing, False
-    if workflow.status != WorkflowStatus.ACTIVE or not workflow.version:
-        raise WorkflowNotActive(f"workflow {workflow.name!r} is {workflow.status}; activate it before running it")
-    key_value = ""
-    if workflow.concurrency_key:
-        try:
-            key_value = str(templating.render(workflow.concurrency_key, {"input": input_data},
-                                              field="concurrency_key"))[:255]
-        except templating.TemplateError as exc:
-            raise InvalidInput(str(exc), fields={"input_data": [f"concurrency key: {exc.message}"]}) from None
+    [started] = executions_start(workflow=workflow, items=[StartItem(input_data, idempotency_key)],
+                                 triggered_by=triggered_by, user=user, parent=parent, scheduled_at=scheduled_at)
+    return started
+
+
+def executions_start(*, workflow: Workflow, items: Sequence[StartItem], triggered_by: str = TriggerSource.API,
+                     user=None, parent: tuple[TaskExecution, int] | None = None, scheduled_at=None,
+                     field_of: Callable[[int], str] | None = None) -> list[tuple[WorkflowExecution, bool]]:
+    """Start a run for each item, all or none, in one transaction: answers (execution, created) per
+    item, in order. An item whose idempotency key already started a run (before, or earlier in the
+    same list) answers that run. Every input is checked before anything is written; an item that is
+    refused refuses the whole call (InvalidInput naming `inputs[i]`), so nothing is created.
+
+    The queries do not grow with the number of items: one lookup of the keys, one INSERT of the
+    runs, one of their step rows, one UPDATE that starts them, one that queues their first steps
+    (sent after commit together), one INSERT of their events. `field_of(i)`: how errors name item
+    i's input (default `inputs[i]`; `input_data` for a single item)."""
+    high = bounds.max_bulk_start()
+    if len(items) > high:
+        raise InvalidInput(f"at most {high} runs in one start; this one has {len(items)}",
+                           fields={"inputs": [f"at most {high} items"]})
+    if field_of is None:
+        field_of = (lambda i: "input_data") if len(items) == 1 else (lambda i: f"inputs[{i}]")
+    inputs, key_values = [], []
+    for index, item in enumerate(items):
+        field = field_of(index)
+        value = {} if item.input_data is None else item.input_data
+        if not isinstance(value, dict):
+            raise InvalidInput(f"{field} must be a JSON object", fields={field: ["must be a JSON object"]})
+        _check_payload(value, field=field)
+        inputs.append(value)
+    keys = [item.idempotency_key or None for item in items]
+    answers: list[tuple[WorkflowExecution, bool] | None] = [None] * len(items)
     with transaction.atomic():
-        version_id = WorkflowVersion.objects.values_list("pk", flat=True).get(workflow=workflow,
-                                                                             number=workflow.version)
-        try:
-            with transaction.atomic():
-                execution = WorkflowExecution.objects.create(
-                    workflow=workflow, workflow_version_id=version_id, input=input_data,
-                    idempotency_key=idempotency_key or None, triggered_by=triggered_by,
-                    triggered_by_user=user if getattr(user, "is_authenticated", False) else None,
-                    concurrency_key=key_value, parent_task=parent[0] if parent else None,
-                    child_index=parent[1] if parent else None, scheduled_at=scheduled_at)
-        except IntegrityError:
-            if not idempotency_key:
-                raise
-            return WorkflowExecution.objects.get(workflow=workflow, idempotency_key=idempotency_key), False
-        execution.workflow = workflow
-        definition = definitions.for_version(version_id)
-        TaskExecution.objects.bulk_create([
-            TaskExecution(execution=execution, step_key=key, task_type=definition.steps[key].task_type)
-            for key in definition.initial_steps
-        ])
-        events = Events()
-        emit(events, "execution", E.PENDING, Note(execution.pk, f"Execution created ({triggered_by})",
-                                                  details={"idempotency_key": idempotency_key or ""}), created=True)
-        enter(execution, events)
-        events.flush()
-    return execution, True
+        for _ in range(3):  # a concurrent start with the same key may win the INSERT: look again
+            existing = _started_with(workflow, {key for key in keys if key})
+            todo = [i for i, key in enumerate(keys) if not key or key not in existing]
+            for i, key in enumerate(keys):
+                if key in existing:
+                    answers[i] = (existing[key], False)
+            if todo and (workflow.status != WorkflowStatus.ACTIVE or not workflow.version):
+                raise WorkflowNotActive(f"workflow {workflow.name!r} is {workflow.status}; activate it before "
+                                        "running it")
+            if not todo:
+                return answers
+            if not key_values:
+                key_values = [_concurrency_key(workflow, value, field=field_of(i))
+                              for i, value in enumerate(inputs)]
+            try:
+                with transaction.atomic() if any(keys[i] for i in todo) else nullcontext():
+                    created = _create(workflow, [(i, inputs[i], keys[i], key_values[i]) for i in todo],
+                                      triggered_by=triggered_by, user=user, parent=parent, scheduled_at=scheduled_at)
+            except IntegrityError:
+                if not any(keys[i] for i in todo):
+                    raise
+                continue
+            for i, execution, new in created:
+                answers[i] = (execution, new)
+            return answers
+        raise Conflict("the runs could not be started: their idempotency keys were taken meanwhile; try again")
+
+
+def _started_with(workflow: Workflow, keys: set[str]) -> dict[str, WorkflowExecution]:
+    """The runs of `workflow` already started with these idempotency keys, by key (no query for none)."""
+    if not keys:
+        return {}
+    return {execution.idempotency_key: execution
+            for execution in WorkflowExecution.objects.filter(workflow=workflow, idempotency_key__in=keys)}
+
+
+def _concurrency_key(workflow: Workflow, input_data: dict, *, field: str) -> str:
+    if not workflow.concurrency_key:
+        return ""
+    try:
+        return str(templating.render(workflow.concurrency_key, {"input": input_data}, field="concurrency_key"))[:255]
+    except templating.TemplateError as exc:
+        raise InvalidInput(str(exc), fields={field: [f"concurrency key: {exc.message}"]}) from None
+
+
+def _create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]], *, triggered_by: str, user,
+            parent, scheduled_at) -> list[tuple[int, WorkflowExecution, bool]]:
+    """INSERT the runs (pending) and their first step rows, record their events and start them.
+    A key repeated within `runs` starts one run; the later items answer it (not created)."""
+    version_id = definitions.version_id(workflow.pk, workflow.version)
+    definition = definitions.for_version(version_id)
+    first = [(key, definition.steps[key].task_type) for key in definition.initial_steps]
+    by_key: dict[str, WorkflowExecution] = {}
+    answers, executions = [], []
+    for index, input_data, key, key_value in runs:
+        if key and key in by_key:
+            answers.append((index, by_key[key], False))
+            continue
+        execution = WorkflowExecution(
+            workflow=workflow, workflow_version_id=version_id, input=input_data, idempotency_key=key,
+            triggered_by=triggered_by, triggered_by_user=user if getattr(user, "is_authenticated", False) else None,
+            concurrency_key=key_value, parent_task=parent[0] if parent else None,
+            child_index=parent[1] if parent else None, scheduled_at=scheduled_at)
+        executions.append(execution)
+        answers.append((index, execution, True))
+        if key:
+            by_key[key] = execution
+    WorkflowExecution.objects.bulk_create(executions)
+    rows = {execution.pk: [TaskExecution(execution=execution, step_key=key, task_type=task_type)
+                           for key, task_type in first] for execution in executions}
+    TaskExecution.objects.bulk_create([row for run in rows.values() for row in run])
+    events = Events()
+    labels = RunLabels(workflow_id=workflow.pk, workflow_name=workflow.name, owner_id=workflow.owner_id)
+    for execution in executions:
+        events.describe(execution.pk, labels)
+    emit(events, "execution", E.PENDING, [
+        Note(execution.pk, f"Execution created ({triggered_by})", details={"idempotency_key": execution.idempotency_key or ""})
+        for execution in executions], created=True)
+    start_new(workflow, [(execution, rows[execution.pk]) for execution in executions], events)
+    events.flush()
+    return answers
 
 
 def execution_retry(*, execution: WorkflowExecution, user=None) -> WorkflowExecution:

@@ -9,11 +9,13 @@ from workflows.tests.embedded import embedded  # noqa: F401 (a fixture: `make ru
 @pytest.fixture(autouse=True)
 def fresh_definition_cache():
     """Rolled-back test transactions reuse primary keys (SQLite); production versions never change."""
-    from workflows.engine.definition import for_version
+    from workflows.engine.definition import for_version, version_id
 
     for_version.cache_clear()
+    version_id.cache_clear()
     yield
     for_version.cache_clear()
+    version_id.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -520,3 +520,159 @@ def test_a_workflows_steps_validated_in_one_pass_give_what_drf_gives(monkeypatch
     drf = s.WorkflowInputSerializer(data=body)
     drf.is_valid()
     assert ours.errors == drf.errors and 0 not in ours.errors["steps"] and ours.errors["steps"][2]
+
+
+# --- POST /api/v1/executions/bulk/ ---------------------------------------------------------------
+
+BULK = "/api/v1/executions/bulk/"
+
+
+def test_bulk_start_creates_the_runs_in_order_and_they_run(api, user, sync_executor):
+    wf = diamond(user)
+    inputs = [{"n": i} for i in range(5)]
+    response = api.post(BULK, {"workflow": str(wf.pk), "inputs": inputs}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["count"] == 5 and body["created"] == [True] * 5
+    runs = {str(e.pk): e for e in WorkflowExecution.objects.filter(workflow=wf)}
+    assert sorted(runs) == sorted(body["execution_ids"])
+    assert [runs[i].input for i in body["execution_ids"]] == inputs
+    assert {e.triggered_by for e in runs.values()} == {"api"} and {e.triggered_by_user for e in runs.values()} == {user}
+    # Each run started, its first step queued (and its events written), as a single start does.
+    for execution in runs.values():
+        assert execution.status == E.RUNNING
+        assert list(execution.task_executions.order_by("step_key").values_list("step_key", "status")) == [
+            ("a", "queued"), ("b", "pending"), ("c", "pending"), ("d", "pending")]
+        assert list(execution.logs.order_by("timestamp", "id").values_list("event", flat=True)) == [
+            "execution.created", "execution.started", "step.queued"]
+    sync_executor.drain()
+    assert set(WorkflowExecution.objects.filter(workflow=wf).values_list("status", flat=True)) == {"completed"}
+
+
+def test_bulk_start_is_all_or_nothing(api, user, settings):
+    wf = diamond(user)
+    settings.FLOWPILOT_MAX_PAYLOAD_BYTES = 100
+    inputs = [{"n": 1}, {"n": 2}, {"big": "x" * 200}]
+    response = api.post(BULK, {"workflow": str(wf.pk), "inputs": inputs}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["inputs[2]"]
+    assert not WorkflowExecution.objects.exists()
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"inputs": [{}, 3, {}]}, "inputs[1]"),
+    ({"inputs": [{}, ["a"]]}, "inputs[1]"),
+    ({"items": [{"input_data": {}}, {"input_data": "text"}]}, "items[1].input_data"),
+    ({"inputs": []}, "inputs"),
+    ({}, "inputs"),
+    ({"inputs": [{}], "items": [{}]}, "inputs"),
+    ({"inputs": {"a": 1}}, "inputs"),
+    ({"inputs": [{} for _ in range(1001)]}, "inputs"),
+    ({"items": [{} for _ in range(1001)]}, "items"),
+    ({"items": [{"idempotency_key": "k" * 256}]}, "items[0].idempotency_key"),
+])
+def test_bulk_start_refuses_bad_bodies_in_the_house_shape(api, user, body, field):
+    wf = diamond(user)
+    response = api.post(BULK, {"workflow": str(wf.pk), **body}, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["message"].startswith("Invalid input")
+    assert field in response.json()["fields"]
+    assert not WorkflowExecution.objects.exists()
+
+
+def test_bulk_start_bound_is_a_setting(api, user, settings):
+    wf = diamond(user)
+    settings.FLOWPILOT_MAX_BULK_START = 3
+    response = api.post(BULK, {"workflow": str(wf.pk), "inputs": [{}] * 4}, format="json")
+    assert response.status_code == 400 and response.json()["fields"] == {
+        "inputs": ["at most 3 runs in one start; this one has 4"]}
+    assert api.post(BULK, {"workflow": str(wf.pk), "inputs": [{}] * 3}, format="json").status_code == 201
+    assert WorkflowExecution.objects.count() == 3
+
+
+def test_bulk_start_refuses_a_body_over_the_request_limit(api, user, settings):
+    wf = diamond(user)
+    body = json.dumps({"workflow": str(wf.pk), "inputs": [{"pad": "x" * 1100}] * 1000})
+    assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = api.generic("POST", BULK, body, content_type="application/json")
+    # The house answer of every endpoint to a body over FLOWPILOT_MAX_REQUEST_BYTES (flowpilot/errors.py).
+    assert response.status_code == 413
+    assert response.json()["message"].startswith("The request body is too large")
+    assert not WorkflowExecution.objects.exists()
+
+
+def test_bulk_start_of_another_users_workflow_is_not_found(api, other_user):
+    theirs = diamond(other_user)
+    response = api.post(BULK, {"workflow": str(theirs.pk), "inputs": [{}]}, format="json")
+    assert response.status_code == 404 and response.json() == {"message": "Not found."}
+    missing = api.post(BULK, {"workflow": str(uuid.uuid4()), "inputs": [{}]}, format="json")
+    assert missing.status_code == 404
+    assert not WorkflowExecution.objects.exists()
+
+
+def test_bulk_start_needs_a_user(db, user):
+    wf = diamond(user)
+    assert APIClient().post(BULK, {"workflow": str(wf.pk), "inputs": [{}]}, format="json").status_code in (401, 403)
+    assert not WorkflowExecution.objects.exists()
+
+
+def test_bulk_start_of_an_inactive_workflow_is_a_conflict(api, user):
+    wf = diamond(user, status="paused")
+    response = api.post(BULK, {"workflow": str(wf.pk), "inputs": [{}, {}]}, format="json")
+    assert response.status_code == 409 and "activate it" in response.json()["message"]
+    assert not WorkflowExecution.objects.exists()
+
+
+def test_bulk_start_answers_the_runs_idempotency_keys_started(api, user):
+    wf = diamond(user)
+    before = api.post("/api/v1/executions/", {"workflow_id": str(wf.pk), "idempotency_key": "k1"}, format="json")
+    assert before.status_code == 201
+    items = [{"input_data": {"n": 0}, "idempotency_key": "k0"}, {"input_data": {"n": 1}, "idempotency_key": "k1"},
+             {"input_data": {"n": 2}}, {"input_data": {"n": 3}, "idempotency_key": "k0"}]
+    first = api.post(BULK, {"workflow": str(wf.pk), "items": items}, format="json")
+    assert first.status_code == 201, first.json()
+    ids = first.json()["execution_ids"]
+    assert first.json()["created"] == [True, False, True, False]
+    assert ids[1] == before.json()["id"] and ids[3] == ids[0]  # a key repeated in the request: one run
+    assert WorkflowExecution.objects.count() == 3
+    # A redelivery of the keyed items answers their runs, 200 when nothing is new.
+    again = api.post(BULK, {"workflow": str(wf.pk), "items": [items[0], items[1], items[3]]}, format="json")
+    assert again.status_code == 200
+    assert again.json() == {"count": 3, "execution_ids": [ids[0], ids[1], ids[0]], "created": [False] * 3}
+    assert WorkflowExecution.objects.count() == 3
+
+
+def test_bulk_start_respects_concurrency_limits(api, user):
+    wf = diamond(user, max_concurrency=2)
+    response = api.post(BULK, {"workflow": str(wf.pk), "inputs": [{}] * 5}, format="json")
+    assert response.status_code == 201
+    statuses = [WorkflowExecution.objects.get(pk=i).status for i in response.json()["execution_ids"]]
+    assert statuses == ["running", "running", "pending", "pending", "pending"]  # first in, first out
+
+
+def test_starting_runs_takes_a_fixed_number_of_queries(user, sync_executor):
+    """Counted, never timed: one start, and a bulk start of 100, take the same queries."""
+    wf = diamond(user)
+    services.execution_start(workflow=wf, input_data={})  # warm: the version's definition is cached
+    with CaptureQueriesContext(connection) as one:
+        services.execution_start(workflow=wf, input_data={"n": 1})
+    with CaptureQueriesContext(connection) as many:
+        services.executions_start(workflow=wf, items=[services.StartItem({"n": i}) for i in range(100)])
+    assert WorkflowExecution.objects.count() == 102
+    # insert the runs, their step rows; start them; queue their first steps; write their events
+    # (with the savepoints of the test's transaction around the service's own).
+    assert len(one) == len(many) <= 7, [q["sql"][:80] for q in many.captured_queries]
+
+
+def test_bulk_start_over_http_takes_a_fixed_number_of_queries(api, user):
+    wf = diamond(user)
+
+    def count(n: int) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = api.post(BULK, {"workflow": str(wf.pk), "inputs": [{"n": i} for i in range(n)]},
+                                format="json")
+            assert response.status_code == 201
+        return len(queries)
+
+    count(1)
+    assert count(1) == count(100)

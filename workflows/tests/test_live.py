@@ -26,6 +26,7 @@ from accounts.services import api_token_create
 from flowpilot.asgi import application
 from workflows import group_sender, live, services
 from workflows.group_sender import GroupSender, sender
+from workflows.engine.events import RunLabels
 from workflows.models import ExecutionLog, TaskExecution
 from workflows.tests.cluster import ROOT, Cluster, flush_broker, wait_for
 from workflows.tests.embedded import admin_credentials, free_port
@@ -257,6 +258,20 @@ def test_publishing_asks_the_database_at_most_once_per_commit(user, sync_executo
     with django_assert_num_queries(1):
         live.publish(rows)
     with django_assert_num_queries(0):  # an execution's workflow and owner never change: remembered
+        live.publish(rows)
+
+
+def test_a_run_its_writer_labelled_is_remembered_for_its_later_commits(user, sync_executor,
+                                                                     django_assert_num_queries, settings, monkeypatch):
+    settings.CHANNEL_LAYERS = IN_MEMORY
+    run = start_and_run(two_steps(user), sync_executor)
+    rows = list(ExecutionLog.objects.filter(execution=run))
+    monkeypatch.setattr(live, "owners", live.OwnerCache())
+    labelled = ExecutionLog(execution_id=run.pk, event="execution.created", message="m")
+    labelled.run_labels = RunLabels(workflow_id=run.workflow_id, workflow_name="wf", owner_id=user.pk)
+    with django_assert_num_queries(0):  # the start said whose run it is
+        live.publish([labelled])
+    with django_assert_num_queries(0):  # and the run's later commits (a claim, a result) need not ask
         live.publish(rows)
 
 

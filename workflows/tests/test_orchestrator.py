@@ -555,3 +555,67 @@ def test_the_sweeper_may_rest_only_when_nothing_is_in_flight_and_a_scheduled_run
     sync_executor.drain()
     execution.refresh_from_db()
     assert execution.status == E.COMPLETED and nothing_in_flight()
+
+
+# --- starting runs ---------------------------------------------------------------------------------
+
+def test_a_bulk_start_queues_every_runs_first_steps_and_sends_them_after_commit_together(
+        user, monkeypatch, django_capture_on_commit_callbacks):
+    from workflows.engine import executors
+
+    sends = []
+    executor = executors.CeleryExecutor()
+    monkeypatch.setattr(executor, "send", lambda ids: sends.append(list(ids)))
+    executors.set_executor(executor)
+    wf = active_workflow(user, [step("a", function="noop"), step("b", function="noop"),
+                                step("c", function="noop", depends_on=["a", "b"])])
+    with django_capture_on_commit_callbacks(execute=True):
+        started = services.executions_start(workflow=wf, items=[services.StartItem({"n": i}) for i in range(3)])
+        assert sends == []  # the rows are the outbox: nothing is sent before the commit
+    first = TaskExecution.objects.filter(execution__workflow=wf, status=T.QUEUED)
+    assert sorted(sends[0]) == sorted(str(pk) for pk in first.values_list("pk", flat=True)) and len(sends) == 1
+    assert first.count() == 6 and not TaskExecution.objects.filter(step_key="c").exclude(status=T.PENDING).exists()
+    assert [execution.status for execution, created in started] == [E.RUNNING] * 3
+
+
+def test_a_bulk_start_of_a_workflow_whose_first_step_is_skipped_decides_it_as_any_run(user, sync_executor):
+    wf = active_workflow(user, [step("a", function="noop", when="{{ input.go }}"),
+                                step("b", function="noop", depends_on=["a"])])
+    started = services.executions_start(workflow=wf, items=[services.StartItem({"go": True}),
+                                                            services.StartItem({"go": False})])
+    sync_executor.drain()
+    go, skip = (WorkflowExecution.objects.get(pk=execution.pk) for execution, _ in started)
+    assert go.status == E.COMPLETED
+    assert dict(go.task_executions.values_list("step_key", "status")) == {"a": T.COMPLETED, "b": T.COMPLETED}
+    assert dict(skip.task_executions.values_list("step_key", "status")) == {"a": T.SKIPPED, "b": T.SKIPPED}
+    assert skip.status == E.COMPLETED
+
+
+def test_celery_executor_sends_a_commits_steps_through_one_producer(monkeypatch):
+    from contextlib import contextmanager
+
+    from celery import current_app
+    from workflows.engine import executors
+
+    producers, sent = [], []
+
+    @contextmanager
+    def producer_or_acquire(producer=None):
+        producers.append(object())
+        yield producers[-1]
+
+    def send_task(name, *, args, task_id, producer):
+        if task_id == "boom":
+            raise ConnectionError("broker down")
+        sent.append((name, args, task_id, producer))
+
+    deferred = []
+    monkeypatch.setattr(current_app, "producer_or_acquire", producer_or_acquire)
+    monkeypatch.setattr(current_app, "send_task", send_task)
+    monkeypatch.setattr(executors.fail_open, "dispatch_deferred", lambda task, count, exc: deferred.append(count))
+    executors.CeleryExecutor().send(["1", "2", "3"])
+    assert [(args, task_id) for _, args, task_id, _ in sent] == [(["1"], "1"), (["2"], "2"), (["3"], "3")]
+    assert len(producers) == 1 and {p for *_, p in sent} == {producers[0]}
+    assert {name for name, *_ in sent} == {executors.RUN_STEP}
+    executors.CeleryExecutor().send(["4", "boom", "5"])  # the broker fails: the rest are left to the sweeper
+    assert deferred == [2] and sent[-1][2] == "4"

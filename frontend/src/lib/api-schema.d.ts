@@ -284,6 +284,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/bulk/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start many runs of one workflow in one transaction
+         * @description All or none: a refused item refuses the request and nothing is created. 201 when a run was created; 200 when every item's idempotency key had started its run before (those runs are answered, as a single start does).
+         */
+        post: operations["executions_bulk_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/retry-failed/": {
         parameters: {
             query?: never;
@@ -971,6 +991,38 @@ export interface components {
             retried?: number;
             count: number;
             execution_ids: string[];
+        };
+        /**
+         * @description Start many runs of one workflow at once: `inputs` (one JSON object per run), or `items` when
+         *     runs carry idempotency keys. Exactly one of the two; at most FLOWPILOT_MAX_BULK_START runs.
+         */
+        BulkStart: {
+            /**
+             * Format: uuid
+             * @description The workflow to run (yours).
+             */
+            workflow: string;
+            /** @description One input (a JSON object) per run, in order. */
+            inputs?: {
+                [key: string]: unknown;
+            }[];
+            /** @description One {input_data, idempotency_key} per run, in order. */
+            items?: components["schemas"]["BulkStartItem"][];
+        };
+        BulkStartItem: {
+            /** @description The run's input: a JSON object. */
+            input_data?: {
+                [key: string]: unknown;
+            };
+            idempotency_key?: string | null;
+        };
+        BulkStartResult: {
+            /** @description How many runs the request named. */
+            count: number;
+            /** @description The runs, in the order of the request: a new run, or the run an idempotency key started before. */
+            execution_ids: string[];
+            /** @description For each run: whether this request created it. */
+            created: boolean[];
         };
         Channel: {
             type: components["schemas"]["AlertChannelTypeEnum"];
@@ -3287,6 +3339,66 @@ export interface operations {
             };
             /** @description Not found (or not yours). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    executions_bulk_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkStart"];
+                "application/x-www-form-urlencoded": components["schemas"]["BulkStart"];
+                "multipart/form-data": components["schemas"]["BulkStart"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkStartResult"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkStartResult"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
