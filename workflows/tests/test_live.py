@@ -68,6 +68,9 @@ async def close_code(communicator: WebsocketClient) -> int | None:
         return None
     output = await communicator.receive_output()
     assert output["type"] == "websocket.close", output
+    # The client answers the close, as a browser does: the consumer ends now, not when the event
+    # loop is torn down (cancelling it then could wait on the thread this test runs in: a hang).
+    await communicator.disconnect()
     return output["code"]
 
 
