@@ -17,7 +17,8 @@ What each field reads (one rule, which `Run`, what `engine.start` answers, reads
 - `error`: the run's error message; `name`: its workflow's name.
 
 WAITING is not a stored status: a run waits while its status is running and its latest attempt is
-waiting (a signal, an event, an action, or a sleep's timer; a retry's backoff is not a wait). So
+waiting (a signal, an event, an action, or a sleep's timer; a retry's backoff is not a wait; a
+code run runs one step at a time, so its waiting attempt, when it has one, is its latest). So
 `filter(status=WorkflowStatus.WAITING)` finds running runs with a waiting attempt, and such a run
 still reads `status == "running"` (as the guide's test expects of a run at a waiting step) and is
 among `filter(status=WorkflowStatus.RUNNING)`: WAITING is a part of RUNNING. Every other value

@@ -420,7 +420,7 @@ def test_error_handling_step_level_retry_override():
     run = settle(engine.start("external_api", endpoint="https://api.example.com/orders"))
     assert run.status == "completed" and run.data["api_response"] == {"ok": True}
     failed = TaskExecution.objects.filter(execution_id=run.id, status="failed").order_by("attempt")
-    assert [f.error_message for f in failed] == ["API call failed: 503", "API call failed: 502"]
+    assert [f.error_message for f in failed] == ["Exception: API call failed: 503", "Exception: API call failed: 502"]
 
 
 def test_error_handling_graceful_error_handling():
@@ -481,6 +481,7 @@ def test_error_handling_graceful_error_handling():
 
 # --- Event-Triggered Workflows -----------------------------------------------------------------------
 
+@pytest.mark.django_db(transaction=True)  # the step reads the entity on its own thread's connection
 def test_event_triggered_workflows_basic_event_workflow():
     """As printed; the event names its entity in its payload (`entity_type`, `entity_id`), which
     `event.entity` reads from the database. A user stands in for the order."""
