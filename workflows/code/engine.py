@@ -21,37 +21,41 @@ from ..models import TaskExecution, TriggerSource, WorkflowExecution, WorkflowKi
 from ..services import execution_cancel, execution_signal, execution_start
 from ..services.recovery import queue_due_retries, sweep
 from . import registry, runtime
+from .runs import WorkflowRun, copy_run
 from .sync import code_workflow_sync
 
 
 class Run:
-    """A code workflow's run as last read: status, current step, context data. `refresh()` reads it again."""
+    """A code workflow's run as last read: status, current step, context data, as the WorkflowRun
+    model reads them (runs.py). `refresh()` (or `refresh_from_db()`, as on a model) reads it again."""
 
     def __init__(self, execution):
         self.execution = execution
         self._load()
 
     def _load(self) -> None:
-        # The latest step first, then the run: a step's status and the run's context are written in one
-        # commit, so the run read second is at least as new as the step (read the other way round, a
-        # commit in between showed a step waiting with the context from before it).
-        latest = (TaskExecution.objects.filter(execution_id=self.execution.pk)
-                  .order_by("-created_at", "-visit", "-attempt").first())
-        self.execution.refresh_from_db()
-        execution = self.execution
-        self.id = execution.pk
-        self.status = execution.status
-        self.data = execution.output if execution.status == "completed" and execution.output else execution.context
-        self.error = execution.error_message
-        self.current_step = latest.step_key if latest else ""
-        self.current_visit = latest.visit if latest else 0
-        self.step_status = latest.status if latest else ""
-        self.waiting_signal = latest.signal_name if latest and latest.status == "waiting" else ""
-        self.wake_at = latest.wake_at if latest and latest.status in ("waiting", "retrying") else None
+        # The run and its latest step attempt in one statement, so they are of one moment (read in two,
+        # a commit in between showed a step waiting with the context from before it).
+        row = WorkflowRun.objects.get(pk=self.execution.pk)
+        copy_run(row, self.execution)
+        self.id = self.pk = row.pk
+        self.name = row.name
+        self.status = row.status
+        self.data = row.data
+        self.error = row.error
+        self.current_step = row.current_step
+        self.current_visit = row.current_visit
+        self.step_status = row.step_status
+        self.waiting_signal = row.waiting_signal
+        self.wake_at = row.wake_at
 
     def refresh(self) -> Run:
         self._load()
         return self
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
+        """What a model instance offers (the guide's tests call it): the whole run is read again."""
+        self._load()
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.status} at {self.current_step!r}>"

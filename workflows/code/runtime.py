@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.apps import apps
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from pydantic import BaseModel, ValidationError
@@ -50,6 +51,21 @@ class CodeEvent:
     @property
     def entity_id(self):
         return self.payload.get("entity_id")
+
+    @property
+    def entity(self):
+        """The model instance the event is about, named in its payload by `entity_type`
+        ("app_label.ModelName") and `entity_id` (its primary key); None when the payload names none.
+        Read from the database each time (the step may run long after the event)."""
+        label, pk = self.payload.get("entity_type"), self.payload.get("entity_id")
+        if not label or pk is None:
+            return None
+        try:
+            model = apps.get_model(str(label))
+        except (LookupError, ValueError):
+            raise LookupError(f"event {self.name!r}: entity_type {label!r} is not a model (app_label.ModelName)") \
+                from None
+        return model._default_manager.get(pk=pk)
 
 
 def initial_context(spec: WorkflowSpec, input_data: dict) -> BaseModel:
