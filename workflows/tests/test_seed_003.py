@@ -25,6 +25,8 @@ from pydantic import BaseModel
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
+import flowpilot.urls  # built now, from the real registry: a test's own registry never leaks into it
+from workflows.api.actions import action_urls
 from workflows.code import (
     CodeWorkflowError,
     Retry,
@@ -999,9 +1001,6 @@ def test_statezero_integration(settings):
             ctx.priority = priority
             ctx.status = "reviewed"
             return complete()
-
-    import flowpilot.urls
-    from workflows.api.actions import action_urls
 
     urls = types.ModuleType("seed_003_urls")
     urls.urlpatterns = [path("api/v1/", include(action_urls())), *flowpilot.urls.urlpatterns]
