@@ -8,6 +8,7 @@ fail with a clear error instead of eating the worker.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 from typing import Any
@@ -192,22 +193,80 @@ def _misuses_secrets(tree: nodes.Template) -> bool:
     return walk(tree, ())
 
 
-def render_config(config: Any, data: dict, *, field: str = "", raw: tuple[str, ...] = ()) -> Any:
+def render_config(config: Any, data: dict, *, field: str = "", raw: tuple[str, ...] = (),
+                  placeholders: tuple[str, ...] = ()) -> Any:
     """Render every string inside a JSON value; `field` paths name where an error is (e.g. body.phone).
 
     `raw` lists field paths left as they are, for a handler that renders them itself (per item of a
-    list, say); "[]" matches any list index: "transforms[].template".
+    list, say); "[]" matches any list index: "transforms[].template". `placeholders` lists the
+    (string) fields that also take `{field}` placeholders from the input (render_placeholders).
     """
     if raw and _is_raw(field, raw):
         return config
     if isinstance(config, dict):
-        return {k: render_config(v, data, field=f"{field}.{k}" if field else str(k), raw=raw)
+        return {k: render_config(v, data, field=f"{field}.{k}" if field else str(k), raw=raw,
+                                 placeholders=placeholders)
                 for k, v in config.items()}
     if isinstance(config, list):
-        return [render_config(v, data, field=f"{field}[{i}]", raw=raw) for i, v in enumerate(config)]
+        return [render_config(v, data, field=f"{field}[{i}]", raw=raw, placeholders=placeholders)
+                for i, v in enumerate(config)]
     if isinstance(config, str):
+        if placeholders and _is_raw(field, placeholders):
+            return render_placeholders(config, data, field=field)
         return render(config, data, field=field)
     return config
+
+
+# `{name}` or `{a.b.0}` as str.format users write it, not part of a `{{` or `}}`.
+_PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}(?!\})")
+# The template language's own parts of a text: placeholders are looked for only outside them.
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_PLACEHOLDER_VALUES = "placeholder_values__"  # what the rewritten text reads the values from
+_ABSENT = object()
+
+
+def has_placeholders(text: Any) -> bool:
+    return isinstance(text, str) and any(
+        _PLACEHOLDER.search(part) for part in _TAG.split(text))
+
+
+def _input_value(value: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return _ABSENT
+    return value
+
+
+def render_placeholders(text: str, data: dict, *, field: str = "") -> str:
+    """Render a text that takes `{field}` placeholders from `data["input"]` ("Processing {order_id}",
+    {customer.email}) besides {{ }} templates. A placeholder of a missing field stays as written.
+
+    Each placeholder outside a template tag becomes an expression reading its value (a string; JSON
+    for other values), and the text is rendered once: a value is never interpolated or rendered again,
+    whatever braces it holds, and a `{` inside a `{{ }}` is the template's own.
+    """
+    values: dict[str, str] = {}
+
+    def replace(match: re.Match) -> str:
+        found = _input_value(data.get("input"), match.group(1))
+        name = f"p{len(values)}"
+        values[name] = match.group(0) if found is _ABSENT else (
+            found if isinstance(found, str) else json.dumps(found, ensure_ascii=False, default=str))
+        return "{{ " + _PLACEHOLDER_VALUES + "." + name + " }}"
+
+    parts, end = [], 0
+    for tag in _TAG.finditer(text):
+        parts.extend((_PLACEHOLDER.sub(replace, text[end:tag.start()]), tag.group(0)))
+        end = tag.end()
+    parts.append(_PLACEHOLDER.sub(replace, text[end:]))
+    if not values:
+        return render(text, data, field=field)
+    value = render("".join(parts), {**data, _PLACEHOLDER_VALUES: values}, field=field)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _is_raw(field: str, raw: tuple[str, ...]) -> bool:

@@ -54,20 +54,39 @@ def _config_path(path: str) -> str:
     return f"config.{path}" if path else "config"
 
 
+def _wants_run_data(task_type: str, config: Any) -> bool:
+    """Whether the run's data is needed beyond the config's templates: by a handler that reads it, or
+    for `{field}` placeholders."""
+    try:
+        step_type = registry.get(task_type)
+    except registry.UnknownStepType:
+        return False  # said when the handler is looked up
+    reads = step_type.reads_run_data
+    if reads(config) if callable(reads) else reads:
+        return True
+    return bool(step_type.placeholder_fields) and any(
+        templating.has_placeholders(config.get(name)) for name in step_type.placeholder_fields
+        if isinstance(config, dict))
+
+
 def invoke(*, task_type: str, config: Any, step_key: str, ctx: StepContext, secrets: Resolver,
            run_data: Callable[[], dict], timeout: float) -> Outcome:
     """Run `task_type`'s handler once on `config`. `run_data()` (what templates see) is asked only
-    when the config has a template; credentials come from `secrets`, resolved only where named."""
+    when the config has a template or the type reads the run's data (ctx.run_data()); credentials
+    come from `secrets`, resolved only where named."""
     outcome = Outcome(logs=ctx.logs)
     try:
         secrets.preload(named_in(config))
-        data = run_data() if templating.is_template(str(config)) else {}
+        # Asked here, in the calling thread (the handler runs in another, and must not query).
+        data = run_data() if _wants_run_data(task_type, config) or templating.is_template(str(config)) else {}
         if names := templating.secret_names(config):
             data["secrets"] = {name: secrets.get(name) for name in sorted(names)}
     except StepError as exc:
         outcome.error = exc
         return outcome
 
+    if data:  # what the handler's ctx.run_data() answers: the data its config was rendered over
+        ctx.data = lambda: data
     deadline = time.monotonic() + timeout
 
     def work() -> None:
@@ -87,7 +106,8 @@ def invoke(*, task_type: str, config: Any, step_key: str, ctx: StepContext, secr
 
     def _work() -> None:
         step_type = registry.get(task_type)
-        outcome.rendered = templating.render_config(config, data, raw=step_type.raw_fields) if data else config
+        outcome.rendered = templating.render_config(config, data, raw=step_type.raw_fields,
+                                                    placeholders=step_type.placeholder_fields) if data else config
         problems = registry.config_errors(task_type, outcome.rendered)
         if problems:
             fields: dict[str, list[str]] = {}

@@ -430,7 +430,8 @@ def _execute(task: TaskExecution) -> Outcome:
         pk=execution.workflow_id))
     ctx = StepContext(execution_id=str(execution.pk), step_key=task.step_key, attempt=task.attempt,
                       idempotency_key=task.idempotency_key, timeout_seconds=step.timeout_seconds,
-                      input=execution.input, secret=secrets.get)
+                      input=execution.input, secret=secrets.get,
+                      upstream=tuple(dict.fromkeys(dag.parse_ref(dep)[0] for dep in step.depends_on)))
     config = step.config
     if step.task_type == CODE_TASK_TYPE:  # a code step gets its run's context as persisted
         config = {**config, "context": execution.context, "input": execution.input,

@@ -52,7 +52,8 @@ def step_try(*, user, task_type: str, config: dict, input_data: dict, steps: dic
     trial_id = str(uuid.uuid4())
     secrets = Resolver(owner_id=user.pk)
     ctx = StepContext(execution_id=trial_id, step_key=key, attempt=1, idempotency_key=f"try:{trial_id}:{key}",
-                      timeout_seconds=timeout, input=input_data, secret=secrets.get)
+                      timeout_seconds=timeout, input=input_data, secret=secrets.get,
+                      upstream=tuple(steps))  # the sample outputs given are those of its upstream steps
     data = {"input": input_data, "context": {}, "steps": steps,
             "execution": {"id": trial_id, "workflow_id": None, "retry_count": 0}}
     started = time.monotonic()

@@ -76,6 +76,28 @@ class StepContext:
     # secret(name) -> the value of the workflow owner's credential `name` (StepError if unknown).
     # The engine redacts every value handed out this way from the step's output, errors and logs.
     secret: Callable[[str], str] = _no_secrets
+    # The keys of the steps this one depends on (a branch edge "plan:true" names "plan").
+    upstream: tuple[str, ...] = ()
+    # data() -> the run's data as templates see it ({"input", "context", "steps": {"<key>": {"output"}},
+    # "execution"}): set by the engine for a type that reads_run_data (or whose config has a template).
+    # Handlers ask run_data().
+    data: Callable[[], dict] | None = None
+
+    def run_data(self) -> dict:
+        """The run's data as templates see it; without the engine's (a handler called directly), the
+        input alone."""
+        if self.data is not None:
+            return self.data()
+        return {"input": self.input, "context": {}, "steps": {},
+                "execution": {"id": self.execution_id, "workflow_id": None, "retry_count": 0}}
+
+    def upstream_output(self) -> tuple[bool, Any]:
+        """(True, output) of the one step this one depends on, if there is exactly one and it
+        completed; else (False, None)."""
+        if len(self.upstream) != 1:
+            return False, None
+        found = (self.run_data().get("steps") or {}).get(self.upstream[0])
+        return (True, found.get("output")) if isinstance(found, dict) and "output" in found else (False, None)
 
     def log(self, message: str, *, level: str = "info", **details: Any) -> None:
         """A line for the execution's log (written by the engine with the step's result)."""
@@ -109,6 +131,13 @@ class StepType:
     # Run by the engine for its own purposes (a code workflow's step): not offered to designed
     # workflows, not listed, but found by name when a run's step has it.
     internal: bool = False
+    # String fields that take `{field}` placeholders from the run's input besides templates, rendered by
+    # the engine ("Processing {order_id}": templating.render_placeholders). Paths as raw_fields.
+    placeholder_fields: tuple[str, ...] = ()
+    # Its handler reads the run's data beyond its rendered config (ctx.run_data(), ctx.upstream_output()):
+    # the engine then hands it over even when the config has no template. A callable answers for one
+    # (unrendered) config.
+    reads_run_data: bool | Callable[[dict], bool] = False
 
     def describe(self) -> dict:
         return {"name": self.name, "description": self.description, "category": self.category,

@@ -5,7 +5,9 @@ schema the designer builds its form from, refuses a bad transform at save time n
 and turns a transform that cannot apply to the run's data into a non-retryable error.
 
 The engine renders the config's templates over the run's data before the handler runs, so `source`
-and each `value` may be `"{{ steps.x.output }}"`. It leaves a `map` template and a `filter`
+and each `value` may be `"{{ steps.x.output }}"`. Without `source`, a step that depends on exactly one
+step transforms that step's output (data flowing down a chain, as users of sequential engines
+expect); any other transforms the run's input. It leaves a `map` template and a `filter`
 condition alone (RAW_FIELDS): the handler evaluates them once per item, over `item` and `index` only.
 """
 
@@ -77,8 +79,10 @@ TRANSFORM_SCHEMA = {
 CONFIG_SCHEMA = {
     "type": "object",
     "properties": {
-        "source": {"title": "Source", "default": {},
-                   "description": "The value to transform, usually \"{{ steps.<key>.output }}\"."},
+        "source": {"title": "Source",
+                   "description": "The value to transform, e.g. \"{{ steps.<key>.output.body }}\". Without it: "
+                                  "the output of the step this one depends on when it depends on exactly one, "
+                                  "else (no upstream step, or several) the run's input."},
         "transforms": {"type": "array", "items": TRANSFORM_SCHEMA, "default": [], "title": "Transforms",
                        "description": "Applied in order, each to the result of the one before."},
     },
@@ -108,6 +112,19 @@ def _check(config: dict) -> list[tuple[str, str]]:
     return problems
 
 
+def _source(config: dict, ctx: StepContext):
+    """What is transformed: `source`; without it, the single upstream step's output, or the run's input."""
+    if "source" in config:
+        return config["source"]
+    found, output = ctx.upstream_output()
+    if found:
+        return output
+    if len(ctx.upstream) == 1:  # it runs after its upstream step completed: its output must be there
+        raise StepError(f"no output of upstream step {ctx.upstream[0]!r} to transform; set source",
+                        retryable=False)
+    return ctx.input
+
+
 @step_type(
     "data_transform",
     category="data",
@@ -128,10 +145,11 @@ def _check(config: dict) -> list[tuple[str, str]]:
     }}}}},
     check_config=_check,
     raw_fields=RAW_FIELDS,
+    reads_run_data=lambda config: isinstance(config, dict) and "source" not in config,
 )
 def data_transform_step(config: dict, ctx: StepContext) -> dict:
     try:
-        result = transforms.apply(config.get("source", {}), config.get("transforms") or [])
+        result = transforms.apply(_source(config, ctx), config.get("transforms") or [])
     except transforms.TransformError as exc:
         raise StepError(str(exc), retryable=False,
                         details={"transform": exc.index, "type": exc.type, "field": exc.field}) from None

@@ -1,5 +1,6 @@
 """`http_request`: call an HTTP API. The attempt's Idempotency-Key goes with every request.
 
+`json` (or a `body` that is not a string) is sent as JSON; a string `body` as it is.
 2xx (or the configured `success_status`) is success. 5xx, 408, 429, timeouts and connection errors
 follow the retry policy; other 4xx fail at once. The call itself (network guard on every hop,
 circuit breaker per host, size cap) is workflows.http_client's. `auth` adds a header built from a
@@ -50,7 +51,10 @@ CONFIG_SCHEMA = {
         "query": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]},
                   "title": "Query parameters"},
         "json": {"title": "JSON body"},
-        "body": {"type": "string", "title": "Raw body"},
+        "body": {"title": "Body",
+                 "description": "A string is sent as it is (set its Content-Type in headers); any other JSON "
+                                "value (an object, a list, a number...) is sent as JSON, with Content-Type: "
+                                "application/json unless headers set one."},
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 600, "default": 30,
                     "title": "Timeout (s)"},
         "success_status": {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599},
@@ -127,11 +131,13 @@ def http_request_step(config: dict, ctx: StepContext) -> dict:
         headers[name] = value
         credential_headers.append(name)
     content = None
-    if "json" in config:
-        content = jsonlib.dumps(config["json"]).encode()
-        headers.setdefault("Content-Type", "application/json")
+    body_is_json = "body" in config and not isinstance(config["body"], str)
+    if "json" in config or body_is_json:
+        content = jsonlib.dumps(config["json"] if "json" in config else config["body"]).encode()
+        if not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "application/json"
     elif "body" in config:
-        content = str(config["body"]).encode()
+        content = config["body"].encode()
     timeout = min(float(config.get("timeout", 30)), ctx.timeout_seconds)
     try:
         response = http_client.send(method=method, url=url, headers=headers, content=content,

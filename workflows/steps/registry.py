@@ -37,7 +37,9 @@ def step_type(name: str, *, config_schema: dict, description: str = "", category
               output_schema: dict | None = None, example: dict | None = None, example_data: dict | None = None,
               check_config: Callable[[dict], list[tuple[str, str]]] | None = None,
               branches: Callable[[dict], list[str]] | None = None,
-              raw_fields: tuple[str, ...] = (), internal: bool = False) -> Callable[[Handler], Handler]:
+              raw_fields: tuple[str, ...] = (), internal: bool = False,
+              reads_run_data: bool | Callable[[dict], bool] = False,
+              placeholder_fields: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
     """Decorator: register `execute(config, ctx)` as a step type."""
 
     def decorate(execute: Handler) -> Handler:
@@ -45,7 +47,8 @@ def step_type(name: str, *, config_schema: dict, description: str = "", category
                           category=category, config_schema=config_schema, execute=execute,
                           output_schema=output_schema or {"type": "object"}, example=example or {},
                           example_data=example_data or {}, check_config=check_config, branches=branches,
-                          raw_fields=raw_fields, internal=internal))
+                          raw_fields=raw_fields, internal=internal, reads_run_data=reads_run_data,
+                          placeholder_fields=placeholder_fields))
         return execute
 
     return decorate

@@ -265,3 +265,20 @@ def test_templates_wait_for_run_time_but_a_wrong_shape_does_not(user):
     with pytest.raises(InvalidInput, match=r"config\.transforms\.0\.value: 'x' is not of type 'object'"):
         active_workflow(user, [step("t", "data_transform", config={
             "transforms": [{"type": "merge", "value": "x"}]})])
+
+
+def test_without_source_it_transforms_the_one_upstream_output_else_the_input():
+    rename = [{"type": "rename", "from": "a", "to": "b"}]
+    data = {"input": {"a": "input"}, "steps": {"prev": {"output": {"a": "prev"}}, "other": {"output": {"a": "o"}}}}
+
+    def handle(upstream: tuple[str, ...]) -> dict:
+        ctx = StepContext(execution_id="e1", step_key="t", attempt=1, idempotency_key="e1:t", timeout_seconds=10,
+                          input=data["input"], upstream=upstream, data=lambda: data)
+        return registry.get("data_transform").execute({"transforms": rename}, ctx)
+
+    assert handle(()) == {"result": {"b": "input"}}
+    assert handle(("prev",)) == {"result": {"b": "prev"}}
+    assert handle(("prev", "other")) == {"result": {"b": "input"}}
+    with pytest.raises(StepError, match="no output of upstream step 'gone' to transform; set source"):
+        handle(("gone",))
+    assert "default" not in registry.get("data_transform").config_schema["properties"]["source"]

@@ -76,6 +76,27 @@ def test_cases_choose_the_first_match_or_the_default(user, sync_executor):
         assert [c["value"] for c in functions.CALLS] == [expected]
 
 
+def test_cases_take_field_conditions_beside_templates(user, sync_executor):
+    wf = active_workflow(user, [
+        step("route", "conditional", config={"cases": [
+            {"branch": "big", "when": {"field": "order.amount", "operator": "gt", "value": 1000}},
+            {"branch": "medium", "when": "{{ input.order.amount > 100 }}"}], "default": "small"}),
+        record("big", "big", "route:big"), record("medium", "medium", "route:medium"),
+        record("small", "small", "route:small"),
+    ])
+    for amount, expected in ((5000, "big"), (500, "medium"), (5, "small")):
+        functions.CALLS.clear()
+        start(wf, sync_executor, order={"amount": amount})
+        assert [c["value"] for c in functions.CALLS] == [expected]
+
+
+def test_a_bad_field_condition_in_a_case_is_refused_at_save_naming_it(user):
+    with pytest.raises(InvalidInput) as caught:
+        active_workflow(user, [step("route", "conditional", config={"cases": [
+            {"branch": "big", "when": {"field": "amount", "operator": "matches", "value": "(\\d+)+$"}}]})])
+    assert any("backtrack" in m for m in caught.value.fields["steps.route.config.cases.0.when.value"])
+
+
 def test_skipping_propagates_down_an_untaken_branch(user, sync_executor):
     wf = active_workflow(user, [
         step("check", "conditional", config={"condition": "{{ input.ok }}"}),

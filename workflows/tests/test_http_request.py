@@ -235,3 +235,23 @@ def test_through_the_engine_a_stored_credential_authenticates_and_is_stored_nowh
                          list(ExecutionLog.objects.filter(execution=execution).values())], default=str,
                         ensure_ascii=False)
     assert_no_secret(stored, "pässword-81b2", basic("asha", "pässword-81b2"))
+
+
+@pytest.mark.parametrize("body", [{"order_id": "12345"}, [1, 2], 3.5, True, None])
+def test_a_body_that_is_not_a_string_is_sent_as_json(server, allow_loopback, body):
+    call({"method": "POST", "url": f"{server.url}/json", "body": body})
+    assert json.loads(server.requests[0]["body"]) == body
+    assert server.requests[0]["headers"]["Content-Type"] == "application/json"
+
+
+def test_a_string_body_is_sent_as_it_is_and_a_set_content_type_is_kept(server, allow_loopback):
+    call({"method": "POST", "url": f"{server.url}/json", "body": '{"raw": true}'})
+    assert server.requests[0]["body"] == b'{"raw": true}' and "Content-Type" not in server.requests[0]["headers"]
+    call({"method": "POST", "url": f"{server.url}/json", "body": {"a": 1},
+          "headers": {"content-type": "application/vnd.api+json"}})
+    sent = {name.lower(): value for name, value in server.requests[1]["headers"].items()}
+    assert sent["content-type"] == "application/vnd.api+json"
+
+
+def test_json_and_body_together_are_refused():
+    assert registry.config_errors("http_request", {"url": "https://x.example", "json": {}, "body": {}})

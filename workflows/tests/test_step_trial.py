@@ -121,3 +121,22 @@ def test_a_run_reports_a_config_error_as_the_try_does(user, sync_executor):
     assert attempt.error_message == "step 'greet': config.message: undefined variable 'input.nope'"
     assert attempt.error_details == {"type": "ConfigError", "retryable": False,
                                      "fields": {"config.message": ["undefined variable 'input.nope'"]}}
+
+
+def test_seed_002_forms_try_as_they_run(api, nothing_recorded):
+    rename = {"transforms": [{"type": "rename", "from": "a", "to": "b"}]}
+    on_input = try_step(api, "data_transform", config=rename, input={"a": 1}).json()
+    assert on_input["output"] == {"result": {"b": 1}}
+    # the sample outputs given are its upstream steps': with exactly one, that output is transformed
+    on_upstream = try_step(api, "data_transform", config=rename, input={"a": 1},
+                           steps={"prev": {"output": {"a": 2}}}).json()
+    assert on_upstream["output"] == {"result": {"b": 2}}
+
+    logged = try_step(api, "log", config={"message": "Processing {order_id}", "level": "info"},
+                      input={"order_id": 7}).json()
+    assert logged["output"] == {"message": "Processing 7"}
+    assert logged["rendered_config"] == {"message": "Processing 7", "level": "info"}
+
+    branch = try_step(api, "conditional", config={"condition": {"field": "x", "operator": "eq", "value": "y"}},
+                      input={"x": "y"}).json()
+    assert branch["output"] == {"branch": "true"}
