@@ -156,8 +156,9 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
                    description="Only the fields given change. An active workflow publishes a new version.")
     @extend_schema(methods=["DELETE"], operation_id="workflows_step_destroy", request=None, responses={204: None},
                    parameters=[STEP_KEY_PARAMETER], summary="Remove one step",
-                   description="Refused (400) while other steps depend on it, and for the last step of an "
-                               "active workflow. An active workflow publishes a new version.")
+                   description="Refused (409, naming them in `dependents`) while other steps depend on it, "
+                               "and for the last step of an active workflow. An active workflow publishes a "
+                               "new version.")
     @action(detail=True, methods=["get", "put", "patch", "delete"], url_path=r"steps/(?P<step_key>[^/.]+)",
             pagination_class=None, filter_backends=[])
     def step(self, request, pk=None, step_key=None):

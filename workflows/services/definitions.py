@@ -271,15 +271,16 @@ def step_update(*, workflow: Workflow, key: str, changes: dict, user=None) -> Wo
 
 @transaction.atomic
 def step_delete(*, workflow: Workflow, key: str, user=None) -> None:
-    """Remove one step; refused (400, naming them) while other steps depend on it. Same checks and
-    versioning as workflow_update (an active workflow keeps at least one step)."""
+    """Remove one step; refused (Conflict, 409: the graph's state, not the request, is in the way)
+    while other steps depend on it, and for an active workflow's last step. Same checks and
+    versioning as workflow_update."""
     workflow, steps = _locked_steps(workflow)
     index = _step_index(steps, key)
     rest = steps[:index] + steps[index + 1:]
     dependents = [s["key"] for s in rest if any(ref.split(":", 1)[0] == key for ref in s.get("depends_on") or ())]
     if dependents:
-        raise InvalidInput(f"step {key!r} cannot be removed: {', '.join(map(repr, dependents))} depend on it",
-                           fields={"key": [f"steps depend on it: {', '.join(dependents)}"]})
+        raise Conflict(f"step {key!r} cannot be removed: {', '.join(map(repr, dependents))} depend on it; "
+                       "change them first", extra={"dependents": dependents})
     if not rest and workflow.status == WorkflowStatus.ACTIVE:
-        raise InvalidInput("an active workflow keeps at least one step", fields={"steps": ["would be empty"]})
+        raise Conflict(f"step {key!r} is the last step of an active workflow, which keeps at least one")
     workflow_update(workflow=workflow, data={}, steps=rest, user=user)
