@@ -195,7 +195,6 @@ def _activate(workflow: Workflow, definition: dict, steps: list[dict], *, user) 
     workflow.save(update_fields=["status", "updated_at"])
 
 
-@transaction.atomic
 def step_key_from_name(name: str, *, taken: set[str]) -> str:
     """A step key (bounds.STEP_KEY_PATTERN) made from a step's name, as seed 002's clients give a step:
     "validate-order" -> "validate_order". Other characters become underscores (runs of them one), a

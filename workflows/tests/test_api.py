@@ -709,7 +709,7 @@ def test_documented_paths_answer_the_same_with_and_without_their_slash(api, user
         ("patch", f"/api/v1/workflows/{draft.pk}/", {"description": "changed"}),
         ("delete", f"/api/v1/workflows/{draft.pk}/", None),
         ("get", f"/api/v1/workflows/{draft.pk}/steps/", None),
-        ("post", f"/api/v1/workflows/{draft.pk}/steps/", {"name": "second", "task_type": "log"}),
+        ("post", f"/api/v1/workflows/{draft.pk}/steps/", {"name": "second", "task_type": "log", "config": {"message": "x"}}),
         ("patch", f"/api/v1/workflows/{draft.pk}/steps/a/", {"name": "first"}),
         ("delete", f"/api/v1/workflows/{draft.pk}/steps/a/", None),
         ("post", f"/api/v1/workflows/{draft.pk}/activate/", None),
@@ -725,7 +725,7 @@ def test_documented_paths_answer_the_same_with_and_without_their_slash(api, user
         ("get", "/api/v1/limits/", None),
         ("get", "/api/v1/credentials/", None),
         ("post", "/api/v1/tokens/", {"name": "ci"}),
-        ("get", "/api/v1/triggers/", None),
+        ("get", f"/api/v1/workflows/{workflow.pk}/triggers/", None),
         ("get", "/api/v1/metrics/workflows/", None),
         ("get", "/api/v1/auth/me/", None),
         ("get", "/api/v1/schema/", None),
@@ -764,11 +764,11 @@ def test_the_limit_is_capped_and_a_huge_offset_is_an_empty_page(api, user):
 
 def test_a_step_given_by_name_gets_a_unique_key_made_from_it(api):
     workflow = create(api, {"name": "w"})
-    keys = [api.post(f"/api/v1/workflows/{workflow['id']}/steps/", {"name": name, "task_type": "log"},
+    keys = [api.post(f"/api/v1/workflows/{workflow['id']}/steps/", {"name": name, "task_type": "log", "config": {"message": "x"}},
                      format="json").data["key"]
             for name in ("validate-order", "validate order", "2nd step!")]
     assert keys == ["validate_order", "validate_order_2", "_2nd_step"]
-    assert api.post(f"/api/v1/workflows/{workflow['id']}/steps/", {"task_type": "log"},
+    assert api.post(f"/api/v1/workflows/{workflow['id']}/steps/", {"task_type": "log", "config": {"message": "x"}},
                     format="json").status_code == 400  # neither a key nor a name
     assert [s["key"] for s in api.get(f"/api/v1/workflows/{workflow['id']}/steps/").data] == keys
 
@@ -808,7 +808,7 @@ def test_changing_a_step_of_an_active_workflow_publishes_a_version(api, user):
     workflow = diamond(user)
     base = f"/api/v1/workflows/{workflow.pk}/steps"
     assert api.patch(f"{base}/d/", {"name": "last"}, format="json").status_code == 200
-    assert api.post(f"{base}/", {"name": "e", "task_type": "log", "depends_on": ["d"]}, format="json").status_code == 201
+    assert api.post(f"{base}/", {"name": "e", "task_type": "log", "config": {"message": "x"}, "depends_on": ["d"]}, format="json").status_code == 201
     assert api.delete(f"{base}/e/").status_code == 204
     workflow.refresh_from_db()
     assert workflow.version == 4 and workflow.versions.count() == 4
