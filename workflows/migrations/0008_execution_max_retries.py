@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0006_fewer_indexes_per_step'),
+        ('workflows', '0007_workflowrun'),
     ]
 
     operations = [
