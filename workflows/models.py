@@ -172,6 +172,10 @@ class WorkflowExecution(models.Model):
     error_message = models.TextField(blank=True)
     error_details = models.JSONField(default=dict, blank=True)
     retry_count = models.PositiveIntegerField(default=0, help_text="How many times the run was resumed by a retry.")
+    max_retries = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=(
+            "Given when the run was started: the retries of each step that sets none of its own, in place "
+            "of the workflow's default. Empty: the workflow's (and steps') policy as defined."))
     triggered_by = models.CharField(max_length=16, choices=TriggerSource.choices, default=TriggerSource.API)
     triggered_by_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                           on_delete=models.SET_NULL, related_name="+")

@@ -13,7 +13,7 @@ from monitoring import presence
 from monitoring.models import Heartbeat
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 
-FIELDS = {"status", "mode", "database", "broker", "workers", "beat"}
+FIELDS = {"status", "mode", "database", "broker", "redis", "workers", "beat"}  # redis: the broker's figure (seed 002)
 
 
 def health():
@@ -69,6 +69,7 @@ def test_a_broken_broker_is_503(settings):
         app.conf.broker_url = old
         app.pool.force_close_all()
     assert status == 503 and body["broker"].startswith("OperationalError") and body["workers"]["count"] == 1
+    assert body["redis"] == body["broker"]
 
 
 @pytest.mark.e2e
@@ -126,7 +127,8 @@ def test_live_checks_nothing_and_ready_checks_what_the_web_needs():
     assert live.status_code == 200 and live.json() == {"status": "live"}
     ready = Client().get("/health/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "database": "ok", "broker": ready.json()["broker"]}
+    assert ready.json() == {"status": "ready", "database": "ok", "broker": ready.json()["broker"],
+                            "redis": ready.json()["broker"]}
     assert ready.json()["broker"].startswith("ok")
     assert health()[0] == 503
 

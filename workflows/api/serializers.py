@@ -120,6 +120,17 @@ class StepSerializer(serializers.Serializer):
         }
 
 
+class StepInputSerializer(StepSerializer):
+    """One step given to the steps sub-resource (/workflows/<id>/steps/): StepSerializer's fields,
+    the key optional (seed 002's clients give a `name` and `step_order` only): without one, it is
+    made from the name (letters, digits and underscores; "validate-order" -> "validate_order"), kept
+    unique within the workflow, and answered in the step's `key`."""
+
+    key = serializers.RegexField(bounds.STEP_KEY_PATTERN, max_length=bounds.STEP_KEY_MAX_LENGTH, required=False,
+                                 error_messages={"invalid": bounds.STEP_KEY_HELP},
+                                 help_text="Optional: made from `name` when not given.")
+
+
 class StepOutputSerializer(StepSerializer):
     """A step as GET /workflows/<id>/ answers it (for the OpenAPI schema only): StepSerializer's
     to_representation writes every field, with the step's id, so none is optional here."""
@@ -301,6 +312,9 @@ class WorkflowVersionSerializer(serializers.ModelSerializer):
 class RunInputSerializer(serializers.Serializer):
     input_data = serializers.JSONField(required=False, default=dict)
     idempotency_key = serializers.CharField(max_length=255, required=False, allow_blank=True, allow_null=True)
+    max_retries = serializers.IntegerField(
+        min_value=0, max_value=bounds.MAX_RETRIES, required=False, allow_null=True, default=None,
+        help_text="This run's retries of each step that sets none of its own, in place of the workflow's default.")
 
     def validate_input_data(self, value):
         if not isinstance(value, dict):
@@ -355,7 +369,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
         model = WorkflowExecution
         fields = ["id", "workflow", "workflow_name", "workflow_version", "status", "allowed_actions",
                   "idempotency_key", "input_data", "output_data", "error_message", "error_details", "retry_count",
-                  "triggered_by", "triggered_by_user", "concurrency_key", "created_at", "scheduled_at", "started_at",
+                  "max_retries", "triggered_by", "triggered_by_user", "concurrency_key", "created_at", "scheduled_at", "started_at",
                   "completed_at"]
         read_only_fields = fields
 

@@ -16,11 +16,13 @@ from ..services import step_trial
 from ..code import sync as code_sync
 from ..models import Credential, LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStep
 from ..steps import registry
+from . import pagination
 from . import serializers as s
 from .errors import field_errors
 from .filters import ExecutionFilter, WorkflowFilter
 
 LEVEL_ORDER = list(LogLevel.values)
+STEP_KEY_PARAMETER = OpenApiParameter("step_key", str, OpenApiParameter.PATH, description="The step's key.")
 # Attempts in the order they ran; the not yet queued ones last.
 TASKS_IN_RUN_ORDER = TaskExecution.objects.order_by(F("queued_at").asc(nulls_last=True), "created_at", "attempt")
 
@@ -43,6 +45,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         Prefetch("steps", queryset=WorkflowStep.objects.prefetch_related(services.UPSTREAM)))
     serializer_class = s.WorkflowSerializer
     filterset_class = WorkflowFilter
+    pagination_class = pagination.named("workflows")  # ?limit=&offset= answers seed 002's "workflows" too
 
     def get_queryset(self):
         # Only a list reads many workflows' steps (prefetched); one workflow's are read as plain data
@@ -121,17 +124,59 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         execution, created = services.execution_start(
             workflow=workflow, input_data=data.validated_data["input_data"],
             idempotency_key=data.validated_data.get("idempotency_key") or None,
-            triggered_by=TriggerSource.MANUAL, user=request.user)
+            triggered_by=TriggerSource.MANUAL, user=request.user, max_retries=data.validated_data["max_retries"])
         return _run_response(_detail(execution.pk), created)
 
-    @extend_schema(request=s.StepSerializer, responses={201: s.StepSerializer})
-    @action(detail=True, methods=["post"])
+    @extend_schema(methods=["GET"], operation_id="workflows_steps_list", filters=False,
+                   responses=s.StepOutputSerializer(many=True), summary="The workflow's steps (the whole list, not paged)")
+    @extend_schema(methods=["POST"], operation_id="workflows_steps_create", request=s.StepInputSerializer,
+                   responses={201: s.StepOutputSerializer}, summary="Add one step",
+                   description="The rest of the graph is kept; an active workflow publishes a new version. "
+                               "Without a `key`, one is made from `name`, unique within the workflow, and "
+                               "answered in the step's `key`.")
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def steps(self, request, pk=None):
         workflow = self.get_object()
-        data = s.StepSerializer(data=request.data)
+        if request.method == "GET":
+            return Response(s.StepSerializer(graph_rows.read(workflow), many=True).data)
+        data = s.StepInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         step = services.step_add(workflow=workflow, step=dict(data.validated_data), user=request.user)
         return Response(s.StepSerializer(step).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], operation_id="workflows_step_retrieve", responses=s.StepOutputSerializer,
+                   parameters=[STEP_KEY_PARAMETER], summary="One step")
+    @extend_schema(methods=["PUT"], operation_id="workflows_step_update", request=s.StepInputSerializer,
+                   responses=s.StepOutputSerializer, parameters=[STEP_KEY_PARAMETER], summary="Replace one step",
+                   description="The fields not given take their defaults; the key is kept unless one is given "
+                               "(a step that others depend on keeps its key). An active workflow publishes a "
+                               "new version.")
+    @extend_schema(methods=["PATCH"], operation_id="workflows_step_partial_update", request=s.StepInputSerializer,
+                   responses=s.StepOutputSerializer, parameters=[STEP_KEY_PARAMETER], summary="Change one step",
+                   description="Only the fields given change. An active workflow publishes a new version.")
+    @extend_schema(methods=["DELETE"], operation_id="workflows_step_destroy", request=None, responses={204: None},
+                   parameters=[STEP_KEY_PARAMETER], summary="Remove one step",
+                   description="Refused (409, naming them in `dependents`) while other steps depend on it, "
+                               "and for the last step of an active workflow. An active workflow publishes a "
+                               "new version.")
+    @action(detail=True, methods=["get", "put", "patch", "delete"], url_path=r"steps/(?P<step_key>[^/.]+)",
+            pagination_class=None, filter_backends=[])
+    def step(self, request, pk=None, step_key=None):
+        workflow = self.get_object()
+        if request.method == "GET":
+            return Response(s.StepSerializer(services.step_get(workflow=workflow, key=step_key)).data)
+        if request.method == "DELETE":
+            services.step_delete(workflow=workflow, key=step_key, user=request.user)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        services.step_get(workflow=workflow, key=step_key)  # 404 before 400
+        partial = request.method == "PATCH"
+        data = s.StepInputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        if partial and "position" not in request.data:  # the serializer reads no position as (0, 0)
+            changes.pop("position_x", None), changes.pop("position_y", None)
+        step = services.step_update(workflow=workflow, key=step_key, changes=changes, user=request.user)
+        return Response(s.StepSerializer(step).data)
 
     @extend_schema(responses=s.WorkflowVersionSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, not paged
@@ -151,6 +196,7 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     queryset = WorkflowExecution.objects.for_api()
     serializer_class = s.ExecutionSerializer
     filterset_class = ExecutionFilter
+    pagination_class = pagination.named("executions")
 
     def get_serializer_class(self):
         return s.ExecutionDetailSerializer if self.action == "retrieve" else s.ExecutionSerializer
@@ -170,7 +216,7 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         execution, created = services.execution_start(
             workflow=data.validated_data["workflow_id"], input_data=data.validated_data["input_data"],
             idempotency_key=data.validated_data.get("idempotency_key") or None,
-            triggered_by=TriggerSource.API, user=request.user)
+            triggered_by=TriggerSource.API, user=request.user, max_retries=data.validated_data["max_retries"])
         return _run_response(_detail(execution.pk), created)
 
     @extend_schema(request=s.BulkStartSerializer, responses={201: s.BulkStartResultSerializer,

@@ -6,7 +6,7 @@ A version's definition never changes, so the parsed form is cached per version i
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 
 from django.conf import settings
@@ -138,6 +138,18 @@ class Definition:
             )
             for s in data["steps"]
         }
+        # Which steps set their own max_retries: a run's max_retries (given at its start) replaces the
+        # workflow's default, not a step's own.
+        self._own_max_retries = {s["key"] for s in data["steps"] if (s.get("retry") or {}).get("max_retries") is not None}
+
+    def retry_policy(self, step_key: str, *, run_max_retries: int | None = None) -> RetryPolicy:
+        """The retry policy of a step in a run: the step's, with `run_max_retries` (the run's override,
+        clamped to bounds.MAX_RETRIES) as its retry count unless the step sets its own."""
+        policy = self.steps[step_key].retry
+        if run_max_retries is None or step_key in self._own_max_retries:
+            return policy
+        return replace(policy, max_retries=int(bounds.clamp(run_max_retries, 0, bounds.MAX_RETRIES,
+                                                            default=policy.max_retries)))
 
     @property
     def kind(self) -> str:

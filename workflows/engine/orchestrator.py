@@ -498,11 +498,12 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
     details = {"type": type(error).__name__, "retryable": error.retryable, **error.details}
     if traceback_text:
         details["traceback"] = traceback_text
-    step = definitions.for_version(execution.workflow_version_id).steps[task.step_key]
+    policy = definitions.for_version(execution.workflow_version_id).retry_policy(
+        task.step_key, run_max_retries=execution.max_retries)
     # An attempt that never reached its target (an open circuit) does not count against the budget.
     uncounted = 0 if getattr(error, "consumes_attempt", True) else 1
     attempts_in_round = task.attempt - task.round_first_attempt + 1 - uncounted
-    retrying = execution.status == E.RUNNING and step.retry.should_retry(attempts_in_round, retryable=error.retryable)
+    retrying = execution.status == E.RUNNING and policy.should_retry(attempts_in_round, retryable=error.retryable)
     failed = [] if retrying else [Note(execution.pk, f"Step {task.step_key!r} failed: {error.message}", task=task,
                                        level=LogLevel.ERROR, details={"attempt": task.attempt})]
     moved = transition_rows(TaskExecution.objects.filter(pk=task.pk), source, T.FAILED, now=now,
@@ -512,7 +513,7 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
         return False
     if retrying:
         # The policy's backoff, but never sooner than the error says a retry can help (an open circuit).
-        delay = bounds.clamp(max(step.retry.delay(max(attempts_in_round, 1)), getattr(error, "retry_after", None) or 0),
+        delay = bounds.clamp(max(policy.delay(max(attempts_in_round, 1)), getattr(error, "retry_after", None) or 0),
                              0.0, bounds.max_retry_delay())
         retry = TaskExecution.objects.create(
             execution_id=execution.pk, step_key=task.step_key, task_type=task.task_type, visit=task.visit,

@@ -10,6 +10,10 @@ from .definitions import (
     check_editable,
     check_storable,
     step_add,
+    step_delete,
+    step_get,
+    step_key_from_name,
+    step_update,
     version_publish,
     workflow_activate,
     workflow_create,
@@ -29,6 +33,7 @@ from .executions import (
 
 __all__ = [
     "StartItem", "UPSTREAM", "WORKFLOW_FIELDS", "check_editable", "check_storable", "execution_cancel", "execution_retry",
-    "execution_signal", "execution_start", "executions_retry_failed", "executions_start", "step_add", "version_publish",
+    "execution_signal", "execution_start", "executions_retry_failed", "executions_start", "step_add", "step_delete",
+    "step_get", "step_key_from_name", "step_update", "version_publish",
     "workflow_activate", "workflow_create", "workflow_delete", "workflow_update", "workflow_validate",
 ]

@@ -4,13 +4,15 @@ activating (a frozen version) and deleting a workflow and its graph."""
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 
 from django.db import transaction
 from django.db.models import Prefetch
 
-from .. import call_graph, graph_rows, selectors, templating
+from .. import bounds, call_graph, graph_rows, selectors, templating
 from ..engine import definition as definitions
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, NotFound
 from ..models import StepDependency, Workflow, WorkflowKind, WorkflowStatus, WorkflowStep, WorkflowVersion
 
 WORKFLOW_FIELDS = ("name", "description", "metadata", "max_concurrency", "concurrency_key", "max_retries",
@@ -193,13 +195,91 @@ def _activate(workflow: Workflow, definition: dict, steps: list[dict], *, user) 
     workflow.save(update_fields=["status", "updated_at"])
 
 
-@transaction.atomic
-def step_add(*, workflow: Workflow, step: dict, user=None) -> WorkflowStep:
+def step_key_from_name(name: str, *, taken: set[str]) -> str:
+    """A step key (bounds.STEP_KEY_PATTERN) made from a step's name, as seed 002's clients give a step:
+    "validate-order" -> "validate_order". Other characters become underscores (runs of them one), a
+    leading digit gets an underscore before it; a key already in `taken` gets a suffix _2, _3... and
+    the result is at most bounds.STEP_KEY_MAX_LENGTH characters."""
+    base = re.sub(r"[^A-Za-z0-9_]+", "_", unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode())
+    base = base.strip("_") or "step"
+    if base[0].isdigit():
+        base = f"_{base}"
+    base = base[:bounds.STEP_KEY_MAX_LENGTH]
+    key, number = base, 1
+    while key in taken:
+        number += 1
+        suffix = f"_{number}"
+        key = f"{base[:bounds.STEP_KEY_MAX_LENGTH - len(suffix)]}{suffix}"
+    return key
+
+
+def _locked_steps(workflow: Workflow) -> tuple[Workflow, list[dict]]:
     check_editable(workflow)
     workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
-    steps = _steps_data(workflow)
-    if any(s["key"] == step["key"] for s in steps):
+    return workflow, _steps_data(workflow)
+
+
+def _step_index(steps: list[dict], key: str) -> int:
+    for index, step in enumerate(steps):
+        if step["key"] == key:
+            return index
+    raise NotFound(f"no step {key!r} in this workflow")
+
+
+@transaction.atomic
+def step_add(*, workflow: Workflow, step: dict, user=None) -> WorkflowStep:
+    """Add one step (the rest of the graph kept), with workflow_update's checks and versioning: an
+    active workflow publishes a new version. Without a `key`, one is made from its `name`
+    (step_key_from_name), unique within the workflow."""
+    workflow, steps = _locked_steps(workflow)
+    taken = {s["key"] for s in steps}
+    if not step.get("key"):
+        if not (step.get("name") or "").strip():
+            raise InvalidInput("a step needs a key or a name", fields={"key": ["give a key, or a name to make it from"]})
+        step = {**step, "key": step_key_from_name(step["name"], taken=taken)}
+    elif step["key"] in taken:
         raise InvalidInput(f"step {step['key']!r}: key: is used by another step of this workflow",
                            fields={"key": ["is used by another step of this workflow"]})
     workflow_update(workflow=workflow, data={}, steps=[*steps, step], user=user)
     return workflow.steps.get(key=step["key"])
+
+
+def step_get(*, workflow: Workflow, key: str) -> WorkflowStep:
+    step = workflow.steps.prefetch_related(UPSTREAM).filter(key=key).first()
+    if step is None:
+        raise NotFound(f"no step {key!r} in this workflow")
+    return step
+
+
+@transaction.atomic
+def step_update(*, workflow: Workflow, key: str, changes: dict, user=None) -> WorkflowStep:
+    """Change one step: `changes` laid over its stored fields (a PUT gives them all, a PATCH some).
+    Its key may change only if no other step depends on it (the checks say which does). Same checks
+    and versioning as workflow_update."""
+    workflow, steps = _locked_steps(workflow)
+    index = _step_index(steps, key)
+    step = {**steps[index], **changes}
+    new_key = step["key"] or key
+    if new_key != key and any(s["key"] == new_key for s in steps):
+        raise InvalidInput(f"step {new_key!r}: key: is used by another step of this workflow",
+                           fields={"key": ["is used by another step of this workflow"]})
+    steps[index] = {**step, "key": new_key}
+    workflow_update(workflow=workflow, data={}, steps=steps, user=user)
+    return step_get(workflow=workflow, key=new_key)
+
+
+@transaction.atomic
+def step_delete(*, workflow: Workflow, key: str, user=None) -> None:
+    """Remove one step; refused (Conflict, 409: the graph's state, not the request, is in the way)
+    while other steps depend on it, and for an active workflow's last step. Same checks and
+    versioning as workflow_update."""
+    workflow, steps = _locked_steps(workflow)
+    index = _step_index(steps, key)
+    rest = steps[:index] + steps[index + 1:]
+    dependents = [s["key"] for s in rest if any(ref.split(":", 1)[0] == key for ref in s.get("depends_on") or ())]
+    if dependents:
+        raise Conflict(f"step {key!r} cannot be removed: {', '.join(map(repr, dependents))} depend on it; "
+                       "change them first", extra={"dependents": dependents})
+    if not rest and workflow.status == WorkflowStatus.ACTIVE:
+        raise Conflict(f"step {key!r} is the last step of an active workflow, which keeps at least one")
+    workflow_update(workflow=workflow, data={}, steps=rest, user=user)

@@ -45,22 +45,27 @@ class StartItem:
 def execution_start(*, workflow: Workflow, input_data: dict | None = None, idempotency_key: str | None = None,
                     triggered_by: str = TriggerSource.API, user=None,
                     parent: tuple[TaskExecution, int] | None = None,
-                    scheduled_at=None) -> tuple[WorkflowExecution, bool]:
+                    scheduled_at=None, max_retries: int | None = None) -> tuple[WorkflowExecution, bool]:
     """Start a run of the workflow's current version, or return the run already started with this
     idempotency key. Answers (execution, created). Returns at once: the steps run on the workers.
     With `scheduled_at` in the future the run waits as pending (a durable timer) until then.
 
     The one place that says a workflow must be active to run (WorkflowNotActive otherwise), checked
     after the idempotency lookup: a redelivery of a start that happened before the workflow was
-    paused answers its run. Triggers rely on this check instead of repeating it."""
+    paused answers its run. Triggers rely on this check instead of repeating it.
+
+    `max_retries` (0..bounds.MAX_RETRIES): this run's retry count for each step that sets none of its
+    own, in place of the workflow's default; stored on the run, read by the engine when a step fails."""
     [started] = executions_start(workflow=workflow, items=[StartItem(input_data, idempotency_key)],
-                                 triggered_by=triggered_by, user=user, parent=parent, scheduled_at=scheduled_at)
+                                 triggered_by=triggered_by, user=user, parent=parent, scheduled_at=scheduled_at,
+                                 max_retries=max_retries)
     return started
 
 
 def executions_start(*, workflow: Workflow, items: Sequence[StartItem], triggered_by: str = TriggerSource.API,
                      user=None, parent: tuple[TaskExecution, int] | None = None, scheduled_at=None,
-                     field_of: Callable[[int], str] | None = None) -> list[tuple[WorkflowExecution, bool]]:
+                     field_of: Callable[[int], str] | None = None,
+                     max_retries: int | None = None) -> list[tuple[WorkflowExecution, bool]]:
     """Start a run for each item, all or none, in one transaction: answers (execution, created) per
     item, in order. An item whose idempotency key already started a run (before, or earlier in the
     same list) answers that run. Every input is checked before anything is written; an item that is
@@ -70,6 +75,9 @@ def executions_start(*, workflow: Workflow, items: Sequence[StartItem], triggere
     runs, one of their step rows, one UPDATE that starts them, one that queues their first steps
     (sent after commit together), one INSERT of their events. `field_of(i)`: how errors name item
     i's input (default `inputs[i]`; `input_data` for a single item)."""
+    if max_retries is not None and not 0 <= max_retries <= bounds.MAX_RETRIES:
+        raise InvalidInput(f"max_retries must be between 0 and {bounds.MAX_RETRIES}",
+                           fields={"max_retries": [f"must be between 0 and {bounds.MAX_RETRIES}"]})
     high = bounds.max_bulk_start()
     if len(items) > high:
         raise InvalidInput(f"at most {high} runs in one start; this one has {len(items)}",
@@ -104,7 +112,8 @@ def executions_start(*, workflow: Workflow, items: Sequence[StartItem], triggere
             try:
                 with transaction.atomic() if any(keys[i] for i in todo) else nullcontext():
                     created = _create(workflow, [(i, inputs[i], keys[i], key_values[i]) for i in todo],
-                                      triggered_by=triggered_by, user=user, parent=parent, scheduled_at=scheduled_at)
+                                      triggered_by=triggered_by, user=user, parent=parent, scheduled_at=scheduled_at,
+                                      max_retries=max_retries)
             except IntegrityError:
                 if not any(keys[i] for i in todo):
                     raise
@@ -133,7 +142,7 @@ def _concurrency_key(workflow: Workflow, input_data: dict, *, field: str) -> str
 
 
 def _create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]], *, triggered_by: str, user,
-            parent, scheduled_at) -> list[tuple[int, WorkflowExecution, bool]]:
+            parent, scheduled_at, max_retries: int | None = None) -> list[tuple[int, WorkflowExecution, bool]]:
     """INSERT the runs (pending) and their first step rows, record their events and start them.
     A key repeated within `runs` starts one run; the later items answer it (not created)."""
     version_id = definitions.version_id(workflow.pk, workflow.version)
@@ -149,7 +158,7 @@ def _create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]], *
             workflow=workflow, workflow_version_id=version_id, input=input_data, idempotency_key=key,
             triggered_by=triggered_by, triggered_by_user=user if getattr(user, "is_authenticated", False) else None,
             concurrency_key=key_value, parent_task=parent[0] if parent else None,
-            child_index=parent[1] if parent else None, scheduled_at=scheduled_at)
+            child_index=parent[1] if parent else None, scheduled_at=scheduled_at, max_retries=max_retries)
         executions.append(execution)
         answers.append((index, execution, True))
         if key:

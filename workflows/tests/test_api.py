@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
@@ -676,3 +676,194 @@ def test_bulk_start_over_http_takes_a_fixed_number_of_queries(api, user):
 
     count(1)
     assert count(1) == count(100)
+
+
+# --- every path with and without its trailing slash (flowpilot/slashes.py) -----------------------
+
+def test_post_without_the_trailing_slash_creates(api):
+    response = api.post("/api/v1/workflows", SIGNUP, format="json")
+    assert response.status_code == 201, response.data  # not a 301 to a GET that lost the body
+    assert Workflow.objects.filter(pk=response.data["id"], name="signup").exists()
+
+
+def _same_with_and_without_slash(api, method: str, path: str, body=None) -> tuple[int, int]:
+    """The status of `path` with its slash and without, each on its own fresh copy of the state."""
+    statuses = []
+    for variant in (path, path.rstrip("/")):
+        sid = transaction.savepoint()
+        statuses.append(getattr(api, method)(variant, body, format="json").status_code)
+        transaction.savepoint_rollback(sid)
+    return tuple(statuses)
+
+
+def test_documented_paths_answer_the_same_with_and_without_their_slash(api, user):
+    workflow = diamond(user)
+    draft = services.workflow_create(owner=user, data={"name": "draft"}, steps=[step("a", function="noop")])
+    execution, _ = services.execution_start(workflow=workflow, input_data={})
+    cases = [
+        ("get", "/api/v1/workflows/", None),
+        ("post", "/api/v1/workflows/", SIGNUP),
+        ("post", "/api/v1/workflows/validate/", SIGNUP),
+        ("get", f"/api/v1/workflows/{workflow.pk}/", None),
+        ("put", f"/api/v1/workflows/{draft.pk}/", {"name": "renamed", "steps": [step("b", function="noop")]}),
+        ("patch", f"/api/v1/workflows/{draft.pk}/", {"description": "changed"}),
+        ("delete", f"/api/v1/workflows/{draft.pk}/", None),
+        ("get", f"/api/v1/workflows/{draft.pk}/steps/", None),
+        ("post", f"/api/v1/workflows/{draft.pk}/steps/", {"name": "second", "task_type": "log", "config": {"message": "x"}}),
+        ("patch", f"/api/v1/workflows/{draft.pk}/steps/a/", {"name": "first"}),
+        ("delete", f"/api/v1/workflows/{draft.pk}/steps/a/", None),
+        ("post", f"/api/v1/workflows/{draft.pk}/activate/", None),
+        ("get", f"/api/v1/workflows/{workflow.pk}/versions/", None),
+        ("get", f"/api/v1/workflows/{workflow.pk}/export/", None),
+        ("post", f"/api/v1/workflows/{workflow.pk}/run/", {"input_data": {}}),
+        ("get", "/api/v1/executions/", None),
+        ("post", "/api/v1/executions/", {"workflow_id": str(workflow.pk), "input_data": {}}),
+        ("get", f"/api/v1/executions/{execution.pk}/", None),
+        ("get", f"/api/v1/executions/{execution.pk}/logs/", None),
+        ("post", f"/api/v1/executions/{execution.pk}/cancel/", None),
+        ("get", "/api/v1/step-types/", None),
+        ("get", "/api/v1/limits/", None),
+        ("get", "/api/v1/credentials/", None),
+        ("post", "/api/v1/tokens/", {"name": "ci"}),
+        ("get", f"/api/v1/workflows/{workflow.pk}/triggers/", None),
+        ("get", "/api/v1/metrics/workflows/", None),
+        ("get", "/api/v1/auth/me/", None),
+        ("get", "/api/v1/schema/", None),
+    ]
+    for method, path, body in cases:
+        with_slash, without = _same_with_and_without_slash(api, method, path, body)
+        assert with_slash == without and with_slash < 300, (method, path, with_slash, without)
+
+
+def test_paths_outside_the_api_keep_their_redirect_and_the_app(client):
+    assert client.get("/admin").status_code == 301  # APPEND_SLASH, as before
+    assert client.get("/api/v1/no-such-thing").status_code == 404  # no route either way: a 404, not the app
+
+
+# --- limit/offset where the client asks; capped ---------------------------------------------------
+
+def test_a_list_asked_for_limit_and_offset_says_them_and_names_its_items(api, user):
+    for name in ("a", "b", "c"):
+        services.workflow_create(owner=user, data={"name": name})
+    plain = api.get("/api/v1/workflows/").json()
+    assert set(plain) == {"count", "next", "previous", "results"}  # today's page for who does not ask
+    page = api.get("/api/v1/workflows?limit=2&offset=1").json()
+    assert (page["count"], page["limit"], page["offset"], len(page["results"])) == (3, 2, 1, 2)
+    assert page["workflows"] == page["results"]
+    assert api.get("/api/v1/executions/?offset=0").json()["executions"] == []
+
+
+def test_the_limit_is_capped_and_a_huge_offset_is_an_empty_page(api, user):
+    services.workflow_create(owner=user, data={"name": "a"})
+    assert api.get("/api/v1/workflows/?limit=100000").json()["limit"] == 1000
+    page = api.get("/api/v1/workflows/?offset=233854295095871220482048")
+    assert page.status_code == 200 and page.json()["results"] == []
+
+
+# --- the steps sub-resource -----------------------------------------------------------------------
+
+def test_a_step_given_by_name_gets_a_unique_key_made_from_it(api):
+    workflow = create(api, {"name": "w"})
+    keys = [api.post(f"/api/v1/workflows/{workflow['id']}/steps/", {"name": name, "task_type": "log", "config": {"message": "x"}},
+                     format="json").data["key"]
+            for name in ("validate-order", "validate order", "2nd step!")]
+    assert keys == ["validate_order", "validate_order_2", "_2nd_step"]
+    assert api.post(f"/api/v1/workflows/{workflow['id']}/steps/", {"task_type": "log", "config": {"message": "x"}},
+                    format="json").status_code == 400  # neither a key nor a name
+    assert [s["key"] for s in api.get(f"/api/v1/workflows/{workflow['id']}/steps/").data] == keys
+
+
+def test_step_keys_made_from_names_are_valid_and_bounded():
+    import re
+
+    from workflows import bounds
+    for name, taken in [("Étape über", set()), ("x" * 300, {"x" * 100}), ("---", set()), ("a b", {"a_b"})]:
+        key = services.step_key_from_name(name, taken=taken)
+        assert re.match(bounds.STEP_KEY_PATTERN, key) and key not in taken, (name, key)
+
+
+def test_one_step_is_read_changed_and_removed(api):
+    workflow = create(api)
+    base = f"/api/v1/workflows/{workflow['id']}/steps"
+    assert api.get(f"{base}/crm/").data["depends_on"] == ["welcome"]
+    patched = api.patch(f"{base}/crm/", {"timeout_seconds": 45}, format="json").data
+    assert patched["timeout_seconds"] == 45 and patched["max_retries"] == 2 and patched["position"] == {"x": 100, "y": 50}
+    replaced = api.put(f"{base}/crm/", {"task_type": "log", "config": {"message": "hi"}}, format="json").data
+    assert replaced["key"] == "crm" and replaced["task_type"] == "log" and replaced["depends_on"] == []
+    assert api.delete(f"{base}/welcome/").status_code == 204  # nothing depends on it any more
+    assert api.get(f"{base}/welcome/").status_code == 404
+    assert api.delete(f"{base}/nope/").status_code == 404
+
+
+def test_a_step_others_depend_on_is_not_removed_or_renamed(api):
+    workflow = create(api)
+    base = f"/api/v1/workflows/{workflow['id']}/steps"
+    refused = api.delete(f"{base}/welcome/")
+    assert refused.status_code == 409 and refused.data["dependents"] == ["crm"]
+    assert api.patch(f"{base}/welcome/", {"key": "hello"}, format="json").status_code == 400
+    assert [s["key"] for s in api.get(f"{base}/").data] == ["welcome", "crm"]  # nothing changed
+
+
+def test_changing_a_step_of_an_active_workflow_publishes_a_version(api, user):
+    workflow = diamond(user)
+    base = f"/api/v1/workflows/{workflow.pk}/steps"
+    assert api.patch(f"{base}/d/", {"name": "last"}, format="json").status_code == 200
+    assert api.post(f"{base}/", {"name": "e", "task_type": "log", "config": {"message": "x"}, "depends_on": ["d"]}, format="json").status_code == 201
+    assert api.delete(f"{base}/e/").status_code == 204
+    workflow.refresh_from_db()
+    assert workflow.version == 4 and workflow.versions.count() == 4
+
+
+def test_an_active_workflow_keeps_its_last_step(api, user):
+    workflow = active_workflow(user, [step("only", function="noop")])
+    response = api.delete(f"/api/v1/workflows/{workflow.pk}/steps/only/")
+    assert response.status_code == 409 and workflow.steps.filter(key="only").exists()
+
+
+# --- max_retries given with a start ---------------------------------------------------------------
+
+def _failing(user, **step_fields):
+    return active_workflow(user, [step("f", function="fail", **step_fields)], max_retries=0, retry_base_delay=0)
+
+
+def _attempts_after_sweeps(execution, sync_executor) -> int:
+    from workflows.services.recovery import sweep
+
+    sync_executor.drain()
+    for _ in range(5):
+        sweep(now=timezone.now() + timedelta(seconds=1))
+        sync_executor.drain()
+    return execution.task_executions.filter(step_key="f").count()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/executions/", "/api/v1/workflows/{id}/run/"])
+def test_max_retries_on_a_start_overrides_the_workflows_default_for_that_run(api, user, sync_executor, path):
+    workflow = _failing(user)
+    body = {"workflow_id": str(workflow.pk), "input_data": {}, "max_retries": 2}
+    response = api.post(path.format(id=workflow.pk), body, format="json")
+    assert response.status_code == 201 and response.data["max_retries"] == 2
+    execution = WorkflowExecution.objects.get(pk=response.data["id"])
+    assert _attempts_after_sweeps(execution, sync_executor) == 3  # the workflow's 0 retries, overridden
+    plain = api.post(path.format(id=workflow.pk), {**body, "max_retries": None}, format="json").data
+    assert plain["max_retries"] is None
+    assert _attempts_after_sweeps(WorkflowExecution.objects.get(pk=plain["id"]), sync_executor) == 1
+
+
+def test_a_steps_own_max_retries_wins_over_the_runs(api, user, sync_executor):
+    workflow = _failing(user, max_retries=1)
+    response = api.post("/api/v1/executions/", {"workflow_id": str(workflow.pk), "max_retries": 5}, format="json")
+    assert _attempts_after_sweeps(WorkflowExecution.objects.get(pk=response.data["id"]), sync_executor) == 2
+
+
+@pytest.mark.parametrize("value", [-1, 101, "many"])
+def test_max_retries_on_a_start_is_bounded(api, user, value):
+    workflow = diamond(user)
+    response = api.post("/api/v1/executions/", {"workflow_id": str(workflow.pk), "max_retries": value}, format="json")
+    assert response.status_code == 400 and "max_retries" in response.data["fields"]
+    assert not WorkflowExecution.objects.exists()
+
+
+def test_health_names_the_broker_redis_too(db):
+    for path in ("/health", "/health/ready"):
+        body = APIClient().get(path).json()
+        assert body["redis"] == body["broker"]

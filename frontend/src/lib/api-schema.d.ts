@@ -670,14 +670,53 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The workflow's steps (the whole list, not paged)
+         * @description The one place where the owner filter is applied: a user sees only their own objects.
+         */
+        get: operations["workflows_steps_list"];
         put?: never;
-        /** @description The one place where the owner filter is applied: a user sees only their own objects. */
+        /**
+         * Add one step
+         * @description The rest of the graph is kept; an active workflow publishes a new version. Without a `key`, one is made from `name`, unique within the workflow, and answered in the step's `key`.
+         */
         post: operations["workflows_steps_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/steps/{step_key}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One step
+         * @description The one place where the owner filter is applied: a user sees only their own objects.
+         */
+        get: operations["workflows_step_retrieve"];
+        /**
+         * Replace one step
+         * @description The fields not given take their defaults; the key is kept unless one is given (a step that others depend on keeps its key). An active workflow publishes a new version.
+         */
+        put: operations["workflows_step_update"];
+        post?: never;
+        /**
+         * Remove one step
+         * @description Refused (409, naming them in `dependents`) while other steps depend on it, and for the last step of an active workflow. An active workflow publishes a new version.
+         */
+        delete: operations["workflows_step_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Change one step
+         * @description Only the fields given change. An active workflow publishes a new version.
+         */
+        patch: operations["workflows_step_partial_update"];
         trace?: never;
     };
     "/api/v1/workflows/{id}/versions/": {
@@ -1263,6 +1302,8 @@ export interface components {
             };
             /** @description How many times the run was resumed by a retry. */
             readonly retry_count: number;
+            /** @description Given when the run was started: the retries of each step that sets none of its own, in place of the workflow's default. Empty: the workflow's (and steps') policy as defined. */
+            readonly max_retries: number | null;
             readonly triggered_by: components["schemas"]["TriggeredByEnum"];
             readonly triggered_by_user: string | null;
             /** @description The value of the workflow's concurrency key for this run. */
@@ -1279,6 +1320,8 @@ export interface components {
         ExecutionCreate: {
             input_data?: unknown;
             idempotency_key?: string | null;
+            /** @description This run's retries of each step that sets none of its own, in place of the workflow's default. */
+            max_retries?: number | null;
             /** Format: uuid */
             workflow_id: string;
         };
@@ -1305,6 +1348,8 @@ export interface components {
             };
             /** @description How many times the run was resumed by a retry. */
             readonly retry_count: number;
+            /** @description Given when the run was started: the retries of each step that sets none of its own, in place of the workflow's default. Empty: the workflow's (and steps') policy as defined. */
+            readonly max_retries: number | null;
             readonly triggered_by: components["schemas"]["TriggeredByEnum"];
             readonly triggered_by_user: string | null;
             /** @description The value of the workflow's concurrency key for this run. */
@@ -1403,6 +1448,10 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["AlertEvent"][];
+            /** @description The limit served (at most 1000). Only when the request gave limit or offset. */
+            limit?: number;
+            /** @description The offset served. Only when the request gave limit or offset. */
+            offset?: number;
         };
         PaginatedAlertRuleList: {
             /** @example 123 */
@@ -1418,6 +1467,10 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["AlertRule"][];
+            /** @description The limit served (at most 1000). Only when the request gave limit or offset. */
+            limit?: number;
+            /** @description The offset served. Only when the request gave limit or offset. */
+            offset?: number;
         };
         PaginatedApiTokenList: {
             /** @example 123 */
@@ -1433,6 +1486,10 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["ApiToken"][];
+            /** @description The limit served (at most 1000). Only when the request gave limit or offset. */
+            limit?: number;
+            /** @description The offset served. Only when the request gave limit or offset. */
+            offset?: number;
         };
         PaginatedCredentialList: {
             /** @example 123 */
@@ -1448,6 +1505,10 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["Credential"][];
+            /** @description The limit served (at most 1000). Only when the request gave limit or offset. */
+            limit?: number;
+            /** @description The offset served. Only when the request gave limit or offset. */
+            offset?: number;
         };
         PaginatedExecutionList: {
             /** @example 123 */
@@ -1463,6 +1524,12 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["Execution"][];
+            /** @description The limit served (at most 1000). Only when the request gave limit or offset. */
+            limit?: number;
+            /** @description The offset served. Only when the request gave limit or offset. */
+            offset?: number;
+            /** @description The same items as results. Only when the request gave limit or offset. */
+            executions?: components["schemas"]["Execution"][];
         };
         PaginatedWorkflowList: {
             /** @example 123 */
@@ -1478,6 +1545,12 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["Workflow"][];
+            /** @description The limit served (at most 1000). Only when the request gave limit or offset. */
+            limit?: number;
+            /** @description The offset served. Only when the request gave limit or offset. */
+            offset?: number;
+            /** @description The same items as results. Only when the request gave limit or offset. */
+            workflows?: components["schemas"]["Workflow"][];
         };
         PatchedAlertRuleInput: {
             name?: string;
@@ -1516,6 +1589,37 @@ export interface components {
             name?: string;
             value?: string;
             description?: string;
+        };
+        /**
+         * @description One step given to the steps sub-resource (/workflows/<id>/steps/): StepSerializer's fields,
+         *     the key optional (seed 002's clients give a `name` and `step_order` only): without one, it is
+         *     made from the name (letters, digits and underscores; "validate-order" -> "validate_order"), kept
+         *     unique within the workflow, and answered in the step's `key`.
+         */
+        PatchedStepInput: {
+            /** @description Optional: made from `name` when not given. */
+            key?: string;
+            /** @default  */
+            name: string;
+            task_type?: string;
+            config?: {
+                [key: string]: unknown;
+            };
+            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            depends_on?: string[];
+            /** @default 0 */
+            step_order: number;
+            max_retries?: number | null;
+            /** Format: double */
+            retry_base_delay?: number | null;
+            /** Format: double */
+            retry_backoff_factor?: number | null;
+            /** Format: double */
+            retry_max_delay?: number | null;
+            timeout_seconds?: number | null;
+            /** @default  */
+            when: string;
+            position?: components["schemas"]["PositionField"];
         };
         PatchedTriggerUpdate: {
             name?: string;
@@ -1562,6 +1666,8 @@ export interface components {
         RunInput: {
             input_data?: unknown;
             idempotency_key?: string | null;
+            /** @description This run's retries of each step that sets none of its own, in place of the workflow's default. */
+            max_retries?: number | null;
         };
         Running: {
             /** Format: date-time */
@@ -1644,6 +1750,37 @@ export interface components {
             /** Format: date-time */
             last_success_at: string | null;
             step_key: string;
+        };
+        /**
+         * @description One step given to the steps sub-resource (/workflows/<id>/steps/): StepSerializer's fields,
+         *     the key optional (seed 002's clients give a `name` and `step_order` only): without one, it is
+         *     made from the name (letters, digits and underscores; "validate-order" -> "validate_order"), kept
+         *     unique within the workflow, and answered in the step's `key`.
+         */
+        StepInput: {
+            /** @description Optional: made from `name` when not given. */
+            key?: string;
+            /** @default  */
+            name: string;
+            task_type: string;
+            config?: {
+                [key: string]: unknown;
+            };
+            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            depends_on?: string[];
+            /** @default 0 */
+            step_order: number;
+            max_retries?: number | null;
+            /** Format: double */
+            retry_base_delay?: number | null;
+            /** Format: double */
+            retry_backoff_factor?: number | null;
+            /** Format: double */
+            retry_max_delay?: number | null;
+            timeout_seconds?: number | null;
+            /** @default  */
+            when: string;
+            position?: components["schemas"]["PositionField"];
         };
         StepMetrics: {
             /** Format: date-time */
@@ -2084,7 +2221,7 @@ export interface operations {
     alert_rules_list: {
         parameters: {
             query?: {
-                /** @description Number of results to return per page. */
+                /** @description Number of results to return per page (at most 1000). */
                 limit?: number;
                 /** @description The initial index from which to return the results. */
                 offset?: number;
@@ -2461,7 +2598,7 @@ export interface operations {
     alert_rules_events_list: {
         parameters: {
             query?: {
-                /** @description Number of results to return per page. */
+                /** @description Number of results to return per page (at most 1000). */
                 limit?: number;
                 /** @description The initial index from which to return the results. */
                 offset?: number;
@@ -2630,7 +2767,7 @@ export interface operations {
     credentials_list: {
         parameters: {
             query?: {
-                /** @description Number of results to return per page. */
+                /** @description Number of results to return per page (at most 1000). */
                 limit?: number;
                 /** @description The initial index from which to return the results. */
                 offset?: number;
@@ -2949,7 +3086,7 @@ export interface operations {
                 created_after?: string;
                 created_before?: string;
                 idempotency_key?: string;
-                /** @description Number of results to return per page. */
+                /** @description Number of results to return per page (at most 1000). */
                 limit?: number;
                 /** @description The initial index from which to return the results. */
                 offset?: number;
@@ -4049,7 +4186,7 @@ export interface operations {
     tokens_list: {
         parameters: {
             query?: {
-                /** @description Number of results to return per page. */
+                /** @description Number of results to return per page (at most 1000). */
                 limit?: number;
                 /** @description The initial index from which to return the results. */
                 offset?: number;
@@ -4459,7 +4596,7 @@ export interface operations {
     workflows_list: {
         parameters: {
             query?: {
-                /** @description Number of results to return per page. */
+                /** @description Number of results to return per page (at most 1000). */
                 limit?: number;
                 /** @description The initial index from which to return the results. */
                 offset?: number;
@@ -4955,6 +5092,55 @@ export interface operations {
             };
         };
     };
+    workflows_steps_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepOutput"][];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     workflows_steps_create: {
         parameters: {
             query?: never;
@@ -4967,9 +5153,9 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Step"];
-                "application/x-www-form-urlencoded": components["schemas"]["Step"];
-                "multipart/form-data": components["schemas"]["Step"];
+                "application/json": components["schemas"]["StepInput"];
+                "application/x-www-form-urlencoded": components["schemas"]["StepInput"];
+                "multipart/form-data": components["schemas"]["StepInput"];
             };
         };
         responses: {
@@ -4978,7 +5164,240 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Step"];
+                    "application/json": components["schemas"]["StepOutput"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflows_step_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+                /** @description The step's key. */
+                step_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepOutput"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflows_step_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+                /** @description The step's key. */
+                step_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StepInput"];
+                "application/x-www-form-urlencoded": components["schemas"]["StepInput"];
+                "multipart/form-data": components["schemas"]["StepInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepOutput"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflows_step_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+                /** @description The step's key. */
+                step_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflows_step_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+                /** @description The step's key. */
+                step_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedStepInput"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedStepInput"];
+                "multipart/form-data": components["schemas"]["PatchedStepInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepOutput"];
                 };
             };
             /** @description Invalid input: the message, and the refused fields. */

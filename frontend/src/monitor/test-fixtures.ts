@@ -50,6 +50,7 @@ export function execution(tasks: TaskExecution[], extra: Partial<ExecutionDetail
     error_message: "",
     error_details: {},
     retry_count: 0,
+    max_retries: null,
     triggered_by: "api",
     triggered_by_user: "admin",
     concurrency_key: "",
