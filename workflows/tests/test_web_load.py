@@ -192,7 +192,8 @@ def test_the_health_routes_answer_as_orchestrators_expect(stack):
     cluster, url = stack
     assert httpx.get(f"{url}/health/live").json() == {"status": "live"}
     ready = httpx.get(f"{url}/health/ready")
-    assert ready.status_code == 200 and ready.json() == {"status": "ready", "database": "ok", "broker": "ok"}
+    assert ready.status_code == 200 and ready.json() == {"status": "ready", "database": "ok", "broker": "ok",
+                                                                "redis": "ok"}  # redis: the broker, as seed 002 names it
     wait_for(lambda: httpx.get(f"{url}/health").status_code == 200, timeout=30, message="workers and beat seen")
     cluster.kill("beat")  # a missing beat is for monitoring to see; the web still serves
     try:
