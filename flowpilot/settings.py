@@ -347,6 +347,10 @@ FLOWPILOT_LEASE_SECONDS = env_float("FLOWPILOT_LEASE_SECONDS", 30.0)
 FLOWPILOT_HEARTBEAT_SECONDS = env_float("FLOWPILOT_HEARTBEAT_SECONDS", FLOWPILOT_LEASE_SECONDS / 3)
 # A queued step whose message has not been picked up for this long is sent again (lost message).
 FLOWPILOT_REDISPATCH_AFTER_SECONDS = env_float("FLOWPILOT_REDISPATCH_AFTER_SECONDS", 120.0)
+# A worker that ran a step runs one of the steps it queued next itself, without a message: at most
+# this many in a row, and none once its message has been running this long (0: a message per step).
+FLOWPILOT_FOLLOW_STEPS = env_int("FLOWPILOT_FOLLOW_STEPS", 100)
+FLOWPILOT_FOLLOW_SECONDS = env_float("FLOWPILOT_FOLLOW_SECONDS", 1.0)
 FLOWPILOT_DEFAULT_TIMEOUT_SECONDS = env_int("FLOWPILOT_DEFAULT_TIMEOUT_SECONDS", 300)
 # Bounds on what a workflow can ask for (workflows/bounds.py): saving a larger value is a 400 naming
 # the field and the bound; the engine clamps a stored one (a delay past the maximum is the maximum).

@@ -20,7 +20,7 @@ WORKER_ID = socket.gethostname()
              ignore_result=True)
 def run_step(self, task_execution_id: str) -> str:
     worker = f"{self.request.hostname or WORKER_ID}:{os.getpid()}"
-    return orchestrator.run_step(task_execution_id, worker_id=worker, celery_task_id=self.request.id or "")
+    return orchestrator.run_message(task_execution_id, worker_id=worker, celery_task_id=self.request.id or "")
 
 
 @shared_task(name="workflows.tasks.sweep", ignore_result=True)

@@ -1,8 +1,11 @@
 """How a queued step reaches a worker.
 
 CeleryExecutor sends one message per step after the transaction commits (the queued row stays the
-outbox: if the send fails, the sweeper re-sends). SynchronousExecutor runs steps in this process,
-one after another, for tests and scripts that want no worker.
+outbox: if the send fails, the sweeper re-sends). A worker running a step follows on: of the steps
+the step's commit queued, it keeps one to run next itself, without a message (`following`, bounded
+in steps and seconds so that a long chain gives the worker back to the queue; docs/adr/0017).
+SynchronousExecutor runs steps in this process, one after another, for tests and scripts that want
+no worker.
 
 Both reach the step runner by its task's name (RUN_STEP), never by importing it: the engine that
 dispatches sits below the task module that runs a step (tasks.py -> orchestrator -> executors).
@@ -10,8 +13,11 @@ dispatches sits below the task module that runs a step (tasks.py -> orchestrator
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from celery import current_app
 from django.conf import settings
@@ -23,11 +29,52 @@ from flowpilot import fail_open
 RUN_STEP = "workflows.tasks.run_step"  # its one argument: the TaskExecution's id
 
 
+class Following:
+    """The steps a worker keeps to run itself after the one its message named: one per commit, while
+    it has steps and seconds left."""
+
+    def __init__(self, *, steps: int, seconds: float):
+        self.kept: deque[str] = deque()
+        self.steps_left = steps
+        self.until = time.monotonic() + seconds
+
+    def keep(self, ids: list[str]) -> list[str]:
+        """Keep the first of `ids` if there is room; answers the ones left to send."""
+        if ids and not self.kept and self.steps_left > 0 and time.monotonic() < self.until:
+            self.kept.append(ids[0])
+            self.steps_left -= 1
+            return ids[1:]
+        return ids
+
+    def take(self) -> str | None:
+        return self.kept.popleft() if self.kept else None
+
+
 class CeleryExecutor:
+    def __init__(self) -> None:
+        self._local = threading.local()  # this thread's Following, while it runs a step's message
+
     def dispatch(self, task_ids: Iterable) -> None:
         ids = [str(i) for i in task_ids]
         if ids:
-            transaction.on_commit(lambda: self.send(ids))
+            transaction.on_commit(lambda: self.send(self._keep(ids)))
+
+    def _keep(self, ids: list[str]) -> list[str]:
+        following = getattr(self._local, "following", None)
+        return following.keep(ids) if following is not None else ids
+
+    @contextmanager
+    def following(self) -> Iterator[Following]:
+        """While a worker runs a step's message: the steps its commits queue may be kept for it to run
+        next (FLOWPILOT_FOLLOW_STEPS, FLOWPILOT_FOLLOW_SECONDS). Kept steps not run (an error) are sent
+        on the way out; a process killed meanwhile leaves them queued, and the sweeper re-sends them."""
+        following = Following(steps=settings.FLOWPILOT_FOLLOW_STEPS, seconds=settings.FLOWPILOT_FOLLOW_SECONDS)
+        outer, self._local.following = getattr(self._local, "following", None), following
+        try:
+            yield following
+        finally:
+            self._local.following = outer
+            self.send(list(following.kept))
 
     def after_commit(self, fn) -> None:
         """Run `fn` in this process once the current transaction commits (a lost call is repaired
@@ -55,6 +102,11 @@ class SynchronousExecutor:
 
     def dispatch(self, task_ids: Iterable) -> None:
         self.queue.extend(str(i) for i in task_ids)
+
+    @contextmanager
+    def following(self) -> Iterator[Following]:
+        """Nothing to follow: this executor runs every step it is given anyway (drain)."""
+        yield Following(steps=0, seconds=0)
 
     def send(self, ids: list[str]) -> None:
         self.queue.extend(ids)

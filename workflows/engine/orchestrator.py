@@ -5,6 +5,7 @@
     advance(execution)   under the execution's row lock: queue the ready steps, skip, fail, finish
     run_step(task)       claim queued -> running (once), run the handler with its timeout, then
                          record the result and advance, in one transaction
+    run_message(task)    a worker's message: run_step, then the steps it queued that it keeps
     wake / take_back     timers that came due, attempts whose worker died (used by the sweeper)
 """
 
@@ -396,6 +397,16 @@ def release(execution: WorkflowExecution, events: Events) -> None:
 
 
 # --- running one step ----------------------------------------------------------------------------
+
+def run_message(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
+    """A step's message: run its attempt, then, one after another, the steps its commits queued that
+    this worker keeps instead of sending (executors: following, bounded in steps and seconds)."""
+    with get_executor().following() as following:
+        answer = run_step(task_id, worker_id=worker_id, celery_task_id=celery_task_id)
+        while (kept := following.take()) is not None:
+            run_step(kept, worker_id=worker_id, celery_task_id=celery_task_id)
+    return answer
+
 
 def run_step(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
     """Claim and run one attempt. A second delivery of the same attempt does nothing.

@@ -1,0 +1,146 @@
+"""A worker follows on (executors.CeleryExecutor.following, orchestrator.run_message): of the steps a
+step's commit queues, the worker keeps one to run next itself instead of sending it, within its
+bounds in steps and seconds; the others are sent, and whatever it kept but did not run is sent on
+the way out. The sending is the real CeleryExecutor's, its broker call replaced by a list here (the
+worker-process side is tested end to end in test_following_e2e.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from workflows import services
+from workflows.engine import executors, orchestrator
+from workflows.engine.executors import CeleryExecutor, Following
+from workflows.engine.planner.states import ExecutionStatus as E
+from workflows.engine.planner.states import TaskStatus as T
+from workflows.models import TaskExecution
+from workflows.tests.factories import active_workflow, step
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Sent(CeleryExecutor):
+    """The real executor; what it would publish is kept in a list."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[str] = []
+
+    def send(self, ids: list[str]) -> None:
+        self.sent.extend(ids)
+
+
+@pytest.fixture
+def sent():
+    executor = Sent()
+    executors.set_executor(executor)
+    yield executor
+    executors.set_executor(None)
+
+
+def _diamond(user):
+    return active_workflow(user, [
+        step("a", function="noop"), step("b", function="noop", depends_on=["a"]),
+        step("c", function="noop", depends_on=["a"]), step("d", function="noop", depends_on=["a"]),
+        step("e", function="noop", depends_on=["b", "c", "d"])])
+
+
+def _status(execution) -> dict[str, str]:
+    return dict(TaskExecution.objects.filter(execution=execution).values_list("step_key", "status"))
+
+
+def _keys(ids) -> list[str]:
+    return [TaskExecution.objects.get(pk=i).step_key for i in ids]
+
+
+def test_a_worker_runs_one_of_the_steps_it_queued_and_sends_the_others(user, sent):
+    execution, _ = services.execution_start(workflow=_diamond(user), input_data={}, triggered_by="api")
+    (first,) = sent.sent
+    sent.sent.clear()
+    assert orchestrator.run_message(first, worker_id="w:1", celery_task_id=first) == "completed"
+    # a's commit queued b, c, d: the worker ran b itself; c and d went out as messages.
+    assert _status(execution) == {"a": T.COMPLETED, "b": T.COMPLETED, "c": T.QUEUED, "d": T.QUEUED, "e": T.PENDING}
+    assert _keys(sent.sent) == ["c", "d"]
+    b = TaskExecution.objects.get(execution=execution, step_key="b")
+    assert (b.worker_id, b.celery_task_id) == ("w:1", first)  # the message that carried it
+
+    c, d = sent.sent
+    sent.sent.clear()
+    orchestrator.run_message(c, worker_id="w:2", celery_task_id=c)
+    assert sent.sent == [] and _status(execution)["e"] == T.PENDING  # e still waits for d
+    orchestrator.run_message(d, worker_id="w:2", celery_task_id=d)
+    assert sent.sent == []  # d's commit queued e, and the worker that ran d ran e too
+    execution.refresh_from_db()
+    assert execution.status == E.COMPLETED
+    assert TaskExecution.objects.get(execution=execution, step_key="e").celery_task_id == d
+
+
+def test_a_chain_is_followed_within_its_step_bound_then_goes_back_to_the_queue(user, sent, settings):
+    settings.FLOWPILOT_FOLLOW_STEPS = 2
+    workflow = active_workflow(user, [step("s0", function="noop")] + [
+        step(f"s{i}", function="noop", depends_on=[f"s{i - 1}"]) for i in range(1, 6)])
+    execution, _ = services.execution_start(workflow=workflow, input_data={}, triggered_by="api")
+    (first,) = sent.sent
+    sent.sent.clear()
+    orchestrator.run_message(first, worker_id="w", celery_task_id=first)
+    # s0 and the two steps it was allowed to follow ran; s3 was sent as a message of its own.
+    assert [k for k, s in sorted(_status(execution).items()) if s == T.COMPLETED] == ["s0", "s1", "s2"]
+    assert _keys(sent.sent) == ["s3"]
+
+
+def test_with_no_steps_to_follow_every_step_is_a_message(user, sent, settings):
+    settings.FLOWPILOT_FOLLOW_STEPS = 0
+    execution, _ = services.execution_start(workflow=_diamond(user), input_data={}, triggered_by="api")
+    (first,) = sent.sent
+    sent.sent.clear()
+    orchestrator.run_message(first, worker_id="w", celery_task_id=first)
+    assert _keys(sent.sent) == ["b", "c", "d"]
+    assert _status(execution)["b"] == T.QUEUED
+
+
+def test_no_step_is_followed_once_the_message_has_run_its_seconds(user, sent, settings):
+    settings.FLOWPILOT_FOLLOW_SECONDS = 0
+    execution, _ = services.execution_start(workflow=_diamond(user), input_data={}, triggered_by="api")
+    (first,) = sent.sent
+    sent.sent.clear()
+    orchestrator.run_message(first, worker_id="w", celery_task_id=first)
+    assert _keys(sent.sent) == ["b", "c", "d"]
+
+
+def test_steps_queued_outside_a_worker_are_all_sent(user, sent):
+    """A start from the API (or the sweeper) has no worker to follow on: every step is a message."""
+    workflow = active_workflow(user, [step("a", function="noop"), step("b", function="noop")])
+    services.execution_start(workflow=workflow, input_data={}, triggered_by="api")
+    assert sorted(_keys(sent.sent)) == ["a", "b"]
+
+
+def test_a_kept_step_is_sent_when_the_worker_cannot_run_it(sent):
+    """The kept id of a commit whose follower then failed goes out as a message on the way out."""
+    with pytest.raises(RuntimeError), sent.following() as following:
+        with transaction.atomic():
+            sent.dispatch(["x", "y"])
+        assert list(following.kept) == ["x"] and sent.sent == ["y"]
+        raise RuntimeError("the next step's claim failed")
+    assert sent.sent == ["y", "x"]
+
+
+def test_a_rolled_back_commit_keeps_and_sends_nothing(sent):
+    with sent.following() as following:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            sent.dispatch(["x", "y"])
+            raise RuntimeError("rolled back")
+        assert following.take() is None
+    assert sent.sent == []
+
+
+def test_following_keeps_one_step_per_commit_within_its_bounds():
+    following = Following(steps=2, seconds=60)
+    assert following.keep(["a", "b"]) == ["b"]
+    assert following.keep(["c"]) == ["c"]  # one kept already, not yet taken
+    assert following.take() == "a" and following.take() is None
+    assert following.keep(["c"]) == []
+    assert following.take() == "c"
+    assert following.keep(["d"]) == ["d"]  # its two steps are used
+    assert following.keep([]) == []
+    assert Following(steps=5, seconds=0).keep(["a"]) == ["a"]
