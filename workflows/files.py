@@ -471,6 +471,12 @@ class StorageFiles(Files):
             if not self.storage.exists(path):
                 return False
             self.storage.delete(path)
+            try:
+                _, markers = self.storage.listdir(_marker_dir(path))
+            except FileNotFoundError:
+                markers = []
+            for name in markers[:MAX_MARKERS_PRUNED]:
+                self.storage.delete(f"{_marker_dir(path)}/{name}")
             return True
 
         return self._call(path, delete)

@@ -294,9 +294,14 @@ def test_a_storage_named_in_storages_is_used_through_the_storage_api(memory_stor
     assert run({"operation": "list", "path": "reports"})["entries"] == [{"name": "a.csv", "type": "file", "size": 8}]
     assert run({"operation": "delete", "path": "reports/a.csv"})["deleted"] is True
     assert run({"operation": "delete", "path": "reports/a.csv"})["deleted"] is False
+    directories, _ = memory_storage.listdir(".flowpilot/append")
+    assert [memory_storage.listdir(f".flowpilot/append/{d}")[1] for d in directories] == [[]]  # the marker went
+    run({"operation": "append", "path": "reports/a.csv", "content": "1,2\n"}, key="r1:f")  # a new file
+    assert memory_storage.open("reports/a.csv").read() == b"1,2\n"
+    assert "no directory 'nope'" in refused({"operation": "list", "path": "nope"}).message
     for path in ESCAPES:
         refused({"operation": "write", "path": path, "content": "x"})
-    assert "no file" in refused({"operation": "read", "path": "reports/a.csv"}).message
+    assert "no file" in refused({"operation": "read", "path": "reports/b.csv"}).message
 
 
 def test_a_file_system_storage_named_in_storages_gets_the_symlink_checks(settings, tmp_path, outside):
