@@ -37,6 +37,7 @@ import os
 import stat
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -174,23 +175,29 @@ def _done_before(marker: dict | None, key: str, data: bytes, read_at) -> bool:
     return read_at(offset, length) == data
 
 
-class Files:
-    """One root of files. Subclasses: a local directory, or any other Django storage."""
+class Files(ABC):
+    """One root of files: a local directory (LocalFiles) or any other Django storage (StorageFiles).
+    Paths given to it have passed clean_path."""
 
+    @abstractmethod
     def read(self, path: str, *, max_bytes: int) -> bytes:
-        raise NotImplementedError
+        """The file's bytes; FileError if it is missing or larger than max_bytes."""
 
+    @abstractmethod
     def write(self, path: str, data: bytes) -> int:
-        raise NotImplementedError
+        """Replace the file (creating its directories); the same content again changes nothing."""
 
+    @abstractmethod
     def append(self, path: str, data: bytes, *, key: str, max_bytes: int) -> int:
-        raise NotImplementedError
+        """Append once per key (a retry with the same key appends nothing); answers the file's size."""
 
+    @abstractmethod
     def list(self, path: str, *, max_entries: int) -> tuple[list[Entry], bool]:
-        raise NotImplementedError
+        """A directory's entries sorted by name, at most max_entries, and whether there were more."""
 
+    @abstractmethod
     def delete(self, path: str) -> bool:
-        raise NotImplementedError
+        """Remove the file; False if it was not there."""
 
 
 class LocalFiles(Files):

@@ -321,6 +321,56 @@ def test_an_unknown_storage_name_fails_clearly(settings):
     assert "FLOWPILOT_FILES_STORAGE names 'nope'" in refused({"operation": "list"}).message
 
 
+# --- one contract, every kind of root ------------------------------------------------------------
+
+@pytest.fixture(params=["local directory", "storage from STORAGES"])
+def any_root(request, settings, tmp_path):
+    """The root as a local directory, and as a storage named in STORAGES (in memory, as S3 would be)."""
+    settings.FLOWPILOT_FILES_MAX_BYTES = 100
+    settings.FLOWPILOT_FILES_MAX_LIST_ENTRIES = 50
+    if request.param == "local directory":
+        settings.FLOWPILOT_FILES_ROOT = tmp_path / "root"
+        settings.FLOWPILOT_FILES_STORAGE = ""
+    else:
+        settings.STORAGES = {**settings.STORAGES,
+                             "flowpilot_files": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+        settings.FLOWPILOT_FILES_STORAGE = "flowpilot_files"
+    return files.configured()
+
+
+class TestEveryRoot:
+    """What the step promises whatever the root is (as Django's session backends share one test mixin)."""
+
+    def test_each_operation(self, any_root):
+        assert run({"operation": "write", "path": "d/a.txt", "content": "ab"}) == {"path": "d/a.txt", "size": 2}
+        assert run({"operation": "append", "path": "d/a.txt", "content": "c"}) == {"path": "d/a.txt", "size": 3}
+        assert run({"operation": "read", "path": "d/a.txt"}) == {"path": "d/a.txt", "content": "abc", "size": 3}
+        assert run({"operation": "list", "path": "d/"}) == {
+            "path": "d", "entries": [{"name": "a.txt", "type": "file", "size": 3}], "truncated": False}
+        assert run({"operation": "delete", "path": "d/a.txt"}) == {"path": "d/a.txt", "deleted": True}
+        assert "no file 'd/a.txt'" in refused({"operation": "read", "path": "d/a.txt"}).message
+
+    def test_retries_repeat_no_effect(self, any_root):
+        for _ in range(2):
+            run({"operation": "write", "path": "a.txt", "content": "x"}, key="r1:w")
+            run({"operation": "append", "path": "a.txt", "content": "y"}, key="r1:a")
+        run({"operation": "append", "path": "a.txt", "content": "y"}, key="r2:a")
+        assert run({"operation": "read", "path": "a.txt"})["content"] == "xyy"
+        assert [e["name"] for e in run({"operation": "list"})["entries"]] == ["a.txt"]  # no copies, no markers
+
+    def test_escapes_and_sizes_are_refused(self, any_root):
+        for path in ESCAPES:
+            assert refused({"operation": "write", "path": path, "content": "x"}).details == {"reason": "path_refused"}
+        refused({"operation": "write", "path": "big.txt", "content": "x" * 101})
+        assert run({"operation": "list"})["entries"] == []
+
+    def test_list_is_capped(self, any_root):
+        for n in range(4):
+            run({"operation": "write", "path": f"f{n}", "content": "x"})
+        out = run({"operation": "list", "max_entries": 2})
+        assert len(out["entries"]) == 2 and out["truncated"] is True
+
+
 # --- save time, over the API -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("config, field, words", [
