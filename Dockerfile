@@ -18,7 +18,7 @@ RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
 COPY --from=frontend /frontend/dist /app/frontend/dist
-RUN useradd --create-home flowpilot && mkdir -p /app/var /var/lib/flowpilot/metrics \
+RUN useradd --create-home flowpilot && mkdir -p /app/var /var/lib/flowpilot/metrics /var/lib/flowpilot/files \
     && chown -R flowpilot /app/var /var/lib/flowpilot
 USER flowpilot
 

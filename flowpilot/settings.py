@@ -376,6 +376,15 @@ FLOWPILOT_CIRCUIT_COOLDOWN_SECONDS = env_float("FLOWPILOT_CIRCUIT_COOLDOWN_SECON
 FLOWPILOT_WEBHOOK_MAX_BYTES = env_int("FLOWPILOT_WEBHOOK_MAX_BYTES", 256 * 1024)
 FLOWPILOT_WEBHOOK_RATE = env_int("FLOWPILOT_WEBHOOK_RATE", 600)  # deliveries per minute per webhook
 FLOWPILOT_MAX_PAYLOAD_BYTES = env_int("FLOWPILOT_MAX_PAYLOAD_BYTES", 256 * 1024)
+# The `file` step (workflows/files.py): its root, a local directory, unless FLOWPILOT_FILES_STORAGE names
+# a storage of STORAGES (e.g. STORAGES["flowpilot_files"] = {"BACKEND": "storages.backends.s3.S3Storage",
+# ...} with django-storages installed); the largest file one step reads or writes, the most entries a list answers.
+FLOWPILOT_FILES_ROOT = Path(env_str("FLOWPILOT_FILES_ROOT", str(VAR_DIR / "files")))
+FLOWPILOT_FILES_STORAGE = env_str("FLOWPILOT_FILES_STORAGE")
+FLOWPILOT_FILES_MAX_BYTES = env_int("FLOWPILOT_FILES_MAX_BYTES", 1024 * 1024)
+FLOWPILOT_FILES_MAX_LIST_ENTRIES = env_int("FLOWPILOT_FILES_MAX_LIST_ENTRIES", 1000)
+if FLOWPILOT_FILES_MAX_BYTES < 1 or FLOWPILOT_FILES_MAX_LIST_ENTRIES < 1:
+    raise ImproperlyConfigured("FLOWPILOT_FILES_MAX_BYTES and FLOWPILOT_FILES_MAX_LIST_ENTRIES must be at least 1")
 # Key(s) encrypting stored credentials; comma-separated to rotate (first encrypts). Default: from SECRET_KEY.
 FLOWPILOT_SECRETS_KEY = env_str("FLOWPILOT_SECRETS_KEY")
 FLOWPILOT_EXECUTOR = env_str("FLOWPILOT_EXECUTOR", "workflows.engine.executors.CeleryExecutor")

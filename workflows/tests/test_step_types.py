@@ -55,11 +55,12 @@ class TestStepTypeContract:
     each (as Django's session backends share one test mixin). A type registered later is checked
     too, because the list comes from the registry. Its example is run for real: its templates
     rendered over its example_data, outside HTTP services replaced by a server on 127.0.0.1, email
-    through the tests' backend (locmem)."""
+    through the tests' backend (locmem), files under the test's own directory."""
 
     @pytest.fixture
-    def run_example(self, step_type: StepType, server, allow_loopback, settings):
+    def run_example(self, step_type: StepType, server, allow_loopback, settings, tmp_path):
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        settings.FLOWPILOT_FILES_ROOT = tmp_path / "files"  # the file step's example writes here
         credentials = {name: value.format(server=server.url) for name, value in CREDENTIALS.items()}
 
         def secret(name: str) -> str:

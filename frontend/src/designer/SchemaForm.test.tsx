@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, within } from "@testing-library/react";
+import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { useState } from "react";
 
@@ -54,6 +54,20 @@ describe("SchemaForm", () => {
     setup(types.send_email.config_schema, { body: "Hello" });
     expect(screen.getByLabelText("Body (text)").tagName).toBe("TEXTAREA");
     expect(screen.getByLabelText("Subject").tagName).toBe("INPUT");
+  });
+
+  it("edits a file's content as text in a textarea, or as JSON when it holds another JSON value", () => {
+    const text = setup(types.file.config_schema, { operation: "write", path: "a.csv", content: "x,y" });
+    expect(screen.getByLabelText("Content").tagName).toBe("TEXTAREA");
+    expect(screen.getByLabelText("Content")).not.toHaveClass("fp-json");
+    fireEvent.change(screen.getByLabelText("Content"), { target: { value: "x,y\n1,2" } });
+    expect(text.value().content).toBe("x,y\n1,2");
+    cleanup();
+    const json = setup(types.file.config_schema, { operation: "write", path: "a.json", content: { n: 1 } });
+    expect(screen.getByLabelText("Content")).toHaveClass("fp-json");
+    fireEvent.change(screen.getByLabelText("Content"), { target: { value: '{"n": 2, "tags": ["a"]}' } });
+    expect(json.value().content).toEqual({ n: 2, tags: ["a"] });
+    expect(screen.getByLabelText("Operation").tagName).toBe("SELECT");
   });
 
   it("round-trips values: edits change only their field, cleared optional fields go away", async () => {

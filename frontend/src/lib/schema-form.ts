@@ -54,6 +54,9 @@ export function fieldKind(schema: JsonSchema, value: unknown, name = ""): FieldK
     if (itemTypes.length === 1 && itemTypes[0] === "object" && items.properties) return "objectList";
     return "json";
   }
+  // A union with string (a file's content: text, or any JSON value): a value that is not a string is
+  // edited as JSON, so that an object stays an object.
+  if (stringy && types.length > 1 && value !== undefined && value !== null && typeof value !== "string") return "json";
   if (stringy) {
     const long = (schema.format && LONG_FORMATS.has(schema.format)) || (schema.maxLength ?? 0) > 1000 ||
       LONG_NAMES.test(name) || (typeof value === "string" && (value.includes("\n") || value.length > 60));

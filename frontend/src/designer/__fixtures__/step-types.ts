@@ -474,5 +474,191 @@ export const STEP_TYPES: StepType[] = [
     },
     "example_data": {"input": {"email": "ada@example.com", "name": "Ada"}, "steps": {"create_patient": {"output": {"body": {"id": 42}}}}},
     "branches": null
+  },
+  {
+    "name": "file",
+    "description": "Read, write, append, list or delete files under the files root (a directory, or S3 and other storages).",
+    "category": "data",
+    "config_schema": {
+      "type": "object",
+      "required": [
+        "operation"
+      ],
+      "properties": {
+        "operation": {
+          "type": "string",
+          "enum": [
+            "read",
+            "write",
+            "append",
+            "list",
+            "delete"
+          ],
+          "title": "Operation",
+          "description": "read a file, write it (replacing it), append to it, list a directory, or delete a file."
+        },
+        "path": {
+          "type": "string",
+          "maxLength": 1024,
+          "title": "Path",
+          "description": "Relative to the files root, with / between directories: reports/{{ input.date }}.csv. No .., no absolute path, no backslash; a symlink leading out of the root is refused. list: a directory (empty: the root). write and append create missing directories."
+        },
+        "content": {
+          "type": [
+            "string",
+            "number",
+            "integer",
+            "boolean",
+            "object",
+            "array",
+            "null"
+          ],
+          "title": "Content",
+          "description": "write, append: the text to store (in the encoding), or any other JSON value (an object, a list...), stored as JSON. {{ steps.<key>.output }} works."
+        },
+        "encoding": {
+          "type": "string",
+          "enum": [
+            "utf-8",
+            "base64"
+          ],
+          "default": "utf-8",
+          "title": "Encoding",
+          "description": "utf-8: content is text. base64: content is base64 (binary files); read answers base64."
+        },
+        "max_bytes": {
+          "type": "integer",
+          "minimum": 1,
+          "title": "Size limit (bytes)",
+          "description": "The largest file read or content written; at most (and by default) FLOWPILOT_FILES_MAX_BYTES."
+        },
+        "max_entries": {
+          "type": "integer",
+          "minimum": 1,
+          "title": "Most entries (list)",
+          "description": "list answers at most this many entries (truncated: true when there are more); at most (and by default) FLOWPILOT_FILES_MAX_LIST_ENTRIES."
+        }
+      },
+      "additionalProperties": false,
+      "allOf": [
+        {
+          "if": {
+            "properties": {
+              "operation": {
+                "enum": [
+                  "read",
+                  "write",
+                  "append",
+                  "delete"
+                ]
+              }
+            },
+            "required": [
+              "operation"
+            ]
+          },
+          "then": {
+            "required": [
+              "path"
+            ],
+            "properties": {
+              "path": {
+                "minLength": 1
+              }
+            }
+          }
+        },
+        {
+          "if": {
+            "properties": {
+              "operation": {
+                "enum": [
+                  "write",
+                  "append"
+                ]
+              }
+            },
+            "required": [
+              "operation"
+            ]
+          },
+          "then": {
+            "required": [
+              "content"
+            ]
+          }
+        }
+      ]
+    },
+    "output_schema": {
+      "type": "object",
+      "required": [
+        "path"
+      ],
+      "properties": {
+        "path": {
+          "type": "string",
+          "description": "The path, relative to the files root."
+        },
+        "content": {
+          "type": "string",
+          "description": "read: the file's text (or base64)."
+        },
+        "size": {
+          "type": "integer",
+          "description": "read: the file's size; write, append: its size after."
+        },
+        "entries": {
+          "type": "array",
+          "description": "list: {name, type (file, directory, other), size}.",
+          "items": {
+            "type": "object",
+            "required": [
+              "name",
+              "type",
+              "size"
+            ],
+            "properties": {
+              "name": {
+                "type": "string"
+              },
+              "type": {
+                "enum": [
+                  "file",
+                  "directory",
+                  "other"
+                ]
+              },
+              "size": {
+                "type": [
+                  "integer",
+                  "null"
+                ]
+              }
+            }
+          }
+        },
+        "truncated": {
+          "type": "boolean",
+          "description": "list: there were more entries than max_entries."
+        },
+        "deleted": {
+          "type": "boolean",
+          "description": "delete: false when there was no such file."
+        }
+      }
+    },
+    "example": {
+      "operation": "write",
+      "path": "reports/{{ input.date }}.csv",
+      "content": "date,signups\n{{ input.date }},{{ input.signups }}\n"
+    },
+    "example_data": {
+      "input": {
+        "date": "2026-12-01",
+        "signups": 42
+      }
+    },
+    "branches": null
   }
 ];
