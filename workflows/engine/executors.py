@@ -3,7 +3,7 @@
 CeleryExecutor sends one message per step after the transaction commits (the queued row stays the
 outbox: if the send fails, the sweeper re-sends). A worker running a step follows on: of the steps
 the step's commit queued, it keeps one to run next itself, without a message (`following`, bounded
-in steps and seconds so that a long chain gives the worker back to the queue; docs/adr/0017).
+in steps and seconds so that a long chain gives the worker back to the queue; docs/adr/0019).
 SynchronousExecutor runs steps in this process, one after another, for tests and scripts that want
 no worker.
 
