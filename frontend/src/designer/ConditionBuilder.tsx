@@ -55,6 +55,7 @@ export function ConditionBuilder({ id, schema, value, path, issues, disabled, on
         <div className={`field fp-condition-field${field.own.length ? " invalid" : ""}`}>
           <label className="field-label" htmlFor={field.id}>{fieldTitle("field", properties.field ?? {})}</label>
           <input id={field.id} className="mono" spellCheck={false} placeholder="e.g. customer.plan"
+                 maxLength={properties.field?.maxLength}
                  list={suggestions.length ? listId : undefined} {...field.aria}
                  value={typeof condition.field === "string" ? condition.field : ""}
                  onChange={(e) => set("field", e.target.value)} />
@@ -83,6 +84,12 @@ export function ConditionBuilder({ id, schema, value, path, issues, disabled, on
           </div>
         )}
       </div>
+      {!showValue && condition.value !== undefined && (
+        // Saved with a value the builder does not edit for this operator (exists with false: absent).
+        <div className="field-help" data-testid="condition-kept-value">
+          With the saved value <code>{valueText(condition.value)}</code>; choosing another operator edits it.
+        </div>
+      )}
       {showValue && (
         <div className="field-help">
           A value is read as JSON when it is JSON (100, true, ["a", "b"], "100"), as text otherwise.

@@ -147,6 +147,13 @@ describe("SchemaForm", () => {
     expect(within(builder).getByRole("alert")).toHaveTextContent("Must be a list or a string.");
   });
 
+  it("keeps a saved value the builder hides (exists with false: absent), and says so", () => {
+    setup(types.conditional.config_schema, { condition: { field: "coupon", operator: "exists", value: false } });
+    expect(screen.queryByLabelText("Value")).toBeNull();
+    expect(screen.getByTestId("condition-kept-value")).toHaveTextContent("With the saved value false");
+    expect(screen.getByLabelText("Field")).toHaveAttribute("maxLength", "500"); // the server's bound
+  });
+
   it("builds each case's condition too", async () => {
     const user = userEvent.setup();
     const form = setup(types.conditional.config_schema, { cases: [{ branch: "eu", when: { field: "region", operator: "eq", value: "eu" } }] });
