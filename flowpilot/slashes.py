@@ -8,9 +8,16 @@ matches no route is served by the route its other form matches (the slash added,
 the few paths written without one: /health, /metrics), in the same request: method, body and query
 kept. Only API paths (ROOTS): elsewhere (/admin) APPEND_SLASH redirects as before, and a path that
 is the single-page app's keeps being the app's.
+
+The same rewrite, in the same place, makes /api/ an alias of the current version: seed 004 (the
+plan) writes its endpoints without one (`POST /api/workflows/{id}/run/`), so `/api/<rest>` is served
+as `/api/v1/<rest>` unless <rest> names a version itself (`v1/...`, `v2/...`). The routes are
+written once, under /api/v1/, so reverse() and every URL the API answers with keep the version.
 """
 
 from __future__ import annotations
+
+import re
 
 from asgiref.sync import iscoroutinefunction
 
@@ -22,6 +29,16 @@ ROOTS = frozenset({"api", "hooks", "health", "metrics"})
 # Where every route is written with its slash: a slashed path there is left as it is, unresolved here.
 WRITTEN_WITH_SLASH = frozenset({"api", "hooks"})
 APP_VIEW = "app"  # flowpilot/urls.py's name of the single-page app's catch-all route
+ALIAS = "/api/"  # answers as CURRENT: /api/workflows/ is /api/v1/workflows/
+CURRENT = "/api/v1/"
+_VERSIONED = re.compile(r"^/api/v\d+(?:/|$)")
+
+
+def current_version(path: str) -> str:
+    """`path` with /api/<rest> made /api/v1/<rest> when <rest> names no version; other paths as they are."""
+    if path.startswith(ALIAS) and not _VERSIONED.match(path):
+        return CURRENT + path[len(ALIAS):]
+    return path
 
 
 def _served(resolver, path: str) -> bool:
@@ -47,8 +64,18 @@ def other_form(path: str, urlconf=None) -> str | None:
     return alternative if _served(resolver, alternative) else None
 
 
+def served_path(path: str, urlconf=None) -> str | None:
+    """The path that serves `path` when it is not its own: the current version's for an unversioned
+    /api/ path, then its other form (slash added or taken away) when only that one is served."""
+    versioned = current_version(path)
+    alternative = other_form(versioned, urlconf)
+    if alternative is not None:
+        return alternative
+    return versioned if versioned != path else None
+
+
 def _serve_other_form(request) -> None:
-    alternative = other_form(request.path_info, getattr(request, "urlconf", None))
+    alternative = served_path(request.path_info, getattr(request, "urlconf", None))
     if alternative is not None:
         old = request.path_info
         request.path_info = alternative

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from flowpilot.testing import CHROMIUM
-from workflows.tests.cluster import ROOT
+from workflows.tests.cluster import ROOT, wait_for
 from workflows.tests.embedded import admin_api, admin_credentials
 from workflows.tests.http_server import Server
 
@@ -86,3 +86,46 @@ def test_a_500_step_workflow_in_the_designer(embedded, capsys):
     assert figures["nodes"] == 500 and 0 < figures["nodes_in_dom"] <= 500
     with capsys.disabled():
         print(f"\n500-step designer: {json.dumps(figures)}")
+
+
+def test_build_a_structured_condition_in_the_designer_and_run_its_branches(embedded):
+    """The conditional step's condition builder (frontend/e2e/condition-builder.test.mjs): what the
+    browser built is the structured condition in the saved definition, and runs take its branches."""
+    base, var = embedded
+    api = admin_api(base, var)
+    created = api.post("/workflows/", json={
+        "name": "Plan router", "metadata": {"sample_input": {"plan": "pro", "customer": {"tier": "gold"}}},
+        "steps": [
+            {"key": "check", "task_type": "conditional", "config": {"condition": "{{ input.plan == 'free' }}"}},
+            {"key": "pro", "task_type": "log", "config": {"message": "pro plan"}, "depends_on": ["check:true"]},
+            {"key": "other", "task_type": "log", "config": {"message": "other plan"}, "depends_on": ["check:false"]},
+        ]})
+    assert created.status_code == 201, created.text
+    workflow_id = created.json()["id"]
+
+    browser_script("e2e/condition-builder.test.mjs", base=base, var=var, WORKFLOW_ID=workflow_id)
+
+    steps = {s["key"]: s for s in api.get(f"/workflows/{workflow_id}/").json()["steps"]}
+    assert steps["check"]["config"] == {"condition": {"field": "plan", "operator": "eq", "value": "pro"}}
+    assert (steps["pro"]["depends_on"], steps["other"]["depends_on"]) == (["check:true"], ["check:false"])
+    assert api.post(f"/workflows/{workflow_id}/activate/").status_code == 200
+
+    def run(plan: str) -> dict:
+        started = api.post(f"/workflows/{workflow_id}/run/", json={"input_data": {"plan": plan}})
+        assert started.status_code == 201, started.text
+        detail = {}
+
+        def finished() -> bool:
+            detail.update(api.get(f"/executions/{started.json()['id']}/").json())
+            return detail["status"] in ("completed", "failed")
+
+        wait_for(finished, timeout=30, interval=0.2, message=f"the {plan} run to finish")
+        assert detail["status"] == "completed", detail
+        return {t["step_key"]: (t["status"], t["output_data"]) for t in detail["task_executions"] if t["is_latest"]}
+
+    pro = run("pro")
+    assert pro["check"] == ("completed", {"branch": "true"})
+    assert (pro["pro"][0], pro["other"][0]) == ("completed", "skipped")
+    free = run("free")
+    assert free["check"] == ("completed", {"branch": "false"})
+    assert (free["pro"][0], free["other"][0]) == ("skipped", "completed")

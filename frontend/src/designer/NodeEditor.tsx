@@ -4,12 +4,14 @@
 import { memo, useEffect, useMemo, useState } from "react";
 
 import { useCredentialNames } from "@/hooks/use-credential-names";
+import { fieldSuggestions } from "@/lib/condition";
 import { ancestors, flowToSteps, parseRef, type StepNodeData } from "@/lib/graph";
 import { humanize } from "@/lib/schema-form";
 import { templateSuggestions } from "@/lib/template-hints";
 import type { StepDefinition } from "@/lib/types";
 import { issuesAt, keyProblem, type Issue } from "@/lib/validation";
 
+import { ConditionFieldsContext } from "./ConditionBuilder";
 import { useDesigner, useDesignerApi } from "./context";
 import { SchemaForm } from "./SchemaForm";
 import { HintsContext, TemplateInput } from "./TemplateInput";
@@ -136,6 +138,8 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
     };
     // The revision stands for the graph: ancestors change only with it.
   }, [api, revision, stepKey, stepTypes, secrets]);
+  // A condition builder's field: the sample input's paths and the upstream outputs.
+  const conditionFields = useMemo(() => fieldSuggestions(sampleInput, hints), [sampleInput, hints]);
 
   const update = (patch: Partial<StepDefinition>, tag?: string) => api.getState().updateStep(stepKey, patch, tag);
 
@@ -155,6 +159,7 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
 
   return (
     <HintsContext.Provider value={hints}>
+      <ConditionFieldsContext.Provider value={conditionFields}>
       <div className="fp-editor-body" aria-label={`Step ${stepKey}`}>
         <div className="fp-editor-type">
           <strong>{humanize(step.task_type)}</strong>
@@ -230,6 +235,7 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
           </details>
         )}
       </div>
+      </ConditionFieldsContext.Provider>
     </HintsContext.Provider>
   );
 }

@@ -6,6 +6,7 @@ import type { JsonSchema } from "@/lib/types";
 import type { Issue } from "@/lib/validation";
 
 import { STEP_TYPES } from "./__fixtures__/step-types";
+import { ConditionFieldsContext } from "./ConditionBuilder";
 import { SchemaForm } from "./SchemaForm";
 
 const types = Object.fromEntries(STEP_TYPES.map((t) => [t.name, t]));
@@ -114,7 +115,9 @@ describe("SchemaForm", () => {
 
   it("keeps a template in a typed field as an expression, and switches between fixed and expression", async () => {
     const user = userEvent.setup();
-    const form = setup(types.conditional.config_schema, { condition: "{{ input.plan == 'pro' }}" });
+    // A boolean field (the conditional's condition was one before it took structured conditions too).
+    const schema: JsonSchema = { type: "object", properties: { condition: { type: "boolean", title: "Condition" } } };
+    const form = setup(schema, { condition: "{{ input.plan == 'pro' }}" });
     const condition = screen.getByLabelText("Condition");
     expect(condition).toHaveValue("{{ input.plan == 'pro' }}");
     await user.click(within(fieldOf("Condition")).getByRole("button", { name: "Fixed" }));
@@ -124,6 +127,83 @@ describe("SchemaForm", () => {
     expect(form.value()).toEqual({ condition: true });
     await user.click(within(fieldOf("Condition")).getByRole("button", { name: "Expression" }));
     expect(form.value()).toEqual({ condition: "{{ true }}" });
+  });
+
+  it("offers a structured condition as a builder whose operators are the schema's", async () => {
+    const user = userEvent.setup();
+    const form = setup(types.conditional.config_schema, {});
+    const builder = screen.getByRole("group", { name: "Condition" });
+    const operator = within(builder).getByLabelText("Operator");
+    const served = types.conditional.config_schema.properties!.condition.properties!.operator.enum;
+    expect(within(operator).getAllByRole("option").map((o) => o.textContent)).toEqual(["— choose —", ...served!.map(String)]);
+    await user.type(within(builder).getByLabelText("Field"), "customer.plan");
+    await user.selectOptions(operator, "eq");
+    await user.type(within(builder).getByLabelText("Value"), "pro");
+    expect(form.value()).toEqual({ condition: { field: "customer.plan", operator: "eq", value: "pro" } });
+    await user.clear(within(builder).getByLabelText("Value"));
+    await user.type(within(builder).getByLabelText("Value"), "100");
+    expect(form.value()).toEqual({ condition: { field: "customer.plan", operator: "eq", value: 100 } });
+    // exists takes no value: the input goes, and so does the value.
+    await user.selectOptions(operator, "exists");
+    expect(within(builder).queryByLabelText("Value")).toBeNull();
+    expect(form.value()).toEqual({ condition: { field: "customer.plan", operator: "exists" } });
+  });
+
+  it("opens a structured condition in the builder, with the server's problems next to its parts", () => {
+    setup(types.conditional.config_schema, {
+      condition: { field: "tags", operator: "in", value: ["a", "b"] },
+    }, [{ field: "config.condition.value", message: "Must be a list or a string." }]);
+    const builder = screen.getByRole("group", { name: "Condition" });
+    expect(within(builder).getByLabelText("Field")).toHaveValue("tags");
+    expect(within(builder).getByLabelText("Operator")).toHaveValue("in");
+    expect(within(builder).getByLabelText("Value")).toHaveValue('["a","b"]');
+    expect(within(builder).getByLabelText("Value")).toHaveAttribute("aria-invalid", "true");
+    expect(within(builder).getByRole("alert")).toHaveTextContent("Must be a list or a string.");
+  });
+
+  it("keeps a saved value the builder hides (exists with false: absent), and says so", () => {
+    setup(types.conditional.config_schema, { condition: { field: "coupon", operator: "exists", value: false } });
+    expect(screen.queryByLabelText("Value")).toBeNull();
+    expect(screen.getByTestId("condition-kept-value")).toHaveTextContent("With the saved value false");
+    expect(screen.getByLabelText("Field")).toHaveAttribute("maxLength", "500"); // the server's bound
+  });
+
+  it("builds each case's condition too", async () => {
+    const user = userEvent.setup();
+    const form = setup(types.conditional.config_schema, { cases: [{ branch: "eu", when: { field: "region", operator: "eq", value: "eu" } }] });
+    const when = screen.getByRole("group", { name: "When" });
+    expect(within(when).getByLabelText("Field")).toHaveValue("region");
+    await user.selectOptions(within(when).getByLabelText("Operator"), "ne");
+    expect(form.value()).toEqual({ cases: [{ branch: "eu", when: { field: "region", operator: "ne", value: "eu" } }] });
+  });
+
+  it("switches between the builder and an expression, each kept for switching back", async () => {
+    const user = userEvent.setup();
+    const structured = { field: "plan", operator: "eq", value: "pro" };
+    const form = setup(types.conditional.config_schema, { condition: structured });
+    const conditionField = () => within(document.querySelector('[data-field="config.condition"]') as HTMLElement);
+    await user.click(conditionField().getByRole("button", { name: "Expression" }));
+    expect(screen.queryByRole("group", { name: "Condition" })).toBeNull();
+    expect(form.value()).toEqual({ condition: "" });
+    fireEvent.change(screen.getByLabelText("Condition"), { target: { value: "{{ input.plan == 'pro' }}" } });
+    expect(form.value()).toEqual({ condition: "{{ input.plan == 'pro' }}" });
+    await user.click(conditionField().getByRole("button", { name: "Builder" }));
+    expect(form.value()).toEqual({ condition: structured });
+    expect(screen.getByLabelText("Field")).toHaveValue("plan");
+    await user.click(conditionField().getByRole("button", { name: "Expression" }));
+    expect(form.value()).toEqual({ condition: "{{ input.plan == 'pro' }}" });
+  });
+
+  it("suggests fields from the sample input and upstream outputs", () => {
+    render(
+      <ConditionFieldsContext.Provider value={["plan", "customer.email", "steps.fetch.output.status_code"]}>
+        <SchemaForm schema={types.conditional.config_schema} value={{}} onChange={() => {}} />
+      </ConditionFieldsContext.Provider>,
+    );
+    const field = screen.getByLabelText("Field");
+    const list = document.getElementById(field.getAttribute("list")!)!;
+    expect([...list.querySelectorAll("option")].map((o) => o.getAttribute("value")))
+      .toEqual(["plan", "customer.email", "steps.fetch.output.status_code"]);
   });
 
   it("shows a JSON parse error and keeps the last good value", () => {

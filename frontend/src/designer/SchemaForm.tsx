@@ -1,9 +1,11 @@
 /** A form generated from a JSON Schema: text (one line or a textarea), numbers, checkboxes, selects
  * for enums, fieldsets for objects, list editors for arrays, a JSON textarea for anything else; a
- * field that takes a typed value can hold an expression ({{ ... }}) instead. Required markers,
+ * field that takes a typed value can hold an expression ({{ ... }}) instead; a structured condition
+ * gets a builder (ConditionBuilder), switchable to an expression. Required markers,
  * descriptions as help, defaults as placeholders, and each field's problems next to it. */
 import { memo, useEffect, useRef, useState } from "react";
 
+import { isConditionSchema } from "@/lib/condition";
 import {
   allowsExpression, defaultsFor, emptyValue, fieldKind, fieldTitle, isPlainObject, joinPath, schemaTypes, withProperty,
   type FieldKind,
@@ -11,6 +13,7 @@ import {
 import type { JsonSchema } from "@/lib/types";
 import { issuesAt, type Issue } from "@/lib/validation";
 
+import { ConditionBuilder } from "./ConditionBuilder";
 import { TemplateInput } from "./TemplateInput";
 
 interface FormContext {
@@ -104,8 +107,23 @@ function Field({ name, schema, value, required, path, ctx, onChange }: FieldProp
   const helpId = schema.description ? `${id}-help` : undefined;
   const invalid = own.length > 0;
   const canToggle = allowsExpression(baseKind) || (kind === "expression" && !!schemaTypes(schema).length);
+  // A condition switches between its builder and an expression, each side kept for switching back.
+  const condition = isConditionSchema(schema);
+  const other = useRef<{ builder?: unknown; expression?: unknown }>({});
 
   const toggle = () => {
+    if (condition) {
+      if (kind === "expression") {
+        other.current.expression = value;
+        setMode("fixed");
+        onChange(isPlainObject(other.current.builder) ? other.current.builder : undefined);
+      } else {
+        other.current.builder = value;
+        setMode("expression");
+        onChange(typeof other.current.expression === "string" ? other.current.expression : "");
+      }
+      return;
+    }
     if (kind === "expression") {
       setMode("fixed");
       onChange(undefined);
@@ -115,7 +133,8 @@ function Field({ name, schema, value, required, path, ctx, onChange }: FieldProp
     }
   };
 
-  const grouped = kind === "object" || kind === "objectList" || kind === "list";
+  const grouped = kind === "object" || kind === "objectList" || kind === "list" || kind === "condition";
+  const fixedName = condition ? "Builder" : "Fixed";
   const header = (
     <div className="fp-field-head">
       {grouped ? (
@@ -126,8 +145,9 @@ function Field({ name, schema, value, required, path, ctx, onChange }: FieldProp
       {required && <span className="fp-required" title="Required">*</span>}
       {canToggle && !ctx.disabled && (
         <button type="button" className="fp-mode" onClick={toggle}
-                title={kind === "expression" ? "Use a fixed value" : "Use an expression ({{ … }}) evaluated when the step runs"}>
-          {kind === "expression" ? "Fixed" : "Expression"}
+                title={kind === "expression" ? (condition ? "Pick a field, an operator and a value" : "Use a fixed value")
+                  : "Use an expression ({{ … }}) evaluated when the step runs"}>
+          {kind === "expression" ? fixedName : "Expression"}
         </button>
       )}
     </div>
@@ -202,6 +222,9 @@ function Control({ kind, id, schema, value, required, path, ctx, onChange, helpI
                         onChange={(v) => onChange(Object.keys(v).length ? v : undefined)} />
         </fieldset>
       );
+    case "condition":
+      return <ConditionBuilder id={id} schema={schema} value={value} path={path} issues={ctx.issues} disabled={ctx.disabled}
+                               onChange={onChange} />;
     case "list":
       return <ListEditor id={id} schema={schema} value={Array.isArray(value) ? value : []} onChange={onChange} path={path} ctx={ctx} />;
     case "objectList":

@@ -44,10 +44,10 @@ function renderNode(store: ReturnType<typeof createDesignerStore>, key: string) 
   return render(wrap(store, <StepNode {...props} />));
 }
 
-function renderEditor(store: ReturnType<typeof createDesignerStore>, key: string) {
+function renderEditor(store: ReturnType<typeof createDesignerStore>, key: string, sampleInput: Record<string, unknown> = {}) {
   const Editor = () => {
     const current = store.getState().nodes.find((n) => n.id === store.getState().selected)?.data.step;
-    return current ? <StepEditor stepKey={current.key} step={current} sampleInput={{}} /> : null;
+    return current ? <StepEditor stepKey={current.key} step={current} sampleInput={sampleInput} /> : null;
   };
   store.getState().select([key]);
   const view = render(wrap(store, <Editor />));
@@ -128,6 +128,25 @@ describe("step editor", () => {
     await user.type(screen.getByLabelText("Key"), "egin");
     expect(store.getState().nodes.map((n) => n.id)).toEqual(["begin", "b"]);
     expect(store.getState().steps()[1]).toMatchObject({ depends_on: ["begin"], config: { message: "{{ steps.begin.output }}" } });
+    unsubscribe();
+  });
+
+  it("builds a conditional's condition with fields from the sample input and upstream outputs", async () => {
+    const user = userEvent.setup();
+    const store = checked(createDesignerStore({
+      steps: [step("fetch", "http_request", { url: "u" }),
+              step("route", "conditional", { condition: { field: "plan", operator: "gt" } }, ["fetch"])],
+      stepTypes: STEP_TYPES,
+    }), { "steps.route.config.condition": ["'value' is a required property"] });
+    const { unsubscribe } = renderEditor(store, "route", { plan: "pro", customer: { tier: "gold" } });
+    const builder = screen.getByRole("group", { name: "Condition" });
+    const field = within(builder).getByLabelText("Field");
+    const list = document.getElementById(field.getAttribute("list")!)!;
+    const offered = [...list.querySelectorAll("option")].map((o) => o.getAttribute("value"));
+    expect(offered).toEqual(expect.arrayContaining(["plan", "customer.tier", "steps.fetch.output.status_code"]));
+    expect(screen.getByText("'value' is a required property")).toBeInTheDocument();
+    await user.type(within(builder).getByLabelText("Value"), "10");
+    expect(store.getState().nodes[1].data.step.config).toEqual({ condition: { field: "plan", operator: "gt", value: 10 } });
     unsubscribe();
   });
 

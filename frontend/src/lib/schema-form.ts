@@ -1,6 +1,7 @@
 /** The pure half of the config form generator: which control a JSON Schema (and its current value)
  * gets, labels, defaults, and reading/writing a value at a path. The React half is
  * designer/SchemaForm.tsx. */
+import { isConditionSchema } from "./condition";
 import { isTemplate } from "./templates";
 import type { JsonSchema } from "./types";
 
@@ -15,6 +16,7 @@ export type FieldKind =
   | "list" // list editor of scalars
   | "objectList" // list of nested fieldsets
   | "json" // JSON textarea
+  | "condition" // a structured condition's builder: field, operator, value
   | "expression"; // a template standing for a value of another type: "{{ input.amount > 100 }}"
 
 const SCALARS = new Set(["string", "number", "integer", "boolean"]);
@@ -46,6 +48,7 @@ export function fieldKind(schema: JsonSchema, value: unknown, name = ""): FieldK
   const types = schemaTypes(schema);
   const stringy = types.includes("string");
   if (isTemplate(value) && !stringy) return "expression";
+  if (isConditionSchema(schema) && (value === undefined || isPlainObject(value))) return "condition";
   if (schema.enum && (value === undefined || schema.enum.some((option) => option === value))) return "enum";
   if (types.includes("array") && (Array.isArray(value) || !stringy)) {
     const items = schema.items ?? {};

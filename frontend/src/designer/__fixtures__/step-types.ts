@@ -66,8 +66,164 @@ export const STEP_TYPES: StepType[] = [
       "type": "object",
       "properties": {
         "condition": {
-          "type": "boolean",
-          "description": "A template that renders to true or false, e.g. {{ input.amount > 100 }}",
+          "type": [
+            "boolean",
+            "object"
+          ],
+          "description": "A template that renders to true or false, e.g. {{ input.amount > 100 }}; or a field condition, e.g. {\"field\": \"amount\", \"operator\": \"gt\", \"value\": 100}",
+          "required": [
+            "field",
+            "operator"
+          ],
+          "properties": {
+            "field": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 500,
+              "title": "Field",
+              "description": "A dotted path into the run's input (customer.plan); input.<path> or steps.<key>.output.<path> read the run's data as templates do."
+            },
+            "operator": {
+              "type": "string",
+              "enum": [
+                "eq",
+                "ne",
+                "gt",
+                "gte",
+                "lt",
+                "lte",
+                "in",
+                "contains",
+                "exists",
+                "matches"
+              ],
+              "title": "Operator",
+              "description": "eq, ne: equal or not; gt, gte, lt, lte: compare two numbers or two strings; in: the field is one of value (a list) or part of value (a string); contains: the field (a list, string or object) contains value; exists: the field is present (value false: absent); matches: the field (a string or a number) matches the regular expression value, searched in at most 1000 characters (fewer for a pattern with several +, * or {m,n}: a longer field fails the step)."
+            },
+            "value": {
+              "title": "Value",
+              "description": "What the field is compared with (not used by exists)."
+            }
+          },
+          "additionalProperties": false,
+          "allOf": [
+            {
+              "if": {
+                "properties": {
+                  "operator": {
+                    "enum": [
+                      "eq",
+                      "ne",
+                      "gt",
+                      "gte",
+                      "lt",
+                      "lte",
+                      "in",
+                      "contains",
+                      "matches"
+                    ]
+                  }
+                },
+                "required": [
+                  "operator"
+                ]
+              },
+              "then": {
+                "required": [
+                  "value"
+                ]
+              }
+            },
+            {
+              "if": {
+                "properties": {
+                  "operator": {
+                    "const": "in"
+                  }
+                },
+                "required": [
+                  "operator"
+                ]
+              },
+              "then": {
+                "properties": {
+                  "value": {
+                    "type": [
+                      "array",
+                      "string"
+                    ]
+                  }
+                }
+              }
+            },
+            {
+              "if": {
+                "properties": {
+                  "operator": {
+                    "enum": [
+                      "gt",
+                      "gte",
+                      "lt",
+                      "lte"
+                    ]
+                  }
+                },
+                "required": [
+                  "operator"
+                ]
+              },
+              "then": {
+                "properties": {
+                  "value": {
+                    "type": [
+                      "number",
+                      "string"
+                    ]
+                  }
+                }
+              }
+            },
+            {
+              "if": {
+                "properties": {
+                  "operator": {
+                    "const": "exists"
+                  }
+                },
+                "required": [
+                  "operator"
+                ]
+              },
+              "then": {
+                "properties": {
+                  "value": {
+                    "type": "boolean"
+                  }
+                }
+              }
+            },
+            {
+              "if": {
+                "properties": {
+                  "operator": {
+                    "const": "matches"
+                  }
+                },
+                "required": [
+                  "operator"
+                ]
+              },
+              "then": {
+                "properties": {
+                  "value": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 200
+                  }
+                }
+              }
+            }
+          ],
           "title": "Condition"
         },
         "cases": {
@@ -87,8 +243,164 @@ export const STEP_TYPES: StepType[] = [
                 "pattern": "^[A-Za-z0-9_-]{1,100}$"
               },
               "when": {
-                "type": "boolean",
-                "description": "A template that renders to true or false, e.g. {{ input.amount > 100 }}"
+                "type": [
+                  "boolean",
+                  "object"
+                ],
+                "description": "A template that renders to true or false, e.g. {{ input.amount > 100 }}; or a field condition, e.g. {\"field\": \"amount\", \"operator\": \"gt\", \"value\": 100}",
+                "required": [
+                  "field",
+                  "operator"
+                ],
+                "properties": {
+                  "field": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 500,
+                    "title": "Field",
+                    "description": "A dotted path into the run's input (customer.plan); input.<path> or steps.<key>.output.<path> read the run's data as templates do."
+                  },
+                  "operator": {
+                    "type": "string",
+                    "enum": [
+                      "eq",
+                      "ne",
+                      "gt",
+                      "gte",
+                      "lt",
+                      "lte",
+                      "in",
+                      "contains",
+                      "exists",
+                      "matches"
+                    ],
+                    "title": "Operator",
+                    "description": "eq, ne: equal or not; gt, gte, lt, lte: compare two numbers or two strings; in: the field is one of value (a list) or part of value (a string); contains: the field (a list, string or object) contains value; exists: the field is present (value false: absent); matches: the field (a string or a number) matches the regular expression value, searched in at most 1000 characters (fewer for a pattern with several +, * or {m,n}: a longer field fails the step)."
+                  },
+                  "value": {
+                    "title": "Value",
+                    "description": "What the field is compared with (not used by exists)."
+                  }
+                },
+                "additionalProperties": false,
+                "allOf": [
+                  {
+                    "if": {
+                      "properties": {
+                        "operator": {
+                          "enum": [
+                            "eq",
+                            "ne",
+                            "gt",
+                            "gte",
+                            "lt",
+                            "lte",
+                            "in",
+                            "contains",
+                            "matches"
+                          ]
+                        }
+                      },
+                      "required": [
+                        "operator"
+                      ]
+                    },
+                    "then": {
+                      "required": [
+                        "value"
+                      ]
+                    }
+                  },
+                  {
+                    "if": {
+                      "properties": {
+                        "operator": {
+                          "const": "in"
+                        }
+                      },
+                      "required": [
+                        "operator"
+                      ]
+                    },
+                    "then": {
+                      "properties": {
+                        "value": {
+                          "type": [
+                            "array",
+                            "string"
+                          ]
+                        }
+                      }
+                    }
+                  },
+                  {
+                    "if": {
+                      "properties": {
+                        "operator": {
+                          "enum": [
+                            "gt",
+                            "gte",
+                            "lt",
+                            "lte"
+                          ]
+                        }
+                      },
+                      "required": [
+                        "operator"
+                      ]
+                    },
+                    "then": {
+                      "properties": {
+                        "value": {
+                          "type": [
+                            "number",
+                            "string"
+                          ]
+                        }
+                      }
+                    }
+                  },
+                  {
+                    "if": {
+                      "properties": {
+                        "operator": {
+                          "const": "exists"
+                        }
+                      },
+                      "required": [
+                        "operator"
+                      ]
+                    },
+                    "then": {
+                      "properties": {
+                        "value": {
+                          "type": "boolean"
+                        }
+                      }
+                    }
+                  },
+                  {
+                    "if": {
+                      "properties": {
+                        "operator": {
+                          "const": "matches"
+                        }
+                      },
+                      "required": [
+                        "operator"
+                      ]
+                    },
+                    "then": {
+                      "properties": {
+                        "value": {
+                          "type": "string",
+                          "minLength": 1,
+                          "maxLength": 200
+                        }
+                      }
+                    }
+                  }
+                ]
               }
             }
           }
