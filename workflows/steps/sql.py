@@ -261,6 +261,10 @@ def _pg_conninfo(dsn: str, *, credential: str, timeout: float) -> tuple[dict, li
         raise _Refused(f"credential {credential!r}: the DSN must name a TCP host (host=...): Unix sockets are refused")
     hidden = [dsn] + [str(v) for k, v in parts.items() if k in ("host", "hostaddr", "port", "dbname", "user",
                                                                   "password") and v]
+    own = settings.DATABASES["default"]
+    if own.get("ENGINE", "").endswith("postgresql") and parts.get("dbname", parts.get("user")) == own.get("NAME") \
+            and str(parts.get("port") or 5432) == str(own.get("PORT") or 5432):
+        raise _Refused(f"credential {credential!r} names FlowPilot's own database: a step may not use it")
     parts["connect_timeout"] = str(max(2, min(10, math.ceil(timeout))))
     parts["passfile"] = os.devnull  # never a password from FlowPilot's own ~/.pgpass
     parts.setdefault("password", "")  # nor from its PGPASSWORD
@@ -373,6 +377,9 @@ def _sqlite_path(dsn: str, *, credential: str) -> Path:
     real = Path(os.path.realpath(path))  # symlinks followed: the file itself must be inside
     if not any(real.is_relative_to(Path(os.path.realpath(d))) for d in dirs):
         raise _Refused(f"credential {credential!r}: the SQLite file is outside FLOWPILOT_SQL_SQLITE_DIRS")
+    own = settings.DATABASES["default"]
+    if own.get("ENGINE", "").endswith("sqlite3") and real == Path(os.path.realpath(str(own.get("NAME")))):
+        raise _Refused(f"credential {credential!r} names FlowPilot's own database: a step may not use it")
     if not real.is_file():
         raise _Refused(f"credential {credential!r}: the SQLite file does not exist (it is never created)")
     return real

@@ -314,6 +314,25 @@ def test_pg_dsns_that_would_reach_the_hosts_own_files_or_sockets_are_refused(dsn
     assert PASSWORD.lower() not in said(error).lower() and dsn not in said(error)
 
 
+@services_only
+def test_pg_flowpilots_own_database_is_refused(pg_target):
+    from django.db import connection
+
+    own = pg_target.rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
+    error = failure({"query": "SELECT count(*) FROM auth_user"}, dsn=own)
+    assert "names FlowPilot's own database" in error.message and not error.retryable
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")  # no database access in this test
+def test_sqlite_flowpilots_own_database_is_refused(lite, settings):
+    own = lite.dir / "flowpilot.sqlite3"
+    sqlite3.connect(own).close()
+    settings.DATABASES = {**settings.DATABASES, "default": {**settings.DATABASES["default"],
+                                                            "ENGINE": "django.db.backends.sqlite3", "NAME": str(own)}}
+    error = failure({"query": "SELECT 1"}, dsn="sqlite:///flowpilot.sqlite3")
+    assert "names FlowPilot's own database" in error.message
+
+
 # ---- SQLite --------------------------------------------------------------------------------------------------
 
 
