@@ -213,7 +213,7 @@ def _collect(rows: Iterator[tuple], columns: Callable[[], list[str]], statement:
             break
         names = columns() if names is None else names
         item = {column: _json_value(value, column) for column, value in zip(names, row)}
-        size += len(json.dumps(item)) + 1
+        size += len(json.dumps(item)) + 2  # as json.dumps writes a list: ", " between items
         if size > statement.max_bytes:
             truncated = True
             if drain:
