@@ -227,6 +227,21 @@ def test_pg_read_only_mode_is_enforced_by_the_database(pg, query):
 
 
 @services_only
+@pytest.mark.parametrize("query", [
+    "DO $$ BEGIN SET TRANSACTION READ WRITE; DELETE FROM orders; END $$",
+    "DO $$ BEGIN PERFORM set_config('transaction_read_only', 'off', true); DELETE FROM orders; END $$",
+    "DO $$ BEGIN COMMIT; DELETE FROM orders; END $$",
+    "CREATE TEMP TABLE t AS SELECT 1",
+])
+def test_pg_read_only_cannot_be_lifted_from_inside_the_statement(pg, query):
+    before = pg.rows()
+    error = failure({"query": query}, dsn=pg.dsn)
+    assert not error.retryable and error.message.startswith(("the database refused", "the database refused a write")), \
+        error.message
+    assert pg.rows() == before
+
+
+@services_only
 def test_pg_write_mode_commits_and_says_the_rowcount(pg):
     out = call({"query": "UPDATE orders SET note = %(note)s WHERE email = %(email)s", "read_only": False,
                 "params": {"note": "vip", "email": "ada@example.com"}}, dsn=pg.dsn)
