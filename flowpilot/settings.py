@@ -385,6 +385,14 @@ FLOWPILOT_FILES_MAX_BYTES = env_int("FLOWPILOT_FILES_MAX_BYTES", 1024 * 1024)
 FLOWPILOT_FILES_MAX_LIST_ENTRIES = env_int("FLOWPILOT_FILES_MAX_LIST_ENTRIES", 1000)
 if FLOWPILOT_FILES_MAX_BYTES < 1 or FLOWPILOT_FILES_MAX_LIST_ENTRIES < 1:
     raise ImproperlyConfigured("FLOWPILOT_FILES_MAX_BYTES and FLOWPILOT_FILES_MAX_LIST_ENTRIES must be at least 1")
+
+# The sql step (workflows/steps/sql.py): the highest max_rows and timeout_seconds a step may ask for, the
+# size its rows may take in the output (beyond it they are left out: truncated), and the directories
+# its SQLite databases must be in (the files are never created; FlowPilot's own database is not in var/sqlite).
+FLOWPILOT_SQL_MAX_ROWS = env_int("FLOWPILOT_SQL_MAX_ROWS", 10_000)
+FLOWPILOT_SQL_MAX_TIMEOUT_SECONDS = env_float("FLOWPILOT_SQL_MAX_TIMEOUT_SECONDS", 300.0)
+FLOWPILOT_SQL_MAX_OUTPUT_BYTES = env_int("FLOWPILOT_SQL_MAX_OUTPUT_BYTES", 1024 * 1024)
+FLOWPILOT_SQL_SQLITE_DIRS = env_list("FLOWPILOT_SQL_SQLITE_DIRS", str(VAR_DIR / "sqlite"))
 # Key(s) encrypting stored credentials; comma-separated to rotate (first encrypts). Default: from SECRET_KEY.
 FLOWPILOT_SECRETS_KEY = env_str("FLOWPILOT_SECRETS_KEY")
 FLOWPILOT_EXECUTOR = env_str("FLOWPILOT_EXECUTOR", "workflows.engine.executors.CeleryExecutor")

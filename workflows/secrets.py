@@ -25,6 +25,8 @@ REDACTED = "[redacted]"
 MIN_REDACTED_LENGTH = 4  # shorter values would redact ordinary text; such secrets are refused on save
 MIN_PART_LENGTH = 8  # a piece of a secret cut out by a URL parser (its host, say) is redacted from this long
 _URL_DELIMITERS = re.compile(r"[/?#@:\[\]\\\s]+")  # where a URL parser cuts a host or a path out of a string
+# A URL's scheme ("postgresql://"): not a secret's piece, or every "PostgreSQL" in a message would go.
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?=//)")
 
 
 def _fernet_key(material: str) -> bytes:
@@ -59,7 +61,9 @@ def decrypt(token: str) -> str:
 def forms(secret: str) -> set[str]:
     """The forms in which a secret may reach text, beside itself (any case: see `redact`): the pieces
     of it a URL parser cuts out (a host), and each of these percent-encoded, IDNA-encoded, reversed."""
-    pieces = {secret} | {p for p in _URL_DELIMITERS.split(secret) if len(p) >= MIN_PART_LENGTH}
+    scheme = _URL_SCHEME.match(secret)
+    rest = secret[scheme.end():] if scheme else secret
+    pieces = {secret} | {p for p in _URL_DELIMITERS.split(rest) if len(p) >= MIN_PART_LENGTH}
     out = set()
     for piece in pieces:
         out |= {piece, piece[::-1], piece.lower(), piece.upper(), piece.casefold(),

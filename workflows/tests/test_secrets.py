@@ -63,6 +63,15 @@ def test_redaction_catches_case_changes_and_the_forms_a_url_gives_a_secret():
     assert redact("a short word: Zebr", [SECRET]) == "a short word: Zebr"
 
 
+def test_a_urls_scheme_is_not_taken_for_a_piece_of_the_secret():
+    dsn = "postgresql://reporting:Hunter-22-pw@db-internal.corp:5432/warehouse_prod"
+    text = redact(f"PostgreSQL said: password authentication failed for user reporting on db-internal.corp "
+                  f"(warehouse_prod); {dsn}", [dsn])
+    assert text == "PostgreSQL said: password authentication failed for user [redacted] on [redacted] " \
+                   "([redacted]); [redacted]", text
+    assert redact("POSTGRESQL://x", ["postgresql://reporting@db-internal.corp/warehouse_prod"]) == "POSTGRESQL://x"
+
+
 def test_log_lines_written_while_a_step_holds_a_secret_have_it_redacted():
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

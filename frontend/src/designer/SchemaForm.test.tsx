@@ -51,6 +51,17 @@ describe("SchemaForm", () => {
     expect(screen.getByLabelText("Credential")).toHaveAccessibleDescription("The name of a stored credential holding the secret");
   });
 
+  it("gives the sql step a query textarea, a JSON params box and a read-only checkbox on by default", () => {
+    setup(types.sql.config_schema, { credential: "orders_db", query: "SELECT 1" });
+    expect(screen.getByLabelText("Query").tagName).toBe("TEXTAREA");
+    expect(screen.getByLabelText("Query")).toHaveAccessibleDescription(/never templated/);
+    expect(screen.getByLabelText("Parameters")).toHaveClass("fp-json");
+    expect(screen.getByLabelText("Read only")).toBeChecked();
+    expect(screen.getByLabelText("Max rows")).toHaveAttribute("placeholder", "Default: 1000");
+    expect(screen.getByLabelText("Credential").tagName).toBe("INPUT");
+    expect(within(fieldOf("Query")).getByTitle("Required")).toBeInTheDocument();
+  });
+
   it("uses a textarea for long text", () => {
     setup(types.send_email.config_schema, { body: "Hello" });
     expect(screen.getByLabelText("Body (text)").tagName).toBe("TEXTAREA");

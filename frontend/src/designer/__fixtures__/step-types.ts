@@ -972,5 +972,114 @@ export const STEP_TYPES: StepType[] = [
       }
     },
     "branches": null
+  },
+  {
+    "name": "sql",
+    "description": "Run one parameterised SQL statement (PostgreSQL or SQLite) against the database of a stored credential: read-only by default, with a row cap and a statement timeout.",
+    "category": "integration",
+    "config_schema": {
+      "type": "object",
+      "required": [
+        "credential",
+        "query"
+      ],
+      "properties": {
+        "credential": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200,
+          "title": "Credential",
+          "description": "The name of a stored credential holding the database's DSN: postgresql://user:password@host:5432/dbname, or sqlite:///name.db (a file in FLOWPILOT_SQL_SQLITE_DIRS)."
+        },
+        "query": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 65536,
+          "format": "code",
+          "title": "Query",
+          "description": "One SQL statement, never templated: put values in params and refer to them as %(name)s on PostgreSQL (a literal % is written %%) or :name on SQLite. A second statement after a ; is refused."
+        },
+        "params": {
+          "type": "object",
+          "title": "Parameters",
+          "maxProperties": 100,
+          "propertyNames": {
+            "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+          },
+          "description": "Values bound to the query's named parameters; templates allowed ({\"email\": \"{{ input.email }}\"}). An object is bound as JSON (jsonb on PostgreSQL), a list of scalars as an array on PostgreSQL (= ANY(%(ids)s)) or JSON text on SQLite."
+        },
+        "read_only": {
+          "type": "boolean",
+          "default": true,
+          "title": "Read only",
+          "description": "Run in a read-only transaction (PostgreSQL) or open the file read-only (SQLite): the database refuses any write. Turn off to INSERT, UPDATE, DELETE or change the schema; the statement is then committed."
+        },
+        "max_rows": {
+          "type": "integer",
+          "minimum": 1,
+          "default": 1000,
+          "title": "Max rows",
+          "description": "At most this many rows in the output (at most FLOWPILOT_SQL_MAX_ROWS); `truncated` says when there were more."
+        },
+        "timeout_seconds": {
+          "type": "number",
+          "exclusiveMinimum": 0,
+          "default": 30,
+          "title": "Statement timeout (s)",
+          "description": "The database cancels the statement after this long (at most FLOWPILOT_SQL_MAX_TIMEOUT_SECONDS, and within the step's timeout)."
+        }
+      },
+      "additionalProperties": false
+    },
+    "output_schema": {
+      "type": "object",
+      "required": [
+        "rows",
+        "columns",
+        "truncated",
+        "rowcount"
+      ],
+      "properties": {
+        "rows": {
+          "type": "array",
+          "items": {
+            "type": "object"
+          },
+          "description": "One object per row, by column name. Dates and times are ISO 8601 strings, numerics (Decimal) strings, intervals seconds; binary values are refused."
+        },
+        "columns": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "truncated": {
+          "type": "boolean",
+          "description": "Rows were left out (max_rows or the output size cap)"
+        },
+        "rowcount": {
+          "type": [
+            "integer",
+            "null"
+          ],
+          "description": "Rows the statement affected (INSERT, UPDATE, DELETE), as the database says; null when it does not say"
+        }
+      }
+    },
+    "example": {
+      "credential": "orders_db",
+      "query": "SELECT id, status, total FROM orders WHERE email = %(email)s",
+      "params": {
+        "email": "{{ input.email }}"
+      },
+      "read_only": true,
+      "max_rows": 100
+    },
+    "example_data": {
+      "input": {
+        "email": "ada@example.com"
+      }
+    },
+    "branches": null
   }
 ];
