@@ -24,7 +24,8 @@ Figures
     started_at; bare: from the previous task returning, or the chain being sent, to the task
     starting). End-to-end: WorkflowExecution.created_at -> completed_at (bare: chain sent -> last
     task done). Ratio: FlowPilot steps/s over bare Celery tasks/s. Messages: what the worker ran
-    (Celery's counters); more step messages than steps means the sweeper re-sent queued steps.
+    (Celery's counters); fewer step messages than steps: workers followed on (ran a step they queued
+    without a message, docs/adr/0019); more: the sweeper re-sent queued steps.
     All runs start at once, so latencies are mostly time spent in the queue behind other runs.
     Start, ms of CPU per run: this process's CPU (time.process_time) to start the runs (bare: to
     send the chains), divided by the runs; for single starts and for the bulk path.
