@@ -48,6 +48,10 @@ class Resolver:
         self._tokens: dict[str, str] = {}
         self.used: set[str] = set()
 
+    def owner(self) -> int:
+        """The owner's id (looked up once, when first asked)."""
+        return self._owner()
+
     def _owner(self) -> int:
         if callable(self._owner_id):
             self._owner_id = self._owner_id()  # looked up only when a step needs a credential

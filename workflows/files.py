@@ -34,6 +34,7 @@ import fcntl
 import hashlib
 import json
 import os
+import posixpath
 import stat
 import tempfile
 import time
@@ -462,6 +463,8 @@ class StorageFiles(Files):
             try:
                 directories, files = self.storage.listdir(path)
             except FileNotFoundError:
+                if not path:  # the root: an owner who has no file yet
+                    return [], False
                 raise not_found(path, "directory") from None
             if not path:
                 directories = [d for d in directories if d != RESERVED]
@@ -489,18 +492,50 @@ class StorageFiles(Files):
         return self._call(path, delete)
 
 
-def configured() -> Files:
-    """The root the settings name: STORAGES[FLOWPILOT_FILES_STORAGE] when set, else the local
-    directory FLOWPILOT_FILES_ROOT. A FileSystemStorage gets the real-path checks either way."""
-    alias = settings.FLOWPILOT_FILES_STORAGE
-    if alias:
+class Within(Storage):
+    """Another storage's files under one directory of it (an owner's, in a storage all share): the
+    names the step gives are relative to it, and so are the names it answers."""
+
+    def __init__(self, storage: Storage, directory: str):
+        self.storage, self.directory = storage, directory
+
+    def _name(self, name: str) -> str:
+        return posixpath.join(self.directory, name) if name else self.directory
+
+    def exists(self, name: str) -> bool:
+        return self.storage.exists(self._name(name))
+
+    def size(self, name: str) -> int:
+        return self.storage.size(self._name(name))
+
+    def open(self, name: str, mode: str = "rb"):
+        return self.storage.open(self._name(name), mode)
+
+    def delete(self, name: str) -> None:
+        self.storage.delete(self._name(name))
+
+    def listdir(self, path: str):
+        return self.storage.listdir(self._name(path))
+
+    def save(self, name, content, max_length=None) -> str:
+        return posixpath.relpath(self.storage.save(self._name(name), content, max_length=max_length), self.directory)
+
+
+def configured(owner_id) -> Files:
+    """The root of one owner's files: the directory `<owner id>/` of the root the settings name,
+    STORAGES[FLOWPILOT_FILES_STORAGE] when set, else the local directory FLOWPILOT_FILES_ROOT. One
+    owner's workflows never see another's files. A FileSystemStorage gets the real-path checks
+    (confined to the owner's directory) either way."""
+    if owner_id is None or not str(owner_id).isdigit():
+        raise FileError("the file step needs its workflow's owner", retryable=False)
+    location = settings.FLOWPILOT_FILES_ROOT
+    if alias := settings.FLOWPILOT_FILES_STORAGE:
         try:
             storage = storages[alias]
         except InvalidStorageError:
             raise FileError(f"FLOWPILOT_FILES_STORAGE names {alias!r}, which STORAGES does not define",
                             retryable=False) from None
-    else:
-        storage = FileSystemStorage(location=str(settings.FLOWPILOT_FILES_ROOT))
-    if isinstance(storage, FileSystemStorage):
-        return LocalFiles(storage.location)
-    return StorageFiles(storage)
+        if not isinstance(storage, FileSystemStorage):
+            return StorageFiles(Within(storage, str(owner_id)))
+        location = storage.location
+    return LocalFiles(os.path.join(location, str(owner_id)))

@@ -54,6 +54,13 @@ def _config_path(path: str) -> str:
     return f"config.{path}" if path else "config"
 
 
+def _per_owner(task_type: str) -> bool:
+    try:
+        return registry.get(task_type).per_owner
+    except registry.UnknownStepType:
+        return False  # said when the handler is looked up
+
+
 def _wants_run_data(task_type: str, config: Any) -> bool:
     """Whether the run's data is needed beyond the config's templates: by a handler that reads it, or
     for `{field}` placeholders."""
@@ -79,6 +86,8 @@ def invoke(*, task_type: str, config: Any, step_key: str, ctx: StepContext, secr
         secrets.preload(named_in(config))
         # Asked here, in the calling thread (the handler runs in another, and must not query).
         data = run_data() if _wants_run_data(task_type, config) or templating.is_template(str(config)) else {}
+        if _per_owner(task_type):
+            ctx.owner_id = secrets.owner()
         if names := templating.secret_names(config):
             data["secrets"] = {name: secrets.get(name) for name in sorted(names)}
     except StepError as exc:

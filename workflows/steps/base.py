@@ -78,6 +78,8 @@ class StepContext:
     secret: Callable[[str], str] = _no_secrets
     # The keys of the steps this one depends on (a branch edge "plan:true" names "plan").
     upstream: tuple[str, ...] = ()
+    # The workflow owner's id, for step types registered `per_owner` (None for the others).
+    owner_id: object = None
     # data() -> the run's data as templates see it ({"input", "context", "steps": {"<key>": {"output"}},
     # "execution"}): set by the engine for a type that reads_run_data (or whose config has a template).
     # Handlers ask run_data().
@@ -138,6 +140,9 @@ class StepType:
     # the engine then hands it over even when the config has no template. A callable answers for one
     # (unrendered) config.
     reads_run_data: bool | Callable[[dict], bool] = False
+    # Its data belongs to the workflow's owner (the file step's directory): the engine then hands the
+    # owner's id over as ctx.owner_id, asked before the handler's thread starts.
+    per_owner: bool = False
 
     def describe(self) -> dict:
         return {"name": self.name, "description": self.description, "category": self.category,

@@ -112,14 +112,15 @@ def _check(config: dict) -> list[tuple[str, str]]:
 @step_type(
     "file",
     category="data",
-    description="Read, write, append, list or delete files under the files root (a directory, or S3 and "
-                "other storages).",
+    description="Read, write, append, list or delete files in the workflow owner's directory of the files "
+                "root (a local directory, or S3 and other storages).",
     config_schema=CONFIG_SCHEMA,
     output_schema=OUTPUT_SCHEMA,
     example={"operation": "write", "path": "reports/{{ input.date }}.csv",
              "content": "date,signups\n{{ input.date }},{{ input.signups }}\n"},
     example_data={"input": {"date": "2026-12-01", "signups": 42}},
     check_config=_check,
+    per_owner=True,
 )
 def file_step(config: dict, ctx: StepContext) -> dict:
     operation = config["operation"]
@@ -127,7 +128,7 @@ def file_step(config: dict, ctx: StepContext) -> dict:
     max_bytes = _limit(config, "max_bytes", "FLOWPILOT_FILES_MAX_BYTES")
     try:
         path = files.clean_path(config.get("path", ""), directory=operation == "list")
-        root = files.configured()
+        root = files.configured(ctx.owner_id)
         if operation == "read":
             data = root.read(path, max_bytes=max_bytes)
             return {"path": path, "content": files.from_bytes(data, encoding, path), "size": len(data)}

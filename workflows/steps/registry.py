@@ -39,7 +39,7 @@ def step_type(name: str, *, config_schema: dict, description: str = "", category
               branches: Callable[[dict], list[str]] | None = None,
               raw_fields: tuple[str, ...] = (), internal: bool = False,
               reads_run_data: bool | Callable[[dict], bool] = False,
-              placeholder_fields: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+              placeholder_fields: tuple[str, ...] = (), per_owner: bool = False) -> Callable[[Handler], Handler]:
     """Decorator: register `execute(config, ctx)` as a step type."""
 
     def decorate(execute: Handler) -> Handler:
@@ -48,7 +48,7 @@ def step_type(name: str, *, config_schema: dict, description: str = "", category
                           output_schema=output_schema or {"type": "object"}, example=example or {},
                           example_data=example_data or {}, check_config=check_config, branches=branches,
                           raw_fields=raw_fields, internal=internal, reads_run_data=reads_run_data,
-                          placeholder_fields=placeholder_fields))
+                          placeholder_fields=placeholder_fields, per_owner=per_owner))
         return execute
 
     return decorate

@@ -21,14 +21,18 @@ ESCAPES = ["../x", "/etc/passwd", "a/../../x", "a\\..\\x", "a\x00b", "..", "a/..
            ".flowpilot/append/x"]
 
 
+OWNER = 7  # the workflow owner of the steps run here: their files are in <files root>/7/
+
+
 @pytest.fixture
 def root(tmp_path, settings) -> Path:
-    settings.FLOWPILOT_FILES_ROOT = tmp_path / "root"
+    """The owner's directory of the files root (tmp_path): beside it, other owners' and the rest."""
+    settings.FLOWPILOT_FILES_ROOT = tmp_path
     settings.FLOWPILOT_FILES_STORAGE = ""
     settings.FLOWPILOT_FILES_MAX_BYTES = 1000
     settings.FLOWPILOT_FILES_MAX_LIST_ENTRIES = 50
-    (tmp_path / "root").mkdir()
-    return tmp_path / "root"
+    (tmp_path / str(OWNER)).mkdir()
+    return tmp_path / str(OWNER)
 
 
 @pytest.fixture
@@ -40,8 +44,9 @@ def outside(tmp_path) -> Path:
     return directory
 
 
-def run(config: dict, *, key: str = "e1:f") -> dict:
-    ctx = StepContext(execution_id="e1", step_key="f", attempt=1, idempotency_key=key, timeout_seconds=10, input={})
+def run(config: dict, *, key: str = "e1:f", owner: int = OWNER) -> dict:
+    ctx = StepContext(execution_id="e1", step_key="f", attempt=1, idempotency_key=key, timeout_seconds=10, input={},
+                      owner_id=owner)
     return registry.get("file").execute(config, ctx)
 
 
@@ -201,7 +206,7 @@ def test_a_root_that_is_itself_a_symlink_works(tmp_path, settings):
     (tmp_path / "alias").symlink_to(tmp_path / "real", target_is_directory=True)
     settings.FLOWPILOT_FILES_ROOT = tmp_path / "alias"
     run({"operation": "write", "path": "x.txt", "content": "ok"})
-    assert (tmp_path / "real" / "x.txt").read_text() == "ok"
+    assert (tmp_path / "real" / str(OWNER) / "x.txt").read_text() == "ok"
 
 
 # --- limits ----------------------------------------------------------------------------------------
@@ -278,13 +283,14 @@ def memory_storage(settings):
     settings.FLOWPILOT_FILES_MAX_BYTES = 1000
     settings.FLOWPILOT_FILES_MAX_LIST_ENTRIES = 50
     from django.core.files.storage import storages
-    return storages["flowpilot_files"]
+    return files.Within(storages["flowpilot_files"], str(OWNER))  # the owner's directory of the storage
 
 
 def test_a_storage_named_in_storages_is_used_through_the_storage_api(memory_storage):
     run({"operation": "write", "path": "reports/a.csv", "content": "x,y\n"})
     run({"operation": "write", "path": "reports/a.csv", "content": "x,y\n"})  # no-op, no a_XXXX.csv copy
     assert memory_storage.listdir("reports") == ([], ["a.csv"])
+    assert memory_storage.storage.listdir("") == ([str(OWNER)], [])  # in the owner's directory of the storage
     run({"operation": "append", "path": "reports/a.csv", "content": "1,2\n"}, key="r1:f")
     run({"operation": "append", "path": "reports/a.csv", "content": "1,2\n"}, key="r1:f")
     assert run({"operation": "read", "path": "reports/a.csv"}) == \
@@ -305,15 +311,15 @@ def test_a_storage_named_in_storages_is_used_through_the_storage_api(memory_stor
 
 
 def test_a_file_system_storage_named_in_storages_gets_the_symlink_checks(settings, tmp_path, outside):
-    (tmp_path / "fs").mkdir()
-    (tmp_path / "fs" / "link").symlink_to(outside, target_is_directory=True)
+    (tmp_path / "fs" / str(OWNER)).mkdir(parents=True)
+    (tmp_path / "fs" / str(OWNER) / "link").symlink_to(outside, target_is_directory=True)
     settings.STORAGES = {**settings.STORAGES, "flowpilot_files": {
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "fs")}}}
     settings.FLOWPILOT_FILES_STORAGE = "flowpilot_files"
     assert "leads outside" in refused({"operation": "write", "path": "link/secret.txt", "content": "x"}).message
     assert (outside / "secret.txt").read_text() == "outside secret"
     run({"operation": "write", "path": "in.txt", "content": "ok"})
-    assert (tmp_path / "fs" / "in.txt").read_text() == "ok"
+    assert (tmp_path / "fs" / str(OWNER) / "in.txt").read_text() == "ok"
 
 
 def test_an_unknown_storage_name_fails_clearly(settings):
@@ -335,7 +341,7 @@ def any_root(request, settings, tmp_path):
         settings.STORAGES = {**settings.STORAGES,
                              "flowpilot_files": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
         settings.FLOWPILOT_FILES_STORAGE = "flowpilot_files"
-    return files.configured()
+    return files.configured(OWNER)
 
 
 class TestEveryRoot:
@@ -428,7 +434,7 @@ FLOW = [
 ]
 
 
-def test_a_designed_workflow_writes_then_reads_to_completion(api, root, sync_executor):
+def test_a_designed_workflow_writes_then_reads_to_completion(api, user, root, sync_executor):
     execution_id = start(api, designed(api, FLOW), {"date": "2026-12-01", "n": 42})
     sync_executor.drain()
     run_ = api.get(f"/api/v1/executions/{execution_id}/").data
@@ -437,7 +443,32 @@ def test_a_designed_workflow_writes_then_reads_to_completion(api, root, sync_exe
     assert outputs["read"] == {"path": "reports/2026-12-01.csv", "content": "date,signups\n2026-12-01,42\n",
                                "size": 27}
     assert outputs["list"]["entries"] == [{"name": "2026-12-01.csv", "type": "file", "size": 27}]
-    assert (root / "reports" / "2026-12-01.csv").read_text() == "date,signups\n2026-12-01,42\n"
+    # In the directory of the workflow's owner.
+    assert (root.parent / str(user.pk) / "reports" / "2026-12-01.csv").read_text() == \
+        "date,signups\n2026-12-01,42\n"
+
+
+def test_one_owners_workflows_never_see_anothers_files(api, user, other_user, root, sync_executor):
+    mine = designed(api, [{"key": "w", "task_type": "file", "config": {
+        "operation": "write", "path": "secret.txt", "content": "{{ input.secret }}"}}])
+    start(api, mine, {"secret": "mine only"})
+    sync_executor.drain()
+    assert (root.parent / str(user.pk) / "secret.txt").read_text() == "mine only"
+    api.force_authenticate(other_user)
+    theirs = designed(api, [
+        {"key": "read", "task_type": "file", "config": {"operation": "read", "path": "secret.txt"}},
+        {"key": "list", "task_type": "file", "config": {"operation": "list"}}])
+    execution_id = start(api, theirs, {})
+    sync_executor.drain()
+    run_ = api.get(f"/api/v1/executions/{execution_id}/").data
+    assert run_["status"] == E.FAILED
+    assert "no file 'secret.txt'" in run_["error_message"]
+    listed = TaskExecution.objects.get(execution_id=execution_id, step_key="list").output
+    assert listed["entries"] == []  # their own (empty) directory, not the root
+
+
+def test_a_step_without_an_owner_is_refused(root):
+    assert "needs its workflow's owner" in refused({"operation": "list"}, owner=None).message
 
 
 def test_a_path_escape_from_the_run_input_fails_the_run_without_retry_and_writes_nothing(api, root, outside,

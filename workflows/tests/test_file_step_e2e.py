@@ -13,7 +13,7 @@ from workflows.tests.test_file_step import FLOW
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_designed_file_workflow_runs_to_completion_on_a_real_worker(api, tmp_path):
+def test_a_designed_file_workflow_runs_to_completion_on_a_real_worker(api, user, tmp_path):
     root = tmp_path / "files"
     flush_broker()
     cluster = Cluster(FLOWPILOT_FILES_ROOT=str(root))
@@ -30,6 +30,6 @@ def test_a_designed_file_workflow_runs_to_completion_on_a_real_worker(api, tmp_p
         assert run["status"] == E.COMPLETED, (run["error_message"], cluster.log("worker")[-3000:])
         outputs = {t["step_key"]: t["output_data"] for t in run["task_executions"]}
         assert outputs["read"]["content"] == "date,signups\n2026-12-02,7\n"
-        assert (root / "reports" / "2026-12-02.csv").read_text() == "date,signups\n2026-12-02,7\n"
+        assert (root / str(user.pk) / "reports" / "2026-12-02.csv").read_text() == "date,signups\n2026-12-02,7\n"
     finally:
         cluster.stop()
