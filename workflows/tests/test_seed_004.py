@@ -283,6 +283,16 @@ def test_enhanced_task_registry_line_268_delay_seconds_is_a_durable_wait(api, sy
     assert WorkflowExecution.objects.get(pk=run["id"]).status == E.RUNNING
 
 
+def test_phase_2_lines_441_to_445_the_task_library_has_http_email_database_and_file_operations(api):
+    served = {t["name"]: t for t in api.get("/api/step-types/").data}
+    for name in ("http_request", "send_email", "sql", "file"):  # lines 442-445, in that order
+        assert name in served, name
+        assert served[name]["config_schema"]["properties"], name  # each with the form the designer shows
+    assert {"read", "write", "append", "list", "delete"} == set(
+        served["file"]["config_schema"]["properties"]["operation"]["enum"])
+    assert served["sql"]["config_schema"]["properties"]["read_only"]["default"] is True
+
+
 # --- section 6, Event Bus (lines 303-330) ----------------------------------------------------------
 
 def test_event_bus_line_314_register_schedule_with_a_cron_expression(api):
