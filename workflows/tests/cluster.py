@@ -13,6 +13,8 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -122,6 +124,17 @@ class Cluster:
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=5)
+
+
+@contextmanager
+def fresh_cluster(**overrides: str) -> Iterator[Cluster]:
+    """A Cluster on an emptied broker, stopped on the way out (start its processes as the test needs)."""
+    flush_broker()
+    cluster = Cluster(**overrides)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 def free_port() -> int:

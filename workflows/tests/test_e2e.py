@@ -17,7 +17,7 @@ from workflows import services
 from workflows.models import TaskExecution, WorkflowExecution
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.engine.planner.states import TaskStatus as T
-from workflows.tests.cluster import Cluster, Receiver, flush_broker, restart_redis, wait_for
+from workflows.tests.cluster import Receiver, fresh_cluster, restart_redis, wait_for
 from workflows.tests.factories import active_workflow, step
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -32,10 +32,8 @@ def receiver():
 
 @pytest.fixture
 def cluster():
-    flush_broker()
-    c = Cluster()
-    yield c
-    c.stop()
+    with fresh_cluster() as c:
+        yield c
 
 
 def http(key: str, url: str, body: dict, **fields) -> dict:

@@ -10,7 +10,7 @@ from workflows import services
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.engine.planner.states import TaskStatus as T
 from workflows.models import TaskExecution, WorkflowExecution
-from workflows.tests.cluster import Cluster, flush_broker, wait_for
+from workflows.tests.cluster import fresh_cluster, wait_for
 from workflows.tests.factories import active_workflow, step
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -18,10 +18,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(trans
 
 @pytest.fixture
 def cluster():
-    flush_broker()
-    c = Cluster()
-    yield c
-    c.stop()
+    with fresh_cluster() as c:
+        yield c
 
 
 def _finished(workflow, count: int) -> bool:
