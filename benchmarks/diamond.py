@@ -29,6 +29,10 @@ Figures
     All runs start at once, so latencies are mostly time spent in the queue behind other runs.
     Start, ms of CPU per run: this process's CPU (time.process_time) to start the runs (bare: to
     send the chains), divided by the runs; for single starts and for the bulk path.
+    Worker / PostgreSQL CPU per step: user + system CPU of the worker's processes (its pool and the
+    sweeps it runs) and of every PostgreSQL process (work on other databases too, if any runs
+    meanwhile), over the burst, divided by the steps: what a step costs, which other work on the
+    machine disturbs less than it disturbs the throughput.
 
     make bench                                   # 1,000 executions, 3 rounds: median and spread
     make bench BENCH_ARGS=--quick                # 200, one round, a smoke run
@@ -71,10 +75,15 @@ class Result:
     paced: Result | None = None  # the same work at a steady rate below capacity
     start_cpu_seconds: float = float("nan")  # CPU of this process (time.process_time) to start or send them all
     bulk: Result | None = None  # FlowPilot: the same runs started by the bulk path (executions_start)
+    worker_cpu_seconds: float = float("nan")  # the worker's processes, over the burst (sweeps included)
+    postgres_cpu_seconds: float = float("nan")  # PostgreSQL's processes, over the burst
 
     @property
     def start_cpu_ms_per_run(self) -> float:
         return self.start_cpu_seconds * 1000 / self.runs
+
+    def cpu_ms_per_step(self, seconds: float) -> float:
+        return seconds * 1000 / self.steps
 
     @property
     def runs_per_second(self) -> float:
@@ -247,6 +256,10 @@ def report(ours: Result, bare: Result, *, concurrency: int) -> str:
         ("time to send all, s", f"{ours.submit_seconds:.2f}", f"{bare.submit_seconds:.2f}"),
         ("start, ms of CPU per run (in-process)", f"{ours.start_cpu_ms_per_run:.2f}", f"{bare.start_cpu_ms_per_run:.2f}"),
         ("wall time, s", f"{ours.wall_seconds:.2f}", f"{bare.wall_seconds:.2f}"),
+        ("worker CPU per step, ms", f"{ours.cpu_ms_per_step(ours.worker_cpu_seconds):.2f}",
+         f"{bare.cpu_ms_per_step(bare.worker_cpu_seconds):.2f}"),
+        ("PostgreSQL CPU per step, ms", f"{ours.cpu_ms_per_step(ours.postgres_cpu_seconds):.2f}",
+         f"{bare.cpu_ms_per_step(bare.postgres_cpu_seconds):.2f}"),
         ("step messages run by the worker", f"{ours.messages.get('workflows.tasks.run_step', 0):,}",
          f"{bare.messages.get('benchmarks.bare.noop', 0):,}"),
         ("sweeps run by the worker", f"{ours.messages.get('workflows.tasks.sweep', 0):,}", "-"),
@@ -306,7 +319,10 @@ def run_flowpilot(app, *, owner, runs: int, concurrency: int, timeout: float, en
         processes.wait_for_worker(app, worker, node)
         start_and_wait(warmup, WARMUP_RUNS, timeout=60, label="FlowPilot warm-up")
         before = processes.tasks_run(app, node)
+        cpu = processes.tree_cpu_seconds(worker.popen.pid), processes.postgres_cpu_seconds()
         result = measure_flowpilot(diamond, runs, timeout=timeout)
+        result.worker_cpu_seconds = processes.tree_cpu_seconds(worker.popen.pid) - cpu[0]
+        result.postgres_cpu_seconds = processes.postgres_cpu_seconds() - cpu[1]
         result.messages = difference(processes.tasks_run(app, node), before)
         result.bulk = measure_flowpilot(in_bulk, runs, timeout=timeout, bulk=True)
         result.paced = measure_flowpilot(steady, paced_runs, timeout=timeout, rate=rate)
@@ -321,7 +337,10 @@ def run_bare(app, redis_client, *, runs: int, concurrency: int, timeout: float, 
         processes.wait_for_worker(app, worker, node)
         send_and_wait_bare(redis_client, WARMUP_RUNS, timeout=60, label="bare Celery warm-up")
         before = processes.tasks_run(app, node)
+        cpu = processes.tree_cpu_seconds(worker.popen.pid), processes.postgres_cpu_seconds()
         result = measure_bare(redis_client, runs, timeout=timeout)
+        result.worker_cpu_seconds = processes.tree_cpu_seconds(worker.popen.pid) - cpu[0]
+        result.postgres_cpu_seconds = processes.postgres_cpu_seconds() - cpu[1]
         result.messages = difference(processes.tasks_run(app, node), before)
         result.paced = measure_bare(redis_client, paced_runs, timeout=timeout, rate=rate)
     return result
@@ -415,6 +434,10 @@ def spread(results: list[tuple[Result, Result]]) -> str:
         line("FlowPilot steps/s", [o.steps_per_second for o, _ in results], ".1f"),
         line("bare Celery tasks/s", [b.steps_per_second for _, b in results], ".1f"),
         line("FlowPilot / bare Celery", [ratio(o, b) for o, b in results], ".3f"),
+        line("FlowPilot worker CPU/step, ms", [o.cpu_ms_per_step(o.worker_cpu_seconds) for o, _ in results], ".2f"),
+        line("FlowPilot PostgreSQL CPU/step, ms", [o.cpu_ms_per_step(o.postgres_cpu_seconds) for o, _ in results],
+             ".2f"),
+        line("bare worker CPU/task, ms", [b.cpu_ms_per_step(b.worker_cpu_seconds) for _, b in results], ".2f"),
     ]
     if paced:
         lines += [

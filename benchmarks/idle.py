@@ -34,41 +34,15 @@ from pathlib import Path
 
 import httpx
 
+from . import processes
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _children(pid: int) -> list[int]:
-    """Direct children of pid, from every thread's /proc children list."""
-    found: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                found += [int(c) for c in f.read().split()]
-    except OSError:
-        pass
-    return found
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of root and its live descendants (all their threads)."""
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
-        todo += _children(pid)
-    return total
 
 
 def start_server(var: Path, port: int) -> subprocess.Popen:
@@ -95,9 +69,9 @@ def wait_ready(proc: subprocess.Popen, base: str, log: Path, timeout: float = 12
 
 def measure_idle(pid: int, seconds: float) -> float:
     """% of one core used by the process tree over `seconds` of wall time."""
-    cpu0, wall0 = tree_cpu_seconds(pid), time.monotonic()
+    cpu0, wall0 = processes.tree_cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
-    cpu1, wall1 = tree_cpu_seconds(pid), time.monotonic()
+    cpu1, wall1 = processes.tree_cpu_seconds(pid), time.monotonic()
     return 100 * (cpu1 - cpu0) / (wall1 - wall0)
 
 

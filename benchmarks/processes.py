@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -102,6 +103,50 @@ def start_web(*, host: str, port: int, workers: int, env: dict[str, str], log_di
                                   "--no-migrate", "--workers", str(workers)], cwd=PROJECT_DIR, env=env, stdout=log,
                                  stderr=subprocess.STDOUT, start_new_session=True)
     return Process(name="web", popen=popen, log_path=log_path)
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of pid, from every thread's /proc children list."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of root and its live descendants (all their threads)."""
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
+        todo += _children(pid)
+    return total
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU seconds of this machine's PostgreSQL processes (its backends and helpers) so
+    far: the difference over a measurement is what the database spent on it (if nothing else ran)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
 
 
 def process_tree(pid: int) -> list[int]:
