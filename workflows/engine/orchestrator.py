@@ -339,10 +339,7 @@ def start_new(workflow: Workflow, runs: list[tuple[WorkflowExecution, list[TaskE
     one UPDATE starts them all, their first decisions are taken from the rows in hand, and their
     first steps are queued by one UPDATE and sent after commit together."""
     now = now or timezone.now()
-    due = [(execution, rows) for execution, rows in runs if not (execution.scheduled_at and execution.scheduled_at > now)]
-    if len(due) < len(runs):
-        # Nothing is sent until the sweeper starts them: a resting embedded sweeper must know now.
-        get_executor().after_commit(idle.work_arrived)
+    due = [(execution, rows) for execution, rows in runs if not _scheduled_later(execution, now)]
     if not due:
         return
     if concurrency.has_limits(workflow):
@@ -367,6 +364,15 @@ def start_new(workflow: Workflow, runs: list[tuple[WorkflowExecution, list[TaskE
                      for execution, row in queued])
 
 
+def _scheduled_later(execution: WorkflowExecution, now) -> bool:
+    """A run scheduled for later: nothing is sent until the sweeper starts it, so a resting embedded
+    sweeper is told now (after commit) that work arrived."""
+    if execution.scheduled_at and execution.scheduled_at > now:
+        get_executor().after_commit(idle.work_arrived)
+        return True
+    return False
+
+
 def admit(workflow_id, events: Events, *, now=None) -> list:
     """Start the pending executions of a workflow that its limits allow now; answers their ids."""
     chosen = concurrency.choose(workflow_id, now=now)
@@ -380,9 +386,7 @@ def enter(execution: WorkflowExecution, events: Events, *, now=None) -> None:
     """A new (or retried) pending execution: start it now, or leave it pending for a free slot (or
     for its scheduled time: the sweeper brings it back then)."""
     now = now or timezone.now()
-    if execution.scheduled_at and execution.scheduled_at > now:
-        # Nothing is sent until the sweeper starts it: a resting embedded sweeper must know now.
-        get_executor().after_commit(idle.work_arrived)
+    if _scheduled_later(execution, now):
         return
     if concurrency.has_limits(execution.workflow):
         admit(execution.workflow_id, events, now=now)
