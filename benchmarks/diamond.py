@@ -318,14 +318,21 @@ def run_flowpilot(app, *, owner, runs: int, concurrency: int, timeout: float, en
                      "-l", "warning"], env=env, log_dir=log_dir)):
         processes.wait_for_worker(app, worker, node)
         start_and_wait(warmup, WARMUP_RUNS, timeout=60, label="FlowPilot warm-up")
-        before = processes.tasks_run(app, node)
-        cpu = processes.tree_cpu_seconds(worker.popen.pid), processes.postgres_cpu_seconds()
-        result = measure_flowpilot(diamond, runs, timeout=timeout)
-        result.worker_cpu_seconds = processes.tree_cpu_seconds(worker.popen.pid) - cpu[0]
-        result.postgres_cpu_seconds = processes.postgres_cpu_seconds() - cpu[1]
-        result.messages = difference(processes.tasks_run(app, node), before)
+        result = counted(app, worker, node, lambda: measure_flowpilot(diamond, runs, timeout=timeout))
         result.bulk = measure_flowpilot(in_bulk, runs, timeout=timeout, bulk=True)
         result.paced = measure_flowpilot(steady, paced_runs, timeout=timeout, rate=rate)
+    return result
+
+
+def counted(app, worker: processes.Process, node: str, measure) -> Result:
+    """The burst `measure()` runs, with what it cost counted around it: the messages the worker ran,
+    the CPU of the worker's processes and of PostgreSQL's."""
+    before = processes.tasks_run(app, node)
+    cpu = processes.tree_cpu_seconds(worker.popen.pid), processes.postgres_cpu_seconds()
+    result = measure()
+    result.worker_cpu_seconds = processes.tree_cpu_seconds(worker.popen.pid) - cpu[0]
+    result.postgres_cpu_seconds = processes.postgres_cpu_seconds() - cpu[1]
+    result.messages = difference(processes.tasks_run(app, node), before)
     return result
 
 
@@ -336,12 +343,7 @@ def run_bare(app, redis_client, *, runs: int, concurrency: int, timeout: float, 
     with processes.running(worker):
         processes.wait_for_worker(app, worker, node)
         send_and_wait_bare(redis_client, WARMUP_RUNS, timeout=60, label="bare Celery warm-up")
-        before = processes.tasks_run(app, node)
-        cpu = processes.tree_cpu_seconds(worker.popen.pid), processes.postgres_cpu_seconds()
-        result = measure_bare(redis_client, runs, timeout=timeout)
-        result.worker_cpu_seconds = processes.tree_cpu_seconds(worker.popen.pid) - cpu[0]
-        result.postgres_cpu_seconds = processes.postgres_cpu_seconds() - cpu[1]
-        result.messages = difference(processes.tasks_run(app, node), before)
+        result = counted(app, worker, node, lambda: measure_bare(redis_client, runs, timeout=timeout))
         result.paced = measure_bare(redis_client, paced_runs, timeout=timeout, rate=rate)
     return result
 
