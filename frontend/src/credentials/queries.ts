@@ -18,8 +18,9 @@ export async function fetchCredentials(): Promise<Credential[]> {
   return Array.isArray(data) ? data : data.results;
 }
 
+/** The page's list: asked again on every visit (`used_by` changes with every workflow saved). */
 export function useCredentials() {
-  return useQuery({ queryKey: credentialKeys.list(), queryFn: fetchCredentials, staleTime: 30_000 });
+  return useQuery({ queryKey: credentialKeys.list(), queryFn: fetchCredentials, staleTime: 0, refetchOnMount: "always" });
 }
 
 export interface CredentialInput {
