@@ -280,6 +280,11 @@ describe("SchemaForm", () => {
       "— choose a credential —", "crm_token (not found)", "crm", "Create new…"]);
     expect(picker).toHaveValue("crm_token");
     expect(within(fieldOf("Credential")).queryByRole("button", { name: "Expression" })).toBeNull();
+    // "Create new…" for the missing name offers that name
+    await user.selectOptions(picker, "Create new…");
+    expect(within(screen.getByRole("dialog", { name: "New credential" })).getByLabelText("Name")).toHaveValue("crm_token");
+    await user.click(screen.getByRole("button", { name: "Cancel" }));
+    expect(form.value().auth).toEqual({ type: "bearer", credential: "crm_token" }); // cancelled: nothing changed
     await user.selectOptions(picker, "crm");
     expect(form.value().auth).toEqual({ type: "bearer", credential: "crm" });
   });
