@@ -96,7 +96,9 @@ test("draw, configure, save, run live, fail, retry, complete", async () => {
   await page.getByText("Advanced: retries, timeout, condition").click();
   await field(page, "Max retries", "0");
   await renameStep(page, "slack", "notify_slack", "Notify Slack");
-  await field(page, "Credential holding the webhook URL", "SLACK_WEBHOOK_URL");
+  // A credential field is a picker of the user's credentials (the schema marks it): pick it.
+  await page.getByRole("complementary", { name: "Step editor" }).getByLabel("Credential holding the webhook URL", { exact: true })
+    .selectOption("SLACK_WEBHOOK_URL");
   await field(page, "Text", "New signup: {{ input.name }} ({{ input.email }})");
 
   await connect(page, "signup", "welcome_email");

@@ -194,12 +194,20 @@ class WorkflowSerializer(serializers.ModelSerializer):
     metadata = JsonObjectField(read_only=True)
     steps = serializers.SerializerMethodField()
     code = serializers.SerializerMethodField(help_text="For a code workflow (kind \"code\"): its graph.")
+    warnings = serializers.SerializerMethodField(help_text=(
+        "In the answer about one workflow (a read or a save): what a run would fail on although the save "
+        "accepted it, by field path as validate's warnings; null in lists."))
 
     class Meta:
         model = Workflow
         fields = ["id", "name", "description", "status", "kind", "version", "metadata", "owner", "max_concurrency",
-                  "concurrency_key", *RETRY_FIELDS, "steps", "code", "created_at", "updated_at"]
+                  "concurrency_key", *RETRY_FIELDS, "steps", "code", "warnings", "created_at", "updated_at"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                               allow_null=True))
+    def get_warnings(self, workflow: Workflow):
+        return self.context.get("warnings")
 
     @extend_schema_field(StepOutputSerializer(many=True))
     def get_steps(self, workflow: Workflow):
@@ -464,13 +472,28 @@ class CredentialInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
+class CredentialUseSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The workflow's id.")
+    name = serializers.CharField(help_text="The workflow's name.")
+    steps = serializers.ListField(child=serializers.CharField(), help_text="The keys of its steps naming the credential.")
+
+
 class CredentialSerializer(serializers.ModelSerializer):
     """A credential as the API shows it: never its value."""
 
+    used_by = serializers.SerializerMethodField(help_text=(
+        "The draft and active workflows whose steps name this credential (a credential field, or "
+        "{{ secrets.NAME }}): while there is one, a delete is refused (409)."))
+
     class Meta:
         model = Credential
-        fields = ["id", "name", "description", "created_at", "updated_at"]
+        fields = ["id", "name", "description", "created_at", "updated_at", "used_by"]
         read_only_fields = fields
+
+    @extend_schema_field(CredentialUseSerializer(many=True))
+    def get_used_by(self, credential: Credential) -> list[dict]:
+        """From the view's context: credentials.usage, asked once for the whole page."""
+        return (self.context.get("usage") or {}).get((credential.owner_id, credential.name), [])
 
 
 class SignalSerializer(serializers.Serializer):
@@ -504,6 +527,9 @@ class WorkflowValidationSerializer(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), help_text=(
         'What a save would refuse, by field path as its 400 names them ("name", "steps[1].key", '
         '"steps.crm.config.url"); empty when valid.'))
+    warnings = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), help_text=(
+        "What a save accepts but a run would fail on, by field path as errors: a step naming a credential "
+        'the workflow\'s owner does not have ("steps.crm.config.auth.credential").'))
 
 
 class StepTypeSerializer(serializers.Serializer):

@@ -54,8 +54,11 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         return queryset if self.action == "list" else queryset.prefetch_related(None)
 
     def _answer(self, workflow: Workflow, *, status_code: int = status.HTTP_200_OK) -> Response:
-        """The workflow as the service left it (its graph as it wrote or read it, not read again)."""
-        return Response(s.WorkflowSerializer(workflow, context={"steps": graph_rows.read(workflow)}).data,
+        """The workflow as the service left it (its graph as it wrote or read it, not read again), with
+        what a run would fail on although the save accepted it (a missing credential)."""
+        steps = graph_rows.read(workflow)
+        warnings = credentials.missing_in_steps(owner=workflow.owner, steps=steps)
+        return Response(s.WorkflowSerializer(workflow, context={"steps": steps, "warnings": warnings}).data,
                         status=status_code)
 
     def list(self, request, *args, **kwargs):
@@ -88,13 +91,17 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         workflow_id = request.query_params.get("workflow")
         workflow = get_object_or_404(self.get_queryset(), pk=workflow_id) if workflow_id else None  # yours only
         data = s.WorkflowInputSerializer(data=request.data)
+        warnings = {}
         if data.is_valid():
             fields = dict(data.validated_data)
             steps = fields.pop("steps", None if workflow else [])
             errors = services.workflow_validate(data=fields, steps=steps, workflow=workflow)
+            warnings = credentials.missing_in_steps(
+                owner=workflow.owner if workflow else request.user,
+                steps=steps if steps is not None else graph_rows.read(workflow))
         else:
             errors = field_errors(data.errors)
-        return Response({"valid": not errors, "errors": errors})
+        return Response({"valid": not errors, "errors": errors, "warnings": warnings})
 
     @extend_schema(request=s.WorkflowInputSerializer, responses=s.WorkflowSerializer)
     def update(self, request, *args, **kwargs):
@@ -321,18 +328,41 @@ class StepTypeViewSet(viewsets.ViewSet):
 
 
 class CredentialViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                        mixins.DestroyModelMixin, viewsets.GenericViewSet):
-    """Secrets for steps ({{ secrets.NAME }}, http_request auth). Values go in, never come out."""
+                        viewsets.GenericViewSet):
+    """Secrets for steps ({{ secrets.NAME }}, http_request auth). Values go in, never come out. Each
+    says which workflows use it (`used_by`); a delete is refused while one does."""
 
     queryset = Credential.objects.all()
     serializer_class = s.CredentialSerializer
+
+    @staticmethod
+    def _show(items, *, many: bool = False):
+        listed = list(items) if many else [items]
+        usage = credentials.usage(owner_ids={c.owner_id for c in listed})
+        return s.CredentialSerializer(items, many=many, context={"usage": usage}).data
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        if page is None:
+            return Response(self._show(queryset, many=True))
+        return self.get_paginated_response(self._show(page, many=True))
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self._show(self.get_object()))
 
     @extend_schema(request=s.CredentialInputSerializer, responses={201: s.CredentialSerializer})
     def create(self, request, *args, **kwargs):
         data = s.CredentialInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         credential = credentials.credential_create(owner=request.user, **data.validated_data)
-        return Response(s.CredentialSerializer(credential).data, status=status.HTTP_201_CREATED)
+        return Response(self._show(credential), status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        """Refused (409, naming the workflows in `used_by`) while a draft or active workflow uses it."""
+        credentials.credential_delete(credential=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=s.CredentialInputSerializer, responses=s.CredentialSerializer)
     def partial_update(self, request, *args, **kwargs):
@@ -343,4 +373,4 @@ class CredentialViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
         credential = credentials.credential_save(owner=credential.owner, name=credential.name,
                                                  value=data.validated_data.get("value"),
                                                  description=data.validated_data.get("description"))
-        return Response(s.CredentialSerializer(credential).data)
+        return Response(self._show(credential))

@@ -28,7 +28,7 @@ AUTH_SCHEMA = {
         "type": {"type": "string", "enum": ["bearer", "basic", "header"], "title": "Type",
                  "description": "bearer: Authorization: Bearer <secret>; basic: Authorization: Basic "
                                 "<username:secret>; header: <header>: <secret>"},
-        "credential": {"type": "string", "minLength": 1, "title": "Credential",
+        "credential": {"type": "string", "minLength": 1, "title": "Credential", "format": "credential",
                        "description": "The name of a stored credential holding the secret"},
         "header": {"type": "string", "pattern": HEADER_NAME, "title": "Header name (type header)",
                    "examples": ["X-Api-Key"]},

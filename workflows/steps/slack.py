@@ -26,7 +26,8 @@ CONFIG_SCHEMA = {
     "properties": {
         "webhook_url": {"type": "string", "minLength": 1, "title": "Webhook URL",
                         "description": "A secret: prefer `credential`"},
-        "credential": {"type": "string", "minLength": 1, "title": "Credential holding the webhook URL"},
+        "credential": {"type": "string", "minLength": 1, "title": "Credential holding the webhook URL",
+                       "format": "credential"},
         "text": {"type": "string", "minLength": 1, "title": "Text",
                  "description": "The message, or the notification fallback when `blocks` are given"},
         "blocks": {"type": "array", "items": {"type": "object"}, "title": "Blocks (Block Kit)"},

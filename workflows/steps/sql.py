@@ -62,7 +62,7 @@ CONFIG_SCHEMA = {
     "type": "object",
     "required": ["credential", "query"],
     "properties": {
-        "credential": {"type": "string", "minLength": 1, "maxLength": 200, "title": "Credential",
+        "credential": {"type": "string", "minLength": 1, "maxLength": 200, "title": "Credential", "format": "credential",
                        "description": "The name of a stored credential holding the database's DSN: "
                                       "postgresql://user:password@host:5432/dbname, or sqlite:///name.db "
                                       "(a file in FLOWPILOT_SQL_SQLITE_DIRS)."},

@@ -70,6 +70,32 @@ def test_draw_run_watch_live_fail_retry_complete(embedded):
         receiver.close()
 
 
+def test_credentials_page_picker_create_new_and_a_missing_credential(embedded):
+    """Issue 16's credentials in the browser (frontend/e2e/credentials.test.mjs): what the browser
+    created and picked is what the server has; the values never came back; the delete was refused."""
+    base, var = embedded
+    api = admin_api(base, var)
+
+    browser_script("e2e/credentials.test.mjs", base=base, var=var)
+
+    stored = {c["name"]: c for c in api.get("/credentials/").json()["results"]}
+    assert {"crm_token", "slack_hook"} <= set(stored)  # crm_token still there: its delete was refused
+    (workflow,) = api.get("/workflows/", params={"search": "Credentials journey"}).json()["results"]
+    steps = {s["key"]: s for s in workflow["steps"]}
+    assert steps["http_request"]["config"] == {"method": "GET", "timeout": 30, "follow_redirects": True,
+                                               "url": "https://crm.invalid/api/contacts",
+                                               "auth": {"type": "bearer", "credential": "crm_token"}}
+    assert steps["slack"]["config"]["credential"] == "slack_hook"
+    uses = [{"id": workflow["id"], "name": workflow["name"], "steps": ["http_request"]}]
+    assert stored["crm_token"]["used_by"] == uses
+    detail = api.get(f"/workflows/{workflow['id']}/").json()
+    assert workflow["status"] == "draft" and list(detail["warnings"]) == ["steps.log.config.message"]
+    text = json.dumps(api.get("/credentials/").json())
+    assert "crm-secret-token-123" not in text and "hooks.slack.invalid" not in text
+    for shot in ("credentials", "designer-credential-picker", "designer-missing-credential", "credentials-delete-refused"):
+        assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
+
+
 def test_a_500_step_workflow_in_the_designer(embedded, capsys):
     """A benchmark figure (printed and kept in test-artifacts/ui-benchmark.json), not a timed assertion."""
     base, var = embedded

@@ -109,7 +109,7 @@ def test_validate_answers_the_errors_a_save_answers_and_writes_nothing(api, body
     assert rows() == (0, 0, 0)
     saved = api.post("/api/v1/workflows/", body, format="json")
     assert saved.status_code == 400, saved.data
-    assert answer == {"valid": False, "errors": saved.json()["fields"]}
+    assert answer == {"valid": False, "errors": saved.json()["fields"], "warnings": {}}
     assert words in " ".join(answer["errors"][field]), answer
 
 
@@ -121,7 +121,7 @@ def test_a_template_stands_for_a_value_of_any_type_and_a_sound_body_is_valid(api
         http("fetch", {"url": "https://x", "timeout": "{{ input.timeout }}"}) | {"depends_on": ["check:false"]},
         log("k" * bounds.STEP_KEY_MAX_LENGTH, ["fetch"]),
     ]}
-    assert validate(api, body) == {"valid": True, "errors": {}}
+    assert validate(api, body) == {"valid": True, "errors": {}, "warnings": {}}
     assert rows() == (0, 0, 0)
     assert api.post("/api/v1/workflows/", body, format="json").status_code == 201
 
@@ -145,14 +145,14 @@ def test_with_a_workflow_it_checks_a_put_of_it_and_the_cycle_back_to_it(api):
                        format="json").json()
     body = {"name": "orders", "steps": [calls("bill", billing["id"])]}
     # as a new workflow nothing can call it yet: no cycle to know of
-    assert validate(api, body) == {"valid": True, "errors": {}}
+    assert validate(api, body) == {"valid": True, "errors": {}, "warnings": {}}
     before = rows()
     answer = validate(api, body, workflow=orders["id"])
     assert rows() == before
     assert list(Workflow.objects.get(pk=orders["id"]).steps.values_list("key", flat=True)) == ["note"]
     saved = api.put(f"/api/v1/workflows/{orders['id']}/", body, format="json")
     assert saved.status_code == 400
-    assert answer == {"valid": False, "errors": saved.json()["fields"]}
+    assert answer == {"valid": False, "errors": saved.json()["fields"], "warnings": {}}
     assert "workflow cycle: 'orders' -> 'billing' -> 'orders'" in answer["errors"]["steps.bill.config.workflow_id"][0]
 
 
@@ -166,7 +166,7 @@ def test_with_a_workflow_its_stored_retry_defaults_count(api):
     answer = validate(api, body, workflow=wf["id"])
     saved = api.put(f"/api/v1/workflows/{wf['id']}/", body, format="json")
     assert saved.status_code == 400
-    assert answer == {"valid": False, "errors": saved.json()["fields"]}
+    assert answer == {"valid": False, "errors": saved.json()["fields"], "warnings": {}}
 
 
 def test_another_users_workflow_is_not_found_and_a_bad_id_too(api, other_user):
@@ -184,7 +184,7 @@ def test_validate_needs_a_user_and_is_in_the_openapi_schema(db, api):
     operation = schema["paths"]["/api/v1/workflows/validate/"]["post"]
     assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/WorkflowInput")
     answer = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
-    assert schema["components"]["schemas"][answer.rsplit("/", 1)[1]]["required"] == ["errors", "valid"]
+    assert schema["components"]["schemas"][answer.rsplit("/", 1)[1]]["required"] == ["errors", "valid", "warnings"]
 
 
 def test_the_limits_serve_the_step_key_rule_a_save_applies(api):
@@ -212,7 +212,7 @@ def test_template_syntax_is_the_servers_to_say(api, template, refused):
                                    http("b", {"url": "https://x", "json": {"list": ["ok", template]}})]}
     answer = validate(api, body)
     if not refused:
-        assert answer == {"valid": True, "errors": {}}
+        assert answer == {"valid": True, "errors": {}, "warnings": {}}
         return
     assert sorted(answer["errors"]) == ["steps.a.config.message", "steps.b.config.json.list[1]"]
     assert all("does not parse" in m for messages in answer["errors"].values() for m in messages)

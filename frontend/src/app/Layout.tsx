@@ -26,6 +26,7 @@ export function Layout() {
           <NavLink to="/executions">Executions</NavLink>
           <NavLink to="/dashboard">Dashboard</NavLink>
           <NavLink to="/alerts">Alerts</NavLink>
+          <NavLink to="/credentials">Credentials</NavLink>
         </nav>
         <div className="topbar-user">
           <span className="muted">{me.data.username}</span>

@@ -11,6 +11,7 @@ import { edgeTypes } from "@/components/LoopEdge";
 import { usePaletteDrop } from "@/hooks/use-palette-drop";
 import { toast } from "@/lib/toast";
 import type { StepType } from "@/lib/types";
+import { isWarning, type Issue } from "@/lib/validation";
 
 import { useDesigner, useDesignerApi } from "./context";
 import { nodeTypes } from "./nodes";
@@ -33,6 +34,12 @@ interface CanvasProps {
   toolbar: ReactNode;
 }
 
+/** Red for a step with an error, amber for one with only warnings. */
+function minimapIssueColor(issues: Issue[] | undefined): string {
+  if (!issues?.length) return "#c7cbe0";
+  return issues.some((i) => !isWarning(i)) ? "#f04438" : "#f79009";
+}
+
 export function Canvas({ onDropType, toolbar }: CanvasProps) {
   const api = useDesignerApi();
   const nodes = useDesigner((s) => s.nodes);
@@ -44,7 +51,7 @@ export function Canvas({ onDropType, toolbar }: CanvasProps) {
   const drop = usePaletteDrop(stepTypes, onDropType);
   const [ready, setReady] = useState(false);
   const minimapColor = useCallback((node: Node) =>
-    (node.selected ? "#4f46e5" : api.getState().issues[node.id]?.length ? "#f04438" : "#c7cbe0"), [api]);
+    (node.selected ? "#4f46e5" : minimapIssueColor(api.getState().issues[node.id])), [api]);
 
   const onConnect = useCallback((connection: Connection) => {
     const result = api.getState().connect(connection);

@@ -6,6 +6,7 @@ import { Link } from "react-router";
 
 import { StatusBadge } from "@/components/ui";
 import type { Workflow } from "@/lib/types";
+import { issueCount, warningCount } from "@/lib/validation";
 
 import { useDesigner, useDesignerApi } from "./context";
 
@@ -22,7 +23,8 @@ export const DesignerHeader = memo(function DesignerHeader({ workflow, busy, onS
   const api = useDesignerApi();
   const name = useDesigner((s) => s.name);
   const dirty = useDesigner((s) => s.revision !== s.savedRevision);
-  const problems = useDesigner((s) => Object.values(s.issues).reduce((n, list) => n + list.length, 0) + s.generalErrors.length);
+  const problems = useDesigner((s) => issueCount(s.issues) + s.generalErrors.length);
+  const warnings = useDesigner((s) => warningCount(s.issues));
   const viewing = useDesigner((s) => s.viewing !== null);
   const active = workflow.status === "active";
   const code = workflow.kind === "code";
@@ -48,6 +50,12 @@ export const DesignerHeader = memo(function DesignerHeader({ workflow, busy, onS
         <button type="button" className="fp-problem-count" onClick={() => api.getState().select([])}
                 title="Show the problems">
           {problems} problem{problems > 1 ? "s" : ""}
+        </button>
+      )}
+      {warnings > 0 && (
+        <button type="button" className="fp-warning-count" onClick={() => api.getState().select([])}
+                title="Saved, but a run would fail there: show the warnings">
+          {warnings} warning{warnings > 1 ? "s" : ""}
         </button>
       )}
       <div className="spacer" />

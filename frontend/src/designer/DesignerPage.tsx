@@ -17,7 +17,7 @@ import { ApiError } from "@/lib/api";
 import { codeToFlow, NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
 import { toast } from "@/lib/toast";
 import type { Limits, StepType, Workflow, WorkflowVersion } from "@/lib/types";
-import { issueCount, serverIssues } from "@/lib/validation";
+import { issueCount, serverIssues, warningCount } from "@/lib/validation";
 
 import { Canvas } from "./Canvas";
 import { DesignerContext, useDesigner, useDesignerApi } from "./context";
@@ -124,10 +124,15 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
     try {
       const saved = await save.mutateAsync({ name: s.name.trim(), description: s.description, steps });
       store.getState().markSaved(revision);
+      // The save's answer says what a run would fail on although it was saved (a missing credential).
+      const warned = serverIssues(saved.warnings ?? {}, steps, "warning");
+      const warnings = warningCount(warned.byStep);
+      if (warnings) store.getState().setServerErrors(warned.byStep, [], revision);
       queryClient.invalidateQueries({ queryKey: versionsKey(workflow.id) });
-      if (saved.version > before) toast(`Saved as version ${saved.version}`);
-      else if (saved.status === "active") toast(`Saved (no change since version ${saved.version})`);
-      else toast("Saved as a draft. Activate it to publish a version and run it.");
+      const note = warnings ? ` ${warnings} warning${warnings > 1 ? "s" : ""} shown on the steps.` : "";
+      if (saved.version > before) toast(`Saved as version ${saved.version}.${note}`);
+      else if (saved.status === "active") toast(`Saved (no change since version ${saved.version}).${note}`);
+      else toast(`Saved as a draft. Activate it to publish a version and run it.${note}`);
       return saved;
     } catch (error) {
       if (error instanceof ApiError && error.status === 400) {

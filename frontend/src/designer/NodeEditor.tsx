@@ -9,7 +9,7 @@ import { ancestors, flowToSteps, parseRef, type StepNodeData } from "@/lib/graph
 import { humanize } from "@/lib/schema-form";
 import { templateSuggestions } from "@/lib/template-hints";
 import type { StepDefinition } from "@/lib/types";
-import { issuesAt, keyProblem, type Issue } from "@/lib/validation";
+import { issuesAt, isWarning, keyProblem, type Issue } from "@/lib/validation";
 
 import { ConditionFieldsContext } from "./ConditionBuilder";
 import { useDesigner, useDesignerApi } from "./context";
@@ -51,7 +51,9 @@ function ProblemsPanel() {
                 <button type="button" className="fp-problem-step" onClick={() => api.getState().select([key])}>{key}</button>
                 <ul>
                   {list.map((issue, i) => (
-                    <li key={i} className="fp-problem">{issue.field}: {issue.message}</li>
+                    <li key={i} className={isWarning(issue) ? "fp-problem fp-problem-warning" : "fp-problem"}>
+                      {isWarning(issue) && <strong>Warning: </strong>}{issue.field}: {issue.message}
+                    </li>
                   ))}
                 </ul>
               </li>

@@ -1,4 +1,5 @@
-import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { useState } from "react";
 
@@ -19,9 +20,37 @@ function Harness({ schema, initial, issues, onValue }: {
   return <SchemaForm schema={schema} value={value} issues={issues} onChange={(v) => { setValue(v); onValue(v); }} />;
 }
 
+/** The user's stored credentials, as GET /api/v1/credentials/ answers them to the pickers. */
+const CREDENTIALS = [{ id: 1, name: "crm", description: "", created_at: "", updated_at: "", used_by: [] }];
+const requests: { method: string; url: string; body: unknown }[] = [];
+
+beforeEach(() => {
+  requests.length = 0;
+  vi.stubGlobal("fetch", vi.fn(async (url: string, init?: RequestInit) => {
+    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
+    requests.push({ method: init?.method ?? "GET", url, body });
+    if (init?.method === "POST" && url.startsWith("/api/v1/credentials/")) {
+      const created = { id: 2, name: body.name, description: "", created_at: "", updated_at: "", used_by: [] };
+      CREDENTIALS.push(created);
+      return new Response(JSON.stringify(created), { status: 201 });
+    }
+    return new Response(JSON.stringify({ count: CREDENTIALS.length, results: CREDENTIALS }), { status: 200 });
+  }));
+});
+
+afterEach(() => {
+  CREDENTIALS.splice(1);
+  vi.unstubAllGlobals();
+});
+
 function setup(schema: JsonSchema, initial: Record<string, unknown> = {}, issues?: Issue[]) {
   let latest = initial;
-  render(<Harness schema={schema} initial={initial} issues={issues} onValue={(v) => (latest = v)} />);
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={client}>
+      <Harness schema={schema} initial={initial} issues={issues} onValue={(v) => (latest = v)} />
+    </QueryClientProvider>,
+  );
   return { value: () => latest };
 }
 
@@ -58,7 +87,8 @@ describe("SchemaForm", () => {
     expect(screen.getByLabelText("Parameters")).toHaveClass("fp-json");
     expect(screen.getByLabelText("Read only")).toBeChecked();
     expect(screen.getByLabelText("Max rows")).toHaveAttribute("placeholder", "Default: 1000");
-    expect(screen.getByLabelText("Credential").tagName).toBe("INPUT");
+    // marked format: "credential" by the server: a picker of the user's credentials, not a text box
+    expect(screen.getByLabelText("Credential").tagName).toBe("SELECT");
     expect(within(fieldOf("Query")).getByTitle("Required")).toBeInTheDocument();
   });
 
@@ -92,7 +122,8 @@ describe("SchemaForm", () => {
     await user.type(screen.getByLabelText("Timeout (s)"), "12.5");
     await user.click(screen.getByLabelText("Follow redirects"));
     await user.selectOptions(screen.getByLabelText("Type"), "bearer");
-    await user.type(screen.getByLabelText("Credential"), "crm");
+    await screen.findByRole("option", { name: "crm" });
+    await user.selectOptions(screen.getByLabelText("Credential"), "crm");
     expect(form.value()).toEqual({
       method: "PUT", url: "https://b", json: { email: "{{ input.email }}" }, follow_redirects: true, timeout: 12.5,
       auth: { type: "bearer", credential: "crm" },
@@ -239,5 +270,72 @@ describe("SchemaForm", () => {
     expect(within(fieldOf("Credential")).getByRole("alert")).toHaveTextContent("is required");
     expect(within(fieldOf("Timeout (s)")).getByRole("alert")).toHaveTextContent("must be at most 600");
     expect(within(fieldOf("Method")).queryByRole("alert")).toBeNull();
+  });
+  it("picks a credential among the user's, keeps a missing one marked, and has no expression toggle", async () => {
+    const user = userEvent.setup();
+    const form = setup(types.http_request.config_schema, { url: "u", auth: { type: "bearer", credential: "crm_token" } });
+    const picker = screen.getByLabelText("Credential");
+    await within(picker).findByRole("option", { name: "crm" });
+    expect(within(picker).getAllByRole("option").map((o) => o.textContent)).toEqual([
+      "— choose a credential —", "crm_token (not found)", "crm", "Create new…"]);
+    expect(picker).toHaveValue("crm_token");
+    expect(within(fieldOf("Credential")).queryByRole("button", { name: "Expression" })).toBeNull();
+    // "Create new…" for the missing name offers that name
+    await user.selectOptions(picker, "Create new…");
+    expect(within(screen.getByRole("dialog", { name: "New credential" })).getByLabelText("Name")).toHaveValue("crm_token");
+    await user.click(screen.getByRole("button", { name: "Cancel" }));
+    expect(form.value().auth).toEqual({ type: "bearer", credential: "crm_token" }); // cancelled: nothing changed
+    await user.selectOptions(picker, "crm");
+    expect(form.value().auth).toEqual({ type: "bearer", credential: "crm" });
+  });
+
+  it("creates a credential from the picker's Create new… and picks it", async () => {
+    const user = userEvent.setup();
+    const form = setup(types.sql.config_schema, { query: "SELECT 1" });
+    await within(screen.getByLabelText("Credential")).findByRole("option", { name: "crm" });
+    await user.selectOptions(screen.getByLabelText("Credential"), "Create new…");
+    const dialog = screen.getByRole("dialog", { name: "New credential" });
+    await user.type(within(dialog).getByLabelText("Name"), "orders_db");
+    await user.type(within(dialog).getByLabelText("Value"), "postgresql://u:p@db/orders");
+    await user.click(within(dialog).getByRole("button", { name: "Create credential" }));
+    await waitFor(() => expect(form.value().credential).toBe("orders_db"));
+    expect(screen.queryByRole("dialog")).toBeNull();
+    expect(requests.find((r) => r.method === "POST")).toMatchObject({
+      url: "/api/v1/credentials/", body: { name: "orders_db", value: "postgresql://u:p@db/orders" } });
+    expect(screen.getByLabelText("Credential")).toHaveValue("orders_db");
+    expect(form.value()).toEqual({ query: "SELECT 1", credential: "orders_db" }); // the value is never in the config
+  });
+
+  it("takes a credential field from the schema's mark, never from the field's name", () => {
+    setup({ type: "object", properties: { credential: { type: "string", title: "Credential" },
+                                           token: { type: "string", title: "Token", format: "credential" } } });
+    expect(screen.getByLabelText("Credential").tagName).toBe("INPUT");
+    expect(screen.getByLabelText("Token").tagName).toBe("SELECT");
+  });
+
+  it("removes an optional group whole; a required one has no Remove", async () => {
+    const user = userEvent.setup();
+    const form = setup(types.http_request.config_schema, { url: "u", auth: { type: "bearer", credential: "crm" } });
+    await user.click(screen.getByRole("button", { name: "Remove Authentication (from a stored credential)" }));
+    expect(form.value()).toEqual({ url: "u" });
+    // left out, it has nothing to remove
+    expect(screen.queryByRole("button", { name: /^Remove Authentication/ })).toBeNull();
+    cleanup();
+    setup({ type: "object", required: ["target"], properties: {
+      target: { type: "object", title: "Target", properties: { host: { type: "string" } } } } }, { target: { host: "h" } });
+    expect(screen.queryByRole("button", { name: "Remove Target" })).toBeNull();
+  });
+
+  it("shows a warning next to its field, apart from errors", () => {
+    setup(types.http_request.config_schema, { url: "u", auth: { type: "bearer", credential: "gone" } }, [
+      { field: "config.auth.credential", message: "no credential named 'gone'", level: "warning" },
+      { field: "config.url", message: "is too short" },
+    ]);
+    const credential = fieldOf("Credential");
+    expect(within(credential).getByRole("status")).toHaveTextContent("no credential named 'gone'");
+    expect(within(credential).queryByRole("alert")).toBeNull();
+    expect(credential).toHaveClass("warned");
+    expect(credential).not.toHaveClass("invalid");
+    expect(fieldOf("URL")).toHaveClass("invalid");
   });
 });

@@ -1,17 +1,20 @@
 /** A form generated from a JSON Schema: text (one line or a textarea), numbers, checkboxes, selects
  * for enums, fieldsets for objects, list editors for arrays, a JSON textarea for anything else; a
  * field that takes a typed value can hold an expression ({{ ... }}) instead; a structured condition
- * gets a builder (ConditionBuilder), switchable to an expression. Required markers,
- * descriptions as help, defaults as placeholders, and each field's problems next to it. */
+ * gets a builder (ConditionBuilder), switchable to an expression; a field the schema marks
+ * `format: "credential"` is a picker of the user's credentials (CredentialPicker). Required markers,
+ * descriptions as help, defaults as placeholders, each field's problems (and warnings) next to it,
+ * and an optional group (an object not required) can be removed whole. */
 import { memo, useEffect, useRef, useState } from "react";
 
 import { isConditionSchema } from "@/lib/condition";
+import { CredentialPicker } from "@/credentials/CredentialPicker";
 import {
-  allowsExpression, defaultsFor, emptyValue, fieldKind, fieldTitle, isPlainObject, joinPath, schemaTypes, withProperty,
-  type FieldKind,
+  allowsExpression, defaultsFor, emptyValue, fieldKind, fieldTitle, isPlainObject, isRemovableGroup, joinPath, schemaTypes,
+  withProperty, type FieldKind,
 } from "@/lib/schema-form";
 import type { JsonSchema } from "@/lib/types";
-import { issuesAt, type Issue } from "@/lib/validation";
+import { issuesAt, isWarning, type Issue } from "@/lib/validation";
 
 import { ConditionBuilder } from "./ConditionBuilder";
 import { TemplateInput } from "./TemplateInput";
@@ -75,7 +78,9 @@ function FieldErrors({ issues }: { issues: Issue[] }) {
   if (!issues.length) return null;
   return (
     <>
-      {issues.map((issue, i) => (
+      {issues.map((issue, i) => isWarning(issue) ? (
+        <p key={i} className="field-warning" role="status">{issue.message}</p>
+      ) : (
         <p key={i} className="field-error" role="alert">{issue.message}</p>
       ))}
     </>
@@ -105,7 +110,9 @@ function Field({ name, schema, value, required, path, ctx, onChange }: FieldProp
   const title = fieldTitle(name, schema);
   const own = issuesAt(ctx.issues, path);
   const helpId = schema.description ? `${id}-help` : undefined;
-  const invalid = own.length > 0;
+  const invalid = own.some((issue) => !isWarning(issue));
+  const warned = !invalid && own.length > 0;
+  const removable = !ctx.disabled && isRemovableGroup(kind, value, required);
   const canToggle = allowsExpression(baseKind) || (kind === "expression" && !!schemaTypes(schema).length);
   // A condition switches between its builder and an expression, each side kept for switching back.
   const condition = isConditionSchema(schema);
@@ -150,11 +157,17 @@ function Field({ name, schema, value, required, path, ctx, onChange }: FieldProp
           {kind === "expression" ? fixedName : "Expression"}
         </button>
       )}
+      {removable && (
+        <button type="button" className="fp-mode fp-remove-group" onClick={() => onChange(undefined)}
+                aria-label={`Remove ${title}`} title={`Remove ${title}: this optional group is left out`}>
+          Remove
+        </button>
+      )}
     </div>
   );
 
   return (
-    <div className={`field fp-field fp-field-${kind}${invalid ? " invalid" : ""}`} data-field={path}>
+    <div className={`field fp-field fp-field-${kind}${invalid ? " invalid" : ""}${warned ? " warned" : ""}`} data-field={path}>
       {header}
       <Control kind={kind} id={id} name={name} schema={schema} value={value} required={required} path={path}
                ctx={ctx} onChange={onChange} helpId={helpId} invalid={invalid} />
@@ -222,6 +235,8 @@ function Control({ kind, id, schema, value, required, path, ctx, onChange, helpI
                         onChange={(v) => onChange(Object.keys(v).length ? v : undefined)} />
         </fieldset>
       );
+    case "credential":
+      return <CredentialPicker id={id} value={typeof value === "string" ? value : undefined} onChange={onChange} {...aria} />;
     case "condition":
       return <ConditionBuilder id={id} schema={schema} value={value} path={path} issues={ctx.issues} disabled={ctx.disabled}
                                onChange={onChange} />;

@@ -86,6 +86,22 @@ describe("step node", () => {
     expect(node.getAttribute("title")).toMatch(/config\.body: this field is required/);
   });
 
+  it("is marked with a warning, not invalid, when the server warns of a missing credential", () => {
+    const store = createDesignerStore({
+      steps: [step("crm", "http_request", { url: "https://x", auth: { type: "bearer", credential: "crm_tokn" } })],
+      stepTypes: STEP_TYPES,
+    });
+    const warned = serverIssues({ "steps.crm.config.auth.credential": ["no credential named 'crm_tokn'"] },
+                                store.getState().steps(), "warning");
+    store.getState().setServerErrors(warned.byStep, [], store.getState().revision);
+    renderNode(store, "crm");
+    const node = screen.getByTestId("node-crm");
+    expect(node).toHaveAttribute("data-invalid", "false");
+    expect(node).toHaveAttribute("data-warning", "true");
+    expect(node.getAttribute("title")).toMatch(/config.auth.credential: no credential named 'crm_tokn'/);
+    expect(within(node).getByRole("img", { name: "1 warning" })).toBeInTheDocument();
+  });
+
   it("marks the step the server names for a cycle", () => {
     const store = checked(createDesignerStore({
       steps: [step("a", "log", { message: "a" }, ["b"]), step("b", "log", { message: "b" }, ["a"])], stepTypes: STEP_TYPES,

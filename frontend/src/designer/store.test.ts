@@ -18,15 +18,24 @@ function make(steps: StepDefinition[] = []) {
 const deps = (steps: StepDefinition[]) => Object.fromEntries(steps.map((st) => [st.key, st.depends_on]));
 
 describe("designer store", () => {
-  it("adds a step with the example config, a unique key, selected, and marks unsaved changes", () => {
+  it("adds a step with its schema's defaults (never its example), a unique key, selected, and marks unsaved changes", () => {
     const { s } = make([step("log")]);
     expect(s().revision).toBe(s().savedRevision);
     const key = s().addStep(types.log, { x: 100, y: 50 });
     expect(key).toBe("log_2");
     const added = s().nodes.find((n) => n.id === key)!;
-    expect(added.data.step).toMatchObject({ task_type: "log", name: "Log", config: types.log.example, position: { x: 100, y: 50 } });
+    expect(added.data.step).toMatchObject({ task_type: "log", name: "Log", config: { level: "info" }, position: { x: 100, y: 50 } });
     expect(s().selected).toBe(key);
     expect(s().revision).not.toBe(s().savedRevision);
+  });
+
+  it("starts a new HTTP step without the example's host or credential (Test this step would call them)", () => {
+    const { s } = make([]);
+    expect(JSON.stringify(types.http_request.example)).toMatch(/crm_token/); // what the example names
+    const key = s().addStep(types.http_request, { x: 0, y: 0 });
+    const config = s().nodes.find((n) => n.id === key)!.data.step.config;
+    expect(config).toEqual({ method: "GET", timeout: 30, follow_redirects: true });
+    expect(JSON.stringify(config)).not.toMatch(/crm|example\.com|credential/);
   });
 
   it("connects steps, with the branch of a conditional, and refuses self-loops, duplicates and cycles", () => {

@@ -9,7 +9,7 @@ import {
   ancestors, dependencyEdge, edgeId, flowToSteps, layout, stepsToFlow, uniqueKey,
   type DependencyEdge, type StepNode,
 } from "@/lib/graph";
-import { humanize } from "@/lib/schema-form";
+import { defaultsFor, humanize } from "@/lib/schema-form";
 import { renameStepReferences } from "@/lib/templates";
 import type { Limits, StepDefinition, StepType } from "@/lib/types";
 import { keyProblem, type Issue, type IssueMap } from "@/lib/validation";
@@ -97,7 +97,7 @@ function mergeIssues(previous: IssueMap, server: IssueMap): IssueMap {
     const list: Issue[] = server[key];
     const old = previous[key];
     const same = old && old.length === list.length &&
-      old.every((issue, i) => issue.field === list[i].field && issue.message === list[i].message);
+      old.every((issue, i) => issue.field === list[i].field && issue.message === list[i].message && issue.level === list[i].level);
     next[key] = same ? old : list;
   }
   return next;
@@ -252,7 +252,9 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
         if (viewing) return "";
         const key = uniqueKey(type.name, nodes.map((n) => n.id));
         const step: StepDefinition = {
-          key, name: humanize(type.name), task_type: type.name, config: structuredClone(type.example ?? {}),
+          // The schema's defaults, never the type's example: an example names hosts and credentials
+          // that are not the user's ("Test this step" would call them).
+          key, name: humanize(type.name), task_type: type.name, config: defaultsFor(type.config_schema),
           depends_on: [], step_order: nodes.length, when: "", position,
         };
         remember();

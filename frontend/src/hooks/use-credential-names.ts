@@ -1,20 +1,20 @@
-/** The names of the user's stored credentials, for `{{ secrets.NAME }}` completions. */
+/** The names of the user's stored credentials, for the credential pickers and `{{ secrets.NAME }}`
+ * completions (one query with the Credentials page: a credential created anywhere shows everywhere). */
 import { useQuery } from "@tanstack/react-query";
 
-import { api, type Page } from "@/lib/api";
+import { credentialKeys, fetchCredentials } from "@/credentials/queries";
 import type { Credential } from "@/lib/types";
 
 const NONE: string[] = [];
+const names = (credentials: Credential[]) => credentials.map((c) => c.name);
 
 export function useCredentialNames(): string[] {
   const query = useQuery({
-    queryKey: ["credentials", "names"],
-    queryFn: async () => {
-      const data = await api.get<Page<Credential> | Credential[]>("credentials/", { limit: 200 });
-      return (Array.isArray(data) ? data : data.results).map((c) => c.name);
-    },
-    staleTime: 60_000,
+    queryKey: credentialKeys.list(),
+    queryFn: fetchCredentials,
+    staleTime: 30_000,
     retry: false,
+    select: names,
   });
   return query.data ?? NONE;
 }

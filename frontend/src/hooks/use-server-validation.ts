@@ -1,13 +1,13 @@
 /** The designer's checks are the server's: a while after the last edit, the graph on screen is sent
  * to POST /api/v1/workflows/validate/ (the same body as a save, checked as a PUT of this workflow),
- * and its answer is shown on the steps and fields it names. A newer edit aborts the request in
+ * and its answer (errors, and warnings such as a missing credential) is shown on the steps and fields it names. A newer edit aborts the request in
  * flight, and an answer for a graph that has changed since is dropped. */
 import { useEffect } from "react";
 
 import type { DesignerStore } from "@/designer/store";
 import { api } from "@/lib/api";
 import type { WorkflowValidation } from "@/lib/types";
-import { serverIssues } from "@/lib/validation";
+import { serverIssues, withWarnings } from "@/lib/validation";
 
 /** Long enough not to ask on every keystroke, short enough to answer while the user looks. */
 export const VALIDATE_DELAY_MS = 500;
@@ -31,7 +31,8 @@ export function useServerValidation(store: DesignerStore, workflowId: string, de
         const now = store.getState();
         if (controller.signal.aborted || now.revision !== revision || now.viewing !== s.viewing) return;
         const mapped = serverIssues(answer.errors, steps);
-        now.setServerErrors(mapped.byStep, mapped.general, revision);
+        const warned = serverIssues(answer.warnings ?? {}, steps, "warning"); // shown on the steps, never blocking
+        now.setServerErrors(withWarnings(mapped.byStep, warned.byStep), mapped.general, revision);
       } catch {
         // Aborted by a newer edit, or the server is unreachable: saving still checks, and says why.
       } finally {

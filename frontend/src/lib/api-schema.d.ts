@@ -134,10 +134,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Secrets for steps ({{ secrets.NAME }}, http_request auth). Values go in, never come out. */
+        /**
+         * @description Secrets for steps ({{ secrets.NAME }}, http_request auth). Values go in, never come out. Each
+         *     says which workflows use it (`used_by`); a delete is refused while one does.
+         */
         get: operations["credentials_list"];
         put?: never;
-        /** @description Secrets for steps ({{ secrets.NAME }}, http_request auth). Values go in, never come out. */
+        /**
+         * @description Secrets for steps ({{ secrets.NAME }}, http_request auth). Values go in, never come out. Each
+         *     says which workflows use it (`used_by`); a delete is refused while one does.
+         */
         post: operations["credentials_create"];
         delete?: never;
         options?: never;
@@ -152,15 +158,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Secrets for steps ({{ secrets.NAME }}, http_request auth). Values go in, never come out. */
+        /**
+         * @description Secrets for steps ({{ secrets.NAME }}, http_request auth). Values go in, never come out. Each
+         *     says which workflows use it (`used_by`); a delete is refused while one does.
+         */
         get: operations["credentials_retrieve"];
         put?: never;
         post?: never;
-        /** @description Secrets for steps ({{ secrets.NAME }}, http_request auth). Values go in, never come out. */
+        /** @description Refused (409, naming the workflows in `used_by`) while a draft or active workflow uses it. */
         delete: operations["credentials_destroy"];
         options?: never;
         head?: never;
-        /** @description Secrets for steps ({{ secrets.NAME }}, http_request auth). Values go in, never come out. */
+        /**
+         * @description Secrets for steps ({{ secrets.NAME }}, http_request auth). Values go in, never come out. Each
+         *     says which workflows use it (`used_by`); a delete is refused while one does.
+         */
         patch: operations["credentials_partial_update"];
         trace?: never;
     };
@@ -1123,11 +1135,24 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             readonly updated_at: string;
+            /** @description The draft and active workflows whose steps name this credential (a credential field, or {{ secrets.NAME }}): while there is one, a delete is refused (409). */
+            readonly used_by: components["schemas"]["CredentialUse"][];
         };
         CredentialInput: {
             name: string;
             value: string;
             description?: string;
+        };
+        CredentialUse: {
+            /**
+             * Format: uuid
+             * @description The workflow's id.
+             */
+            id: string;
+            /** @description The workflow's name. */
+            name: string;
+            /** @description The keys of its steps naming the credential. */
+            steps: string[];
         };
         /** @description Where a code workflow's steps live and how it starts. */
         DefinitionCode: {
@@ -2115,6 +2140,10 @@ export interface components {
             readonly steps: components["schemas"]["StepOutput"][];
             /** @description For a code workflow (kind "code"): its graph. */
             readonly code: components["schemas"]["CodeGraph"] | null;
+            /** @description In the answer about one workflow (a read or a save): what a run would fail on although the save accepted it, by field path as validate's warnings; null in lists. */
+            readonly warnings: {
+                [key: string]: string[];
+            } | null;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -2192,6 +2221,10 @@ export interface components {
             valid: boolean;
             /** @description What a save would refuse, by field path as its 400 names them ("name", "steps[1].key", "steps.crm.config.url"); empty when valid. */
             errors: {
+                [key: string]: string[];
+            };
+            /** @description What a save accepts but a run would fail on, by field path as errors: a step naming a credential the workflow's owner does not have ("steps.crm.config.auth.credential"). */
+            warnings: {
                 [key: string]: string[];
             };
         };

@@ -17,9 +17,13 @@ export type FieldKind =
   | "objectList" // list of nested fieldsets
   | "json" // JSON textarea
   | "condition" // a structured condition's builder: field, operator, value
+  | "credential" // a picker of the user's stored credentials (the schema's `format: "credential"`)
   | "expression"; // a template standing for a value of another type: "{{ input.amount > 100 }}"
 
 const SCALARS = new Set(["string", "number", "integer", "boolean"]);
+/** The server marks a field holding a stored credential's name with this format: the form never
+ * guesses from a field's name. */
+export const CREDENTIAL_FORMAT = "credential";
 const LONG_FORMATS = new Set(["textarea", "multiline", "html", "markdown", "template", "code"]);
 const LONG_NAMES = /(^|_)(body|html|message|text|template|content|description|query)$/i;
 
@@ -47,6 +51,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 export function fieldKind(schema: JsonSchema, value: unknown, name = ""): FieldKind {
   const types = schemaTypes(schema);
   const stringy = types.includes("string");
+  if (schema.format === CREDENTIAL_FORMAT && (value === undefined || typeof value === "string")) return "credential";
   if (isTemplate(value) && !stringy) return "expression";
   if (isConditionSchema(schema) && (value === undefined || isPlainObject(value))) return "condition";
   if (schema.enum && (value === undefined || schema.enum.some((option) => option === value))) return "enum";
@@ -78,7 +83,8 @@ export function fieldKind(schema: JsonSchema, value: unknown, name = ""): FieldK
 
 /** Whether a field may switch to an expression (a template standing for the value). */
 export function allowsExpression(kind: FieldKind): boolean {
-  return kind !== "string" && kind !== "text" && kind !== "expression";
+  // A credential is named, never computed: the server refuses a template there.
+  return kind !== "string" && kind !== "text" && kind !== "expression" && kind !== "credential";
 }
 
 export function humanize(name: string): string {
@@ -90,7 +96,8 @@ export function fieldTitle(name: string, schema: JsonSchema): string {
   return schema.title || humanize(name);
 }
 
-/** The properties' declared defaults, as a new object (for a new list item). */
+/** The properties' declared defaults, as a new object (for a new list item, and a new step's config:
+ * never the type's `example`, which names example hosts and credentials). */
 export function defaultsFor(schema: JsonSchema): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, property] of Object.entries(schema.properties ?? {})) {
@@ -123,4 +130,9 @@ export function withProperty(object: Record<string, unknown> | undefined, name: 
 export function joinPath(base: string, name: string | number): string {
   if (typeof name === "number") return `${base}[${name}]`;
   return base ? `${base}.${name}` : name;
+}
+
+/** Whether an object field is an optional group the user may remove (a value set, and not required). */
+export function isRemovableGroup(kind: FieldKind, value: unknown, required: boolean | undefined): boolean {
+  return kind === "object" && !required && isPlainObject(value) && Object.keys(value).length > 0;
 }

@@ -6,7 +6,7 @@
 import { STEP_TYPES } from "@/designer/__fixtures__/step-types";
 
 import { LIMITS } from "./__fixtures__/limits";
-import { keyProblem, serverIssues, stepBranches } from "./validation";
+import { issueCount, keyProblem, serverIssues, stepBranches, warningCount, withWarnings } from "./validation";
 
 const types = Object.fromEntries(STEP_TYPES.map((t) => [t.name, t]));
 
@@ -49,6 +49,26 @@ describe("server errors", () => {
       a: [{ field: "depends_on", message: "dependency cycle: a -> b -> a" }],
     });
     expect(general).toEqual(["steps.ghost.key: a step that was not sent"]);
+  });
+});
+
+describe("server warnings", () => {
+  it("map onto the steps like errors, marked, and count apart: they never block a save", () => {
+    const sent = [{ key: "crm" }, { key: "notify" }];
+    const errors = serverIssues({ "steps.crm.config.url": ["is required"] }, sent);
+    const warnings = serverIssues({
+      "steps.crm.config.auth.credential": ["no credential named 'crm_tokn'"],
+      "steps.notify.config.credential": ["no credential named 'slack'"],
+    }, sent, "warning");
+    const merged = withWarnings(errors.byStep, warnings.byStep);
+    expect(merged).toEqual({
+      crm: [{ field: "config.url", message: "is required" },
+            { field: "config.auth.credential", message: "no credential named 'crm_tokn'", level: "warning" }],
+      notify: [{ field: "config.credential", message: "no credential named 'slack'", level: "warning" }],
+    });
+    expect(issueCount(merged)).toBe(1);
+    expect(warningCount(merged)).toBe(2);
+    expect(issueCount(warnings.byStep)).toBe(0);
   });
 });
 

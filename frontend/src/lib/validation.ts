@@ -9,7 +9,12 @@ import type { Limits, StepDefinition, StepType } from "./types";
 export interface Issue {
   field: string;
   message: string;
+  /** A warning (validate's "warnings": a step naming a credential that does not exist) does not
+   * block a save; anything else is an error. */
+  level?: "warning";
 }
+
+export const isWarning = (issue: Issue) => issue.level === "warning";
 
 export type IssueMap = Record<string, Issue[]>;
 
@@ -44,15 +49,29 @@ export function stepBranches(stepType: StepType | undefined, config: Record<stri
   return stepType.branches;
 }
 
+/** The errors shown (what blocks a save); warnings are counted by warningCount. */
 export function issueCount(issues: IssueMap): number {
-  return Object.values(issues).reduce((sum, list) => sum + list.length, 0);
+  return Object.values(issues).reduce((sum, list) => sum + list.filter((i) => !isWarning(i)).length, 0);
+}
+
+export function warningCount(issues: IssueMap): number {
+  return Object.values(issues).reduce((sum, list) => sum + list.filter(isWarning).length, 0);
+}
+
+/** The server's errors and warnings of one answer (validate, a save), by step: errors first. */
+export function withWarnings(errors: IssueMap, warnings: IssueMap): IssueMap {
+  const out: IssueMap = { ...errors };
+  for (const [key, list] of Object.entries(warnings)) out[key] = [...(out[key] ?? []), ...list];
+  return out;
 }
 
 /** The server's fields ({"steps.<key>.config.url": [...]}, or DRF's "steps[3].key"), from validate or a
- * save's 400, mapped onto the steps that were sent; what names no step stays general. */
+ * save's 400, mapped onto the steps that were sent; what names no step stays general. `level`
+ * "warning" for validate's (or a save's) warnings. */
 export function serverIssues(
   fields: Record<string, unknown>,
   sent: Pick<StepDefinition, "key">[],
+  level?: "warning",
 ): { byStep: IssueMap; general: string[] } {
   const byStep: IssueMap = {};
   const general: string[] = [];
@@ -73,7 +92,9 @@ export function serverIssues(
     if (key !== undefined) {
       // The server names an array's item "config.list.1"; the step's form names it "config.list[1]".
       field = field.replace(/\.(\d+)(?=\.|\[|$)/g, "[$1]");
-      for (const message of messages) (byStep[key] ??= []).push({ field: field || "step", message });
+      for (const message of messages) {
+        (byStep[key] ??= []).push(level ? { field: field || "step", message, level } : { field: field || "step", message });
+      }
     } else {
       general.push(...messages.map((message) => (path ? `${path}: ${message}` : message)));
     }

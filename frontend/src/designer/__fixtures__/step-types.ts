@@ -539,6 +539,7 @@ export const STEP_TYPES: StepType[] = [
               "type": "string",
               "minLength": 1,
               "title": "Credential",
+              "format": "credential",
               "description": "The name of a stored credential holding the secret"
             },
             "header": {
@@ -989,6 +990,7 @@ export const STEP_TYPES: StepType[] = [
           "minLength": 1,
           "maxLength": 200,
           "title": "Credential",
+          "format": "credential",
           "description": "The name of a stored credential holding the database's DSN: postgresql://user:password@host:5432/dbname, or sqlite:///name.db (a file in FLOWPILOT_SQL_SQLITE_DIRS)."
         },
         "query": {

@@ -1,6 +1,6 @@
 /** The look every step node shares (designer and monitor): a card with an icon, the name, the type
  * and the key, a target handle on the left and one source handle on the right, or one labelled
- * handle per branch. Stable test hooks: data-testid="node-<key>", data-status, data-invalid. */
+ * handle per branch. Stable test hooks: data-testid="node-<key>", data-status, data-invalid, data-warning. */
 import { Handle, Position } from "@xyflow/react";
 import { memo, type ReactNode } from "react";
 
@@ -16,6 +16,8 @@ export interface NodeShellProps {
   status?: TaskStatus;
   /** Problems to show: a red border, their count and a tooltip. */
   errors?: string[];
+  /** Warnings (saved, but a run would fail there: a missing credential): amber, when no error is shown. */
+  warnings?: string[];
   footer?: ReactNode;
 }
 
@@ -39,13 +41,16 @@ function CategoryIcon({ category }: { category?: string }) {
 }
 
 export const NodeShell = memo(function NodeShell(props: NodeShellProps) {
-  const { stepKey, name, taskType, category, branches, selected, status, errors, footer } = props;
+  const { stepKey, name, taskType, category, branches, selected, status, errors, warnings, footer } = props;
   const invalid = !!errors?.length;
+  const warned = !!warnings?.length;
   const classes = ["fp-node", `fp-cat-${category ?? "other"}`, selected && "selected", invalid && "invalid",
-    status && `status-${status}`].filter(Boolean).join(" ");
+    !invalid && warned && "warned", status && `status-${status}`].filter(Boolean).join(" ");
+  const notes = [...(errors ?? []), ...(warnings ?? [])];
   return (
     <div className={classes} data-testid={`node-${stepKey}`} data-status={status ?? "idle"}
-         data-invalid={invalid ? "true" : "false"} title={invalid ? errors!.join("\n") : undefined}>
+         data-invalid={invalid ? "true" : "false"} data-warning={warned ? "true" : "false"}
+         title={notes.length ? notes.join("\n") : undefined}>
       <Handle type="target" position={Position.Left} className="fp-handle" />
       <div className="fp-node-icon" aria-hidden="true"><CategoryIcon category={category} /></div>
       <div className="fp-node-text">
@@ -56,9 +61,13 @@ export const NodeShell = memo(function NodeShell(props: NodeShellProps) {
         </div>
         {footer}
       </div>
-      {invalid && (
+      {invalid ? (
         <span className="fp-node-errors" role="img" aria-label={`${errors!.length} problem${errors!.length > 1 ? "s" : ""}`}>
           {errors!.length}
+        </span>
+      ) : warned && (
+        <span className="fp-node-errors fp-node-warnings" role="img" aria-label={`${warnings!.length} warning${warnings!.length > 1 ? "s" : ""}`}>
+          !
         </span>
       )}
       {branches ? (

@@ -4,7 +4,7 @@ import type { NodeProps } from "@xyflow/react";
 import { memo, useMemo } from "react";
 
 import type { StepNode as StepNodeType } from "@/lib/graph";
-import { stepBranches } from "@/lib/validation";
+import { isWarning, stepBranches } from "@/lib/validation";
 
 import { useDesigner } from "../context";
 import { NodeShell } from "./NodeShell";
@@ -14,10 +14,11 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
   const stepType = useDesigner((s) => s.stepTypes[step.task_type]);
   const issues = useDesigner((s) => s.issues[id]);
   const branches = useMemo(() => stepBranches(stepType, step.config ?? {}), [stepType, step.config]);
-  const errors = useMemo(() => issues?.map((i) => `${i.field}: ${i.message}`), [issues]);
+  const errors = useMemo(() => issues?.filter((i) => !isWarning(i)).map((i) => `${i.field}: ${i.message}`), [issues]);
+  const warnings = useMemo(() => issues?.filter(isWarning).map((i) => `${i.field}: ${i.message}`), [issues]);
   return (
     <NodeShell stepKey={id} name={step.name} taskType={step.task_type} category={stepType?.category}
-               branches={branches} selected={selected} status={data.status} errors={errors}
+               branches={branches} selected={selected} status={data.status} errors={errors} warnings={warnings}
                footer={data.code?.start ? <span className="fp-node-start">start</span> : undefined} />
   );
 });
