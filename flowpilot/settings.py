@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc as static files of our own: the docs work offline
     "channels",
     "django_celery_beat",
     "accounts",
@@ -70,7 +71,7 @@ WSGI_APPLICATION = "flowpilot.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "flowpilot" / "templates"],  # the API docs' ReDoc page (flowpilot/urls.py)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -202,6 +203,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["accounts.permissions.ApiDocsAccess"],
     "DESCRIPTION": "Durable workflow orchestration: workflows, executions, steps, logs.",
     "VERSION": "1.0.0",
+    # /api/v1/docs/ (Swagger UI) and /api/v1/redoc/ load their scripts and styles from our own static
+    # files (drf-spectacular-sidecar, served by WhiteNoise like the admin's), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No badge from validator.swagger.io: the page asks nothing of any other host.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # DRF's TokenAuthentication reads the same `Authorization: Token <key>` header as the personal
     # tokens (accounts.schema.ApiTokenScheme): one "tokenAuth" scheme documents both kinds of key.
     "AUTHENTICATION_WHITELIST": ["accounts.authentication.ApiTokenAuthentication",

@@ -3,7 +3,7 @@ app for every other path (flowpilot/spa.py)."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from flowpilot import spa
 from monitoring.prometheus import metrics_view
@@ -24,6 +24,8 @@ urlpatterns = [
     path("hooks/<str:token>/", webhook, name="webhook"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="api_docs/redoc.html"),
+         name="redoc"),
     path("api-auth/", include("rest_framework.urls")),
     re_path(spa.ROUTE, spa.index, name="app"),  # last: client-side routes (/workflows/<id>...) load the app
 ]
