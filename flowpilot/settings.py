@@ -15,6 +15,7 @@ from .env import (
     env_int,
     env_list,
     env_networks,
+    env_public_url,
     env_rate,
     env_str,
     secret_key,
@@ -427,8 +428,10 @@ FLOWPILOT_JSON_MAX_DEPTH = env_int("FLOWPILOT_JSON_MAX_DEPTH", 64)
 FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY = env_int("FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY", 4)
 
 # --- Monitoring -------------------------------------------------------------------------------
-# Where links in alert notifications point (the address users open FlowPilot at).
-FLOWPILOT_BASE_URL = env_str("FLOWPILOT_BASE_URL", "http://127.0.0.1:8000")
+# The address users open FlowPilot at: links in alert notifications point to the app's pages under it.
+# Empty: the host of the request at hand, else the address `manage.py serve` listens on
+# (flowpilot/public_url.py). FLOWPILOT_BASE_URL is its older name.
+FLOWPILOT_PUBLIC_URL = env_public_url("FLOWPILOT_PUBLIC_URL", "FLOWPILOT_BASE_URL")
 # Each worker refreshes its heartbeat this often; /health counts a worker (and the beat) as up when
 # seen within the HEALTH_* windows. Services mode needs both for a 200; embedded, its own threads.
 FLOWPILOT_PRESENCE_SECONDS = env_float("FLOWPILOT_PRESENCE_SECONDS", 5.0)
