@@ -81,6 +81,7 @@ class TriggerAdmin(admin.ModelAdmin):
     search_fields = ["id", "name", "event_name", "workflow__name"]
     list_select_related = ["workflow"]
     autocomplete_fields = ["workflow"]
+    actions = ["rotate_secret"]
     fieldsets = [
         (None, {"fields": ["workflow", "type", "name", "enabled"]}),
         ("Webhook", {"fields": ["webhook_url", "require_signature", "include_headers"]}),
@@ -127,6 +128,16 @@ class TriggerAdmin(admin.ModelAdmin):
                 self.message_user(request, f"The webhook's signing secret, shown this once: {secret}", messages.WARNING)
         obj.pk = saved.pk  # the service made the row: the admin's redirect and history follow it
         obj.refresh_from_db()
+
+    @admin.action(description="Rotate the signing secret of the selected webhooks", permissions=["change"])
+    def rotate_secret(self, request, queryset) -> None:
+        for trigger in queryset.filter(type=TriggerType.WEBHOOK):
+            secret = services.webhook_rotate_secret(trigger=trigger)
+            self.message_user(request, f"{trigger.name or trigger.pk}: the new signing secret, shown this once: "
+                                       f"{secret}", messages.WARNING)
+        others = queryset.exclude(type=TriggerType.WEBHOOK).count()
+        if others:
+            self.message_user(request, f"Skipped {others} trigger(s): only a webhook has a secret.", messages.INFO)
 
     def delete_model(self, request, obj: Trigger) -> None:
         services.trigger_delete(trigger=obj)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -107,6 +108,23 @@ def test_a_webhook_added_in_the_admin_gets_a_token_and_a_secret_that_signs_deliv
     trigger.refresh_from_db()
     assert (trigger.name, trigger.include_headers, trigger.require_signature) == ("shop v2", [], False)
     assert decrypt(trigger.secret_encrypted) == secret and Trigger.objects.count() == 1
+
+    # Rotated with the list's action: the new secret is shown once and signs; the old one no longer does.
+    assert admin_client.post(change_url(trigger), current(trigger, require_signature="on")).status_code == 302
+    admin_client.post(ADD, form(workflow=str(workflow.pk), type="event", event_name="signup"))
+    rotated = admin_client.post(reverse("admin:triggers_trigger_changelist"), {
+        "action": "rotate_secret", "index": 0, ACTION_CHECKBOX_NAME: [str(t.pk) for t in Trigger.objects.all()]},
+        follow=True)
+    shown = [str(m) for m in rotated.context["messages"]][-2:]  # after the saves' own messages
+    assert "new signing secret" in shown[0] and shown[1] == "Skipped 1 trigger(s): only a webhook has a secret."
+    new_secret = shown[0].rsplit(" ", 1)[1]
+    trigger.refresh_from_db()
+    assert new_secret != secret and decrypt(trigger.secret_encrypted) == new_secret
+    body = b'{"name": "Bo"}'
+    for key, status in ((secret, 401), (new_secret, 202)):
+        answer = Client().post(f"/hooks/{trigger.token}/", body, content_type="application/json",
+                               HTTP_X_FLOWPILOT_SIGNATURE=services.sign(key, body))
+        assert answer.status_code == status, answer.content
 
 
 def test_a_schedule_changed_in_the_admin_moves_its_beat_schedule(admin_client, workflow):
