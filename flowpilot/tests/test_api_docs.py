@@ -55,6 +55,11 @@ def test_the_docs_page_names_no_other_host_and_its_files_are_served_here(client,
     outside = [url for url in ABSOLUTE.findall(html) if not url.split("//", 1)[1].startswith("testserver")]
     assert outside == []
 
+    # And the browser is told to load nothing from elsewhere (ReDoc's bundle asks cdn.redoc.ly for a logo).
+    policy = dict(part.strip().split(" ", 1) for part in page["Content-Security-Policy"].split(";"))
+    assert policy["default-src"] == "'self'" and policy["img-src"] == "'self' data: blob:"
+    assert all("http" not in sources and "*" not in sources for sources in policy.values())
+
     urls = assets(html)
     assert any(url.endswith(".js") for url in urls)
     assert all(url.startswith("/static/drf_spectacular_sidecar/") for url in urls), urls
