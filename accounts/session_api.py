@@ -26,6 +26,7 @@ class UserSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     username = serializers.CharField(read_only=True)
     email = serializers.CharField(read_only=True, help_text="May be empty.")
+    is_staff = serializers.BooleanField(read_only=True, help_text="May use the admin (/admin/): the app links it.")
 
 
 class LoginSerializer(serializers.Serializer):

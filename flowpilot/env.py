@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -69,6 +70,23 @@ def env_networks(name: str) -> list[str]:
         except ValueError as exc:
             raise ImproperlyConfigured(f"{name}: {cidr!r} is not a CIDR network") from exc
     return networks
+
+
+def env_public_url(name: str, *fallbacks: str) -> str:
+    """An http(s) base URL without query or fragment (its trailing slash dropped); empty when unset.
+    `fallbacks` are older names of the same setting, read when `name` is not set."""
+    used, value = name, os.environ.get(name, "").strip()
+    for old in fallbacks:
+        if not value:
+            used, value = old, os.environ.get(old, "").strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment or \
+            any(c.isspace() for c in value) or len(value) > 500:
+        raise ImproperlyConfigured(f"{used} must be an http(s) URL such as https://flowpilot.example.com "
+                                   f"(no query, at most 500 characters), got {value!r}")
+    return value.rstrip("/")
 
 
 RATE_PATTERN = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")

@@ -15,6 +15,7 @@ from .env import (
     env_int,
     env_list,
     env_networks,
+    env_public_url,
     env_rate,
     env_str,
     secret_key,
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc as static files of our own: the docs work offline
     "channels",
     "django_celery_beat",
     "accounts",
@@ -70,7 +72,7 @@ WSGI_APPLICATION = "flowpilot.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "flowpilot" / "templates"],  # the API docs' ReDoc page (flowpilot/urls.py)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -202,6 +204,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["accounts.permissions.ApiDocsAccess"],
     "DESCRIPTION": "Durable workflow orchestration: workflows, executions, steps, logs.",
     "VERSION": "1.0.0",
+    # /api/v1/docs/ (Swagger UI) and /api/v1/redoc/ load their scripts and styles from our own static
+    # files (drf-spectacular-sidecar, served by WhiteNoise like the admin's), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No badge from validator.swagger.io: the page asks nothing of any other host.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # DRF's TokenAuthentication reads the same `Authorization: Token <key>` header as the personal
     # tokens (accounts.schema.ApiTokenScheme): one "tokenAuth" scheme documents both kinds of key.
     "AUTHENTICATION_WHITELIST": ["accounts.authentication.ApiTokenAuthentication",
@@ -419,8 +428,10 @@ FLOWPILOT_JSON_MAX_DEPTH = env_int("FLOWPILOT_JSON_MAX_DEPTH", 64)
 FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY = env_int("FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY", 4)
 
 # --- Monitoring -------------------------------------------------------------------------------
-# Where links in alert notifications point (the address users open FlowPilot at).
-FLOWPILOT_BASE_URL = env_str("FLOWPILOT_BASE_URL", "http://127.0.0.1:8000")
+# The address users open FlowPilot at: links in alert notifications point to the app's pages under it.
+# Empty: the host of the request at hand, else the address `manage.py serve` listens on
+# (flowpilot/public_url.py). FLOWPILOT_BASE_URL is its older name.
+FLOWPILOT_PUBLIC_URL = env_public_url("FLOWPILOT_PUBLIC_URL", "FLOWPILOT_BASE_URL")
 # Each worker refreshes its heartbeat this often; /health counts a worker (and the beat) as up when
 # seen within the HEALTH_* windows. Services mode needs both for a 200; embedded, its own threads.
 FLOWPILOT_PRESENCE_SECONDS = env_float("FLOWPILOT_PRESENCE_SECONDS", 5.0)

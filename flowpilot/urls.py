@@ -3,9 +3,9 @@ app for every other path (flowpilot/spa.py)."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
-from flowpilot import spa
+from flowpilot import api_docs, spa
 from monitoring.prometheus import metrics_view
 from monitoring.views import health, live, ready
 from triggers.views import webhook
@@ -23,7 +23,8 @@ urlpatterns = [
     path("api/v1/", include("monitoring.alerts_urls")),
     path("hooks/<str:token>/", webhook, name="webhook"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/docs/", api_docs.SwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/redoc/", api_docs.RedocView.as_view(url_name="schema"), name="redoc"),
     path("api-auth/", include("rest_framework.urls")),
     re_path(spa.ROUTE, spa.index, name="app"),  # last: client-side routes (/workflows/<id>...) load the app
 ]

@@ -14,12 +14,13 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from flowpilot import public_url
+from workflows.engine.planner.states import ExecutionStatus, TaskStatus
 from workflows.errors import InvalidInput
-from workflows.models import Workflow, WorkflowExecution, WorkflowStep
+from workflows.models import TaskExecution, Workflow, WorkflowExecution, WorkflowStep
 
 from . import alerting, metrics, notify
 from .models import AlertEvent, AlertKind, AlertRule
@@ -206,23 +207,41 @@ def _condition(rule: AlertRule) -> str:
                                        min_runs=rule.min_runs, hours=rule.hours)
 
 
-def links(rule: AlertRule) -> dict:
-    base = settings.FLOWPILOT_BASE_URL.rstrip("/")
-    found = {"rule": f"{base}/api/v1/alert-rules/{rule.pk}/", "events": f"{base}/api/v1/alert-rules/{rule.pk}/events/"}
+def links(rule: AlertRule, *, base_url: str | None = None) -> dict:
+    """The app's pages about the rule's incident (never the API's JSON), under the public base URL:
+    `base_url` (the request's, when there is one), else flowpilot.public_url.base()."""
+    base_url = base_url or public_url.base()
+    failed = {"workflow": str(rule.workflow_id), "status": "failed"} if rule.workflow_id else {"status": "failed"}
+    found = {"rule": public_url.ui_url("/alerts", base_url=base_url)}
     if rule.workflow_id:
-        found["workflow"] = f"{base}/workflows/{rule.workflow_id}"
-        found["failed_executions"] = f"{base}/api/v1/executions/?workflow={rule.workflow_id}&status=failed"
+        found["workflow"] = public_url.ui_url(f"/workflows/{rule.workflow_id}", base_url=base_url)
+    found["failed_executions"] = public_url.ui_url("/executions", base_url=base_url, query=failed)
+    latest = _latest_failure(rule)
+    if latest is not None:
+        found["latest_failed_execution"] = public_url.ui_url(f"/executions/{latest}", base_url=base_url)
     return found
 
 
+def _latest_failure(rule: AlertRule):
+    """The id of the newest failed run the rule watches (of its step, if it names one), or None."""
+    runs = WorkflowExecution.objects.visible_to(rule.owner).filter(status=ExecutionStatus.FAILED)
+    if rule.workflow_id:
+        runs = runs.filter(workflow_id=rule.workflow_id)
+    if rule.step_key:
+        runs = runs.filter(pk__in=TaskExecution.objects.filter(step_key=rule.step_key, status=TaskStatus.FAILED)
+                           .values("execution_id"))
+    return runs.order_by("-created_at").values_list("pk", flat=True).first()
+
+
 def _notification(rule: AlertRule, state: str, measurement: alerting.Measurement, *, now: datetime,
-                  key: str) -> notify.Notification:
+                  key: str, base_url: str | None = None) -> notify.Notification:
     text = alerting.message(notify=state, rule_name=rule.name, subject=_subject(rule), kind=rule.kind,
                             condition=_condition(rule), measurement=measurement)
     return notify.Notification(
         rule={"id": rule.pk, "name": rule.name, "kind": rule.kind,
               "workflow_id": str(rule.workflow_id) if rule.workflow_id else None, "step_key": rule.step_key},
-        state=state, value=measurement.value, runs=measurement.runs, message=text, links=links(rule),
+        state=state, value=measurement.value, runs=measurement.runs, message=text,
+        links=links(rule, base_url=base_url),
         sent_at=now.isoformat(), idempotency_key=key)
 
 
@@ -235,11 +254,12 @@ def _notify(rule: AlertRule, state: str, measurement: alerting.Measurement, *, n
                                      message=notification.message, deliveries=[asdict(d) for d in deliveries])
 
 
-def alert_rule_send_test(*, rule: AlertRule) -> list[notify.Delivery]:
-    """Send a test notification to the rule's channels now; changes nothing, records nothing."""
+def alert_rule_send_test(*, rule: AlertRule, base_url: str | None = None) -> list[notify.Delivery]:
+    """Send a test notification to the rule's channels now; changes nothing, records nothing. Its links
+    point under `base_url` (the address the request came to), else the public URL."""
     now = timezone.now()
     measurement = alerting.Measurement(value=rule.last_value, runs=rule.last_runs or 0)
     notification = _notification(rule, "test", measurement, now=now,
-                                 key=f"flowpilot-alert:{rule.pk}:test:{now.isoformat()}")
+                                 key=f"flowpilot-alert:{rule.pk}:test:{now.isoformat()}", base_url=base_url)
     return notify.deliver(channels=rule.channels, notification=notification, owner_id=rule.owner_id)
 

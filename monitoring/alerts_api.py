@@ -11,6 +11,7 @@ from rest_framework import generics, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from flowpilot import public_url
 from workflows.api.views import OwnedViewSetMixin
 
 from . import alert_services
@@ -115,7 +116,7 @@ class AlertRuleViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         """Send a test notification to the rule's channels now; the rule's state and history stay."""
-        deliveries = alert_services.alert_rule_send_test(rule=self.get_object())
+        deliveries = alert_services.alert_rule_send_test(rule=self.get_object(), base_url=public_url.base(request))
         return Response(TestResultSerializer({"ok": all(d.ok for d in deliveries),
                                               "deliveries": [asdict(d) for d in deliveries]}).data)
 

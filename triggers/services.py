@@ -53,7 +53,9 @@ class SignatureError(Exception):
 
 # --- managing triggers -----------------------------------------------------------------------------
 
-def _check(trigger: Trigger) -> None:
+def trigger_validate(*, trigger: Trigger) -> None:
+    """The rules a trigger's fields must meet (an unsaved one too): InvalidInput naming the field.
+    trigger_create and trigger_update apply them; a form (the admin's) asks before it saves."""
     if trigger.type == TriggerType.SCHEDULE:
         if not trigger.cron:
             raise InvalidInput("cron: is required for a schedule", fields={"cron": ["this field is required"]})
@@ -93,7 +95,7 @@ def _sync_periodic_task(trigger: Trigger) -> None:
 def trigger_create(*, workflow: Workflow, type: str, data: dict) -> tuple[Trigger, str | None]:
     """A new trigger; for a webhook also its signing secret, which is shown this once."""
     trigger = Trigger(workflow=workflow, type=type, **{f: data[f] for f in TRIGGER_FIELDS if f in data})
-    _check(trigger)
+    trigger_validate(trigger=trigger)
     secret = None
     if type == TriggerType.WEBHOOK:
         trigger.token = new_token()
@@ -110,7 +112,7 @@ def trigger_update(*, trigger: Trigger, data: dict) -> Trigger:
     for field in TRIGGER_FIELDS:
         if field in data:
             setattr(trigger, field, data[field])
-    _check(trigger)
+    trigger_validate(trigger=trigger)
     trigger.save()
     _sync_periodic_task(trigger)
     return trigger

@@ -3,11 +3,13 @@
 The rows are the engine's state. A hand edit of a status, an attempt, a timestamp or a version pin
 would corrupt it, so everything here is read-only: definitions change through the API (validated
 and versioned there), runs through the retry and cancel actions, which call workflows.services.
-Triggers have their own admin (triggers/admin.py); schedules are django-celery-beat's PeriodicTasks.
+Credentials can be added and their value replaced (write-only) through workflows.credentials, as
+the API does. Triggers have their own admin (triggers/admin.py), saved through the triggers' services.
 """
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
@@ -15,14 +17,16 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import selectors, services
+from . import credentials, selectors, services
 from .errors import Conflict
 from .models import Credential, ExecutionLog, TaskExecution, Workflow, WorkflowExecution, WorkflowStep, WorkflowVersion
 from .engine.planner.states import ExecutionStatus as E
+from .secrets import MIN_REDACTED_LENGTH
 
 # An execution's page shows this many of its latest attempts and log lines; the rest are one link away.
 INLINE_ROWS = 200
 FINISHED = (E.COMPLETED, E.FAILED, E.CANCELLED)
+CREDENTIAL_VALUE_MAX = 65536  # as the API's CredentialInputSerializer
 
 
 def _admin_link(obj, text=None) -> str:
@@ -288,15 +292,49 @@ class ExecutionLogAdmin(ViewOnlyPartAdmin):
 
 # --- credentials ---------------------------------------------------------------------------------
 
+class CredentialAdminForm(forms.ModelForm):
+    """A credential's value is write-only: typed in (never shown, never put back in the page), saved
+    encrypted by the same service as the API's; left empty when changing, the value is kept."""
+
+    value = forms.CharField(
+        required=False, strip=False, min_length=MIN_REDACTED_LENGTH, max_length=CREDENTIAL_VALUE_MAX,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only: never shown again. When changing, leave it empty to keep the current value.")
+
+    class Meta:
+        model = Credential
+        fields = ["owner", "name", "description"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance._state.adding:
+            self.fields["value"].required = True
+            self.fields["value"].help_text = "Write-only: never shown again."
+
+
 @admin.register(Credential)
 class CredentialAdmin(admin.ModelAdmin):
-    """Names only: values are set through the API and never shown."""
+    """Names and descriptions; a value goes in (credentials.credential_create / credential_save, as
+    the API does) and never comes out."""
 
+    form = CredentialAdminForm
     list_display = ["name", "owner", "description", "updated_at"]
-    search_fields = ["name"]
+    search_fields = ["name", "owner__username"]
     list_select_related = ["owner"]
-    fields = ["owner", "name", "description", "created_at", "updated_at"]
-    readonly_fields = ["owner", "name", "created_at", "updated_at"]
+    autocomplete_fields = ["owner"]
+    fields = ["owner", "name", "description", "value", "created_at", "updated_at"]
 
-    def has_add_permission(self, request):
-        return False
+    def get_readonly_fields(self, request, obj=None):
+        # A credential is named by its owner and name (configs refer to it by name): set once.
+        return ["created_at", "updated_at"] if obj is None else ["owner", "name", "created_at", "updated_at"]
+
+    def save_model(self, request, obj: Credential, form, change: bool) -> None:
+        # The form checked the value's length and that the name is free (the model's unique constraint).
+        value = form.cleaned_data.get("value") or None
+        description = form.cleaned_data.get("description", "")
+        if change:
+            saved = credentials.credential_save(owner=obj.owner, name=obj.name, value=value, description=description)
+        else:
+            saved = credentials.credential_create(owner=obj.owner, name=obj.name, value=value, description=description)
+        obj.pk = saved.pk  # the service made the row: the admin's redirect and history follow it
+        obj.refresh_from_db()

@@ -36,7 +36,7 @@ def test_the_app_signs_in_reads_the_user_and_signs_out(carol):
     signed_in = client.post(LOGIN, {"username": "carol", "password": "correct horse battery"}, format="json",
                             **csrf(client))
     assert signed_in.status_code == 200
-    assert signed_in.json() == {"id": carol.pk, "username": "carol", "email": "carol@example.com"}
+    assert signed_in.json() == {"id": carol.pk, "username": "carol", "email": "carol@example.com", "is_staff": False}
     assert "sessionid" in client.cookies
     assert client.get(ME).json() == signed_in.json()
     # The session now authenticates the API, CSRF-checked for writes (the token was rotated at login).
@@ -46,6 +46,18 @@ def test_the_app_signs_in_reads_the_user_and_signs_out(carol):
 
     assert client.post(LOGOUT, **csrf(client)).status_code == 204
     assert client.get(ME).status_code == 401
+
+
+def test_me_says_whether_the_user_is_staff_so_the_app_links_the_admin(carol):
+    """The app's menu shows "Admin" to staff only, as the server says; the admin itself decides."""
+    client = APIClient()
+    client.force_login(carol)
+    assert client.get(ME).json()["is_staff"] is False
+    assert client.get("/admin/").status_code == 302  # to the admin's login: not for carol
+    carol.is_staff = True
+    carol.save()
+    assert client.get(ME).json()["is_staff"] is True
+    assert client.get("/admin/").status_code == 200
 
 
 def test_bad_credentials_are_a_400_in_the_error_shape(carol):
@@ -72,7 +84,7 @@ def test_login_without_the_csrf_token_is_refused(carol):
 
 def test_me_answers_for_an_api_token_too(user):
     _, key = api_token_create(user=user, name="cli")
-    assert with_key(key).get(ME).json() == {"id": user.pk, "username": "alice", "email": ""}
+    assert with_key(key).get(ME).json() == {"id": user.pk, "username": "alice", "email": "", "is_staff": False}
 
 
 def test_login_is_throttled_like_the_rest(carol, settings):

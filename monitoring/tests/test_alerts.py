@@ -70,7 +70,9 @@ def test_failures_crossing_10_percent_notify_once_then_resolve_once(user, workfl
                             "workflow_id": str(workflow.pk), "step_key": ""}
     assert body["message"] == ("FIRING: registrations failing (workflow 'patient registration'): failure rate > "
                                "10.0% over 15 min (at least 20 runs); now 21.7% over 23 runs")
-    assert body["links"]["failed_executions"].endswith(f"/api/v1/executions/?workflow={workflow.pk}&status=failed")
+    # The app's pages, not the API's JSON (monitoring/tests/test_alert_links.py checks the base URL).
+    assert body["links"]["failed_executions"].endswith(f"/executions?workflow={workflow.pk}&status=failed")
+    assert not any("/api/" in link for link in body["links"].values())
     assert hook["headers"]["Idempotency-Key"].startswith(f"flowpilot-alert:{rule.pk}:firing:")
     slack = json.loads(received(server, "/slack/")[0]["body"])
     assert slack["text"].startswith("FIRING: registrations failing")

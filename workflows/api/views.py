@@ -34,6 +34,14 @@ class OwnedViewSetMixin:
         return self.queryset.visible_to(self.request.user)
 
 
+def run_source(request) -> str:
+    """The trigger source of a run started by POST /workflows/{id}/run/ (the app's Run button): `api`
+    when the request came with an API token (a personal fp_ token or a drf_create_token key; then
+    request.auth is the token), `manual` when a signed-in user started it (a browser session).
+    Runs started through /executions/ (one or in bulk) are always `api`: that is the API's own way."""
+    return TriggerSource.API if request.auth is not None else TriggerSource.MANUAL
+
+
 def _run_response(execution, created: bool) -> Response:
     return Response(s.ExecutionDetailSerializer(execution).data,
                     status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -131,7 +139,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         execution, created = services.execution_start(
             workflow=workflow, input_data=data.validated_data["input_data"],
             idempotency_key=data.validated_data.get("idempotency_key") or None,
-            triggered_by=TriggerSource.MANUAL, user=request.user, max_retries=data.validated_data["max_retries"])
+            triggered_by=run_source(request), user=request.user, max_retries=data.validated_data["max_retries"])
         return _run_response(_detail(execution.pk), created)
 
     @extend_schema(methods=["GET"], operation_id="workflows_steps_list", filters=False,

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 
+import httpx
 import pytest
 
 from flowpilot.testing import CHROMIUM
@@ -155,3 +157,56 @@ def test_build_a_structured_condition_in_the_designer_and_run_its_branches(embed
     free = run("free")
     assert free["check"] == ("completed", {"branch": "false"})
     assert (free["pro"][0], free["other"][0]) == ("skipped", "completed")
+
+
+@pytest.mark.parametrize("embedded", [{"FLOWPILOT_ALERT_INTERVAL": "1"}], indirect=True)
+def test_docs_offline_admin_forms_and_links_out_to_the_address_served(embedded):
+    """Issue 16: the menu's API docs render with every other host refused, the admin adds and changes
+    a schedule (the beat's row follows) and a credential (frontend/e2e/docs-and-admin.test.mjs); a run
+    started with the API token is `api`; an alert fired by the beat links the app's pages under the
+    address `make run` serves (a free port here, not 8000), with no FLOWPILOT_PUBLIC_URL set."""
+    base, var = embedded
+    api = admin_api(base, var)
+    receiver = Server()
+    try:
+        failing = api.post("/workflows/", json={"name": "Always fails", "status": "active", "steps": [
+            {"key": "boom", "task_type": "python", "max_retries": 0,
+             "config": {"function": "fail", "kwargs": {"retryable": False}}}]})
+        assert failing.status_code == 201, failing.text
+        failing = failing.json()
+        started = api.post(f"/workflows/{failing['id']}/run/", json={"input_data": {}})
+        assert started.status_code == 201 and started.json()["triggered_by"] == "api", started.text
+        rule = api.post("/alert-rules/", json={
+            "name": "always failing", "workflow_id": failing["id"], "kind": "failure_rate", "threshold": 0.1,
+            "min_runs": 1, "window_minutes": 15, "channels": [{"type": "webhook", "url": f"{receiver.url}/hook"}]})
+        assert rule.status_code == 201, rule.text
+
+        example = next(w for w in api.get("/workflows/").json()["results"] if w["id"] != failing["id"])
+        browser_script("e2e/docs-and-admin.test.mjs", base=base, var=var, WORKFLOW_NAME=example["name"])
+
+        # The schedule the browser made and changed in the admin, and its celery-beat row.
+        (trigger,) = [t for t in api.get(f"/workflows/{example['id']}/triggers/").json() if t["name"] == "every morning"]
+        assert (trigger["type"], trigger["cron"], trigger["timezone"]) == ("schedule", "45 6 * * *", "Europe/Paris")
+        with sqlite3.connect(var / "flowpilot.sqlite3") as db:
+            beat = db.execute(
+                "SELECT c.minute, c.hour, c.timezone, t.enabled, t.args FROM triggers_trigger tr"
+                " JOIN django_celery_beat_periodictask t ON t.id = tr.periodic_task_id"
+                " JOIN django_celery_beat_crontabschedule c ON c.id = t.crontab_id WHERE tr.name = ?",
+                ("every morning",)).fetchall()
+        assert beat == [("45", "6", "Europe/Paris", 1, json.dumps([trigger["id"]]))], beat
+        assert "CRM_TOKEN" in {c["name"] for c in api.get("/credentials/").json()["results"]}
+        for shot in ("menu-docs-admin", "api-docs-swagger", "api-docs-redoc", "admin-schedule-trigger",
+                     "admin-credential"):
+            assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000, shot
+
+        # The beat's evaluation has no request: its links name the address served, and open the app.
+        hooks = wait_for(lambda: [r for r in receiver.requests if r["path"] == "/hook"], timeout=60, interval=0.5,
+                         message="the alert to fire")
+        links = json.loads(hooks[0]["body"])["links"]
+        assert links == {"rule": f"{base}/alerts", "workflow": f"{base}/workflows/{failing['id']}",
+                         "failed_executions": f"{base}/executions?workflow={failing['id']}&status=failed",
+                         "latest_failed_execution": f"{base}/executions/{started.json()['id']}"}
+        page = httpx.get(links["latest_failed_execution"])
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    finally:
+        receiver.close()

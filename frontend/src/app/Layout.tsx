@@ -1,9 +1,14 @@
-/** The frame of every signed-in page: the top bar with navigation and the user, then the page. */
+/** The frame of every signed-in page: the top bar with navigation and the user, then the page.
+ * The API docs and (for staff, as the server's /auth/me/ says) the Django admin are server pages,
+ * linked as plain links, not client-side routes. */
 import { Navigate, NavLink, Outlet, useLocation } from "react-router";
 
 import { Toasts } from "@/components/Toasts";
 import { ErrorState, Spinner } from "@/components/ui";
 import { useLogout, useMe } from "@/hooks/use-auth";
+
+export const API_DOCS_URL = "/api/v1/docs/";
+export const ADMIN_URL = "/admin/";
 
 export function Layout() {
   const me = useMe();
@@ -27,6 +32,10 @@ export function Layout() {
           <NavLink to="/dashboard">Dashboard</NavLink>
           <NavLink to="/alerts">Alerts</NavLink>
           <NavLink to="/credentials">Credentials</NavLink>
+        </nav>
+        <nav className="topnav topnav-server" aria-label="More">
+          <a href={API_DOCS_URL} target="_blank" rel="noopener">API docs</a>
+          {me.data.is_staff ? <a href={ADMIN_URL} target="_blank" rel="noopener">Admin</a> : null}
         </nav>
         <div className="topbar-user">
           <span className="muted">{me.data.username}</span>

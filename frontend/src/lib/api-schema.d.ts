@@ -2095,6 +2095,8 @@ export interface components {
             readonly username: string;
             /** @description May be empty. */
             readonly email: string;
+            /** @description May use the admin (/admin/): the app links it. */
+            readonly is_staff: boolean;
         };
         Workflow: {
             /** Format: uuid */

@@ -22,7 +22,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from flowpilot import database
+from flowpilot import database, public_url
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ class Command(BaseCommand):
     help = "Serve FlowPilot (embedded mode: with the worker and the scheduler in this process)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--host", default=os.environ.get("HOST", public_url.DEFAULT_HOST))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "") or public_url.DEFAULT_PORT))
         parser.add_argument("--no-worker", action="store_true", help="Do not start the in-process worker and beat.")
         parser.add_argument("--no-migrate", action="store_true")
         parser.add_argument("--workers", type=int, default=None,
@@ -62,6 +62,8 @@ class Command(BaseCommand):
         # The web's sessions are named flowpilot-web: in this process, and in the processes uvicorn
         # starts (they read the environment anew).
         os.environ["FLOWPILOT_PROCESS_ROLE"] = "web"
+        # Links sent out (alerts) without FLOWPILOT_PUBLIC_URL nor a request point here (flowpilot/public_url.py).
+        os.environ[public_url.SERVED_URL_ENV] = public_url.served_url(host, port)
         database.use_role("web")
         stop = self._start_worker_and_beat() if embedded else (lambda: None)
         mode = ("embedded (worker and scheduler in this process)" if embedded
