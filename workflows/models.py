@@ -233,6 +233,10 @@ class TaskExecution(models.Model):
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING)
     visit = models.PositiveIntegerField(default=1, help_text="Which visit of the step (loops visit a step again).")
     attempt = models.PositiveIntegerField(default=1)
+    workflow_version = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="The number of the workflow version this attempt ran (or will run) with: a retry on the "
+                  "latest version moves a run's open steps to it. Empty for attempts recorded before it was kept.")
     round_first_attempt = models.PositiveIntegerField(
         default=1, help_text="First attempt of the current retry round: the retry budget counts from here.")
     input = models.JSONField(null=True, blank=True, help_text="The step's config as rendered for this attempt.")

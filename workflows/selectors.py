@@ -15,6 +15,11 @@ def workflow_has_runs_in_flight(workflow: Workflow) -> bool:
     return workflow.executions.filter(status__in=[E.PENDING, E.RUNNING]).exists()
 
 
+def workflow_runs_in_flight(workflow: Workflow) -> int:
+    """How many of the workflow's executions are pending or running (what a delete waits for)."""
+    return workflow.executions.filter(status__in=[E.PENDING, E.RUNNING]).count()
+
+
 def failed_executions(executions, *, step_key: str | None = None, error_contains: str | None = None,
                       error_signature: str | None = None, failed_since=None, failed_until=None):
     """Failed executions whose current attempt of `step_key` (any step if None) failed with an error

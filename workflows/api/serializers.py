@@ -11,7 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.fields import SkipField, empty, get_error_detail
 from rest_framework.utils import html
 
-from .. import bounds
+from .. import bounds, services
 from ..code import registry
 from ..models import (
     STEP_KEY_PATTERN,
@@ -352,7 +352,8 @@ class TaskExecutionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TaskExecution
-        fields = ["id", "step_key", "task_type", "status", "attempt_number", "visit", "is_latest", "idempotency_key",
+        fields = ["id", "step_key", "task_type", "status", "attempt_number", "visit", "is_latest", "workflow_version",
+                  "idempotency_key",
                   "input_data", "output_data", "error_message", "error_details", "created_at", "queued_at",
                   "started_at", "completed_at", "wake_at", "worker_id"]
         read_only_fields = fields
@@ -386,19 +387,43 @@ class ExecutionSerializer(serializers.ModelSerializer):
         return allowed_actions(execution.status)
 
 
+class RetryLatestSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The workflow's latest version's number.")
+    problems = serializers.ListField(child=serializers.CharField(), help_text=(
+        "Why that version cannot take over this run (a retry on it answers 409); empty when it can."))
+    added = serializers.ListField(child=serializers.CharField(), help_text="Steps it adds: they will run.")
+    removed = serializers.ListField(child=serializers.CharField(),
+                                    help_text="Steps of the run it no longer has: kept in the history, not run.")
+
+
 class ExecutionDetailSerializer(ExecutionSerializer):
     task_executions = serializers.SerializerMethodField()
+    retry_latest = serializers.SerializerMethodField(help_text=(
+        "When the run may be retried and its workflow has a newer version than the run's: that version, "
+        "and what a retry on it ({\"version\": \"latest\"}) would do; null otherwise."))
 
     class Meta(ExecutionSerializer.Meta):
-        fields = [*ExecutionSerializer.Meta.fields, "task_executions"]
+        fields = [*ExecutionSerializer.Meta.fields, "task_executions", "retry_latest"]
         read_only_fields = fields
+
+    def _rows(self, execution: WorkflowExecution) -> list[TaskExecution]:
+        return list(execution.task_executions.all())  # prefetched by the views, in run order
 
     @extend_schema_field(TaskExecutionSerializer(many=True))
     def get_task_executions(self, execution: WorkflowExecution) -> list[dict]:
         """Every attempt (prefetched by the views, in run order), the current one of each step marked."""
-        rows = list(execution.task_executions.all())
+        rows = self._rows(execution)
         latest = {row.pk for row in latest_attempts(rows).values()}
         return TaskExecutionSerializer(rows, many=True, context={**self.context, "latest": latest}).data
+
+    @extend_schema_field(RetryLatestSerializer(allow_null=True))
+    def get_retry_latest(self, execution: WorkflowExecution) -> dict | None:
+        if "retry" not in allowed_actions(execution.status) or \
+                execution.workflow.version == execution.workflow_version.number:
+            return None
+        plan = services.retry_takeover(execution, latest_attempts(self._rows(execution)))
+        return {"version": execution.workflow.version, "problems": list(plan.problems), "added": list(plan.added),
+                "removed": list(plan.removed)}
 
 
 class ExecutionLogSerializer(serializers.ModelSerializer):
@@ -423,6 +448,15 @@ class BulkRetrySerializer(serializers.Serializer):
     step_key = serializers.CharField(max_length=100, required=False, allow_blank=True)
     error_contains = serializers.CharField(max_length=500, required=False, allow_blank=True)
     dry_run = serializers.BooleanField(required=False, default=False)
+    version = serializers.ChoiceField(choices=["original", "latest"], required=False, default="original", help_text=(
+        "original: each run resumes on its own version; latest: on its workflow's latest version (a run "
+        "that version cannot take over is refused, named in `refused`)."))
+
+
+class RetryInputSerializer(serializers.Serializer):
+    version = serializers.ChoiceField(choices=["original", "latest"], required=False, default="original", help_text=(
+        "original: resume on the run's version; latest: move the run to its workflow's latest version "
+        "(completed steps keep their outputs; 409 when that version cannot take the run over)."))
 
 
 class BulkStartItemSerializer(serializers.Serializer):
@@ -520,6 +554,14 @@ class BulkRetryResultSerializer(serializers.Serializer):
     retried = serializers.IntegerField(required=False, help_text="Present when the executions were retried.")
     count = serializers.IntegerField()
     execution_ids = serializers.ListField(child=serializers.UUIDField())
+    outdated = serializers.IntegerField(help_text="How many of the selected runs are on an older version than "
+                                                  "their workflow's latest.")
+    refused = serializers.DictField(child=serializers.CharField(), help_text=(
+        "Runs not retried, by id, with the reason: the latest version cannot take them over."))
+
+
+class WorkflowDuplicateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, help_text='The copy\'s name; "<name> (copy)" by default.')
 
 
 class WorkflowValidationSerializer(serializers.Serializer):

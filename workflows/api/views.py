@@ -120,6 +120,8 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         steps = fields.pop("steps", None)
         return self._answer(services.workflow_update(workflow=workflow, data=fields, steps=steps, user=request.user))
 
+    @extend_schema(responses={204: None}, description="Refused (409, with `runs_in_flight`) while runs of it are "
+                                                       "pending or running; archive it to stop new runs.")
     def destroy(self, request, *args, **kwargs):
         services.workflow_delete(workflow=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -193,6 +195,31 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         step = services.step_update(workflow=workflow, key=step_key, changes=changes, user=request.user)
         return Response(s.StepSerializer(step).data)
 
+    @extend_schema(request=s.WorkflowDuplicateSerializer, responses={201: s.WorkflowSerializer},
+                   summary="Copy a workflow as a new draft",
+                   description="Its settings and current steps; not its triggers, versions or runs.")
+    @action(detail=True, methods=["post"])
+    def duplicate(self, request, pk=None):
+        workflow = self.get_object()
+        data = s.WorkflowDuplicateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        copy = services.workflow_duplicate(workflow=workflow, owner=request.user,
+                                           name=data.validated_data.get("name"))
+        return self._answer(copy, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.WorkflowSerializer, summary="Archive a workflow",
+                   description="No new runs start (triggers and the API refuse them); runs in flight finish.")
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        return self._answer(services.workflow_archive(workflow=self.get_object(), archived=True, user=request.user))
+
+    @extend_schema(request=None, responses=s.WorkflowSerializer, summary="Bring an archived workflow back",
+                   description="Active again if it was ever activated (its definition published if it changed), "
+                               "else a draft. 409 when it is not archived.")
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request, pk=None):
+        return self._answer(services.workflow_archive(workflow=self.get_object(), archived=False, user=request.user))
+
     @extend_schema(responses=s.WorkflowVersionSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, not paged
     def versions(self, request, pk=None):
@@ -259,10 +286,18 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
                          "created": created},
                         status=status.HTTP_201_CREATED if any(created) else status.HTTP_200_OK)
 
-    @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
+    @extend_schema(request=s.RetryInputSerializer, responses=s.ExecutionDetailSerializer,
+                   description="Resume a failed or cancelled run at its failed and not yet run steps, on the "
+                               "run's version (original, the default) or its workflow's latest (latest: "
+                               "completed steps keep their outputs; 409 naming why when that version cannot "
+                               "take the run over).")
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
-        execution = services.execution_retry(execution=self.get_object(), user=request.user)
+        execution = self.get_object()
+        data = s.RetryInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        execution = services.execution_retry(execution=execution, user=request.user,
+                                             version=data.validated_data["version"])
         return Response(s.ExecutionDetailSerializer(_detail(execution.pk)).data)
 
     @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
@@ -304,12 +339,16 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         if "execution_ids" in data.validated_data:
             executions = executions.filter(pk__in=data.validated_data["execution_ids"])
         dry_run = data.validated_data["dry_run"]
-        ids = services.executions_retry_failed(
+        result = services.executions_retry(
             executions=executions, step_key=data.validated_data.get("step_key") or None,
-            error_contains=data.validated_data.get("error_contains") or None, dry_run=dry_run, user=request.user)
+            error_contains=data.validated_data.get("error_contains") or None, dry_run=dry_run, user=request.user,
+            version=data.validated_data["version"])
+        ids = result.execution_ids
+        answer = {"count": len(ids), "execution_ids": ids, "outdated": result.outdated,
+                  "refused": {str(k): v for k, v in result.refused.items()}}
         if dry_run:
-            return Response({"dry_run": True, "count": len(ids), "execution_ids": ids})
-        return Response({"retried": len(ids), "count": len(ids), "execution_ids": ids})
+            return Response({"dry_run": True, **answer})
+        return Response({"retried": len(ids), **answer})
 
 
 class StepTypeViewSet(viewsets.ViewSet):

@@ -120,8 +120,9 @@ class Step:
 class Definition:
     """A parsed, validated definition: the graph, and each step's effective settings."""
 
-    def __init__(self, data: dict):
+    def __init__(self, data: dict, *, number: int | None = None):
         self.data = data
+        self.number = number  # the version's number, when read from a stored version
         # Stored values are clamped, not refused: a version saved before a bound existed still runs.
         default = RetryPolicy.merged(DEFAULT_RETRY, data.get("retry") or {}, clamp=True)
         default_fields = {"max_retries": default.max_retries, "base_delay": default.base_delay,
@@ -182,7 +183,8 @@ class Definition:
 @lru_cache(maxsize=1024)
 def for_version(version_id: int) -> Definition:
     """The parsed definition of a WorkflowVersion, cached per process: versions never change."""
-    return Definition(WorkflowVersion.objects.values_list("definition", flat=True).get(pk=version_id))
+    data, number = WorkflowVersion.objects.values_list("definition", "number").get(pk=version_id)
+    return Definition(data, number=number)
 
 
 @lru_cache(maxsize=4096)

@@ -276,6 +276,7 @@ def _apply(execution: WorkflowExecution, definition, decision: Decision, rows: M
         visit = decision.visit
         row = TaskExecution.objects.create(execution_id=execution.pk, step_key=visit.key, visit=visit.visit,
                                            task_type=definition.steps[visit.key].task_type,
+                                           workflow_version=definition.number,
                                            input=None if visit.kwargs is None else {"kwargs": visit.kwargs})
         queue([row.pk], T.PENDING, now=now, events=events,
               notes=[Note(execution.pk, f"Step {visit.key!r} queued (visit {visit.visit}, after {visit.after!r})",
@@ -513,8 +514,8 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
     details = {"type": type(error).__name__, "retryable": error.retryable, **error.details}
     if traceback_text:
         details["traceback"] = traceback_text
-    policy = definitions.for_version(execution.workflow_version_id).retry_policy(
-        task.step_key, run_max_retries=execution.max_retries)
+    definition = definitions.for_version(execution.workflow_version_id)
+    policy = definition.retry_policy(task.step_key, run_max_retries=execution.max_retries)
     # An attempt that never reached its target (an open circuit) does not count against the budget.
     uncounted = 0 if getattr(error, "consumes_attempt", True) else 1
     attempts_in_round = task.attempt - task.round_first_attempt + 1 - uncounted
@@ -533,6 +534,7 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
         retry = TaskExecution.objects.create(
             execution_id=execution.pk, step_key=task.step_key, task_type=task.task_type, visit=task.visit,
             attempt=task.attempt + 1, round_first_attempt=task.round_first_attempt + uncounted, status=T.RETRYING,
+            workflow_version=definition.number,
             wake_at=bounds.after(now, delay, high=bounds.max_retry_delay()))
         emit(events, "task", T.RETRYING, Note(
             execution.pk, f"Step {task.step_key!r} attempt {task.attempt} failed: {error.message}; "

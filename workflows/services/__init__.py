@@ -16,14 +16,20 @@ from .definitions import (
     step_update,
     version_publish,
     workflow_activate,
+    workflow_archive,
     workflow_create,
+    workflow_duplicate,
     workflow_delete,
     workflow_update,
     workflow_validate,
 )
 from .executions import (
+    BulkRetry,
+    RETRY_VERSIONS,
     execution_cancel,
     execution_retry,
+    executions_retry,
+    retry_takeover,
     execution_signal,
     StartItem,
     execution_start,
@@ -32,6 +38,7 @@ from .executions import (
 )
 
 __all__ = [
+    "BulkRetry", "RETRY_VERSIONS", "executions_retry", "retry_takeover", "workflow_duplicate", "workflow_archive",
     "StartItem", "UPSTREAM", "WORKFLOW_FIELDS", "check_editable", "check_storable", "execution_cancel", "execution_retry",
     "execution_signal", "execution_start", "executions_retry_failed", "executions_start", "step_add", "step_delete",
     "step_get", "step_key_from_name", "step_update", "version_publish",

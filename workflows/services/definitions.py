@@ -165,9 +165,16 @@ def workflow_update(*, workflow: Workflow, data: dict, steps: list[dict] | None 
 
 @transaction.atomic
 def workflow_delete(*, workflow: Workflow) -> None:
+    """Delete a workflow with its versions, triggers and finished runs; refused (Conflict, naming how
+    many) while runs of it are pending or running."""
     check_editable(workflow)
-    if selectors.workflow_has_runs_in_flight(workflow):
-        raise Conflict("the workflow has pending or running executions; cancel them or archive the workflow")
+    in_flight = selectors.workflow_runs_in_flight(workflow)
+    if in_flight:
+        raise Conflict(f"workflow {workflow.name!r} has {in_flight} run{'s' if in_flight != 1 else ''} pending or "
+                       "running; cancel them (or wait for them to end) before deleting it, or archive it",
+                       extra={"runs_in_flight": in_flight})
+    # Its finished runs go with it, first: a run protects the version it ran (WorkflowExecution.workflow_version).
+    workflow.executions.all().delete()
     workflow.delete()
 
 
@@ -283,3 +290,35 @@ def step_delete(*, workflow: Workflow, key: str, user=None) -> None:
     if not rest and workflow.status == WorkflowStatus.ACTIVE:
         raise Conflict(f"step {key!r} is the last step of an active workflow, which keeps at least one")
     workflow_update(workflow=workflow, data={}, steps=rest, user=user)
+
+
+DUPLICATE_SUFFIX = " (copy)"
+
+
+@transaction.atomic
+def workflow_duplicate(*, workflow: Workflow, owner, name: str | None = None) -> Workflow:
+    """A new draft with `workflow`'s settings and graph (its current, editable steps), named `name`
+    or "<name> (copy)". Its triggers and runs are not copied: a copy fires nothing until its owner
+    adds triggers and activates it. A code workflow is its Python class: refused (Conflict)."""
+    check_editable(workflow)
+    if name is None:
+        name = workflow.name[:200 - len(DUPLICATE_SUFFIX)] + DUPLICATE_SUFFIX
+    elif not name.strip():
+        raise InvalidInput("name may not be blank", fields={"name": ["may not be blank"]})
+    data = {**_workflow_data(workflow), "name": name}
+    return workflow_create(owner=owner, data=data, steps=_steps_data(workflow))
+
+
+@transaction.atomic
+def workflow_archive(*, workflow: Workflow, archived: bool, user=None) -> Workflow:
+    """Archive a workflow (no new runs start: its triggers and the API refuse them; runs in flight
+    finish; it leaves the default list), or bring it back: active again (its definition published,
+    if it changed) when it had been activated before, else a draft."""
+    check_editable(workflow)
+    if archived:
+        return workflow_update(workflow=workflow, data={"status": WorkflowStatus.ARCHIVED}, user=user)
+    if workflow.status != WorkflowStatus.ARCHIVED:
+        raise Conflict(f"workflow {workflow.name!r} is {workflow.status}, not archived")
+    if workflow.version:
+        return workflow_activate(workflow=workflow, user=user)
+    return workflow_update(workflow=workflow, data={"status": WorkflowStatus.DRAFT}, user=user)

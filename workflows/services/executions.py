@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from ..engine import child_cancel, definition as definitions
@@ -21,6 +22,7 @@ from ..engine.orchestrator import current_attempts, deliver_signal, enter, locke
 from ..engine.planner.states import ExecutionStatus as E
 from ..engine.planner.states import TaskStatus as T
 from ..engine.planner.states import Note, check_action
+from ..engine.planner.takeover import Takeover, takeover
 from ..engine.transitions import emit, transition, transition_rows
 from .definitions import check_storable
 
@@ -164,7 +166,8 @@ def _create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]], *
         if key:
             by_key[key] = execution
     WorkflowExecution.objects.bulk_create(executions)
-    rows = {execution.pk: [TaskExecution(execution=execution, step_key=key, task_type=task_type)
+    rows = {execution.pk: [TaskExecution(execution=execution, step_key=key, task_type=task_type,
+                                         workflow_version=workflow.version)
                            for key, task_type in first] for execution in executions}
     TaskExecution.objects.bulk_create([row for run in rows.values() for row in run])
     events = Events()
@@ -179,24 +182,95 @@ def _create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]], *
     return answers
 
 
-def execution_retry(*, execution: WorkflowExecution, user=None) -> WorkflowExecution:
+RETRY_VERSIONS = ("original", "latest")
+
+
+def execution_retry(*, execution: WorkflowExecution, user=None, version: str = "original") -> WorkflowExecution:
     """Resume a failed (or cancelled) run at its failed, cancelled and not-yet-run steps; completed
-    steps keep their outputs and are not run again."""
+    steps keep their outputs and are not run again.
+
+    `version`: "original" resumes on the version the run has; "latest" moves the run to its
+    workflow's latest published version first (planner/takeover.py says how each step fares;
+    Conflict naming why, when that version cannot take over the run: nothing is changed then)."""
+    if version not in RETRY_VERSIONS:
+        raise InvalidInput(f"version must be one of {', '.join(RETRY_VERSIONS)}",
+                           fields={"version": [f"must be one of {', '.join(RETRY_VERSIONS)}"]})
     with locked_run(execution.pk, advance=False) as run:  # admission starts (and advances) it, or it waits
         execution, events = run.execution, run.events
         check_action(execution.status, "retry")
-        again = [row for row in current_attempts(execution.pk).values() if row.status in (T.FAILED, T.CANCELLED)]
+        attempts = current_attempts(execution.pk)
+        number = definitions.for_version(execution.workflow_version_id).number
+        moved_from = None
+        if version == "latest" and execution.workflow.version != number:
+            moved_from, number = number, execution.workflow.version
+            _move_to_latest(execution, attempts, events)
+        definition = definitions.for_version(execution.workflow_version_id)
+        # A step the run's (new) version no longer has is not run again.
+        again = [row for row in attempts.values()
+                 if row.status in (T.FAILED, T.CANCELLED) and row.step_key in definition.steps]
         TaskExecution.objects.bulk_create([
-            TaskExecution(execution_id=execution.pk, step_key=row.step_key, task_type=row.task_type,
-                          visit=row.visit, attempt=row.attempt + 1, round_first_attempt=row.attempt + 1)
+            TaskExecution(execution_id=execution.pk, step_key=row.step_key,
+                          task_type=definition.steps[row.step_key].task_type, visit=row.visit,
+                          attempt=row.attempt + 1, round_first_attempt=row.attempt + 1, workflow_version=number)
             for row in again
         ])
         count = execution.retry_count + 1
+        on = f" on v{number} (was v{moved_from})" if moved_from is not None else ""
         transition(execution, E.PENDING, retry_count=count, completed_at=None, events=events, note=Note(
-            execution.pk, f"Retry {count}: resuming at {', '.join(r.step_key for r in again) or 'the pending steps'}",
-            details={"steps": [r.step_key for r in again], "user": getattr(user, "username", "")}))
+            execution.pk,
+            f"Retry {count}{on}: resuming at {', '.join(r.step_key for r in again) or 'the pending steps'}",
+            details={"steps": [r.step_key for r in again], "user": getattr(user, "username", ""),
+                     "version": version, "workflow_version": number}))
         enter(execution, events)
     return execution
+
+
+def retry_takeover(execution: WorkflowExecution, attempts: dict[str, TaskExecution] | None = None) -> Takeover:
+    """How the workflow's latest version would take over `execution` (its problems empty when it can)."""
+    if attempts is None:
+        attempts = current_attempts(execution.pk)
+    workflow = execution.workflow
+    latest = definitions.for_version(definitions.version_id(workflow.pk, workflow.version))
+    states = {key: row.status for key, row in attempts.items()}
+    if latest.kind == "code" or definitions.for_version(execution.workflow_version_id).kind == "code":
+        return Takeover(kept=(), rerun=(), pending=(), added=(), removed=(), problems=(
+            "a code workflow's run resumes on the version it started with; start a new run for the new code",))
+    return takeover(latest.graph, states)
+
+
+def _move_to_latest(execution: WorkflowExecution, attempts: dict[str, TaskExecution], events: Events) -> None:
+    """Move a locked, failed run to its workflow's latest version, or raise Conflict saying why it
+    cannot: new rows for the steps it adds, a skip for the pending steps it removed, its version on
+    the steps that have not run yet."""
+    workflow = execution.workflow
+    plan = retry_takeover(execution, attempts)
+    if plan.problems:
+        raise Conflict(f"the latest version (v{workflow.version}) cannot take over this run: "
+                       f"{'; '.join(plan.problems)}", extra={"problems": list(plan.problems)})
+    version_id = definitions.version_id(workflow.pk, workflow.version)
+    latest = definitions.for_version(version_id)
+    skipped = [attempts[key] for key in plan.removed if attempts[key].status == T.PENDING]
+    if skipped:
+        transition_rows(TaskExecution.objects.filter(pk__in=[row.pk for row in skipped]), T.PENDING, T.SKIPPED,
+                        events=events, notes=[Note(execution.pk, f"Step {row.step_key!r} skipped: not in "
+                                                   f"v{workflow.version}", task=row) for row in skipped])
+    if plan.pending:
+        TaskExecution.objects.filter(pk__in=[attempts[key].pk for key in plan.pending]) \
+            .update(workflow_version=workflow.version)
+        for key in plan.pending:  # a step may have changed its type in the new version
+            if attempts[key].task_type != latest.steps[key].task_type:
+                TaskExecution.objects.filter(pk=attempts[key].pk).update(task_type=latest.steps[key].task_type)
+    TaskExecution.objects.bulk_create([
+        TaskExecution(execution_id=execution.pk, step_key=key, task_type=latest.steps[key].task_type,
+                      workflow_version=workflow.version) for key in plan.added])
+    execution.workflow_version_id = version_id
+    execution.save(update_fields=["workflow_version"])
+    events.add(execution.pk, "execution.version_changed",
+               f"Run moved to v{workflow.version} for its retry"
+               + (f"; added steps: {', '.join(plan.added)}" if plan.added else "")
+               + (f"; steps not in v{workflow.version}: {', '.join(plan.removed)}" if plan.removed else ""),
+               workflow_version=workflow.version, added=list(plan.added), removed=list(plan.removed),
+               kept=list(plan.kept))
 
 
 def execution_cancel(*, execution: WorkflowExecution, user=None) -> WorkflowExecution:
@@ -217,24 +291,54 @@ def execution_cancel(*, execution: WorkflowExecution, user=None) -> WorkflowExec
     return execution
 
 
+@dataclass(frozen=True)
+class BulkRetry:
+    """What a bulk retry did (or, dry, would do): the runs retried, the runs refused with the reason
+    (a latest version that cannot take them over), and how many of the selected runs are on an older
+    version than their workflow's latest."""
+
+    execution_ids: list
+    refused: dict  # execution id -> message
+    outdated: int
+
+
 def executions_retry_failed(*, executions, step_key: str | None = None, error_contains: str | None = None,
                             error_signature: str | None = None, failed_since=None, failed_until=None,
-                            dry_run: bool = False, user=None) -> list:
+                            dry_run: bool = False, user=None, version: str = "original") -> list:
     """Bulk retry: resume every selected failed execution (failed_executions). Answers the ids it
-    retried, or with `dry_run` the ids it would retry, changing nothing."""
+    retried, or with `dry_run` the ids it would retry, changing nothing. See executions_retry."""
+    return executions_retry(executions=executions, step_key=step_key, error_contains=error_contains,
+                            error_signature=error_signature, failed_since=failed_since, failed_until=failed_until,
+                            dry_run=dry_run, user=user, version=version).execution_ids
+
+
+def executions_retry(*, executions, step_key: str | None = None, error_contains: str | None = None,
+                     error_signature: str | None = None, failed_since=None, failed_until=None,
+                     dry_run: bool = False, user=None, version: str = "original") -> BulkRetry:
+    """Bulk retry of the selected failed executions (failed_executions), each on its own version or
+    (`version` "latest") on its workflow's latest; a run the latest version cannot take over is
+    refused (named in `refused` with the reason), the others are retried. With `dry_run`, the ids
+    that would be retried and nothing changed (whether the latest version takes each over is known
+    only when trying it, under the run's lock)."""
+    if version not in RETRY_VERSIONS:
+        raise InvalidInput(f"version must be one of {', '.join(RETRY_VERSIONS)}",
+                           fields={"version": [f"must be one of {', '.join(RETRY_VERSIONS)}"]})
     selected = selectors.failed_executions(executions, step_key=step_key, error_contains=error_contains,
-                                 error_signature=error_signature, failed_since=failed_since,
-                                 failed_until=failed_until).order_by("created_at")
+                                           error_signature=error_signature, failed_since=failed_since,
+                                           failed_until=failed_until).order_by("created_at")
+    outdated = selected.exclude(workflow_version__number=F("workflow__version")).count()
     if dry_run:
-        return list(selected.values_list("pk", flat=True))
-    retried = []
+        return BulkRetry(list(selected.values_list("pk", flat=True)), {}, outdated)
+    retried, refused = [], {}
     for execution in selected.only("pk"):
         try:
-            execution_retry(execution=execution, user=user)
-        except Conflict:
-            continue  # retried meanwhile by someone else
+            execution_retry(execution=execution, user=user, version=version)
+        except Conflict as exc:
+            if "problems" in exc.extra:
+                refused[execution.pk] = exc.message
+            continue  # else: retried meanwhile by someone else
         retried.append(execution.pk)
-    return retried
+    return BulkRetry(retried, refused, outdated)
 
 
 def execution_signal(*, execution: WorkflowExecution, name: str, payload: dict | None = None,

@@ -160,6 +160,7 @@ def http_request_step(config: dict, ctx: StepContext) -> dict:
         status = response.status_code
         retryable = http_client.is_retryable_status(status)
         raise StepError(f"{method} {response.url} answered {status}", retryable=retryable,
-                        details={"status_code": status, "body": text[:2000]},
+                        details={"status_code": status, "headers": redact(dict(response.headers), secrets),
+                                 "body": text[:2000]},
                         retry_after=http_client.retry_after_seconds(response.headers) if retryable else None)
     return output

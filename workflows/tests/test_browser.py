@@ -210,3 +210,45 @@ def test_docs_offline_admin_forms_and_links_out_to_the_address_served(embedded):
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     finally:
         receiver.close()
+
+
+def test_manage_a_workflow_and_retry_a_failed_run_on_its_latest_version(embedded):
+    """frontend/e2e/workflow-management.test.mjs: settings, duplicate, delete, export/import, the failed
+    step's response body, and a retry on the latest version; checked here on the server."""
+    base, var = embedded
+    api = admin_api(base, var)
+    receiver = Server()
+    try:
+        wrong = f"{receiver.url}/status/500?body=the+CRM+is+down%3A+no+such+endpoint+%2Fv1%2Fcontacts"
+        created = api.post("/workflows/", json={"name": "CRM sync", "status": "active", "steps": [
+            {"key": "welcome", "task_type": "log", "config": {"message": "hello {{ input.email }}"}},
+            {"key": "crm", "task_type": "http_request", "depends_on": ["welcome"], "max_retries": 0,
+             "config": {"method": "POST", "url": wrong, "json": {"email": "{{ input.email }}"}}},
+        ]})
+        assert created.status_code == 201, created.text
+        workflow_id = created.json()["id"]
+        run = api.post(f"/workflows/{workflow_id}/run/", json={"input_data": {"email": "ada@example.com"}}).json()
+        wait_for(lambda: api.get(f"/executions/{run['id']}/").json()["status"] == "failed", timeout=30, interval=0.2,
+                 message="the run to fail at the CRM")
+
+        browser_script("e2e/workflow-management.test.mjs", base=base, var=var, WORKFLOW_ID=workflow_id,
+                       RUN_ID=run["id"], RECEIVER_URL=receiver.url)
+
+        workflow = api.get(f"/workflows/{workflow_id}/").json()
+        assert (workflow["description"], workflow["max_retries"], workflow["max_concurrency"]) == (
+            "Sync new users to the CRM", 2, 5)
+        assert {s["key"]: s for s in workflow["steps"]}["crm"]["config"]["url"] == f"{receiver.url}/v2/contacts"
+        names = sorted(w["name"] for w in api.get("/workflows/", params={"search": "CRM sync"}).json()["results"])
+        assert names == ["CRM sync", "CRM sync"]  # the original and the import; the copy was deleted
+        detail = api.get(f"/executions/{run['id']}/").json()
+        assert detail["status"] == "completed" and detail["workflow_version"] == workflow["version"] >= 2
+        assert [(t["step_key"], t["attempt_number"], t["status"], t["workflow_version"])
+                for t in detail["task_executions"]] == [
+            ("welcome", 1, "completed", 1), ("crm", 1, "failed", 1), ("crm", 2, "completed", workflow["version"])]
+        paths = [r["path"] for r in receiver.requests]
+        assert paths == [wrong.removeprefix(receiver.url), "/v2/contacts"]  # welcome was not run again
+        for shot in ("manage-settings-refused", "manage-list", "manage-duplicate", "manage-imported",
+                     "monitor-error-body", "retry-version-dialog", "monitor-retried-on-latest"):
+            assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
+    finally:
+        receiver.close()

@@ -9,6 +9,7 @@ import type { Workflow } from "@/lib/types";
 import { issueCount, warningCount } from "@/lib/validation";
 
 import { useDesigner, useDesignerApi } from "./context";
+import { WorkflowActions } from "./WorkflowActions";
 
 interface DesignerHeaderProps {
   workflow: Workflow;
@@ -60,6 +61,14 @@ export const DesignerHeader = memo(function DesignerHeader({ workflow, busy, onS
       )}
       <div className="spacer" />
       <div className="btn-group">
+        {!code && <WorkflowActions workflow={workflow} place="designer" dirty={dirty} onChanged={(next) => {
+          if (next.description !== undefined) {
+            const state = api.getState();
+            const clean = state.revision === state.savedRevision;
+            state.setDescription(next.description); // the designer's save sends it: keep it in step
+            if (clean) state.markSaved(api.getState().revision);
+          }
+        }} />}
         <Link className="btn" to={`/executions?workflow=${workflow.id}`}>Executions</Link>
         {!code && <button type="button" className="btn" onClick={onVersions}>Versions</button>}
         {!active && !code && (

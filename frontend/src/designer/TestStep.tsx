@@ -1,5 +1,6 @@
 /** "Test step": run one step's config once on the server with a sample input and sample upstream
  * outputs (POST /step-types/<type>/try/), and show what it rendered, returned and logged. */
+import { ErrorDetails } from "@/components/ErrorDetails";
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 
@@ -98,6 +99,7 @@ export function TestStep({ step, stepType, upstream, sampleInput }: TestStepProp
             {result.duration_ms !== undefined && <span className="small muted">{Math.round(result.duration_ms)} ms</span>}
           </div>
           {result.error && <pre className="fp-test-error">{result.error}</pre>}
+          {result.error && <ErrorDetails details={result.error_details} />}
           {result.traceback && (
             <details><summary>Traceback</summary><pre className="fp-pre">{result.traceback}</pre></details>
           )}

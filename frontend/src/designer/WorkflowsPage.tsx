@@ -1,15 +1,18 @@
 /** /workflows — every workflow: search, status filter, pages, the last runs of each, and
  * "New workflow", which opens the designer. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 
 import { EmptyState, ErrorState, formatTime, Spinner, StatusBadge } from "@/components/ui";
 import { workflowsListKey } from "@/hooks/use-workflow";
 import { api, type Page } from "@/lib/api";
+import { toast } from "@/lib/toast";
 import type { Execution, Workflow } from "@/lib/types";
 
 import { Dialog } from "./Dialog";
+import { manage, parseImportFile } from "./workflow-manage";
+import { WorkflowActions } from "./WorkflowActions";
 
 const PAGE_SIZE = 20;
 
@@ -62,6 +65,7 @@ export function WorkflowsPage() {
           <option value="active">Active</option>
           <option value="archived">Archived</option>
         </select>
+        <ImportButton />
         <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>New workflow</button>
       </div>
 
@@ -82,7 +86,7 @@ export function WorkflowsPage() {
         {list.data && list.data.results.length > 0 && (
           <table className="table fp-workflows">
             <thead>
-              <tr><th>Name</th><th>Status</th><th>Version</th><th>Steps</th><th>Updated</th><th>Last runs</th></tr>
+              <tr><th>Name</th><th>Status</th><th>Version</th><th>Steps</th><th>Updated</th><th>Last runs</th><th><span className="sr-only">Actions</span></th></tr>
             </thead>
             <tbody>
               {list.data.results.map((workflow) => (
@@ -101,6 +105,7 @@ export function WorkflowsPage() {
                   <td>{(workflow.kind === "code" ? workflow.code?.steps : workflow.steps)?.length ?? "—"}</td>
                   <td className="muted small">{formatTime(workflow.updated_at)}</td>
                   <td><LastRuns workflowId={workflow.id} /></td>
+                  <td><WorkflowActions workflow={workflow} place="list" /></td>
                 </tr>
               ))}
             </tbody>
@@ -182,5 +187,33 @@ function NewWorkflowDialog({ onClose }: { onClose: () => void }) {
         {create.error && !nameError && <p className="form-error" role="alert">{create.error.message}</p>}
       </form>
     </Dialog>
+  );
+}
+
+/** "Import…": a workflow from an exported JSON file (POST /workflows/import/, checked as a new
+ * workflow is); opens the new workflow, or says what the server refused. */
+function ImportButton() {
+  const file = useRef<HTMLInputElement>(null);
+  const navigate = useNavigate();
+  const client = useQueryClient();
+  const importIt = useMutation({
+    mutationFn: async (chosen: File) => manage.importDocument(parseImportFile(await chosen.text())),
+    onSuccess: (workflow) => {
+      void client.invalidateQueries({ queryKey: workflowsListKey });
+      toast(`Imported “${workflow.name}”.`);
+      navigate(`/workflows/${workflow.id}`);
+    },
+    onError: (error) => toast(`Import failed: ${error.message}`, "error"),
+  });
+  return (
+    <>
+      <button type="button" className="btn" disabled={importIt.isPending} onClick={() => file.current?.click()}
+              title="Create a workflow from an exported JSON file">
+        {importIt.isPending ? "Importing…" : "Import…"}
+      </button>
+      <input ref={file} type="file" accept="application/json,.json" hidden aria-label="Import a workflow file"
+             data-testid="import-file"
+             onChange={(e) => { const chosen = e.target.files?.[0]; e.target.value = ""; if (chosen) importIt.mutate(chosen); }} />
+    </>
   );
 }

@@ -271,7 +271,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description The one place where the owner filter is applied: a user sees only their own objects. */
+        /** @description Resume a failed or cancelled run at its failed and not yet run steps, on the run's version (original, the default) or its workflow's latest (latest: completed steps keep their outputs; 409 naming why when that version cannot take the run over). */
         post: operations["executions_retry_create"];
         delete?: never;
         options?: never;
@@ -616,7 +616,7 @@ export interface paths {
         /** @description The one place where the owner filter is applied: a user sees only their own objects. */
         put: operations["workflows_update"];
         post?: never;
-        /** @description The one place where the owner filter is applied: a user sees only their own objects. */
+        /** @description Refused (409, with `runs_in_flight`) while runs of it are pending or running; archive it to stop new runs. */
         delete: operations["workflows_destroy"];
         options?: never;
         head?: never;
@@ -635,6 +635,46 @@ export interface paths {
         put?: never;
         /** @description The one place where the owner filter is applied: a user sees only their own objects. */
         post: operations["workflows_activate_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/archive/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Archive a workflow
+         * @description No new runs start (triggers and the API refuse them); runs in flight finish.
+         */
+        post: operations["workflows_archive_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/duplicate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy a workflow as a new draft
+         * @description Its settings and current steps; not its triggers, versions or runs.
+         */
+        post: operations["workflows_duplicate_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -729,6 +769,26 @@ export interface paths {
          * @description Only the fields given change. An active workflow publishes a new version.
          */
         patch: operations["workflows_step_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/unarchive/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bring an archived workflow back
+         * @description Active again if it was ever activated (its definition published if it changed), else a draft. 409 when it is not archived.
+         */
+        post: operations["workflows_unarchive_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/workflows/{id}/versions/": {
@@ -1034,6 +1094,14 @@ export interface components {
             error_contains?: string;
             /** @default false */
             dry_run: boolean;
+            /**
+             * @description original: each run resumes on its own version; latest: on its workflow's latest version (a run that version cannot take over is refused, named in `refused`).
+             *
+             *     * `original` - original
+             *     * `latest` - latest
+             * @default original
+             */
+            version: components["schemas"]["VersionEnum"];
         };
         BulkRetryResult: {
             /** @description Present (true) when nothing was retried. */
@@ -1042,6 +1110,12 @@ export interface components {
             retried?: number;
             count: number;
             execution_ids: string[];
+            /** @description How many of the selected runs are on an older version than their workflow's latest. */
+            outdated: number;
+            /** @description Runs not retried, by id, with the reason: the latest version cannot take them over. */
+            refused: {
+                [key: string]: string;
+            };
         };
         /**
          * @description Start many runs of one workflow at once: `inputs` (one JSON object per run), or `items` when
@@ -1388,6 +1462,8 @@ export interface components {
             /** Format: date-time */
             readonly completed_at: string | null;
             readonly task_executions: components["schemas"]["TaskExecution"][];
+            /** @description When the run may be retried and its workflow has a newer version than the run's: that version, and what a retry on it ({"version": "latest"}) would do; null otherwise. */
+            readonly retry_latest: components["schemas"]["RetryLatest"] | null;
         };
         ExecutionLog: {
             readonly id: number;
@@ -1688,6 +1764,26 @@ export interface components {
              */
             y: number;
         };
+        RetryInput: {
+            /**
+             * @description original: resume on the run's version; latest: move the run to its workflow's latest version (completed steps keep their outputs; 409 when that version cannot take the run over).
+             *
+             *     * `original` - original
+             *     * `latest` - latest
+             * @default original
+             */
+            version: components["schemas"]["VersionEnum"];
+        };
+        RetryLatest: {
+            /** @description The workflow's latest version's number. */
+            version: number;
+            /** @description Why that version cannot take over this run (a retry on it answers 409); empty when it can. */
+            problems: string[];
+            /** @description Steps it adds: they will run. */
+            added: string[];
+            /** @description Steps of the run it no longer has: kept in the history, not run. */
+            removed: string[];
+        };
         RunInput: {
             input_data?: unknown;
             idempotency_key?: string | null;
@@ -1939,6 +2035,8 @@ export interface components {
             readonly visit: number;
             /** @description Whether this row is its step's current attempt (the highest attempt of its latest visit): the one whose status the step shows. Exactly one row per step is. */
             readonly is_latest: boolean;
+            /** @description The number of the workflow version this attempt ran (or will run) with: a retry on the latest version moves a run's open steps to it. Empty for attempts recorded before it was kept. */
+            readonly workflow_version: number | null;
             /**
              * @description execution:step[:visit], the same for every attempt of a visit, so that a receiver can
              *     deduplicate a side effect that an earlier attempt already caused (no second OTP).
@@ -2098,6 +2196,12 @@ export interface components {
             /** @description May use the admin (/admin/): the app links it. */
             readonly is_staff: boolean;
         };
+        /**
+         * @description * `original` - original
+         *     * `latest` - latest
+         * @enum {string}
+         */
+        VersionEnum: "original" | "latest";
         Workflow: {
             /** Format: uuid */
             readonly id: string;
@@ -2179,6 +2283,10 @@ export interface components {
             triggers?: {
                 [key: string]: unknown;
             }[];
+        };
+        WorkflowDuplicate: {
+            /** @description The copy's name; "<name> (copy)" by default. */
+            name?: string;
         };
         WorkflowInput: {
             name: string;
@@ -3426,7 +3534,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RetryInput"];
+                "application/x-www-form-urlencoded": components["schemas"]["RetryInput"];
+                "multipart/form-data": components["schemas"]["RetryInput"];
+            };
+        };
         responses: {
             200: {
                 headers: {
@@ -3434,6 +3548,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionDetail"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No credentials, or invalid ones. */
@@ -5007,6 +5130,119 @@ export interface operations {
             };
         };
     };
+    workflows_archive_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflows_duplicate_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WorkflowDuplicate"];
+                "application/x-www-form-urlencoded": components["schemas"]["WorkflowDuplicate"];
+                "multipart/form-data": components["schemas"]["WorkflowDuplicate"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     workflows_export: {
         parameters: {
             query?: never;
@@ -5442,6 +5678,55 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflows_unarchive_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
                 };
             };
             /** @description No credentials, or invalid ones. */

@@ -12,6 +12,8 @@ import { toast } from "@/lib/toast";
 import type { ExecutionDetail, LogLevel, VersionStep } from "@/lib/types";
 
 import { ConfirmDialog } from "./ConfirmDialog";
+import { defaultRetryVersion, retryChoices, type RetryVersion } from "./retry-version";
+import { RetryVersionChoice } from "./RetryVersionChoice";
 import { attemptsByStep, progress } from "./execution-state";
 import { ExecutionHeader } from "./ExecutionHeader";
 import { LogViewer } from "./LogViewer";
@@ -59,7 +61,7 @@ function ExecutionView({ execution, live, liveLogs }: {
   const canCancel = execution.allowed_actions.includes("cancel");
 
   useHotkeys({
-    r: () => canRetry && setConfirm("retry"),
+    r: () => canRetry && openRetry(),
     c: () => canCancel && setConfirm("cancel"),
     "?": () => setShowHelp((open) => !open),
     Escape: () => {
@@ -68,11 +70,16 @@ function ExecutionView({ execution, live, liveLogs }: {
     },
   }, confirm === null);
 
+  const [retryVersion, setRetryVersion] = useState<RetryVersion>("original");
+  const openRetry = () => {
+    setRetryVersion(defaultRetryVersion(execution));
+    setConfirm("retry");
+  };
   const run = (which: "retry" | "cancel") => {
     const mutation = which === "retry" ? retry : cancel;
-    mutation.mutate(undefined, {
-      onSuccess: () => {
-        toast(which === "retry" ? "Retrying from the failed steps." : "Execution cancelled.");
+    mutation.mutate(which === "retry" ? { version: retryVersion } : undefined, {
+      onSuccess: (detail) => {
+        toast(which === "retry" ? `Retrying from the failed steps on v${detail.workflow_version}.` : "Execution cancelled.");
         setConfirm(null);
       },
       onError: (error) => {
@@ -88,7 +95,7 @@ function ExecutionView({ execution, live, liveLogs }: {
   return (
     <div className="monitor-detail">
       <ExecutionHeader execution={execution} live={live} now={now} progress={progress(steps, execution.task_executions)}
-                       onRetry={() => setConfirm("retry")} onCancel={() => setConfirm("cancel")}
+                       onRetry={openRetry} onCancel={() => setConfirm("cancel")}
                        showHelp={showHelp} onToggleHelp={() => setShowHelp(!showHelp)} />
 
       <div className="monitor-main">
@@ -116,6 +123,7 @@ function ExecutionView({ execution, live, liveLogs }: {
         <ConfirmDialog title="Retry this execution?" confirmLabel="Retry" busy={retry.isPending}
                        onConfirm={() => run("retry")} onClose={() => setConfirm(null)}>
           <p>The run resumes at its failed and cancelled steps; steps that completed keep their results and are not run again.</p>
+          <RetryVersionChoice choices={retryChoices(execution)} value={retryVersion} onChange={setRetryVersion} />
         </ConfirmDialog>
       )}
       {confirm === "cancel" && (

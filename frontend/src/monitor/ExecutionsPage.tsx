@@ -15,7 +15,8 @@ import { ConfirmDialog } from "./ConfirmDialog";
 import { ExecutionsFilterBar } from "./ExecutionsFilterBar";
 import { filtersToParams, isFiltered, PAGE_SIZE, pageCount, parseFilters, type ListFilters } from "./list-filters";
 import { LiveIndicator } from "./LiveIndicator";
-import { executionKeys, retrySelected, useExecutionList } from "./queries";
+import { executionKeys, retrySelected, useBulkRetryPreview, useExecutionList } from "./queries";
+import { outdatedNote, type RetryVersion } from "./retry-version";
 
 export function ExecutionsPage() {
   const [params, setParams] = useSearchParams();
@@ -27,6 +28,8 @@ export function ExecutionsPage() {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirming, setConfirming] = useState(false);
   const [retrying, setRetrying] = useState(false);
+  const [bulkVersion, setBulkVersion] = useState<RetryVersion>("latest");
+  const preview = useBulkRetryPreview([...selected].sort(), confirming);
 
   const rows = list.data?.results ?? [];
   const failedIds = rows.filter((row) => row.status === "failed").map((row) => row.id);
@@ -53,9 +56,10 @@ export function ExecutionsPage() {
   const retry = async () => {
     setRetrying(true);
     try {
-      const { retried, failed } = await retrySelected([...selected]);
+      const { retried, failed, refused } = await retrySelected([...selected], preview.data?.outdated ? bulkVersion : "original");
+      const reasons = Object.values(refused ?? {});
       toast(failed.length
-        ? `Retried ${retried.length} of ${selected.size} executions; ${failed.length} could not be retried.`
+        ? `Retried ${retried.length} of ${selected.size} executions; ${failed.length} could not be retried${reasons.length ? `: ${reasons[0]}` : "."}`
         : `Retried ${retried.length} execution${retried.length === 1 ? "" : "s"}.`, failed.length ? "error" : "info");
       setSelected(new Set());
       setConfirming(false);
@@ -130,6 +134,19 @@ export function ExecutionsPage() {
         <ConfirmDialog title={`Retry ${selected.size} failed execution${selected.size === 1 ? "" : "s"}?`} confirmLabel="Retry"
                        busy={retrying} onConfirm={() => void retry()} onClose={() => setConfirming(false)}>
           <p>Each run resumes at its failed steps; the steps that completed keep their results.</p>
+          {preview.data && outdatedNote(preview.data.outdated, preview.data.count) && (
+            <fieldset className="fp-retry-version">
+              <legend>{outdatedNote(preview.data.outdated, preview.data.count)}</legend>
+              <label className="fp-retry-choice">
+                <input type="radio" name="bulk-retry-version" checked={bulkVersion === "original"} onChange={() => setBulkVersion("original")} />
+                <span>Retry each on its run's version</span>
+              </label>
+              <label className="fp-retry-choice">
+                <input type="radio" name="bulk-retry-version" checked={bulkVersion === "latest"} onChange={() => setBulkVersion("latest")} />
+                <span>Retry on the latest version <span className="muted small">— a run the latest version cannot take over is left failed, with the reason</span></span>
+              </label>
+            </fieldset>
+          )}
         </ConfirmDialog>
       )}
     </div>

@@ -3,6 +3,7 @@
  * output and error. */
 import { useEffect, useState } from "react";
 
+import { ErrorDetails } from "@/components/ErrorDetails";
 import { formatDuration, formatTime, StatusBadge } from "@/components/ui";
 import type { ExecutionDetail, ExecutionLog, TaskExecution, VersionStep } from "@/lib/types";
 
@@ -50,6 +51,7 @@ export function StepPanel({ step, stepKey, attempts, logs, now, onClose }: StepP
                       <StatusBadge status={attempt.status} />
                       <strong>#{attempt.attempt_number}</strong>
                       {attempt.visit > 1 && <span className="muted small">visit {attempt.visit}</span>}
+                      {attempt.workflow_version != null && <span className="muted small" title="The workflow version this attempt ran">v{attempt.workflow_version}</span>}
                       <span className="spacer" />
                       <span className="muted small">{shortTime(attempt.started_at ?? attempt.queued_at ?? attempt.created_at)}</span>
                       <span className="small monitor-attempt-duration">{formatDuration(attempt.started_at, attempt.completed_at, now)}</span>
@@ -96,13 +98,17 @@ function AttemptDetail({ attempt }: { attempt: TaskExecution }) {
   return (
     <>
       <section>
-        <h4>Attempt {attempt.attempt_number}{attempt.visit > 1 ? `, visit ${attempt.visit}` : ""}</h4>
+        <h4>
+          Attempt {attempt.attempt_number}{attempt.visit > 1 ? `, visit ${attempt.visit}` : ""}
+          {attempt.workflow_version != null && <span className="muted small" data-testid="attempt-version"> · ran on v{attempt.workflow_version}</span>}
+        </h4>
         <AttemptTimes attempt={attempt} />
       </section>
       {attempt.error_message && (
         <section className="monitor-error" role="alert">
           <h4>Error</h4>
           <pre className="monitor-error-message">{attempt.error_message}</pre>
+          <ErrorDetails details={attempt.error_details} />
           {traceback && (
             <details className="monitor-traceback">
               <summary>Traceback</summary>

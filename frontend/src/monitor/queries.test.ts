@@ -31,4 +31,14 @@ describe("retrySelected", () => {
       "/api/v1/executions/retry-failed/", "/api/v1/executions/a/retry/", "/api/v1/executions/b/retry/",
     ]);
   });
+
+  it("asks for the latest version when chosen, and answers the runs the server refused with the reason", async () => {
+    const calls = server(({ body }) => ((body as { dry_run?: boolean }).dry_run
+      ? { dry_run: true, count: 2, execution_ids: ["a", "b"], outdated: 2, refused: {} }
+      : { retried: 1, count: 1, execution_ids: ["a"], outdated: 2, refused: { b: "the latest version (v2) cannot take over this run" } }));
+    expect(await retrySelected(["a", "b"], "latest")).toEqual({
+      retried: ["a"], failed: ["b"], refused: { b: "the latest version (v2) cannot take over this run" },
+    });
+    expect(calls[1].body).toEqual({ execution_ids: ["a", "b"], version: "latest" });
+  });
 });

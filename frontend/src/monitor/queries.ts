@@ -74,7 +74,7 @@ export function useWorkflowOptions() {
 export function useExecutionAction(id: string, action: ExecutionAction) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: () => api.post<ExecutionDetail>(`executions/${id}/${action}/`),
+    mutationFn: (body?: Record<string, unknown>) => api.post<ExecutionDetail>(`executions/${id}/${action}/`, body),
     onSuccess: (detail) => {
       client.setQueryData(executionKeys.detail(id), detail);
       void client.invalidateQueries({ queryKey: executionKeys.logs(id) });
@@ -86,16 +86,29 @@ export function useExecutionAction(id: string, action: ExecutionAction) {
 /** Retries exactly the selected failed executions. A server that does not know `execution_ids` yet would
  * retry every failed run it can see, so a dry run checks first; when it answers with more than the
  * selection, each selected run is retried on its own instead. */
-export async function retrySelected(ids: string[]): Promise<{ retried: string[]; failed: string[] }> {
+export async function retrySelected(ids: string[], version: "original" | "latest" = "original"): Promise<{ retried: string[]; failed: string[]; refused?: Record<string, string> }> {
+  const choice = version === "latest" ? { version } : {}; // the run's own version is the server's default
   const selected = new Set(ids);
   const preview = await api.post<BulkRetryResult>("executions/retry-failed/", { execution_ids: ids, dry_run: true });
   if (preview.execution_ids.every((id) => selected.has(id))) {
-    const result = await api.post<BulkRetryResult>("executions/retry-failed/", { execution_ids: ids });
-    return { retried: result.execution_ids, failed: ids.filter((id) => !result.execution_ids.includes(id)) };
+    const result = await api.post<BulkRetryResult>("executions/retry-failed/", { execution_ids: ids, ...choice });
+    const failed = ids.filter((id) => !result.execution_ids.includes(id));
+    return Object.keys(result.refused ?? {}).length
+      ? { retried: result.execution_ids, failed, refused: result.refused }
+      : { retried: result.execution_ids, failed };
   }
-  const outcomes = await Promise.allSettled(ids.map((id) => api.post(`executions/${id}/retry/`)));
+  const outcomes = await Promise.allSettled(ids.map((id) => api.post(`executions/${id}/retry/`, choice)));
   return {
     retried: ids.filter((_, index) => outcomes[index].status === "fulfilled"),
     failed: ids.filter((_, index) => outcomes[index].status === "rejected"),
   };
+}
+
+/** A dry run of the bulk retry of `ids`: how many would be retried and how many are on an older version. */
+export function useBulkRetryPreview(ids: string[], enabled: boolean) {
+  return useQuery({
+    queryKey: ["executions", "retry-preview", ids],
+    queryFn: () => api.post<BulkRetryResult>("executions/retry-failed/", { execution_ids: ids, dry_run: true }),
+    enabled,
+  });
 }

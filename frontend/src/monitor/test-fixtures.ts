@@ -21,6 +21,7 @@ export function task(step_key: string, extra: Partial<TaskExecution> = {}): Task
     attempt_number: 1,
     visit: 1,
     is_latest: true, // the step's only row; a test with earlier attempts marks those false, as the server does
+    workflow_version: 1,
     idempotency_key: `e:${step_key}`,
     input_data: {},
     output_data: {},
@@ -42,6 +43,7 @@ export function execution(tasks: TaskExecution[], extra: Partial<ExecutionDetail
     workflow: "22222222-2222-2222-2222-222222222222",
     workflow_name: "New user signup",
     workflow_version: 1,
+    retry_latest: null,
     status: "running",
     allowed_actions: ["cancel"],
     idempotency_key: null,

@@ -1,0 +1,134 @@
+/** The "Manage" menu of a workflow, in the list and the designer: settings, duplicate, export,
+ * import (in the designer: replace this workflow's definition), archive/unarchive, delete. What is
+ * allowed is the server's answer: a refused action shows its message (e.g. a delete while runs are
+ * in flight: 409 with the reason). */
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useRef, useState } from "react";
+import { useNavigate } from "react-router";
+
+import { workflowKey, workflowsListKey } from "@/hooks/use-workflow";
+import { toast } from "@/lib/toast";
+import type { Workflow } from "@/lib/types";
+
+import { Dialog } from "./Dialog";
+import { downloadJson, exportFileName, manage, parseImportFile } from "./workflow-manage";
+import { WorkflowSettingsDialog } from "./WorkflowSettingsDialog";
+
+interface Props {
+  workflow: Workflow;
+  /** "designer": import replaces this workflow; delete goes back to the list. */
+  place: "list" | "designer";
+  /** Called after the workflow changed (settings, archive) with its new state. */
+  onChanged?: (workflow: Workflow) => void;
+  /** The designer has unsaved changes (an import replacing the definition asks first). */
+  dirty?: boolean;
+}
+
+export function WorkflowActions({ workflow, place, onChanged, dirty }: Props) {
+  const [open, setOpen] = useState<"settings" | "delete" | null>(null);
+  const menu = useRef<HTMLDetailsElement>(null);
+  const file = useRef<HTMLInputElement>(null);
+  const client = useQueryClient();
+  const navigate = useNavigate();
+  const code = workflow.kind === "code";
+  const archived = workflow.status === "archived";
+
+  const changed = (next: Workflow) => {
+    client.setQueryData(workflowKey(next.id), (old: Workflow | undefined) => (old ? { ...old, ...next, steps: old.steps } : next));
+    void client.invalidateQueries({ queryKey: workflowsListKey });
+    onChanged?.(next);
+  };
+  const close = () => menu.current?.removeAttribute("open");
+  const failed = (what: string) => (error: Error) => toast(`${what} failed: ${error.message}`, "error");
+
+  const duplicate = useMutation({
+    mutationFn: () => manage.duplicate(workflow.id),
+    onSuccess: (copy) => {
+      void client.invalidateQueries({ queryKey: workflowsListKey });
+      toast(`Created “${copy.name}” (a draft).`);
+      navigate(`/workflows/${copy.id}`);
+    },
+    onError: failed("Duplicate"),
+  });
+  const archive = useMutation({
+    mutationFn: () => (archived ? manage.unarchive(workflow.id) : manage.archive(workflow.id)),
+    onSuccess: (next) => {
+      changed(next);
+      toast(next.status === "archived" ? `“${next.name}” archived: no new runs start.` : `“${next.name}” is ${next.status} again.`);
+    },
+    onError: failed(archived ? "Unarchive" : "Archive"),
+  });
+  const exportIt = useMutation({
+    mutationFn: () => manage.exportDocument(workflow.id),
+    onSuccess: (document) => downloadJson(document, exportFileName(workflow.name)),
+    onError: failed("Export"),
+  });
+  const importIt = useMutation({
+    mutationFn: async (chosen: File) => manage.importDocument(parseImportFile(await chosen.text()), workflow.id),
+    onSuccess: () => {
+      toast("Imported: the definition was replaced.");
+      void client.invalidateQueries({ queryKey: workflowsListKey });
+      window.location.reload(); // the designer loads the new graph
+    },
+    onError: failed("Import"),
+  });
+
+  const item = (label: string, action: () => void, extra: { danger?: boolean; disabled?: boolean; title?: string } = {}) => (
+    <button type="button" role="menuitem" className={`fp-menu-item${extra.danger ? " danger" : ""}`} disabled={extra.disabled}
+            title={extra.title} onClick={(e) => { e.stopPropagation(); close(); action(); }}>
+      {label}
+    </button>
+  );
+
+  return (
+    <span className="fp-menu-wrap" onClick={(e) => e.stopPropagation()}>
+      <details ref={menu} className="fp-menu">
+        <summary className="btn btn-sm" aria-label={`Manage ${workflow.name}`}>Manage ▾</summary>
+        <div className="fp-menu-items card" role="menu">
+          {!code && item("Settings…", () => setOpen("settings"))}
+          {!code && item("Duplicate", () => duplicate.mutate(), { disabled: duplicate.isPending })}
+          {item("Export JSON", () => exportIt.mutate(), { disabled: exportIt.isPending })}
+          {place === "designer" && !code && item("Import JSON (replace)…", () => {
+            if (dirty && !window.confirm("Importing replaces this workflow's definition; your unsaved changes are lost. Continue?")) return;
+            file.current?.click();
+          })}
+          {!code && item(archived ? "Unarchive" : "Archive", () => archive.mutate(), { disabled: archive.isPending })}
+          {!code && item("Delete…", () => setOpen("delete"), { danger: true })}
+        </div>
+      </details>
+      <input ref={file} type="file" accept="application/json,.json" hidden aria-label="Import file (replace)"
+             data-testid="import-replace-file"
+             onChange={(e) => { const chosen = e.target.files?.[0]; e.target.value = ""; if (chosen) importIt.mutate(chosen); }} />
+      {open === "settings" && <WorkflowSettingsDialog workflow={workflow} onClose={() => setOpen(null)} onSaved={(saved) => { changed(saved); toast("Settings saved."); }} />}
+      {open === "delete" && (
+        <DeleteDialog workflow={workflow} onClose={() => setOpen(null)} onDeleted={() => {
+          client.removeQueries({ queryKey: workflowKey(workflow.id) });
+          void client.invalidateQueries({ queryKey: workflowsListKey });
+          toast(`“${workflow.name}” deleted.`);
+          if (place === "designer") navigate("/workflows");
+        }} />
+      )}
+    </span>
+  );
+}
+
+function DeleteDialog({ workflow, onClose, onDeleted }: { workflow: Workflow; onClose: () => void; onDeleted: () => void }) {
+  const remove = useMutation({
+    mutationFn: () => manage.remove(workflow.id),
+    onSuccess: () => { onClose(); onDeleted(); },
+  });
+  return (
+    <Dialog title={`Delete ${workflow.name}?`} onClose={onClose}
+            footer={(
+              <>
+                <button type="button" className="btn" onClick={onClose}>Cancel</button>
+                <button type="button" className="btn btn-danger" disabled={remove.isPending} onClick={() => remove.mutate()}>
+                  {remove.isPending ? "Deleting…" : "Delete"}
+                </button>
+              </>
+            )}>
+      <p>The workflow, its versions, triggers and finished runs are deleted. This cannot be undone; archive it instead to keep its history.</p>
+      {remove.error && <p className="form-error" role="alert">{remove.error.message}</p>}
+    </Dialog>
+  );
+}

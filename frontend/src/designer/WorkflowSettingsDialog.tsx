@@ -1,0 +1,92 @@
+/** A workflow's settings: description, default retry policy, concurrency. Saved with PATCH; the
+ * server checks every value and its field errors are shown next to the fields. */
+import { useMutation } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+
+import { ApiError } from "@/lib/api";
+import type { Workflow } from "@/lib/types";
+
+import { Dialog } from "./Dialog";
+import { manage, settingsBody, settingsForm, type NumberField, type SettingsForm } from "./workflow-manage";
+
+const NUMBER_FIELDS: [NumberField, string, string][] = [
+  ["max_retries", "Retries", "How many times a failed step is tried again (a step's own setting wins). Empty: 3."],
+  ["retry_base_delay", "First retry after (s)", "Seconds before the first retry. Empty: 1."],
+  ["retry_backoff_factor", "Backoff factor", "Each retry waits this many times longer. Empty: 2."],
+  ["retry_max_delay", "Longest wait (s)", "No retry waits longer. Empty: 300."],
+  ["max_concurrency", "Max concurrent runs", "More runs wait as pending, first in first out. Empty: no limit."],
+];
+
+export function WorkflowSettingsDialog({ workflow, onClose, onSaved }: {
+  workflow: Workflow; onClose: () => void; onSaved: (workflow: Workflow) => void;
+}) {
+  const [form, setForm] = useState<SettingsForm>(() => settingsForm(workflow));
+  const save = useMutation({
+    mutationFn: () => manage.update(workflow.id, settingsBody(form)),
+    onSuccess: (saved) => {
+      onSaved(saved);
+      onClose();
+    },
+  });
+  const fields = save.error instanceof ApiError ? (save.error.fields as Record<string, string[]>) : {};
+  const submit = (event?: FormEvent) => {
+    event?.preventDefault();
+    save.mutate();
+  };
+  const fieldError = (name: string) => fields[name] && <p className="field-error" role="alert">{fields[name].join(" ")}</p>;
+  return (
+    <Dialog title={`Settings of ${workflow.name}`} onClose={onClose} wide
+            footer={(
+              <>
+                <button type="button" className="btn" onClick={onClose}>Cancel</button>
+                <button type="submit" form="workflow-settings" className="btn btn-primary" disabled={save.isPending}>
+                  {save.isPending ? "Saving…" : "Save settings"}
+                </button>
+              </>
+            )}>
+      <form id="workflow-settings" onSubmit={submit} className="fp-settings-form">
+        <div className="field">
+          <label className="field-label" htmlFor="settings-description">Description</label>
+          <textarea id="settings-description" rows={3} value={form.description}
+                    onChange={(e) => setForm({ ...form, description: e.target.value })}
+                    style={{ fontFamily: "inherit", fontSize: "inherit" }} />
+          {fieldError("description")}
+        </div>
+        <h4>Default retry policy</h4>
+        <div className="fp-settings-grid">
+          {NUMBER_FIELDS.slice(0, 4).map(([name, label, help]) => (
+            <div className="field" key={name}>
+              <label className="field-label" htmlFor={`settings-${name}`}>{label}</label>
+              <input id={`settings-${name}`} inputMode="decimal" value={form[name]} placeholder="default"
+                     onChange={(e) => setForm({ ...form, [name]: e.target.value })} />
+              <p className="muted small">{help}</p>
+              {fieldError(name)}
+            </div>
+          ))}
+        </div>
+        <h4>Concurrency</h4>
+        <div className="fp-settings-grid">
+          {NUMBER_FIELDS.slice(4).map(([name, label, help]) => (
+            <div className="field" key={name}>
+              <label className="field-label" htmlFor={`settings-${name}`}>{label}</label>
+              <input id={`settings-${name}`} inputMode="numeric" value={form[name]} placeholder="no limit"
+                     onChange={(e) => setForm({ ...form, [name]: e.target.value })} />
+              <p className="muted small">{help}</p>
+              {fieldError(name)}
+            </div>
+          ))}
+          <div className="field">
+            <label className="field-label" htmlFor="settings-concurrency_key">Concurrency key</label>
+            <input id="settings-concurrency_key" className="mono" value={form.concurrency_key} placeholder="{{ input.email }}"
+                   onChange={(e) => setForm({ ...form, concurrency_key: e.target.value })} />
+            <p className="muted small">An expression over the input: one running run per value.</p>
+            {fieldError("concurrency_key")}
+          </div>
+        </div>
+        {save.error && (!(save.error instanceof ApiError) || !Object.keys(fields).length) && (
+          <p className="form-error" role="alert">{save.error.message}</p>
+        )}
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+
+import type { Workflow } from "@/lib/types";
+
+import { exportFileName, parseImportFile, settingsBody, settingsForm } from "./workflow-manage";
+
+const workflow = {
+  id: "w1", name: "Signup", description: "d", max_retries: 3, retry_base_delay: null, retry_backoff_factor: 2,
+  retry_max_delay: null, max_concurrency: null, concurrency_key: "{{ input.email }}",
+} as unknown as Workflow;
+
+describe("workflow settings form", () => {
+  it("shows the stored values as text, empty for the defaults", () => {
+    expect(settingsForm(workflow)).toEqual({
+      description: "d", concurrency_key: "{{ input.email }}", max_retries: "3", retry_base_delay: "",
+      retry_backoff_factor: "2", retry_max_delay: "", max_concurrency: "",
+    });
+  });
+
+  it("sends numbers as numbers, empty as null, and anything else as typed for the server to refuse", () => {
+    const form = { ...settingsForm(workflow), max_retries: " 5 ", retry_base_delay: "", max_concurrency: "two", concurrency_key: "  " };
+    expect(settingsBody(form)).toEqual({
+      description: "d", concurrency_key: "", max_retries: 5, retry_base_delay: null, retry_backoff_factor: 2,
+      retry_max_delay: null, max_concurrency: "two",
+    });
+  });
+});
+
+describe("export and import", () => {
+  it("names the file after the workflow", () => {
+    expect(exportFileName("New user signup")).toBe("new-user-signup.json");
+    expect(exportFileName("  ")).toBe("workflow.json");
+    expect(exportFileName("Café / CRM")).toBe("cafe-crm.json");
+  });
+
+  it("reads a JSON file and says when it is not JSON", () => {
+    expect(parseImportFile('{"flowpilot_export": 1}')).toEqual({ flowpilot_export: 1 });
+    expect(() => parseImportFile("nope")).toThrow(/The file is not JSON/);
+  });
+});
