@@ -76,6 +76,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/approvals/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The waiting approval and signal steps of the runs the user may see, and their answers. */
+        get: operations["approvals_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve or reject a waiting approval step (or answer a signal step)
+         * @description The same service as POST /api/v1/executions/<id>/signal/. Who decided, when and the comment are kept in the step's output (`decision`) and in the run's log. 404: a step of a run you cannot see; 409: no longer waiting; 400: a bad body.
+         */
+        post: operations["approvals_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login/": {
         parameters: {
             query?: never;
@@ -1006,6 +1043,42 @@ export interface components {
             /** Format: date-time */
             expires_at?: string | null;
         };
+        Approval: {
+            /** Format: uuid */
+            readonly task_execution_id: string;
+            /** Format: uuid */
+            readonly execution_id: string;
+            readonly workflow_id: number;
+            readonly workflow_name: string;
+            readonly workflow_version: number;
+            readonly step_key: string;
+            /** @description approval: approve or reject; signal: a plain signal, answered (approved true) only. */
+            readonly kind: string;
+            /** @description The signal a waiting step waits for. */
+            readonly signal_name: string;
+            /** @description What to approve (the approval step's message). */
+            readonly message: string;
+            /** Format: date-time */
+            readonly waiting_since: string;
+            /**
+             * Format: date-time
+             * @description When the wait times out (null: never).
+             */
+            readonly timeout_at: string | null;
+            /** @description The run's input; null when over 8192 bytes. */
+            readonly input_data: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The run's context; null when over 8192 bytes. */
+            readonly context: {
+                [key: string]: unknown;
+            } | null;
+            readonly triggered_by_user: string | null;
+            /** @description A signed, single-use approve link for a message. */
+            readonly approve_url: string | null;
+            /** @description A signed, single-use reject link for a message. */
+            readonly reject_url: string | null;
+        };
         Bucket: {
             /** Format: date-time */
             start: string;
@@ -1128,6 +1201,22 @@ export interface components {
             name: string;
             value: string;
             description?: string;
+        };
+        Decision: {
+            /** @description true: approve (or answer a signal); false: reject. */
+            approved: boolean;
+            /** @default  */
+            comment: string;
+        };
+        DecisionResult: {
+            /** Format: uuid */
+            task_execution_id: string;
+            /** Format: uuid */
+            execution_id: string;
+            step_key: string;
+            status: string;
+            branch: string;
+            decision: unknown;
         };
         /** @description Where a code workflow's steps live and how it starts. */
         DefinitionCode: {
@@ -1490,6 +1579,27 @@ export interface components {
             limit?: number;
             /** @description The offset served. Only when the request gave limit or offset. */
             offset?: number;
+        };
+        PaginatedApprovalList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["Approval"][];
+            /** @description The limit served (at most 1000). Only when the request gave limit or offset. */
+            limit?: number;
+            /** @description The offset served. Only when the request gave limit or offset. */
+            offset?: number;
+            /** @description The same items as results. Only when the request gave limit or offset. */
+            approvals?: components["schemas"]["Approval"][];
         };
         PaginatedCredentialList: {
             /** @example 123 */
@@ -2617,6 +2727,120 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedAlertEventList"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    approvals_list: {
+        parameters: {
+            query?: {
+                /** @description Number of results to return per page (at most 1000). */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedApprovalList"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    approvals_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Decision"];
+                "application/x-www-form-urlencoded": components["schemas"]["Decision"];
+                "multipart/form-data": components["schemas"]["Decision"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionResult"];
                 };
             };
             /** @description Invalid input: the message, and the refused fields. */
