@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from .. import selectors
 from ..models import TaskExecution
 from ..services import approvals
-from ..services.executions import COMMENT_MAX_LENGTH
+from ..bounds import APPROVAL_COMMENT_MAX_LENGTH as COMMENT_MAX_LENGTH
 from . import pagination
 
 # The run's input and context are shown to help decide; larger ones are left out (open the run).
@@ -54,7 +54,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_kind(self, task: TaskExecution) -> str:
-        return "approval" if approvals.is_approval(task) else "signal"
+        return approvals.awaiting(task) or "signal"
 
     def get_message(self, task: TaskExecution) -> str:
         return str((task.output or {}).get("message") or "")[:2000]

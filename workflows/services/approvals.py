@@ -19,6 +19,14 @@ def is_approval(task: TaskExecution) -> bool:
     return bool((task.output or {}).get("approval"))
 
 
+def awaiting(task: TaskExecution) -> str | None:
+    """What a person may give a waiting attempt: "approval" (approve or reject), "signal" (a plain
+    signal, answered), or None (not waiting for either: a timer, child runs, or not waiting)."""
+    if task.status != T.WAITING or not task.signal_name or task.signal_name == WAITING_FOR_CHILDREN:
+        return None
+    return "approval" if is_approval(task) else "signal"
+
+
 def approval_decide(*, task: TaskExecution, approved, comment: str = "", user=None, via: str = "app",
                     recipient: str = "") -> TaskExecution:
     """Approve or reject the waiting approval `task` (a plain signal step is only answered: approved
@@ -29,7 +37,7 @@ def approval_decide(*, task: TaskExecution, approved, comment: str = "", user=No
         raise InvalidInput("comment must be a string", fields={"comment": ["must be a string"]})
     if via not in VIA:
         raise ValueError(f"via must be one of {VIA}")
-    if task.status != T.WAITING or not task.signal_name or task.signal_name == WAITING_FOR_CHILDREN:
+    if awaiting(task) is None:
         raise Conflict(f"step {task.step_key!r} is not waiting for an answer (it is {task.status})")
     if not is_approval(task) and not approved:
         raise InvalidInput(f"step {task.step_key!r} waits for signal {task.signal_name!r}, which is answered, "

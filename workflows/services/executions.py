@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ..engine import child_cancel, definition as definitions
 from .. import bounds, selectors, templating
+from ..bounds import APPROVAL_COMMENT_MAX_LENGTH as COMMENT_MAX_LENGTH
 from ..errors import Conflict, InvalidInput, WorkflowNotActive
 from ..engine.events import Events, RunLabels
 from ..models import TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStatus
@@ -268,6 +269,3 @@ def execution_signal(*, execution: WorkflowExecution, name: str, payload: dict |
                    user=by, via=via, keys=sorted(payload), **({"comment": comment} if comment else {}))
     return task
 
-
-# The longest comment a decision keeps (the step's output, the log).
-COMMENT_MAX_LENGTH = 2000

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from workflows.models import ExecutionLog, TaskExecution
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.engine.planner.states import TaskStatus as T
-from workflows.services.executions import COMMENT_MAX_LENGTH
+from workflows.bounds import APPROVAL_COMMENT_MAX_LENGTH as COMMENT_MAX_LENGTH
 from workflows.tests import functions
 from workflows.tests.factories import active_workflow, step
 from workflows.tests.test_flow_steps import record, start

@@ -2,6 +2,7 @@
 import { createBrowserRouter, Navigate } from "react-router";
 
 import { AlertsPage } from "@/alerts/AlertsPage";
+import { ApprovalsPage } from "@/approvals/ApprovalsPage";
 import { DashboardPage } from "@/dashboard/DashboardPage";
 import { DesignerPage } from "@/designer/DesignerPage";
 import { WorkflowsPage } from "@/designer/WorkflowsPage";
@@ -24,6 +25,7 @@ export const router = createBrowserRouter([
       { path: "/executions/:executionId", element: <ExecutionPage /> },
       { path: "/dashboard", element: <DashboardPage /> },
       { path: "/alerts", element: <AlertsPage /> },
+      { path: "/approvals", element: <ApprovalsPage /> },
       { path: "*", element: <NotFoundPage /> },
     ],
   },

@@ -1079,6 +1079,8 @@ export interface components {
             /** @description A signed, single-use reject link for a message. */
             readonly reject_url: string | null;
         };
+        /** @enum {string} */
+        AwaitingEnum: "approval" | "signal";
         Bucket: {
             /** Format: date-time */
             start: string;
@@ -1523,6 +1525,8 @@ export interface components {
          * @enum {string}
          */
         MissedFiresEnum: "skip" | "catch_up";
+        /** @enum {unknown} */
+        NullEnum: null;
         PaginatedAlertEventList: {
             /** @example 123 */
             count: number;
@@ -2024,6 +2028,10 @@ export interface components {
             readonly visit: number;
             /** @description Whether this row is its step's current attempt (the highest attempt of its latest visit): the one whose status the step shows. Exactly one row per step is. */
             readonly is_latest: boolean;
+            /** @description What a waiting attempt waits for that a person may give (POST /api/v1/approvals/<id>/): "approval" (approve or reject), "signal" (a plain signal, answered), or null. */
+            readonly awaiting: (components["schemas"]["AwaitingEnum"] | components["schemas"]["NullEnum"]) | null;
+            /** @description The signal a waiting step waits for. */
+            readonly signal_name: string;
             /**
              * @description execution:step[:visit], the same for every attempt of a visit, so that a receiver can
              *     deduplicate a side effect that an earlier attempt already caused (no second OTP).

@@ -21,6 +21,8 @@ export function task(step_key: string, extra: Partial<TaskExecution> = {}): Task
     attempt_number: 1,
     visit: 1,
     is_latest: true, // the step's only row; a test with earlier attempts marks those false, as the server does
+    awaiting: null,
+    signal_name: "",
     idempotency_key: `e:${step_key}`,
     input_data: {},
     output_data: {},
