@@ -58,3 +58,14 @@ describe("the step panel of a waiting approval", () => {
     expect(screen.queryByTestId("step-awaiting")).not.toBeInTheDocument();
   });
 });
+
+describe("the step panel of a decided approval", () => {
+  it("says who decided, how and why", () => {
+    setup(task("approve", {
+      task_type: "approval", output_data: { branch: "rejected", decision: {
+        approved: false, by: "ops@example.com", via: "link", comment: "Over budget", recipient: "ops@example.com", at: "2026-01-01T10:00:05Z" } },
+    }), () => new Response("{}"));
+    expect(screen.getByTestId("step-decision")).toHaveTextContent("Rejected by ops@example.com (by link)");
+    expect(screen.getByText("“Over budget”")).toBeInTheDocument();
+  });
+});

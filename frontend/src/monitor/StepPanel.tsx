@@ -120,6 +120,22 @@ function Awaiting({ attempt, executionId }: { attempt: TaskExecution; executionI
   );
 }
 
+/** How a completed approval or signal step was answered: the `decision` the server kept (who, how, when, why). */
+function Decided({ attempt }: { attempt: TaskExecution }) {
+  const decision = (attempt.output_data as { decision?: Record<string, unknown> } | null)?.decision;
+  if (!decision || typeof decision !== "object") return null;
+  const verdict = decision.approved === true ? "Approved" : decision.approved === false ? "Rejected" : "Answered";
+  const by = typeof decision.by === "string" && decision.by ? ` by ${decision.by}` : "";
+  const how = decision.via === "link" ? " (by link)" : "";
+  return (
+    <section className={`monitor-decided monitor-decided-${verdict.toLowerCase()}`} data-testid="step-decision">
+      <h4>Decision</h4>
+      <p><strong>{verdict}</strong>{by}{how}{typeof decision.at === "string" && <> · {formatTime(decision.at)}</>}</p>
+      {typeof decision.comment === "string" && decision.comment && <p className="approval-message">“{decision.comment}”</p>}
+    </section>
+  );
+}
+
 function AttemptDetail({ attempt, executionId }: { attempt: TaskExecution; executionId: string }) {
   const traceback = typeof attempt.error_details?.traceback === "string" ? attempt.error_details.traceback : "";
   const awaiting = attempt.status === "waiting" && attempt.awaiting;
@@ -130,6 +146,7 @@ function AttemptDetail({ attempt, executionId }: { attempt: TaskExecution; execu
         <AttemptTimes attempt={attempt} />
       </section>
       {awaiting && <Awaiting attempt={attempt} executionId={executionId} />}
+      {attempt.status === "completed" && <Decided attempt={attempt} />}
       {attempt.error_message && (
         <section className="monitor-error" role="alert">
           <h4>Error</h4>
