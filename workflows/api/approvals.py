@@ -30,7 +30,7 @@ def _preview(value):
 class ApprovalSerializer(serializers.ModelSerializer):
     task_execution_id = serializers.UUIDField(source="id", read_only=True)
     execution_id = serializers.UUIDField(source="execution.id", read_only=True)
-    workflow_id = serializers.IntegerField(source="execution.workflow_id", read_only=True)
+    workflow_id = serializers.UUIDField(source="execution.workflow_id", read_only=True)
     workflow_name = serializers.CharField(source="execution.workflow.name", read_only=True)
     workflow_version = serializers.IntegerField(source="execution.workflow_version.number", read_only=True)
     kind = serializers.SerializerMethodField(help_text="approval: approve or reject; signal: a plain signal, "

@@ -616,7 +616,7 @@ def deliver_signal(execution: WorkflowExecution, name: str, payload: dict, event
 
 
 # Keys of a waiting step's output that describe the wait only (wait_for_signal.py).
-PARKED_ONLY = ("approval", "on_timeout", "awaiting", "approve_url", "reject_url")
+PARKED_ONLY = ("approval", "on_timeout", "approve_url", "reject_url")
 
 
 def take_back(task_id, *, reason: str, now=None) -> bool:

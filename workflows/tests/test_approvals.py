@@ -49,7 +49,8 @@ def snapshot(execution):
 
 
 def test_the_list_shows_the_user_s_waiting_approvals_and_signals_only(api, user, other_user, settings, sync_executor):
-    mine = start(approval_flow(user), sync_executor, amount=40)
+    refunds = approval_flow(user)
+    mine = start(refunds, sync_executor, amount=40)
     signal_wf = active_workflow(user, [step("wait", "wait_for_signal", config={"signal": "paid"})], name="payments")
     signal_run = start(signal_wf, sync_executor, order=7)
     theirs = start(approval_flow(other_user, name="theirs"), sync_executor, amount=99)
@@ -63,7 +64,8 @@ def test_the_list_shows_the_user_s_waiting_approvals_and_signals_only(api, user,
     by_key = {item["step_key"]: item for item in page["results"]}
     approval, signal = by_key["approve"], by_key["wait"]
     assert approval["task_execution_id"] == str(waiting(mine).pk) and approval["execution_id"] == str(mine.pk)
-    assert approval["workflow_name"] == "refunds" and approval["kind"] == "approval"
+    assert approval["workflow_name"] == "refunds" and approval["workflow_id"] == str(refunds.pk)
+    assert approval["kind"] == "approval" and approval["workflow_version"] == 1
     assert approval["signal_name"] == "approval" and approval["message"] == "Refund 40 EUR?"
     assert approval["input_data"] == {"amount": 40} and approval["waiting_since"] and approval["timeout_at"]
     assert approval["approve_url"].startswith("http") and "/approval-links/" in approval["reject_url"]

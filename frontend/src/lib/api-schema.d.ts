@@ -1048,7 +1048,8 @@ export interface components {
             readonly task_execution_id: string;
             /** Format: uuid */
             readonly execution_id: string;
-            readonly workflow_id: number;
+            /** Format: uuid */
+            readonly workflow_id: string;
             readonly workflow_name: string;
             readonly workflow_version: number;
             readonly step_key: string;
