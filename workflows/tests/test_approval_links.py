@@ -137,3 +137,33 @@ def test_a_step_beside_the_approval_can_send_its_links(user, browser, sync_execu
     sync_executor.drain()
     assert [c["value"] for c in functions.CALLS] == [sent, "approved"]
     assert TaskExecution.objects.get(execution=execution, step_key="approve").output["decision"]["via"] == "link"
+
+
+def test_an_email_sent_beside_the_approval_carries_links_that_decide_it(user, browser, settings, sync_executor):
+    """The README's recipe: a send_email step beside the approval, its body with both links."""
+    from django.core import mail
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.FLOWPILOT_PUBLIC_URL = "https://flows.example.com"
+    wf = active_workflow(user, [
+        record("request", "request"),
+        step("review", "approval", config={"message": "Refund?", "recipient": "finance@example.com"},
+             depends_on=["request"]),
+        step("ask", "send_email", depends_on=["request"], config={
+            "to": "finance@example.com", "subject": "Refund {{ input.amount }} EUR?",
+            "body": "Approve: {{ approvals.review.approve_url }}\nReject: {{ approvals.review.reject_url }}"}),
+        record("refund", "refund", "review:approved"),
+        record("decline", "decline", "review:rejected"),
+    ])
+    execution = start(wf, sync_executor, amount=12)
+    [message] = mail.outbox
+    lines = dict(line.split(": ", 1) for line in message.body.splitlines())
+    assert lines["Approve"].startswith("https://flows.example.com/approval-links/")
+    assert browser.get(path_of(lines["Reject"])).status_code == 200  # a scanner's prefetch: nothing decided
+    assert waiting(execution, "review").status == T.WAITING
+    assert browser.post(path_of(lines["Reject"])).status_code == 200
+    assert browser.post(path_of(lines["Approve"])).status_code == 409  # decided already
+    sync_executor.drain()
+    assert [c["value"] for c in functions.CALLS] == ["request", "decline"]
+    decision = waiting(execution, "review").output["decision"]
+    assert decision["approved"] is False and decision["via"] == "link" and decision["by"] == "finance@example.com"
