@@ -432,6 +432,9 @@ FLOWPILOT_EMBEDDED_WORKER_CONCURRENCY = env_int("FLOWPILOT_EMBEDDED_WORKER_CONCU
 # Empty: the host of the request at hand, else the address `manage.py serve` listens on
 # (flowpilot/public_url.py). FLOWPILOT_BASE_URL is its older name.
 FLOWPILOT_PUBLIC_URL = env_public_url("FLOWPILOT_PUBLIC_URL", "FLOWPILOT_BASE_URL")
+# Approve/reject links in messages (workflows/approval_links.py) are refused after this many seconds
+# (clamped to 1 minute .. 366 days); each is also single-use, and dies with the wait it answers.
+FLOWPILOT_APPROVAL_LINK_MAX_AGE_SECONDS = env_int("FLOWPILOT_APPROVAL_LINK_MAX_AGE_SECONDS", 7 * 86400)
 # Each worker refreshes its heartbeat this often; /health counts a worker (and the beat) as up when
 # seen within the HEALTH_* windows. Services mode needs both for a 200; embedded, its own threads.
 FLOWPILOT_PRESENCE_SECONDS = env_float("FLOWPILOT_PRESENCE_SECONDS", 5.0)

@@ -20,7 +20,7 @@ from django.views.static import serve
 NOT_BUILT = "The designer is not built: run `make run` (or `npm --prefix frontend run build`)\n"
 ASSETS = "assets/"
 # Paths that are never the app's, even when nothing else matches them (see flowpilot/urls.py).
-NOT_APP = ("api", "admin", "hooks", "ws", "static", "api-auth")
+NOT_APP = ("api", "admin", "hooks", "ws", "static", "api-auth", "approval-links")
 ROUTE = r"^(?!(?:{})(?:/|$)|health$)(?P<path>.*)$".format("|".join(NOT_APP))
 
 

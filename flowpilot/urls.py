@@ -9,6 +9,7 @@ from flowpilot import api_docs, spa
 from monitoring.prometheus import metrics_view
 from monitoring.views import health, live, ready
 from triggers.views import webhook
+from workflows.approval_pages import approval_link
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("api/v1/metrics/", include("monitoring.urls")),
     path("api/v1/", include("monitoring.alerts_urls")),
     path("hooks/<str:token>/", webhook, name="webhook"),
+    path("approval-links/<str:token>/", approval_link, name="approval-link"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", api_docs.SwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/redoc/", api_docs.RedocView.as_view(url_name="schema"), name="redoc"),

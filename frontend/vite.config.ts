@@ -20,6 +20,7 @@ export default defineConfig({
       "/admin": toBackend,
       "/static": toBackend,
       "/hooks": toBackend,
+      "/approval-links": toBackend,
       "/health": toBackend,
       "/ws": { ...toBackend, target: backend.replace(/^http/, "ws"), ws: true },
     },

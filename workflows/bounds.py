@@ -19,6 +19,8 @@ MAX_RETRIES = 100  # retries after the first attempt: at most 101 attempts
 STEP_KEY_MAX_LENGTH = 100
 STEP_KEY_PATTERN = rf"^[A-Za-z_][A-Za-z0-9_]{{0,{STEP_KEY_MAX_LENGTH - 1}}}$"
 STEP_KEY_HELP = "use letters, digits and underscores, starting with a letter or underscore"
+# The longest comment an approval's decision keeps (the step's output, the log).
+APPROVAL_COMMENT_MAX_LENGTH = 2000
 
 
 def max_retry_delay() -> float:
@@ -74,6 +76,7 @@ def limits() -> dict[str, dict[str, float | str]]:
         "offset_minutes": {"min": -max_offset_minutes(), "max": max_offset_minutes()},
         "steps": {"min": 0, "max": max_workflow_steps()},
         "step_key": {"min": 1, "max": STEP_KEY_MAX_LENGTH, "pattern": STEP_KEY_PATTERN, "message": STEP_KEY_HELP},
+        "approval_comment": {"min": 0, "max": APPROVAL_COMMENT_MAX_LENGTH},
     }
 
 

@@ -349,3 +349,20 @@ class Credential(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApprovalLinkUse(models.Model):
+    """An approve/reject link that was used (workflows/approval_links.py): the row is what makes a
+    link single-use, and an attempt answered by a link is answered by one link only."""
+
+    token_digest = models.CharField(max_length=64, unique=True, help_text="sha256 of the token, not the token.")
+    execution = models.ForeignKey(WorkflowExecution, on_delete=models.CASCADE, related_name="+", db_index=False)
+    task_execution = models.OneToOneField(TaskExecution, on_delete=models.CASCADE, related_name="+",
+                                          help_text="The waiting attempt the link decided.")
+    step_key = models.CharField(max_length=100)
+    approved = models.BooleanField()
+    recipient = models.CharField(max_length=254, blank=True, help_text="Who the link was made for, if it said.")
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{'approve' if self.approved else 'reject'} {self.step_key} ({self.used_at:%Y-%m-%d %H:%M})"

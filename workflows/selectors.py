@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef
 
-from .models import TaskExecution, Workflow
+from .models import WAITING_FOR_CHILDREN, TaskExecution, Workflow, WorkflowExecution
 from .engine.planner.states import ExecutionStatus as E
 from .engine.planner.states import TaskStatus as T
 
@@ -37,3 +37,19 @@ def failed_executions(executions, *, step_key: str | None = None, error_contains
     if failed_until is not None:
         failed_now = failed_now.filter(completed_at__lt=failed_until)
     return executions.filter(status=E.FAILED).filter(Exists(failed_now))
+
+
+def tasks_visible_to(user):
+    """Attempts of the runs the user may see (the runs' owner rule, querysets.visible_to)."""
+    return TaskExecution.objects.filter(execution__in=WorkflowExecution.objects.visible_to(user).values("pk"))
+
+
+def approvals_waiting(user):
+    """The approval and signal steps the user may answer: waiting for a signal (not for child runs),
+    in running runs the user may see; newest first, with their run and workflow."""
+    return (tasks_visible_to(user)
+            .filter(status=T.WAITING, execution__status=E.RUNNING).exclude(signal_name="")
+            .exclude(signal_name=WAITING_FOR_CHILDREN)
+            .select_related("execution__workflow", "execution__workflow_version", "execution__triggered_by_user")
+            .defer("execution__workflow_version__definition", "execution__triggered_by_user__password")
+            .order_by("-started_at", "-created_at"))

@@ -13,6 +13,7 @@ from rest_framework.utils import html
 
 from .. import bounds, services
 from ..code import registry
+from ..services import approvals
 from ..models import (
     STEP_KEY_PATTERN,
     Credential,
@@ -349,17 +350,24 @@ class TaskExecutionSerializer(serializers.ModelSerializer):
     is_latest = serializers.SerializerMethodField(help_text=(
         "Whether this row is its step's current attempt (the highest attempt of its latest visit): "
         "the one whose status the step shows. Exactly one row per step is."))
+    awaiting = serializers.SerializerMethodField(help_text=(
+        "What a waiting attempt waits for that a person may give (POST /api/v1/approvals/<id>/): "
+        "\"approval\" (approve or reject), \"signal\" (a plain signal, answered), or null."))
 
     class Meta:
         model = TaskExecution
         fields = ["id", "step_key", "task_type", "status", "attempt_number", "visit", "is_latest", "workflow_version",
-                  "idempotency_key",
+                  "awaiting", "signal_name", "idempotency_key",
                   "input_data", "output_data", "error_message", "error_details", "created_at", "queued_at",
                   "started_at", "completed_at", "wake_at", "worker_id"]
         read_only_fields = fields
 
     def get_is_latest(self, task: TaskExecution) -> bool:
         return task.pk in self.context["latest"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=["approval", "signal"], allow_null=True))
+    def get_awaiting(self, task: TaskExecution) -> str | None:
+        return approvals.awaiting(task)
 
 
 class ExecutionSerializer(serializers.ModelSerializer):

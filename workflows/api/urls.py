@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from .actions import action_urls
+from .approvals import ApprovalViewSet
 from .limits import LimitsView
 from .portability import WorkflowExportView, WorkflowImportView
 from .views import CredentialViewSet, ExecutionViewSet, StepTypeViewSet, WorkflowViewSet
@@ -16,6 +17,8 @@ router.register("credentials", CredentialViewSet, basename="credential")
 urlpatterns = [
     path("workflows/import/", WorkflowImportView.as_view(), name="workflow-import"),
     path("limits/", LimitsView.as_view(), name="limits"),
+    path("approvals/", ApprovalViewSet.as_view({"get": "list"}), name="approval-list"),
+    path("approvals/<uuid:pk>/", ApprovalViewSet.as_view({"post": "decide"}), name="approval-decide"),
     path("workflows/<str:pk>/export/", WorkflowExportView.as_view(), name="workflow-export"),
     *router.urls,
     *action_urls(),  # POST actions/<name>/ for each @action of the code workflows

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from flowpilot import idle, logs
 
-from .. import bounds, templating
+from .. import approval_links, bounds, templating
 from . import children, claims, concurrency, heartbeat
 from .planner import dag
 from .planner.decision import Decision
@@ -173,7 +173,22 @@ def run_data(execution: WorkflowExecution) -> dict:
         "steps": {key: {"output": output} for key, output in outputs},
         "execution": {"id": str(execution.pk), "workflow_id": str(execution.workflow_id),
                       "retry_count": execution.retry_count},
+        "approvals": _approval_links(execution),
     }
+
+
+def _approval_links(execution: WorkflowExecution) -> dict:
+    """{{ approvals.<step>.approve_url }} / reject_url: the signed links of each approval step of
+    the run, for a message sent before or beside it (a waiting step's output is not in `steps`)."""
+    steps = definitions.for_version(execution.workflow_version_id).steps
+    return {key: approval_links.links(execution_id=execution.pk, step_key=key,
+                                      recipient=_plain((step.config or {}).get("recipient")))
+            for key, step in steps.items() if step.task_type == "approval"}
+
+
+def _plain(value) -> str:
+    """A config value usable as is: a string that is no template (rendered later, in the step)."""
+    return value if isinstance(value, str) and not templating.is_template(value) else ""
 
 
 # --- holding a run --------------------------------------------------------------------------------
@@ -562,7 +577,7 @@ def wake(task_id, *, now=None) -> bool:
             fail_attempt(execution, task, StepError(f"timed out waiting for signal {task.signal_name!r}",
                                                     retryable=False), events, now=now, source=T.WAITING)
         else:
-            output = {**parked, "branch": "timeout", "timed_out": True}
+            output = {**{k: v for k, v in parked.items() if k not in PARKED_ONLY}, "branch": "timeout", "timed_out": True}
             transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now,
                             output=output, branch="timeout", events=events,
                             notes=[Note(execution.pk, f"Step {task.step_key!r} timed out waiting for signal "
@@ -572,10 +587,16 @@ def wake(task_id, *, now=None) -> bool:
         return True
 
 
-def deliver_signal(execution: WorkflowExecution, name: str, payload: dict, events: Events, *, now) -> TaskExecution | None:
-    """Complete the step of a locked execution that waits for signal `name`; None if none waits."""
-    task = TaskExecution.objects.filter(execution_id=execution.pk, status=T.WAITING, signal_name=name) \
-        .order_by("created_at").first()
+def deliver_signal(execution: WorkflowExecution, name: str, payload: dict, events: Events, *, now,
+                   task_id=None, answered_by: dict | None = None) -> TaskExecution | None:
+    """Complete the step of a locked execution that waits for signal `name` (the oldest, or the
+    attempt `task_id`); None if none waits. `answered_by` (who, how, why: by, via, comment,
+    recipient) is kept, with the time and an approval's decision, as the step's output `decision`
+    and in its event's details."""
+    waiting = TaskExecution.objects.filter(execution_id=execution.pk, status=T.WAITING, signal_name=name)
+    if task_id is not None:
+        waiting = waiting.filter(pk=task_id)
+    task = waiting.order_by("created_at").first()
     if task is None:
         return None
     parked = task.output or {}
@@ -585,13 +606,23 @@ def deliver_signal(execution: WorkflowExecution, name: str, payload: dict, event
             raise InvalidInput("payload.approved: an approval needs true or false",
                                fields={"payload.approved": ["must be true or false"]})
         branch = "approved" if payload["approved"] else "rejected"
-    output = {**{k: v for k, v in parked.items() if k not in ("approval", "on_timeout")}, "branch": branch,
-              "signal": name, "payload": payload}
+    decision = {"by": "", "via": "api", "comment": "", "recipient": "", **(answered_by or {}), "at": now.isoformat()}
+    if parked.get("approval"):
+        decision["approved"] = payload["approved"]
+    # The links of a waiting approval die with the wait: they are not kept in the completed output.
+    output = {**{k: v for k, v in parked.items() if k not in PARKED_ONLY}, "branch": branch,
+              "signal": name, "payload": payload, "decision": decision}
+    by = f" by {decision['by']}" if decision["by"] else ""
     transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now, output=output,
                     branch=branch, events=events,
-                    notes=[Note(execution.pk, f"Step {task.step_key!r} received signal {name!r} ({branch})",
-                                task=task)])
+                    notes=[Note(execution.pk, f"Step {task.step_key!r} received signal {name!r} ({branch}{by}"
+                                f"{' by link' if decision['via'] == 'link' else ''})",
+                                task=task, details={"decision": decision})])
     return task
+
+
+# Keys of a waiting step's output that describe the wait only (wait_for_signal.py).
+PARKED_ONLY = ("approval", "on_timeout", "approve_url", "reject_url")
 
 
 def take_back(task_id, *, reason: str, now=None) -> bool:

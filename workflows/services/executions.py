@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from ..engine import child_cancel, definition as definitions
 from .. import bounds, selectors, templating
+from ..bounds import APPROVAL_COMMENT_MAX_LENGTH as COMMENT_MAX_LENGTH
 from ..errors import Conflict, InvalidInput, WorkflowNotActive
 from ..engine.events import Events, RunLabels
 from ..models import TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStatus
@@ -342,22 +343,33 @@ def executions_retry(*, executions, step_key: str | None = None, error_contains:
 
 
 def execution_signal(*, execution: WorkflowExecution, name: str, payload: dict | None = None,
-                     user=None) -> TaskExecution:
-    """Deliver signal `name` to the step of the run that waits for it; the payload is merged into
-    the run's context (templates: {{ context.<field> }}) and becomes the step's output."""
+                     user=None, task_id=None, via: str = "api", comment: str = "",
+                     recipient: str = "") -> TaskExecution:
+    """Deliver signal `name` to the step of the run that waits for it (the attempt `task_id`, if
+    given); the payload is merged into the run's context (templates: {{ context.<field> }}) and
+    becomes the step's output. Who answered (the user, or a link's recipient), how (`via`: api,
+    app, link) and why (`comment`) are kept in the step's output `decision` and in the log."""
     payload = {} if payload is None else payload
     if not isinstance(payload, dict):
         raise InvalidInput("payload must be a JSON object", fields={"payload": ["must be a JSON object"]})
     _check_payload(payload, field="payload")
+    if len(comment) > COMMENT_MAX_LENGTH:
+        raise InvalidInput(f"comment is {len(comment)} characters; the limit is {COMMENT_MAX_LENGTH}",
+                           fields={"comment": [f"at most {COMMENT_MAX_LENGTH} characters"]})
+    by = getattr(user, "username", "") or recipient
     with locked_run(execution.pk) as run:
         execution, events = run.execution, run.events
         if execution.status != E.RUNNING:
             raise Conflict(f"execution is {execution.status}; only a running execution takes signals")
-        task = deliver_signal(execution, name, payload, events, now=timezone.now())
+        task = deliver_signal(execution, name, payload, events, now=timezone.now(), task_id=task_id,
+                              answered_by={"by": by, "via": via, "comment": comment, "recipient": recipient})
         if task is None:
+            if task_id is not None:
+                raise Conflict("this step is no longer waiting: it was answered, timed out or cancelled")
             raise Conflict(f"no step of this execution is waiting for signal {name!r}")
         execution.context = {**execution.context, **payload}
         execution.save(update_fields=["context"])
-        events.add(execution.pk, "execution.signal", f"Signal {name!r} received",
-                   user=getattr(user, "username", ""), keys=sorted(payload))
+        events.add(execution.pk, "execution.signal", f"Signal {name!r} received", task=task,
+                   user=by, via=via, keys=sorted(payload), **({"comment": comment} if comment else {}))
     return task
+

@@ -4,12 +4,14 @@ POST /api/v1/executions/<id>/signal/ {"name": ..., "payload": {...}} completes t
 payload is merged into the run's context ({{ context.<field> }}) and is the step's output. After
 `timeout_seconds` the step takes its "timeout" branch instead (or fails, with on_timeout "fail").
 An approval is a signal named "approval" whose payload says {"approved": true|false}: its branches
-are "approved", "rejected" and "timeout".
+are "approved", "rejected" and "timeout". It is answered too from the Approvals page and
+POST /api/v1/approvals/<task_execution_id>/, and by the signed approve/reject links its waiting
+output carries (approve_url, reject_url; workflows/approval_links.py) for a message to include.
 """
 
 from django.utils import timezone
 
-from .. import bounds
+from .. import approval_links, bounds
 from .base import StepContext, Wait
 from .registry import step_type
 
@@ -49,8 +51,11 @@ def wait_for_signal_step(config: dict, ctx: StepContext) -> Wait:
     description="Human in the loop: wait for an approve/reject decision, or a timeout.",
     config_schema={
         "type": "object", "additionalProperties": False,
-        "properties": {"message": {"type": "string", "title": "What to approve"}, "timeout_seconds": TIMEOUT,
-                       "on_timeout": ON_TIMEOUT},
+        "properties": {"message": {"type": "string", "title": "What to approve"},
+                       "recipient": {"type": "string", "title": "Links are for", "maxLength": approval_links.RECIPIENT_MAX_LENGTH,
+                                     "description": "Who the approve/reject links are sent to (logged when one "
+                                                    "is used), e.g. an email address. Optional."},
+                       "timeout_seconds": TIMEOUT, "on_timeout": ON_TIMEOUT},
     },
     output_schema={"type": "object", "properties": {"branch": {"enum": ["approved", "rejected", "timeout"]},
                                                     "payload": {"type": "object"}}},
@@ -60,4 +65,6 @@ def wait_for_signal_step(config: dict, ctx: StepContext) -> Wait:
 )
 def approval_step(config: dict, ctx: StepContext) -> Wait:
     ctx.log(f"Waiting for approval: {config.get('message', '')}".strip())
-    return _wait("approval", config, approval=True, message=config.get("message", ""))
+    links = approval_links.links(execution_id=ctx.execution_id, step_key=ctx.step_key,
+                                 recipient=config.get("recipient", ""))
+    return _wait("approval", config, approval=True, message=config.get("message", ""), **links)

@@ -252,3 +252,71 @@ def test_manage_a_workflow_and_retry_a_failed_run_on_its_latest_version(embedded
             assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
     finally:
         receiver.close()
+
+
+def test_approve_in_the_monitor_reject_on_the_approvals_page_and_by_link(embedded):
+    """frontend/e2e/approvals.test.mjs: approval steps decided through the UI and an emailed link;
+    the server then holds each decision with who made it, how and why."""
+    base, var = embedded
+    api = admin_api(base, var)
+    created = api.post("/workflows/", json={"name": "Refunds", "steps": [
+        {"key": "request", "task_type": "log", "config": {"message": "refund asked"}},
+        {"key": "approve", "task_type": "approval", "depends_on": ["request"],
+         "config": {"message": "Refund {{ input.amount }} EUR to {{ input.customer }}?", "timeout_seconds": 3600,
+                    "recipient": "finance@example.com"}},
+        {"key": "refund", "task_type": "log", "config": {"message": "refunded"}, "depends_on": ["approve:approved"]},
+        {"key": "decline", "task_type": "log", "config": {"message": "declined"}, "depends_on": ["approve:rejected"]},
+    ]})
+    assert created.status_code == 201, created.text
+    workflow_id = created.json()["id"]
+    assert api.post(f"/workflows/{workflow_id}/activate/").status_code == 200
+    runs = {}
+    for name, amount, customer in (("A", 40, "Ada"), ("B", 990, "Bob"), ("C", 75, "Cy")):
+        started = api.post(f"/workflows/{workflow_id}/run/", json={"input_data": {"amount": amount, "customer": customer}})
+        assert started.status_code == 201, started.text
+        runs[name] = started.json()["id"]
+
+    waiting = {}
+
+    def all_waiting() -> bool:
+        waiting.update({item["execution_id"]: item for item in api.get("/approvals/").json()["results"]})
+        return set(runs.values()) <= set(waiting)
+
+    wait_for(all_waiting, timeout=60, interval=0.5, message="the three runs to wait at their approval")
+    link = waiting[runs["C"]]["approve_url"]
+    assert link.startswith("http")
+    path = link[link.index("/approval-links/"):]
+
+    browser_script("e2e/approvals.test.mjs", base=base, var=var, RUN_A=runs["A"], RUN_B=runs["B"],
+                   LINK_URL=f"{base}{path}")
+
+    def decision_of(run_id: str) -> tuple[dict, dict]:
+        detail = api.get(f"/executions/{run_id}/").json()
+        steps = {t["step_key"]: t for t in detail["task_executions"]}
+        return detail, steps
+
+    finished = {}
+
+    def all_completed() -> bool:
+        finished.update({name: decision_of(run_id) for name, run_id in runs.items()})
+        return all(detail["status"] == "completed" for detail, _ in finished.values())
+
+    wait_for(all_completed, timeout=60, interval=0.5, message="the three runs to complete")
+    user = admin_credentials(var)["username"]
+    detail, steps = finished["A"]
+    assert steps["approve"]["output_data"]["decision"] | {"at": None} == {
+        "approved": True, "by": user, "via": "app", "comment": "Small amount, fine", "recipient": "", "at": None}
+    assert (steps["refund"]["status"], steps["decline"]["status"]) == ("completed", "skipped")
+    detail, steps = finished["B"]
+    assert steps["approve"]["output_data"]["decision"]["comment"] == "Over the refund limit"
+    assert steps["approve"]["output_data"]["decision"]["approved"] is False
+    assert (steps["refund"]["status"], steps["decline"]["status"]) == ("skipped", "completed")
+    logs = api.get(f"/executions/{runs['B']}/logs/").json()["logs"]
+    assert any(line["details"].get("comment") == "Over the refund limit" and line["details"].get("user") == user
+               for line in logs)
+    detail, steps = finished["C"]
+    assert steps["approve"]["output_data"]["decision"]["via"] == "link"
+    assert steps["approve"]["output_data"]["decision"]["by"] == "finance@example.com"
+    assert steps["refund"]["status"] == "completed"
+    for shot in ("approval-monitor-waiting", "approval-monitor-approved", "approvals-page", "approval-link-page"):
+        assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000

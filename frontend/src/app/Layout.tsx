@@ -29,6 +29,7 @@ export function Layout() {
         <nav className="topnav" aria-label="Main">
           <NavLink to="/workflows">Workflows</NavLink>
           <NavLink to="/executions">Executions</NavLink>
+          <NavLink to="/approvals">Approvals</NavLink>
           <NavLink to="/dashboard">Dashboard</NavLink>
           <NavLink to="/alerts">Alerts</NavLink>
           <NavLink to="/credentials">Credentials</NavLink>

@@ -3,6 +3,7 @@ import { createBrowserRouter, Navigate } from "react-router";
 
 import { AlertsPage } from "@/alerts/AlertsPage";
 import { CredentialsPage } from "@/credentials/CredentialsPage";
+import { ApprovalsPage } from "@/approvals/ApprovalsPage";
 import { DashboardPage } from "@/dashboard/DashboardPage";
 import { DesignerPage } from "@/designer/DesignerPage";
 import { WorkflowsPage } from "@/designer/WorkflowsPage";
@@ -26,6 +27,7 @@ export const router = createBrowserRouter([
       { path: "/dashboard", element: <DashboardPage /> },
       { path: "/alerts", element: <AlertsPage /> },
       { path: "/credentials", element: <CredentialsPage /> },
+      { path: "/approvals", element: <ApprovalsPage /> },
       { path: "*", element: <NotFoundPage /> },
     ],
   },

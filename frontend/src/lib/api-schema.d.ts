@@ -76,6 +76,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/approvals/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The waiting approval and signal steps of the runs the user may see, and their answers. */
+        get: operations["approvals_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve or reject a waiting approval step (or answer a signal step)
+         * @description The same service as POST /api/v1/executions/<id>/signal/. Who decided, when and the comment are kept in the step's output (`decision`) and in the run's log. 404: a step of a run you cannot see; 409: no longer waiting; 400: a bad body.
+         */
+        post: operations["approvals_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login/": {
         parameters: {
             query?: never;
@@ -1078,6 +1115,45 @@ export interface components {
             /** Format: date-time */
             expires_at?: string | null;
         };
+        Approval: {
+            /** Format: uuid */
+            readonly task_execution_id: string;
+            /** Format: uuid */
+            readonly execution_id: string;
+            /** Format: uuid */
+            readonly workflow_id: string;
+            readonly workflow_name: string;
+            readonly workflow_version: number;
+            readonly step_key: string;
+            /** @description approval: approve or reject; signal: a plain signal, answered (approved true) only. */
+            readonly kind: string;
+            /** @description The signal a waiting step waits for. */
+            readonly signal_name: string;
+            /** @description What to approve (the approval step's message). */
+            readonly message: string;
+            /** Format: date-time */
+            readonly waiting_since: string;
+            /**
+             * Format: date-time
+             * @description When the wait times out (null: never).
+             */
+            readonly timeout_at: string | null;
+            /** @description The run's input; null when over 8192 bytes. */
+            readonly input_data: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The run's context; null when over 8192 bytes. */
+            readonly context: {
+                [key: string]: unknown;
+            } | null;
+            readonly triggered_by_user: string | null;
+            /** @description A signed, single-use approve link for a message. */
+            readonly approve_url: string | null;
+            /** @description A signed, single-use reject link for a message. */
+            readonly reject_url: string | null;
+        };
+        /** @enum {string} */
+        AwaitingEnum: "approval" | "signal";
         Bucket: {
             /** Format: date-time */
             start: string;
@@ -1227,6 +1303,22 @@ export interface components {
             name: string;
             /** @description The keys of its steps naming the credential. */
             steps: string[];
+        };
+        Decision: {
+            /** @description true: approve (or answer a signal); false: reject. */
+            approved: boolean;
+            /** @default  */
+            comment: string;
+        };
+        DecisionResult: {
+            /** Format: uuid */
+            task_execution_id: string;
+            /** Format: uuid */
+            execution_id: string;
+            step_key: string;
+            status: string;
+            branch: string;
+            decision: unknown;
         };
         /** @description Where a code workflow's steps live and how it starts. */
         DefinitionCode: {
@@ -1535,6 +1627,8 @@ export interface components {
          * @enum {string}
          */
         MissedFiresEnum: "skip" | "catch_up";
+        /** @enum {unknown} */
+        NullEnum: null;
         PaginatedAlertEventList: {
             /** @example 123 */
             count: number;
@@ -1591,6 +1685,27 @@ export interface components {
             limit?: number;
             /** @description The offset served. Only when the request gave limit or offset. */
             offset?: number;
+        };
+        PaginatedApprovalList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["Approval"][];
+            /** @description The limit served (at most 1000). Only when the request gave limit or offset. */
+            limit?: number;
+            /** @description The offset served. Only when the request gave limit or offset. */
+            offset?: number;
+            /** @description The same items as results. Only when the request gave limit or offset. */
+            approvals?: components["schemas"]["Approval"][];
         };
         PaginatedCredentialList: {
             /** @example 123 */
@@ -2037,6 +2152,10 @@ export interface components {
             readonly is_latest: boolean;
             /** @description The number of the workflow version this attempt ran (or will run) with: a retry on the latest version moves a run's open steps to it. Empty for attempts recorded before it was kept. */
             readonly workflow_version: number | null;
+            /** @description What a waiting attempt waits for that a person may give (POST /api/v1/approvals/<id>/): "approval" (approve or reject), "signal" (a plain signal, answered), or null. */
+            readonly awaiting: (components["schemas"]["AwaitingEnum"] | components["schemas"]["NullEnum"]) | null;
+            /** @description The signal a waiting step waits for. */
+            readonly signal_name: string;
             /**
              * @description execution:step[:visit], the same for every attempt of a visit, so that a receiver can
              *     deduplicate a side effect that an earlier attempt already caused (no second OTP).
@@ -2760,6 +2879,120 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedAlertEventList"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    approvals_list: {
+        parameters: {
+            query?: {
+                /** @description Number of results to return per page (at most 1000). */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedApprovalList"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    approvals_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Decision"];
+                "application/x-www-form-urlencoded": components["schemas"]["Decision"];
+                "multipart/form-data": components["schemas"]["Decision"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionResult"];
                 };
             };
             /** @description Invalid input: the message, and the refused fields. */

@@ -22,6 +22,18 @@ describe("template hints", () => {
     expect(values.some((v) => v.startsWith("steps.other") || v.startsWith("steps.mail"))).toBe(false);
   });
 
+  it("offer the approval steps' signed links, upstream or beside, never a step's own", () => {
+    const flow = [
+      { key: "start", name: "Start", task_type: "log", depends_on: [] },
+      { key: "review", name: "Review", task_type: "approval", depends_on: ["start"] },
+      { key: "notify", name: "Notify", task_type: "send_email", depends_on: ["start"] },
+    ];
+    const values = templateSuggestions(flow, types, "notify").map((s) => s.value);
+    expect(values).toEqual(expect.arrayContaining(["approvals.review.approve_url", "approvals.review.reject_url"]));
+    expect(templateSuggestions(flow, types, "review").some((s) => s.value.startsWith("approvals."))).toBe(false);
+    expect(templateSuggestions(steps, types, "mail").some((s) => s.value.startsWith("approvals."))).toBe(false);
+  });
+
   it("know when the caret is in an open {{", () => {
     expect(templateContext("Hi {{ steps.fe", 14)).toEqual({ start: 6, query: "steps.fe" });
     expect(templateContext("Hi {{", 5)).toEqual({ start: 5, query: "" });

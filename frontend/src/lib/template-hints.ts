@@ -1,5 +1,7 @@
 /** Completions for `{{ ... }}` in a step's text fields: `input.`, the outputs of every step upstream
- * (`steps.<key>.output.<field>`, from each step type's output_schema) and `secrets.<name>`. */
+ * (`steps.<key>.output.<field>`, from each step type's output_schema), the signed approve/reject
+ * links of the workflow's approval steps (`approvals.<key>.approve_url`, for a message sent before
+ * or beside them) and `secrets.<name>`. */
 import { ancestors } from "./graph";
 import type { StepDefinition, StepType } from "./types";
 
@@ -38,6 +40,12 @@ export function templateSuggestions(
       const kind = typeof schema.type === "string" ? schema.type : schema.enum ? schema.enum.join(" | ") : "any";
       out.push({ value: `steps.${upstream}.output.${field}`, detail: `${label}: ${kind}` });
     }
+  }
+  for (const step of steps) {
+    if (step.task_type !== "approval" || step.key === key) continue;
+    const label = step.name || step.key;
+    out.push({ value: `approvals.${step.key}.approve_url`, detail: `${label}: signed approve link` });
+    out.push({ value: `approvals.${step.key}.reject_url`, detail: `${label}: signed reject link` });
   }
   if (secrets.length) for (const name of secrets) out.push({ value: `secrets.${name}`, detail: "credential" });
   else out.push({ value: "secrets.", detail: "a stored credential" });

@@ -1,7 +1,7 @@
 /** /executions/:executionId: one run, live: header and actions, the graph coloured by step status, the
  * selected step's attempts and data, the Gantt timeline and the log. */
 import { useMemo, useState } from "react";
-import { useParams } from "react-router";
+import { useParams, useSearchParams } from "react-router";
 
 import { EmptyState, ErrorState, Spinner } from "@/components/ui";
 import { useExecutionStream } from "@/hooks/use-execution-stream";
@@ -45,7 +45,8 @@ function ExecutionView({ execution, live, liveLogs }: {
 }) {
   const version = useWorkflowVersion(execution.workflow, execution.workflow_version);
   const steps: VersionStep[] = useMemo(() => version.data?.definition.steps ?? [], [version.data]);
-  const [selectedKey, setSelectedKey] = useState<string | null>(null);
+  const [search] = useSearchParams();
+  const [selectedKey, setSelectedKey] = useState<string | null>(search.get("step"));  // ?step=: the Approvals page's link
   const [level, setLevel] = useState<LogLevel>("info");
   const [confirm, setConfirm] = useState<Confirm>(null);
   const [showHelp, setShowHelp] = useState(false);
@@ -106,7 +107,7 @@ function ExecutionView({ execution, live, liveLogs }: {
             : <MonitorGraph steps={steps} edges={version.data?.definition.edges} tasks={execution.task_executions} selectedKey={selectedKey} onSelect={setSelectedKey} />}
         </div>
         {selectedKey ? (
-          <StepPanel step={selectedStep} stepKey={selectedKey} attempts={byStep.get(selectedKey) ?? []} now={now}
+          <StepPanel executionId={execution.id} step={selectedStep} stepKey={selectedKey} attempts={byStep.get(selectedKey) ?? []} now={now}
                      logs={filterLogs(lines, { level, stepKey: selectedKey })} onClose={() => setSelectedKey(null)} />
         ) : (
           <RunPanel execution={execution} />

@@ -2,13 +2,21 @@
  * attempt, with how many attempts it took (all of them; a step visited again by a code workflow's loop
  * shows its visits instead, the attempts in the tooltip; the badge turns amber once anything was retried). The shell carries data-testid/data-status for browser tests. */
 import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { Ban, Check, Circle, Clock, Pause, Play, RotateCw, SkipForward, X, type LucideIcon } from "lucide-react";
 import { memo } from "react";
 
 import type { MonitorNode } from "./execution-state";
 
-const STATUS_ICON: Record<string, string> = {
-  pending: "○", queued: "◷", running: "▶", waiting: "⏸", retrying: "↻", completed: "✓", failed: "✕", skipped: "⤼", cancelled: "⊘",
+// SVG icons (lucide-react), not glyphs: Debian's chromium has no font for some (⏸ was an empty box).
+const STATUS_ICON: Record<string, LucideIcon> = {
+  pending: Circle, queued: Clock, running: Play, waiting: Pause, retrying: RotateCw, completed: Check, failed: X,
+  skipped: SkipForward, cancelled: Ban,
 };
+
+function StatusIcon({ status }: { status: string }) {
+  const Icon = STATUS_ICON[status] ?? Circle;
+  return <Icon size={13} strokeWidth={3} data-icon={status} />;
+}
 
 export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }: NodeProps<MonitorNode>) {
   const status = data.status ?? "pending";
@@ -20,7 +28,7 @@ export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }:
          data-testid={`monitor-node-${data.step.key}`} data-status={status} data-attempts={attempts} data-visits={visits}
          title={`${data.step.name || data.step.key}: ${status}`}>
       <Handle type="target" position={Position.Left} isConnectable={false} />
-      <span className="monitor-node-icon" aria-hidden="true">{STATUS_ICON[status] ?? "○"}</span>
+      <span className="monitor-node-icon" aria-hidden="true"><StatusIcon status={status} /></span>
       <div className="monitor-node-text">
         <div className="monitor-node-name">{data.step.name || data.step.key}</div>
         <div className="monitor-node-meta">

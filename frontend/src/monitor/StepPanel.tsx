@@ -1,9 +1,11 @@
 /** The side panel: a selected step's attempts (status, worker, times), the chosen attempt's input,
  * output and error with its traceback, and the step's log lines; with no step, the run's own input,
  * output and error. */
+import { Hourglass } from "lucide-react";
 import { useEffect, useState } from "react";
 
 import { ErrorDetails } from "@/components/ErrorDetails";
+import { DecisionForm } from "@/approvals/DecisionForm";
 import { formatDuration, formatTime, StatusBadge } from "@/components/ui";
 import type { ExecutionDetail, ExecutionLog, TaskExecution, VersionStep } from "@/lib/types";
 
@@ -11,6 +13,7 @@ import { JsonBlock } from "./JsonBlock";
 import { LogLine } from "./LogViewer";
 
 interface StepPanelProps {
+  executionId: string;
   step: VersionStep | undefined;
   stepKey: string;
   attempts: TaskExecution[];
@@ -19,7 +22,7 @@ interface StepPanelProps {
   onClose: () => void;
 }
 
-export function StepPanel({ step, stepKey, attempts, logs, now, onClose }: StepPanelProps) {
+export function StepPanel({ executionId, step, stepKey, attempts, logs, now, onClose }: StepPanelProps) {
   const latest = attempts.find((attempt) => attempt.is_latest);
   const [chosenId, setChosenId] = useState<string | null>(null);
   useEffect(() => setChosenId(null), [stepKey]);
@@ -60,7 +63,7 @@ export function StepPanel({ step, stepKey, attempts, logs, now, onClose }: StepP
                 ))}
               </ol>
             </section>
-            {chosen && <AttemptDetail attempt={chosen} />}
+            {chosen && <AttemptDetail attempt={chosen} executionId={executionId} />}
           </>
         )}
         <section>
@@ -93,8 +96,51 @@ function shortTime(iso: string | null): string {
   return iso ? new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "";
 }
 
-function AttemptDetail({ attempt }: { attempt: TaskExecution }) {
+/** A waiting approval (or signal) step, as the server says (`awaiting`): what it waits for, its
+ * message, Approve / Reject, and the signed links a message can carry. */
+function Awaiting({ attempt, executionId }: { attempt: TaskExecution; executionId: string }) {
+  const kind = attempt.awaiting === "approval" ? "approval" : "signal";
+  const parked = (attempt.output_data ?? {}) as Record<string, unknown>;
+  const message = typeof parked.message === "string" ? parked.message : "";
+  const links = [["Approve link", parked.approve_url], ["Reject link", parked.reject_url]]
+    .filter((pair): pair is [string, string] => typeof pair[1] === "string");
+  return (
+    <section className="monitor-awaiting" data-testid="step-awaiting">
+      <h4><Hourglass size={13} aria-hidden="true" /> {kind === "approval" ? "Awaiting approval" : `Awaiting signal “${attempt.signal_name}”`}</h4>
+      {message && <p className="approval-message">{message}</p>}
+      {attempt.wake_at && <p className="muted small">Times out {formatTime(attempt.wake_at)}.</p>}
+      {attempt.is_latest && <DecisionForm taskExecutionId={attempt.id} executionId={executionId} stepKey={attempt.step_key} kind={kind} compact />}
+      {links.length > 0 && (
+        <details className="monitor-awaiting-links">
+          <summary>Links for an email or Slack message</summary>
+          <p className="muted small">Signed, single-use, expiring. In a send_email or slack step beside this one:
+            <code>{`{{ approvals.${attempt.step_key}.approve_url }}`}</code>, <code>{`{{ approvals.${attempt.step_key}.reject_url }}`}</code>.</p>
+          {links.map(([label, url]) => <div key={label} className="small"><strong>{label}</strong> <code className="monitor-link-url">{url}</code></div>)}
+        </details>
+      )}
+    </section>
+  );
+}
+
+/** How a completed approval or signal step was answered: the `decision` the server kept (who, how, when, why). */
+function Decided({ attempt }: { attempt: TaskExecution }) {
+  const decision = (attempt.output_data as { decision?: Record<string, unknown> } | null)?.decision;
+  if (!decision || typeof decision !== "object") return null;
+  const verdict = decision.approved === true ? "Approved" : decision.approved === false ? "Rejected" : "Answered";
+  const by = typeof decision.by === "string" && decision.by ? ` by ${decision.by}` : "";
+  const how = decision.via === "link" ? " (by link)" : "";
+  return (
+    <section className={`monitor-decided monitor-decided-${verdict.toLowerCase()}`} data-testid="step-decision">
+      <h4>Decision</h4>
+      <p><strong>{verdict}</strong>{by}{how}{typeof decision.at === "string" && <> · {formatTime(decision.at)}</>}</p>
+      {typeof decision.comment === "string" && decision.comment && <p className="approval-message">“{decision.comment}”</p>}
+    </section>
+  );
+}
+
+function AttemptDetail({ attempt, executionId }: { attempt: TaskExecution; executionId: string }) {
   const traceback = typeof attempt.error_details?.traceback === "string" ? attempt.error_details.traceback : "";
+  const awaiting = attempt.status === "waiting" && attempt.awaiting;
   return (
     <>
       <section>
@@ -104,6 +150,8 @@ function AttemptDetail({ attempt }: { attempt: TaskExecution }) {
         </h4>
         <AttemptTimes attempt={attempt} />
       </section>
+      {awaiting && <Awaiting attempt={attempt} executionId={executionId} />}
+      {attempt.status === "completed" && <Decided attempt={attempt} />}
       {attempt.error_message && (
         <section className="monitor-error" role="alert">
           <h4>Error</h4>
@@ -118,7 +166,11 @@ function AttemptDetail({ attempt }: { attempt: TaskExecution }) {
         </section>
       )}
       <JsonBlock label="Input" value={attempt.input_data} empty="Not rendered yet." />
-      <JsonBlock label="Output" value={attempt.output_data} empty={attempt.status === "completed" ? "No output." : "No output yet."} />
+      {awaiting ? (
+        <JsonBlock label="Output" value={null} empty={attempt.awaiting === "approval" ? "None yet: awaiting approval." : "None yet: awaiting the signal."} />
+      ) : (
+        <JsonBlock label="Output" value={attempt.output_data} empty={attempt.status === "completed" ? "No output." : "No output yet."} />
+      )}
     </>
   );
 }

@@ -22,6 +22,8 @@ export function task(step_key: string, extra: Partial<TaskExecution> = {}): Task
     visit: 1,
     is_latest: true, // the step's only row; a test with earlier attempts marks those false, as the server does
     workflow_version: 1,
+    awaiting: null,
+    signal_name: "",
     idempotency_key: `e:${step_key}`,
     input_data: {},
     output_data: {},
