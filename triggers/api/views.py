@@ -101,7 +101,7 @@ class TriggerViewSet(OwnedViewSetMixin, mixins.RetrieveModelMixin, mixins.Destro
 
     @extend_schema(responses=s.WebhookDeliverySerializer(many=True), parameters=[
         OpenApiParameter("limit", int, description=f"At most this many (1 to {deliveries.MAX_LISTED}; 20).")])
-    @action(detail=True, methods=["get"], url_path="deliveries")
+    @action(detail=True, methods=["get"], url_path="deliveries", pagination_class=None)
     def recent_deliveries(self, request, pk=None):
         """The webhook's recent deliveries, newest first: the runs it started and the ones refused."""
         trigger = self.get_object()

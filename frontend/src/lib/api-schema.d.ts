@@ -1616,25 +1616,6 @@ export interface components {
             /** @description The same items as results. Only when the request gave limit or offset. */
             executions?: components["schemas"]["Execution"][];
         };
-        PaginatedWebhookDeliveryList: {
-            /** @example 123 */
-            count: number;
-            /**
-             * Format: uri
-             * @example http://api.example.org/accounts/?offset=400&limit=100
-             */
-            next?: string | null;
-            /**
-             * Format: uri
-             * @example http://api.example.org/accounts/?offset=200&limit=100
-             */
-            previous?: string | null;
-            results: components["schemas"]["WebhookDelivery"][];
-            /** @description The limit served (at most 1000). Only when the request gave limit or offset. */
-            limit?: number;
-            /** @description The offset served. Only when the request gave limit or offset. */
-            offset?: number;
-        };
         PaginatedWorkflowList: {
             /** @example 123 */
             count: number;
@@ -4701,8 +4682,6 @@ export interface operations {
             query?: {
                 /** @description At most this many (1 to 50; 20). */
                 limit?: number;
-                /** @description The initial index from which to return the results. */
-                offset?: number;
             };
             header?: never;
             path: {
@@ -4718,7 +4697,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PaginatedWebhookDeliveryList"];
+                    "application/json": components["schemas"]["WebhookDelivery"][];
                 };
             };
             /** @description Invalid input: the message, and the refused fields. */
