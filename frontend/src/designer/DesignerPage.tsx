@@ -17,7 +17,7 @@ import { useWorkflow, useWorkflowMutations, versionsKey, workflowKey } from "@/h
 import { api, ApiError } from "@/lib/api";
 import { codeToFlow, NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
 import { toast } from "@/lib/toast";
-import type { TriggerKind } from "@/lib/triggers";
+import { DRAFT_TRIGGER, type TriggerKind } from "@/lib/triggers";
 import type { Limits, StepType, Workflow, WorkflowVersion } from "@/lib/types";
 import { issueCount, serverIssues } from "@/lib/validation";
 
@@ -221,7 +221,17 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
   const addTrigger = useCallback((kind: TriggerKind, position?: { x: number; y: number }) => {
     if (store.getState().viewing) return;
     store.getState().addTriggerDraft(kind, position);
-  }, [store]);
+    if (position) return;
+    // Added by a click: it stands left of the steps; bring it into view when it landed outside.
+    const at = store.getState().triggerNodes.find((n) => n.id === DRAFT_TRIGGER)?.position;
+    const rect = document.querySelector(".fp-canvas")?.getBoundingClientRect();
+    if (!at || !rect) return;
+    const topLeft = flow.screenToFlowPosition({ x: rect.left, y: rect.top });
+    const bottomRight = flow.screenToFlowPosition({ x: rect.right, y: rect.bottom });
+    if (at.x < topLeft.x || at.y < topLeft.y || at.x + NODE_WIDTH > bottomRight.x || at.y + NODE_HEIGHT > bottomRight.y) {
+      flow.setCenter(at.x + NODE_WIDTH / 2, at.y + NODE_HEIGHT / 2, { zoom: flow.getViewport().zoom, duration: 200 });
+    }
+  }, [store, flow]);
 
   const keepSample = useCallback(async (input: Record<string, unknown>) => {
     const current = queryClient.getQueryData<Workflow>(workflowKey(workflow.id)) ?? workflow;

@@ -287,7 +287,7 @@ function SchedulePreviewBox({ cron, timezone }: { cron: string; timezone: string
         <>
           <p className="fp-cron-words" data-testid="cron-description">{preview.data.description}</p>
           <h4 className="fp-editor-section">Next fire times ({preview.data.timezone})</h4>
-          <ol className="fp-fires" data-testid="next-fires">
+          <ol className="fp-fires" data-testid="next-fires" data-zone={preview.data.timezone}>
             {preview.data.next.map((fire) => (
               <li key={fire.utc} className={fire.dst_change ? "fp-fire dst" : "fp-fire"}>
                 <span>{formatFire(fire)}</span>
