@@ -41,13 +41,15 @@ def test_webhook_and_schedule_triggers_on_the_canvas(embedded):  # noqa: F811
     workflow_id = created.json()["id"]
     assert api.post(f"/workflows/{workflow_id}/activate/").status_code == 200
 
+    empty = api.post("/workflows/", json={"name": "Empty canvas", "steps": []})
+    assert empty.status_code == 201, empty.text
     credentials = admin_credentials(var)
     browser = subprocess.Popen(
         ["node", "--test", "--test-reporter=spec", "e2e/triggers.test.mjs"], cwd=ROOT / "frontend",
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "BASE_URL": base, "FP_USERNAME": credentials["username"],
              "FP_PASSWORD": credentials["password"], "CHROMIUM": CHROMIUM, "ARTIFACTS": str(ARTIFACTS),
-             "WORKFLOW_ID": workflow_id})
+             "WORKFLOW_ID": workflow_id, "EMPTY_WORKFLOW_ID": empty.json()["id"]})
     try:
         hook: dict = {}
 
@@ -82,5 +84,6 @@ def test_webhook_and_schedule_triggers_on_the_canvas(embedded):  # noqa: F811
     assert delivery["accepted"] and delivery["execution_id"] == answer.json()["execution_id"]
     run = api.get(f"/executions/{delivery['execution_id']}/").json()
     assert run["triggered_by"] == "webhook" and run["input_data"]["name"] == "Ada"
-    for shot in ("trigger-webhook-listening", "trigger-webhook-captured", "trigger-schedule"):
+    for shot in ("trigger-webhook-listening", "trigger-webhook-captured", "trigger-schedule", "designer-steps-selected",
+                 "monitor-webhook-run"):
         assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
