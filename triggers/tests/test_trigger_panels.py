@@ -165,3 +165,14 @@ def test_refused_deliveries_are_kept_to_a_bound_and_rate_limited_ones_not_at_all
     codes = [deliver(hook, b"{}").status_code for _ in range(5)]
     assert codes == [401, 401, 429, 429, 429]
     assert RefusedDelivery.objects.count() == 2
+
+
+def test_with_the_cache_down_listening_is_a_503_and_deliveries_go_on_uncaptured(api, workflow, settings):
+    hook = create(api, workflow, type="webhook")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+                                   "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}}
+    response = api.post(f"/api/v1/triggers/{hook['id']}/listen/")
+    assert response.status_code == 503 and "cache is unavailable" in response.data["message"]
+    assert api.get(f"/api/v1/triggers/{hook['id']}/listen/").status_code == 503
+    assert deliver(hook, b'{"name": "Ada"}', secret=hook["secret"]).status_code == 202
