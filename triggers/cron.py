@@ -1,5 +1,5 @@
 """Cron expressions, pure: parse (celery's crontab, as celery-beat fires them), fire times in a
-timezone, the latest fire at or before a moment."""
+timezone, the latest fire at or before a moment; in words, and previewed with DST changes marked."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from celery.schedules import crontab
 
+UTC_ZONE = ZoneInfo("UTC")
 MAX_DAYS = 366 * 5  # a cron that matches nothing in five years (Feb 30th) has no fire times
 
 
@@ -82,3 +83,44 @@ def fires_between(expression: str, tz_name: str, start: datetime, end: datetime,
         times.append(moment)
         moment = latest_fire(expression, tz_name, moment - timedelta(minutes=1))
     return times[::-1]
+
+
+def describe(expression: str) -> str:
+    """The expression in words ("At 09:00, Monday through Friday"); CronError if celery refuses it."""
+    from cron_descriptor import ExpressionDescriptor, Options  # pinned by django-celery-beat
+
+    parse(expression)  # celery's rules decide what is valid, not the describer's
+    options = Options()
+    options.use_24hour_time_format = True
+    try:
+        return ExpressionDescriptor(expression, options).get_description()
+    except Exception as exc:  # noqa: BLE001 - the describer's own errors: the expression still fires
+        return f"(no description: {exc})"
+
+
+def _offset(moment: datetime) -> str:
+    offset = moment.utcoffset() or timedelta(0)
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def preview(expression: str, tz_name: str, after: datetime, count: int) -> list[dict]:
+    """The next `count` fire times, each with its UTC offset and, where the offset differs from the
+    one before (the first is compared with `after`), the DST change that happened in between; a wall
+    time the clocks skip is marked too (it fires at the instant the zone maps it to)."""
+    tz = zone(tz_name)
+    previous = after.astimezone(tz)
+    fires: list[dict] = []
+    for wall in next_fires(expression, tz_name, after, count):
+        moment = wall.astimezone(UTC_ZONE).astimezone(tz)  # the instant it fires, named as the zone names it
+        changed = _offset(moment) != _offset(previous)
+        fires.append({
+            "at": moment.isoformat(),
+            "utc": moment.astimezone(UTC_ZONE).isoformat(),
+            "offset": _offset(moment),
+            "dst_change": f"clocks changed from {_offset(previous)} to {_offset(moment)}" if changed else None,
+            "skipped_wall_time": moment.replace(tzinfo=None) != wall.replace(tzinfo=None),
+        })
+        previous = moment
+    return fires

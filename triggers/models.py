@@ -105,3 +105,22 @@ class SeenSignature(models.Model):
 
     def __str__(self) -> str:
         return f"signature {self.signature[:12]}... of {self.trigger_id}"
+
+
+class RefusedDelivery(models.Model):
+    """A webhook delivery answered with an error (bad signature, not JSON, workflow not active): shown
+    with the accepted ones (the runs the webhook started) in its recent deliveries. Only the newest
+    triggers.deliveries.KEEP_REFUSED per trigger are kept; rate-limited (429) deliveries are not
+    recorded, so a flood writes at most the webhook's rate of rows."""
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="refused_deliveries")
+    at = models.DateTimeField(auto_now_add=True, help_text="When the delivery arrived.")
+    status_code = models.PositiveSmallIntegerField(help_text="The HTTP status it was answered with.")
+    message = models.CharField(max_length=500, help_text="Why it was refused, as the sender was told.")
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["trigger", "-at"], name="refused_delivery_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.status_code} to {self.trigger_id} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -193,11 +193,12 @@ def webhook_input(trigger: Trigger, payload, headers, query) -> dict:
     return {**body, "_webhook": meta}
 
 
-def webhook_deliver(*, trigger: Trigger, payload, headers, query, idempotency_key: str | None):
-    """Start the trigger's run, or answer the one this delivery's idempotency key already started
-    (even if the workflow was paused since). (execution, created); WorkflowNotActive (409) otherwise."""
+def webhook_deliver(*, trigger: Trigger, input_data: dict, idempotency_key: str | None):
+    """Start the trigger's run with `input_data` (webhook_input's), or answer the one this delivery's
+    idempotency key already started (even if the workflow was paused since). (execution, created);
+    WorkflowNotActive (409) otherwise."""
     return workflow_services.execution_start(
-        workflow=trigger.workflow, input_data=webhook_input(trigger, payload, headers, query),
+        workflow=trigger.workflow, input_data=input_data,
         idempotency_key=f"webhook:{idempotency_key}" if idempotency_key else None,
         triggered_by=TriggerSource.WEBHOOK)
 

@@ -7,6 +7,8 @@ from rest_framework import serializers
 from workflows import bounds
 
 from ..cron import next_fires
+
+MAX_PREVIEW = 50  # fire times previewed at most
 from ..models import Event, MissedFires, Trigger, TriggerType
 
 
@@ -81,3 +83,55 @@ class EventSerializer(serializers.ModelSerializer):
         model = Event
         fields = ["id", "name", "payload", "at", "created_at"]
         read_only_fields = fields
+
+
+class SchedulePreviewInputSerializer(serializers.Serializer):
+    cron = serializers.CharField(max_length=200)
+    timezone = serializers.CharField(max_length=64, required=False, default="UTC")
+    count = serializers.IntegerField(min_value=1, max_value=MAX_PREVIEW, required=False, default=5)
+
+
+class FireTimeSerializer(serializers.Serializer):
+    at = serializers.CharField(help_text="The fire time in the schedule's timezone (ISO 8601 with its offset).")
+    utc = serializers.CharField(help_text="The same instant in UTC.")
+    offset = serializers.CharField(help_text="The zone's offset then, e.g. UTC+02:00.")
+    dst_change = serializers.CharField(allow_null=True, help_text="Set when the offset differs from the fire "
+                                                                  "before (the first: from now): a DST change.")
+    skipped_wall_time = serializers.BooleanField(help_text="The cron's wall time does not exist that day "
+                                                           "(clocks went forward); it fires at `at`.")
+
+
+class SchedulePreviewSerializer(serializers.Serializer):
+    description = serializers.CharField(help_text="The cron expression in words.")
+    timezone = serializers.CharField()
+    next = FireTimeSerializer(many=True)
+
+
+class WebhookSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text="The webhook's HMAC signing secret.")
+
+
+class WebhookCaptureSerializer(serializers.Serializer):
+    received_at = serializers.CharField()
+    status_code = serializers.IntegerField(help_text="What the delivery was answered with.")
+    message = serializers.CharField(allow_blank=True, help_text="Why it was refused, if it was.")
+    headers = serializers.DictField(child=serializers.CharField())
+    query = serializers.JSONField()
+    input = serializers.JSONField(allow_null=True, help_text="The input the run got (its sample input), or "
+                                                             "null if the delivery was refused before it was read.")
+    body_text = serializers.CharField(allow_null=True, help_text="The raw body when `input` is null (cut).")
+
+
+class WebhookListenSerializer(serializers.Serializer):
+    listening = serializers.BooleanField(help_text="Waiting for a delivery.")
+    expires_at = serializers.CharField(allow_null=True)
+    capture = WebhookCaptureSerializer(allow_null=True)
+
+
+class WebhookDeliverySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    accepted = serializers.BooleanField()
+    status_code = serializers.IntegerField()
+    message = serializers.CharField(allow_blank=True)
+    execution_id = serializers.UUIDField(allow_null=True)
+    execution_status = serializers.CharField(allow_null=True)

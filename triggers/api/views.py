@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -12,8 +13,11 @@ from rest_framework.views import APIView
 from workflows.api.views import OwnedViewSetMixin
 from workflows.models import Workflow
 
-from .. import services
-from ..models import Trigger
+from workflows.errors import Conflict, InvalidInput
+from workflows.secrets import decrypt
+
+from .. import cron, deliveries, services
+from ..models import Trigger, TriggerType
 from . import serializers as s
 
 
@@ -70,6 +74,62 @@ class TriggerViewSet(OwnedViewSetMixin, mixins.RetrieveModelMixin, mixins.Destro
         trigger = self.get_object()
         secret = services.webhook_rotate_secret(trigger=trigger)
         return Response(_created(trigger, secret, request))
+
+
+    @extend_schema(request=None, responses=s.WebhookSecretSerializer)
+    @action(detail=True, methods=["post"], url_path="reveal-secret")
+    def reveal_secret(self, request, pk=None):
+        """The webhook's signing secret, for its owner (a POST: never cached, never in a link)."""
+        trigger = self.get_object()
+        if trigger.type != TriggerType.WEBHOOK:
+            raise Conflict("only a webhook trigger has a secret")
+        return Response({"secret": decrypt(trigger.secret_encrypted)})
+
+    @extend_schema(methods=["POST"], request=None, responses=s.WebhookListenSerializer,
+                   description="Capture the next delivery to this webhook for 2 minutes (it still runs).")
+    @extend_schema(methods=["GET"], responses=s.WebhookListenSerializer, description="Poll: the delivery caught, if any.")
+    @extend_schema(methods=["DELETE"], responses={204: None}, description="Stop listening; forget the capture.")
+    @action(detail=True, methods=["get", "post", "delete"])
+    def listen(self, request, pk=None):
+        trigger = self.get_object()
+        if request.method == "POST":
+            return Response(deliveries.listen_start(trigger=trigger))
+        if request.method == "DELETE":
+            deliveries.listen_stop(trigger=trigger)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(s.WebhookListenSerializer(deliveries.listen_state(trigger=trigger)).data)
+
+    @extend_schema(responses=s.WebhookDeliverySerializer(many=True), parameters=[
+        OpenApiParameter("limit", int, description=f"At most this many (1 to {deliveries.MAX_LISTED}; 20).")])
+    @action(detail=True, methods=["get"], url_path="deliveries", pagination_class=None)
+    def recent_deliveries(self, request, pk=None):
+        """The webhook's recent deliveries, newest first: the runs it started and the ones refused."""
+        trigger = self.get_object()
+        limit = request.query_params.get("limit", "20")
+        if not limit.isdigit() or not 1 <= int(limit) <= deliveries.MAX_LISTED:
+            raise InvalidInput(f"limit: a whole number from 1 to {deliveries.MAX_LISTED}",
+                               fields={"limit": [f"a whole number from 1 to {deliveries.MAX_LISTED}"]})
+        rows = deliveries.webhook_deliveries(trigger=trigger, limit=int(limit))
+        return Response(s.WebhookDeliverySerializer(rows, many=True).data)
+
+    @extend_schema(request=s.SchedulePreviewInputSerializer, responses=s.SchedulePreviewSerializer)
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        """A cron expression in words and its next fire times in a timezone, DST changes marked: what a
+        schedule would do, asked before it is saved."""
+        data = s.SchedulePreviewInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        expression, tz, count = (data.validated_data[k] for k in ("cron", "timezone", "count"))
+        try:
+            cron.zone(tz)
+        except cron.CronError as exc:
+            raise InvalidInput(f"timezone: {exc}", fields={"timezone": [str(exc)]}) from None
+        try:
+            description = cron.describe(expression)
+        except cron.CronError as exc:
+            raise InvalidInput(f"cron: {exc}", fields={"cron": [str(exc)]}) from None
+        fires = cron.preview(expression, tz, timezone.now(), count)
+        return Response({"description": description, "timezone": tz, "next": fires})
 
 
 class EventView(APIView):

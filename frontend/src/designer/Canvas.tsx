@@ -1,15 +1,16 @@
-/** The canvas: React Flow over the designer store, palette drops, connections that refuse cycles,
- * minimap and controls. Marks itself data-ready (and window.__flowpilotDesigner) once drawn, and
+/** The canvas: React Flow over the designer store (the steps, and the triggers' start nodes left of
+ * them), palette drops, connections that refuse cycles, minimap and controls. Marks itself data-ready (and window.__flowpilotDesigner) once drawn, and
  * data-checked while the problems shown are the server's answer for the graph on screen. */
 import {
   Background, BackgroundVariant, Controls, MarkerType, MiniMap, Panel, ReactFlow,
-  type Connection, type DefaultEdgeOptions, type Node,
+  type Connection, type DefaultEdgeOptions, type Node, type NodeChange,
 } from "@xyflow/react";
-import { useCallback, useEffect, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 
 import { edgeTypes } from "@/components/LoopEdge";
 import { usePaletteDrop } from "@/hooks/use-palette-drop";
 import { toast } from "@/lib/toast";
+import { isTriggerNodeId, triggerEdges, type TriggerKind } from "@/lib/triggers";
 import type { StepType } from "@/lib/types";
 import { isWarning, type Issue } from "@/lib/validation";
 
@@ -31,6 +32,7 @@ const fitViewOptions = { padding: 0.2, maxZoom: 1.2 };
 
 interface CanvasProps {
   onDropType: (type: StepType, position: { x: number; y: number }) => void;
+  onDropTrigger: (kind: TriggerKind, position: { x: number; y: number }) => void;
   toolbar: ReactNode;
 }
 
@@ -40,7 +42,7 @@ function minimapIssueColor(issues: Issue[] | undefined): string {
   return issues.some((i) => !isWarning(i)) ? "#f04438" : "#f79009";
 }
 
-export function Canvas({ onDropType, toolbar }: CanvasProps) {
+export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
   const api = useDesignerApi();
   const nodes = useDesigner((s) => s.nodes);
   const edges = useDesigner((s) => s.edges);
@@ -48,10 +50,18 @@ export function Canvas({ onDropType, toolbar }: CanvasProps) {
   const readOnly = useDesigner((s) => s.viewing !== null);
   const checked = useDesigner((s) => s.validatedRevision === s.revision);
   const { onNodesChange, onEdgesChange, beginDrag } = api.getState();
-  const drop = usePaletteDrop(stepTypes, onDropType);
+  const triggerNodes = useDesigner((s) => s.triggerNodes);
+  const drop = usePaletteDrop(stepTypes, onDropType, readOnly ? undefined : onDropTrigger);
+  // Fit the view to the workflow when it opens with steps; an empty canvas stays at 1x, so that the
+  // first step dropped lands where it was dropped (a pending fitView would centre it and zoom in).
+  const [fitOnOpen] = useState(() => api.getState().nodes.length > 0);
+  const shownNodes = useMemo<Node[]>(() => (triggerNodes.length ? [...triggerNodes, ...nodes] : nodes), [triggerNodes, nodes]);
+  const shownEdges = useMemo(() => (triggerNodes.length ? [...triggerEdges(triggerNodes, nodes, edges), ...edges] : edges),
+    [triggerNodes, nodes, edges]);
   const [ready, setReady] = useState(false);
   const minimapColor = useCallback((node: Node) =>
-    (node.selected ? "#4f46e5" : minimapIssueColor(api.getState().issues[node.id])), [api]);
+    (node.selected ? "#4f46e5" : isTriggerNodeId(node.id) ? "#f5b544"
+      : minimapIssueColor(api.getState().issues[node.id])), [api]);
 
   const onConnect = useCallback((connection: Connection) => {
     const result = api.getState().connect(connection);
@@ -74,21 +84,23 @@ export function Canvas({ onDropType, toolbar }: CanvasProps) {
          data-checked={checked ? "true" : "false"}
          onDragOver={drop.onDragOver} onDrop={drop.onDrop}>
       <ReactFlow
-        nodes={nodes}
-        edges={edges}
+        nodes={shownNodes}
+        edges={shownEdges}
         nodeTypes={nodeTypes}
         edgeTypes={edgeTypes}
         defaultEdgeOptions={defaultEdgeOptions}
-        onNodesChange={onNodesChange}
+        onNodesChange={onNodesChange as (changes: NodeChange[]) => void}
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
-        onNodeDragStart={beginDrag}
+        onNodeDragStart={(_, node) => {
+          if (!isTriggerNodeId(node.id)) beginDrag(); // a trigger's place is not part of the definition
+        }}
         onInit={onInit}
         nodesDraggable={!readOnly}
         nodesConnectable={!readOnly}
         deleteKeyCode={null}
         onlyRenderVisibleElements
-        fitView
+        fitView={fitOnOpen}
         fitViewOptions={fitViewOptions}
         minZoom={0.1}
         maxZoom={2}

@@ -12,10 +12,12 @@ import { useLimits } from "@/hooks/use-limits";
 import { useServerValidation } from "@/hooks/use-server-validation";
 import { useStepTypes } from "@/hooks/use-step-types";
 import { useUnsavedChangesPrompt } from "@/hooks/use-unsaved-changes-prompt";
-import { useWorkflow, useWorkflowMutations, versionsKey } from "@/hooks/use-workflow";
-import { ApiError } from "@/lib/api";
+import { useTriggers } from "@/hooks/use-triggers";
+import { useWorkflow, useWorkflowMutations, versionsKey, workflowKey } from "@/hooks/use-workflow";
+import { api, ApiError } from "@/lib/api";
 import { codeToFlow, NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
 import { toast } from "@/lib/toast";
+import { DRAFT_TRIGGER, type TriggerKind } from "@/lib/triggers";
 import type { Limits, StepType, Workflow, WorkflowVersion } from "@/lib/types";
 import { issueCount, serverIssues, warningCount } from "@/lib/validation";
 
@@ -27,6 +29,7 @@ import { Palette } from "./Palette";
 import { RunDialog, type RunPlan } from "./RunDialog";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import { createDesignerStore } from "./store";
+import { TriggerPanel } from "./TriggerPanel";
 import { versionSteps } from "./versions";
 import { VersionsDialog } from "./VersionsDialog";
 
@@ -87,6 +90,11 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
   const viewing = useDesigner((s) => s.viewing);
   const canUndo = useDesigner((s) => s.past.length > 0 && !s.viewing);
   const canRedo = useDesigner((s) => s.future.length > 0 && !s.viewing);
+  const triggerOpen = useDesigner((s) => s.selectedTrigger !== null);
+  const triggers = useTriggers(workflow.id);
+  useEffect(() => {
+    if (triggers.data) store.getState().setTriggers(triggers.data);
+  }, [triggers.data, store]);
   const sampleInput = useMemo(() => {
     const sample = workflow.metadata?.sample_input;
     return sample && typeof sample === "object" && !Array.isArray(sample) ? (sample as Record<string, unknown>) : {};
@@ -215,6 +223,27 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
     }
   }, [store, flow]);
 
+  const addTrigger = useCallback((kind: TriggerKind, position?: { x: number; y: number }) => {
+    if (store.getState().viewing) return;
+    store.getState().addTriggerDraft(kind, position);
+    if (position) return;
+    // Added by a click: it stands left of the steps; bring it into view when it landed outside.
+    const at = store.getState().triggerNodes.find((n) => n.id === DRAFT_TRIGGER)?.position;
+    const rect = document.querySelector(".fp-canvas")?.getBoundingClientRect();
+    if (!at || !rect) return;
+    const topLeft = flow.screenToFlowPosition({ x: rect.left, y: rect.top });
+    const bottomRight = flow.screenToFlowPosition({ x: rect.right, y: rect.bottom });
+    if (at.x < topLeft.x || at.y < topLeft.y || at.x + NODE_WIDTH > bottomRight.x || at.y + NODE_HEIGHT > bottomRight.y) {
+      flow.setCenter(at.x + NODE_WIDTH / 2, at.y + NODE_HEIGHT / 2, { zoom: flow.getViewport().zoom, duration: 200 });
+    }
+  }, [store, flow]);
+
+  const keepSample = useCallback(async (input: Record<string, unknown>) => {
+    const current = queryClient.getQueryData<Workflow>(workflowKey(workflow.id)) ?? workflow;
+    const saved = await api.patch<Workflow>(`workflows/${workflow.id}/`, { metadata: { ...(current.metadata ?? {}), sample_input: input } });
+    queryClient.setQueryData(workflowKey(workflow.id), saved);
+  }, [queryClient, workflow]);
+
   const layoutAndFit = useCallback(() => {
     store.getState().autoLayout();
     requestAnimationFrame(() => flow.fitView({ padding: 0.2, maxZoom: 1.2, duration: 200 }));
@@ -287,10 +316,12 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
         </div>
       )}
       <div className="fp-designer-body">
-        <Palette stepTypes={stepTypes} disabled={viewing !== null} onAdd={addType} />
-        <Canvas onDropType={addType} toolbar={toolbar} />
-        <aside className="fp-editor" aria-label="Step editor">
-          <NodeEditor sampleInput={sampleInput} />
+        <Palette stepTypes={stepTypes} disabled={viewing !== null} onAdd={addType}
+                 onAddTrigger={workflow.kind === "code" ? undefined : addTrigger} />
+        <Canvas onDropType={addType} onDropTrigger={addTrigger} toolbar={toolbar} />
+        <aside className="fp-editor" aria-label={triggerOpen ? "Trigger editor" : "Step editor"}>
+          {triggerOpen ? <TriggerPanel workflowId={workflow.id} onUseSample={keepSample} />
+            : <NodeEditor sampleInput={sampleInput} />}
         </aside>
       </div>
       {open === "run" && (

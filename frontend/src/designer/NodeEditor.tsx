@@ -28,17 +28,39 @@ export const NodeEditor = memo(function NodeEditor({ sampleInput }: { sampleInpu
   return <StepEditor key={selected} stepKey={selected} step={step} sampleInput={sampleInput} />;
 });
 
+/** Several steps selected: say so, and offer what applies to them all. */
+function SelectionPanel({ count, readOnly }: { count: number; readOnly: boolean }) {
+  const api = useDesignerApi();
+  return (
+    <div className="fp-selection" data-testid="selection-panel">
+      <strong>{count} steps selected</strong>
+      <span className="muted small">Drag one to move them together; Ctrl+C copies them.</span>
+      {!readOnly && (
+        <div className="fp-trigger-actions">
+          <button type="button" className="btn btn-sm btn-danger" data-testid="delete-selected"
+                  onClick={() => api.getState().deleteSelected()}>Delete {count} steps</button>
+          <button type="button" className="btn btn-sm" onClick={() => api.getState().select([])}>Clear selection</button>
+        </div>
+      )}
+    </div>
+  );
+}
+
 function ProblemsPanel() {
   const api = useDesignerApi();
   const issues = useDesigner((s) => s.issues);
   const general = useDesigner((s) => s.generalErrors);
   const count = useDesigner((s) => s.nodes.length);
+  const chosen = useDesigner((s) => s.nodes.reduce((n, node) => n + (node.selected ? 1 : 0), 0));
+  const readOnly = useDesigner((s) => s.viewing !== null);
   const entries = Object.entries(issues).filter(([, list]) => list.length);
   return (
     <div className="fp-editor-body">
-      <p className="muted">
-        {count ? "Select a step to edit it. Shift-drag to select several; Ctrl-click to add to the selection." : "Add a step from the palette to begin."}
-      </p>
+      {chosen > 1 ? <SelectionPanel count={chosen} readOnly={readOnly} /> : (
+        <p className="muted">
+          {count ? "Select a step to edit it. Shift-drag to select several; Ctrl-click to add to the selection." : "Add a step from the palette to begin."}
+        </p>
+      )}
       {(entries.length > 0 || general.length > 0) && (
         <div className="fp-problems">
           <h3>Problems</h3>

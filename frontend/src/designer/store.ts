@@ -11,6 +11,9 @@ import {
 } from "@/lib/graph";
 import { defaultsFor, humanize } from "@/lib/schema-form";
 import { renameStepReferences } from "@/lib/templates";
+import {
+  DRAFT_TRIGGER, isTriggerNodeId, triggerNodes, type Trigger, type TriggerKind, type TriggerNode,
+} from "@/lib/triggers";
 import type { Limits, StepDefinition, StepType } from "@/lib/types";
 import { keyProblem, type Issue, type IssueMap } from "@/lib/validation";
 
@@ -59,6 +62,13 @@ export interface DesignerState {
   viewing: { version: number; code?: boolean } | null;
   stash: Snapshot | null;
   lastEdit: { tag: string; at: number } | null;
+  /** The workflow's triggers (the triggers API's; never part of the definition, never undone). */
+  triggers: Trigger[];
+  /** Their start nodes, drawn left of the steps; the draft's when a trigger is being added. */
+  triggerNodes: TriggerNode[];
+  triggerDraft: { kind: TriggerKind; at?: XYPosition } | null;
+  /** The trigger node whose panel is open (its node id), when no step is. */
+  selectedTrigger: string | null;
 
   load(steps: StepDefinition[], meta?: { name?: string; description?: string }): void;
   setStepTypes(types: StepType[]): void;
@@ -88,6 +98,12 @@ export interface DesignerState {
   exitView(): void;
   restoreVersion(steps: StepDefinition[]): void;
   steps(): StepDefinition[];
+  setTriggers(triggers: Trigger[]): void;
+  /** Start adding a trigger: a draft node (at `at`, or placed with the others), its panel open. */
+  addTriggerDraft(kind: TriggerKind, at?: XYPosition): void;
+  /** The draft was created (as `created`, selected now) or abandoned. */
+  endTriggerDraft(created?: Trigger): void;
+  selectTrigger(nodeId: string | null): void;
 }
 
 /** Keep the previous array of a step whose problems did not change, so its node does not re-render. */
@@ -148,6 +164,30 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
       return only;
     };
 
+    /** No trigger selected (a step is now); the draft goes with its panel. */
+    const unselectTriggers = (): Partial<DesignerState> => {
+      const { triggerNodes: current, triggerDraft, selectedTrigger } = get();
+      if (!selectedTrigger && !current.some((n) => n.selected)) return {};
+      const kept = triggerDraft ? current.filter((n) => n.id !== DRAFT_TRIGGER) : current;
+      return { selectedTrigger: null, triggerDraft: null, triggerNodes: kept.map((n) => (n.selected ? { ...n, selected: false } : n)) };
+    };
+
+    /** The canvas's changes to trigger nodes: moved (not saved anywhere), measured, (un)selected. */
+    const applyTriggerChanges = (changes: NodeChange<StepNode>[]) => {
+      const allowed = changes.filter((c) => c.type !== "remove") as unknown as NodeChange<TriggerNode>[];
+      const next = applyNodeChanges(allowed, get().triggerNodes);
+      const patch: Partial<DesignerState> = { triggerNodes: next };
+      if (allowed.some((c) => c.type === "select")) {
+        const chosen = next.filter((n) => n.selected);
+        patch.selectedTrigger = chosen.length === 1 ? chosen[0].id : null;
+        if (chosen.length && get().triggerDraft && !chosen.some((n) => n.id === DRAFT_TRIGGER)) {
+          patch.triggerDraft = null;
+          patch.triggerNodes = next.filter((n) => n.id !== DRAFT_TRIGGER);
+        }
+      }
+      set(patch);
+    };
+
     const withGraph = (steps: StepDefinition[]) => {
       const { nodes, edges } = stepsToFlow(steps);
       const unplaced = steps.length > 1 && steps.every((s) => !s.position?.x && !s.position?.y);
@@ -178,6 +218,10 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
       viewing: null,
       stash: null,
       lastEdit: null,
+      triggers: [],
+      triggerNodes: [],
+      triggerDraft: null,
+      selectedTrigger: null,
 
       load(steps, meta = {}) {
         const graph = withGraph(steps);
@@ -208,14 +252,20 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
         set({ description, revision: nextRevision() });
       },
 
-      onNodesChange(changes) {
+      onNodesChange(all) {
+        const forTriggers = all.filter((c) => "id" in c && isTriggerNodeId(c.id));
+        const changes = forTriggers.length ? all.filter((c) => !("id" in c && isTriggerNodeId(c.id))) : all;
+        if (forTriggers.length) applyTriggerChanges(forTriggers);
         const { nodes, viewing } = get();
         // Removal goes through deleteSelected (one undo step); dragging is recorded by beginDrag.
         const allowed = changes.filter((c) => c.type !== "remove" && !(viewing && c.type === "position"));
         if (!allowed.length) return;
         const next = applyNodeChanges(allowed, nodes);
         const patch: Partial<DesignerState> = { nodes: next };
-        if (allowed.some((c) => c.type === "select")) patch.selected = selectedOf(next);
+        if (allowed.some((c) => c.type === "select")) {
+          patch.selected = selectedOf(next);
+          if (next.some((n) => n.selected)) Object.assign(patch, unselectTriggers());
+        }
         // A drag is a change of the definition (positions are saved) once it ends.
         if (allowed.some((c) => c.type === "position" && !c.dragging)) patch.revision = nextRevision();
         set(patch);
@@ -259,7 +309,7 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
         };
         remember();
         const node: StepNode = { id: key, type: "step", position, data: { step }, selected: true };
-        commit([...deselect(nodes), node], edges, { selected: key });
+        commit([...deselect(nodes), node], edges, { selected: key, ...unselectTriggers() });
         return key;
       },
 
@@ -307,7 +357,43 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
       select(keys) {
         const wanted = new Set(keys);
         const nodes = get().nodes.map((n) => (!!n.selected === wanted.has(n.id) ? n : { ...n, selected: wanted.has(n.id) }));
-        set({ nodes, selected: keys.length === 1 ? keys[0] : null });
+        set({ nodes, selected: keys.length === 1 ? keys[0] : null, ...(keys.length ? unselectTriggers() : {}) });
+      },
+
+      setTriggers(triggers) {
+        const { triggerDraft, triggerNodes: previous, nodes, edges, selectedTrigger } = get();
+        const next = triggerNodes(triggers, triggerDraft?.kind ?? null, previous, nodes, edges, triggerDraft?.at);
+        const shown = selectedTrigger && next.some((n) => n.id === selectedTrigger) ? selectedTrigger : null;
+        set({ triggers, triggerNodes: next, selectedTrigger: shown });
+      },
+
+      addTriggerDraft(kind, at) {
+        const { triggers, triggerNodes: previous, nodes, edges } = get();
+        const kept = previous.filter((n) => n.id !== DRAFT_TRIGGER);
+        const next = triggerNodes(triggers, kind, kept, nodes, edges, at)
+          .map((n) => ({ ...n, selected: n.id === DRAFT_TRIGGER }));
+        set({ triggerDraft: { kind, at }, triggerNodes: next, selectedTrigger: DRAFT_TRIGGER, nodes: deselect(nodes), selected: null });
+      },
+
+      endTriggerDraft(created) {
+        const { triggers, triggerNodes: previous, nodes, edges } = get();
+        const draft = previous.find((n) => n.id === DRAFT_TRIGGER);
+        const list = created ? [...triggers.filter((t) => t.id !== created.id), created] : triggers;
+        // The created trigger takes the draft's place on the canvas.
+        const kept = previous.filter((n) => n.id !== DRAFT_TRIGGER)
+          .concat(created && draft ? [{ ...draft, id: `trigger:${created.id}` }] : []);
+        set({ triggerDraft: null, triggers: list });
+        const next = triggerNodes(list, null, kept, nodes, edges);
+        const selectedTrigger = created ? `trigger:${created.id}` : null;
+        set({ triggerNodes: next.map((n) => ({ ...n, selected: n.id === selectedTrigger })), selectedTrigger });
+      },
+
+      selectTrigger(nodeId) {
+        const { triggerNodes: current, nodes } = get();
+        set({
+          triggerNodes: current.map((n) => (!!n.selected === (n.id === nodeId) ? n : { ...n, selected: n.id === nodeId })),
+          selectedTrigger: nodeId, ...(nodeId ? { nodes: deselect(nodes), selected: null } : {}),
+        });
       },
 
       deleteSelected() {
@@ -394,6 +480,12 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
         }
         remember();
         commit(layout(nodes, edges), edges);
+        // The triggers line up again left of the steps that start a run.
+        const { triggers, triggerDraft, triggerNodes: old } = get();
+        const byId = new Map(old.map((n) => [n.id, n]));
+        const placed = triggerNodes(triggers, triggerDraft?.kind ?? null, [], get().nodes, edges)
+          .map((n) => ({ ...n, selected: byId.get(n.id)?.selected, measured: byId.get(n.id)?.measured }));
+        set({ triggerNodes: placed });
       },
 
       markSaved(rev) {

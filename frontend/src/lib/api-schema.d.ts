@@ -606,6 +606,59 @@ export interface paths {
         patch: operations["triggers_partial_update"];
         trace?: never;
     };
+    "/api/v1/triggers/{id}/deliveries/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The webhook's recent deliveries, newest first: the runs it started and the ones refused. */
+        get: operations["triggers_deliveries_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/triggers/{id}/listen/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Poll: the delivery caught, if any. */
+        get: operations["triggers_listen_retrieve"];
+        put?: never;
+        /** @description Capture the next delivery to this webhook for 2 minutes (it still runs). */
+        post: operations["triggers_listen_create"];
+        /** @description Stop listening; forget the capture. */
+        delete: operations["triggers_listen_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/triggers/{id}/reveal-secret/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description The webhook's signing secret, for its owner (a POST: never cached, never in a link). */
+        post: operations["triggers_reveal_secret_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/triggers/{id}/rotate-secret/": {
         parameters: {
             query?: never;
@@ -617,6 +670,26 @@ export interface paths {
         put?: never;
         /** @description The one place where the owner filter is applied: a user sees only their own objects. */
         post: operations["triggers_rotate_secret_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/triggers/preview/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description A cron expression in words and its next fire times in a timezone, DST changes marked: what a
+         *     schedule would do, asked before it is saved.
+         */
+        post: operations["triggers_preview_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1609,6 +1682,18 @@ export interface components {
             /** Format: date-time */
             last_success_at: string | null;
         };
+        FireTime: {
+            /** @description The fire time in the schedule's timezone (ISO 8601 with its offset). */
+            at: string;
+            /** @description The same instant in UTC. */
+            utc: string;
+            /** @description The zone's offset then, e.g. UTC+02:00. */
+            offset: string;
+            /** @description Set when the offset differs from the fire before (the first: from now): a DST change. */
+            dst_change: string | null;
+            /** @description The cron's wall time does not exist that day (clocks went forward); it fires at `at`. */
+            skipped_wall_time: boolean;
+        };
         /**
          * @description * `debug` - Debug
          *     * `info` - Info
@@ -1936,6 +2021,19 @@ export interface components {
         SampleStep: {
             /** @description What the upstream step answered (templates: steps.<key>.output). */
             output: unknown;
+        };
+        SchedulePreview: {
+            /** @description The cron expression in words. */
+            description: string;
+            timezone: string;
+            next: components["schemas"]["FireTime"][];
+        };
+        SchedulePreviewInput: {
+            cron: string;
+            /** @default UTC */
+            timezone: string;
+            /** @default 5 */
+            count: number;
         };
         Signal: {
             name: string;
@@ -2321,6 +2419,41 @@ export interface components {
          * @enum {string}
          */
         VersionEnum: "original" | "latest";
+        WebhookCapture: {
+            received_at: string;
+            /** @description What the delivery was answered with. */
+            status_code: number;
+            /** @description Why it was refused, if it was. */
+            message: string;
+            headers: {
+                [key: string]: string;
+            };
+            query: unknown;
+            /** @description The input the run got (its sample input), or null if the delivery was refused before it was read. */
+            input: unknown;
+            /** @description The raw body when `input` is null (cut). */
+            body_text: string | null;
+        };
+        WebhookDelivery: {
+            /** Format: date-time */
+            at: string;
+            accepted: boolean;
+            status_code: number;
+            message: string;
+            /** Format: uuid */
+            execution_id: string | null;
+            execution_status: string | null;
+        };
+        WebhookListen: {
+            /** @description Waiting for a delivery. */
+            listening: boolean;
+            expires_at: string | null;
+            capture: components["schemas"]["WebhookCapture"] | null;
+        };
+        WebhookSecret: {
+            /** @description The webhook's HMAC signing secret. */
+            secret: string;
+        };
         Workflow: {
             /** Format: uuid */
             readonly id: string;
@@ -4935,6 +5068,262 @@ export interface operations {
             };
         };
     };
+    triggers_deliveries_list: {
+        parameters: {
+            query?: {
+                /** @description At most this many (1 to 50; 20). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this trigger. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"][];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    triggers_listen_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this trigger. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookListen"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    triggers_listen_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this trigger. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookListen"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    triggers_listen_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this trigger. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    triggers_reveal_secret_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this trigger. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     triggers_rotate_secret_create: {
         parameters: {
             query?: never;
@@ -4966,6 +5355,58 @@ export interface operations {
             };
             /** @description Not found (or not yours). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    triggers_preview_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SchedulePreviewInput"];
+                "application/x-www-form-urlencoded": components["schemas"]["SchedulePreviewInput"];
+                "multipart/form-data": components["schemas"]["SchedulePreviewInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePreview"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

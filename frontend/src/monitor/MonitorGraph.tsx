@@ -28,6 +28,10 @@ export function MonitorGraph(props: Props) {
   );
 }
 
+/** Room kept on the right for the minimap (150px wide, 15px from the edge), so that fitting the
+ * graph never puts its last column under it. */
+const FIT_VIEW = { padding: { top: "24px", bottom: "24px", left: "24px", right: "190px" }, maxZoom: 1.2 } as const;
+
 function Graph({ steps, edges, tasks, selectedKey, onSelect }: Props) {
   const flow = useMemo(() => monitorFlow(steps, tasks, edges), [steps, tasks, edges]);
   const nodes = useMemo(() => flow.nodes.map((node) => ({ ...node, selected: node.id === selectedKey })), [flow.nodes, selectedKey]);
@@ -35,7 +39,7 @@ function Graph({ steps, edges, tasks, selectedKey, onSelect }: Props) {
   const shape = steps.map((step) => step.key).join(",");
   // Fit again when the graph itself changes (not on every status change).
   useEffect(() => {
-    const frame = requestAnimationFrame(() => void fitView({ padding: 0.2, maxZoom: 1.2 }));
+    const frame = requestAnimationFrame(() => void fitView(FIT_VIEW));
     return () => cancelAnimationFrame(frame);
   }, [shape, fitView]);
 
@@ -51,7 +55,7 @@ function Graph({ steps, edges, tasks, selectedKey, onSelect }: Props) {
         elementsSelectable
         edgesFocusable={false}
         fitView
-        fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
+        fitViewOptions={FIT_VIEW}
         minZoom={0.2}
         onNodeClick={(_, node) => onSelect(node.id === selectedKey ? null : node.id)}
         onPaneClick={() => onSelect(null)}

@@ -2,5 +2,6 @@
 import type { NodeTypes } from "@xyflow/react";
 
 import { StepNode } from "./StepNode";
+import { TriggerNode } from "./TriggerNode";
 
-export const nodeTypes: NodeTypes = { step: StepNode };
+export const nodeTypes: NodeTypes = { step: StepNode, trigger: TriggerNode };
