@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0008_execution_max_retries'),
+        ('workflows', '0009_taskexecution_workflow_version'),
     ]
 
     operations = [
