@@ -320,3 +320,107 @@ def test_approve_in_the_monitor_reject_on_the_approvals_page_and_by_link(embedde
     assert steps["refund"]["status"] == "completed"
     for shot in ("approval-monitor-waiting", "approval-monitor-approved", "approvals-page", "approval-link-page"):
         assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
+
+
+def test_the_issue_16_journey_through_the_ui_only(embedded):
+    """Issue 16's "Done means" in one browser script (frontend/e2e/issue-16-journey.test.mjs), through
+    the UI only: this side gives it a real HTTP server (the CRM's 500 with a body, then 200; Slack),
+    fires the webhook's test delivery, signed as the README says, while the browser listens, then
+    checks on the server what the browser did."""
+    from triggers.tests.test_browser import signed_post
+
+    base, var = embedded
+    api = admin_api(base, var)
+    receiver = Server()
+    name = "Signup to Slack (journey)"
+    credentials = admin_credentials(var)
+    browser = subprocess.Popen(
+        ["node", "--test", "--test-reporter=spec", "e2e/issue-16-journey.test.mjs"], cwd=ROOT / "frontend",
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "BASE_URL": base, "FP_USERNAME": credentials["username"],
+             "FP_PASSWORD": credentials["password"], "CHROMIUM": CHROMIUM, "ARTIFACTS": str(ARTIFACTS),
+             "RECEIVER_URL": receiver.url})
+    try:
+        hook: dict = {}
+
+        def listening() -> bool:
+            assert browser.poll() is None, browser.stdout.read()[-12000:]
+            found = api.get("/workflows/", params={"search": name}).json()["results"]
+            hooks = found and [t for t in api.get(f"/workflows/{found[0]['id']}/triggers/").json()
+                               if t["type"] == "webhook"]
+            if not hooks:
+                return False
+            hook.update(hooks[0])
+            return api.get(f"/triggers/{hook['id']}/listen/").json()["listening"]
+
+        wait_for(listening, timeout=180, interval=0.5, message="the browser to listen for a test delivery")
+        secret = api.post(f"/triggers/{hook['id']}/reveal-secret/").json()["secret"]
+        answer = signed_post(hook["url"], secret, {"name": "Ada", "email": "ada@example.com"})
+        assert answer.status_code == 409, answer.text  # a draft does not run; the delivery is captured
+        output, _ = browser.communicate(timeout=420)
+    finally:
+        if browser.poll() is None:
+            browser.kill()
+            browser.wait()
+        receiver.close()
+    assert browser.returncode == 0, output[-12000:]
+
+    # The workflow drawn, the original and its import.
+    workflows = api.get("/workflows/", params={"search": name}).json()["results"]
+    assert [w["name"] for w in workflows] == [name, name], workflows
+    original = min(workflows, key=lambda w: w["created_at"])
+    imported = max(workflows, key=lambda w: w["created_at"])
+    assert original["id"] != imported["id"]
+    steps = {s["key"]: s for s in original["steps"]}
+    assert {k: (s["task_type"], s["depends_on"]) for k, s in steps.items()} == {
+        "signup": ("log", []), "welcome_email": ("send_email", ["signup"]), "crm": ("http_request", ["welcome_email"]),
+        "review": ("approval", ["crm"]), "notify_slack": ("slack", ["review:approved"])}
+    assert steps["crm"]["config"]["url"] == f"{receiver.url}/v2/contacts"
+    assert steps["notify_slack"]["config"]["credential"] == "slack_signups"
+    assert {s["key"]: (s["task_type"], s["depends_on"], s["config"]) for s in imported["steps"]} == {
+        k: (s["task_type"], s["depends_on"], s["config"]) for k, s in steps.items()}
+
+    # The credential, used by the workflow; its value never came back.
+    stored = {c["name"]: c for c in api.get("/credentials/").json()["results"]}
+    assert original["id"] in {w["id"] for w in stored["slack_signups"]["used_by"]}
+    assert f"{receiver.url}/slack" not in json.dumps(api.get("/credentials/").json())
+
+    # The triggers: the webhook's captured delivery (refused: the workflow was a draft) kept as the
+    # sample input; the schedule on Mondays at 09:00 in Paris, paused.
+    triggers = {t["type"]: t for t in api.get(f"/workflows/{original['id']}/triggers/").json()}
+    assert set(triggers) == {"webhook", "schedule"}
+    assert triggers["webhook"]["name"] == "Signup form"
+    schedule = triggers["schedule"]
+    assert (schedule["cron"], schedule["timezone"], schedule["enabled"]) == ("0 9 * * 1", "Europe/Paris", False)
+    (delivery,) = api.get(f"/triggers/{hook['id']}/deliveries/").json()
+    assert not delivery["accepted"] and delivery["execution_id"] is None, delivery
+    sample = api.get(f"/workflows/{original['id']}/").json()["metadata"]["sample_input"]
+    assert (sample["name"], sample["email"], sample["_webhook"]["trigger_id"]) == ("Ada", "ada@example.com", hook["id"])
+
+    # The one run: the CRM failed on the first version, then ran on the latest; approved; completed.
+    (run,) = api.get("/executions/", params={"workflow": original["id"]}).json()["results"]
+    detail = api.get(f"/executions/{run['id']}/").json()
+    latest = api.get(f"/workflows/{original['id']}/").json()["version"]
+    assert detail["status"] == "completed" and detail["input_data"]["name"] == "Ada", detail
+    attempts = [(t["step_key"], t["attempt_number"], t["status"], t["workflow_version"])
+                for t in detail["task_executions"]]
+    first = attempts[0][3]
+    assert latest > first
+    assert attempts == [
+        ("signup", 1, "completed", first), ("welcome_email", 1, "completed", first), ("crm", 1, "failed", first),
+        ("crm", 2, "completed", latest), ("review", 1, "completed", latest),
+        ("notify_slack", 1, "completed", latest)], attempts
+    tasks = {t["step_key"]: t for t in detail["task_executions"] if t["is_latest"]}
+    decision = tasks["review"]["output_data"]["decision"]
+    assert (decision["approved"], decision["by"], decision["via"], decision["comment"]) == (
+        True, credentials["username"], "app", "Looks like a real customer")
+    assert [r["path"] for r in receiver.requests if not r["path"].startswith("/slack")] == [
+        "/status/500?body=the%20CRM%20is%20down%3A%20no%20such%20endpoint%20%2Fv1%2Fcontacts", "/v2/contacts"]
+    (slack,) = [r for r in receiver.requests if r["path"] == "/slack"]  # the credential's URL
+    assert json.loads(slack["body"])["text"] == "New signup: Ada (ada@example.com)"
+    mails = [p.read_text() for p in (var / "mail").iterdir()]
+    assert len(mails) == 1 and "Welcome aboard, Ada!" in mails[0]  # sent once, not again on retry
+    for shot in ("01-credentials", "02-designer", "03-webhook-listening", "04-webhook-captured", "05-schedule",
+                 "06-monitor-error-body", "07-designer-fixed", "08-retry-on-latest", "09-approval-waiting",
+                 "10-monitor-completed", "11-imported"):
+        assert (ARTIFACTS / f"journey-{shot}.png").stat().st_size > 10_000, shot
