@@ -179,6 +179,10 @@ test("issue 16's journey: credential, draw, webhook, schedule, run, fail, fix, r
   await page.locator('.react-flow__node[data-id^="trigger:"]:not([data-id="trigger:new"]) [data-kind="schedule"]').waitFor();
   await page.locator(".react-flow__controls-fitview").click();
   await page.waitForTimeout(300);
+  // The schedule, added by a click, stands below the webhook, not on it.
+  const [hookBox, scheduleBox] = await Promise.all(["webhook", "schedule"].map((kind) =>
+    page.locator(`.react-flow__node[data-id^="trigger:"]:has([data-kind="${kind}"])`).boundingBox()));
+  assert.ok(scheduleBox.y >= hookBox.y + hookBox.height, `the schedule (${JSON.stringify(scheduleBox)}) overlaps the webhook (${JSON.stringify(hookBox)})`);
   await shot(page, "05-schedule");
   await panel.getByTestId("trigger-toggle").click();
   await page.locator('[data-kind="schedule"][data-enabled="false"]').waitFor();

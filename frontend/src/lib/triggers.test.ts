@@ -44,6 +44,15 @@ describe("trigger nodes", () => {
     expect(again[1]).toMatchObject({ id: DRAFT_TRIGGER, position: { x: 10, y: 20 }, data: { kind: "schedule", trigger: null } });
   });
 
+  it("put a trigger added by a click below the ones already shown, not onto one of them", () => {
+    const shown = triggerNodes([trigger("t1")], null, [], nodes, edges);
+    const added = triggerNodes([trigger("t1")], "schedule", shown, nodes, edges);
+    expect(added[0].position).toEqual(shown[0].position);
+    expect(added[1]).toMatchObject({ id: DRAFT_TRIGGER, position: { x: shown[0].position.x, y: shown[0].position.y + 64 + 30 } });
+    const third = triggerNodes([trigger("t1"), trigger("t2")], "event", added.map((n, i) => (i ? { ...n, id: "trigger:t2" } : n)), nodes, edges);
+    expect(third[2].position).toEqual({ x: shown[0].position.x, y: shown[0].position.y + 2 * (64 + 30) });
+  });
+
   it("draw a dashed edge from every trigger to every starting step, never selectable", () => {
     const placed = triggerNodes([trigger("t1"), trigger("t2")], null, [], nodes, edges);
     const drawn = triggerEdges(placed, nodes, edges);

@@ -74,11 +74,20 @@ export function triggerNodes(
   const known = new Map(previous.map((n) => [n.id, n]));
   const items: { id: string; kind: TriggerKind; trigger: Trigger | null }[] = triggers.map((t) => ({ id: triggerNodeId(t), kind: t.type, trigger: t }));
   if (draft) items.push({ id: DRAFT_TRIGGER, kind: draft, trigger: null });
+  const kept = items.flatMap((item) => known.get(item.id) ?? []);
   return items.map((item, index) => {
     const old = known.get(item.id);
     const data: TriggerNodeData = { kind: item.kind, trigger: item.trigger };
     if (old) return { ...old, data };
-    const position = item.id === DRAFT_TRIGGER && draftAt ? draftAt : triggerPosition(index, items.length, steps, edges);
+    let position = item.id === DRAFT_TRIGGER && draftAt ? draftAt : triggerPosition(index, items.length, steps, edges);
+    if (!(item.id === DRAFT_TRIGGER && draftAt)) {
+      // A trigger added beside ones already shown goes below them rather than onto one of them.
+      const column = kept.filter((n) => Math.abs(n.position.x - position.x) < NODE_WIDTH);
+      if (column.some((n) => Math.abs(n.position.y - position.y) < NODE_HEIGHT + GAP_Y)) {
+        position = { x: position.x, y: Math.max(...column.map((n) => n.position.y)) + NODE_HEIGHT + GAP_Y };
+      }
+      kept.push({ id: item.id, type: "trigger", position, data, deletable: false, connectable: false });
+    }
     return { id: item.id, type: "trigger", position, data, deletable: false, connectable: false };
   });
 }
