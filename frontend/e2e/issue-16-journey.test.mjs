@@ -170,6 +170,7 @@ test("issue 16's journey: credential, draw, webhook, schedule, run, fail, fix, r
   await panel.getByTestId("schedule-cron").fill("0 9 * * 1");
   await panel.getByTestId("schedule-timezone").fill("Europe/Paris");
   await page.waitForFunction(() => /^At 09:00, .*Monday$/.test(document.querySelector('[data-testid="cron-description"]')?.textContent ?? ""));
+  await page.locator('[data-testid="next-fires"][data-zone="Europe/Paris"]').waitFor();
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="next-fires"] li').length === 5);
   for (const text of await panel.locator('[data-testid="next-fires"] li').allTextContents()) {
     assert.match(text, /^Mon .*, 09:00 \(UTC\+0[12]:00\)/);

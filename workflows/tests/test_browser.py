@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from flowpilot.testing import CHROMIUM
+from triggers.tests.test_browser import signed_post
 from workflows.tests.cluster import ROOT, wait_for
 from workflows.tests.embedded import admin_api, admin_credentials
 from workflows.tests.http_server import Server
@@ -327,8 +328,6 @@ def test_the_issue_16_journey_through_the_ui_only(embedded):
     the UI only: this side gives it a real HTTP server (the CRM's 500 with a body, then 200; Slack),
     fires the webhook's test delivery, signed as the README says, while the browser listens, then
     checks on the server what the browser did."""
-    from triggers.tests.test_browser import signed_post
-
     base, var = embedded
     api = admin_api(base, var)
     receiver = Server()
