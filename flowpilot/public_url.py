@@ -34,7 +34,7 @@ def served_url(host: str, port: int) -> str:
 def base(request=None) -> str:
     """The public base URL, without a trailing slash."""
     if settings.FLOWPILOT_PUBLIC_URL:
-        return settings.FLOWPILOT_PUBLIC_URL
+        return settings.FLOWPILOT_PUBLIC_URL.rstrip("/")
     if request is not None:
         return f"{request.scheme}://{request.get_host()}"
     served = os.environ.get(SERVED_URL_ENV, "")
