@@ -16,7 +16,7 @@ from workflows.errors import InvalidInput
 
 from . import services
 from .cron import next_fires
-from .models import Event, Trigger, TriggerType
+from .models import Event, RefusedDelivery, Trigger, TriggerType
 
 MAX_HEADERS = 50
 MAX_HEADER_NAME = 100
@@ -154,4 +154,21 @@ class EventAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "name", "payload", "at", "owner", "created_at"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(RefusedDelivery)
+class RefusedDeliveryAdmin(admin.ModelAdmin):
+    """Webhook deliveries answered with an error, newest first (the newest few per trigger are kept)."""
+
+    list_display = ["at", "status_code", "message", "trigger"]
+    list_filter = ["status_code", "at"]
+    search_fields = ["message", "trigger__name", "trigger__id"]
+    list_select_related = ["trigger"]
+    readonly_fields = ["trigger", "at", "status_code", "message"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

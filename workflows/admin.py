@@ -19,7 +19,8 @@ from django.utils.html import format_html
 
 from . import credentials, selectors, services
 from .errors import Conflict
-from .models import Credential, ExecutionLog, TaskExecution, Workflow, WorkflowExecution, WorkflowStep, WorkflowVersion
+from .models import (ApprovalLinkUse, Credential, ExecutionLog, TaskExecution, Workflow, WorkflowExecution, WorkflowStep,
+                     WorkflowVersion)
 from .engine.planner.states import ExecutionStatus as E
 from .secrets import MIN_REDACTED_LENGTH
 
@@ -288,6 +289,23 @@ class ExecutionLogAdmin(ViewOnlyPartAdmin):
     @admin.display(description="Execution")
     def run(self, line: ExecutionLog) -> str:
         return _admin_link(line.execution)
+
+
+@admin.register(ApprovalLinkUse)
+class ApprovalLinkUseAdmin(ViewOnlyPartAdmin):
+    """Approve/reject links that were used (who the link was for, what it decided, when); the token
+    itself is never stored, only its digest."""
+
+    list_display = ["used_at", "step_key", "approved", "recipient", "run"]
+    list_filter = ["approved", "used_at"]
+    search_fields = ["recipient", "step_key", "execution__id"]
+    list_select_related = ["execution"]
+    readonly_fields = _model_fields(ApprovalLinkUse)
+    ordering = ["-used_at"]
+
+    @admin.display(description="Execution")
+    def run(self, use: ApprovalLinkUse) -> str:
+        return _admin_link(use.execution)
 
 
 # --- credentials ---------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from triggers import services
-from triggers.models import Trigger
-from workflows.models import Credential, WorkflowExecution
+from triggers.models import RefusedDelivery, Trigger
+from workflows.models import ApprovalLinkUse, Credential, TaskExecution, WorkflowExecution
 from workflows.secrets import decrypt
 from workflows.tests.factories import active_workflow, step
 
@@ -263,3 +263,27 @@ def test_a_bad_credential_is_a_form_error_and_nothing_is_saved(admin_client, use
     assert "name" in refused(name="not a name!", value="long-enough")
     assert refused(name="TAKEN", value="long-enough")  # the owner has one of that name
     assert list(Credential.objects.values_list("name", flat=True)) == ["TAKEN"]
+
+
+def test_refused_deliveries_and_used_approval_links_are_listed_for_ops_and_never_edited(admin_client, workflow, user):
+    """What ops look for when a sender says "my webhook was refused" or "who approved this": both are
+    listed, searchable and open read-only; neither can be added or changed by hand."""
+    trigger, _ = services.trigger_create(workflow=workflow, type="webhook", data={"name": "shop"})
+    response = Client().post(reverse("webhook", args=[trigger.token]), b'{"name": "Ada"}',
+                             content_type="application/json", HTTP_X_FLOWPILOT_SIGNATURE="sha256=forged")
+    assert response.status_code == 401
+    refused = RefusedDelivery.objects.get(trigger=trigger)
+    run = WorkflowExecution.objects.create(workflow=workflow, workflow_version_id=workflow.versions.get().pk, input={})
+    attempt = TaskExecution.objects.create(execution=run, step_key="hello", task_type="log")
+    used = ApprovalLinkUse.objects.create(token_digest="0" * 64, execution=run, task_execution=attempt,
+                                          step_key="hello", approved=False, recipient="finance@example.com")
+    for obj, search, shown in [(refused, "shop", "signature"), (used, "finance@", "finance@example.com")]:
+        listing = admin_client.get(reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_changelist"),
+                                   {"q": search})
+        assert listing.status_code == 200 and shown in listing.content.decode()
+        page = admin_client.get(change_url(obj))
+        assert page.status_code == 200 and shown in page.content.decode()
+        assert admin_client.get(reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_add")).status_code == 403
+        assert admin_client.post(change_url(obj), {"message": "edited", "recipient": "x"}).status_code == 403
+    assert RefusedDelivery.objects.get(pk=refused.pk).message == refused.message
+    assert ApprovalLinkUse.objects.get(pk=used.pk).recipient == "finance@example.com"
