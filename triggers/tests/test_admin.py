@@ -9,7 +9,6 @@ import json
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
@@ -26,18 +25,6 @@ CREDENTIAL_ADD = reverse("admin:workflows_credential_add")
 
 def change_url(obj) -> str:
     return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
-
-
-@pytest.fixture(autouse=True)
-def clear_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def workflow(user):
-    return active_workflow(user, [step("hello", "log", config={"message": "hi {{ input.name }}"})], name="hooked")
 
 
 def form(**fields) -> dict:

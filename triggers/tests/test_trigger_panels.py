@@ -5,33 +5,14 @@ import json
 from datetime import datetime, timezone as dt_timezone
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from triggers import cron, deliveries, services
 from triggers.models import RefusedDelivery, Trigger
+from triggers.tests.conftest import create
 from workflows.models import WorkflowExecution
-from workflows.tests.factories import active_workflow, step
 
 UTC = dt_timezone.utc
-
-
-@pytest.fixture(autouse=True)
-def clear_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def workflow(user):
-    return active_workflow(user, [step("hello", "log", config={"message": "hi {{ input.name }}"})], name="panels")
-
-
-def create(api, workflow, **body):
-    response = api.post(f"/api/v1/workflows/{workflow.pk}/triggers/", body, format="json")
-    assert response.status_code == 201, response.data
-    return response.data
 
 
 def deliver(hook, body: bytes, *, secret=None, **headers):

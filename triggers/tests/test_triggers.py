@@ -17,30 +17,13 @@ from triggers import emit, services
 from triggers.cron import CronError, fires_between, latest_fire, next_fires
 from triggers.models import Event, SeenSignature, Trigger
 from triggers.tasks import prune_seen_signatures
+from triggers.tests.conftest import create
 from workflows.models import WorkflowExecution
 from workflows.services.recovery import sweep
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests.factories import active_workflow, step
 
 UTC = dt_timezone.utc
-
-
-@pytest.fixture(autouse=True)
-def clear_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def workflow(user):
-    return active_workflow(user, [step("hello", "log", config={"message": "hi {{ input.name }}"})], name="hooked")
-
-
-def create(api, workflow, **body):
-    response = api.post(f"/api/v1/workflows/{workflow.pk}/triggers/", body, format="json")
-    assert response.status_code == 201, response.data
-    return response.data
 
 
 def deliver(client, hook, body: bytes, *, secret=None, timestamp=None, **headers):
