@@ -105,31 +105,18 @@ def start_web(*, host: str, port: int, workers: int, env: dict[str, str], log_di
     return Process(name="web", popen=popen, log_path=log_path)
 
 
-def _children(pid: int) -> list[int]:
-    """Direct children of pid, from every thread's /proc children list."""
-    found: list[int] = []
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one live process (all its threads); 0 once it is gone."""
     try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                found += [int(c) for c in f.read().split()]
-    except OSError:
-        pass
-    return found
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
 
 
 def tree_cpu_seconds(root: int) -> float:
     """User + system CPU seconds of root and its live descendants (all their threads)."""
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
-        todo += _children(pid)
-    return total
+    return sum(cpu_seconds(pid) for pid in process_tree(root))
 
 
 def postgres_cpu_seconds() -> float:
@@ -142,10 +129,9 @@ def postgres_cpu_seconds() -> float:
         try:
             if (entry / "comm").read_text().strip() != "postgres":
                 continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        total += cpu_seconds(int(entry.name))
     return total
 
 
@@ -159,11 +145,11 @@ def process_tree(pid: int) -> list[int]:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
+    tree, pending = [], [pid]
+    while pending:
+        current = pending.pop()
         tree.append(current)
-        todo.extend(children.get(current, []))
+        pending.extend(children.get(current, []))
     return tree
 
 
