@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from workflows import selectors
 from workflows.models import WorkflowExecution
 
 from . import errors, metrics
@@ -199,7 +200,10 @@ class MetricsView(APIView):
         return params.validated_data
 
     def executions(self, request):
-        return WorkflowExecution.objects.visible_to(request.user)
+        """The runs the figures are taken over: the user's, and with ?search.<name>=<value> (AND-ed)
+        only those with these search values, as the executions list filters them."""
+        search = selectors.search_filters_of(request.query_params)
+        return selectors.with_search(WorkflowExecution.objects.visible_to(request.user), search)
 
 
 class WorkflowMetricsView(MetricsView):
