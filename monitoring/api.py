@@ -1,5 +1,7 @@
 """The metrics API under /api/v1/metrics/: thin views over the selectors (monitoring/metrics.py,
-monitoring/errors.py). A user sees the figures of their own runs; staff of all runs."""
+monitoring/errors.py). A user sees the figures of their own runs; staff of all runs. Every endpoint
+also takes ?search.<name>=<value> (AND-ed), as the executions list does: only the runs with these
+search values (docs/adr/0028-search-by-business-data.md)."""
 
 from __future__ import annotations
 
