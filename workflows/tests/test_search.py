@@ -149,6 +149,19 @@ def test_a_value_holding_a_redacted_secret_is_not_stored(user, sync_executor):
     assert not ExecutionSearchValue.objects.filter(value__contains="s3cr3t").exists()
 
 
+def test_a_step_completed_by_a_signal_keeps_its_value(api, user, sync_executor):
+    """Not only a worker's result: a signal (likewise a timer, an approval, child runs) completes a step."""
+    workflow = active_workflow(user, [step("wait", "wait_for_signal", config={"signal": "paid"}),
+                                      step("after", function="noop", depends_on=["wait"])],
+                               search_fields={"invoice": "{{ steps.wait.output.payload.invoice }}"})
+    run, _ = services.execution_start(workflow=workflow, input_data={})
+    sync_executor.drain()
+    assert not run.search_values.exists()
+    answer = api.post(f"{LIST}{run.pk}/signal/", {"name": "paid", "payload": {"invoice": "INV-7"}}, format="json")
+    assert answer.status_code == 200 and answer.data["search"] == {"invoice": "INV-7"}
+    assert ids(api.get(LIST, {"search.invoice": "INV-7"})) == {str(run.pk)}
+
+
 def test_a_later_visit_or_retry_of_the_step_replaces_its_value(user, sync_executor):
     workflow = crm_workflow(user)
     run, _ = services.execution_start(workflow=workflow, input_data={"phone": "+1", "n": 1})
