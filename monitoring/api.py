@@ -1,5 +1,7 @@
 """The metrics API under /api/v1/metrics/: thin views over the selectors (monitoring/metrics.py,
-monitoring/errors.py). A user sees the figures of their own runs; staff of all runs."""
+monitoring/errors.py). A user sees the figures of their own runs; staff of all runs. Every endpoint
+also takes ?search.<name>=<value> (AND-ed), as the executions list does: only the runs with these
+search values (docs/adr/0028-search-by-business-data.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from workflows import selectors
 from workflows.models import WorkflowExecution
 
 from . import errors, metrics
@@ -199,7 +202,10 @@ class MetricsView(APIView):
         return params.validated_data
 
     def executions(self, request):
-        return WorkflowExecution.objects.visible_to(request.user)
+        """The runs the figures are taken over: the user's, and with ?search.<name>=<value> (AND-ed)
+        only those with these search values, as the executions list filters them."""
+        search = selectors.search_filters_of(request.query_params)
+        return selectors.with_search(WorkflowExecution.objects.visible_to(request.user), search)
 
 
 class WorkflowMetricsView(MetricsView):

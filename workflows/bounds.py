@@ -21,6 +21,15 @@ STEP_KEY_PATTERN = rf"^[A-Za-z_][A-Za-z0-9_]{{0,{STEP_KEY_MAX_LENGTH - 1}}}$"
 STEP_KEY_HELP = "use letters, digits and underscores, starting with a letter or underscore"
 # The longest comment an approval's decision keeps (the step's output, the log).
 APPROVAL_COMMENT_MAX_LENGTH = 2000
+# A workflow's search fields (workflows/search_fields.py, docs/adr/0028-search-by-business-data.md):
+# how many, their names (identifiers, as in ?search.<name>=), their templates, the values stored and
+# how many search.<name> filters one request may give.
+SEARCH_FIELDS_MAX = 10
+SEARCH_FIELD_NAME_MAX_LENGTH = 50
+SEARCH_FIELD_NAME_PATTERN = rf"^[A-Za-z_][A-Za-z0-9_]{{0,{SEARCH_FIELD_NAME_MAX_LENGTH - 1}}}$"
+SEARCH_TEMPLATE_MAX_LENGTH = 500
+SEARCH_VALUE_MAX_LENGTH = 200
+SEARCH_FILTERS_MAX = 5
 
 
 def max_retry_delay() -> float:
@@ -77,6 +86,11 @@ def limits() -> dict[str, dict[str, float | str]]:
         "steps": {"min": 0, "max": max_workflow_steps()},
         "step_key": {"min": 1, "max": STEP_KEY_MAX_LENGTH, "pattern": STEP_KEY_PATTERN, "message": STEP_KEY_HELP},
         "approval_comment": {"min": 0, "max": APPROVAL_COMMENT_MAX_LENGTH},
+        "search_fields": {"min": 0, "max": SEARCH_FIELDS_MAX},
+        "search_field_name": {"min": 1, "max": SEARCH_FIELD_NAME_MAX_LENGTH, "pattern": SEARCH_FIELD_NAME_PATTERN,
+                              "message": STEP_KEY_HELP},
+        "search_template": {"min": 1, "max": SEARCH_TEMPLATE_MAX_LENGTH},
+        "search_value": {"min": 1, "max": SEARCH_VALUE_MAX_LENGTH},
     }
 
 

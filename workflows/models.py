@@ -10,6 +10,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from .bounds import SEARCH_FIELD_NAME_MAX_LENGTH, SEARCH_VALUE_MAX_LENGTH
 from .bounds import STEP_KEY_MAX_LENGTH, STEP_KEY_PATTERN  # the step key's rule lives in bounds
 from .querysets import ExecutionQuerySet, OwnedQuerySet, TaskExecutionQuerySet, WorkflowQuerySet
 from .engine.planner.states import TASK_OPEN, ExecutionStatus, TaskStatus
@@ -80,6 +81,10 @@ class Workflow(RetryFields):
     concurrency_key = models.CharField(
         max_length=500, blank=True,
         help_text="Expression over the input (e.g. {{ input.phone }}): one running execution per value.")
+    search_fields = models.JSONField(
+        default=dict, blank=True,
+        help_text='Templates over the input or step outputs ({"phone": "{{ input.phone }}"}) whose values each '
+                  "run keeps, indexed: runs are found by them (?search.phone=...). Versioned with the definition.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -298,6 +303,30 @@ class TaskExecution(models.Model):
         deduplicate a side effect that an earlier attempt already caused (no second OTP)."""
         base = f"{self.execution_id}:{self.step_key}"
         return base if self.visit == 1 else f"{base}:{self.visit}"
+
+
+class ExecutionSearchValue(models.Model):
+    """The value of one of its workflow's search fields for one run (workflows/search_fields.py):
+    written when the run starts (fields over the input) or when a step it reads completes, in the
+    engine's transaction. One row per run and field; a field with no value has no row.
+    docs/adr/0028-search-by-business-data.md says why a table of its own rather than a JSON column."""
+
+    id = models.BigAutoField(primary_key=True)
+    # No index of its own: search_value_unique (execution, name) serves it.
+    execution = models.ForeignKey(WorkflowExecution, on_delete=models.CASCADE, related_name="search_values",
+                                  db_index=False)
+    name = models.CharField(max_length=SEARCH_FIELD_NAME_MAX_LENGTH, help_text="The search field's name.")
+    value = models.CharField(max_length=SEARCH_VALUE_MAX_LENGTH,
+                             help_text="Its value as text (a number or boolean as JSON); exact matches only.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["execution", "name"], name="search_value_unique")]
+        # ?search.<name>=<value>: the runs with that value, from the index alone (execution_id included).
+        indexes = [models.Index(fields=["name", "value", "execution"], name="search_name_value")]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
 
 
 class LogLevel(models.TextChoices):

@@ -34,9 +34,10 @@ class ExecutionQuerySet(OwnedQuerySet):
 
     def for_api(self) -> models.QuerySet:
         """Runs as the API shows them: with their workflow's name, their version's number and who
-        started them, in the same query; not the version's definition (megabytes for a big workflow)."""
+        started them, in the same query; not the version's definition (megabytes for a big workflow);
+        their search values in one more query for the page."""
         return self.select_related("workflow", "workflow_version", "triggered_by_user").defer(
-            "workflow_version__definition", "triggered_by_user__password")
+            "workflow_version__definition", "triggered_by_user__password").prefetch_related("search_values")
 
     def running(self):
         return self.filter(status=E.RUNNING)

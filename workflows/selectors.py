@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef
 
-from .models import WAITING_FOR_CHILDREN, TaskExecution, Workflow, WorkflowExecution
+from . import search_fields
+from .models import WAITING_FOR_CHILDREN, ExecutionSearchValue, TaskExecution, Workflow, WorkflowExecution
 from .engine.planner.states import ExecutionStatus as E
 from .engine.planner.states import TaskStatus as T
 
@@ -18,6 +19,23 @@ def workflow_has_runs_in_flight(workflow: Workflow) -> bool:
 def workflow_runs_in_flight(workflow: Workflow) -> int:
     """How many of the workflow's executions are pending or running (what a delete waits for)."""
     return workflow.executions.filter(status__in=[E.PENDING, E.RUNNING]).count()
+
+
+def with_search(executions, filters: dict[str, str]):
+    """The runs among `executions` whose search values match every one of `filters` ({name: value},
+    exact; search_fields.parse_filters checks them): each is an index probe of search_name_value
+    (name, value -> execution ids), AND-ed. docs/adr/0028-search-by-business-data.md has the plans."""
+    for name, value in filters.items():
+        executions = executions.filter(
+            pk__in=ExecutionSearchValue.objects.filter(name=name, value=value).values("execution_id"))
+    return executions
+
+
+def search_filters_of(params, *, body: dict | None = None) -> dict[str, str]:
+    """The search filters of a request: its `search.<name>` query parameters and, for a POST, a
+    body's {"<name>": value} object (`body`), AND-ed; InvalidInput (400) when one is refused."""
+    pairs = search_fields.query_pairs(params) + [(f"search.{k}", v) for k, v in (body or {}).items()]
+    return search_fields.parse_filters(pairs)
 
 
 def failed_executions(executions, *, step_key: str | None = None, error_contains: str | None = None,

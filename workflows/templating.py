@@ -306,6 +306,19 @@ def secret_names(config: Any) -> set[str]:
     return {str(path[1]) for path in _paths(tree) if path[0] == "secrets" and len(path) > 1}
 
 
+def variable_paths(text: str) -> list[list]:
+    """The variable paths a template reads (["input", "phone"], ["steps", "crm", "output", "id"]), in
+    source order; TemplateSyntaxError if it does not parse. A plain string reads none."""
+    if not is_template(text):
+        return []
+    return _paths(_tree(text))
+
+
+def missing_path(text: str, data: dict) -> str | None:
+    """The first variable path of `text` that `data` does not have ("input.phone"), or None."""
+    return _missing_path(text, data)
+
+
 def _missing_path(text: str, data: dict) -> str | None:
     """The first dotted variable path in `text` that the data does not have (for a clear message)."""
     try:

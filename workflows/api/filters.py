@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
 
+from .. import selectors
 from ..models import TriggerSource, WorkflowExecution
 from ..engine.planner.states import ExecutionStatus
 
@@ -39,6 +40,12 @@ class ExecutionFilter(django_filters.FilterSet):
     class Meta:
         model = WorkflowExecution
         fields = ["workflow", "status", "triggered_by", "created_after", "created_before", "idempotency_key"]
+
+    def filter_queryset(self, queryset):
+        """The declared filters, then ?search.<name>=<value> (any number of names, so not declared:
+        selectors.search_filters_of checks them, a 400 naming the parameter otherwise)."""
+        queryset = super().filter_queryset(queryset)
+        return selectors.with_search(queryset, selectors.search_filters_of(self.data))
 
 
 class WorkflowFilter(django_filters.FilterSet):

@@ -143,6 +143,28 @@ class StepOutputSerializer(StepSerializer):
     position = PositionField()
 
 
+SEARCH_FIELDS_HELP = (
+    f'{{"<name>": "<template>"}}, at most {bounds.SEARCH_FIELDS_MAX}: templates over the run\'s input or its '
+    'steps\' outputs ({{ input.phone }}, {{ steps.crm.output.id }}) whose values each run keeps, indexed, for '
+    "?search.<name>=<value>. Never secrets. Versioned with the definition.")
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+class SearchFieldsField(serializers.JSONField):
+    """A workflow's search fields, {"<name>": "<template>"}, read-only in answers."""
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+class SearchValuesField(serializers.Field):
+    """A run's search values, {"<name>": "<value>"}, from its prefetched search_values."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, execution):
+        return {row.name: row.value for row in execution.search_values.all()}
+
+
 class WorkflowInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -151,6 +173,9 @@ class WorkflowInputSerializer(serializers.Serializer):
     max_concurrency = serializers.IntegerField(min_value=1, max_value=bounds.max_concurrency(), required=False,
                                                allow_null=True)
     concurrency_key = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    search_fields = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False,
+        help_text=SEARCH_FIELDS_HELP)
     max_retries = serializers.IntegerField(min_value=0, max_value=bounds.MAX_RETRIES, required=False, allow_null=True)
     retry_base_delay = serializers.FloatField(min_value=0, max_value=bounds.max_retry_delay(), required=False,
                                               allow_null=True)
@@ -193,6 +218,7 @@ class CodeGraphSerializer(serializers.Serializer):
 class WorkflowSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     metadata = JsonObjectField(read_only=True)
+    search_fields = SearchFieldsField(read_only=True, help_text=SEARCH_FIELDS_HELP)
     steps = serializers.SerializerMethodField()
     code = serializers.SerializerMethodField(help_text="For a code workflow (kind \"code\"): its graph.")
     warnings = serializers.SerializerMethodField(help_text=(
@@ -202,7 +228,8 @@ class WorkflowSerializer(serializers.ModelSerializer):
     class Meta:
         model = Workflow
         fields = ["id", "name", "description", "status", "kind", "version", "metadata", "owner", "max_concurrency",
-                  "concurrency_key", *RETRY_FIELDS, "steps", "code", "warnings", "created_at", "updated_at"]
+                  "concurrency_key", "search_fields", *RETRY_FIELDS, "steps", "code", "warnings", "created_at",
+                  "updated_at"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
@@ -298,6 +325,8 @@ class WorkflowDefinitionSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, help_text="A code workflow's docstring.")
     code = DefinitionCodeSerializer(required=False, help_text="A code workflow's.")
     retry = DefinitionRetrySerializer(help_text="The workflow's retry settings, which each step's override.")
+    search_fields = serializers.DictField(child=serializers.CharField(), required=False, help_text=(
+        "The workflow's search fields, as its runs keep them; left out when it has none."))
     steps = DefinitionStepSerializer(many=True)
     edges = DefinitionEdgeSerializer(many=True, required=False,
                                      help_text="A code workflow's moves between steps (its steps have no depends_on).")
@@ -381,13 +410,17 @@ class ExecutionSerializer(serializers.ModelSerializer):
     allowed_actions = serializers.SerializerMethodField(help_text=(
         "The actions the run may take now (POST /api/v1/executions/<id>/<action>/), from the state "
         "machine's table: what the endpoints accept; any other answers 409."))
+    search = SearchValuesField(help_text=(
+        "The values of its workflow's search fields kept for this run, {\"<name>\": \"<value>\"}: a field "
+        "over the input from the start, one over a step's output once that step completed (filter: "
+        "?search.<name>=<value>)."))
 
     class Meta:
         model = WorkflowExecution
         fields = ["id", "workflow", "workflow_name", "workflow_version", "status", "allowed_actions",
                   "idempotency_key", "input_data", "output_data", "error_message", "error_details", "retry_count",
-                  "max_retries", "triggered_by", "triggered_by_user", "concurrency_key", "created_at", "scheduled_at", "started_at",
-                  "completed_at"]
+                  "max_retries", "triggered_by", "triggered_by_user", "concurrency_key", "search", "created_at",
+                  "scheduled_at", "started_at", "completed_at"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(EXECUTION_ACTIONS))))
@@ -450,6 +483,10 @@ class LogQuerySerializer(serializers.Serializer):
 
 
 class BulkRetrySerializer(serializers.Serializer):
+    search = serializers.DictField(
+        child=serializers.JSONField(), required=False, help_text=(
+            f'{{"<name>": "<value>"}}: only runs with these search values (exact, AND-ed; at most '
+            f"{bounds.SEARCH_FILTERS_MAX}), as ?search.<name>=<value> on the URL, which is accepted too."))
     execution_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000,
                                           help_text="Only these executions (those of them that failed).")
     workflow_id = serializers.UUIDField(required=False, allow_null=True)

@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from .. import credentials, graph_rows, services
+from .. import bounds, credentials, graph_rows, selectors, services
 from ..services import step_trial
 from ..code import sync as code_sync
 from ..models import Credential, LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStep
@@ -233,6 +233,13 @@ def _detail(execution_id) -> WorkflowExecution:
         .get(pk=execution_id)
 
 
+SEARCH_FILTER_HELP = (
+    "Also ?search.<name>=<value>: only runs whose value of their workflow's search field <name> is exactly "
+    "<value> (URL-encoded: search.phone=%2B91123); several are AND-ed, at most "
+    f"{bounds.SEARCH_FILTERS_MAX}, each value at most {bounds.SEARCH_VALUE_MAX_LENGTH} characters.")
+
+
+@extend_schema_view(list=extend_schema(description=SEARCH_FILTER_HELP))
 class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                        viewsets.GenericViewSet):
     queryset = WorkflowExecution.objects.for_api()
@@ -328,12 +335,15 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         return Response({"count": logs.count(), "limit": limit, "offset": offset,
                          "logs": s.ExecutionLogSerializer(logs[offset:offset + limit], many=True).data})
 
-    @extend_schema(request=s.BulkRetrySerializer, responses=s.BulkRetryResultSerializer)
+    @extend_schema(request=s.BulkRetrySerializer, responses=s.BulkRetryResultSerializer,
+                   description="Retry the failed runs selected by the body (and by ?search.<name>=<value> on "
+                               "the URL, AND-ed with the body's `search`).")
     @action(detail=False, methods=["post"], url_path="retry-failed")
     def retry_failed(self, request):
         data = s.BulkRetrySerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        executions = WorkflowExecution.objects.visible_to(request.user)
+        search = selectors.search_filters_of(request.query_params, body=data.validated_data.get("search"))
+        executions = selectors.with_search(WorkflowExecution.objects.visible_to(request.user), search)
         if data.validated_data.get("workflow_id"):
             executions = executions.filter(workflow_id=data.validated_data["workflow_id"])
         if "execution_ids" in data.validated_data:

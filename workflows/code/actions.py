@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ..errors import Conflict
 from ..models import TaskExecution, WorkflowExecution, WorkflowKind
+from ..engine import search_index
 from ..engine.orchestrator import locked_run
 from ..engine.planner.states import ExecutionStatus as E
 from ..engine.planner.states import Note
@@ -42,5 +43,6 @@ def action_submit(*, action: ActionTarget, execution: WorkflowExecution, data: d
                         branch="received", events=run.events,
                         notes=[Note(execution.pk, f"Step {task.step_key!r} received action {action.name!r}", task=task,
                                     details={"user": getattr(user, "username", ""), "keys": sorted(data)})])
+        search_index.step_completed(execution, task.step_key, output, run.events)
         run.advance_after(now=now)
     return task

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.utils.module_loading import autodiscover_modules
 from pydantic import BaseModel, ConfigDict
 
-from .. import bounds
+from .. import bounds, search_fields as search
 from ..engine.planner.code import TASK_TYPE
 from ..engine.planner.retry import RetryPolicy
 
@@ -97,6 +97,7 @@ class WorkflowSpec:
     offset_minutes: int = 0
     description: str = ""
     edges: list[dict] = field(default_factory=list)
+    search_fields: dict[str, str] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
@@ -118,6 +119,7 @@ class WorkflowSpec:
             "code": {"workflow": self.name, "start": self.start, "class": self.where,
                      "event_name": self.event_name, "offset_minutes": self.offset_minutes},
             "retry": self.default_retry.fields() if self.default_retry else {},
+            **({"search_fields": dict(self.search_fields)} if self.search_fields else {}),
             "steps": [
                 {"key": s.key, "name": s.key, "task_type": TASK_TYPE,
                  "config": {"workflow": self.name, "step": s.key}, "depends_on": [], "step_order": s.order,
@@ -233,7 +235,7 @@ def _edges(steps: dict[str, StepSpec], cls: type) -> list[dict]:
 
 
 def _build(name: str, cls: type, *, default_retry: Retry | None, event_name: str = "",
-           offset_minutes: int = 0) -> WorkflowSpec:
+           offset_minutes: int = 0, search_fields: dict[str, str] | None = None) -> WorkflowSpec:
     if not isinstance(cls, type):
         raise CodeWorkflowError(f"@workflow({name!r}) decorates a class")
     if default_retry is not None and not isinstance(default_retry, Retry):
@@ -258,9 +260,14 @@ def _build(name: str, cls: type, *, default_retry: Retry | None, event_name: str
     if len(starts) > 1:
         raise CodeWorkflowError(f"workflow {name!r} has more than one start step: {', '.join(starts)}")
     start = starts[0] if starts else next(iter(steps))
+    problems = search.problems(search_fields or {}, step_keys=steps)
+    if problems:
+        raise CodeWorkflowError(f"workflow {name!r}: " + "; ".join(f"{path}: {' '.join(messages)}"
+                                                                  for path, messages in problems.items()))
     return WorkflowSpec(name=name, cls=cls, steps=steps, start=start, default_retry=default_retry,
                         event_name=event_name, offset_minutes=offset_minutes,
-                        description=inspect.cleandoc(cls.__doc__ or ""), edges=_edges(steps, cls))
+                        description=inspect.cleandoc(cls.__doc__ or ""), edges=_edges(steps, cls),
+                        search_fields=dict(search_fields or {}))
 
 
 def register(spec: WorkflowSpec) -> WorkflowSpec:
@@ -300,20 +307,24 @@ def actions() -> list[ActionTarget]:
     return found
 
 
-def workflow(name: str, *, default_retry: Retry | None = None) -> Callable[[type], type]:
-    """Register a class as the code workflow `name`."""
+def workflow(name: str, *, default_retry: Retry | None = None,
+             search_fields: dict[str, str] | None = None) -> Callable[[type], type]:
+    """Register a class as the code workflow `name`. `search_fields`: {"phone": "{{ input.phone }}"},
+    templates over the input or step outputs whose values its runs keep for search (search_fields.py)."""
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise CodeWorkflowError("a workflow name is a non-empty string of at most 200 characters")
 
     def decorate(cls: type) -> type:
-        cls.__flowpilot_workflow__ = register(_build(name, cls, default_retry=default_retry))
+        cls.__flowpilot_workflow__ = register(_build(name, cls, default_retry=default_retry,
+                                                     search_fields=search_fields))
         return cls
 
     return decorate
 
 
 def event_workflow(event_name: str, *, offset_minutes: int = 0, name: str | None = None,
-                   default_retry: Retry | None = None) -> Callable[[type], type]:
+                   default_retry: Retry | None = None,
+                   search_fields: dict[str, str] | None = None) -> Callable[[type], type]:
     """Register a class as a workflow started by event `event_name`, `offset_minutes` after the
     event's time (negative: before it). Its name defaults to the class's."""
 
@@ -324,7 +335,7 @@ def event_workflow(event_name: str, *, offset_minutes: int = 0, name: str | None
 
     def decorate(cls: type) -> type:
         spec = _build(name or cls.__name__, cls, default_retry=default_retry, event_name=event_name,
-                      offset_minutes=int(offset_minutes))
+                      offset_minutes=int(offset_minutes), search_fields=search_fields)
         cls.__flowpilot_workflow__ = register(spec)
         return cls
 

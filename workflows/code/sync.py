@@ -52,7 +52,8 @@ def code_workflow_sync(*, spec: WorkflowSpec) -> Workflow:
                     workflow.status = WorkflowStatus.ACTIVE
                     workflow.description = spec.description[:10_000]
                     workflow.metadata = {**workflow.metadata, "code": meta}
-                    workflow.save(update_fields=["status", "description", "metadata", "updated_at"])
+                    workflow.search_fields = dict(spec.search_fields)  # shown by the API; runs read the version's
+                    workflow.save(update_fields=["status", "description", "metadata", "search_fields", "updated_at"])
                 elif (workflow.metadata or {}).get("code") != meta:
                     workflow.metadata = {**workflow.metadata, "code": meta}
                     workflow.save(update_fields=["metadata"])

@@ -11,7 +11,7 @@ from functools import cached_property, lru_cache
 
 from django.conf import settings
 
-from .. import bounds, templating
+from .. import bounds, search_fields, templating
 from ..models import WorkflowVersion
 from ..steps import registry
 from .planner import dag
@@ -35,6 +35,8 @@ def from_data(*, workflow: dict, steps: list[dict]) -> dict:
     return {
         "name": workflow.get("name", ""),
         "retry": _retry_fields(workflow),
+        # Kept only when set: a workflow without them publishes the definition it did before.
+        **({"search_fields": dict(workflow["search_fields"])} if workflow.get("search_fields") else {}),
         "steps": [
             {
                 "key": s["key"], "name": s.get("name") or s["key"], "task_type": s["task_type"],
@@ -75,6 +77,9 @@ def issues(definition: dict) -> list[dag.Issue]:
         RetryPolicy.merged(DEFAULT_RETRY, definition.get("retry") or {})
     except (TypeError, ValueError) as exc:
         found.append(dag.Issue("", "retry", str(exc)))
+    for path, messages in search_fields.problems(definition.get("search_fields"),
+                                                 step_keys=[s.get("key") for s in definition["steps"]]).items():
+        found.extend(dag.Issue("", path, message) for message in messages)
     retry_problems: dict[str, str | None] = {}  # steps mostly share their retry fields: each checked once
     for step in definition["steps"]:
         own = {k: v for k, v in (step.get("retry") or {}).items() if v is not None}
@@ -170,6 +175,25 @@ class Definition:
     def initial_steps(self) -> tuple[str, ...]:
         """The steps a new run gets rows for: every step of a DAG; a code workflow's start step."""
         return self.planner.initial_steps
+
+    @cached_property
+    def search_fields(self) -> tuple[search_fields.SearchField, ...]:
+        """The search fields its runs keep values of (workflows/search_fields.py); () for most."""
+        return search_fields.parse(self.data.get("search_fields"))
+
+    @cached_property
+    def search_at_start(self) -> tuple[search_fields.SearchField, ...]:
+        """The search fields known when a run starts: those reading the input only."""
+        return tuple(f for f in self.search_fields if not f.steps)
+
+    @cached_property
+    def search_by_step(self) -> dict[str, tuple[search_fields.SearchField, ...]]:
+        """The search fields to (re)compute when a step completes: those reading its output."""
+        by_step: dict[str, list] = {}
+        for field in self.search_fields:
+            for key in field.steps:
+                by_step.setdefault(key, []).append(field)
+        return {key: tuple(fields) for key, fields in by_step.items()}
 
     @cached_property
     def graph(self) -> dag.Graph:

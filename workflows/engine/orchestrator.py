@@ -26,7 +26,7 @@ from django.utils import timezone
 from flowpilot import idle, logs
 
 from .. import approval_links, bounds, templating
-from . import children, claims, concurrency, heartbeat
+from . import children, claims, concurrency, heartbeat, search_index
 from .planner import dag
 from .planner.decision import Decision
 from . import definition as definitions
@@ -492,6 +492,8 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
                                     input=outcome.rendered, lease_expires_at=None, branch=chosen_branch(outcome.output),
                                     events=events, notes=[Note(execution.pk, f"Step {task.step_key!r} completed",
                                                                task=task, details={"attempt": task.attempt})])
+            if moved:
+                search_index.step_completed(execution, task.step_key, outcome.output, events)
         elif outcome.wait is not None:
             wait = outcome.wait
             what = f"signal {wait.signal!r}" if wait.signal else "its timer"
@@ -573,6 +575,7 @@ def wake(task_id, *, now=None) -> bool:
         if not task.signal_name:
             transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now, events=events,
                             notes=[Note(execution.pk, "Timer elapsed; step completed", task=task)])
+            search_index.step_completed(execution, task.step_key, task.output, events)
         elif parked.get("on_timeout") == "fail":
             fail_attempt(execution, task, StepError(f"timed out waiting for signal {task.signal_name!r}",
                                                     retryable=False), events, now=now, source=T.WAITING)
@@ -583,6 +586,7 @@ def wake(task_id, *, now=None) -> bool:
                             notes=[Note(execution.pk, f"Step {task.step_key!r} timed out waiting for signal "
                                         f"{task.signal_name!r}; taking its timeout path", task=task,
                                         level=LogLevel.WARNING)])
+            search_index.step_completed(execution, task.step_key, output, events)
         run.advance_after(task.step_key)
         return True
 
@@ -618,6 +622,7 @@ def deliver_signal(execution: WorkflowExecution, name: str, payload: dict, event
                     notes=[Note(execution.pk, f"Step {task.step_key!r} received signal {name!r} ({branch}{by}"
                                 f"{' by link' if decision['via'] == 'link' else ''})",
                                 task=task, details={"decision": decision})])
+    search_index.step_completed(execution, task.step_key, output, events)
     return task
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.dispatch import receiver
 from django.utils import timezone
 
+from ..engine import search_index
 from ..engine.children import WAITING_FOR_CHILDREN, output_of, parent_check_due
 from ..models import LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution
 from ..engine.orchestrator import fail_attempt, locked_run
@@ -50,11 +51,13 @@ def check(task_id) -> bool:
                                                         retryable=False, details={"child_execution": str(first.pk)}),
                              events, now=now, source=T.WAITING)
             else:
+                output = output_of(spec, children)
                 transition_rows(TaskExecution.objects.filter(pk=task.pk), T.WAITING, T.COMPLETED, now=now,
-                                output=output_of(spec, children), events=events,
+                                output=output, events=events,
                                 notes=[Note(execution.pk, f"Step {task.step_key!r}: {len(children)} child run(s) "
                                             f"done, {len(failed)} failed", task=task,
                                             level=LogLevel.WARNING if failed else LogLevel.INFO)])
+                search_index.step_completed(execution, task.step_key, output, events)
             run.advance_after(now=now)
         return True
 

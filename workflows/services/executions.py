@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..engine import child_cancel, definition as definitions
+from ..engine import child_cancel, definition as definitions, search_index
 from .. import bounds, selectors, templating
 from ..bounds import APPROVAL_COMMENT_MAX_LENGTH as COMMENT_MAX_LENGTH
 from ..errors import Conflict, InvalidInput, WorkflowNotActive
@@ -172,6 +172,7 @@ def _create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]], *
                            for key, task_type in first] for execution in executions}
     TaskExecution.objects.bulk_create([row for run in rows.values() for row in run])
     events = Events()
+    search_index.at_start(definition, executions, events)
     labels = RunLabels(workflow_id=workflow.pk, workflow_name=workflow.name, owner_id=workflow.owner_id)
     for execution in executions:
         events.describe(execution.pk, labels)

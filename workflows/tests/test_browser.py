@@ -255,6 +255,25 @@ def test_manage_a_workflow_and_retry_a_failed_run_on_its_latest_version(embedded
         receiver.close()
 
 
+def test_search_fields_in_the_settings_the_executions_filter_and_the_run_page(embedded):
+    """frontend/e2e/search-fields.test.mjs (issue 17, search by business data): the field the browser
+    declared, and the runs it found, as the server has them."""
+    base, var = embedded
+    api = admin_api(base, var)
+    created = api.post("/workflows/", json={"name": "Patients", "status": "active", "steps": [
+        {"key": "hello", "task_type": "log", "config": {"message": "hello {{ input.phone }}"}}]})
+    assert created.status_code == 201, created.text
+    workflow_id = created.json()["id"]
+
+    browser_script("e2e/search-fields.test.mjs", base=base, var=var, WORKFLOW_ID=workflow_id)
+
+    assert api.get(f"/workflows/{workflow_id}/").json()["search_fields"] == {"phone": "{{ input.phone }}"}
+    found = api.get("/executions/", params={"search.phone": "+91123"}).json()["results"]
+    assert len(found) == 2 and all(run["search"] == {"phone": "+91123"} for run in found)
+    for shot in ("search-field-refused", "executions-search-filter", "run-search-values"):
+        assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
+
+
 def test_approve_in_the_monitor_reject_on_the_approvals_page_and_by_link(embedded):
     """frontend/e2e/approvals.test.mjs: approval steps decided through the UI and an emailed link;
     the server then holds each decision with who made it, how and why."""

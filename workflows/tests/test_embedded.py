@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 
 import httpx
@@ -30,7 +31,8 @@ def test_make_run_serves_the_api_and_runs_workflows_with_no_services(embedded):
     assert health["beat"]["status"] == "ok"  # the in-process worker and beat threads
     api = admin_api(base, var)
     assert httpx.get(f"{base}/api/v1/workflows/").status_code == 401
-    workflow = api.post("/workflows/", json={"name": "embedded", "status": "active", "steps": [
+    workflow = api.post("/workflows/", json={"name": "embedded", "status": "active", "search_fields": {
+        "name": "{{ input.name }}", "sum": "{{ steps.sum.output.sum }}"}, "steps": [
         {"key": "hello", "task_type": "log", "config": {"message": "hi {{ input.name }}"}},
         {"key": "wait", "task_type": "delay", "config": {"seconds": 1}, "depends_on": ["hello"]},
         {"key": "sum", "task_type": "python", "config": {"function": "add", "kwargs": {"a": "{{ input.n }}", "b": 2}},
@@ -45,6 +47,17 @@ def test_make_run_serves_the_api_and_runs_workflows_with_no_services(embedded):
     assert time.monotonic() - started >= 1  # the durable delay was honoured by the embedded scheduler
     logs = api.get(f"/executions/{run.json()['id']}/logs/").json()["logs"]
     assert "hi Ada" in [entry["message"] for entry in logs]
+    # Search by business data on SQLite (issue 17): the input's value at start, a step's at its completion.
+    assert done["search"] == {"name": "Ada", "sum": "42"}
+    found = api.get("/executions/", params={"search.name": "Ada", "search.sum": "42"}).json()
+    assert [row["id"] for row in found["results"]] == [run.json()["id"]]
+    assert api.get("/executions/", params={"search.name": "Bob"}).json()["count"] == 0
+    with sqlite3.connect(var / "flowpilot.sqlite3") as db:  # the list's filter, as selectors.with_search asks it
+        plan = " ".join(str(row) for row in db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM workflows_workflowexecution WHERE id IN (SELECT execution_id FROM "
+            "workflows_executionsearchvalue WHERE name = ? AND value = ?) ORDER BY created_at DESC LIMIT 20",
+            ("name", "Ada")))
+    assert "COVERING INDEX search_name_value" in plan, plan
 
 
 @pytest.mark.parametrize("embedded", [{"FLOWPILOT_SWEEP_IDLE_INTERVAL": "3600"}], indirect=True)

@@ -1,5 +1,5 @@
-/** A workflow's settings: description, default retry policy, concurrency. Saved with PATCH; the
- * server checks every value and its field errors are shown next to the fields. */
+/** A workflow's settings: description, default retry policy, concurrency, search fields. Saved with
+ * PATCH; the server checks every value and its field errors are shown next to the fields. */
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 
@@ -82,6 +82,34 @@ export function WorkflowSettingsDialog({ workflow, onClose, onSaved }: {
             <p className="muted small">An expression over the input: one running run per value.</p>
             {fieldError("concurrency_key")}
           </div>
+        </div>
+        <h4>Search fields</h4>
+        <p className="muted small">
+          Each run keeps these values, so that runs can be found by them (the executions list&apos;s search,
+          <span className="mono"> ?search.phone=</span>): a template over the input
+          (<span className="mono">{"{{ input.phone }}"}</span>) or a step&apos;s output
+          (<span className="mono">{"{{ steps.crm.output.id }}"}</span>). Never secrets.
+        </p>
+        <div className="fp-search-fields" role="group" aria-label="Search fields">
+          {form.search_fields.map((row, index) => (
+            <div className="fp-search-field-row" key={index}>
+              <input aria-label={`Search field ${index + 1} name`} className="mono" value={row.name} placeholder="phone"
+                     onChange={(e) => setForm({ ...form, search_fields: form.search_fields.map((r, i) => (i === index ? { ...r, name: e.target.value } : r)) })} />
+              <input aria-label={`Search field ${index + 1} template`} className="mono" value={row.template}
+                     placeholder="{{ input.phone }}"
+                     onChange={(e) => setForm({ ...form, search_fields: form.search_fields.map((r, i) => (i === index ? { ...r, template: e.target.value } : r)) })} />
+              <button type="button" className="btn btn-ghost btn-sm" aria-label={`Remove search field ${index + 1}`}
+                      onClick={() => setForm({ ...form, search_fields: form.search_fields.filter((_, i) => i !== index) })}>
+                Remove
+              </button>
+              {fieldError(`search_fields.${row.name.trim()}`)}
+            </div>
+          ))}
+          <button type="button" className="btn btn-sm"
+                  onClick={() => setForm({ ...form, search_fields: [...form.search_fields, { name: "", template: "" }] })}>
+            Add a search field
+          </button>
+          {fieldError("search_fields")}
         </div>
         {save.error && (!(save.error instanceof ApiError) || !Object.keys(fields).length) && (
           <p className="form-error" role="alert">{save.error.message}</p>

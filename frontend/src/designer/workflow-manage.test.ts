@@ -7,6 +7,7 @@ import { exportFileName, parseImportFile, settingsBody, settingsForm } from "./w
 const workflow = {
   id: "w1", name: "Signup", description: "d", max_retries: 3, retry_base_delay: null, retry_backoff_factor: 2,
   retry_max_delay: null, max_concurrency: null, concurrency_key: "{{ input.email }}",
+  search_fields: { phone: "{{ input.phone }}" },
 } as unknown as Workflow;
 
 describe("workflow settings form", () => {
@@ -14,6 +15,7 @@ describe("workflow settings form", () => {
     expect(settingsForm(workflow)).toEqual({
       description: "d", concurrency_key: "{{ input.email }}", max_retries: "3", retry_base_delay: "",
       retry_backoff_factor: "2", retry_max_delay: "", max_concurrency: "",
+      search_fields: [{ name: "phone", template: "{{ input.phone }}" }],
     });
   });
 
@@ -21,8 +23,14 @@ describe("workflow settings form", () => {
     const form = { ...settingsForm(workflow), max_retries: " 5 ", retry_base_delay: "", max_concurrency: "two", concurrency_key: "  " };
     expect(settingsBody(form)).toEqual({
       description: "d", concurrency_key: "", max_retries: 5, retry_base_delay: null, retry_backoff_factor: 2,
-      retry_max_delay: null, max_concurrency: "two",
+      retry_max_delay: null, max_concurrency: "two", search_fields: { phone: "{{ input.phone }}" },
     });
+  });
+
+  it("sends the search fields as an object, blank rows left out, the rest as typed", () => {
+    const form = { ...settingsForm(workflow), search_fields: [
+      { name: " phone ", template: "{{ input.phone }}" }, { name: "", template: "" }, { name: "", template: "{{ x }}" }] };
+    expect(settingsBody(form).search_fields).toEqual({ phone: "{{ input.phone }}", "": "{{ x }}" });
   });
 });
 

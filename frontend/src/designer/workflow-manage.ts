@@ -9,9 +9,16 @@ export const SETTINGS_FIELDS = [
 ] as const;
 export type NumberField = (typeof SETTINGS_FIELDS)[number];
 
+/** One search field as the form edits it: its name and its template. */
+export interface SearchFieldRow {
+  name: string;
+  template: string;
+}
+
 export interface SettingsForm extends Record<NumberField, string> {
   description: string;
   concurrency_key: string;
+  search_fields: SearchFieldRow[];
 }
 
 export function settingsForm(workflow: Workflow): SettingsForm {
@@ -19,6 +26,7 @@ export function settingsForm(workflow: Workflow): SettingsForm {
   return {
     description: workflow.description ?? "",
     concurrency_key: workflow.concurrency_key ?? "",
+    search_fields: Object.entries(workflow.search_fields ?? {}).map(([name, template]) => ({ name, template })),
     max_retries: text(workflow.max_retries),
     retry_base_delay: text(workflow.retry_base_delay),
     retry_backoff_factor: text(workflow.retry_backoff_factor),
@@ -29,8 +37,14 @@ export function settingsForm(workflow: Workflow): SettingsForm {
 
 /** The PATCH body: an empty number field is null (the default); a number as a number; anything else
  * as typed, for the server to refuse with its message. */
-export function settingsBody(form: SettingsForm): Record<string, string | number | null> {
-  const body: Record<string, string | number | null> = { description: form.description, concurrency_key: form.concurrency_key.trim() };
+export function settingsBody(form: SettingsForm): Record<string, string | number | null | Record<string, string>> {
+  const body: Record<string, string | number | null | Record<string, string>> = {
+    description: form.description, concurrency_key: form.concurrency_key.trim(),
+    // A row left blank is dropped; any other is sent as typed, for the server to check (name, template).
+    search_fields: Object.fromEntries(form.search_fields
+      .filter((row) => row.name.trim() || row.template.trim())
+      .map((row) => [row.name.trim(), row.template])),
+  };
   for (const field of SETTINGS_FIELDS) {
     const value = form[field].trim();
     body[field] = value === "" ? null : Number.isFinite(Number(value)) ? Number(value) : value;

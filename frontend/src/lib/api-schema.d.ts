@@ -237,7 +237,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The one place where the owner filter is applied: a user sees only their own objects. */
+        /** @description Also ?search.<name>=<value>: only runs whose value of their workflow's search field <name> is exactly <value> (URL-encoded: search.phone=%2B91123); several are AND-ed, at most 5, each value at most 200 characters. */
         get: operations["executions_list"];
         put?: never;
         /** @description The one place where the owner filter is applied: a user sees only their own objects. */
@@ -362,7 +362,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description The one place where the owner filter is applied: a user sees only their own objects. */
+        /** @description Retry the failed runs selected by the body (and by ?search.<name>=<value> on the URL, AND-ed with the body's `search`). */
         post: operations["executions_retry_failed_create"];
         delete?: never;
         options?: never;
@@ -1235,6 +1235,10 @@ export interface components {
             failed: number;
         };
         BulkRetry: {
+            /** @description {"<name>": "<value>"}: only runs with these search values (exact, AND-ed; at most 5), as ?search.<name>=<value> on the URL, which is accepted too. */
+            search?: {
+                [key: string]: unknown;
+            };
             /** @description Only these executions (those of them that failed). */
             execution_ids?: string[];
             /** Format: uuid */
@@ -1572,6 +1576,10 @@ export interface components {
             readonly triggered_by_user: string | null;
             /** @description The value of the workflow's concurrency key for this run. */
             readonly concurrency_key: string;
+            /** @description The values of its workflow's search fields kept for this run, {"<name>": "<value>"}: a field over the input from the start, one over a step's output once that step completed (filter: ?search.<name>=<value>). */
+            readonly search: {
+                [key: string]: string;
+            };
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1618,6 +1626,10 @@ export interface components {
             readonly triggered_by_user: string | null;
             /** @description The value of the workflow's concurrency key for this run. */
             readonly concurrency_key: string;
+            /** @description The values of its workflow's search fields kept for this run, {"<name>": "<value>"}: a field over the input from the start, one over a step's output once that step completed (filter: ?search.<name>=<value>). */
+            readonly search: {
+                [key: string]: string;
+            };
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1943,6 +1955,10 @@ export interface components {
             };
             max_concurrency?: number | null;
             concurrency_key?: string;
+            /** @description {"<name>": "<template>"}, at most 10: templates over the run's input or its steps' outputs ({{ input.phone }}, {{ steps.crm.output.id }}) whose values each run keeps, indexed, for ?search.<name>=<value>. Never secrets. Versioned with the definition. */
+            search_fields?: {
+                [key: string]: string;
+            };
             max_retries?: number | null;
             /** Format: double */
             retry_base_delay?: number | null;
@@ -2478,6 +2494,10 @@ export interface components {
             readonly max_concurrency: number | null;
             /** @description Expression over the input (e.g. {{ input.phone }}): one running execution per value. */
             readonly concurrency_key: string;
+            /** @description {"<name>": "<template>"}, at most 10: templates over the run's input or its steps' outputs ({{ input.phone }}, {{ steps.crm.output.id }}) whose values each run keeps, indexed, for ?search.<name>=<value>. Never secrets. Versioned with the definition. */
+            readonly search_fields: {
+                [key: string]: string;
+            };
             /** @description Retries after the first attempt. */
             readonly max_retries: number | null;
             /**
@@ -2522,6 +2542,10 @@ export interface components {
             code?: components["schemas"]["DefinitionCode"];
             /** @description The workflow's retry settings, which each step's override. */
             retry: components["schemas"]["DefinitionRetry"];
+            /** @description The workflow's search fields, as its runs keep them; left out when it has none. */
+            search_fields?: {
+                [key: string]: string;
+            };
             steps: components["schemas"]["DefinitionStep"][];
             /** @description A code workflow's moves between steps (its steps have no depends_on). */
             edges?: components["schemas"]["DefinitionEdge"][];
@@ -2549,6 +2573,10 @@ export interface components {
             };
             max_concurrency?: number | null;
             concurrency_key?: string;
+            /** @description {"<name>": "<template>"}, at most 10: templates over the run's input or its steps' outputs ({{ input.phone }}, {{ steps.crm.output.id }}) whose values each run keeps, indexed, for ?search.<name>=<value>. Never secrets. Versioned with the definition. */
+            search_fields?: {
+                [key: string]: string;
+            };
             max_retries?: number | null;
             /** Format: double */
             retry_base_delay?: number | null;

@@ -73,6 +73,19 @@ export function ExecutionHeader({ execution, live, now, progress, onRetry, onCan
         <div><dt>Trigger</dt><dd><span className="monitor-trigger">{execution.triggered_by}</span>{execution.triggered_by_user ? ` by ${execution.triggered_by_user}` : ""}</dd></div>
         {execution.retry_count > 0 && <div><dt>Retries</dt><dd>{execution.retry_count}</dd></div>}
         <div><dt>Run</dt><dd className="mono" title={execution.id}>{execution.id.slice(0, 8)}</dd></div>
+        {Object.keys(execution.search ?? {}).length > 0 && (
+          <div className="monitor-meta-search">
+            <dt>Search</dt>
+            <dd>
+              {Object.entries(execution.search).map(([name, value]) => (
+                <Link key={name} className="monitor-search-value" to={`/executions?${new URLSearchParams({ [`search.${name}`]: value })}`}
+                      title={`All runs whose ${name} is ${value}`}>
+                  <span className="muted">{name}</span> <span className="mono">{value}</span>
+                </Link>
+              ))}
+            </dd>
+          </div>
+        )}
         <div className="monitor-meta-input">
           <dt>Input</dt>
           <dd>

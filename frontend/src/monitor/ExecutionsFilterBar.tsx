@@ -1,7 +1,10 @@
-/** The executions list's filters: status chips (several at once), workflow, trigger and a date range. */
+/** The executions list's filters: status chips (several at once), workflow, trigger, a date range,
+ * and a search field's value (the runs of patient +91123). */
+import { useEffect, useState, type FormEvent } from "react";
+
 import { EXECUTION_STATUSES } from "@/lib/types";
 
-import { TRIGGERS, isFiltered, type ListFilters } from "./list-filters";
+import { NO_FILTERS, TRIGGERS, isFiltered, type ListFilters } from "./list-filters";
 import { useWorkflowOptions } from "./queries";
 
 interface Props {
@@ -13,6 +16,18 @@ export function ExecutionsFilterBar({ filters, onChange }: Props) {
   const workflows = useWorkflowOptions();
   // Any change of filter goes back to the first page.
   const set = (patch: Partial<ListFilters>) => onChange({ ...filters, ...patch, page: 1 });
+  // The search pair is typed first and applied together (Enter or Search): a name alone filters nothing.
+  const [searchName, setSearchName] = useState(filters.searchName);
+  const [searchValue, setSearchValue] = useState(filters.searchValue);
+  useEffect(() => {
+    setSearchName(filters.searchName);
+    setSearchValue(filters.searchValue);
+  }, [filters.searchName, filters.searchValue]);
+  const applySearch = (event: FormEvent) => {
+    event.preventDefault();
+    const name = searchName.trim();
+    set(name && searchValue ? { searchName: name, searchValue } : { searchName: "", searchValue: "" });
+  };
 
   return (
     <div className="monitor-filters card" role="search" aria-label="Filter executions">
@@ -32,7 +47,7 @@ export function ExecutionsFilterBar({ filters, onChange }: Props) {
           })}
         </div>
         <button type="button" className="btn btn-ghost btn-sm monitor-filter-clear" disabled={!isFiltered(filters)}
-                onClick={() => onChange({ status: [], workflow: "", trigger: "", from: "", to: "", page: 1 })}>
+                onClick={() => onChange(NO_FILTERS)}>
           Clear filters
         </button>
       </div>
@@ -60,6 +75,19 @@ export function ExecutionsFilterBar({ filters, onChange }: Props) {
           <input type="date" value={filters.to} min={filters.from || undefined} onChange={(event) => set({ to: event.target.value })} />
         </label>
       </div>
+      <form className="monitor-filters-row" onSubmit={applySearch} aria-label="Search by a search field">
+        <label className="monitor-filter monitor-filter-narrow">
+          <span>Search field</span>
+          <input type="text" value={searchName} placeholder="phone" maxLength={50} spellCheck={false}
+                 onChange={(event) => setSearchName(event.target.value)} />
+        </label>
+        <label className="monitor-filter">
+          <span>Value (exact)</span>
+          <input type="search" value={searchValue} placeholder="+91123" maxLength={200}
+                 onChange={(event) => setSearchValue(event.target.value)} />
+        </label>
+        <button type="submit" className="btn btn-sm">Search</button>
+      </form>
     </div>
   );
 }

@@ -13,7 +13,7 @@ import type { Execution } from "@/lib/types";
 
 import { ConfirmDialog } from "./ConfirmDialog";
 import { ExecutionsFilterBar } from "./ExecutionsFilterBar";
-import { filtersToParams, isFiltered, PAGE_SIZE, pageCount, parseFilters, type ListFilters } from "./list-filters";
+import { filtersToParams, isFiltered, NO_FILTERS, PAGE_SIZE, pageCount, parseFilters, type ListFilters } from "./list-filters";
 import { LiveIndicator } from "./LiveIndicator";
 import { executionKeys, retrySelected, useBulkRetryPreview, useExecutionList } from "./queries";
 import { outdatedNote, type RetryVersion } from "./retry-version";
@@ -94,7 +94,7 @@ export function ExecutionsPage() {
         ) : rows.length === 0 ? (
           isFiltered(filters) ? (
             <EmptyState title="No executions match these filters"
-                        action={<button type="button" className="btn" onClick={() => setFilters({ ...filters, status: [], workflow: "", trigger: "", from: "", to: "", page: 1 })}>Clear filters</button>} />
+                        action={<button type="button" className="btn" onClick={() => setFilters(NO_FILTERS)}>Clear filters</button>} />
           ) : (
             <EmptyState title="No executions yet" action={<Link className="btn" to="/workflows">Open a workflow to run it</Link>}>
               Runs appear here the moment they start, from the API, a webhook, a schedule or the designer.

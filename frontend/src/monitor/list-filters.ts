@@ -12,10 +12,29 @@ export interface ListFilters {
   /** Local dates, YYYY-MM-DD, both inclusive. */
   from: string;
   to: string;
+  /** A search field and its value (?search.<name>=<value>, an exact match): both, or neither. */
+  searchName: string;
+  searchValue: string;
   page: number;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+export const SEARCH_PREFIX = "search.";
+
+/** Every filter at its default: the whole list. */
+export const NO_FILTERS: ListFilters = {
+  status: [], workflow: "", trigger: "", from: "", to: "", searchName: "", searchValue: "", page: 1,
+};
+
+/** The first search.<name>=<value> of the URL (the filter bar sets one). */
+function searchOf(params: URLSearchParams): { searchName: string; searchValue: string } {
+  for (const [key, value] of params) {
+    if (key.startsWith(SEARCH_PREFIX) && key.length > SEARCH_PREFIX.length && value) {
+      return { searchName: key.slice(SEARCH_PREFIX.length), searchValue: value };
+    }
+  }
+  return { searchName: "", searchValue: "" };
+}
 
 export function parseFilters(params: URLSearchParams): ListFilters {
   const status = params.getAll("status").filter((value): value is ExecutionStatus =>
@@ -30,8 +49,13 @@ export function parseFilters(params: URLSearchParams): ListFilters {
     trigger: (TRIGGERS as string[]).includes(trigger) ? (trigger as TriggerSource) : "",
     from: DATE.test(from) ? from : "",
     to: DATE.test(to) ? to : "",
+    ...searchOf(params),
     page: Number.isFinite(page) && page > 0 ? page : 1,
   };
+}
+
+function hasSearch(filters: ListFilters): boolean {
+  return Boolean(filters.searchName && filters.searchValue);
 }
 
 /** The URL query for `filters`, leaving out what is at its default. */
@@ -42,6 +66,7 @@ export function filtersToParams(filters: ListFilters): URLSearchParams {
   if (filters.trigger) params.set("trigger", filters.trigger);
   if (filters.from) params.set("from", filters.from);
   if (filters.to) params.set("to", filters.to);
+  if (hasSearch(filters)) params.set(SEARCH_PREFIX + filters.searchName, filters.searchValue);
   if (filters.page > 1) params.set("page", String(filters.page));
   return params;
 }
@@ -60,11 +85,13 @@ export function filtersToQuery(filters: ListFilters, pageSize = PAGE_SIZE): Reco
   if (filters.trigger) query.triggered_by = filters.trigger;
   if (filters.from) query.created_after = localMidnight(filters.from);
   if (filters.to) query.created_before = localMidnight(filters.to, 1);
+  if (hasSearch(filters)) query[SEARCH_PREFIX + filters.searchName] = filters.searchValue;
   return query;
 }
 
 export function isFiltered(filters: ListFilters): boolean {
-  return Boolean(filters.status.length || filters.workflow || filters.trigger || filters.from || filters.to);
+  return Boolean(filters.status.length || filters.workflow || filters.trigger || filters.from || filters.to
+    || hasSearch(filters));
 }
 
 export function pageCount(count: number, pageSize = PAGE_SIZE): number {

@@ -58,6 +58,7 @@ export function execution(tasks: TaskExecution[], extra: Partial<ExecutionDetail
     triggered_by: "api",
     triggered_by_user: "admin",
     concurrency_key: "",
+    search: {},
     created_at: "2026-01-01T10:00:00Z",
     scheduled_at: null,
     started_at: "2026-01-01T10:00:00Z",

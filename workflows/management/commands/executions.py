@@ -1,8 +1,10 @@
 """`manage.py executions list|retry|cancel`: look at runs, and retry or cancel many of them, from a shell.
 
-    executions list   [--workflow ID|NAME] [--status failed] [--since 2h|ISO] [--limit 50]
-    executions retry  --workflow ID|NAME [--step KEY] [--error TEXT] [--dry-run]
-    executions cancel (--workflow ID|NAME | --id ID...) [--status pending|running] [--dry-run]
+    executions list   [--workflow ID|NAME] [--status failed] [--since 2h|ISO] [--search NAME=VALUE...] [--limit 50]
+    executions retry  (--workflow ID|NAME | --search NAME=VALUE...) [--step KEY] [--error TEXT] [--dry-run]
+    executions cancel (--workflow ID|NAME | --id ID... | --search NAME=VALUE...) [--status pending|running] [--dry-run]
+
+--search selects runs by a search field's value (exact; repeated, AND-ed), as ?search.NAME=VALUE does.
 
 Retry and cancel go through the services one execution at a time (each in its own transaction, so a
 long batch never holds locks for long), with a progress bar on stderr; --dry-run only says which.
@@ -15,8 +17,8 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from workflows import selectors, services
-from workflows.errors import DomainError
+from workflows import search_fields, selectors, services
+from workflows.errors import DomainError, InvalidInput
 from workflows.management.console import Progress, parse_since, shorten, table
 from workflows.models import TaskExecution, Workflow, WorkflowExecution
 from workflows.engine.planner.states import ExecutionStatus as E
@@ -31,15 +33,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True, metavar="{list,retry,cancel}")
         workflow_help = "a workflow's id or exact name"
+        search_help = "only runs whose search field NAME is exactly VALUE (repeat: AND-ed)"
 
         listing = actions.add_parser("list", help="a table of executions, latest first")
         listing.add_argument("--workflow", help=workflow_help)
         listing.add_argument("--status", choices=E.values)
         listing.add_argument("--since", type=parse_since, help="created since: 2h, 30m, 7d, or an ISO date or time")
+        listing.add_argument("--search", action="append", default=[], metavar="NAME=VALUE", help=search_help)
         listing.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
 
         retry = actions.add_parser("retry", help="resume failed executions at their failed steps")
-        retry.add_argument("--workflow", required=True, help=workflow_help)
+        retry.add_argument("--workflow", help=workflow_help)
+        retry.add_argument("--search", action="append", default=[], metavar="NAME=VALUE", help=search_help)
         retry.add_argument("--step", help="only those whose step KEY failed")
         retry.add_argument("--error", help="only those whose failed step's error contains TEXT (any case)")
         retry.add_argument("--dry-run", action="store_true", help="say which would be retried; change nothing")
@@ -48,6 +53,7 @@ class Command(BaseCommand):
         cancel.add_argument("--workflow", help=workflow_help)
         cancel.add_argument("--id", dest="ids", nargs="+", action="extend", default=[], metavar="ID",
                             help="these executions")
+        cancel.add_argument("--search", action="append", default=[], metavar="NAME=VALUE", help=search_help)
         cancel.add_argument("--status", choices=CANCELLABLE, help="only pending or only running ones")
         cancel.add_argument("--dry-run", action="store_true", help="say which would be cancelled; change nothing")
 
@@ -56,8 +62,8 @@ class Command(BaseCommand):
 
     # --- the three actions ---------------------------------------------------------------------------
 
-    def _list(self, *, workflow, status, since, limit, **options):
-        executions = WorkflowExecution.objects.select_related("workflow").order_by("-created_at")
+    def _list(self, *, workflow, status, since, limit, search, **options):
+        executions = _searched(WorkflowExecution.objects.select_related("workflow"), search).order_by("-created_at")
         if workflow:
             executions = executions.filter(workflow__in=_workflows(workflow))
         if status:
@@ -72,17 +78,23 @@ class Command(BaseCommand):
         more = " (the limit; --limit shows more)" if len(rows) == limit else ""
         self.stdout.write(f"{len(rows)} execution{'s' if len(rows) != 1 else ''}{more}")
 
-    def _retry(self, *, workflow, step, error, dry_run, **options):
-        executions = WorkflowExecution.objects.filter(workflow__in=_workflows(workflow))
+    def _retry(self, *, workflow, step, error, dry_run, search, **options):
+        if not workflow and not search:
+            raise CommandError("say which executions to retry: --workflow ID|NAME and/or --search NAME=VALUE")
+        executions = _searched(WorkflowExecution.objects.all(), search)
+        if workflow:
+            executions = executions.filter(workflow__in=_workflows(workflow))
         targets = list(selectors.failed_executions(executions, step_key=step, error_contains=error)
                        .select_related("workflow").order_by("created_at"))
         self._apply(targets, dry_run=dry_run, verb="retry", done="retried",
                     change=lambda execution: services.execution_retry(execution=execution))
 
-    def _cancel(self, *, workflow, ids, status, dry_run, **options):
-        if not workflow and not ids:
-            raise CommandError("say which executions to cancel: --workflow ID|NAME and/or --id ID...")
-        executions = WorkflowExecution.objects.filter(status__in=[status] if status else CANCELLABLE)
+    def _cancel(self, *, workflow, ids, status, dry_run, search, **options):
+        if not workflow and not ids and not search:
+            raise CommandError("say which executions to cancel: --workflow ID|NAME, --id ID... and/or "
+                               "--search NAME=VALUE")
+        executions = _searched(WorkflowExecution.objects.filter(status__in=[status] if status else CANCELLABLE),
+                               search)
         if workflow:
             executions = executions.filter(workflow__in=_workflows(workflow))
         wanted = {_uuid(i) for i in ids}
@@ -132,6 +144,20 @@ def _workflows(value: str):
     if not found.exists():
         raise CommandError(f"no workflow with the id or name {value!r}")
     return found
+
+
+def _searched(executions, search: list[str]):
+    """`executions` with the --search NAME=VALUE filters (the API's search.NAME rules), AND-ed."""
+    pairs = []
+    for item in search:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise CommandError(f"--search {item!r}: write NAME=VALUE")
+        pairs.append((f"search.{name}", value))
+    try:
+        return selectors.with_search(executions, search_fields.parse_filters(pairs))
+    except InvalidInput as exc:
+        raise CommandError(exc.message) from None
 
 
 def _uuid(value: str) -> uuid.UUID:
