@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
@@ -18,7 +19,7 @@ from workflows.models import WorkflowExecution
 from . import why
 
 
-class ReasonSerializer(serializers.Serializer):
+class WhyReasonSerializer(serializers.Serializer):
     step_key = serializers.CharField(allow_null=True, help_text="The step it is about; null: the run as a whole.")
     reason = serializers.ChoiceField(choices=list(diagnosis.REASONS), help_text=(
         "concurrency, scheduled, starting (a pending run); running, queued, no_worker, timer, signal, approval, "
@@ -32,15 +33,18 @@ class ReasonSerializer(serializers.Serializer):
     host = serializers.CharField(help_text="circuit_open: the origin (scheme://host:port) whose circuit is open.")
 
 
-class WhySerializer(serializers.Serializer):
+class ExecutionWhySerializer(serializers.Serializer):
     status = serializers.CharField(help_text="The run's status.")
-    reasons = ReasonSerializer(many=True)
+    reasons = WhyReasonSerializer(many=True)
 
 
 class ExecutionWhyView(APIView):
-    @extend_schema(responses=WhySerializer, operation_id="executions_why_retrieve", tags=["executions"])
-    def get(self, request, execution_id):
+    @extend_schema(responses=ExecutionWhySerializer, operation_id="executions_why_retrieve", tags=["executions"],
+                   parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH,
+                                                description="The execution's id.")],
+                   summary="Why isn't it running? The reasons of the run and of each step not running")
+    def get(self, request, id):
         execution = get_object_or_404(WorkflowExecution.objects.visible_to(request.user).select_related("workflow"),
-                                      pk=execution_id)
+                                      pk=id)
         reasons = why.execution_why(execution)
-        return Response(WhySerializer({"status": execution.status, "reasons": [asdict(r) for r in reasons]}).data)
+        return Response(ExecutionWhySerializer({"status": execution.status, "reasons": [asdict(r) for r in reasons]}).data)

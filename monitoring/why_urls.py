@@ -5,5 +5,5 @@ from django.urls import path
 from .why_api import ExecutionWhyView
 
 urlpatterns = [
-    path("executions/<uuid:execution_id>/why/", ExecutionWhyView.as_view(), name="execution-why"),
+    path("executions/<uuid:id>/why/", ExecutionWhyView.as_view(), name="execution-why"),
 ]
