@@ -1986,29 +1986,6 @@ export interface components {
              */
             y: number;
         };
-        /**
-         * @description * `concurrency` - concurrency
-         *     * `scheduled` - scheduled
-         *     * `starting` - starting
-         *     * `queued` - queued
-         *     * `no_worker` - no_worker
-         *     * `running` - running
-         *     * `timer` - timer
-         *     * `signal` - signal
-         *     * `approval` - approval
-         *     * `children` - children
-         *     * `backoff` - backoff
-         *     * `circuit_open` - circuit_open
-         *     * `upstream` - upstream
-         *     * `halted` - halted
-         *     * `failed` - failed
-         *     * `cancelled` - cancelled
-         *     * `completed` - completed
-         *     * `paused` - paused
-         *     * `rate_limit` - rate_limit
-         * @enum {string}
-         */
-        ReasonEnum: "concurrency" | "scheduled" | "starting" | "queued" | "no_worker" | "running" | "timer" | "signal" | "approval" | "children" | "backoff" | "circuit_open" | "upstream" | "halted" | "failed" | "cancelled" | "completed" | "paused" | "rate_limit";
         RetryInput: {
             /**
              * @description original: resume on the run's version; latest: move the run to its workflow's latest version (completed steps keep their outputs; 409 when that version cannot take the run over).
@@ -2525,7 +2502,7 @@ export interface components {
              *     * `paused` - paused
              *     * `rate_limit` - rate_limit
              */
-            reason: components["schemas"]["ReasonEnum"];
+            reason: components["schemas"]["WhyReasonEnum"];
             /** @description What it waits for, in a sentence. */
             detail: string;
             /**
@@ -2540,6 +2517,29 @@ export interface components {
             /** @description circuit_open: the origin (scheme://host:port) whose circuit is open. */
             host: string;
         };
+        /**
+         * @description * `concurrency` - concurrency
+         *     * `scheduled` - scheduled
+         *     * `starting` - starting
+         *     * `queued` - queued
+         *     * `no_worker` - no_worker
+         *     * `running` - running
+         *     * `timer` - timer
+         *     * `signal` - signal
+         *     * `approval` - approval
+         *     * `children` - children
+         *     * `backoff` - backoff
+         *     * `circuit_open` - circuit_open
+         *     * `upstream` - upstream
+         *     * `halted` - halted
+         *     * `failed` - failed
+         *     * `cancelled` - cancelled
+         *     * `completed` - completed
+         *     * `paused` - paused
+         *     * `rate_limit` - rate_limit
+         * @enum {string}
+         */
+        WhyReasonEnum: "concurrency" | "scheduled" | "starting" | "queued" | "no_worker" | "running" | "timer" | "signal" | "approval" | "children" | "backoff" | "circuit_open" | "upstream" | "halted" | "failed" | "cancelled" | "completed" | "paused" | "rate_limit";
         Workflow: {
             /** Format: uuid */
             readonly id: string;
