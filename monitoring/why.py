@@ -12,6 +12,7 @@ from datetime import datetime, timezone as dt_timezone
 
 from celery import current_app
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from workflows.circuit import Breaker
@@ -58,30 +59,44 @@ def _admission(execution: WorkflowExecution) -> why.Admission:
                          concurrency_key=execution.concurrency_key, key_holders=key_holders)
 
 
-def _previous(row: TaskExecution) -> tuple[str, str]:
-    """A retrying attempt's predecessor: its error, and the circuit (origin) that refused it, if one did."""
-    before = (TaskExecution.objects.filter(execution_id=row.execution_id, step_key=row.step_key, visit=row.visit,
-                                           attempt=row.attempt - 1)
-              .values_list("error_message", "error_details").first())
-    if before is None:
-        return "", ""
-    message, details = before
-    return message, str((details or {}).get("circuit") or "")
+def _previous_failures(execution_id, rows: list[TaskExecution]) -> dict[str, tuple[str, str]]:
+    """For each retrying attempt (by step key): its predecessor's error, and the circuit (origin) that
+    refused it, if one did (CircuitOpen records it in error_details). One query for all of them."""
+    wanted = [(r.step_key, r.visit, r.attempt - 1) for r in rows if r.status == T.RETRYING]
+    if not wanted:
+        return {}
+    which = Q()
+    for key, visit, attempt in wanted:
+        which |= Q(step_key=key, visit=visit, attempt=attempt)
+    return {key: (message, str((details or {}).get("circuit") or ""))
+            for key, message, details in TaskExecution.objects.filter(which, execution_id=execution_id)
+            .values_list("step_key", "error_message", "error_details")}
 
 
-def _step(row: TaskExecution, depends_on: tuple[str, ...]) -> why.Step:
-    previous_error, previous_circuit = _previous(row) if row.status == T.RETRYING else ("", "")
+def _with_outputs(rows: list[TaskExecution]) -> None:
+    """Load the output of the waiting attempts (it says whether a wait is an approval's) in one query;
+    the other attempts' outputs, as large as a step made them, are not read."""
+    waiting = {r.pk: r for r in rows if r.status == T.WAITING and r.signal_name != WAITING_FOR_CHILDREN}
+    for pk, output in TaskExecution.objects.filter(pk__in=list(waiting)).values_list("pk", "output") if waiting else ():
+        waiting[pk].output = output
+
+
+def _open_children(row: TaskExecution) -> tuple[str, ...]:
+    return tuple(str(pk) for pk in WorkflowExecution.objects.filter(parent_task_id=row.pk)
+                 .exclude(status__in=EXECUTION_TERMINAL).order_by("child_index", "created_at")
+                 .values_list("pk", flat=True)[:MOST_IDS])
+
+
+def _step(row: TaskExecution, depends_on: tuple[str, ...], previous: tuple[str, str]) -> why.Step:
     for_children = row.status == T.WAITING and row.signal_name == WAITING_FOR_CHILDREN
-    children = tuple(str(pk) for pk in WorkflowExecution.objects.filter(parent_task_id=row.pk)
-                     .exclude(status__in=EXECUTION_TERMINAL).order_by("child_index", "created_at")
-                     .values_list("pk", flat=True)[:MOST_IDS]) if for_children else ()
-    approval = row.status == T.WAITING and not for_children and is_approval(row)  # reads `output` (deferred)
+    approval = row.status == T.WAITING and not for_children and is_approval(row)
     return why.Step(step_key=row.step_key, status=row.status, attempt=row.attempt, depends_on=depends_on,
                     queued_at=row.queued_at, started_at=row.started_at, wake_at=row.wake_at,
-                    signal_name=row.signal_name, approval=approval, for_children=for_children, children=children,
+                    signal_name=row.signal_name, approval=approval, for_children=for_children,
+                    children=_open_children(row) if for_children else (),
                     worker_id=row.worker_id, lease_expires_at=row.lease_expires_at,
-                    error_message=row.error_message[:2000], previous_error=previous_error[:2000],
-                    previous_circuit=previous_circuit)
+                    error_message=row.error_message[:2000], previous_error=previous[0][:2000],
+                    previous_circuit=previous[1])
 
 
 def run_state(execution: WorkflowExecution, *, now: datetime) -> why.RunState:
@@ -93,8 +108,10 @@ def run_state(execution: WorkflowExecution, *, now: datetime) -> why.RunState:
         rows = list(TaskExecution.objects.filter(execution_id=execution.pk).current().only(*STEP_FIELDS))
     position = graph.position
     rows.sort(key=lambda r: (position.get(r.step_key, len(position)), r.created_at, r.step_key))
-    steps = tuple(_step(row, tuple(graph.deps.get(row.step_key, ())) if definition.kind != "code" else ())
-                  for row in rows)
+    previous = _previous_failures(execution.pk, rows)
+    _with_outputs(rows)
+    steps = tuple(_step(row, tuple(graph.deps.get(row.step_key, ())) if definition.kind != "code" else (),
+                        previous.get(row.step_key, ("", ""))) for row in rows)
     breaker = Breaker()
     circuits = {}
     for origin in {s.previous_circuit for s in steps if s.previous_circuit}:

@@ -161,3 +161,20 @@ def _parse(value: str):
     from datetime import datetime
 
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def test_the_answer_costs_a_few_queries_whatever_the_number_of_waiting_steps(api, user, sync_executor,
+                                                                             django_assert_max_num_queries):
+    def run_of(width: int):
+        return start(active_workflow(user, [
+            *(step(f"call{i}", function="flaky", kwargs={"fail_times": 9}, max_retries=3, retry_base_delay=120)
+              for i in range(width)),
+            *(step(f"ok{i}", "approval", config={"message": "?"}) for i in range(width)),
+        ], name=f"wide{width}"), sync_executor)
+
+    small, wide = run_of(1), run_of(12)
+    assert len(why(api, wide)["reasons"]) == 24
+    with django_assert_max_num_queries(12) as small_queries:
+        why(api, small)
+    with django_assert_max_num_queries(len(small_queries.captured_queries)):
+        assert {r["reason"] for r in why(api, wide)["reasons"]} == {"backoff", "approval"}
