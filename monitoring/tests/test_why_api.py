@@ -3,7 +3,7 @@ the engine leaves (steps run in this process by the synchronous executor), the o
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from monitoring import presence
 from workflows import services
+from workflows.code import SynchronousExecutor, engine
 from workflows.circuit import Breaker, Policy, Ticket, origin
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.engine.planner.states import TaskStatus as T
@@ -158,8 +159,6 @@ def test_only_the_run_s_owner_may_ask(api, user, other_user, settings, sync_exec
 
 
 def _parse(value: str):
-    from datetime import datetime
-
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
@@ -178,3 +177,17 @@ def test_the_answer_costs_a_few_queries_whatever_the_number_of_waiting_steps(api
         why(api, small)
     with django_assert_max_num_queries(len(small_queries.captured_queries)):
         assert {r["reason"] for r in why(api, wide)["reasons"]} == {"backoff", "approval"}
+
+
+def test_a_code_workflow_s_current_step_says_what_it_waits_for(api, user, sync_executor):
+    engine.set_executor(SynchronousExecutor())
+    try:
+        review = engine.start_run("expense_approval", {"expense_id": 1, "amount": 12.5}, user=user)
+        (reason,) = why(api, review)["reasons"]
+        assert (reason["step_key"], reason["reason"]) == ("review", "signal")
+        assert "'action:expense_submit_review'" in reason["detail"]
+        reminder = engine.start_run("reminder_loop", {"user_id": 1}, user=user)
+        (reason,) = why(api, reminder)["reasons"]
+        assert (reason["step_key"], reason["reason"]) == ("send_reminder", "timer") and reason["until"]
+    finally:
+        engine.set_executor(None)
