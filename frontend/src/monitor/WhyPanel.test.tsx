@@ -42,22 +42,33 @@ describe("the why panel", () => {
         <WhyPanel why={why("running",
           reason({ step_key: "fetch" }),
           reason({ step_key: "send", reason: "no_worker", detail: "queued 42 s ago; no worker listening on queue flowpilot.steps", queue: "flowpilot.steps" }),
+          reason({ step_key: "after", reason: "upstream", detail: "waiting for step send to finish" }),
           reason({ step_key: "later", reason: "concurrency", detail: `waiting for a concurrency slot: all 1 held by run ${HOLDER}`, runs: [HOLDER] }),
         )} />
       </MemoryRouter>,
     );
     expect(screen.getByRole("heading", { name: "Why isn't it running?" })).toBeInTheDocument();
+    expect(screen.queryByTestId("why-after")).not.toBeInTheDocument();
+    expect(screen.getByTestId("why-upstream")).toHaveTextContent("1 more step waits for these: after");
     expect(screen.queryByTestId("why-fetch")).not.toBeInTheDocument();
-    expect(screen.getByTestId("why-send")).toHaveTextContent("No worker listening: queued 42 s ago; no worker listening on queue flowpilot.steps");
-    const link = screen.getByRole("link", { name: "run #0b7c1f2e" });
+    expect(screen.getByTestId("why-send")).toHaveTextContent("send No worker queued 42 s ago; no worker listening on queue flowpilot.steps");
+    const link = screen.getByRole("link", { name: "#0b7c1f2e" });
     expect(link).toHaveAttribute("href", `/executions/${HOLDER}`);
+    expect(screen.getByTestId("why-later")).toHaveTextContent("Concurrency waiting for a concurrency slot: all 1 held by run #0b7c1f2e");
   });
 
-  it("says until when a timer runs, in local time", () => {
-    const until = new Date(Date.now() + 60_000).toISOString();
-    render(<MemoryRouter><StepWhy reason={reason({ step_key: "nap", reason: "timer", detail: `timer until ${until}`, until })} /></MemoryRouter>);
+  it("shows the times the server gives in the user's time zone", () => {
+    const at = new Date(Date.now() + 60_000);
+    const iso = `${at.toISOString().slice(0, 19)}Z`;
+    render(<MemoryRouter><StepWhy reason={reason({ step_key: "nap", reason: "timer", detail: `timer until ${iso}`, until: iso })} /></MemoryRouter>);
     const line = screen.getByTestId("step-why");
-    expect(line).toHaveTextContent(/^Timer: timer until .* · until \d{1,2}:\d{2}:\d{2}/);
+    expect(line).toHaveTextContent(`Timer timer until ${at.toLocaleTimeString(undefined, { timeStyle: "medium" })}`);
+    expect(line.querySelector("time")).toHaveAttribute("datetime", iso);
+  });
+
+  it("shows the whole sentence when only steps waiting for others are left", () => {
+    render(<MemoryRouter><WhyPanel why={why("running", reason({ step_key: "b", reason: "upstream", detail: "waiting for step a to finish" }))} /></MemoryRouter>);
+    expect(screen.getByTestId("why-b")).toHaveTextContent("Upstream waiting for step a to finish");
   });
 });
 
@@ -73,7 +84,7 @@ describe("the step panel of a waiting step", () => {
         </MemoryRouter>
       </QueryClientProvider>,
     );
-    expect(screen.getByTestId("step-why")).toHaveTextContent("Waiting for a signal: waiting for signal 'payment'");
+    expect(screen.getByTestId("step-why")).toHaveTextContent("Signal waiting for signal 'payment'");
     vi.unstubAllGlobals();
   });
 });

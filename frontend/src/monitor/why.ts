@@ -2,27 +2,48 @@
  * reason (workflows/engine/planner/why.py); this only names the codes and says when to show them. */
 import type { ExecutionWhy, WhyReason, WhyReasonCode } from "@/lib/types";
 
+/** A short tag per code; the sentence is the server's `detail`. */
 export const REASON_LABELS: Record<WhyReasonCode, string> = {
-  concurrency: "Waiting for a concurrency slot",
+  concurrency: "Concurrency",
   scheduled: "Scheduled",
   starting: "Starting",
   queued: "Queued",
-  no_worker: "No worker listening",
+  no_worker: "No worker",
   running: "Running",
   timer: "Timer",
-  signal: "Waiting for a signal",
-  approval: "Waiting for approval",
-  children: "Waiting for child runs",
-  backoff: "Backing off",
+  signal: "Signal",
+  approval: "Approval",
+  children: "Child runs",
+  backoff: "Backoff",
   circuit_open: "Circuit open",
-  upstream: "Waiting for upstream steps",
+  upstream: "Upstream",
   halted: "Halted",
   failed: "Failed",
   cancelled: "Cancelled",
   completed: "Completed",
   paused: "Paused",
-  rate_limit: "Rate limited",
+  rate_limit: "Rate limit",
 };
+
+export type DetailPart = { text: string } | { run: string } | { time: string };
+
+const TOKENS = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)/g;
+
+/** The server's sentence in parts: the runs it names (ids listed in `runs`) and the times it gives (UTC), so
+ * the panel links the runs and shows the times in the user's time zone. */
+export function detailParts(reason: WhyReason): DetailPart[] {
+  const parts: DetailPart[] = [];
+  let at = 0;
+  for (const match of reason.detail.matchAll(TOKENS)) {
+    const [token, id, time] = match;
+    if (id && !reason.runs.includes(id)) continue;
+    if (match.index > at) parts.push({ text: reason.detail.slice(at, match.index) });
+    parts.push(id ? { run: id } : { time: time! });
+    at = match.index + token.length;
+  }
+  if (at < reason.detail.length) parts.push({ text: reason.detail.slice(at) });
+  return parts;
+}
 
 /** The panel shows while the run is not finished and not every reason is a running step. */
 export function showWhyPanel(why: ExecutionWhy | undefined): boolean {
