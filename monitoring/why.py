@@ -46,6 +46,12 @@ def live_workers(now: datetime) -> tuple[why.Worker, ...]:
     return tuple(why.Worker(name=row.name, queues=tuple(row.info.get("queues") or ())) for row in rows)
 
 
+def scheduler_alive(now: datetime) -> bool:
+    """The beat ticked within FLOWPILOT_HEALTH_BEAT_SECONDS (the same rule as /health's)."""
+    last = presence.last_tick()
+    return last is not None and (now - last).total_seconds() <= settings.FLOWPILOT_HEALTH_BEAT_SECONDS
+
+
 def _admission(execution: WorkflowExecution) -> why.Admission:
     workflow = execution.workflow
     running = WorkflowExecution.objects.filter(workflow_id=workflow.pk, status=E.RUNNING).order_by("started_at", "id")
@@ -118,12 +124,14 @@ def run_state(execution: WorkflowExecution, *, now: datetime) -> why.RunState:
         until = breaker.open_until(origin)
         circuits[origin] = datetime.fromtimestamp(until, tz=dt_timezone.utc) if until else None
     queued = any(s.status == T.QUEUED for s in steps)
+    due = any(why.is_due(s, now) for s in steps)
     return why.RunState(
         status=execution.status, now=now, steps=steps,
         queue=step_queue() if queued else "", workers=live_workers(now) if queued else (),
         admission=_admission(execution) if execution.status == E.PENDING else why.Admission(),
         scheduled_at=execution.scheduled_at, error_message=execution.error_message[:2000],
-        completed_at=execution.completed_at, circuits=circuits)
+        completed_at=execution.completed_at, circuits=circuits,
+        scheduler_alive=scheduler_alive(now) if due else None)
 
 
 def execution_why(execution: WorkflowExecution, *, now: datetime | None = None) -> list[why.Reason]:

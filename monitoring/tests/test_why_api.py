@@ -191,3 +191,14 @@ def test_a_code_workflow_s_current_step_says_what_it_waits_for(api, user, sync_e
         assert (reason["step_key"], reason["reason"]) == ("send_reminder", "timer") and reason["until"]
     finally:
         engine.set_executor(None)
+
+
+def test_a_due_timer_names_the_missing_scheduler(api, user, sync_executor):
+    execution = start(active_workflow(user, [step("nap", "delay", config={"seconds": 600})]), sync_executor)
+    # Ten minutes later, as the clock would have it: the timer is due and nothing has woken it.
+    TaskExecution.objects.filter(execution=execution).update(wake_at=timezone.now() - timedelta(seconds=5))
+    (reason,) = why(api, execution)["reasons"]
+    assert reason["reason"] == "timer" and "no scheduler (celery beat) tick was seen lately" in reason["detail"]
+    presence.beat_ticked()
+    (reason,) = why(api, execution)["reasons"]
+    assert reason["detail"].endswith("due: the sweeper takes it at its next pass")

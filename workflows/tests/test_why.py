@@ -149,3 +149,14 @@ def test_a_running_step_whose_lease_expired_says_its_worker_was_lost():
 def test_every_code_is_declared_and_the_reserved_ones_are_never_produced():
     assert {why.PAUSED, why.RATE_LIMIT} <= set(why.REASONS)
     assert len(set(why.REASONS)) == len(why.REASONS)
+
+
+def test_a_due_timer_or_retry_waits_for_the_sweeper_and_says_when_no_scheduler_ticks():
+    past = NOW - timedelta(seconds=10)
+    timer, retry = Step("nap", T.WAITING, wake_at=past), Step("call", T.RETRYING, attempt=2, wake_at=past)
+    swept = running(timer, retry, scheduler_alive=True)
+    assert all(r.detail.endswith("due: the sweeper takes it at its next pass") for r in diagnose(swept))
+    stuck = running(timer, retry, scheduler_alive=False)
+    assert [r.reason for r in diagnose(stuck)] == [why.TIMER, why.BACKOFF]
+    assert all("no scheduler (celery beat) tick" in r.detail for r in diagnose(stuck))
+    assert "due" not in only(running(Step("nap", T.WAITING, wake_at=LATER), scheduler_alive=False)).detail

@@ -10,7 +10,7 @@ docs/adr/0027-why-isnt-it-running.md gives the codes and the shape.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .states import ExecutionStatus as E
@@ -98,6 +98,9 @@ class RunState:
     error_message: str = ""
     completed_at: datetime | None = None
     circuits: Mapping[str, datetime | None] = field(default_factory=dict)  # origin -> open until (None: closed)
+    # Whether the scheduler (celery beat, which runs the sweeper) ticked lately: due timers and retries
+    # wait for it. None: not asked (nothing was due).
+    scheduler_alive: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -185,8 +188,6 @@ def _step(step: Step, state: RunState, failed: list[str], finished: bool) -> Rea
                                        + (f" (and {len(others) - 1} more)" if len(others) > 1 else ""))
         return Reason(key, CANCELLED, "cancelled" if status == T.CANCELLED else "not started: the run was cancelled")
     if status == T.PENDING:
-        if step.wake_at is not None and step.wake_at > now:
-            return Reason(key, TIMER, f"due at {_at(step.wake_at)}", step.wake_at)
         waiting_for = [d for d in step.depends_on if _open(state, d)]
         if waiting_for:
             return Reason(key, UPSTREAM, f"waiting for step {', '.join(waiting_for)} to finish")
@@ -207,10 +208,25 @@ def _step(step: Step, state: RunState, failed: list[str], finished: bool) -> Rea
         return Reason(key, QUEUED, f"queued {waited} ago on {state.queue} ({many}): waiting its turn",
                       queue=state.queue)
     if status == T.WAITING:
-        return _waiting(step, now)
+        return _due(_waiting(step, now), step, state)
     if status == T.RETRYING:
-        return _retrying(step, state)
+        return _due(_retrying(step, state), step, state)
     return Reason(key, status, status)
+
+
+def is_due(step: Step, now: datetime) -> bool:
+    """A timer, a signal's timeout or a retry whose time has come: the sweeper moves it at its next pass."""
+    return step.status in (T.WAITING, T.RETRYING) and step.wake_at is not None and step.wake_at <= now
+
+
+def _due(reason: Reason, step: Step, state: RunState) -> Reason:
+    if not is_due(step, state.now) or reason.reason == CIRCUIT_OPEN:
+        return reason
+    if state.scheduler_alive is False:
+        note = "; due, but no scheduler (celery beat) tick was seen lately: nothing sweeps it"
+    else:
+        note = "; due: the sweeper takes it at its next pass"
+    return replace(reason, detail=reason.detail + note)
 
 
 def _open(state: RunState, key: str) -> bool:
@@ -239,5 +255,4 @@ def _retrying(step: Step, state: RunState) -> Reason:
             return Reason(key, CIRCUIT_OPEN, f"circuit open for {origin} until {_at(open_until)}; attempt "
                                              f"{step.attempt} at {_at(due)}", open_until, host=origin)
     error = f": {step.previous_error}" if step.previous_error else ""
-    when = f"at {_at(due)}" if due and due > now else "due now (the sweeper queues it)"
-    return Reason(key, BACKOFF, f"attempt {step.attempt - 1} failed{error}; attempt {step.attempt} {when}", due)
+    return Reason(key, BACKOFF, f"attempt {step.attempt - 1} failed{error}; attempt {step.attempt} at {_at(due)}", due)
