@@ -52,17 +52,24 @@ def scheduler_alive(now: datetime) -> bool:
     return last is not None and (now - last).total_seconds() <= settings.FLOWPILOT_HEALTH_BEAT_SECONDS
 
 
-def _admission(execution: WorkflowExecution) -> why.Admission:
+def _admission(execution: WorkflowExecution, visible) -> why.Admission:
+    """What holds a pending run back; the holders named are those in `visible` (the asker's runs: a code
+    workflow's runs belong to whoever started them)."""
     workflow = execution.workflow
     running = WorkflowExecution.objects.filter(workflow_id=workflow.pk, status=E.RUNNING).order_by("started_at", "id")
     count = running.count() if workflow.max_concurrency else 0
-    slot_holders = tuple(str(pk) for pk in running.values_list("pk", flat=True)[:MOST_IDS]) \
-        if workflow.max_concurrency and count >= workflow.max_concurrency else ()
-    key_holders = tuple(str(pk) for pk in running.filter(concurrency_key=execution.concurrency_key)
-                        .values_list("pk", flat=True)[:MOST_IDS]) \
-        if workflow.concurrency_key and execution.concurrency_key else ()
+
+    def named(runs) -> tuple[str, ...]:
+        return tuple(str(pk) for pk in runs.filter(pk__in=visible.values("pk")).values_list("pk", flat=True)[:MOST_IDS])
+
+    slot_holders = named(running) if workflow.max_concurrency and count >= workflow.max_concurrency else ()
+    key_held, key_holders = 0, ()
+    if workflow.concurrency_key and execution.concurrency_key:
+        same_key = running.filter(concurrency_key=execution.concurrency_key)
+        key_held = same_key.count()
+        key_holders = named(same_key) if key_held else ()
     return why.Admission(max_concurrency=workflow.max_concurrency, running=count, slot_holders=slot_holders,
-                         concurrency_key=execution.concurrency_key, key_holders=key_holders)
+                         concurrency_key=execution.concurrency_key, key_held=key_held, key_holders=key_holders)
 
 
 def _previous_failures(execution_id, rows: list[TaskExecution]) -> dict[str, tuple[str, str]]:
@@ -105,8 +112,9 @@ def _step(row: TaskExecution, depends_on: tuple[str, ...], previous: tuple[str, 
                     previous_circuit=previous[1])
 
 
-def run_state(execution: WorkflowExecution, *, now: datetime) -> why.RunState:
-    """The plain values the diagnosis reads, for one run, now."""
+def run_state(execution: WorkflowExecution, *, now: datetime, visible=None) -> why.RunState:
+    """The plain values the diagnosis reads, for one run, now; the other runs it names are among
+    `visible` (default: all)."""
     definition = definitions.for_version(execution.workflow_version_id)
     graph = definition.graph
     rows = []
@@ -128,13 +136,15 @@ def run_state(execution: WorkflowExecution, *, now: datetime) -> why.RunState:
     return why.RunState(
         status=execution.status, now=now, steps=steps,
         queue=step_queue() if queued else "", workers=live_workers(now) if queued else (),
-        admission=_admission(execution) if execution.status == E.PENDING else why.Admission(),
+        admission=_admission(execution, WorkflowExecution.objects.all() if visible is None else visible)
+        if execution.status == E.PENDING else why.Admission(),
         scheduled_at=execution.scheduled_at, error_message=execution.error_message[:2000],
         completed_at=execution.completed_at, circuits=circuits,
         scheduler_alive=scheduler_alive(now) if due else None)
 
 
-def execution_why(execution: WorkflowExecution, *, now: datetime | None = None) -> list[why.Reason]:
-    """Why the run, and each of its steps that is not running, is where it is now."""
+def execution_why(execution: WorkflowExecution, *, user, now: datetime | None = None) -> list[why.Reason]:
+    """Why the run, and each of its steps that is not running, is where it is now, as `user` may see it
+    (other runs are named only if they are the user's: querysets.visible_to)."""
     now = now or timezone.now()
-    return why.diagnose(run_state(execution, now=now))
+    return why.diagnose(run_state(execution, now=now, visible=WorkflowExecution.objects.visible_to(user)))

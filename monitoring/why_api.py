@@ -46,5 +46,5 @@ class ExecutionWhyView(APIView):
     def get(self, request, id):
         execution = get_object_or_404(WorkflowExecution.objects.visible_to(request.user).select_related("workflow"),
                                       pk=id)
-        reasons = why.execution_why(execution)
+        reasons = why.execution_why(execution, user=request.user)
         return Response(ExecutionWhySerializer({"status": execution.status, "reasons": [asdict(r) for r in reasons]}).data)

@@ -10,12 +10,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from monitoring import presence
+from monitoring import why as why_selector
 from workflows import services
 from workflows.code import SynchronousExecutor, engine
 from workflows.circuit import Breaker, Policy, Ticket, origin
+from workflows.engine.planner import why as diagnosis
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.engine.planner.states import TaskStatus as T
-from workflows.models import TaskExecution
+from workflows.models import TaskExecution, WorkflowExecution
 from workflows.tests import functions  # noqa: F401 (registers the step functions)
 from workflows.tests.factories import active_workflow, step
 
@@ -50,6 +52,15 @@ def test_a_run_waiting_for_a_concurrency_slot_names_the_run_holding_it(api, user
     (reason,) = body["reasons"]
     assert reason["step_key"] is None and reason["reason"] == "concurrency" and reason["until"] is None
     assert reason["runs"] == [str(holder.pk)] and str(holder.pk) in reason["detail"]
+
+
+def test_holders_the_asker_may_not_see_are_counted_not_named(user, sync_executor):
+    workflow = active_workflow(user, [step("a", function="noop")], max_concurrency=1)
+    start(workflow)
+    waiting = start(workflow)
+    (reason,) = diagnosis.diagnose(why_selector.run_state(waiting, now=timezone.now(),
+                                                          visible=WorkflowExecution.objects.none()))
+    assert (reason.reason, reason.runs) == ("concurrency", ()) and reason.detail.endswith("held by 1 other run")
 
 
 def test_a_queued_step_is_no_worker_until_a_worker_listens_on_its_queue(api, user, sync_executor):
@@ -143,7 +154,7 @@ def test_a_parent_waiting_for_its_child_run_names_it(api, user, sync_executor):
                              name="parent")
     execution = start(parent, sync_executor)
     (reason,) = why(api, execution)["reasons"]
-    child_run = execution.__class__.objects.get(parent_task__execution=execution)
+    child_run = WorkflowExecution.objects.get(parent_task__execution=execution)
     assert reason["reason"] == "children" and reason["runs"] == [str(child_run.pk)]
     assert why(api, child_run)["reasons"][0]["reason"] == "timer"
 

@@ -36,7 +36,7 @@ def test_a_pending_run_waits_for_the_runs_holding_every_slot():
 
 def test_a_pending_run_waits_for_the_run_holding_its_concurrency_key():
     state = RunState(status=E.PENDING, now=NOW, admission=Admission(
-        max_concurrency=5, running=1, concurrency_key="+91123", key_holders=("r9",)))
+        max_concurrency=5, running=1, concurrency_key="+91123", key_held=1, key_holders=("r9",)))
     reason = only(state)
     assert (reason.reason, reason.runs) == (why.CONCURRENCY, ("r9",)) and "'+91123'" in reason.detail
 
@@ -53,7 +53,16 @@ def test_many_holders_are_named_up_to_a_few_and_counted():
     holders = tuple(f"r{i}" for i in range(8))
     reason = only(RunState(status=E.PENDING, now=NOW, admission=Admission(
         max_concurrency=40, running=40, slot_holders=holders)))
-    assert "r0, r1, r2, r3, r4 and 35 more" in reason.detail and reason.runs == holders
+    assert "runs r0, r1, r2, r3, r4 and 35 more" in reason.detail and reason.runs == holders
+
+
+def test_holders_the_asker_may_not_see_are_counted_not_named():
+    hidden = only(RunState(status=E.PENDING, now=NOW, admission=Admission(
+        concurrency_key="k", key_held=2, key_holders=())))
+    assert (hidden.reason, hidden.runs) == (why.CONCURRENCY, ()) and hidden.detail.endswith("held by 2 other runs")
+    some = only(RunState(status=E.PENDING, now=NOW, admission=Admission(
+        max_concurrency=2, running=2, slot_holders=("mine",))))
+    assert some.detail.endswith("held by runs mine and 1 more")
 
 
 def test_a_queued_step_with_no_worker_on_its_queue_is_no_worker_and_says_how_long():

@@ -81,9 +81,10 @@ class Admission:
 
     max_concurrency: int | None = None
     running: int = 0  # the workflow's running executions
-    slot_holders: tuple[str, ...] = ()  # some of them (ids), when every slot is taken
+    slot_holders: tuple[str, ...] = ()  # some of them (ids the asker may see), when every slot is taken
     concurrency_key: str = ""  # this run's key value
-    key_holders: tuple[str, ...] = ()  # running executions with the same key value
+    key_held: int = 0  # running executions with the same key value
+    key_holders: tuple[str, ...] = ()  # some of them (ids the asker may see)
 
 
 @dataclass(frozen=True)
@@ -130,9 +131,14 @@ def _ago(now: datetime, moment: datetime | None) -> str:
 
 
 def _runs(ids: tuple[str, ...], total: int | None = None) -> str:
-    shown = ", ".join(ids[:NAMED_RUNS])
-    more = (total if total is not None else len(ids)) - min(len(ids), NAMED_RUNS)
-    return f"{shown} and {more} more" if more > 0 else shown
+    """"run a, b and 3 more": the first few ids named, the rest (and those the asker may not see) counted."""
+    total = len(ids) if total is None else max(total, len(ids))
+    shown = ids[:NAMED_RUNS]
+    more = total - len(shown)
+    if not shown:
+        return f"{total} other run{'s' if total != 1 else ''}"
+    named = f"run{'s' if total > 1 else ''} {', '.join(shown)}"
+    return f"{named} and {more} more" if more > 0 else named
 
 
 def diagnose(state: RunState) -> list[Reason]:
@@ -163,13 +169,13 @@ def _pending_run(state: RunState) -> Reason:
     now, admission = state.now, state.admission
     if state.scheduled_at is not None and state.scheduled_at > now:
         return Reason(None, SCHEDULED, f"scheduled to start at {_at(state.scheduled_at)}", state.scheduled_at)
-    if admission.key_holders:
+    if admission.key_held:
         return Reason(None, CONCURRENCY,
-                      f"waiting for a concurrency slot: key {admission.concurrency_key!r} is held by run "
-                      f"{_runs(admission.key_holders)}", runs=admission.key_holders)
+                      f"waiting for a concurrency slot: key {admission.concurrency_key!r} is held by "
+                      f"{_runs(admission.key_holders, admission.key_held)}", runs=admission.key_holders)
     if admission.max_concurrency and admission.running >= admission.max_concurrency:
         return Reason(None, CONCURRENCY,
-                      f"waiting for a concurrency slot: all {admission.max_concurrency} held by run "
+                      f"waiting for a concurrency slot: all {admission.max_concurrency} held by "
                       f"{_runs(admission.slot_holders, admission.running)}", runs=admission.slot_holders)
     return Reason(None, STARTING, "nothing holds it back: it starts at the next admission")
 
