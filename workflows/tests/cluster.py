@@ -98,10 +98,9 @@ class Cluster:
     def log(self, name: str) -> str:
         return (self.tmp / f"{name}.log").read_text(errors="replace")
 
-    def start_worker(self, name: str = "worker", *, concurrency: int = 2,
-                     queues: str = "flowpilot.steps,flowpilot.control") -> subprocess.Popen:
+    def start_worker(self, name: str = "worker", *, concurrency: int = 2) -> subprocess.Popen:
         return self._spawn(name, ["worker", "-P", "prefork", "-c", str(concurrency), "-n", f"{name}@%h",
-                                  "-Q", queues, "-l", "info",
+                                  "-Q", "flowpilot.steps,flowpilot.control", "-l", "info",
                                   "--without-gossip", "--without-mingle"], ready="ready.")
 
     def start_beat(self) -> subprocess.Popen:
