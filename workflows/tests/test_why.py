@@ -169,3 +169,11 @@ def test_a_due_timer_or_retry_waits_for_the_sweeper_and_says_when_no_scheduler_t
     assert [r.reason for r in diagnose(stuck)] == [why.TIMER, why.BACKOFF]
     assert all("no scheduler (celery beat) tick" in r.detail for r in diagnose(stuck))
     assert "due" not in only(running(Step("nap", T.WAITING, wake_at=LATER), scheduler_alive=False)).detail
+
+
+def test_every_step_status_in_every_run_status_has_a_declared_reason_or_none():
+    for run_status in E:
+        for status in T:
+            state = RunState(status=run_status, now=NOW, steps=(Step("a", status),), queue=QUEUE)
+            for reason in diagnose(state):
+                assert reason.reason in why.REASONS, (run_status, status, reason)
