@@ -224,6 +224,7 @@ SPECTACULAR_SETTINGS = {
         "AlertChannelTypeEnum": "monitoring.models.ChannelType",
         "AlertRuleStateEnum": "monitoring.models.AlertState",
         "AlertKindEnum": "monitoring.models.AlertKind",
+        "WhyReasonEnum": "workflows.engine.planner.why.REASONS",  # GET /executions/{id}/why/
         "AlertEventStateEnum": "monitoring.models.AlertEventState",
         # Three sets of "kind" among the workflows' shapes: a workflow's (WorkflowKind), a code edge's, and
         # a stored definition's (only ever "code": a designed workflow's leaves it out).

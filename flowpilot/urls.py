@@ -17,6 +17,7 @@ urlpatterns = [
     path("health/live", live, name="health-live"),
     path("health/ready", ready, name="health-ready"),
     path("metrics", metrics_view, name="metrics"),
+    path("api/v1/", include("monitoring.why_urls")),  # executions/{id}/why/ (monitoring/why.py)
     path("api/v1/", include("workflows.api.urls")),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("triggers.api.urls")),

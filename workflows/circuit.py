@@ -131,6 +131,14 @@ class Breaker:
         digest = hashlib.sha256(origin.encode()).hexdigest()[:32]  # any host fits a cache key
         return f"circuit:{digest}:failures", f"circuit:{digest}:open_until", f"circuit:{digest}:trial"
 
+    def open_until(self, origin: str) -> float | None:
+        """When the cool-down of `origin`'s circuit ends (past: half-open), None if it has not opened
+        or the cache cannot say: a read for reports (GET /executions/{id}/why/), deciding nothing."""
+        try:
+            return self.cache.get(self._keys(origin)[1])
+        except Exception:
+            return None
+
     def admit(self, origin: str, *, call_timeout: float) -> Ticket:
         """A ticket for one call to `origin`, or CircuitOpen while the circuit is open."""
         if not self.policy.enabled:

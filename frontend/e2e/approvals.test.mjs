@@ -36,8 +36,11 @@ test("approve from the monitor's step panel, reject from /approvals, approve by 
   await node("approve").and(page.locator('[data-status="waiting"]')).waitFor({ timeout: 30_000 });
   assert.equal(await node("approve").locator(".monitor-node-icon svg").count(), 1, "the waiting icon is an SVG");
   assert.ok(!(await node("approve").locator(".monitor-node-icon").textContent()).includes("⏸"));
+  // "Why isn't it running?": the run page says the run waits for an approval, and so does the step's panel.
+  await page.getByTestId("why-panel").getByTestId("why-approve").getByText("Approval", { exact: true }).waitFor();
   await node("approve").click();
   const panel = page.getByTestId("step-panel");
+  await panel.getByTestId("step-why").getByText("Approval", { exact: true }).waitFor();
   await panel.getByTestId("step-awaiting").getByText("Awaiting approval").waitFor();
   await panel.getByTestId("step-awaiting").getByText("Refund 40 EUR to Ada?").waitFor();
   assert.equal(await panel.getByText('"approval": true').count(), 0, "the parked output is not shown as approved");

@@ -248,6 +248,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{id}/why/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Why isn't it running? The reasons of the run and of each step not running */
+        get: operations["executions_why_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{id}/": {
         parameters: {
             query?: never;
@@ -1673,6 +1690,11 @@ export interface components {
          * @enum {string}
          */
         ExecutionStatusEnum: "pending" | "running" | "completed" | "failed" | "cancelled";
+        ExecutionWhy: {
+            /** @description The run's status. */
+            status: string;
+            reasons: components["schemas"]["WhyReason"][];
+        };
         Figures: {
             /** Format: uuid */
             workflow_id: string;
@@ -2470,6 +2492,70 @@ export interface components {
             /** @description The webhook's HMAC signing secret. */
             secret: string;
         };
+        WhyReason: {
+            /** @description The step it is about; null: the run as a whole. */
+            step_key: string | null;
+            /**
+             * @description concurrency, scheduled, starting (a pending run); running, queued, no_worker, timer, signal, approval, children, backoff, circuit_open, upstream, halted, failed, cancelled (a step); completed, failed, cancelled (a finished run). paused and rate_limit are reserved.
+             *
+             *     * `concurrency` - concurrency
+             *     * `scheduled` - scheduled
+             *     * `starting` - starting
+             *     * `queued` - queued
+             *     * `no_worker` - no_worker
+             *     * `running` - running
+             *     * `timer` - timer
+             *     * `signal` - signal
+             *     * `approval` - approval
+             *     * `children` - children
+             *     * `backoff` - backoff
+             *     * `circuit_open` - circuit_open
+             *     * `upstream` - upstream
+             *     * `halted` - halted
+             *     * `failed` - failed
+             *     * `cancelled` - cancelled
+             *     * `completed` - completed
+             *     * `paused` - paused
+             *     * `rate_limit` - rate_limit
+             */
+            reason: components["schemas"]["WhyReasonEnum"];
+            /** @description What it waits for, in a sentence. */
+            detail: string;
+            /**
+             * Format: date-time
+             * @description When the wait ends, if it is known.
+             */
+            until: string | null;
+            /** @description The runs it is about: the holders of the concurrency slot, the child runs waited for. */
+            runs: string[];
+            /** @description queued, no_worker: the queue the step's message is on. */
+            queue: string;
+            /** @description circuit_open: the origin (scheme://host:port) whose circuit is open. */
+            host: string;
+        };
+        /**
+         * @description * `concurrency` - concurrency
+         *     * `scheduled` - scheduled
+         *     * `starting` - starting
+         *     * `queued` - queued
+         *     * `no_worker` - no_worker
+         *     * `running` - running
+         *     * `timer` - timer
+         *     * `signal` - signal
+         *     * `approval` - approval
+         *     * `children` - children
+         *     * `backoff` - backoff
+         *     * `circuit_open` - circuit_open
+         *     * `upstream` - upstream
+         *     * `halted` - halted
+         *     * `failed` - failed
+         *     * `cancelled` - cancelled
+         *     * `completed` - completed
+         *     * `paused` - paused
+         *     * `rate_limit` - rate_limit
+         * @enum {string}
+         */
+        WhyReasonEnum: "concurrency" | "scheduled" | "starting" | "queued" | "no_worker" | "running" | "timer" | "signal" | "approval" | "children" | "backoff" | "circuit_open" | "upstream" | "halted" | "failed" | "cancelled" | "completed" | "paused" | "rate_limit";
         Workflow: {
             /** Format: uuid */
             readonly id: string;
@@ -3732,6 +3818,55 @@ export interface operations {
             };
             /** @description No credentials, or invalid ones. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    executions_why_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The execution's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionWhy"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

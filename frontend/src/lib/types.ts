@@ -120,3 +120,8 @@ export type User = Schemas["User"];
 
 /** A stored credential as the API shows it: never its value. */
 export type Credential = Schemas["Credential"];
+
+/** GET /api/v1/executions/<id>/why/: why the run, and each of its steps that is not running, is where it is. */
+export type ExecutionWhy = Schemas["ExecutionWhy"];
+export type WhyReason = Schemas["WhyReason"];
+export type WhyReasonCode = Schemas["WhyReasonEnum"];

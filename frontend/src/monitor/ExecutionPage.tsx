@@ -19,9 +19,11 @@ import { ExecutionHeader } from "./ExecutionHeader";
 import { LogViewer } from "./LogViewer";
 import { filterLogs, mergeLogs } from "./logs";
 import { MonitorGraph } from "./MonitorGraph";
-import { useExecution, useExecutionAction, useExecutionLogs, useWorkflowVersion } from "./queries";
+import { useExecution, useExecutionAction, useExecutionLogs, useExecutionWhy, useWorkflowVersion } from "./queries";
 import { RunPanel, StepPanel } from "./StepPanel";
 import { Timeline } from "./Timeline";
+import { showWhyPanel, stepReason } from "./why";
+import { WhyPanel } from "./WhyPanel";
 
 export function ExecutionPage() {
   const { executionId = "" } = useParams();
@@ -55,6 +57,7 @@ function ExecutionView({ execution, live, liveLogs }: {
   const retry = useExecutionAction(execution.id, "retry");
   const cancel = useExecutionAction(execution.id, "cancel");
   const logs = useExecutionLogs(execution.id, level);
+  const why = useExecutionWhy(execution.id, { poll: active ? 5_000 : false });
 
   const lines = useMemo(() => mergeLogs(logs.data?.logs ?? [], liveLogs), [logs.data, liveLogs]);
   const byStep = useMemo(() => attemptsByStep(execution.task_executions), [execution.task_executions]);
@@ -99,6 +102,8 @@ function ExecutionView({ execution, live, liveLogs }: {
                        onRetry={openRetry} onCancel={() => setConfirm("cancel")}
                        showHelp={showHelp} onToggleHelp={() => setShowHelp(!showHelp)} />
 
+      {showWhyPanel(why.data) && why.data && <WhyPanel why={why.data} />}
+
       <div className="monitor-main">
         <div className="monitor-canvas card">
           {version.isPending ? <Spinner label="Loading the workflow graph…" />
@@ -108,6 +113,7 @@ function ExecutionView({ execution, live, liveLogs }: {
         </div>
         {selectedKey ? (
           <StepPanel executionId={execution.id} step={selectedStep} stepKey={selectedKey} attempts={byStep.get(selectedKey) ?? []} now={now}
+                     why={stepReason(why.data, selectedKey)}
                      logs={filterLogs(lines, { level, stepKey: selectedKey })} onClose={() => setSelectedKey(null)} />
         ) : (
           <RunPanel execution={execution} />

@@ -7,10 +7,11 @@ import { useEffect, useState } from "react";
 import { ErrorDetails } from "@/components/ErrorDetails";
 import { DecisionForm } from "@/approvals/DecisionForm";
 import { formatDuration, formatTime, StatusBadge } from "@/components/ui";
-import type { ExecutionDetail, ExecutionLog, TaskExecution, VersionStep } from "@/lib/types";
+import type { ExecutionDetail, ExecutionLog, TaskExecution, VersionStep, WhyReason } from "@/lib/types";
 
 import { JsonBlock } from "./JsonBlock";
 import { LogLine } from "./LogViewer";
+import { StepWhy } from "./WhyPanel";
 
 interface StepPanelProps {
   executionId: string;
@@ -20,9 +21,11 @@ interface StepPanelProps {
   logs: ExecutionLog[];
   now: number;
   onClose: () => void;
+  /** Why the step is where it is (GET /executions/<id>/why/), when it is not over. */
+  why?: WhyReason;
 }
 
-export function StepPanel({ executionId, step, stepKey, attempts, logs, now, onClose }: StepPanelProps) {
+export function StepPanel({ executionId, step, stepKey, attempts, logs, now, onClose, why }: StepPanelProps) {
   const latest = attempts.find((attempt) => attempt.is_latest);
   const [chosenId, setChosenId] = useState<string | null>(null);
   useEffect(() => setChosenId(null), [stepKey]);
@@ -39,6 +42,7 @@ export function StepPanel({ executionId, step, stepKey, attempts, logs, now, onC
         <button type="button" className="btn btn-ghost btn-sm" onClick={onClose} title="Close (Esc)" aria-label="Close step panel">✕</button>
       </header>
       <div className="monitor-panel-body">
+        {why && <StepWhy reason={why} />}
         {attempts.length === 0 ? (
           <p className="muted">This step has not been reached in this run.</p>
         ) : (

@@ -2,7 +2,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, type Page } from "@/lib/api";
-import type { BulkRetryResult, Execution, ExecutionAction, ExecutionDetail, ExecutionLogPage, LogLevel, Workflow, WorkflowVersion } from "@/lib/types";
+import type { BulkRetryResult, Execution, ExecutionAction, ExecutionDetail, ExecutionLogPage, ExecutionWhy, LogLevel, Workflow, WorkflowVersion } from "@/lib/types";
 
 import { filtersToQuery, type ListFilters } from "./list-filters";
 import { lastPageOffset } from "./logs";
@@ -12,6 +12,8 @@ export const executionKeys = {
   lists: () => ["executions", "list"] as const,
   list: (filters: ListFilters) => ["executions", "list", filters] as const,
   detail: (id: string) => ["executions", "detail", id] as const,
+  /** Under the run's detail key: whatever refreshes the run (a live event, an action) refreshes it too. */
+  why: (id: string) => ["executions", "detail", id, "why"] as const,
   logs: (id: string) => ["executions", "logs", id] as const,
   logsAt: (id: string, level: LogLevel) => ["executions", "logs", id, level] as const,
 };
@@ -32,6 +34,18 @@ export function useExecution(id: string, options: { poll?: number | false } = {}
   return useQuery({
     queryKey: executionKeys.detail(id),
     queryFn: () => api.get<ExecutionDetail>(`executions/${id}/`),
+    staleTime: 1_000,
+    refetchInterval: options.poll ?? false,
+  });
+}
+
+/** Why the run (and each step not running) is where it is. Refreshed with the run; while it is in flight,
+ * also every `poll` ms, since its sentences ("queued 40 s ago") age. */
+export function useExecutionWhy(id: string, options: { enabled?: boolean; poll?: number | false } = {}) {
+  return useQuery({
+    queryKey: executionKeys.why(id),
+    queryFn: () => api.get<ExecutionWhy>(`executions/${id}/why/`),
+    enabled: options.enabled ?? true,
     staleTime: 1_000,
     refetchInterval: options.poll ?? false,
   });
