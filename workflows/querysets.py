@@ -35,8 +35,8 @@ class ExecutionQuerySet(OwnedQuerySet):
     def for_api(self) -> models.QuerySet:
         """Runs as the API shows them: with their workflow's name, their version's number and who
         started them, in the same query; not the version's definition (megabytes for a big workflow)."""
-        return self.select_related("workflow", "workflow_version", "triggered_by_user").defer(
-            "workflow_version__definition", "triggered_by_user__password")
+        return self.select_related("workflow", "workflow_version", "triggered_by_user", "overridden_by").defer(
+            "workflow_version__definition", "triggered_by_user__password", "overridden_by__password")
 
     def running(self):
         return self.filter(status=E.RUNNING)
