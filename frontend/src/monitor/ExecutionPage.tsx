@@ -12,6 +12,8 @@ import { toast } from "@/lib/toast";
 import type { ExecutionDetail, LogLevel, VersionStep } from "@/lib/types";
 
 import { ConfirmDialog } from "./ConfirmDialog";
+import { EditResumeDialog } from "./EditResumeDialog";
+import type { Overrides } from "./edit-resume";
 import { defaultRetryVersion, retryChoices, type RetryVersion } from "./retry-version";
 import { RetryVersionChoice } from "./RetryVersionChoice";
 import { attemptsByStep, progress } from "./execution-state";
@@ -38,7 +40,7 @@ export function ExecutionPage() {
   return <ExecutionView execution={detail.data} live={live} liveLogs={liveLogs} />;
 }
 
-type Confirm = "retry" | "cancel" | null;
+type Confirm = "retry" | "cancel" | "edit" | "rerun" | null;
 
 function ExecutionView({ execution, live, liveLogs }: {
   execution: ExecutionDetail; live: ReturnType<typeof useExecutionStream>["live"]; liveLogs: ReturnType<typeof useExecutionStream>["liveLogs"];
@@ -54,12 +56,15 @@ function ExecutionView({ execution, live, liveLogs }: {
   const now = useNow(1000, active);
   const retry = useExecutionAction(execution.id, "retry");
   const cancel = useExecutionAction(execution.id, "cancel");
+  const rerun = useExecutionAction(execution.id, "rerun");
+  const edit = useExecutionAction(execution.id, "retry");  // edit and resume: a retry with overrides
   const logs = useExecutionLogs(execution.id, level);
 
   const lines = useMemo(() => mergeLogs(logs.data?.logs ?? [], liveLogs), [logs.data, liveLogs]);
   const byStep = useMemo(() => attemptsByStep(execution.task_executions), [execution.task_executions]);
   const canRetry = execution.allowed_actions.includes("retry");
   const canCancel = execution.allowed_actions.includes("cancel");
+  const canRerun = execution.allowed_actions.includes("rerun");
 
   useHotkeys({
     r: () => canRetry && openRetry(),
@@ -90,6 +95,27 @@ function ExecutionView({ execution, live, liveLogs }: {
     });
   };
 
+  const rerunFrom = (key: string) => {
+    rerun.mutate({ from_step: key }, {
+      onSuccess: () => {
+        toast(`Rerunning from ${key}: it and the steps after it run again.`);
+        setConfirm(null);
+      },
+      onError: (error) => {
+        toast(`Rerun failed: ${error.message}`, "error");
+        setConfirm(null);
+      },
+    });
+  };
+  const resumeWith = (overrides: Overrides) => {
+    edit.mutate({ overrides }, {
+      onSuccess: () => {
+        toast("Resuming with the edited values (this run only).");
+        setConfirm(null);
+      },
+    });  // a refusal (400: the server names the field) stays in the dialog
+  };
+
   const selectedStep = steps.find((step) => step.key === selectedKey);
   const timelineSteps = steps.length ? steps : [...byStep.keys()].map((key) => ({ key, name: key }));
 
@@ -97,6 +123,7 @@ function ExecutionView({ execution, live, liveLogs }: {
     <div className="monitor-detail">
       <ExecutionHeader execution={execution} live={live} now={now} progress={progress(steps, execution.task_executions)}
                        onRetry={openRetry} onCancel={() => setConfirm("cancel")}
+                       onEdit={() => { edit.reset(); setConfirm("edit"); }}
                        showHelp={showHelp} onToggleHelp={() => setShowHelp(!showHelp)} />
 
       <div className="monitor-main">
@@ -108,7 +135,9 @@ function ExecutionView({ execution, live, liveLogs }: {
         </div>
         {selectedKey ? (
           <StepPanel executionId={execution.id} step={selectedStep} stepKey={selectedKey} attempts={byStep.get(selectedKey) ?? []} now={now}
-                     logs={filterLogs(lines, { level, stepKey: selectedKey })} onClose={() => setSelectedKey(null)} />
+                     logs={filterLogs(lines, { level, stepKey: selectedKey })} onClose={() => setSelectedKey(null)}
+                     canRerun={canRerun} onRerun={() => setConfirm("rerun")}
+                     override={execution.overrides?.steps?.[selectedKey]?.config} />
         ) : (
           <RunPanel execution={execution} />
         )}
@@ -126,6 +155,16 @@ function ExecutionView({ execution, live, liveLogs }: {
           <p>The run resumes at its failed and cancelled steps; steps that completed keep their results and are not run again.</p>
           <RetryVersionChoice choices={retryChoices(execution)} value={retryVersion} onChange={setRetryVersion} />
         </ConfirmDialog>
+      )}
+      {confirm === "rerun" && selectedKey && (
+        <ConfirmDialog title={`Rerun from ${selectedKey}?`} confirmLabel="Rerun from here" busy={rerun.isPending}
+                       onConfirm={() => rerunFrom(selectedKey)} onClose={() => setConfirm(null)}>
+          <p>The same run is re-opened: <span className="mono">{selectedKey}</span> and every step after it run again as new attempts; the steps before it keep their outputs.</p>
+        </ConfirmDialog>
+      )}
+      {confirm === "edit" && (
+        <EditResumeDialog execution={execution} steps={steps} busy={edit.isPending} error={edit.error?.message ?? null}
+                          onSubmit={resumeWith} onClose={() => setConfirm(null)} />
       )}
       {confirm === "cancel" && (
         <ConfirmDialog title="Cancel this execution?" confirmLabel="Cancel execution" danger busy={cancel.isPending}
