@@ -319,7 +319,7 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         return Response(s.ExecutionDetailSerializer(_detail(execution.pk)).data)
 
     @extend_schema(request=s.BulkRerunSerializer, responses=s.BulkRerunResultSerializer,
-                   summary="Rerun many finished runs from a step",
+                   operation_id="executions_rerun_bulk", summary="Rerun many finished runs from a step",
                    description="A selection (execution_ids, workflow_id, status, or retry-failed's step_key and "
                                "error_contains) of at most FLOWPILOT_MAX_BULK_RERUN runs (400 beyond: narrow it); "
                                "each is rerun as POST .../rerun/ does, or named in `refused` with why.")

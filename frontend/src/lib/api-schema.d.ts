@@ -312,7 +312,7 @@ export interface paths {
          * Rerun a finished run from a step
          * @description The same run, re-opened: the step and its descendants run again as new attempts; upstream steps keep their outputs; failed or cancelled steps elsewhere are resumed. 409 for a run that has not ended, or a code workflow's; 400 for a step its version does not have.
          */
-        post: operations["executions_rerun_create_2"];
+        post: operations["executions_rerun_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -386,7 +386,7 @@ export interface paths {
          * Rerun many finished runs from a step
          * @description A selection (execution_ids, workflow_id, status, or retry-failed's step_key and error_contains) of at most FLOWPILOT_MAX_BULK_RERUN runs (400 beyond: narrow it); each is rerun as POST .../rerun/ does, or named in `refused` with why.
          */
-        post: operations["executions_rerun_create"];
+        post: operations["executions_rerun_bulk"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4003,7 +4003,7 @@ export interface operations {
             };
         };
     };
-    executions_rerun_create_2: {
+    executions_rerun_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -4255,7 +4255,7 @@ export interface operations {
             };
         };
     };
-    executions_rerun_create: {
+    executions_rerun_bulk: {
         parameters: {
             query?: never;
             header?: never;
