@@ -10,6 +10,7 @@ from workflows.engine.planner.states import TaskStatus as T
 from workflows.models import ExecutionLog, Workflow, WorkflowExecution, WorkflowVersion
 from workflows.tests import functions
 from workflows.tests.factories import active_workflow, step
+from workflows.tests.http_server import allow_loopback, fresh_circuits, server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +222,46 @@ def test_overrides_on_a_run_that_cannot_be_retried_is_a_409(api, user, sync_exec
     answer = api.post(f"/api/v1/executions/{detail['id']}/retry/", {"overrides": {"input": {"x": 1}}}, format="json")
     assert answer.status_code == 409 and "cannot edit an execution that is completed" in answer.data["message"]
     assert api.get(f"/api/v1/executions/{detail['id']}/").data["overrides"] == {}
+
+
+def test_an_overridden_config_resolves_secrets_in_the_worker_and_never_echoes_them(api, user, sync_executor, server,
+                                                                                     allow_loopback, fresh_circuits):  # noqa: F811
+    from workflows import credentials
+
+    credentials.credential_create(owner=user, name="CRM_TOKEN", value="s3cret-token-value")
+    workflow = active_workflow(user, [
+        step("crm", "http_request", max_retries=0, config={"method": "POST", "url": f"{server.url}/status/401"}),
+    ])
+    detail = run(api, sync_executor, workflow)
+    assert detail["status"] == E.FAILED
+    fixed = {"method": "POST", "url": f"{server.url}/crm",
+             "headers": {"Authorization": "Bearer {{ secrets.CRM_TOKEN }}"}}
+    answer = api.post(f"/api/v1/executions/{detail['id']}/retry/", {"overrides": {"steps": {"crm": {"config": fixed}}}},
+                      format="json")
+    assert answer.status_code == 200, answer.data
+    sync_executor.drain()
+    assert server.requests[-1]["headers"]["Authorization"] == "Bearer s3cret-token-value"  # resolved in the worker
+    page = api.get(f"/api/v1/executions/{detail['id']}/")
+    logs = api.get(f"/api/v1/executions/{detail['id']}/logs/")
+    assert page.data["status"] == E.COMPLETED
+    assert page.data["overrides"]["steps"]["crm"]["config"] == fixed  # as written: the template, not the value
+    assert "s3cret-token-value" not in page.content.decode() and "s3cret-token-value" not in logs.content.decode()
+
+
+def test_a_retry_on_the_latest_version_drops_the_step_overrides_and_keeps_the_input(api, user, sync_executor):
+    workflow = failing_c(user)
+    detail = run(api, sync_executor, workflow)
+    api.post(f"/api/v1/executions/{detail['id']}/retry/", {"overrides": {
+        "input": {"email": "b@x.io"}, "steps": {"c": {"config": {"function": "fail", "kwargs": {"retryable": False}}}}}},
+        format="json")
+    sync_executor.drain()
+    assert api.get(f"/api/v1/executions/{detail['id']}/").data["status"] == E.FAILED
+    fixed = api.patch(f"/api/v1/workflows/{workflow.pk}/steps/c/", {"config": FIXED_C}, format="json")
+    assert fixed.status_code == 200, fixed.data
+    answer = api.post(f"/api/v1/executions/{detail['id']}/retry/", {"version": "latest"}, format="json")
+    assert answer.status_code == 200, answer.data
+    assert answer.data["overrides"] == {"input": {"email": "b@x.io"}}  # v2's config of c applies
+    sync_executor.drain()
+    detail = api.get(f"/api/v1/executions/{detail['id']}/").data
+    assert detail["status"] == E.COMPLETED and detail["workflow_version"] == 2
+    assert [r["output_data"] for r in detail["task_executions"] if r["step_key"] == "c"][-1] == {"value": "fixed b@x.io"}
