@@ -131,7 +131,8 @@ function ExecutionView({ execution, live, liveLogs }: {
           {version.isPending ? <Spinner label="Loading the workflow graph…" />
             : version.isError ? <ErrorState error={version.error} onRetry={() => version.refetch()} />
             : !steps.length ? <EmptyState title="No graph">Version {execution.workflow_version} of this workflow has no steps to draw.</EmptyState>
-            : <MonitorGraph steps={steps} edges={version.data?.definition.edges} tasks={execution.task_executions} selectedKey={selectedKey} onSelect={setSelectedKey} />}
+            : <MonitorGraph steps={steps} edges={version.data?.definition.edges} tasks={execution.task_executions} selectedKey={selectedKey} onSelect={setSelectedKey}
+                              edited={Object.keys(execution.overrides?.steps ?? {})} />}
         </div>
         {selectedKey ? (
           <StepPanel executionId={execution.id} step={selectedStep} stepKey={selectedKey} attempts={byStep.get(selectedKey) ?? []} now={now}
