@@ -70,6 +70,11 @@ def max_bulk_start() -> int:
     return int(settings.FLOWPILOT_MAX_BULK_START)
 
 
+def max_bulk_rerun() -> int:
+    """The most runs one bulk rerun (POST /api/v1/executions/rerun/) may select."""
+    return int(settings.FLOWPILOT_MAX_BULK_RERUN)
+
+
 def limits() -> dict[str, dict[str, float | str]]:
     """Every bound by field name, as the API and the designer show it: {"field": {"min":, "max":}}.
     For "step_key", min and max bound its length, with the pattern it must match and the message

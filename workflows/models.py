@@ -192,6 +192,13 @@ class WorkflowExecution(models.Model):
     child_index = models.PositiveIntegerField(null=True, blank=True, help_text="Its item's place in a for_each.")
     context = models.JSONField(default=dict, blank=True,
                                help_text="Data gathered while running (signal payloads); templates see it as context.")
+    overrides = models.JSONField(
+        default=dict, blank=True, help_text=(
+            "Edit and resume (a retry with overrides): {\"input\": {...}, \"steps\": {key: {\"config\": {...}}}}, "
+            "what this run uses from then on in place of its input and those steps' configs. Never the workflow's."))
+    overridden_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+", help_text="Who last gave overrides.")
+    overridden_at = models.DateTimeField(null=True, blank=True, help_text="When overrides were last given.")
     created_at = models.DateTimeField(auto_now_add=True)
     scheduled_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

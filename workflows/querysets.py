@@ -36,8 +36,9 @@ class ExecutionQuerySet(OwnedQuerySet):
         """Runs as the API shows them: with their workflow's name, their version's number and who
         started them, in the same query; not the version's definition (megabytes for a big workflow);
         their search values in one more query for the page."""
-        return self.select_related("workflow", "workflow_version", "triggered_by_user").defer(
-            "workflow_version__definition", "triggered_by_user__password").prefetch_related("search_values")
+        return self.select_related("workflow", "workflow_version", "triggered_by_user", "overridden_by").defer(
+            "workflow_version__definition", "triggered_by_user__password", "overridden_by__password",
+        ).prefetch_related("search_values")
 
     def running(self):
         return self.filter(status=E.RUNNING)

@@ -22,6 +22,7 @@ from ..models import (
     TaskExecution,
     Workflow,
     WorkflowExecution,
+    WorkflowKind,
     WorkflowStatus,
     WorkflowStep,
     WorkflowVersion,
@@ -425,7 +426,24 @@ class ExecutionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(EXECUTION_ACTIONS))))
     def get_allowed_actions(self, execution: WorkflowExecution) -> list[str]:
-        return allowed_actions(execution.status)
+        return allowed_actions(execution.status, code=execution.workflow.kind == WorkflowKind.CODE)
+
+
+class StepOverrideSerializer(serializers.Serializer):
+    config = JsonObjectField(help_text="The step's whole config for this run (templates allowed), in place of its "
+                                       "version's; checked against the step type's schema.")
+
+
+class OverridesSerializer(serializers.Serializer):
+    input = JsonObjectField(required=False, help_text="The run's whole input from now on, in place of its own.")
+    steps = serializers.DictField(child=StepOverrideSerializer(), required=False,
+                                  help_text="By step key (a step of the version the run resumes on).")
+
+
+@extend_schema_field(OverridesSerializer)
+class OverridesField(serializers.JSONField):
+    """Edit and resume's overrides: checked by the service (services/overrides.py), which names each
+    field it refuses."""
 
 
 class RetryLatestSerializer(serializers.Serializer):
@@ -439,12 +457,18 @@ class RetryLatestSerializer(serializers.Serializer):
 
 class ExecutionDetailSerializer(ExecutionSerializer):
     task_executions = serializers.SerializerMethodField()
+    overrides = OverridesField(read_only=True, help_text=(
+        "Edit and resume: what this run uses in place of its input and steps' configs since a retry with "
+        "overrides (the workflow and its versions are unchanged); {} when none."))
+    overridden_by = serializers.CharField(source="overridden_by.username", default=None, allow_null=True,
+                                          read_only=True, help_text="Who last gave overrides.")
     retry_latest = serializers.SerializerMethodField(help_text=(
         "When the run may be retried and its workflow has a newer version than the run's: that version, "
         "and what a retry on it ({\"version\": \"latest\"}) would do; null otherwise."))
 
     class Meta(ExecutionSerializer.Meta):
-        fields = [*ExecutionSerializer.Meta.fields, "task_executions", "retry_latest"]
+        fields = [*ExecutionSerializer.Meta.fields, "task_executions", "retry_latest", "overrides", "overridden_by",
+                  "overridden_at"]
         read_only_fields = fields
 
     def _rows(self, execution: WorkflowExecution) -> list[TaskExecution]:
@@ -502,6 +526,37 @@ class RetryInputSerializer(serializers.Serializer):
     version = serializers.ChoiceField(choices=["original", "latest"], required=False, default="original", help_text=(
         "original: resume on the run's version; latest: move the run to its workflow's latest version "
         "(completed steps keep their outputs; 409 when that version cannot take the run over)."))
+    overrides = OverridesField(required=False, default=None, allow_null=True, help_text=(
+        "Edit and resume: this run's input and steps' configs from now on (the workflow is unchanged); "
+        "a config its step type refuses, or a key that is no step of the version, is a 400 that changes nothing."))
+
+
+class RerunInputSerializer(serializers.Serializer):
+    from_step = serializers.CharField(max_length=bounds.STEP_KEY_MAX_LENGTH, help_text=(
+        "The step to re-open the run from: it and its descendants run again; upstream steps keep their outputs."))
+
+
+class BulkRerunSerializer(serializers.Serializer):
+    from_step = serializers.CharField(max_length=bounds.STEP_KEY_MAX_LENGTH)
+    execution_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000,
+                                          help_text="Only these executions (those of them that have ended).")
+    workflow_id = serializers.UUIDField(required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=["completed", "failed", "cancelled"], required=False, allow_null=True,
+                                     help_text="Only runs that ended so (default: completed, failed and cancelled).")
+    step_key = serializers.CharField(max_length=100, required=False, allow_blank=True,
+                                     help_text="As retry-failed: failed runs whose current attempt of it failed.")
+    error_contains = serializers.CharField(max_length=500, required=False, allow_blank=True,
+                                           help_text="As retry-failed: failed runs whose failed step's error contains it.")
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+
+class BulkRerunResultSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(required=False, help_text="Present (true) when nothing was rerun.")
+    rerun = serializers.IntegerField(required=False, help_text="Present when the executions were rerun.")
+    count = serializers.IntegerField()
+    execution_ids = serializers.ListField(child=serializers.UUIDField())
+    refused = serializers.DictField(child=serializers.CharField(), help_text=(
+        "Runs not rerun, by id, with the reason (a code workflow's, no such step in its version...)."))
 
 
 class BulkStartItemSerializer(serializers.Serializer):

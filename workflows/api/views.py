@@ -297,15 +297,58 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
                    description="Resume a failed or cancelled run at its failed and not yet run steps, on the "
                                "run's version (original, the default) or its workflow's latest (latest: "
                                "completed steps keep their outputs; 409 naming why when that version cannot "
-                               "take the run over).")
+                               "take the run over). With `overrides` (edit and resume): this run's input and "
+                               "steps' configs from now on, kept on the run with who and when; the workflow is "
+                               "unchanged.")
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         execution = self.get_object()
         data = s.RetryInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         execution = services.execution_retry(execution=execution, user=request.user,
-                                             version=data.validated_data["version"])
+                                             version=data.validated_data["version"],
+                                             overrides=data.validated_data.get("overrides"))
         return Response(s.ExecutionDetailSerializer(_detail(execution.pk)).data)
+
+    @extend_schema(request=s.RerunInputSerializer, responses=s.ExecutionDetailSerializer,
+                   summary="Rerun a finished run from a step",
+                   description="The same run, re-opened: the step and its descendants run again as new attempts; "
+                               "upstream steps keep their outputs; failed or cancelled steps elsewhere are resumed. "
+                               "409 for a run that has not ended, or a code workflow's; 400 for a step its version "
+                               "does not have.")
+    @action(detail=True, methods=["post"])
+    def rerun(self, request, pk=None):
+        execution = self.get_object()
+        data = s.RerunInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        execution = services.execution_rerun(execution=execution, from_step=data.validated_data["from_step"],
+                                             user=request.user)
+        return Response(s.ExecutionDetailSerializer(_detail(execution.pk)).data)
+
+    @extend_schema(request=s.BulkRerunSerializer, responses=s.BulkRerunResultSerializer,
+                   operation_id="executions_rerun_bulk", summary="Rerun many finished runs from a step",
+                   description="A selection (execution_ids, workflow_id, status, or retry-failed's step_key and "
+                               "error_contains) of at most FLOWPILOT_MAX_BULK_RERUN runs (400 beyond: narrow it); "
+                               "each is rerun as POST .../rerun/ does, or named in `refused` with why.")
+    @action(detail=False, methods=["post"], url_path="rerun")
+    def rerun_many(self, request):
+        data = s.BulkRerunSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        executions = WorkflowExecution.objects.visible_to(request.user)
+        if fields.get("workflow_id"):
+            executions = executions.filter(workflow_id=fields["workflow_id"])
+        if "execution_ids" in fields:
+            executions = executions.filter(pk__in=fields["execution_ids"])
+        result = services.executions_rerun(
+            executions=executions, from_step=fields["from_step"], status=fields.get("status") or None,
+            step_key=fields.get("step_key") or None, error_contains=fields.get("error_contains") or None,
+            dry_run=fields["dry_run"], user=request.user)
+        answer = {"count": len(result.execution_ids), "execution_ids": [str(i) for i in result.execution_ids],
+                  "refused": {str(k): v for k, v in result.refused.items()}}
+        if fields["dry_run"]:
+            return Response({"dry_run": True, **answer})
+        return Response({"rerun": len(result.execution_ids), **answer})
 
     @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
     @action(detail=True, methods=["post"])

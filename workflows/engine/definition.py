@@ -110,6 +110,12 @@ def _check_config(task_type: str, config: dict) -> list[tuple[str, str]]:
     return templating.template_errors(config) or registry.config_errors(task_type, config, rendered=False)
 
 
+def config_problems(task_type: str, config: dict) -> list[tuple[str, str]]:
+    """(field, message) for each way `config` breaks the step type's schema or the templates' rules:
+    the check of a step's config at save time, for a config given elsewhere (an edit-and-resume)."""
+    return _check_config(task_type, config)
+
+
 @dataclass(frozen=True)
 class Step:
     key: str

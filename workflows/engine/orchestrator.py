@@ -163,12 +163,27 @@ class NewRunRows(RunRows):
         return any(row.status in TASK_OPEN for key, row in self._rows.items() if key not in besides)
 
 
+def run_input(execution: WorkflowExecution) -> dict:
+    """The input the run's steps see: an edit-and-resume's input override, else the run's own input."""
+    overrides = execution.overrides or {}
+    return overrides["input"] if isinstance(overrides.get("input"), dict) else execution.input
+
+
+def step_config(execution: WorkflowExecution, step) -> dict:
+    """The config a step of the run runs with: an edit-and-resume's override of it (this run only,
+    checked against the step type's schema when given), else the version's. Templates in either are
+    rendered as usual, and secrets resolved late, in the worker."""
+    override = ((execution.overrides or {}).get("steps") or {}).get(step.key)
+    return override["config"] if isinstance(override, dict) and isinstance(override.get("config"), dict) \
+        else step.config
+
+
 def run_data(execution: WorkflowExecution) -> dict:
     """What templates see: plain JSON only (input, outputs of completed steps, the execution's ids)."""
     outputs = (TaskExecution.objects.filter(execution_id=execution.pk, status=T.COMPLETED)
                .order_by("visit", "attempt").values_list("step_key", "output"))
     return {
-        "input": execution.input,
+        "input": run_input(execution),
         "context": execution.context,
         "steps": {key: {"output": output} for key, output in outputs},
         "execution": {"id": str(execution.pk), "workflow_id": str(execution.workflow_id),
@@ -461,9 +476,9 @@ def _execute(task: TaskExecution) -> Outcome:
         pk=execution.workflow_id))
     ctx = StepContext(execution_id=str(execution.pk), step_key=task.step_key, attempt=task.attempt,
                       idempotency_key=task.idempotency_key, timeout_seconds=step.timeout_seconds,
-                      input=execution.input, secret=secrets.get,
+                      input=run_input(execution), secret=secrets.get,
                       upstream=tuple(dict.fromkeys(dag.parse_ref(dep)[0] for dep in step.depends_on)))
-    config = step.config
+    config = step_config(execution, step)
     if step.task_type == CODE_TASK_TYPE:  # a code step gets its run's context as persisted
         config = {**config, "context": execution.context, "input": execution.input,
                   "kwargs": (task.input or {}).get("kwargs")}

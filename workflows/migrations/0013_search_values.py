@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0010_approval_link_uses'),
+        ('workflows', '0011_execution_overrides'),
     ]
 
     operations = [

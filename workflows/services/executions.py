@@ -26,6 +26,7 @@ from ..engine.planner.states import Note, check_action
 from ..engine.planner.takeover import Takeover, takeover
 from ..engine.transitions import emit, transition, transition_rows
 from .definitions import check_storable
+from .overrides import overrides_apply, overrides_shape, overrides_without_steps
 
 
 def _check_payload(value, *, field: str) -> None:
@@ -187,25 +188,36 @@ def _create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]], *
 RETRY_VERSIONS = ("original", "latest")
 
 
-def execution_retry(*, execution: WorkflowExecution, user=None, version: str = "original") -> WorkflowExecution:
+def execution_retry(*, execution: WorkflowExecution, user=None, version: str = "original",
+                    overrides: dict | None = None) -> WorkflowExecution:
     """Resume a failed (or cancelled) run at its failed, cancelled and not-yet-run steps; completed
     steps keep their outputs and are not run again.
 
     `version`: "original" resumes on the version the run has; "latest" moves the run to its
     workflow's latest published version first (planner/takeover.py says how each step fares;
-    Conflict naming why, when that version cannot take over the run: nothing is changed then)."""
+    Conflict naming why, when that version cannot take over the run: nothing is changed then).
+
+    `overrides` (edit and resume, services/overrides.py): this run's input and steps' configs from
+    now on, checked against the version it resumes on (InvalidInput, nothing changed, when one does
+    not fit); kept on the run with who and when, never on the workflow."""
     if version not in RETRY_VERSIONS:
         raise InvalidInput(f"version must be one of {', '.join(RETRY_VERSIONS)}",
                            fields={"version": [f"must be one of {', '.join(RETRY_VERSIONS)}"]})
+    if overrides:
+        overrides_shape(overrides)
     with locked_run(execution.pk, advance=False) as run:  # admission starts (and advances) it, or it waits
         execution, events = run.execution, run.events
-        check_action(execution.status, "retry")
+        code = definitions.for_version(execution.workflow_version_id).kind == "code"
+        check_action(execution.status, "edit" if overrides else "retry", code=code)
         attempts = current_attempts(execution.pk)
         number = definitions.for_version(execution.workflow_version_id).number
         moved_from = None
         if version == "latest" and execution.workflow.version != number:
             moved_from, number = number, execution.workflow.version
             _move_to_latest(execution, attempts, events)
+            overrides_without_steps(execution)
+        if overrides:
+            overrides_apply(execution, overrides, user=user, events=events)
         definition = definitions.for_version(execution.workflow_version_id)
         # A step the run's (new) version no longer has is not run again.
         again = [row for row in attempts.values()
@@ -220,9 +232,10 @@ def execution_retry(*, execution: WorkflowExecution, user=None, version: str = "
         on = f" on v{number} (was v{moved_from})" if moved_from is not None else ""
         transition(execution, E.PENDING, retry_count=count, completed_at=None, events=events, note=Note(
             execution.pk,
-            f"Retry {count}{on}: resuming at {', '.join(r.step_key for r in again) or 'the pending steps'}",
+            f"Retry {count}{on}{' with overrides' if overrides else ''}: resuming at "
+            f"{', '.join(r.step_key for r in again) or 'the pending steps'}",
             details={"steps": [r.step_key for r in again], "user": getattr(user, "username", ""),
-                     "version": version, "workflow_version": number}))
+                     "version": version, "workflow_version": number, "overrides": bool(overrides)}))
         enter(execution, events)
     return execution
 

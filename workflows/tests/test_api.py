@@ -423,7 +423,11 @@ def test_allowed_actions_are_exactly_what_the_endpoints_accept_for_every_status(
         detail = api.get(f"/api/v1/executions/{execution.pk}/").data
         listed = next(e for e in api.get("/api/v1/executions/").data["results"] if e["id"] == str(execution.pk))
         assert listed["allowed_actions"] == detail["allowed_actions"]
-        answer = api.post(f"/api/v1/executions/{execution.pk}/{action}/")
+        # "edit" is a retry with overrides; "rerun" names the step to re-open from.
+        endpoint, body = {"edit": ("retry", {"overrides": {"input": {"edited": True}}}),
+                          "rerun": ("rerun", {"from_step": execution.task_executions.first().step_key})}.get(
+            action, (action, None))
+        answer = api.post(f"/api/v1/executions/{execution.pk}/{endpoint}/", body, format="json")
         if action in detail["allowed_actions"]:
             assert answer.status_code == 200, (status, action, answer.data)
             assert answer.data["status"] != status  # it did something
@@ -437,7 +441,7 @@ def test_allowed_actions_are_exactly_what_the_endpoints_accept_for_every_status(
 def test_the_action_answers_carry_the_new_allowed_actions(api, user, sync_executor):
     execution = _run_in(E.RUNNING, user, sync_executor)
     cancelled = api.post(f"/api/v1/executions/{execution.pk}/cancel/").data
-    assert cancelled["status"] == "cancelled" and cancelled["allowed_actions"] == ["retry"]
+    assert cancelled["status"] == "cancelled" and cancelled["allowed_actions"] == ["retry", "edit", "rerun"]
     retried = api.post(f"/api/v1/executions/{execution.pk}/retry/").data
     assert retried["status"] in ("pending", "running") and retried["allowed_actions"] == ["cancel"]
 
@@ -447,11 +451,11 @@ def test_an_invalid_transition_is_a_409_in_the_house_shape_and_changes_nothing(a
     # or a race), the state machine itself refuses: a 409, never a 500.
     execution = _run_in(E.COMPLETED, user, sync_executor)
     rows, logs = execution.task_executions.count(), execution.logs.count()
-    monkeypatch.setattr(services.executions, "check_action", lambda status, action: None)
-    answer = api.post(f"/api/v1/executions/{execution.pk}/retry/")
+    monkeypatch.setattr(services.executions, "check_action", lambda status, action, **kwargs: None)
+    answer = api.post(f"/api/v1/executions/{execution.pk}/cancel/")
     assert answer.status_code == 409 and answer["Content-Type"] == "application/json"
-    assert answer.json() == {"message": "execution cannot go from 'completed' to 'pending'",
-                             "transition": {"kind": "execution", "source": "completed", "target": "pending"}}
+    assert answer.json() == {"message": "execution cannot go from 'completed' to 'cancelled'",
+                             "transition": {"kind": "execution", "source": "completed", "target": "cancelled"}}
     execution.refresh_from_db()
     assert (execution.status, execution.retry_count) == (E.COMPLETED, 0)
     assert (execution.task_executions.count(), execution.logs.count()) == (rows, logs)

@@ -274,6 +274,44 @@ def test_search_fields_in_the_settings_the_executions_filter_and_the_run_page(em
         assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
 
 
+def test_edit_and_resume_then_rerun_from_here_in_the_monitor(embedded):
+    """frontend/e2e/edit-and-rerun.test.mjs: a failed run's CRM config corrected for this run only, the
+    run resumed, then rerun from its first step; checked here on the server."""
+    base, var = embedded
+    api = admin_api(base, var)
+    receiver = Server()
+    try:
+        wrong = f"{receiver.url}/status/500?body=down"
+        created = api.post("/workflows/", json={"name": "CRM edit", "status": "active", "steps": [
+            {"key": "welcome", "task_type": "log", "config": {"message": "hello {{ input.email }}"}},
+            {"key": "crm", "task_type": "http_request", "depends_on": ["welcome"], "max_retries": 0,
+             "config": {"method": "POST", "url": wrong, "json": {"email": "{{ input.email }}"}}},
+        ]})
+        assert created.status_code == 201, created.text
+        workflow_id = created.json()["id"]
+        run = api.post(f"/workflows/{workflow_id}/run/", json={"input_data": {"email": "ada@example.com"}}).json()
+        wait_for(lambda: api.get(f"/executions/{run['id']}/").json()["status"] == "failed", timeout=30, interval=0.2,
+                 message="the run to fail at the CRM")
+
+        browser_script("e2e/edit-and-rerun.test.mjs", base=base, var=var, RUN_ID=run["id"], RECEIVER_URL=receiver.url)
+
+        detail = api.get(f"/executions/{run['id']}/").json()
+        assert detail["status"] == "completed" and detail["overridden_by"] == credentials_user(var)
+        assert detail["overrides"]["steps"]["crm"]["config"]["url"] == f"{receiver.url}/v2/contacts"
+        assert [(t["step_key"], t["attempt_number"], t["status"]) for t in detail["task_executions"]] == [
+            ("welcome", 1, "completed"), ("crm", 1, "failed"), ("crm", 2, "completed"),
+            ("welcome", 2, "completed"), ("crm", 3, "completed")]
+        assert [r["path"] for r in receiver.requests] == ["/status/500?body=down", "/v2/contacts", "/v2/contacts"]
+        workflow = api.get(f"/workflows/{workflow_id}/").json()
+        assert workflow["version"] == 1 and {s["key"]: s for s in workflow["steps"]}["crm"]["config"]["url"] == wrong
+    finally:
+        receiver.close()
+
+
+def credentials_user(var) -> str:
+    return admin_credentials(var)["username"]
+
+
 def test_approve_in_the_monitor_reject_on_the_approvals_page_and_by_link(embedded):
     """frontend/e2e/approvals.test.mjs: approval steps decided through the UI and an emailed link;
     the server then holds each decision with who made it, how and why."""

@@ -105,6 +105,27 @@ def test_a_failed_code_run_is_retried_through_the_api(staff):
     assert run.refresh().status == E.COMPLETED
 
 
+def test_a_code_run_is_neither_rerun_from_a_step_nor_edited(staff):
+    from workflows.tests import code_examples
+
+    done = engine.start("order_fulfillment", order_id=3)
+    assert done.status == E.COMPLETED
+    detail = staff.get(f"/api/v1/executions/{done.id}/").data
+    assert "rerun" not in detail["allowed_actions"]
+    refused = staff.post(f"/api/v1/executions/{done.id}/rerun/", {"from_step": detail["task_executions"][0]["step_key"]},
+                         format="json")
+    assert refused.status_code == 409 and "code workflow" in refused.data["message"]
+    code_examples.FAULTS["reserve_inventory"] = 3
+    try:
+        failed = engine.start("order_fulfillment", order_id=4)
+    finally:
+        code_examples.FAULTS.clear()
+    assert failed.status == E.FAILED
+    edit = staff.post(f"/api/v1/executions/{failed.id}/retry/", {"overrides": {"input": {"order_id": 5}}}, format="json")
+    assert edit.status_code == 409 and "code workflow" in edit.data["message"]
+    assert staff.get(f"/api/v1/executions/{failed.id}/").data["allowed_actions"] == ["retry", "cancel"]
+
+
 def test_an_event_posted_to_the_api_reaches_a_waiting_code_run(staff):
     run = engine.start("payment_wait", order_id=8)
     answer = staff.post("/api/v1/events/", {"name": "payment_received", "payload": {"amount": 3}}, format="json")

@@ -9,6 +9,7 @@ from workflows.engine.events import Events
 from workflows.models import LogLevel, TaskExecution, WorkflowExecution
 from workflows.engine.planner.states import (
     CREATION_EVENTS,
+    ACTION_SOURCES,
     EXECUTION_ACTIONS,
     EXECUTION_TRANSITIONS,
     STATUS_OF,
@@ -50,11 +51,11 @@ def test_task_pairs_follow_the_table(source, target):
             check("task", source, target)
 
 
-def test_terminal_statuses_have_no_way_out_except_retry():
+def test_terminal_statuses_have_no_way_out_except_retry_and_rerun():
     for source, target in TASK_TRANSITIONS:
         assert source not in {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.SKIPPED, TaskStatus.CANCELLED}
     out_of_completed = [t for s, t in EXECUTION_TRANSITIONS if s == ExecutionStatus.COMPLETED]
-    assert out_of_completed == []
+    assert out_of_completed == [ExecutionStatus.PENDING]  # a rerun from a step: new attempts, never a row re-opened
 
 
 @pytest.fixture
@@ -169,9 +170,9 @@ def test_transition_rows_records_one_event_per_note_and_none_when_nothing_moved(
 ACTIONS_BY_STATUS = {
     "pending": ["cancel"],
     "running": ["cancel"],
-    "completed": [],
-    "failed": ["retry", "cancel"],  # cancel a failed run: given up, out of the bulk-retry selections
-    "cancelled": ["retry"],  # retry a cancelled run: it resumes where it stopped
+    "completed": ["rerun"],  # re-open a finished run from a step
+    "failed": ["retry", "edit", "cancel", "rerun"],  # cancel a failed run: given up, out of the bulk-retry selections
+    "cancelled": ["retry", "edit", "rerun"],  # retry a cancelled run: it resumes where it stopped
 }
 
 
@@ -179,7 +180,22 @@ ACTIONS_BY_STATUS = {
 def test_allowed_actions_are_the_transitions_the_table_allows(status):
     assert allowed_actions(status) == ACTIONS_BY_STATUS[status]
     for action, target in EXECUTION_ACTIONS.items():
-        assert (action in allowed_actions(status)) == ((status, target) in EXECUTION_TRANSITIONS)
+        assert (action in allowed_actions(status)) == ((status, target) in EXECUTION_TRANSITIONS
+                                                        and status in ACTION_SOURCES.get(action, {status}))
+
+
+@pytest.mark.parametrize("status", ExecutionStatus.values)
+def test_a_code_workflows_run_is_neither_edited_nor_rerun(status):
+    assert allowed_actions(status, code=True) == [a for a in ACTIONS_BY_STATUS[status] if a not in ("edit", "rerun")]
+    if "rerun" in allowed_actions(status):
+        with pytest.raises(Conflict, match="code workflow"):
+            check_action(status, "rerun", code=True)
+
+
+def test_a_running_run_is_not_rerun_and_the_refusal_says_why():
+    with pytest.raises(Conflict) as refused:
+        check_action(ExecutionStatus.RUNNING, "rerun")
+    assert "while it runs" in refused.value.message
 
 
 @pytest.mark.parametrize("status,action", list(itertools.product(ExecutionStatus.values, EXECUTION_ACTIONS)))
@@ -195,9 +211,9 @@ def test_check_action_refuses_exactly_what_allowed_actions_leaves_out(status, ac
 
 def test_an_invalid_transition_is_a_conflict():
     with pytest.raises(Conflict) as refused:
-        check("execution", ExecutionStatus.COMPLETED, ExecutionStatus.PENDING)
+        check("execution", ExecutionStatus.COMPLETED, ExecutionStatus.RUNNING)
     assert isinstance(refused.value, InvalidTransition) and refused.value.status_code == 409
-    assert refused.value.message == "execution cannot go from 'completed' to 'pending'"
+    assert refused.value.message == "execution cannot go from 'completed' to 'running'"
 
 
 class Row:

@@ -316,6 +316,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{id}/rerun/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rerun a finished run from a step
+         * @description The same run, re-opened: the step and its descendants run again as new attempts; upstream steps keep their outputs; failed or cancelled steps elsewhere are resumed. 409 for a run that has not ended, or a code workflow's; 400 for a step its version does not have.
+         */
+        post: operations["executions_rerun_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{id}/retry/": {
         parameters: {
             query?: never;
@@ -325,7 +345,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Resume a failed or cancelled run at its failed and not yet run steps, on the run's version (original, the default) or its workflow's latest (latest: completed steps keep their outputs; 409 naming why when that version cannot take the run over). */
+        /** @description Resume a failed or cancelled run at its failed and not yet run steps, on the run's version (original, the default) or its workflow's latest (latest: completed steps keep their outputs; 409 naming why when that version cannot take the run over). With `overrides` (edit and resume): this run's input and steps' configs from now on, kept on the run with who and when; the workflow is unchanged. */
         post: operations["executions_retry_create"];
         delete?: never;
         options?: never;
@@ -364,6 +384,26 @@ export interface paths {
          * @description All or none: a refused item refuses the request and nothing is created. 201 when a run was created; 200 when every item's idempotency key had started its run before (those runs are answered, as a single start does).
          */
         post: operations["executions_bulk_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/rerun/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rerun many finished runs from a step
+         * @description A selection (execution_ids, workflow_id, status, or retry-failed's step_key and error_contains) of at most FLOWPILOT_MAX_BULK_RERUN runs (400 beyond: narrow it); each is rerun as POST .../rerun/ does, or named in `refused` with why.
+         */
+        post: operations["executions_rerun_bulk"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1144,10 +1184,12 @@ export interface components {
         AlertRuleStateEnum: "ok" | "firing";
         /**
          * @description * `retry` - retry
+         *     * `edit` - edit
          *     * `cancel` - cancel
+         *     * `rerun` - rerun
          * @enum {string}
          */
-        AllowedActionsEnum: "retry" | "cancel";
+        AllowedActionsEnum: "retry" | "edit" | "cancel" | "rerun";
         ApiToken: {
             readonly id: number;
             /** @description What the token is for, e.g. 'CI' or 'zapier'. */
@@ -1251,6 +1293,46 @@ export interface components {
             completed: number;
             failed: number;
         };
+        BulkRerun: {
+            from_step: string;
+            /** @description Only these executions (those of them that have ended). */
+            execution_ids?: string[];
+            /** Format: uuid */
+            workflow_id?: string | null;
+            /**
+             * @description Only runs that ended so (default: completed, failed and cancelled).
+             *
+             *     * `completed` - completed
+             *     * `failed` - failed
+             *     * `cancelled` - cancelled
+             */
+            status?: (components["schemas"]["BulkRerunStatusEnum"] | components["schemas"]["NullEnum"]) | null;
+            /** @description As retry-failed: failed runs whose current attempt of it failed. */
+            step_key?: string;
+            /** @description As retry-failed: failed runs whose failed step's error contains it. */
+            error_contains?: string;
+            /** @default false */
+            dry_run: boolean;
+        };
+        BulkRerunResult: {
+            /** @description Present (true) when nothing was rerun. */
+            dry_run?: boolean;
+            /** @description Present when the executions were rerun. */
+            rerun?: number;
+            count: number;
+            execution_ids: string[];
+            /** @description Runs not rerun, by id, with the reason (a code workflow's, no such step in its version...). */
+            refused: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * @description * `completed` - completed
+         *     * `failed` - failed
+         *     * `cancelled` - cancelled
+         * @enum {string}
+         */
+        BulkRerunStatusEnum: "completed" | "failed" | "cancelled";
         BulkRetry: {
             /** @description {"<name>": "<value>"}: only runs with these search values (exact, AND-ed; at most 5), as ?search.<name>=<value> on the URL, which is accepted too. */
             search?: {
@@ -1658,6 +1740,15 @@ export interface components {
             readonly task_executions: components["schemas"]["TaskExecution"][];
             /** @description When the run may be retried and its workflow has a newer version than the run's: that version, and what a retry on it ({"version": "latest"}) would do; null otherwise. */
             readonly retry_latest: components["schemas"]["RetryLatest"] | null;
+            /** @description Edit and resume: what this run uses in place of its input and steps' configs since a retry with overrides (the workflow and its versions are unchanged); {} when none. */
+            readonly overrides: components["schemas"]["Overrides"];
+            /** @description Who last gave overrides. */
+            readonly overridden_by: string | null;
+            /**
+             * Format: date-time
+             * @description When overrides were last given.
+             */
+            readonly overridden_at: string | null;
         };
         ExecutionLog: {
             readonly id: number;
@@ -1748,6 +1839,16 @@ export interface components {
         MissedFiresEnum: "skip" | "catch_up";
         /** @enum {unknown} */
         NullEnum: null;
+        Overrides: {
+            /** @description The run's whole input from now on, in place of its own. */
+            input?: {
+                [key: string]: unknown;
+            };
+            /** @description By step key (a step of the version the run resumes on). */
+            steps?: {
+                [key: string]: components["schemas"]["StepOverride"];
+            };
+        };
         PaginatedAlertEventList: {
             /** @example 123 */
             count: number;
@@ -2002,6 +2103,10 @@ export interface components {
              */
             y: number;
         };
+        RerunInput: {
+            /** @description The step to re-open the run from: it and its descendants run again; upstream steps keep their outputs. */
+            from_step: string;
+        };
         RetryInput: {
             /**
              * @description original: resume on the run's version; latest: move the run to its workflow's latest version (completed steps keep their outputs; 409 when that version cannot take the run over).
@@ -2011,6 +2116,8 @@ export interface components {
              * @default original
              */
             version: components["schemas"]["VersionEnum"];
+            /** @description Edit and resume: this run's input and steps' configs from now on (the workflow is unchanged); a config its step type refuses, or a key that is no step of the version, is a 400 that changes nothing. */
+            overrides?: components["schemas"]["Overrides"] | null;
         };
         RetryLatest: {
             /** @description The workflow's latest version's number. */
@@ -2189,6 +2296,12 @@ export interface components {
             when: string;
             position: components["schemas"]["PositionField"];
             readonly id: number;
+        };
+        StepOverride: {
+            /** @description The step's whole config for this run (templates allowed), in place of its version's; checked against the step type's schema. */
+            config: {
+                [key: string]: unknown;
+            };
         };
         StepTry: {
             /**
@@ -4053,6 +4166,70 @@ export interface operations {
             };
         };
     };
+    executions_rerun_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow execution. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RerunInput"];
+                "application/x-www-form-urlencoded": components["schemas"]["RerunInput"];
+                "multipart/form-data": components["schemas"]["RerunInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDetail"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     executions_retry_create: {
         parameters: {
             query?: never;
@@ -4210,6 +4387,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BulkStartResult"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    executions_rerun_bulk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkRerun"];
+                "application/x-www-form-urlencoded": components["schemas"]["BulkRerun"];
+                "multipart/form-data": components["schemas"]["BulkRerun"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkRerunResult"];
                 };
             };
             /** @description Invalid input: the message, and the refused fields. */

@@ -12,7 +12,7 @@ import { execution } from "./test-fixtures";
 
 const TABLE = SERVER_TABLE as Record<ExecutionStatus, ExecutionAction[]>;
 
-function renderHeader(detail: ExecutionDetail, handlers = { onRetry: vi.fn(), onCancel: vi.fn() }) {
+function renderHeader(detail: ExecutionDetail, handlers: { onRetry: () => void; onCancel: () => void; onEdit?: () => void } = { onRetry: vi.fn(), onCancel: vi.fn() }) {
   render(
     <MemoryRouter>
       <ExecutionHeader execution={detail} live="open" now={Date.parse("2026-01-01T10:00:05Z")} progress={{ done: 1, total: 2 }}
@@ -26,6 +26,7 @@ const shown = () => ({
   retry: screen.queryByRole("button", { name: /^Retry/ }) !== null,
   cancel: screen.queryByRole("button", { name: /^Cancel/ }) !== null,
 });
+const editShown = () => screen.queryByRole("button", { name: "Edit and resume" }) !== null;
 
 describe("ExecutionHeader actions", () => {
   it("covers every execution status in the server's table", () => {
@@ -35,6 +36,20 @@ describe("ExecutionHeader actions", () => {
   it.each(EXECUTION_STATUSES)("shows, for a %s run, exactly the actions the server allows", (status) => {
     renderHeader(execution([], { status, allowed_actions: TABLE[status] }));
     expect(shown()).toEqual({ retry: TABLE[status].includes("retry"), cancel: TABLE[status].includes("cancel") });
+  });
+
+  it.each(EXECUTION_STATUSES)("offers Edit and resume for a %s run exactly when the server allows edit", (status) => {
+    renderHeader(execution([], { status, allowed_actions: TABLE[status] }), { onRetry: vi.fn(), onCancel: vi.fn(), onEdit: vi.fn() });
+    expect(editShown()).toBe(TABLE[status].includes("edit"));
+  });
+
+  it("opens Edit and resume and says the run was edited, and by whom", async () => {
+    const handlers = renderHeader(execution([], { status: "failed", allowed_actions: ["retry", "edit"], overridden_by: "alice",
+                                                  overridden_at: "2026-01-01T10:00:05Z", overrides: { input: {} } }),
+                                  { onRetry: vi.fn(), onCancel: vi.fn(), onEdit: vi.fn() });
+    await userEvent.click(screen.getByRole("button", { name: "Edit and resume" }));
+    expect(handlers.onEdit).toHaveBeenCalledTimes(1);
+    expect(screen.getByTestId("header-edited")).toHaveTextContent("by alice");
   });
 
   it("offers retry of a cancelled run and cancel of a failed one, as the server does", () => {

@@ -24,14 +24,16 @@ interface Props {
   progress: { done: number; total: number };
   onRetry: () => void;
   onCancel: () => void;
+  onEdit?: () => void;
   showHelp: boolean;
   onToggleHelp: () => void;
 }
 
-export function ExecutionHeader({ execution, live, now, progress, onRetry, onCancel, showHelp, onToggleHelp }: Props) {
+export function ExecutionHeader({ execution, live, now, progress, onRetry, onCancel, onEdit, showHelp, onToggleHelp }: Props) {
   const [inputOpen, setInputOpen] = useState(false);
   const canRetry = execution.allowed_actions.includes("retry");
   const canCancel = execution.allowed_actions.includes("cancel");
+  const canEdit = execution.allowed_actions.includes("edit") && onEdit !== undefined;
   const input = JSON.stringify(execution.input_data ?? {});
   return (
     <header className="monitor-header card">
@@ -47,6 +49,11 @@ export function ExecutionHeader({ execution, live, now, progress, onRetry, onCan
         {canRetry && (
           <button type="button" className="btn btn-primary" onClick={onRetry} title="Resume at the failed steps (r)" aria-keyshortcuts="r">
             Retry <kbd>r</kbd>
+          </button>
+        )}
+        {canEdit && (
+          <button type="button" className="btn" onClick={onEdit} title="Change this run's input or its failed steps' config, then resume">
+            Edit and resume
           </button>
         )}
         {canCancel && (
@@ -72,6 +79,9 @@ export function ExecutionHeader({ execution, live, now, progress, onRetry, onCan
         <div><dt>Steps</dt><dd>{progress.done} / {progress.total} done</dd></div>
         <div><dt>Trigger</dt><dd><span className="monitor-trigger">{execution.triggered_by}</span>{execution.triggered_by_user ? ` by ${execution.triggered_by_user}` : ""}</dd></div>
         {execution.retry_count > 0 && <div><dt>Retries</dt><dd>{execution.retry_count}</dd></div>}
+        {execution.overridden_at && (
+          <div><dt>Edited</dt><dd data-testid="header-edited">{execution.overridden_by ? `by ${execution.overridden_by}` : "yes"}</dd></div>
+        )}
         <div><dt>Run</dt><dd className="mono" title={execution.id}>{execution.id.slice(0, 8)}</dd></div>
         {Object.keys(execution.search ?? {}).length > 0 && (
           <div className="monitor-meta-search">

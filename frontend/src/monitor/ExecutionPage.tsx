@@ -12,6 +12,8 @@ import { toast } from "@/lib/toast";
 import type { ExecutionDetail, LogLevel, VersionStep } from "@/lib/types";
 
 import { ConfirmDialog } from "./ConfirmDialog";
+import { EditResumeDialog } from "./EditResumeDialog";
+import type { Overrides } from "./edit-resume";
 import { defaultRetryVersion, retryChoices, type RetryVersion } from "./retry-version";
 import { RetryVersionChoice } from "./RetryVersionChoice";
 import { attemptsByStep, progress } from "./execution-state";
@@ -40,7 +42,7 @@ export function ExecutionPage() {
   return <ExecutionView execution={detail.data} live={live} liveLogs={liveLogs} />;
 }
 
-type Confirm = "retry" | "cancel" | null;
+type Confirm = "retry" | "cancel" | "edit" | "rerun" | null;
 
 function ExecutionView({ execution, live, liveLogs }: {
   execution: ExecutionDetail; live: ReturnType<typeof useExecutionStream>["live"]; liveLogs: ReturnType<typeof useExecutionStream>["liveLogs"];
@@ -56,6 +58,8 @@ function ExecutionView({ execution, live, liveLogs }: {
   const now = useNow(1000, active);
   const retry = useExecutionAction(execution.id, "retry");
   const cancel = useExecutionAction(execution.id, "cancel");
+  const rerun = useExecutionAction(execution.id, "rerun");
+  const edit = useExecutionAction(execution.id, "retry");  // edit and resume: a retry with overrides
   const logs = useExecutionLogs(execution.id, level);
   const why = useExecutionWhy(execution.id, { poll: active ? 5_000 : false });
 
@@ -63,6 +67,7 @@ function ExecutionView({ execution, live, liveLogs }: {
   const byStep = useMemo(() => attemptsByStep(execution.task_executions), [execution.task_executions]);
   const canRetry = execution.allowed_actions.includes("retry");
   const canCancel = execution.allowed_actions.includes("cancel");
+  const canRerun = execution.allowed_actions.includes("rerun");
 
   useHotkeys({
     r: () => canRetry && openRetry(),
@@ -93,6 +98,27 @@ function ExecutionView({ execution, live, liveLogs }: {
     });
   };
 
+  const rerunFrom = (key: string) => {
+    rerun.mutate({ from_step: key }, {
+      onSuccess: () => {
+        toast(`Rerunning from ${key}: it and the steps after it run again.`);
+        setConfirm(null);
+      },
+      onError: (error) => {
+        toast(`Rerun failed: ${error.message}`, "error");
+        setConfirm(null);
+      },
+    });
+  };
+  const resumeWith = (overrides: Overrides) => {
+    edit.mutate({ overrides }, {
+      onSuccess: () => {
+        toast("Resuming with the edited values (this run only).");
+        setConfirm(null);
+      },
+    });  // a refusal (400: the server names the field) stays in the dialog
+  };
+
   const selectedStep = steps.find((step) => step.key === selectedKey);
   const timelineSteps = steps.length ? steps : [...byStep.keys()].map((key) => ({ key, name: key }));
 
@@ -100,6 +126,7 @@ function ExecutionView({ execution, live, liveLogs }: {
     <div className="monitor-detail">
       <ExecutionHeader execution={execution} live={live} now={now} progress={progress(steps, execution.task_executions)}
                        onRetry={openRetry} onCancel={() => setConfirm("cancel")}
+                       onEdit={() => { edit.reset(); setConfirm("edit"); }}
                        showHelp={showHelp} onToggleHelp={() => setShowHelp(!showHelp)} />
 
       {showWhyPanel(why.data) && why.data && <WhyPanel why={why.data} />}
@@ -109,12 +136,15 @@ function ExecutionView({ execution, live, liveLogs }: {
           {version.isPending ? <Spinner label="Loading the workflow graph…" />
             : version.isError ? <ErrorState error={version.error} onRetry={() => version.refetch()} />
             : !steps.length ? <EmptyState title="No graph">Version {execution.workflow_version} of this workflow has no steps to draw.</EmptyState>
-            : <MonitorGraph steps={steps} edges={version.data?.definition.edges} tasks={execution.task_executions} selectedKey={selectedKey} onSelect={setSelectedKey} />}
+            : <MonitorGraph steps={steps} edges={version.data?.definition.edges} tasks={execution.task_executions} selectedKey={selectedKey} onSelect={setSelectedKey}
+                              edited={Object.keys(execution.overrides?.steps ?? {})} />}
         </div>
         {selectedKey ? (
           <StepPanel executionId={execution.id} step={selectedStep} stepKey={selectedKey} attempts={byStep.get(selectedKey) ?? []} now={now}
                      why={stepReason(why.data, selectedKey)}
-                     logs={filterLogs(lines, { level, stepKey: selectedKey })} onClose={() => setSelectedKey(null)} />
+                     logs={filterLogs(lines, { level, stepKey: selectedKey })} onClose={() => setSelectedKey(null)}
+                     canRerun={canRerun} onRerun={() => setConfirm("rerun")}
+                     override={execution.overrides?.steps?.[selectedKey]?.config} />
         ) : (
           <RunPanel execution={execution} />
         )}
@@ -132,6 +162,16 @@ function ExecutionView({ execution, live, liveLogs }: {
           <p>The run resumes at its failed and cancelled steps; steps that completed keep their results and are not run again.</p>
           <RetryVersionChoice choices={retryChoices(execution)} value={retryVersion} onChange={setRetryVersion} />
         </ConfirmDialog>
+      )}
+      {confirm === "rerun" && selectedKey && (
+        <ConfirmDialog title={`Rerun from ${selectedKey}?`} confirmLabel="Rerun from here" busy={rerun.isPending}
+                       onConfirm={() => rerunFrom(selectedKey)} onClose={() => setConfirm(null)}>
+          <p>The same run is re-opened: <span className="mono">{selectedKey}</span> and every step after it run again as new attempts; the steps before it keep their outputs.</p>
+        </ConfirmDialog>
+      )}
+      {confirm === "edit" && (
+        <EditResumeDialog execution={execution} steps={steps} busy={edit.isPending} error={edit.error?.message ?? null}
+                          onSubmit={resumeWith} onClose={() => setConfirm(null)} />
       )}
       {confirm === "cancel" && (
         <ConfirmDialog title="Cancel this execution?" confirmLabel="Cancel execution" danger busy={cancel.isPending}

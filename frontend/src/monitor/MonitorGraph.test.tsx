@@ -27,6 +27,16 @@ function renderGraph(onSelect = vi.fn()) {
 }
 
 describe("MonitorGraph", () => {
+  it("marks the steps whose config this run overrides, and no other", async () => {
+    render(
+      <div style={{ width: 1000, height: 500 }}>
+        <MonitorGraph steps={SIGNUP_STEPS} tasks={detail.task_executions} selectedKey={null} onSelect={vi.fn()} edited={["crm_pro"]} />
+      </div>,
+    );
+    expect(await screen.findByTestId("monitor-node-edited-crm_pro")).toHaveTextContent("edited");
+    expect(screen.queryByTestId("monitor-node-edited-crm_basic")).not.toBeInTheDocument();
+  });
+
   it("colours every step by its latest attempt; steps not reached are pending", async () => {
     renderGraph();
     const status = (key: string) => screen.getByTestId(`monitor-node-${key}`).getAttribute("data-status");

@@ -18,6 +18,8 @@ interface Props {
   tasks: TaskExecution[];
   selectedKey: string | null;
   onSelect: (key: string | null) => void;
+  /** Steps whose config this run overrides (edit and resume): marked on their nodes. */
+  edited?: string[];
 }
 
 export function MonitorGraph(props: Props) {
@@ -32,9 +34,16 @@ export function MonitorGraph(props: Props) {
  * graph never puts its last column under it. */
 const FIT_VIEW = { padding: { top: "24px", bottom: "24px", left: "24px", right: "190px" }, maxZoom: 1.2 } as const;
 
-function Graph({ steps, edges, tasks, selectedKey, onSelect }: Props) {
+function Graph({ steps, edges, tasks, selectedKey, onSelect, edited }: Props) {
   const flow = useMemo(() => monitorFlow(steps, tasks, edges), [steps, tasks, edges]);
-  const nodes = useMemo(() => flow.nodes.map((node) => ({ ...node, selected: node.id === selectedKey })), [flow.nodes, selectedKey]);
+  const editedKeys = (edited ?? []).join(",");
+  const nodes = useMemo(() => {
+    const marked = new Set(editedKeys ? editedKeys.split(",") : []);
+    return flow.nodes.map((node) => ({
+      ...node, selected: node.id === selectedKey,
+      ...(marked.has(node.id) ? { data: { ...node.data, edited: true } } : {}),
+    }));
+  }, [flow.nodes, selectedKey, editedKeys]);
   const { fitView } = useReactFlow();
   const shape = steps.map((step) => step.key).join(",");
   // Fit again when the graph itself changes (not on every status change).

@@ -35,6 +35,8 @@ export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }:
           <span className="mono">{data.step.task_type}</span>
           <span className="monitor-node-status">{status}</span>
           {data.code?.start && <span className="monitor-node-start" title="The step a run starts at">start</span>}
+          {data.edited && <span className="monitor-node-edited" data-testid={`monitor-node-edited-${data.step.key}`}
+                                title="This run uses an edited config for this step (edit and resume)">edited</span>}
         </div>
       </div>
       {attempts > 0 && (

@@ -2,8 +2,8 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 
-import { StepPanel } from "./StepPanel";
-import { task } from "./test-fixtures";
+import { RunOverrides, StepPanel } from "./StepPanel";
+import { execution, task } from "./test-fixtures";
 
 type Call = { url: string; method: string; body: unknown };
 
@@ -67,5 +67,49 @@ describe("the step panel of a decided approval", () => {
     }), () => new Response("{}"));
     expect(screen.getByTestId("step-decision")).toHaveTextContent("Rejected by ops@example.com (by link)");
     expect(screen.getByText("“Over budget”")).toBeInTheDocument();
+  });
+});
+
+describe("rerun from here and edit and resume in the step panel", () => {
+  function panel(props: Partial<Parameters<typeof StepPanel>[0]>) {
+    const client = new QueryClient();
+    render(
+      <QueryClientProvider client={client}>
+        <StepPanel executionId="run-1" step={undefined} stepKey="crm" attempts={[task("crm")]} logs={[]} now={Date.now()}
+                   onClose={() => {}} {...props} />
+      </QueryClientProvider>,
+    );
+  }
+
+  it("offers Rerun from here when the server allows a rerun, and calls back", async () => {
+    const onRerun = vi.fn();
+    panel({ canRerun: true, onRerun });
+    await userEvent.click(screen.getByRole("button", { name: "Rerun from here" }));
+    expect(onRerun).toHaveBeenCalledTimes(1);
+  });
+
+  it("offers no rerun when the server does not allow one", () => {
+    panel({ canRerun: false, onRerun: vi.fn() });
+    expect(screen.queryByRole("button", { name: "Rerun from here" })).not.toBeInTheDocument();
+  });
+
+  it("shows the step's config overridden for this run", () => {
+    panel({ override: { url: "http://crm/v2" } });
+    expect(screen.getByTestId("step-override")).toHaveTextContent("Config overridden for this run");
+    expect(screen.getByTestId("step-override")).toHaveTextContent("http://crm/v2");
+  });
+
+  it("shows on the run who edited it, when, and what", () => {
+    render(<RunOverrides execution={execution([], { overrides: { input: { email: "ada@x" }, steps: { crm: { config: {} } } },
+                                                   overridden_by: "alice", overridden_at: "2026-01-01T10:00:05Z" })} />);
+    const shown = screen.getByTestId("run-overrides");
+    expect(shown).toHaveTextContent("By alice");
+    expect(shown).toHaveTextContent("config of crm");
+    expect(shown).toHaveTextContent("ada@x");
+  });
+
+  it("shows nothing for a run that was not edited", () => {
+    render(<RunOverrides execution={execution([])} />);
+    expect(screen.queryByTestId("run-overrides")).not.toBeInTheDocument();
   });
 });

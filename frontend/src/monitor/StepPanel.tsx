@@ -23,9 +23,14 @@ interface StepPanelProps {
   onClose: () => void;
   /** Why the step is where it is (GET /executions/<id>/why/), when it is not over. */
   why?: WhyReason;
+  /** The server allows "rerun" for this run (allowed_actions): offer "Rerun from here". */
+  canRerun?: boolean;
+  onRerun?: () => void;
+  /** This run's override of the step's config (edit and resume), if any. */
+  override?: Record<string, unknown>;
 }
 
-export function StepPanel({ executionId, step, stepKey, attempts, logs, now, onClose, why }: StepPanelProps) {
+export function StepPanel({ executionId, step, stepKey, attempts, logs, now, onClose, why, canRerun, onRerun, override }: StepPanelProps) {
   const latest = attempts.find((attempt) => attempt.is_latest);
   const [chosenId, setChosenId] = useState<string | null>(null);
   useEffect(() => setChosenId(null), [stepKey]);
@@ -43,6 +48,20 @@ export function StepPanel({ executionId, step, stepKey, attempts, logs, now, onC
       </header>
       <div className="monitor-panel-body">
         {why && <StepWhy reason={why} />}
+        {canRerun && onRerun && (
+          <div className="monitor-panel-actions">
+            <button type="button" className="btn btn-sm" onClick={onRerun}
+                    title="Run this step and everything downstream of it again; upstream steps keep their outputs">
+              Rerun from here
+            </button>
+          </div>
+        )}
+        {override && (
+          <section className="monitor-override" data-testid="step-override">
+            <JsonBlock label="Config overridden for this run" value={override} />
+            <p className="muted small">Edit and resume: this run uses this config instead of its version's.</p>
+          </section>
+        )}
         {attempts.length === 0 ? (
           <p className="muted">This step has not been reached in this run.</p>
         ) : (
@@ -197,9 +216,28 @@ export function RunPanel({ execution }: { execution: ExecutionDetail }) {
           </section>
         )}
         <JsonBlock label="Input" value={execution.input_data} empty="No input." />
+        <RunOverrides execution={execution} />
         <JsonBlock label="Output" value={execution.output_data}
                    empty={execution.status === "running" || execution.status === "pending" ? "Not finished yet." : "No output."} />
       </div>
     </aside>
+  );
+}
+
+/** Edit and resume's overrides of this run (the workflow is unchanged): who, when, and what. */
+export function RunOverrides({ execution }: { execution: ExecutionDetail }) {
+  const overrides = execution.overrides ?? {};
+  const stepKeys = Object.keys(overrides.steps ?? {});
+  if (!overrides.input && !stepKeys.length) return null;
+  return (
+    <section className="monitor-override" data-testid="run-overrides">
+      <h4>Edited for this run</h4>
+      <p className="small">
+        {execution.overridden_by ? <>By <strong>{execution.overridden_by}</strong></> : "Edited"}
+        {execution.overridden_at && <> · {formatTime(execution.overridden_at)}</>}
+        {stepKeys.length > 0 && <> · config of {stepKeys.map((key) => <span key={key} className="mono"> {key}</span>)}</>}
+      </p>
+      {overrides.input && <JsonBlock label="Input used from then on" value={overrides.input} />}
+    </section>
   );
 }

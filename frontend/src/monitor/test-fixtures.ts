@@ -64,6 +64,9 @@ export function execution(tasks: TaskExecution[], extra: Partial<ExecutionDetail
     started_at: "2026-01-01T10:00:00Z",
     completed_at: null,
     task_executions: tasks,
+    overrides: {},
+    overridden_by: null,
+    overridden_at: null,
     ...extra,
   };
 }

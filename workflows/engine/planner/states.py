@@ -90,6 +90,7 @@ EXECUTION_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
         (E.RUNNING, E.FAILED),
         (E.RUNNING, E.CANCELLED),
         (E.FAILED, E.PENDING),  # retry: resume at the failed steps, through admission again
+        (E.COMPLETED, E.PENDING),  # rerun from a step: that step and its descendants run again
         (E.CANCELLED, E.PENDING),  # retry of a cancelled run resumes where it stopped
         (E.FAILED, E.CANCELLED),  # given up: out of the bulk-retry selections
     }
@@ -127,8 +128,19 @@ TASK_OPEN = (T.PENDING, T.QUEUED, T.RUNNING, T.WAITING, T.RETRYING)
 # (A signal, or a code workflow's @action, is for a step that waits: not decided by the run's status.)
 EXECUTION_ACTIONS: dict[str, str] = {
     "retry": E.PENDING,  # resume at the failed and cancelled steps (services.execution_retry)
+    "edit": E.PENDING,  # retry with {"overrides": ...}: this run's input or a step's config changed
     "cancel": E.CANCELLED,  # stop: no new step starts (services.execution_cancel)
+    "rerun": E.PENDING,  # re-open from a step: it and its descendants run again (services.execution_rerun)
 }
+# Actions that take their transition from some of its sources only: a completed run has nothing to
+# resume (retry, edit), but may be re-opened from a step (rerun).
+ACTION_SOURCES: dict[str, frozenset[str]] = {
+    "retry": frozenset({E.FAILED, E.CANCELLED}),
+    "edit": frozenset({E.FAILED, E.CANCELLED}),
+}
+# Actions a code workflow's run does not take: its steps are visits the code names as it runs, not a
+# graph with configs (docs/adr/0025-rerun-from-a-step-and-edit-and-resume.md).
+DESIGNED_ONLY_ACTIONS = frozenset({"edit", "rerun"})
 
 TABLES = {"execution": EXECUTION_TRANSITIONS, "task": TASK_TRANSITIONS}
 
@@ -186,18 +198,26 @@ def event_of(kind: str, status: str, *, created: bool = False) -> str:
     return (CREATION_EVENTS if created else TRANSITION_EVENTS)[(kind, status)]
 
 
-def allowed_actions(status: str) -> list[str]:
-    """The actions (EXECUTION_ACTIONS) a run in `status` may take now, in the table's order."""
-    return [action for action, target in EXECUTION_ACTIONS.items() if is_allowed("execution", status, target)]
+def allowed_actions(status: str, *, code: bool = False) -> list[str]:
+    """The actions (EXECUTION_ACTIONS) a run in `status` may take now, in the table's order; `code`:
+    the run is of a code workflow (no edit, no rerun)."""
+    return [action for action, target in EXECUTION_ACTIONS.items()
+            if is_allowed("execution", status, target) and status in ACTION_SOURCES.get(action, {status})
+            and not (code and action in DESIGNED_ONLY_ACTIONS)]
 
 
-def check_action(status: str, action: str) -> None:
+def check_action(status: str, action: str, *, code: bool = False) -> None:
     """Refuse (Conflict, 409) an action the run's status does not allow: the one decision of the
-    retry and cancel services, from the same table as `allowed_actions`."""
-    allowed = allowed_actions(status)
+    retry, rerun and cancel services, from the same table as `allowed_actions`."""
+    allowed = allowed_actions(status, code=code)
     if action not in allowed:
-        raise Conflict(f"cannot {action} an execution that is {status} (allowed now: {', '.join(allowed) or 'none'})",
-                       extra={"allowed_actions": allowed})
+        if code and action in DESIGNED_ONLY_ACTIONS and action in allowed_actions(status):
+            raise Conflict(f"cannot {action} a run of a code workflow: its steps are visits its code names as it "
+                           "runs, not a graph of configs; retry it, or start a new run",
+                           extra={"allowed_actions": allowed})
+        running = " while it runs; wait for it to end, or cancel it" if status in (E.PENDING, E.RUNNING) else ""
+        raise Conflict(f"cannot {action} an execution that is {status}{running} "
+                       f"(allowed now: {', '.join(allowed) or 'none'})", extra={"allowed_actions": allowed})
 
 
 def latest_attempts(rows: Iterable[R]) -> dict[str, R]:
