@@ -3,12 +3,13 @@
  * defined in code opens read-only (the store's viewing mode): its graph read from the code, runnable. */
 import { useQueryClient } from "@tanstack/react-query";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
-import { useCallback, useEffect, useMemo, useState } from "react";
-import { Link, useBlocker, useNavigate, useParams } from "react-router";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Link, useBlocker, useNavigate, useParams, useSearchParams } from "react-router";
 
 import { ErrorState, Spinner } from "@/components/ui";
 import { useDesignerShortcuts } from "@/hooks/use-designer-shortcuts";
 import { useLimits } from "@/hooks/use-limits";
+import { usePinnedData } from "@/hooks/use-pinned-data";
 import { useServerValidation } from "@/hooks/use-server-validation";
 import { useStepTypes } from "@/hooks/use-step-types";
 import { useUnsavedChangesPrompt } from "@/hooks/use-unsaved-changes-prompt";
@@ -16,16 +17,18 @@ import { useTriggers } from "@/hooks/use-triggers";
 import { useWorkflow, useWorkflowMutations, versionsKey, workflowKey } from "@/hooks/use-workflow";
 import { api, ApiError } from "@/lib/api";
 import { codeToFlow, NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
+import { lastRunInput, rememberRunInput } from "@/lib/pins";
 import { toast } from "@/lib/toast";
 import { DRAFT_TRIGGER, type TriggerKind } from "@/lib/triggers";
 import type { Limits, StepType, Workflow, WorkflowVersion } from "@/lib/types";
 import { issueCount, serverIssues, warningCount } from "@/lib/validation";
 
 import { Canvas } from "./Canvas";
-import { DesignerContext, useDesigner, useDesignerApi } from "./context";
+import { DesignerContext, PinsContext, useDesigner, useDesignerApi } from "./context";
 import { DesignerHeader } from "./DesignerHeader";
 import { NodeEditor } from "./NodeEditor";
 import { Palette } from "./Palette";
+import { RunDebugBar } from "./RunDebugBar";
 import { RunDialog, type RunPlan } from "./RunDialog";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import { createDesignerStore } from "./store";
@@ -84,6 +87,11 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
   const flow = useReactFlow();
   const { save, activate, run } = useWorkflowMutations(workflow.id);
   useServerValidation(store, workflow.id);
+  const pins = usePinnedData(workflow.id, store);
+  const pinnedInput = useDesigner((s) => s.pins?.input);
+  const [searchParams] = useSearchParams();
+  const debugRun = searchParams.get("execution");
+  const leaving = useRef(false); // set when the designer itself moves on (a run resumed): no prompt
   const [open, setOpen] = useState<Open>(null);
   const [busy, setBusy] = useState<"save" | "activate" | null>(null);
   const dirty = useDesigner((s) => s.revision !== s.savedRevision);
@@ -103,7 +111,7 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
   useUnsavedChangesPrompt(dirty);
   const blocker = useBlocker(({ currentLocation, nextLocation }) => {
     const s = store.getState();
-    return s.revision !== s.savedRevision && currentLocation.pathname !== nextLocation.pathname &&
+    return !leaving.current && s.revision !== s.savedRevision && currentLocation.pathname !== nextLocation.pathname &&
       !window.confirm("You have unsaved changes. Leave without saving them?");
   });
   useEffect(() => {
@@ -180,10 +188,11 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
     if (plan.save && !(await doSave())) throw new Error("The workflow was not saved; fix what is shown and try again.");
     if (plan.activate && !(await doActivate())) throw new Error("The workflow could not be activated.");
     const execution = await run.mutateAsync(input);
+    rememberRunInput(workflow.id, input);
     setOpen(null);
     toast("Run started");
     navigate(`/executions/${execution.id}`);
-  }, [doSave, doActivate, run, navigate]);
+  }, [doSave, doActivate, run, navigate, workflow.id]);
 
   const addType = useCallback((type: StepType, position?: { x: number; y: number }) => {
     const s = store.getState();
@@ -291,10 +300,23 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
     </div>
   );
 
+  // The Run dialog starts from the last input run here, else the pinned input, else the sample.
+  const runInput = useMemo(() => lastRunInput(workflow.id) ??
+    (pinnedInput && Object.keys(pinnedInput).length ? pinnedInput : sampleInput),
+  [workflow.id, pinnedInput, sampleInput, open]); // `open`: read again each time the dialog opens
+
   return (
+    <PinsContext.Provider value={pins.save}>
     <div className="fp-designer">
       <DesignerHeader workflow={workflow} busy={busy} onSave={() => void doSave()} onActivate={() => void doActivate()}
                       onRun={() => setOpen("run")} onVersions={() => setOpen("versions")} />
+      {debugRun && (
+        <RunDebugBar executionId={debugRun} workflow={workflow} pinsLoaded={pins.loaded} onViewVersion={viewVersion}
+                     onResumed={(resumed) => {
+                       leaving.current = true;
+                       navigate(`/executions/${resumed.id}`);
+                     }} />
+      )}
       {viewing?.code && (
         <div className="fp-viewing" role="status">
           <span>
@@ -325,7 +347,7 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
         </aside>
       </div>
       {open === "run" && (
-        <RunDialog initialInput={sampleInput} dirty={dirty} active={workflow.status === "active"} onRun={doRun}
+        <RunDialog initialInput={runInput} dirty={dirty} active={workflow.status === "active"} onRun={doRun}
                    onClose={() => setOpen(null)} />
       )}
       {open === "versions" && (
@@ -334,5 +356,6 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
       )}
       {open === "help" && <ShortcutsDialog onClose={() => setOpen(null)} />}
     </div>
+    </PinsContext.Provider>
   );
 }

@@ -1,12 +1,17 @@
-/** "Test step": run one step's config once on the server with a sample input and sample upstream
- * outputs (POST /step-types/<type>/try/), and show what it rendered, returned and logged. */
+/** "Test step": run one step's config once on the server with a sample input and the upstream
+ * outputs (POST /step-types/<type>/try/), and show what it rendered, returned and logged. The input
+ * and the upstream outputs start from the workflow's pinned data (a real run's, when one was opened
+ * in the designer); the input as typed is kept in the store while other steps are selected. */
 import { ErrorDetails } from "@/components/ErrorDetails";
 import { useMutation } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 
 import { StatusBadge } from "@/components/ui";
 import { api, ApiError } from "@/lib/api";
+import { hasOutput, upstreamOutputs } from "@/lib/pins";
 import type { JsonSchema, StepDefinition, StepTryResult as TryResult, StepType } from "@/lib/types";
+
+import { useDesigner, useDesignerApi } from "./context";
 
 interface TestStepProps {
   step: StepDefinition;
@@ -37,9 +42,21 @@ function parseObject(text: string, what: string): Record<string, unknown> {
 }
 
 export function TestStep({ step, stepType, upstream, sampleInput }: TestStepProps) {
-  const [input, setInput] = useState(() => pretty(sampleInput));
-  const [outputs, setOutputs] = useState(() =>
-    pretty(Object.fromEntries(upstream.map(({ key, type }) => [key, { output: sampleOf(type?.output_schema) ?? {} }]))));
+  const store = useDesignerApi();
+  const pins = useDesigner((s) => s.pins);
+  const [input, setInputText] = useState(() => store.getState().testInput ??
+    pretty(pins && Object.keys(pins.input).length ? pins.input : sampleInput));
+  const setInput = (text: string) => {
+    setInputText(text);
+    store.getState().setTestInput(text);
+  };
+  const outputsFrom = (current: typeof pins) => {
+    const types = new Map(upstream.map(({ key, type }) => [key, type]));
+    return pretty(upstreamOutputs(current, upstream.map((u) => u.key), (key) => sampleOf(types.get(key)?.output_schema) ?? {}));
+  };
+  const [outputs, setOutputs] = useState(() => outputsFrom(pins));
+  useEffect(() => setOutputs(outputsFrom(pins)), [pins]); // upstream is the graph's, read when pins change
+  const pinnedUpstream = upstream.filter(({ key }) => hasOutput(pins, key)).map(({ key }) => key);
   const [timeout, setTimeout_] = useState("");
   const [formError, setFormError] = useState<string | null>(null);
 
@@ -75,7 +92,10 @@ export function TestStep({ step, stepType, upstream, sampleInput }: TestStepProp
         <label className="field">
           <span>Upstream outputs</span>
           <textarea className="fp-json" rows={5} value={outputs} onChange={(e) => setOutputs(e.target.value)} spellCheck={false} />
-          <div className="field-help">What <code>{"{{ steps.<key>.output }}"}</code> holds for each step upstream.</div>
+          <div className="field-help">
+            What <code>{"{{ steps.<key>.output }}"}</code> holds for each step upstream
+            {pinnedUpstream.length > 0 ? <>: pinned for <span data-testid="pinned-upstream">{pinnedUpstream.join(", ")}</span>.</> : "."}
+          </div>
         </label>
       )}
       <label className="field fp-inline-field">
