@@ -19,8 +19,8 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
   const warnings = useMemo(() => issues?.filter(isWarning).map((i) => `${i.field}: ${i.message}`), [issues]);
   const pin = useDesigner((s) => s.pins?.steps[id]);
   const pinned = pin && ("output" in pin
-    ? <span className="fp-node-pin" data-testid={`pin-${id}`} title={JSON.stringify(pin.output, null, 2)}>📌 {preview(pin.output)}</span>
-    : <span className="fp-node-pin fp-node-pin-input" data-testid={`pin-${id}`} title="Input pinned; no output (the step did not complete)">📌 input only</span>);
+    ? <span className="fp-node-pin" data-testid={`pin-${id}`} title={JSON.stringify(pin.output, null, 2)}><b>pinned</b> {preview(pin.output)}</span>
+    : <span className="fp-node-pin fp-node-pin-input" data-testid={`pin-${id}`} title="Input pinned; no output (the step did not complete)"><b>pinned</b> input only</span>);
   const footer = data.code?.start || pinned
     ? <>{data.code?.start && <span className="fp-node-start">start</span>}{pinned}</> : undefined;
   return (
