@@ -17,7 +17,6 @@ import { useTriggers } from "@/hooks/use-triggers";
 import { useWorkflow, useWorkflowMutations, versionsKey, workflowKey } from "@/hooks/use-workflow";
 import { api, ApiError } from "@/lib/api";
 import { codeToFlow, NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
-import { lastRunInput, rememberRunInput } from "@/lib/pins";
 import { toast } from "@/lib/toast";
 import { DRAFT_TRIGGER, type TriggerKind } from "@/lib/triggers";
 import type { Limits, StepType, Workflow, WorkflowVersion } from "@/lib/types";
@@ -188,11 +187,10 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
     if (plan.save && !(await doSave())) throw new Error("The workflow was not saved; fix what is shown and try again.");
     if (plan.activate && !(await doActivate())) throw new Error("The workflow could not be activated.");
     const execution = await run.mutateAsync(input);
-    rememberRunInput(workflow.id, input);
     setOpen(null);
     toast("Run started");
     navigate(`/executions/${execution.id}`);
-  }, [doSave, doActivate, run, navigate, workflow.id]);
+  }, [doSave, doActivate, run, navigate]);
 
   const addType = useCallback((type: StepType, position?: { x: number; y: number }) => {
     const s = store.getState();
@@ -300,10 +298,8 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
     </div>
   );
 
-  // The Run dialog starts from the last input run here, else the pinned input, else the sample.
-  const runInput = useMemo(() => lastRunInput(workflow.id) ??
-    (pinnedInput && Object.keys(pinnedInput).length ? pinnedInput : sampleInput),
-  [workflow.id, pinnedInput, sampleInput, open]); // `open`: read again each time the dialog opens
+  // The Run dialog starts from the last input run here (it keeps that), else the pinned input, else the sample.
+  const runInput = pinnedInput && Object.keys(pinnedInput).length ? pinnedInput : sampleInput;
 
   return (
     <PinsContext.Provider value={pins.save}>
@@ -347,7 +343,7 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
         </aside>
       </div>
       {open === "run" && (
-        <RunDialog initialInput={runInput} dirty={dirty} active={workflow.status === "active"} onRun={doRun}
+        <RunDialog workflowId={workflow.id} initialInput={runInput} dirty={dirty} active={workflow.status === "active"} onRun={doRun}
                    onClose={() => setOpen(null)} />
       )}
       {open === "versions" && (
