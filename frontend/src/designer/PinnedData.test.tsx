@@ -114,6 +114,27 @@ describe("Test this step with pinned data", () => {
     unsubscribe();
   });
 
+  it("pins the sample input, and a test's output for the steps downstream", async () => {
+    vi.stubGlobal("fetch", vi.fn(async () => new Response(JSON.stringify({
+      status: "completed", output: { message: "id 7" }, error: null, error_details: null, traceback: "",
+      rendered_config: { message: "id 7" }, logs: [], duration_ms: 1,
+    }), { status: 200, headers: { "Content-Type": "application/json" } })));
+    const store = storeWithPins();
+    const save = vi.fn(async (pins: PinnedData) => store.getState().setPins(pins));
+    act(() => store.getState().select(["note"]));
+    const { unsubscribe } = renderEditor(store, save);
+    fireEvent.change(screen.getByLabelText("Sample input"), { target: { value: '{"name": "Bo"}' } });
+    await userEvent.click(screen.getByRole("button", { name: "Pin this input" }));
+    expect(save).toHaveBeenLastCalledWith({ ...PINS, input: { name: "Bo" } });
+    await userEvent.click(screen.getByRole("button", { name: "Test step" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Pin this output" }));
+    expect(save).toHaveBeenLastCalledWith({
+      ...PINS, input: { name: "Bo" }, steps: { ...PINS.steps, note: { input: { message: "x" }, output: { message: "id 7" } } },
+    });
+    expect(store.getState().pins?.steps.note.output).toEqual({ message: "id 7" });
+    unsubscribe();
+  });
+
   it("keeps the sample input as typed when another step is selected and this one again", () => {
     const store = storeWithPins(null);
     act(() => store.getState().select(["note"]));
