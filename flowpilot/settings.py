@@ -388,6 +388,8 @@ FLOWPILOT_CIRCUIT_COOLDOWN_SECONDS = env_float("FLOWPILOT_CIRCUIT_COOLDOWN_SECON
 FLOWPILOT_WEBHOOK_MAX_BYTES = env_int("FLOWPILOT_WEBHOOK_MAX_BYTES", 256 * 1024)
 FLOWPILOT_WEBHOOK_RATE = env_int("FLOWPILOT_WEBHOOK_RATE", 600)  # deliveries per minute per webhook
 FLOWPILOT_MAX_PAYLOAD_BYTES = env_int("FLOWPILOT_MAX_PAYLOAD_BYTES", 256 * 1024)
+# A workflow's pinned data (PUT /api/v1/workflows/<id>/pinned-data/): its size as JSON, at most.
+FLOWPILOT_MAX_PINNED_DATA_BYTES = env_int("FLOWPILOT_MAX_PINNED_DATA_BYTES", 512 * 1024)
 # The `file` step (workflows/files.py): its root, a local directory, unless FLOWPILOT_FILES_STORAGE names
 # a storage of STORAGES (e.g. STORAGES["flowpilot_files"] = {"BACKEND": "storages.backends.s3.S3Storage",
 # ...} with django-storages installed); the largest file one step reads or writes, the most entries a list answers.

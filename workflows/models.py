@@ -164,6 +164,23 @@ class WorkflowVersion(models.Model):
         return f"{self.workflow_id} v{self.number}"
 
 
+class PinnedData(models.Model):
+    """A workflow's pinned data (n8n's): a sample run input and, per step key, a recorded input and
+    output, used by the designer's "Test this step" and the Run dialog. Never read by the engine, so
+    no triggered run sees it; not part of the versioned definition nor of an export (ADR 0029)."""
+
+    workflow = models.OneToOneField(Workflow, on_delete=models.CASCADE, related_name="pinned_data",
+                                    primary_key=True)
+    data = models.JSONField(default=dict, blank=True, help_text=(
+        '{"input": {...}, "steps": {"<key>": {"input": {...}, "output": ...}}, "source_execution": id | null}'))
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    def __str__(self) -> str:
+        return f"pinned data of {self.workflow_id}"
+
+
 class WorkflowExecution(models.Model):
     state_machine = "execution"
 

@@ -704,6 +704,19 @@ class StepTrySerializer(serializers.Serializer):
         help_text="Time limit; the server's default when absent, and never above its maximum (30 s by default).")
 
 
+class PinnedStepSerializer(serializers.Serializer):
+    input = serializers.JSONField(required=False, help_text="The step's recorded input (its rendered config).")
+    output = serializers.JSONField(required=False, help_text="Its output: what {{ steps.<key>.output }} holds in a test.")
+
+
+class PinnedDataSerializer(serializers.Serializer):
+    """For the schema: the service checks the body (pinned_data_check) and keeps it as given."""
+
+    input = serializers.DictField(help_text="The sample run input: the Run dialog's and Test's {{ input }}.")
+    steps = serializers.DictField(child=PinnedStepSerializer(), help_text='{"<step key>": {"input", "output"}}')
+    source_execution = serializers.CharField(allow_null=True, help_text="The run the data was pinned from, if any.")
+
+
 class StepTryLogSerializer(serializers.Serializer):
     level = serializers.CharField()
     message = serializers.CharField()

@@ -12,7 +12,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from .. import bounds, credentials, graph_rows, selectors, services
-from ..services import step_trial
+from ..services import pinned_data, step_trial
 from ..code import sync as code_sync
 from ..models import Credential, LogLevel, TaskExecution, TriggerSource, Workflow, WorkflowExecution, WorkflowStep
 from ..steps import registry
@@ -225,6 +225,27 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
     def versions(self, request, pk=None):
         versions = self.get_object().versions.select_related("created_by")
         return Response(s.WorkflowVersionSerializer(versions, many=True).data)
+
+    @extend_schema(methods=["GET"], operation_id="workflows_pinned_data_retrieve", responses=s.PinnedDataSerializer,
+                   filters=False, summary="The workflow's pinned data")
+    @extend_schema(methods=["PUT"], operation_id="workflows_pinned_data_update", request=s.PinnedDataSerializer,
+                   responses=s.PinnedDataSerializer, summary="Replace the workflow's pinned data",
+                   description="The designer's sample input and each step's pinned input and output, used by "
+                               "\"Test this step\" and the Run dialog; never by a run (triggered or not). "
+                               "Bounded (FLOWPILOT_MAX_PINNED_DATA_BYTES): a larger or malformed body is a 400 "
+                               "and changes nothing. Not part of the versioned definition nor of an export.")
+    @extend_schema(methods=["DELETE"], operation_id="workflows_pinned_data_destroy", request=None,
+                   responses={204: None}, summary="Unpin everything")
+    @action(detail=True, methods=["get", "put", "delete"], url_path="pinned-data", pagination_class=None,
+            filter_backends=[])
+    def pinned_data(self, request, pk=None):
+        workflow = self.get_object()  # yours only: 404 otherwise, before any 400
+        if request.method == "DELETE":
+            pinned_data.pinned_data_clear(workflow=workflow)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        if request.method == "PUT":
+            return Response(pinned_data.pinned_data_save(workflow=workflow, data=request.data, user=request.user))
+        return Response(pinned_data.pinned_data_get(workflow=workflow))
 
 
 def _detail(execution_id) -> WorkflowExecution:

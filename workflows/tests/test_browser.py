@@ -480,3 +480,52 @@ def test_the_issue_16_journey_through_the_ui_only(embedded):
                  "06-monitor-error-body", "07-designer-fixed", "08-retry-on-latest", "09-approval-waiting",
                  "10-monitor-completed", "11-imported"):
         assert (ARTIFACTS / f"journey-{shot}.png").stat().st_size > 10_000, shot
+
+
+def test_open_a_failed_run_in_the_designer_fix_test_on_its_data_and_resume(embedded):
+    """Issue 17 (frontend/e2e/debug-a-run.test.mjs): a run fails at its second step on real data; in
+    the browser its data is pinned on the canvas, the fix is tested against the first step's recorded
+    output and the run resumed with it (retry with overrides). The workflow itself is not changed."""
+    base, var = embedded
+    api = admin_api(base, var)
+    broken = "{{ steps.order.output.result.totl * 2 }}"
+    created = api.post("/workflows/", json={"name": "Invoice a rush order", "status": "active", "steps": [
+        {"key": "order", "task_type": "data_transform", "position": {"x": 0, "y": 0},
+         "config": {"source": "{{ input.order }}", "transforms": [{"type": "pick", "fields": ["id", "total"]}]}},
+        {"key": "invoice", "task_type": "data_transform", "depends_on": ["order"], "max_retries": 0,
+         "position": {"x": 320, "y": 0}, "config": {"source": broken}}]})
+    assert created.status_code == 201, created.text
+    workflow = created.json()
+    started = api.post(f"/workflows/{workflow['id']}/run/", json={"input_data": {"order": {"id": 42, "total": 30, "note": "rush"}}})
+    assert started.status_code == 201, started.text
+    run_id = started.json()["id"]
+    detail = {}
+
+    def failed() -> bool:
+        detail.update(api.get(f"/executions/{run_id}/").json())
+        return detail["status"] in ("failed", "completed")
+
+    wait_for(failed, timeout=30, interval=0.2, message="the run to fail")
+    assert detail["status"] == "failed" and "totl" in detail["error_message"], detail
+
+    output = browser_script("e2e/debug-a-run.test.mjs", base=base, var=var, RUN_ID=run_id)
+
+    # What the browser pinned, as the server keeps it: the run's data, per workflow.
+    pins = api.get(f"/workflows/{workflow['id']}/pinned-data/").json()
+    assert pins["source_execution"] == run_id and pins["input"] == {"order": {"id": 42, "total": 30, "note": "rush"}}
+    assert pins["steps"]["order"]["output"] == {"result": {"id": 42, "total": 30}}
+    assert "output" not in pins["steps"]["invoice"]
+    # The fix was for this run only: the workflow is as it was.
+    steps = {s["key"]: s for s in api.get(f"/workflows/{workflow['id']}/").json()["steps"]}
+    assert steps["invoice"]["config"] == {"source": broken}
+    assert api.get(f"/workflows/{workflow['id']}/").json()["version"] == 1
+    assert "RESUME-START" in output
+    # The run resumed with the fix (needs the server's retry with overrides) and completed.
+    detail = api.get(f"/executions/{run_id}/").json()
+    assert detail["status"] == "completed", detail
+    latest = {t["step_key"]: t for t in detail["task_executions"] if t["is_latest"]}
+    assert latest["invoice"]["output_data"] == {"result": 60} and latest["invoice"]["attempt_number"] == 2
+    assert latest["order"]["attempt_number"] == 1  # kept its output
+    assert detail["overrides"]["steps"] == {"invoice": {"config": {"source": "{{ steps.order.output.result.total * 2 }}"}}}
+    for shot in ("designer-run-pinned", "designer-run-tested", "monitor-resumed"):
+        assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000

@@ -3,12 +3,13 @@
  * defined in code opens read-only (the store's viewing mode): its graph read from the code, runnable. */
 import { useQueryClient } from "@tanstack/react-query";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
-import { useCallback, useEffect, useMemo, useState } from "react";
-import { Link, useBlocker, useNavigate, useParams } from "react-router";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Link, useBlocker, useNavigate, useParams, useSearchParams } from "react-router";
 
 import { ErrorState, Spinner } from "@/components/ui";
 import { useDesignerShortcuts } from "@/hooks/use-designer-shortcuts";
 import { useLimits } from "@/hooks/use-limits";
+import { usePinnedData } from "@/hooks/use-pinned-data";
 import { useServerValidation } from "@/hooks/use-server-validation";
 import { useStepTypes } from "@/hooks/use-step-types";
 import { useUnsavedChangesPrompt } from "@/hooks/use-unsaved-changes-prompt";
@@ -22,10 +23,11 @@ import type { Limits, StepType, Workflow, WorkflowVersion } from "@/lib/types";
 import { issueCount, serverIssues, warningCount } from "@/lib/validation";
 
 import { Canvas } from "./Canvas";
-import { DesignerContext, useDesigner, useDesignerApi } from "./context";
+import { DesignerContext, PinsContext, useDesigner, useDesignerApi } from "./context";
 import { DesignerHeader } from "./DesignerHeader";
 import { NodeEditor } from "./NodeEditor";
 import { Palette } from "./Palette";
+import { RunDebugBar } from "./RunDebugBar";
 import { RunDialog, type RunPlan } from "./RunDialog";
 import { ShortcutsDialog } from "./ShortcutsDialog";
 import { createDesignerStore } from "./store";
@@ -84,6 +86,11 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
   const flow = useReactFlow();
   const { save, activate, run } = useWorkflowMutations(workflow.id);
   useServerValidation(store, workflow.id);
+  const pins = usePinnedData(workflow.id, store);
+  const pinnedInput = useDesigner((s) => s.pins?.input);
+  const [searchParams] = useSearchParams();
+  const debugRun = searchParams.get("execution");
+  const leaving = useRef(false); // set when the designer itself moves on (a run resumed): no prompt
   const [open, setOpen] = useState<Open>(null);
   const [busy, setBusy] = useState<"save" | "activate" | null>(null);
   const dirty = useDesigner((s) => s.revision !== s.savedRevision);
@@ -103,7 +110,7 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
   useUnsavedChangesPrompt(dirty);
   const blocker = useBlocker(({ currentLocation, nextLocation }) => {
     const s = store.getState();
-    return s.revision !== s.savedRevision && currentLocation.pathname !== nextLocation.pathname &&
+    return !leaving.current && s.revision !== s.savedRevision && currentLocation.pathname !== nextLocation.pathname &&
       !window.confirm("You have unsaved changes. Leave without saving them?");
   });
   useEffect(() => {
@@ -291,10 +298,21 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
     </div>
   );
 
+  // The Run dialog starts from the last input run here (it keeps that), else the pinned input, else the sample.
+  const runInput = pinnedInput && Object.keys(pinnedInput).length ? pinnedInput : sampleInput;
+
   return (
+    <PinsContext.Provider value={pins.save}>
     <div className="fp-designer">
       <DesignerHeader workflow={workflow} busy={busy} onSave={() => void doSave()} onActivate={() => void doActivate()}
                       onRun={() => setOpen("run")} onVersions={() => setOpen("versions")} />
+      {debugRun && (
+        <RunDebugBar executionId={debugRun} workflow={workflow} pinsLoaded={pins.loaded} onViewVersion={viewVersion}
+                     onResumed={(resumed) => {
+                       leaving.current = true;
+                       navigate(`/executions/${resumed.id}`);
+                     }} />
+      )}
       {viewing?.code && (
         <div className="fp-viewing" role="status">
           <span>
@@ -325,7 +343,7 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
         </aside>
       </div>
       {open === "run" && (
-        <RunDialog initialInput={sampleInput} dirty={dirty} active={workflow.status === "active"} onRun={doRun}
+        <RunDialog workflowId={workflow.id} initialInput={runInput} dirty={dirty} active={workflow.status === "active"} onRun={doRun}
                    onClose={() => setOpen(null)} />
       )}
       {open === "versions" && (
@@ -334,5 +352,6 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
       )}
       {open === "help" && <ShortcutsDialog onClose={() => setOpen(null)} />}
     </div>
+    </PinsContext.Provider>
   );
 }

@@ -13,6 +13,7 @@ import { issuesAt, isWarning, keyProblem, type Issue } from "@/lib/validation";
 
 import { ConditionFieldsContext } from "./ConditionBuilder";
 import { useDesigner, useDesignerApi } from "./context";
+import { PinnedPanel } from "./PinnedPanel";
 import { SchemaForm } from "./SchemaForm";
 import { HintsContext, TemplateInput } from "./TemplateInput";
 import { TestStep } from "./TestStep";
@@ -145,6 +146,8 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
   const stepTypes = useDesigner((s) => s.stepTypes);
   const issues = useDesigner((s) => s.issues[stepKey]) ?? NO_ISSUES;
   const readOnly = useDesigner((s) => s.viewing !== null);
+  // Open a run in the designer and Test is what one does next: shown open while pins are there.
+  const testOpen = useDesigner((s) => !!s.pins?.source_execution);
   const revision = useDesigner((s) => s.revision);
   const secrets = useCredentialNames();
   const [keyText, setKeyText] = useState(stepKey);
@@ -252,8 +255,10 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
           </div>
         </details>
 
+        <PinnedPanel stepKey={stepKey} />
+
         {stepType && !readOnly && (
-          <details className="fp-advanced">
+          <details className="fp-advanced" open={testOpen || undefined}>
             <summary>Test this step</summary>
             <TestStep step={step} stepType={stepType} upstream={upstream} sampleInput={sampleInput} />
           </details>

@@ -1,8 +1,10 @@
-/** Run the workflow with an input (JSON, prefilled from metadata.sample_input). A run uses the
- * active version, so unsaved changes are saved first and a draft is activated first. */
+/** Run the workflow with an input (JSON): prefilled with the input last run from this browser (kept per
+ * workflow in localStorage), else the one given (the pinned input or metadata.sample_input). A run uses
+ * the active version, so unsaved changes are saved first and a draft is activated first. */
 import { useState } from "react";
 
 import { ApiError } from "@/lib/api";
+import { lastRunInput, rememberRunInput } from "@/lib/pins";
 
 import { Dialog } from "./Dialog";
 
@@ -12,6 +14,7 @@ export interface RunPlan {
 }
 
 interface RunDialogProps {
+  workflowId: string;
   initialInput: Record<string, unknown>;
   dirty: boolean;
   active: boolean;
@@ -30,8 +33,8 @@ export function parseRunInput(text: string): { value?: Record<string, unknown>; 
   return { value: value as Record<string, unknown> };
 }
 
-export function RunDialog({ initialInput, dirty, active, onRun, onClose }: RunDialogProps) {
-  const [text, setText] = useState(() => JSON.stringify(initialInput, null, 2));
+export function RunDialog({ workflowId, initialInput, dirty, active, onRun, onClose }: RunDialogProps) {
+  const [text, setText] = useState(() => JSON.stringify(lastRunInput(workflowId) ?? initialInput, null, 2));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [needsActivation, setNeedsActivation] = useState(!active);
@@ -44,6 +47,7 @@ export function RunDialog({ initialInput, dirty, active, onRun, onClose }: RunDi
     if (!parsed.value) return;
     setBusy(true);
     setError(null);
+    rememberRunInput(workflowId, parsed.value);
     try {
       await onRun(parsed.value, plan);
     } catch (err) {

@@ -1,12 +1,18 @@
-/** "Test step": run one step's config once on the server with a sample input and sample upstream
- * outputs (POST /step-types/<type>/try/), and show what it rendered, returned and logged. */
+/** "Test step": run one step's config once on the server with a sample input and the upstream
+ * outputs (POST /step-types/<type>/try/), and show what it rendered, returned and logged. The input
+ * and the upstream outputs start from the workflow's pinned data (a real run's, when one was opened
+ * in the designer); the input as typed is kept in the store while other steps are selected. */
 import { ErrorDetails } from "@/components/ErrorDetails";
 import { useMutation } from "@tanstack/react-query";
-import { useState } from "react";
+import { useContext, useEffect, useState } from "react";
 
 import { StatusBadge } from "@/components/ui";
 import { api, ApiError } from "@/lib/api";
+import { hasOutput, NO_PINS, upstreamOutputs } from "@/lib/pins";
+import { toast } from "@/lib/toast";
 import type { JsonSchema, StepDefinition, StepTryResult as TryResult, StepType } from "@/lib/types";
+
+import { PinsContext, useDesigner, useDesignerApi } from "./context";
 
 interface TestStepProps {
   step: StepDefinition;
@@ -37,9 +43,43 @@ function parseObject(text: string, what: string): Record<string, unknown> {
 }
 
 export function TestStep({ step, stepType, upstream, sampleInput }: TestStepProps) {
-  const [input, setInput] = useState(() => pretty(sampleInput));
-  const [outputs, setOutputs] = useState(() =>
-    pretty(Object.fromEntries(upstream.map(({ key, type }) => [key, { output: sampleOf(type?.output_schema) ?? {} }]))));
+  const store = useDesignerApi();
+  const pins = useDesigner((s) => s.pins);
+  const [input, setInputText] = useState(() => store.getState().testInput ??
+    pretty(pins && Object.keys(pins.input).length ? pins.input : sampleInput));
+  const setInput = (text: string) => {
+    setInputText(text);
+    store.getState().setTestInput(text);
+  };
+  const outputsFrom = (current: typeof pins) => {
+    const types = new Map(upstream.map(({ key, type }) => [key, type]));
+    return pretty(upstreamOutputs(current, upstream.map((u) => u.key), (key) => sampleOf(types.get(key)?.output_schema) ?? {}));
+  };
+  const [outputs, setOutputs] = useState(() => outputsFrom(pins));
+  useEffect(() => setOutputs(outputsFrom(pins)), [pins]); // upstream is the graph's, read when pins change
+  const pinnedUpstream = upstream.filter(({ key }) => hasOutput(pins, key)).map(({ key }) => key);
+  const savePins = useContext(PinsContext);
+  /** Keep the sample input, or this test's output, as the workflow's pinned data. */
+  const pin = async (what: "input" | "output", value: unknown) => {
+    if (!savePins) return;
+    const current = pins ?? NO_PINS;
+    const next = what === "input"
+      ? { ...current, input: value as Record<string, unknown> }
+      : { ...current, steps: { ...current.steps, [step.key]: { ...current.steps[step.key], output: value } } };
+    try {
+      await savePins(next);
+      toast(what === "input" ? "Pinned the sample input" : `Pinned this output of ${step.key}`);
+    } catch (error) {
+      setFormError(error instanceof Error ? error.message : String(error));
+    }
+  };
+  const pinInput = () => {
+    try {
+      void pin("input", parseObject(input, "The sample input"));
+    } catch (error) {
+      setFormError((error as Error).message);
+    }
+  };
   const [timeout, setTimeout_] = useState("");
   const [formError, setFormError] = useState<string | null>(null);
 
@@ -75,7 +115,10 @@ export function TestStep({ step, stepType, upstream, sampleInput }: TestStepProp
         <label className="field">
           <span>Upstream outputs</span>
           <textarea className="fp-json" rows={5} value={outputs} onChange={(e) => setOutputs(e.target.value)} spellCheck={false} />
-          <div className="field-help">What <code>{"{{ steps.<key>.output }}"}</code> holds for each step upstream.</div>
+          <div className="field-help">
+            What <code>{"{{ steps.<key>.output }}"}</code> holds for each step upstream
+            {pinnedUpstream.length > 0 ? <>: pinned for <span data-testid="pinned-upstream">{pinnedUpstream.join(", ")}</span>.</> : "."}
+          </div>
         </label>
       )}
       <label className="field fp-inline-field">
@@ -83,9 +126,12 @@ export function TestStep({ step, stepType, upstream, sampleInput }: TestStepProp
         <input type="number" min={1} max={300} placeholder="30" value={timeout} onChange={(e) => setTimeout_(e.target.value)} />
       </label>
       {formError && <p className="form-error" role="alert">{formError}</p>}
-      <button type="button" className="btn" onClick={submit} disabled={run.isPending}>
-        {run.isPending ? "Testing…" : "Test step"}
-      </button>
+      <div className="inline">
+        <button type="button" className="btn" onClick={submit} disabled={run.isPending}>
+          {run.isPending ? "Testing…" : "Test step"}
+        </button>
+        {savePins && <button type="button" className="btn btn-ghost btn-sm" onClick={pinInput}>Pin this input</button>}
+      </div>
       {run.error && (
         <p className="form-error" role="alert">
           {unavailable ? "This server cannot test single steps yet (no /step-types/<type>/try/ endpoint)." : run.error.message}
@@ -104,7 +150,12 @@ export function TestStep({ step, stepType, upstream, sampleInput }: TestStepProp
             <details><summary>Traceback</summary><pre className="fp-pre">{result.traceback}</pre></details>
           )}
           {result.output !== undefined && result.output !== null && (
-            <div><h4>Output</h4><pre className="fp-pre">{pretty(result.output)}</pre></div>
+            <div>
+              <h4>Output</h4><pre className="fp-pre">{pretty(result.output)}</pre>
+              {savePins && result.status === "completed" && (
+                <button type="button" className="btn btn-ghost btn-sm" onClick={() => void pin("output", result.output)}>Pin this output</button>
+              )}
+            </div>
           )}
           {result.rendered_config !== undefined && (
             <details><summary>Rendered config</summary><pre className="fp-pre">{pretty(result.rendered_config)}</pre></details>

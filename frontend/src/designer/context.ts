@@ -2,6 +2,8 @@
 import { createContext, useContext } from "react";
 import { useStore } from "zustand";
 
+import type { PinnedData } from "@/lib/types";
+
 import type { DesignerState, DesignerStore } from "./store";
 
 export const DesignerContext = createContext<DesignerStore | null>(null);
@@ -16,3 +18,6 @@ export function useDesignerApi(): DesignerStore {
 export function useDesigner<T>(selector: (state: DesignerState) => T): T {
   return useStore(useDesignerApi(), selector);
 }
+
+/** Saves the workflow's pinned data (PUT .../pinned-data/); given by the designer page. */
+export const PinsContext = createContext<((pins: PinnedData) => Promise<unknown>) | null>(null);

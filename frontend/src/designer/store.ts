@@ -14,7 +14,7 @@ import { renameStepReferences } from "@/lib/templates";
 import {
   DRAFT_TRIGGER, isTriggerNodeId, triggerNodes, type Trigger, type TriggerKind, type TriggerNode,
 } from "@/lib/triggers";
-import type { Limits, StepDefinition, StepType } from "@/lib/types";
+import type { Limits, PinnedData, StepDefinition, StepType } from "@/lib/types";
 import { keyProblem, type Issue, type IssueMap } from "@/lib/validation";
 
 export interface Snapshot {
@@ -69,6 +69,10 @@ export interface DesignerState {
   triggerDraft: { kind: TriggerKind; at?: XYPosition } | null;
   /** The trigger node whose panel is open (its node id), when no step is. */
   selectedTrigger: string | null;
+  /** The workflow's pinned data (the pinned-data API's; never part of the definition, never undone). */
+  pins: PinnedData | null;
+  /** "Test this step"'s sample input as typed: kept while another step is selected. */
+  testInput: string | null;
 
   load(steps: StepDefinition[], meta?: { name?: string; description?: string }): void;
   setStepTypes(types: StepType[]): void;
@@ -104,6 +108,8 @@ export interface DesignerState {
   /** The draft was created (as `created`, selected now) or abandoned. */
   endTriggerDraft(created?: Trigger): void;
   selectTrigger(nodeId: string | null): void;
+  setPins(pins: PinnedData | null): void;
+  setTestInput(text: string | null): void;
 }
 
 /** Keep the previous array of a step whose problems did not change, so its node does not re-render. */
@@ -222,6 +228,16 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
       triggerNodes: [],
       triggerDraft: null,
       selectedTrigger: null,
+      pins: null,
+      testInput: null,
+
+      setPins(pins) {
+        set({ pins });
+      },
+
+      setTestInput(testInput) {
+        set({ testInput });
+      },
 
       load(steps, meta = {}) {
         const graph = withGraph(steps);

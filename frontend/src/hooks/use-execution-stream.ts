@@ -1,6 +1,6 @@
 /** The live feed of one execution (/ws/executions/<id>/): refetches its detail at most every 250 ms
- * after transitions, collects the log lines the socket brings, and refetches everything after a
- * reconnect (what happened while it was down). The socket is the mechanism; a slow poll by the
+ * after transitions, collects the log lines the socket brings, and refetches everything each time
+ * the socket opens (what happened before it was open, or while it was down). The socket is the mechanism; a slow poll by the
  * caller covers only the time it is closed. */
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useState } from "react";
@@ -32,11 +32,11 @@ export function useExecutionStream(executionId: string): { live: LiveState; live
     setLiveLogs((lines) => [...lines, ...mine.map(logFromEvent)].slice(-MAX_LIVE_LINES));
   }, [executionId, refetchDetail]);
 
-  const onReconnect = useCallback(() => {
+  const onConnect = useCallback(() => {
     void client.invalidateQueries({ queryKey: executionKeys.detail(executionId) });
     void client.invalidateQueries({ queryKey: executionKeys.logs(executionId) });
   }, [client, executionId]);
 
-  const live = useLiveEvents(`ws/executions/${executionId}/`, onEvents, onReconnect);
+  const live = useLiveEvents(`ws/executions/${executionId}/`, onEvents, onConnect);
   return { live, liveLogs };
 }

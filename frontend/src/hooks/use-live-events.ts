@@ -1,6 +1,8 @@
 /** One WebSocket subscription to FlowPilot's live events (/ws/...), reconnecting with backoff.
- * The server sends {"type": "events", "events": [...]} after each committed transition; after a
- * reconnect `onReconnect` runs so the caller can refetch what it may have missed. */
+ * The server sends {"type": "events", "events": [...]} after each committed transition; each time
+ * the socket opens `onConnect` runs so the caller can refetch what it may have missed: while it was
+ * down, and on the first open what happened between the caller's own fetch and the subscription
+ * (a short run resumed just before its page opened can be over by then). */
 import { useEffect, useRef, useState } from "react";
 
 export interface LiveEvent {
@@ -28,11 +30,11 @@ export function liveUrl(path: string, location: Pick<Location, "protocol" | "hos
 export function useLiveEvents(
   path: string | null,
   onEvents: (events: LiveEvent[]) => void,
-  onReconnect?: () => void,
+  onConnect?: () => void,
 ): LiveState {
   const [state, setState] = useState<LiveState>("connecting");
-  const handlers = useRef({ onEvents, onReconnect });
-  handlers.current = { onEvents, onReconnect };
+  const handlers = useRef({ onEvents, onConnect });
+  handlers.current = { onEvents, onConnect };
 
   useEffect(() => {
     if (!path) return undefined;
@@ -45,7 +47,7 @@ export function useLiveEvents(
       setState("connecting");
       socket = new WebSocket(liveUrl(path));
       socket.onopen = () => {
-        if (attempts > 0) handlers.current.onReconnect?.();
+        handlers.current.onConnect?.();
         attempts = 0;
         setState("open");
       };

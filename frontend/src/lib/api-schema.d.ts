@@ -865,6 +865,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows/{id}/pinned-data/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The workflow's pinned data
+         * @description The one place where the owner filter is applied: a user sees only their own objects.
+         */
+        get: operations["workflows_pinned_data_retrieve"];
+        /**
+         * Replace the workflow's pinned data
+         * @description The designer's sample input and each step's pinned input and output, used by "Test this step" and the Run dialog; never by a run (triggered or not). Bounded (FLOWPILOT_MAX_PINNED_DATA_BYTES): a larger or malformed body is a 400 and changes nothing. Not part of the versioned definition nor of an export.
+         */
+        put: operations["workflows_pinned_data_update"];
+        post?: never;
+        /**
+         * Unpin everything
+         * @description The one place where the owner filter is applied: a user sees only their own objects.
+         */
+        delete: operations["workflows_pinned_data_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{id}/run/": {
         parameters: {
             query?: never;
@@ -2090,6 +2118,25 @@ export interface components {
             /** Format: double */
             retry_max_delay?: number | null;
             steps?: components["schemas"]["Step"][];
+        };
+        /** @description For the schema: the service checks the body (pinned_data_check) and keeps it as given. */
+        PinnedData: {
+            /** @description The sample run input: the Run dialog's and Test's {{ input }}. */
+            input: {
+                [key: string]: unknown;
+            };
+            /** @description {"<step key>": {"input", "output"}} */
+            steps: {
+                [key: string]: components["schemas"]["PinnedStep"];
+            };
+            /** @description The run the data was pinned from, if any. */
+            source_execution: string | null;
+        };
+        PinnedStep: {
+            /** @description The step's recorded input (its rendered config). */
+            input?: unknown;
+            /** @description Its output: what {{ steps.<key>.output }} holds in a test. */
+            output?: unknown;
         };
         PositionField: {
             /**
@@ -6327,6 +6374,167 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["WorkflowDocument"];
                 };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflows_pinned_data_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinnedData"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflows_pinned_data_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PinnedData"];
+                "application/x-www-form-urlencoded": components["schemas"]["PinnedData"];
+                "multipart/form-data": components["schemas"]["PinnedData"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinnedData"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflows_pinned_data_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No credentials, or invalid ones. */
             401: {

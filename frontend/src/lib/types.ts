@@ -109,6 +109,11 @@ export type Execution = Schemas["Execution"];
 
 export type ExecutionDetail = Schemas["ExecutionDetail"];
 
+/** A workflow's pinned data (GET/PUT /api/v1/workflows/<id>/pinned-data/): the sample run input and each
+ * step's recorded input and output, for "Test this step" and the Run dialog; never read by a run. */
+export type PinnedData = Schemas["PinnedData"];
+export type PinnedStep = Schemas["PinnedStep"];
+
 export type ExecutionLog = Schemas["ExecutionLog"];
 
 export type ExecutionLogPage = Schemas["ExecutionLogPage"];

@@ -46,6 +46,10 @@ export function ExecutionHeader({ execution, live, now, progress, onRetry, onCan
         <StatusBadge status={execution.status} />
         <LiveIndicator state={live} />
         <span className="spacer" />
+        <Link className="btn" to={`/workflows/${execution.workflow}?execution=${execution.id}`}
+              title="The run's version in the designer, each step's recorded input and output pinned on it">
+          Open in designer
+        </Link>
         {canRetry && (
           <button type="button" className="btn btn-primary" onClick={onRetry} title="Resume at the failed steps (r)" aria-keyshortcuts="r">
             Retry <kbd>r</kbd>

@@ -4,6 +4,7 @@ import type { NodeProps } from "@xyflow/react";
 import { memo, useMemo } from "react";
 
 import type { StepNode as StepNodeType } from "@/lib/graph";
+import { preview } from "@/lib/pins";
 import { isWarning, stepBranches } from "@/lib/validation";
 
 import { useDesigner } from "../context";
@@ -16,9 +17,15 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
   const branches = useMemo(() => stepBranches(stepType, step.config ?? {}), [stepType, step.config]);
   const errors = useMemo(() => issues?.filter((i) => !isWarning(i)).map((i) => `${i.field}: ${i.message}`), [issues]);
   const warnings = useMemo(() => issues?.filter(isWarning).map((i) => `${i.field}: ${i.message}`), [issues]);
+  const pin = useDesigner((s) => s.pins?.steps[id]);
+  const pinned = pin && ("output" in pin
+    ? <span className="fp-node-pin" data-testid={`pin-${id}`} title={JSON.stringify(pin.output, null, 2)}><b>pinned</b> {preview(pin.output)}</span>
+    : <span className="fp-node-pin fp-node-pin-input" data-testid={`pin-${id}`} title="Input pinned; no output (the step did not complete)"><b>pinned</b> input only</span>);
+  const footer = data.code?.start || pinned
+    ? <>{data.code?.start && <span className="fp-node-start">start</span>}{pinned}</> : undefined;
   return (
     <NodeShell stepKey={id} name={step.name} taskType={step.task_type} category={stepType?.category}
                branches={branches} selected={selected} status={data.status} errors={errors} warnings={warnings}
-               footer={data.code?.start ? <span className="fp-node-start">start</span> : undefined} />
+               footer={footer} />
   );
 });
