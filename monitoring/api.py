@@ -199,7 +199,7 @@ class MetricsView(APIView):
         return params.validated_data
 
     def executions(self, request):
-        return WorkflowExecution.objects.visible_to(request.user)
+        return WorkflowExecution.objects.visible_to(request.user).real()  # replays are not the workflow's runs
 
 
 class WorkflowMetricsView(MetricsView):

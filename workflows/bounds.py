@@ -21,6 +21,9 @@ STEP_KEY_PATTERN = rf"^[A-Za-z_][A-Za-z0-9_]{{0,{STEP_KEY_MAX_LENGTH - 1}}}$"
 STEP_KEY_HELP = "use letters, digits and underscores, starting with a letter or underscore"
 # The longest comment an approval's decision keeps (the step's output, the log).
 APPROVAL_COMMENT_MAX_LENGTH = 2000
+# The most mocks one replay (POST /api/v1/executions/{id}/replay/) may give; their size together is
+# bounded by FLOWPILOT_MAX_PAYLOAD_BYTES.
+REPLAY_MAX_MOCKS = 500
 
 
 def max_retry_delay() -> float:
@@ -77,6 +80,7 @@ def limits() -> dict[str, dict[str, float | str]]:
         "steps": {"min": 0, "max": max_workflow_steps()},
         "step_key": {"min": 1, "max": STEP_KEY_MAX_LENGTH, "pattern": STEP_KEY_PATTERN, "message": STEP_KEY_HELP},
         "approval_comment": {"min": 0, "max": APPROVAL_COMMENT_MAX_LENGTH},
+        "replay_mocks": {"min": 0, "max": REPLAY_MAX_MOCKS},
     }
 
 

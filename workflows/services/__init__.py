@@ -1,7 +1,7 @@
 """Services: every write the API, the admin, the commands and the triggers make goes through here.
 
 definitions.py: workflows and their graphs (save, check, activate, delete); executions.py: runs
-(start, retry, cancel, signal, bulk retry). Shared reads are workflows/selectors.py.
+(start, retry, cancel, signal, bulk retry); replays.py: a finished run replayed as a dry run. Shared reads are workflows/selectors.py.
 """
 
 from .definitions import (
@@ -36,8 +36,10 @@ from .executions import (
     executions_retry_failed,
     executions_start,
 )
+from .replays import REPLAY_VERSIONS, execution_replay
 
 __all__ = [
+    "REPLAY_VERSIONS", "execution_replay",
     "BulkRetry", "RETRY_VERSIONS", "executions_retry", "retry_takeover", "workflow_duplicate", "workflow_archive",
     "StartItem", "UPSTREAM", "WORKFLOW_FIELDS", "check_editable", "check_storable", "execution_cancel", "execution_retry",
     "execution_signal", "execution_start", "executions_retry_failed", "executions_start", "step_add", "step_delete",

@@ -169,9 +169,9 @@ def test_transition_rows_records_one_event_per_note_and_none_when_nothing_moved(
 ACTIONS_BY_STATUS = {
     "pending": ["cancel"],
     "running": ["cancel"],
-    "completed": [],
-    "failed": ["retry", "cancel"],  # cancel a failed run: given up, out of the bulk-retry selections
-    "cancelled": ["retry"],  # retry a cancelled run: it resumes where it stopped
+    "completed": ["replay"],  # replay: a dry run of a run that is over (docs/adr/0026)
+    "failed": ["retry", "cancel", "replay"],  # cancel a failed run: given up, out of the bulk-retry selections
+    "cancelled": ["retry", "replay"],  # retry a cancelled run: it resumes where it stopped
 }
 
 

@@ -130,6 +130,11 @@ EXECUTION_ACTIONS: dict[str, str] = {
     "cancel": E.CANCELLED,  # stop: no new step starts (services.execution_cancel)
 }
 
+# Actions that leave the run as it is and start something new from it, allowed once the run is over:
+# "replay" (a dry run of it, services.execution_replay; docs/adr/0026).
+FINISHED_RUN_ACTIONS = ("replay",)
+ALL_EXECUTION_ACTIONS = (*EXECUTION_ACTIONS, *FINISHED_RUN_ACTIONS)
+
 TABLES = {"execution": EXECUTION_TRANSITIONS, "task": TASK_TRANSITIONS}
 
 # The event each transition emits, by (kind, target status). The names are read by the UI, the
@@ -187,8 +192,10 @@ def event_of(kind: str, status: str, *, created: bool = False) -> str:
 
 
 def allowed_actions(status: str) -> list[str]:
-    """The actions (EXECUTION_ACTIONS) a run in `status` may take now, in the table's order."""
-    return [action for action, target in EXECUTION_ACTIONS.items() if is_allowed("execution", status, target)]
+    """The actions a run in `status` may take now: EXECUTION_ACTIONS in the table's order, then
+    FINISHED_RUN_ACTIONS once the run is over."""
+    moves = [action for action, target in EXECUTION_ACTIONS.items() if is_allowed("execution", status, target)]
+    return moves + (list(FINISHED_RUN_ACTIONS) if status in EXECUTION_TERMINAL else [])
 
 
 def check_action(status: str, action: str) -> None:
