@@ -177,6 +177,9 @@ def test_a_step_with_side_effects_and_nothing_recorded_fails_without_running(api
     step = by_step(detail)["audit"]
     assert step["status"] == T.FAILED and step["attempt_number"] == 1 and not step["mocked"]
     assert "'audit' has side effects and is not run in a replay" in step["error_message"]
+    # "Retry the failed runs" means the real ones: a failed replay is not selected.
+    selected = api.post("/api/v1/executions/retry-failed/", {"dry_run": True}, format="json").data
+    assert selected["count"] == 0, selected
     # With a mock it completes.
     mocked = replay(api, sync_executor, first["id"], {"version": "latest", "mocks": {"audit": {"ok": True}}})
     assert mocked["status"] == E.COMPLETED and by_step(mocked)["audit"]["output_data"] == {"ok": True}
