@@ -3,7 +3,7 @@
  * reconnect (what happened while it was down). The socket is the mechanism; a slow poll by the
  * caller covers only the time it is closed. */
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import type { ExecutionLog } from "@/lib/types";
 import { logFromEvent } from "@/monitor/logs";
@@ -38,5 +38,13 @@ export function useExecutionStream(executionId: string): { live: LiveState; live
   }, [client, executionId]);
 
   const live = useLiveEvents(`ws/executions/${executionId}/`, onEvents, onReconnect);
+  // Once the socket first opens, fetch the detail again: what happened between the page's first fetch
+  // and the opening came on no socket (a replay's steps, answered from mocks, end within milliseconds).
+  const caughtUp = useRef<string | null>(null);
+  useEffect(() => {
+    if (live !== "open" || caughtUp.current === executionId) return;
+    caughtUp.current = executionId;
+    refetchDetail();
+  }, [live, executionId, refetchDetail]);
   return { live, liveLogs };
 }

@@ -18,6 +18,8 @@ export interface StepNodeData<S extends FlowStep = StepDefinition> extends Recor
   attempts?: number;
   /** How many visits of the step were tried (a code workflow's loops visit a step again). */
   visits?: number;
+  /** A replay's step whose latest attempt answered from a mock or the original's output (not run). */
+  mocked?: boolean;
   /** A code workflow's step: what the code says of it, shown read-only. */
   code?: { start: boolean; action: string; retry: Record<string, unknown> };
 }

@@ -35,6 +35,8 @@ export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }:
           <span className="mono">{data.step.task_type}</span>
           <span className="monitor-node-status">{status}</span>
           {data.code?.start && <span className="monitor-node-start" title="The step a run starts at">start</span>}
+          {data.mocked && <span className="monitor-node-mocked" data-testid={`monitor-node-mocked-${data.step.key}`}
+                                title="A replay's step answered from a mock or the original run's output: not run">mocked</span>}
         </div>
       </div>
       {attempts > 0 && (

@@ -90,10 +90,7 @@ export function useReplay(id: string) {
   return useMutation({
     mutationFn: (body: { version: "original" | "latest" | number; mocks: Record<string, Record<string, unknown>> }) =>
       api.post<ExecutionDetail>(`executions/${id}/replay/`, body),
-    onSuccess: (detail) => {
-      client.setQueryData(executionKeys.detail(detail.id), detail);
-      void client.invalidateQueries({ queryKey: executionKeys.lists() });
-    },
+    onSuccess: () => void client.invalidateQueries({ queryKey: executionKeys.lists() }),
   });
 }
 
