@@ -1,4 +1,4 @@
-import { render, screen } from "@testing-library/react";
+import { fireEvent, render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 
 import { ReplayDialog } from "./ReplayDialog";
@@ -21,20 +21,18 @@ describe("ReplayDialog", () => {
   it("sends the latest version or a number, and the mocks given", async () => {
     const { onReplay } = renderDialog();
     await userEvent.click(screen.getByLabelText(/The latest version/));
-    await userEvent.type(screen.getByLabelText("Mocks"), '{{"crm": {{"id": 7}}');
+    fireEvent.change(screen.getByLabelText("Mocks"), { target: { value: '{"crm": {"id": 7}}' } });
     await userEvent.click(screen.getByRole("button", { name: "Replay" }));
     expect(onReplay).toHaveBeenLastCalledWith({ version: "latest", mocks: { crm: { id: 7 } } });
 
-    const version = screen.getByLabelText("Version number");
-    await userEvent.clear(version);
-    await userEvent.type(version, "1");
+    fireEvent.change(screen.getByLabelText("Version number"), { target: { value: "1" } });
     await userEvent.click(screen.getByRole("button", { name: "Replay" }));
     expect(onReplay).toHaveBeenLastCalledWith({ version: 1, mocks: { crm: { id: 7 } } });
   });
 
   it("says what is wrong with the mocks and sends nothing", async () => {
     const { onReplay } = renderDialog();
-    await userEvent.type(screen.getByLabelText("Mocks"), '{{"crm": 1}');
+    fireEvent.change(screen.getByLabelText("Mocks"), { target: { value: '{"crm": 1}' } });
     await userEvent.click(screen.getByRole("button", { name: "Replay" }));
     expect(screen.getByRole("alert")).toHaveTextContent("crm: a step's output is a JSON object");
     expect(onReplay).not.toHaveBeenCalled();
