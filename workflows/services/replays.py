@@ -32,7 +32,7 @@ def replay_version(execution: WorkflowExecution, version) -> int:
         return definitions.for_version(execution.workflow_version_id).number
     if version == "latest":
         return execution.workflow.version
-    if isinstance(version, bool) or not isinstance(version, int):
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= 2**31 - 1:
         raise _refuse("version", 'must be "original", "latest" or a version number')
     if not WorkflowVersion.objects.filter(workflow_id=execution.workflow_id, number=version).exists():
         raise _refuse("version", f"the workflow has no version {version} (latest: {execution.workflow.version})")
