@@ -111,7 +111,7 @@ def measure(rule: AlertRule, *, now: datetime) -> alerting.Measurement:
         since = now - timedelta(hours=rule.hours or 0)
     else:
         since = now - timedelta(minutes=rule.window_minutes)
-    executions = WorkflowExecution.objects.visible_to(rule.owner)
+    executions = WorkflowExecution.objects.visible_to(rule.owner).real()  # a replay's failure alerts no one
     if rule.step_key:
         stats = _combined(metrics.step_stats(executions=executions, since=since, until=now,
                                              workflow_id=rule.workflow_id, step_key=rule.step_key))
@@ -224,7 +224,7 @@ def links(rule: AlertRule, *, base_url: str | None = None) -> dict:
 
 def _latest_failure(rule: AlertRule):
     """The id of the newest failed run the rule watches (of its step, if it names one), or None."""
-    runs = WorkflowExecution.objects.visible_to(rule.owner).filter(status=ExecutionStatus.FAILED)
+    runs = WorkflowExecution.objects.visible_to(rule.owner).real().filter(status=ExecutionStatus.FAILED)
     if rule.workflow_id:
         runs = runs.filter(workflow_id=rule.workflow_id)
     if rule.step_key:

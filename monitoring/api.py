@@ -202,10 +202,11 @@ class MetricsView(APIView):
         return params.validated_data
 
     def executions(self, request):
-        """The runs the figures are taken over: the user's, and with ?search.<name>=<value> (AND-ed)
-        only those with these search values, as the executions list filters them."""
+        """The runs the figures are taken over: the user's real runs (replays are not the workflow's runs),
+        and with ?search.<name>=<value> (AND-ed) only those with these search values, as the executions
+        list filters them."""
         search = selectors.search_filters_of(request.query_params)
-        return selectors.with_search(WorkflowExecution.objects.visible_to(request.user), search)
+        return selectors.with_search(WorkflowExecution.objects.visible_to(request.user).real(), search)
 
 
 class WorkflowMetricsView(MetricsView):

@@ -127,7 +127,7 @@ def workflow_stats(*, executions: QuerySet, since: datetime, until: datetime,
     that ended in [since, until): 3 queries. Workflows without runs in the window have runs=0."""
     if workflow_id is not None:
         executions = executions.filter(workflow_id=workflow_id)
-    last_success = (WorkflowExecution.objects.filter(workflow=OuterRef("pk"), status=E.COMPLETED)
+    last_success = (WorkflowExecution.objects.real().filter(workflow=OuterRef("pk"), status=E.COMPLETED)
                     .order_by("-completed_at").values("completed_at")[:1])
     workflows = list(
         Workflow.objects.filter(pk__in=executions.order_by().values("workflow_id"))

@@ -30,6 +30,9 @@ SEARCH_FIELD_NAME_PATTERN = rf"^[A-Za-z_][A-Za-z0-9_]{{0,{SEARCH_FIELD_NAME_MAX_
 SEARCH_TEMPLATE_MAX_LENGTH = 500
 SEARCH_VALUE_MAX_LENGTH = 200
 SEARCH_FILTERS_MAX = 5
+# The most mocks one replay (POST /api/v1/executions/{id}/replay/) may give; their size together is
+# bounded by FLOWPILOT_MAX_PAYLOAD_BYTES.
+REPLAY_MAX_MOCKS = 500
 
 
 def max_retry_delay() -> float:
@@ -96,6 +99,7 @@ def limits() -> dict[str, dict[str, float | str]]:
                               "message": STEP_KEY_HELP},
         "search_template": {"min": 1, "max": SEARCH_TEMPLATE_MAX_LENGTH},
         "search_value": {"min": 1, "max": SEARCH_VALUE_MAX_LENGTH},
+        "replay_mocks": {"min": 0, "max": REPLAY_MAX_MOCKS},
     }
 
 

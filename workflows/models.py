@@ -42,6 +42,7 @@ class TriggerSource(models.TextChoices):
     EVENT = "event", "Event"
     PYTHON = "python", "Python"
     WORKFLOW = "workflow", "Parent workflow"
+    REPLAY = "replay", "Replay"  # a dry run of another run (replay_of)
 
 
 class RetryFields(models.Model):
@@ -216,6 +217,13 @@ class WorkflowExecution(models.Model):
     overridden_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="+", help_text="Who last gave overrides.")
     overridden_at = models.DateTimeField(null=True, blank=True, help_text="When overrides were last given.")
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays",
+        help_text="The run this one replays as a dry run (docs/adr/0026-replay-as-a-dry-run.md).")
+    replay_mocks = models.JSONField(
+        null=True, blank=True,
+        help_text="Set on a replay only (empty for a real run): the outputs the user gave by step key. A replay's "
+                  "steps with side effects answer from these, else from the original run's output, never for real.")
     created_at = models.DateTimeField(auto_now_add=True)
     scheduled_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -245,6 +253,12 @@ class WorkflowExecution(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+    @property
+    def is_replay(self) -> bool:
+        """A dry run of another run: its steps with side effects never run for real (even once its
+        original is deleted)."""
+        return self.replay_mocks is not None
 
 
 class TaskExecution(models.Model):
@@ -283,6 +297,8 @@ class TaskExecution(models.Model):
         help_text="Hash of the error's pattern (workflows/signatures.py): failures that differ only in "
                   "numbers, ids and values share it.")
     branch = models.CharField(max_length=100, blank=True, help_text="The branch a completed step chose.")
+    mocked = models.BooleanField(
+        default=False, help_text="A replay's attempt that answered from a mock or a recording instead of running.")
     signal_name = models.CharField(max_length=100, blank=True, help_text="The signal a waiting step waits for.")
     dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When its message was last sent.")
     dispatch_count = models.PositiveSmallIntegerField(default=0, help_text="Messages sent for this attempt.")

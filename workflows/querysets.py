@@ -43,6 +43,10 @@ class ExecutionQuerySet(OwnedQuerySet):
     def running(self):
         return self.filter(status=E.RUNNING)
 
+    def real(self):
+        """Not replays (dry runs of other runs, docs/adr/0026): what the metrics and alerts count."""
+        return self.filter(replay_mocks__isnull=True)
+
     def pending_fifo(self):
         return self.filter(status=E.PENDING).order_by("created_at", "id")
 

@@ -42,7 +42,8 @@ def failed_executions(executions, *, step_key: str | None = None, error_contains
                       error_signature: str | None = None, failed_since=None, failed_until=None):
     """Failed executions whose current attempt of `step_key` (any step if None) failed with an error
     containing `error_contains`, or of signature `error_signature` (workflows/signatures.py), at or
-    after `failed_since` and before `failed_until`: the selection of a bulk retry."""
+    after `failed_since` and before `failed_until`: the selection of a bulk retry. Never a replay
+    (docs/adr/0026): "retry the failed runs" means the real ones; a replay is retried from its page."""
     failed_now = TaskExecution.objects.filter(execution=OuterRef("pk"), status=T.FAILED).current()
     if step_key:
         failed_now = failed_now.filter(step_key=step_key)
@@ -54,7 +55,7 @@ def failed_executions(executions, *, step_key: str | None = None, error_contains
         failed_now = failed_now.filter(completed_at__gte=failed_since)
     if failed_until is not None:
         failed_now = failed_now.filter(completed_at__lt=failed_until)
-    return executions.filter(status=E.FAILED).filter(Exists(failed_now))
+    return executions.real().filter(status=E.FAILED).filter(Exists(failed_now))
 
 
 def tasks_visible_to(user):

@@ -36,10 +36,14 @@ class ExecutionFilter(django_filters.FilterSet):
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     idempotency_key = django_filters.CharFilter()
+    replay_of = django_filters.UUIDFilter(field_name="replay_of_id", help_text="The replays of this run.")
+    is_replay = django_filters.BooleanFilter(field_name="replay_mocks", lookup_expr="isnull", exclude=True,
+                                             help_text="true: replays only; false: real runs only.")
 
     class Meta:
         model = WorkflowExecution
-        fields = ["workflow", "status", "triggered_by", "created_after", "created_before", "idempotency_key"]
+        fields = ["workflow", "status", "triggered_by", "created_after", "created_before", "idempotency_key",
+                  "replay_of", "is_replay"]
 
     def filter_queryset(self, queryset):
         """The declared filters, then ?search.<name>=<value> (any number of names, so not declared:

@@ -27,7 +27,7 @@ from ..models import (
     WorkflowStep,
     WorkflowVersion,
 )
-from ..engine.planner.states import EXECUTION_ACTIONS, allowed_actions, latest_attempts
+from ..engine.planner.states import ALL_EXECUTION_ACTIONS, allowed_actions, latest_attempts
 
 RETRY_FIELDS = ("max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
 STEP_READ_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",
@@ -389,7 +389,7 @@ class TaskExecutionSerializer(serializers.ModelSerializer):
         fields = ["id", "step_key", "task_type", "status", "attempt_number", "visit", "is_latest", "workflow_version",
                   "awaiting", "signal_name", "idempotency_key",
                   "input_data", "output_data", "error_message", "error_details", "created_at", "queued_at",
-                  "started_at", "completed_at", "wake_at", "worker_id"]
+                  "started_at", "completed_at", "wake_at", "worker_id", "mocked"]
         read_only_fields = fields
 
     def get_is_latest(self, task: TaskExecution) -> bool:
@@ -415,16 +415,21 @@ class ExecutionSerializer(serializers.ModelSerializer):
         "The values of its workflow's search fields kept for this run, {\"<name>\": \"<value>\"}: a field "
         "over the input from the start, one over a step's output once that step completed (filter: "
         "?search.<name>=<value>)."))
+    replay_of = serializers.UUIDField(source="replay_of_id", read_only=True, allow_null=True, help_text=(
+        "The run this one replays as a dry run (POST .../replay/), or null."))
+    is_replay = serializers.BooleanField(read_only=True, help_text=(
+        "A dry run of another run: its steps with side effects answered from mocks or recordings, never run "
+        "(true even when the original was deleted since)."))
 
     class Meta:
         model = WorkflowExecution
         fields = ["id", "workflow", "workflow_name", "workflow_version", "status", "allowed_actions",
                   "idempotency_key", "input_data", "output_data", "error_message", "error_details", "retry_count",
                   "max_retries", "triggered_by", "triggered_by_user", "concurrency_key", "search", "created_at",
-                  "scheduled_at", "started_at", "completed_at"]
+                  "scheduled_at", "started_at", "completed_at", "replay_of", "is_replay"]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(EXECUTION_ACTIONS))))
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(ALL_EXECUTION_ACTIONS))))
     def get_allowed_actions(self, execution: WorkflowExecution) -> list[str]:
         return allowed_actions(execution.status, code=execution.workflow.kind == WorkflowKind.CODE)
 
@@ -559,6 +564,20 @@ class BulkRerunResultSerializer(serializers.Serializer):
         "Runs not rerun, by id, with the reason (a code workflow's, no such step in its version...)."))
 
 
+@extend_schema_field({"oneOf": [{"type": "string", "enum": ["original", "latest"]}, {"type": "integer", "minimum": 1}]})
+class ReplayVersionField(serializers.JSONField):
+    """"original", "latest" or a version's number (checked by the service: services/replays.py)."""
+
+
+class ReplayInputSerializer(serializers.Serializer):
+    version = ReplayVersionField(required=False, default="original", help_text=(
+        "The version the replay runs: original (the run's, the default), latest (its workflow's current), or a "
+        "version's number."))
+    mocks = serializers.JSONField(required=False, default=dict, help_text=(
+        "Outputs by step key ({\"<key>\": {...}}): those steps answer with them instead of running. Steps with side "
+        "effects that have none answer with the original run's output. Keys must be steps of the replayed version."))
+
+
 class BulkStartItemSerializer(serializers.Serializer):
     input_data = serializers.DictField(required=False, default=dict, help_text="The run's input: a JSON object.")
     idempotency_key = serializers.CharField(max_length=255, required=False, allow_blank=True, allow_null=True)
@@ -685,6 +704,10 @@ class StepTypeSerializer(serializers.Serializer):
                                                    "as a run's data: sample data to try the example with.")
     branches = serializers.ListField(child=serializers.CharField(), allow_null=True,
                                      help_text="The branches a step of this type can choose, or null.")
+    side_effects = serializers.ChoiceField(choices=["always", "never", "by_config"], help_text=(
+        "Whether a step of this type changes something outside the run: a replay answers such a step from the "
+        "original run's output instead of running it. by_config: it depends on the config (side_effects_note)."))
+    side_effects_note = serializers.CharField(help_text="With by_config: which configs have side effects.")
 
 
 class SampleStepSerializer(serializers.Serializer):

@@ -371,6 +371,19 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
             return Response({"dry_run": True, **answer})
         return Response({"rerun": len(result.execution_ids), **answer})
 
+    @extend_schema(request=s.ReplayInputSerializer, responses={201: s.ExecutionDetailSerializer},
+                   description="Replay a finished run as a dry run: a new run (`replay_of` this one) of the chosen "
+                               "version with this run's input, whose steps with side effects answer from `mocks` or "
+                               "this run's recorded outputs (`mocked: true` on their attempts) and never run; pure "
+                               "steps run. 400 for a bad version or mocks, 409 while this run is not finished.")
+    @action(detail=True, methods=["post"])
+    def replay(self, request, pk=None):
+        execution = self.get_object()
+        data = s.ReplayInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        replay = services.execution_replay(execution=execution, user=request.user, **data.validated_data)
+        return Response(s.ExecutionDetailSerializer(_detail(replay.pk)).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):

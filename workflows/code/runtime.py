@@ -191,6 +191,7 @@ def _jsonable(data: dict) -> dict:
                                   "kwargs": {"type": ["object", "null"]}}},
     raw_fields=("context", "input", "kwargs"),
     internal=True,
+    side_effects=True,  # a method may do anything: a replay answers it from the recording (docs/adr/0026)
 )
 def code_step(config: dict, ctx: StepContext) -> dict | Wait:
     return run(config, ctx)

@@ -7,6 +7,7 @@
     executors       how a queued step reaches a worker (Celery by task name, or in-process)
     invoke          one attempt of a step's handler, bounded; heartbeat: its lease
     children, concurrency, lineage   child runs parked on a step, admission slots, a run's family
+    replay          a replay's steps answered by a mock or a recording instead of running (ADR 0026)
     orchestrator    reads a run's rows, asks the planner, writes its decision (the one write path)
     child_cancel    cancelling a run's descendants with it
 

@@ -48,6 +48,8 @@ class Outcome:
     traceback: str = ""
     rendered: Any = None
     logs: list = field(default_factory=list)
+    # Answered by a replay's mock or recording instead of the handler (workflows/engine/replay.py).
+    mocked: bool = False
 
 
 def _config_path(path: str) -> str:
@@ -154,4 +156,5 @@ def redacted(outcome: Outcome, used: set[str]) -> Outcome:
                                                  "inputs": redact(outcome.children.inputs, used)})
     return Outcome(output=redact(outcome.output, used), wait=wait, error=error, children=spawn,
                    traceback=redact(outcome.traceback, used), rendered=redact(outcome.rendered, used),
-                   logs=[(level, redact(message, used), redact(details, used)) for level, message, details in outcome.logs])
+                   logs=[(level, redact(message, used), redact(details, used)) for level, message, details in outcome.logs],
+                   mocked=outcome.mocked)

@@ -35,6 +35,7 @@ from ..errors import InvalidInput
 from .events import Events
 from .executors import get_executor
 from .invoke import Outcome, invoke
+from .replay import answer_in_replay
 from .planner.code import TASK_TYPE as CODE_TASK_TYPE
 from ..models import LogLevel, TaskExecution, Workflow, WorkflowExecution
 from .planner.states import ExecutionStatus as E
@@ -479,6 +480,9 @@ def _execute(task: TaskExecution) -> Outcome:
                       input=run_input(execution), secret=secrets.get,
                       upstream=tuple(dict.fromkeys(dag.parse_ref(dep)[0] for dep in step.depends_on)))
     config = step_config(execution, step)
+    if (replayed := answer_in_replay(execution, step_key=task.step_key, task_type=step.task_type,
+                                     config=config)) is not None:
+        return replayed  # a replay's step answered without its handler: a mock, a recording, or refused
     if step.task_type == CODE_TASK_TYPE:  # a code step gets its run's context as persisted
         config = {**config, "context": execution.context, "input": execution.input,
                   "kwargs": (task.input or {}).get("kwargs")}
@@ -505,6 +509,7 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
         elif outcome.error is None and outcome.wait is None:
             moved = transition_rows(row, T.RUNNING, T.COMPLETED, now=now, output=outcome.output,
                                     input=outcome.rendered, lease_expires_at=None, branch=chosen_branch(outcome.output),
+                                    mocked=outcome.mocked,
                                     events=events, notes=[Note(execution.pk, f"Step {task.step_key!r} completed",
                                                                task=task, details={"attempt": task.attempt})])
             if moved:

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0011_execution_overrides'),
+        ('workflows', '0012_replay'),
     ]
 
     operations = [

@@ -2,7 +2,8 @@
 
 definitions.py: workflows and their graphs (save, check, activate, delete); executions.py: runs
 (start, retry, cancel, signal, bulk retry); overrides.py: edit and resume (a retry's overrides);
-reruns.py: rerun a finished run from a step (one or in bulk). Shared reads are workflows/selectors.py.
+reruns.py: rerun a finished run from a step (one or in bulk); replays.py: a finished run replayed as a
+dry run. Shared reads are workflows/selectors.py.
 """
 
 from .definitions import (
@@ -37,10 +38,12 @@ from .executions import (
     executions_retry_failed,
     executions_start,
 )
+from .replays import REPLAY_VERSIONS, execution_replay
 from .reruns import BulkRerun, RERUN_STATUSES, execution_rerun, executions_rerun
 
 __all__ = [
     "BulkRerun", "RERUN_STATUSES", "execution_rerun", "executions_rerun",
+    "REPLAY_VERSIONS", "execution_replay",
     "BulkRetry", "RETRY_VERSIONS", "executions_retry", "retry_takeover", "workflow_duplicate", "workflow_archive",
     "StartItem", "UPSTREAM", "WORKFLOW_FIELDS", "check_editable", "check_storable", "execution_cancel", "execution_retry",
     "execution_signal", "execution_start", "executions_retry_failed", "executions_start", "step_add", "step_delete",

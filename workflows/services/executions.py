@@ -115,7 +115,7 @@ def executions_start(*, workflow: Workflow, items: Sequence[StartItem], triggere
                               for i, value in enumerate(inputs)]
             try:
                 with transaction.atomic() if any(keys[i] for i in todo) else nullcontext():
-                    created = _create(workflow, [(i, inputs[i], keys[i], key_values[i]) for i in todo],
+                    created = runs_create(workflow, [(i, inputs[i], keys[i], key_values[i]) for i in todo],
                                       triggered_by=triggered_by, user=user, parent=parent, scheduled_at=scheduled_at,
                                       max_retries=max_retries)
             except IntegrityError:
@@ -145,11 +145,15 @@ def _concurrency_key(workflow: Workflow, input_data: dict, *, field: str) -> str
         raise InvalidInput(str(exc), fields={field: [f"concurrency key: {exc.message}"]}) from None
 
 
-def _create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]], *, triggered_by: str, user,
-            parent, scheduled_at, max_retries: int | None = None) -> list[tuple[int, WorkflowExecution, bool]]:
+def runs_create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]], *, triggered_by: str, user,
+            parent, scheduled_at, max_retries: int | None = None, version: int | None = None,
+            fields: dict | None = None, said: str = "") -> list[tuple[int, WorkflowExecution, bool]]:
     """INSERT the runs (pending) and their first step rows, record their events and start them.
-    A key repeated within `runs` starts one run; the later items answer it (not created)."""
-    version_id = definitions.version_id(workflow.pk, workflow.version)
+    A key repeated within `runs` starts one run; the later items answer it (not created).
+    `version`: the version's number (default: the workflow's current); `fields`: more of the runs'
+    columns (a replay's); `said`: more words for the creation's event."""
+    version = workflow.version if version is None else version
+    version_id = definitions.version_id(workflow.pk, version)
     definition = definitions.for_version(version_id)
     first = [(key, definition.steps[key].task_type) for key in definition.initial_steps]
     by_key: dict[str, WorkflowExecution] = {}
@@ -162,14 +166,15 @@ def _create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]], *
             workflow=workflow, workflow_version_id=version_id, input=input_data, idempotency_key=key,
             triggered_by=triggered_by, triggered_by_user=user if getattr(user, "is_authenticated", False) else None,
             concurrency_key=key_value, parent_task=parent[0] if parent else None,
-            child_index=parent[1] if parent else None, scheduled_at=scheduled_at, max_retries=max_retries)
+            child_index=parent[1] if parent else None, scheduled_at=scheduled_at, max_retries=max_retries,
+            **(fields or {}))
         executions.append(execution)
         answers.append((index, execution, True))
         if key:
             by_key[key] = execution
     WorkflowExecution.objects.bulk_create(executions)
     rows = {execution.pk: [TaskExecution(execution=execution, step_key=key, task_type=task_type,
-                                         workflow_version=workflow.version)
+                                         workflow_version=version)
                            for key, task_type in first] for execution in executions}
     TaskExecution.objects.bulk_create([row for run in rows.values() for row in run])
     events = Events()
@@ -178,7 +183,8 @@ def _create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]], *
     for execution in executions:
         events.describe(execution.pk, labels)
     emit(events, "execution", E.PENDING, [
-        Note(execution.pk, f"Execution created ({triggered_by})", details={"idempotency_key": execution.idempotency_key or ""})
+        Note(execution.pk, f"Execution created ({triggered_by}{said})",
+             details={"idempotency_key": execution.idempotency_key or ""})
         for execution in executions], created=True)
     start_new(workflow, [(execution, rows[execution.pk]) for execution in executions], events)
     events.flush()

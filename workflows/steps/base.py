@@ -143,9 +143,27 @@ class StepType:
     # Its data belongs to the workflow's owner (the file step's directory): the engine then hands the
     # owner's id over as ctx.owner_id, asked before the handler's thread starts.
     per_owner: bool = False
+    # Whether running a step of this type changes something outside the run (sends, writes, starts
+    # runs): a replay (docs/adr/0026) answers such a step from a recording instead of running it. A
+    # callable answers for one (unrendered) config; `side_effects_note` then says the rule in words.
+    # True, the safe answer, unless the type says otherwise.
+    side_effects: bool | Callable[[dict], bool] = True
+    side_effects_note: str = ""
+
+    def has_side_effects(self, config: dict) -> bool:
+        """Whether a step of this type with this (unrendered) config has side effects; a config the
+        rule cannot read (a templated method, say) has them."""
+        if not callable(self.side_effects):
+            return bool(self.side_effects)
+        try:
+            return bool(self.side_effects(config if isinstance(config, dict) else {}))
+        except Exception:  # noqa: BLE001  (a rule that cannot read the config answers the safe way)
+            return True
 
     def describe(self) -> dict:
+        side_effects = "by_config" if callable(self.side_effects) else ("always" if self.side_effects else "never")
         return {"name": self.name, "description": self.description, "category": self.category,
                 "config_schema": self.config_schema, "output_schema": self.output_schema, "example": self.example,
                 "example_data": self.example_data,
-                "branches": self.branches(self.example) if self.branches else None}
+                "branches": self.branches(self.example) if self.branches else None,
+                "side_effects": side_effects, "side_effects_note": self.side_effects_note}

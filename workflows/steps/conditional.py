@@ -56,6 +56,7 @@ def branches(config: dict) -> list[str]:
 
 @step_type(
     "conditional",
+    side_effects=False,
     category="flow",
     description="Choose a branch: true/false from one condition, or the first matching case.",
     config_schema={

@@ -127,6 +127,7 @@ def _source(config: dict, ctx: StepContext):
 
 @step_type(
     "data_transform",
+    side_effects=False,
     category="data",
     description="Reshape data: pick, omit, rename, set, merge, map and filter lists, defaults.",
     config_schema=CONFIG_SCHEMA,

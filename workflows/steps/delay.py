@@ -12,6 +12,7 @@ from .registry import step_type
 
 @step_type(
     "delay",
+    side_effects=False,
     category="flow",
     description="Wait for a number of seconds, or until a time, without holding a worker.",
     config_schema={

@@ -111,6 +111,8 @@ def _check(config: dict) -> list[tuple[str, str]]:
 
 @step_type(
     "file",
+    side_effects=lambda config: config.get("operation") not in ("read", "list"),
+    side_effects_note="write, append or delete",
     category="data",
     description="Read, write, append, list or delete files in the workflow owner's directory of the files "
                 "root (a local directory, or S3 and other storages).",

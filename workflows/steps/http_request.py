@@ -105,8 +105,15 @@ def _auth_header(auth: dict, ctx: StepContext) -> tuple[str, str, list[str]]:
     return auth["header"], secret, [secret]
 
 
+def _has_side_effects(config: dict) -> bool:
+    """GET and HEAD only read (a templated method may be anything: it has side effects)."""
+    return str(config.get("method", "GET")).upper() not in ("GET", "HEAD")
+
+
 @step_type(
     "http_request",
+    side_effects=_has_side_effects,
+    side_effects_note="a method other than GET and HEAD",
     category="integration",
     description="Call an HTTP API (JSON or text), with retries on 5xx and timeouts.",
     config_schema=CONFIG_SCHEMA,

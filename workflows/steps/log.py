@@ -10,6 +10,7 @@ from .registry import step_type
 
 @step_type(
     "log",
+    side_effects=False,
     category="utility",
     description="Write a message to the execution's log.",
     config_schema={

@@ -22,17 +22,24 @@ from .base import StepContext, StepError
 from .registry import step_type
 
 _FUNCTIONS: dict[str, Callable] = {}
+_PURE: set[str] = set()  # functions registered pure=True
 _CONTEXT_ARGS = ("idempotency_key", "execution_id", "attempt", "log")
 
 
-def step_function(name: str | None = None) -> Callable[[Callable], Callable]:
-    """Register a function for the `python` step type (name defaults to the function's name)."""
+def step_function(name: str | None = None, *, pure: bool = False) -> Callable[[Callable], Callable]:
+    """Register a function for the `python` step type (name defaults to the function's name).
+    `pure=True` declares that it changes nothing outside the run, so a replay runs it for real
+    (docs/adr/0026); undeclared, it is taken to have side effects."""
 
     def decorate(fn: Callable) -> Callable:
         key = name or fn.__name__
         if key in _FUNCTIONS and _FUNCTIONS[key].__wrapped__ is not fn:
             raise ValueError(f"a step function named {key!r} is already registered")
         _FUNCTIONS[key] = validate_call(fn)
+        if pure:
+            _PURE.add(key)
+        else:
+            _PURE.discard(key)
         return fn
 
     return decorate
@@ -67,6 +74,8 @@ def _check(config: dict) -> list[tuple[str, str]]:
     example={"function": "create_patient", "kwargs": {"name": "{{ input.name }}", "phone": "{{ input.phone }}"}},
     example_data={"input": {"name": "Ada Lovelace", "phone": "+15550001"}},
     check_config=_check,
+    side_effects=lambda config: config.get("function") not in _PURE,
+    side_effects_note="a function not registered with pure=True",
 )
 def python_step(config: dict, ctx: StepContext) -> dict:
     fn = _FUNCTIONS.get(config["function"])

@@ -39,8 +39,11 @@ def step_type(name: str, *, config_schema: dict, description: str = "", category
               branches: Callable[[dict], list[str]] | None = None,
               raw_fields: tuple[str, ...] = (), internal: bool = False,
               reads_run_data: bool | Callable[[dict], bool] = False,
-              placeholder_fields: tuple[str, ...] = (), per_owner: bool = False) -> Callable[[Handler], Handler]:
-    """Decorator: register `execute(config, ctx)` as a step type."""
+              placeholder_fields: tuple[str, ...] = (), per_owner: bool = False,
+              side_effects: bool | Callable[[dict], bool] = True,
+              side_effects_note: str = "") -> Callable[[Handler], Handler]:
+    """Decorator: register `execute(config, ctx)` as a step type. `side_effects` (True unless said
+    otherwise: the safe answer) tells a replay whether a step may run for real (docs/adr/0026)."""
 
     def decorate(execute: Handler) -> Handler:
         register(StepType(name=name, description=description or (execute.__doc__ or "").strip(),
@@ -48,7 +51,8 @@ def step_type(name: str, *, config_schema: dict, description: str = "", category
                           output_schema=output_schema or {"type": "object"}, example=example or {},
                           example_data=example_data or {}, check_config=check_config, branches=branches,
                           raw_fields=raw_fields, internal=internal, reads_run_data=reads_run_data,
-                          placeholder_fields=placeholder_fields, per_owner=per_owner))
+                          placeholder_fields=placeholder_fields, per_owner=per_owner,
+                          side_effects=side_effects, side_effects_note=side_effects_note))
         return execute
 
     return decorate
@@ -65,6 +69,14 @@ def branches_of(name: str, config: dict) -> list[str] | None:
     """The branches a step of type `name` with this config can choose; None if it never chooses."""
     step = get(name)
     return step.branches(config) if step.branches else None
+
+
+def has_side_effects(name: str, config: dict) -> bool:
+    """Whether a step of type `name` with this (unrendered) config has side effects; an unknown type has."""
+    try:
+        return get(name).has_side_effects(config)
+    except UnknownStepType:
+        return True
 
 
 def names() -> list[str]:

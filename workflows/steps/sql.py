@@ -460,6 +460,8 @@ def _statement(config: dict, ctx: StepContext) -> Statement:
 
 @step_type(
     "sql",
+    side_effects=lambda config: config.get("read_only", True) is not True,
+    side_effects_note="read_only false (a write)",
     category="integration",
     description="Run one parameterised SQL statement (PostgreSQL or SQLite) against the database of a stored "
                 "credential: read-only by default, with a row cap and a statement timeout.",

@@ -12,6 +12,7 @@ WORKFLOW_ID = {"type": "string", "title": "Workflow", "format": "uuid",
 
 @step_type(
     "sub_workflow",
+    side_effects=True,
     category="flow",
     description="Start another workflow with this input and wait for it; its failure is this step's failure.",
     config_schema={
@@ -29,6 +30,7 @@ def sub_workflow_step(config: dict, ctx: StepContext) -> RunChildren:
 
 @step_type(
     "for_each",
+    side_effects=True,
     category="flow",
     description="Run a workflow once per item of a list, a few at a time, and collect the outputs in order.",
     config_schema={

@@ -29,6 +29,7 @@ def _wait(signal: str, config: dict, **parked) -> Wait:
 
 @step_type(
     "wait_for_signal",
+    side_effects=False,
     category="flow",
     description="Wait until a signal arrives (POST .../signal/), or until a timeout.",
     config_schema={
@@ -47,6 +48,7 @@ def wait_for_signal_step(config: dict, ctx: StepContext) -> Wait:
 
 @step_type(
     "approval",
+    side_effects=False,
     category="flow",
     description="Human in the loop: wait for an approve/reject decision, or a timeout.",
     config_schema={

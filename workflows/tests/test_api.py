@@ -441,7 +441,7 @@ def test_allowed_actions_are_exactly_what_the_endpoints_accept_for_every_status(
 def test_the_action_answers_carry_the_new_allowed_actions(api, user, sync_executor):
     execution = _run_in(E.RUNNING, user, sync_executor)
     cancelled = api.post(f"/api/v1/executions/{execution.pk}/cancel/").data
-    assert cancelled["status"] == "cancelled" and cancelled["allowed_actions"] == ["retry", "edit", "rerun"]
+    assert cancelled["status"] == "cancelled" and cancelled["allowed_actions"] == ["retry", "edit", "rerun", "replay"]
     retried = api.post(f"/api/v1/executions/{execution.pk}/retry/").data
     assert retried["status"] in ("pending", "running") and retried["allowed_actions"] == ["cancel"]
 

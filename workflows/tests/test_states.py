@@ -170,9 +170,9 @@ def test_transition_rows_records_one_event_per_note_and_none_when_nothing_moved(
 ACTIONS_BY_STATUS = {
     "pending": ["cancel"],
     "running": ["cancel"],
-    "completed": ["rerun"],  # re-open a finished run from a step
-    "failed": ["retry", "edit", "cancel", "rerun"],  # cancel a failed run: given up, out of the bulk-retry selections
-    "cancelled": ["retry", "edit", "rerun"],  # retry a cancelled run: it resumes where it stopped
+    "completed": ["rerun", "replay"],  # re-open a finished run from a step; replay: a dry run (docs/adr/0026)
+    "failed": ["retry", "edit", "cancel", "rerun", "replay"],  # cancel a failed run: given up, out of the bulk-retry selections
+    "cancelled": ["retry", "edit", "rerun", "replay"],  # retry a cancelled run: it resumes where it stopped
 }
 
 

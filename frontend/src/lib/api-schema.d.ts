@@ -316,6 +316,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{id}/replay/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Replay a finished run as a dry run: a new run (`replay_of` this one) of the chosen version with this run's input, whose steps with side effects answer from `mocks` or this run's recorded outputs (`mocked: true` on their attempts) and never run; pure steps run. 400 for a bad version or mocks, 409 while this run is not finished. */
+        post: operations["executions_replay_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{id}/rerun/": {
         parameters: {
             query?: never;
@@ -1215,9 +1232,10 @@ export interface components {
          *     * `edit` - edit
          *     * `cancel` - cancel
          *     * `rerun` - rerun
+         *     * `replay` - replay
          * @enum {string}
          */
-        AllowedActionsEnum: "retry" | "edit" | "cancel" | "rerun";
+        AllowedActionsEnum: "retry" | "edit" | "cancel" | "rerun" | "replay";
         ApiToken: {
             readonly id: number;
             /** @description What the token is for, e.g. 'CI' or 'zapier'. */
@@ -1715,6 +1733,13 @@ export interface components {
             readonly started_at: string | null;
             /** Format: date-time */
             readonly completed_at: string | null;
+            /**
+             * Format: uuid
+             * @description The run this one replays as a dry run (POST .../replay/), or null.
+             */
+            readonly replay_of: string | null;
+            /** @description A dry run of another run: its steps with side effects answered from mocks or recordings, never run (true even when the original was deleted since). */
+            readonly is_replay: boolean;
         };
         ExecutionCreate: {
             input_data?: unknown;
@@ -1765,6 +1790,13 @@ export interface components {
             readonly started_at: string | null;
             /** Format: date-time */
             readonly completed_at: string | null;
+            /**
+             * Format: uuid
+             * @description The run this one replays as a dry run (POST .../replay/), or null.
+             */
+            readonly replay_of: string | null;
+            /** @description A dry run of another run: its steps with side effects answered from mocks or recordings, never run (true even when the original was deleted since). */
+            readonly is_replay: boolean;
             readonly task_executions: components["schemas"]["TaskExecution"][];
             /** @description When the run may be retried and its workflow has a newer version than the run's: that version, and what a retry on it ({"version": "latest"}) would do; null otherwise. */
             readonly retry_latest: components["schemas"]["RetryLatest"] | null;
@@ -2150,6 +2182,15 @@ export interface components {
              */
             y: number;
         };
+        ReplayInput: {
+            /**
+             * @description The version the replay runs: original (the run's, the default), latest (its workflow's current), or a version's number.
+             * @default original
+             */
+            version: ("original" | "latest") | number;
+            /** @description Outputs by step key ({"<key>": {...}}): those steps answer with them instead of running. Steps with side effects that have none answer with the original run's output. Keys must be steps of the replayed version. */
+            mocks?: unknown;
+        };
         RerunInput: {
             /** @description The step to re-open the run from: it and its descendants run again; upstream steps keep their outputs. */
             from_step: string;
@@ -2227,6 +2268,13 @@ export interface components {
             /** @default 5 */
             count: number;
         };
+        /**
+         * @description * `always` - always
+         *     * `never` - never
+         *     * `by_config` - by_config
+         * @enum {string}
+         */
+        SideEffectsEnum: "always" | "never" | "by_config";
         Signal: {
             name: string;
             payload?: unknown;
@@ -2430,6 +2478,16 @@ export interface components {
             };
             /** @description The branches a step of this type can choose, or null. */
             branches: string[] | null;
+            /**
+             * @description Whether a step of this type changes something outside the run: a replay answers such a step from the original run's output instead of running it. by_config: it depends on the config (side_effects_note).
+             *
+             *     * `always` - always
+             *     * `never` - never
+             *     * `by_config` - by_config
+             */
+            side_effects: components["schemas"]["SideEffectsEnum"];
+            /** @description With by_config: which configs have side effects. */
+            side_effects_note: string;
         };
         /**
          * @description One attempt of a step. Given the ids of the current attempts in the context ("latest"), as
@@ -2479,6 +2537,8 @@ export interface components {
              */
             readonly wake_at: string | null;
             readonly worker_id: string;
+            /** @description A replay's attempt that answered from a mock or a recording instead of running. */
+            readonly mocked: boolean;
         };
         /**
          * @description * `pending` - Pending
@@ -2593,9 +2653,10 @@ export interface components {
          *     * `event` - Event
          *     * `python` - Python
          *     * `workflow` - Parent workflow
+         *     * `replay` - Replay
          * @enum {string}
          */
-        TriggeredByEnum: "api" | "manual" | "webhook" | "schedule" | "event" | "python" | "workflow";
+        TriggeredByEnum: "api" | "manual" | "webhook" | "schedule" | "event" | "python" | "workflow" | "replay";
         /**
          * @description * `webhook` - Webhook
          *     * `schedule` - Schedule
@@ -3869,10 +3930,14 @@ export interface operations {
                 created_after?: string;
                 created_before?: string;
                 idempotency_key?: string;
+                /** @description true: replays only; false: real runs only. */
+                is_replay?: boolean;
                 /** @description Number of results to return per page (at most 1000). */
                 limit?: number;
                 /** @description The initial index from which to return the results. */
                 offset?: number;
+                /** @description The replays of this run. */
+                replay_of?: string;
                 /**
                  * @description * `pending` - Pending
                  *     * `running` - Running
@@ -3889,8 +3954,9 @@ export interface operations {
                  *     * `event` - Event
                  *     * `python` - Python
                  *     * `workflow` - Parent workflow
+                 *     * `replay` - Replay
                  */
-                triggered_by?: "api" | "event" | "manual" | "python" | "schedule" | "webhook" | "workflow";
+                triggered_by?: "api" | "event" | "manual" | "python" | "replay" | "schedule" | "webhook" | "workflow";
                 workflow?: string;
             };
             header?: never;
@@ -4173,6 +4239,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionLogPage"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    executions_replay_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow execution. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReplayInput"];
+                "application/x-www-form-urlencoded": components["schemas"]["ReplayInput"];
+                "multipart/form-data": components["schemas"]["ReplayInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDetail"];
                 };
             };
             /** @description Invalid input: the message, and the refused fields. */

@@ -20,6 +20,8 @@ export interface StepNodeData<S extends FlowStep = StepDefinition> extends Recor
   visits?: number;
   /** In the monitor: this run uses an edited config for the step (edit and resume). */
   edited?: boolean;
+  /** A replay's step whose latest attempt answered from a mock or the original's output (not run). */
+  mocked?: boolean;
   /** A code workflow's step: what the code says of it, shown read-only. */
   code?: { start: boolean; action: string; retry: Record<string, unknown> };
 }

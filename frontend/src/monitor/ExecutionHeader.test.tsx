@@ -12,7 +12,7 @@ import { execution } from "./test-fixtures";
 
 const TABLE = SERVER_TABLE as Record<ExecutionStatus, ExecutionAction[]>;
 
-function renderHeader(detail: ExecutionDetail, handlers: { onRetry: () => void; onCancel: () => void; onEdit?: () => void } = { onRetry: vi.fn(), onCancel: vi.fn() }) {
+function renderHeader(detail: ExecutionDetail, handlers: { onRetry: () => void; onCancel: () => void; onEdit?: () => void; onReplay?: () => void } = { onRetry: vi.fn(), onCancel: vi.fn(), onReplay: vi.fn() }) {
   render(
     <MemoryRouter>
       <ExecutionHeader execution={detail} live="open" now={Date.parse("2026-01-01T10:00:05Z")} progress={{ done: 1, total: 2 }}
@@ -25,6 +25,7 @@ function renderHeader(detail: ExecutionDetail, handlers: { onRetry: () => void; 
 const shown = () => ({
   retry: screen.queryByRole("button", { name: /^Retry/ }) !== null,
   cancel: screen.queryByRole("button", { name: /^Cancel/ }) !== null,
+  replay: screen.queryByRole("button", { name: /^Replay/ }) !== null,
 });
 const editShown = () => screen.queryByRole("button", { name: "Edit and resume" }) !== null;
 
@@ -35,7 +36,8 @@ describe("ExecutionHeader actions", () => {
 
   it.each(EXECUTION_STATUSES)("shows, for a %s run, exactly the actions the server allows", (status) => {
     renderHeader(execution([], { status, allowed_actions: TABLE[status] }));
-    expect(shown()).toEqual({ retry: TABLE[status].includes("retry"), cancel: TABLE[status].includes("cancel") });
+    expect(shown()).toEqual({ retry: TABLE[status].includes("retry"), cancel: TABLE[status].includes("cancel"),
+                              replay: TABLE[status].includes("replay") });
   });
 
   it.each(EXECUTION_STATUSES)("offers Edit and resume for a %s run exactly when the server allows edit", (status) => {
@@ -54,12 +56,12 @@ describe("ExecutionHeader actions", () => {
 
   it("offers retry of a cancelled run and cancel of a failed one, as the server does", () => {
     renderHeader(execution([], { status: "cancelled", allowed_actions: TABLE.cancelled }));
-    expect(shown()).toEqual({ retry: true, cancel: false });
+    expect(shown()).toEqual({ retry: true, cancel: false, replay: true });
   });
 
   it("reads allowed_actions, not the status", () => {
     renderHeader(execution([], { status: "failed", allowed_actions: [] }));
-    expect(shown()).toEqual({ retry: false, cancel: false });
+    expect(shown()).toEqual({ retry: false, cancel: false, replay: false });
   });
 
   it("calls the handler of the button pressed", async () => {
@@ -68,5 +70,17 @@ describe("ExecutionHeader actions", () => {
     await userEvent.click(screen.getByRole("button", { name: /^Cancel/ }));
     expect(handlers.onRetry).toHaveBeenCalledTimes(1);
     expect(handlers.onCancel).toHaveBeenCalledTimes(1);
+  });
+
+  it("offers a replay of a finished run and calls its handler", async () => {
+    const handlers = renderHeader(execution([], { status: "completed", allowed_actions: TABLE.completed }));
+    await userEvent.click(screen.getByRole("button", { name: /^Replay \(dry run\)/ }));
+    expect(handlers.onReplay).toHaveBeenCalledTimes(1);
+  });
+
+  it("says which run a replay replays, with a link to it", () => {
+    renderHeader(execution([], { status: "completed", is_replay: true, replay_of: "abcdef12-0000-0000-0000-000000000000" }));
+    expect(screen.getByRole("link", { name: "replay of #abcdef12" }))
+      .toHaveAttribute("href", "/executions/abcdef12-0000-0000-0000-000000000000");
   });
 });

@@ -1,6 +1,7 @@
 /** The top of an execution's page: which workflow and version, status, timing, trigger, input, and the
- * Retry / Cancel actions with their shortcuts: exactly those the server lists in `allowed_actions` (the
- * rule lives in its state table; the page never works it out from the status). */
+ * Retry / Cancel / Replay actions with their shortcuts: exactly those the server lists in `allowed_actions`
+ * (the rule lives in its state table; the page never works it out from the status). A replay says which run
+ * it replays. */
 import { useState } from "react";
 import { Link } from "react-router";
 
@@ -13,6 +14,7 @@ import { LiveIndicator } from "./LiveIndicator";
 export const SHORTCUTS: [string, string][] = [
   ["r", "Retry the run (resume at its failed steps)"],
   ["c", "Cancel the run"],
+  ["p", "Replay the run as a dry run"],
   ["Esc", "Close the step panel"],
   ["?", "Show these shortcuts"],
 ];
@@ -25,15 +27,17 @@ interface Props {
   onRetry: () => void;
   onCancel: () => void;
   onEdit?: () => void;
+  onReplay?: () => void;
   showHelp: boolean;
   onToggleHelp: () => void;
 }
 
-export function ExecutionHeader({ execution, live, now, progress, onRetry, onCancel, onEdit, showHelp, onToggleHelp }: Props) {
+export function ExecutionHeader({ execution, live, now, progress, onRetry, onCancel, onEdit, onReplay, showHelp, onToggleHelp }: Props) {
   const [inputOpen, setInputOpen] = useState(false);
   const canRetry = execution.allowed_actions.includes("retry");
   const canCancel = execution.allowed_actions.includes("cancel");
   const canEdit = execution.allowed_actions.includes("edit") && onEdit !== undefined;
+  const canReplay = execution.allowed_actions.includes("replay") && onReplay !== undefined;
   const input = JSON.stringify(execution.input_data ?? {});
   return (
     <header className="monitor-header card">
@@ -44,6 +48,11 @@ export function ExecutionHeader({ execution, live, now, progress, onRetry, onCan
           <span className="monitor-version">v{execution.workflow_version}</span>
         </h1>
         <StatusBadge status={execution.status} />
+        {execution.is_replay && (execution.replay_of ? (
+          <Link to={`/executions/${execution.replay_of}`} className="badge fp-replay" title="A dry run of this run: open the original">
+            replay of #{execution.replay_of.slice(0, 8)}
+          </Link>
+        ) : <span className="badge fp-replay" title="A dry run of a run since deleted">replay</span>)}
         <LiveIndicator state={live} />
         <span className="spacer" />
         <Link className="btn" to={`/workflows/${execution.workflow}?execution=${execution.id}`}
@@ -63,6 +72,11 @@ export function ExecutionHeader({ execution, live, now, progress, onRetry, onCan
         {canCancel && (
           <button type="button" className="btn btn-danger" onClick={onCancel} title="Stop the run (c)" aria-keyshortcuts="c">
             Cancel <kbd>c</kbd>
+          </button>
+        )}
+        {canReplay && (
+          <button type="button" className="btn" onClick={onReplay} title="Run it again with side effects held back (p)" aria-keyshortcuts="p">
+            Replay (dry run) <kbd>p</kbd>
           </button>
         )}
         <div className="monitor-help-wrap">

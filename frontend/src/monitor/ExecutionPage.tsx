@@ -1,7 +1,7 @@
 /** /executions/:executionId: one run, live: header and actions, the graph coloured by step status, the
  * selected step's attempts and data, the Gantt timeline and the log. */
 import { useMemo, useState } from "react";
-import { useParams, useSearchParams } from "react-router";
+import { useNavigate, useParams, useSearchParams } from "react-router";
 
 import { EmptyState, ErrorState, Spinner } from "@/components/ui";
 import { useExecutionStream } from "@/hooks/use-execution-stream";
@@ -21,7 +21,9 @@ import { ExecutionHeader } from "./ExecutionHeader";
 import { LogViewer } from "./LogViewer";
 import { filterLogs, mergeLogs } from "./logs";
 import { MonitorGraph } from "./MonitorGraph";
-import { useExecution, useExecutionAction, useExecutionLogs, useExecutionWhy, useWorkflowVersion } from "./queries";
+import { useExecution, useExecutionAction, useExecutionLogs, useExecutionWhy, useReplay, useWorkflowVersion } from "./queries";
+import { ReplayCompare } from "./ReplayCompare";
+import { ReplayDialog, type ReplayRequest } from "./ReplayDialog";
 import { RunPanel, StepPanel } from "./StepPanel";
 import { Timeline } from "./Timeline";
 import { showWhyPanel, stepReason } from "./why";
@@ -42,7 +44,7 @@ export function ExecutionPage() {
   return <ExecutionView execution={detail.data} live={live} liveLogs={liveLogs} />;
 }
 
-type Confirm = "retry" | "cancel" | "edit" | "rerun" | null;
+type Confirm = "retry" | "cancel" | "edit" | "rerun" | "replay" | null;
 
 function ExecutionView({ execution, live, liveLogs }: {
   execution: ExecutionDetail; live: ReturnType<typeof useExecutionStream>["live"]; liveLogs: ReturnType<typeof useExecutionStream>["liveLogs"];
@@ -62,16 +64,21 @@ function ExecutionView({ execution, live, liveLogs }: {
   const edit = useExecutionAction(execution.id, "retry");  // edit and resume: a retry with overrides
   const logs = useExecutionLogs(execution.id, level);
   const why = useExecutionWhy(execution.id, { poll: active ? 5_000 : false });
+  const replay = useReplay(execution.id);
+  const navigate = useNavigate();
+  const original = useExecution(execution.replay_of ?? "", { enabled: Boolean(execution.replay_of) });
 
   const lines = useMemo(() => mergeLogs(logs.data?.logs ?? [], liveLogs), [logs.data, liveLogs]);
   const byStep = useMemo(() => attemptsByStep(execution.task_executions), [execution.task_executions]);
   const canRetry = execution.allowed_actions.includes("retry");
   const canCancel = execution.allowed_actions.includes("cancel");
   const canRerun = execution.allowed_actions.includes("rerun");
+  const canReplay = execution.allowed_actions.includes("replay");
 
   useHotkeys({
     r: () => canRetry && openRetry(),
     c: () => canCancel && setConfirm("cancel"),
+    p: () => canReplay && openReplay(),
     "?": () => setShowHelp((open) => !open),
     Escape: () => {
       if (showHelp) setShowHelp(false);
@@ -118,6 +125,19 @@ function ExecutionView({ execution, live, liveLogs }: {
       },
     });  // a refusal (400: the server names the field) stays in the dialog
   };
+  const openReplay = () => {
+    replay.reset();
+    setConfirm("replay");
+  };
+  const startReplay = (request: ReplayRequest) => {
+    replay.mutate(request, {
+      onSuccess: (detail) => {
+        toast(`Replaying as a dry run on v${detail.workflow_version}.`);
+        setConfirm(null);
+        void navigate(`/executions/${detail.id}`);
+      },
+    });
+  };
 
   const selectedStep = steps.find((step) => step.key === selectedKey);
   const timelineSteps = steps.length ? steps : [...byStep.keys()].map((key) => ({ key, name: key }));
@@ -125,7 +145,7 @@ function ExecutionView({ execution, live, liveLogs }: {
   return (
     <div className="monitor-detail">
       <ExecutionHeader execution={execution} live={live} now={now} progress={progress(steps, execution.task_executions)}
-                       onRetry={openRetry} onCancel={() => setConfirm("cancel")}
+                       onRetry={openRetry} onCancel={() => setConfirm("cancel")} onReplay={openReplay}
                        onEdit={() => { edit.reset(); setConfirm("edit"); }}
                        showHelp={showHelp} onToggleHelp={() => setShowHelp(!showHelp)} />
 
@@ -150,6 +170,8 @@ function ExecutionView({ execution, live, liveLogs }: {
         )}
       </div>
 
+      {execution.replay_of && original.data && <ReplayCompare original={original.data} replay={execution} />}
+
       <Timeline execution={execution} steps={timelineSteps} now={now} selectedKey={selectedKey} onSelect={setSelectedKey} />
 
       <LogViewer lines={lines} level={level} onLevel={setLevel} stepKey={selectedKey} onStepKey={setSelectedKey}
@@ -172,6 +194,10 @@ function ExecutionView({ execution, live, liveLogs }: {
       {confirm === "edit" && (
         <EditResumeDialog execution={execution} steps={steps} busy={edit.isPending} error={edit.error?.message ?? null}
                           onSubmit={resumeWith} onClose={() => setConfirm(null)} />
+      )}
+      {confirm === "replay" && (
+        <ReplayDialog execution={execution} latest={execution.retry_latest?.version} busy={replay.isPending}
+                      error={replay.isError ? replay.error.message : null} onReplay={startReplay} onClose={() => setConfirm(null)} />
       )}
       {confirm === "cancel" && (
         <ConfirmDialog title="Cancel this execution?" confirmLabel="Cancel execution" danger busy={cancel.isPending}

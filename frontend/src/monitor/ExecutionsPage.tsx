@@ -171,7 +171,13 @@ function ExecutionRow({ execution, selected, onToggle, onOpen, now }: {
         </Link>
         <div className="muted small mono" title={execution.id}>v{execution.workflow_version} · {execution.id.slice(0, 8)}</div>
       </td>
-      <td><span className="monitor-trigger">{execution.triggered_by}</span></td>
+      <td>
+        <span className="monitor-trigger">{execution.triggered_by}</span>
+        {execution.is_replay && execution.replay_of && (
+          <Link to={`/executions/${execution.replay_of}`} className="badge fp-replay" title="A dry run of this run"
+                onClick={(event) => event.stopPropagation()}>replay of #{execution.replay_of.slice(0, 8)}</Link>
+        )}
+      </td>
       <td title={formatTime(execution.started_at ?? execution.created_at)}>{relativeTime(execution.started_at ?? execution.created_at, now)}</td>
       <td className={running ? "monitor-running-text" : undefined}>
         {formatDuration(execution.started_at, execution.completed_at, now)}

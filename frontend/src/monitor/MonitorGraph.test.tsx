@@ -57,6 +57,17 @@ describe("MonitorGraph", () => {
     expect(screen.queryByTestId("monitor-node-attempts-join")).not.toBeInTheDocument();
   });
 
+  it("marks a replay's steps answered from a mock or the recording", async () => {
+    const replay = execution([task("send_welcome", { mocked: true }), task("check_plan")], { is_replay: true });
+    render(
+      <div style={{ width: 1000, height: 500 }}>
+        <MonitorGraph steps={SIGNUP_STEPS} tasks={replay.task_executions} selectedKey={null} onSelect={vi.fn()} />
+      </div>,
+    );
+    expect(await screen.findByTestId("monitor-node-mocked-send_welcome")).toHaveTextContent("mocked");
+    expect(screen.queryByTestId("monitor-node-mocked-check_plan")).not.toBeInTheDocument();
+  });
+
   it("selects the clicked step", async () => {
     const onSelect = renderGraph();
     fireEvent.click(await screen.findByTestId("monitor-node-crm_pro"));

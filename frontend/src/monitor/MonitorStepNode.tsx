@@ -37,6 +37,8 @@ export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }:
           {data.code?.start && <span className="monitor-node-start" title="The step a run starts at">start</span>}
           {data.edited && <span className="monitor-node-edited" data-testid={`monitor-node-edited-${data.step.key}`}
                                 title="This run uses an edited config for this step (edit and resume)">edited</span>}
+          {data.mocked && <span className="monitor-node-mocked" data-testid={`monitor-node-mocked-${data.step.key}`}
+                                title="A replay's step answered from a mock or the original run's output: not run">mocked</span>}
         </div>
       </div>
       {attempts > 0 && (

@@ -77,6 +77,7 @@ export function StepPanel({ executionId, step, stepKey, attempts, logs, now, onC
                       <StatusBadge status={attempt.status} />
                       <strong>#{attempt.attempt_number}</strong>
                       {attempt.visit > 1 && <span className="muted small">visit {attempt.visit}</span>}
+                      {attempt.mocked && <span className="badge fp-mocked" title="A replay's attempt answered from a mock or the original's output: not run">mocked</span>}
                       {attempt.workflow_version != null && <span className="muted small" title="The workflow version this attempt ran">v{attempt.workflow_version}</span>}
                       <span className="spacer" />
                       <span className="muted small">{shortTime(attempt.started_at ?? attempt.queued_at ?? attempt.created_at)}</span>

@@ -97,6 +97,7 @@ export function monitorFlow(steps: VersionStep[], tasks: TaskExecution[], moves?
       status: stepStatus(summaries, node.id),
       attempts: summaries.get(node.id)?.tried ?? 0,
       visits: summaries.get(node.id)?.visits ?? 0,
+      mocked: summaries.get(node.id)?.latest?.mocked ?? false,
     },
   }));
   const edges = flow.edges.map((edge) => {

@@ -30,12 +30,13 @@ export function useExecutionList(filters: ListFilters, options: { poll?: number 
   });
 }
 
-export function useExecution(id: string, options: { poll?: number | false } = {}) {
+export function useExecution(id: string, options: { poll?: number | false; enabled?: boolean } = {}) {
   return useQuery({
     queryKey: executionKeys.detail(id),
     queryFn: () => api.get<ExecutionDetail>(`executions/${id}/`),
     staleTime: 1_000,
     refetchInterval: options.poll ?? false,
+    enabled: options.enabled ?? true,
   });
 }
 
@@ -94,6 +95,16 @@ export function useExecutionAction(id: string, action: ExecutionAction) {
       void client.invalidateQueries({ queryKey: executionKeys.logs(id) });
       void client.invalidateQueries({ queryKey: executionKeys.lists() });
     },
+  });
+}
+
+/** Replay a finished run as a dry run (POST .../replay/): answers the new run (a replay of `id`). */
+export function useReplay(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { version: "original" | "latest" | number; mocks: Record<string, Record<string, unknown>> }) =>
+      api.post<ExecutionDetail>(`executions/${id}/replay/`, body),
+    onSuccess: () => void client.invalidateQueries({ queryKey: executionKeys.lists() }),
   });
 }
 

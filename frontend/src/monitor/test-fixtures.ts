@@ -35,6 +35,7 @@ export function task(step_key: string, extra: Partial<TaskExecution> = {}): Task
     completed_at: "2026-01-01T10:00:02Z",
     wake_at: null,
     worker_id: "worker-1",
+    mocked: false,
     ...extra,
   };
 }
@@ -63,6 +64,8 @@ export function execution(tasks: TaskExecution[], extra: Partial<ExecutionDetail
     scheduled_at: null,
     started_at: "2026-01-01T10:00:00Z",
     completed_at: null,
+    replay_of: null,
+    is_replay: false,
     task_executions: tasks,
     overrides: {},
     overridden_by: null,

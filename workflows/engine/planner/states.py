@@ -142,6 +142,11 @@ ACTION_SOURCES: dict[str, frozenset[str]] = {
 # graph with configs (docs/adr/0025-rerun-from-a-step-and-edit-and-resume.md).
 DESIGNED_ONLY_ACTIONS = frozenset({"edit", "rerun"})
 
+# Actions that leave the run as it is and start something new from it, allowed once the run is over:
+# "replay" (a dry run of it, services.execution_replay; docs/adr/0026).
+FINISHED_RUN_ACTIONS = ("replay",)
+ALL_EXECUTION_ACTIONS = (*EXECUTION_ACTIONS, *FINISHED_RUN_ACTIONS)
+
 TABLES = {"execution": EXECUTION_TRANSITIONS, "task": TASK_TRANSITIONS}
 
 # The event each transition emits, by (kind, target status). The names are read by the UI, the
@@ -199,11 +204,12 @@ def event_of(kind: str, status: str, *, created: bool = False) -> str:
 
 
 def allowed_actions(status: str, *, code: bool = False) -> list[str]:
-    """The actions (EXECUTION_ACTIONS) a run in `status` may take now, in the table's order; `code`:
-    the run is of a code workflow (no edit, no rerun)."""
-    return [action for action, target in EXECUTION_ACTIONS.items()
-            if is_allowed("execution", status, target) and status in ACTION_SOURCES.get(action, {status})
-            and not (code and action in DESIGNED_ONLY_ACTIONS)]
+    """The actions a run in `status` may take now: EXECUTION_ACTIONS in the table's order (`code`: the
+    run is of a code workflow: no edit, no rerun), then FINISHED_RUN_ACTIONS once the run is over."""
+    moves = [action for action, target in EXECUTION_ACTIONS.items()
+             if is_allowed("execution", status, target) and status in ACTION_SOURCES.get(action, {status})
+             and not (code and action in DESIGNED_ONLY_ACTIONS)]
+    return moves + (list(FINISHED_RUN_ACTIONS) if status in EXECUTION_TERMINAL else [])
 
 
 def check_action(status: str, action: str, *, code: bool = False) -> None:
