@@ -123,7 +123,7 @@ def test_a_code_run_is_neither_rerun_from_a_step_nor_edited(staff):
     assert failed.status == E.FAILED
     edit = staff.post(f"/api/v1/executions/{failed.id}/retry/", {"overrides": {"input": {"order_id": 5}}}, format="json")
     assert edit.status_code == 409 and "code workflow" in edit.data["message"]
-    assert staff.get(f"/api/v1/executions/{failed.id}/").data["allowed_actions"] == ["retry", "cancel"]
+    assert staff.get(f"/api/v1/executions/{failed.id}/").data["allowed_actions"] == ["retry", "cancel", "replay"]
 
 
 def test_an_event_posted_to_the_api_reaches_a_waiting_code_run(staff):

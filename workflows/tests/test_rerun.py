@@ -49,7 +49,7 @@ def failing_c(user) -> Workflow:
 
 def test_a_completed_run_reruns_from_a_step_and_only_downstream_runs_again(api, user, sync_executor):
     detail = run(api, sync_executor, chain(user))
-    assert detail["status"] == E.COMPLETED and detail["allowed_actions"] == ["rerun"]
+    assert detail["status"] == E.COMPLETED and detail["allowed_actions"] == ["rerun", "replay"]
     outputs_before = {r["step_key"]: r["output_data"] for r in detail["task_executions"]}
     answer = api.post(f"/api/v1/executions/{detail['id']}/rerun/", {"from_step": "c"}, format="json")
     assert answer.status_code == 200, answer.data

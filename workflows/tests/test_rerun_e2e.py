@@ -70,7 +70,7 @@ def test_rerun_from_a_step_runs_exactly_it_and_its_descendants_again(workers, cl
                                record("d", "d", "b"), record("e", "e", "c", "d"), record("f", "f", "a")])
     run = client.post(f"/api/v1/workflows/{workflow['id']}/run/", {"input_data": {"n": 1}}, format="json").data
     first = ended(client, run["id"])
-    assert first["status"] == E.COMPLETED and first["allowed_actions"] == ["rerun"]
+    assert first["status"] == E.COMPLETED and first["allowed_actions"] == ["rerun", "replay"]
 
     answer = client.post(f"/api/v1/executions/{run['id']}/rerun/", {"from_step": "b"}, format="json")
     assert answer.status_code == 200, answer.data
