@@ -156,7 +156,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         workflow = self.get_object()
         data = s.TestRunInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        execution = pinned_data.execution_test_run(workflow=workflow, user=request.user, **data.validated_data)
+        execution = services.execution_test_run(workflow=workflow, user=request.user, **data.validated_data)
         return _run_response(_detail(execution.pk), True)
 
     @extend_schema(methods=["GET"], operation_id="workflows_steps_list", filters=False,

@@ -1,7 +1,7 @@
 """A workflow's pinned data: the designer's sample run input and each step's recorded input and
 output, kept per workflow (n8n's pinned data) for "Test this step", the Run dialog and a test run.
 
-The engine never reads it: a test run (`execution_test_run`, started from the designer) has the
+The engine never reads it: a test run (services/test_runs.py, started from the designer) has the
 pinned outputs copied into it at its start, so a triggered run (webhook, schedule, the API's /run/)
 cannot answer from a pin and a later edit of the pins does not change a test run in flight
 (docs/adr/0029-pinned-data-for-the-designer.md, docs/adr/0031-test-run-with-pinned-data.md).
@@ -18,9 +18,8 @@ from django.db import transaction
 from ..bounds import STEP_KEY_PATTERN, max_workflow_steps
 from ..errors import InvalidInput
 from ..engine import definition as definitions
-from ..models import PinnedData, TriggerSource, Workflow, WorkflowExecution
+from ..models import PinnedData, Workflow
 from .definitions import check_storable
-from .executions import StartItem, executions_start
 
 EMPTY: dict = {"input": {}, "steps": {}, "source_execution": None}
 STEP_FIELDS = ("input", "output")
@@ -89,17 +88,3 @@ def pinned_outputs(*, workflow: Workflow) -> dict:
     pins = pinned_data_get(workflow=workflow)["steps"]
     return {key: pin["output"] for key, pin in pins.items() if key in steps and "output" in pin}
 
-
-def execution_test_run(*, workflow: Workflow, input_data: dict | None = None, user=None,
-                       max_retries: int | None = None) -> WorkflowExecution:
-    """Start a test run with pinned data: a run of the workflow's current version (checked and bounded
-    as any start: active workflow, input within the payload limit) whose steps with a pinned output
-    answer from it (`mocked: true`, never run) and whose other steps run for real. The pins are read
-    now and kept on the run (`replay_mocks`, `test_run`), so editing them later does not change it.
-    Triggered by `manual`; not counted by the metrics, the alerts nor a bulk retry (`.real()`)."""
-    mocks = pinned_outputs(workflow=workflow) if workflow.version else {}
-    [(execution, _)] = executions_start(
-        workflow=workflow, items=[StartItem(input_data, None)], triggered_by=TriggerSource.MANUAL, user=user,
-        max_retries=max_retries, fields={"replay_mocks": mocks, "test_run": True},
-        said=f" as a test run, {len(mocks)} step(s) pinned")
-    return execution
