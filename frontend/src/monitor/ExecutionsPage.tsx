@@ -177,6 +177,9 @@ function ExecutionRow({ execution, selected, onToggle, onOpen, now }: {
           <Link to={`/executions/${execution.replay_of}`} className="badge fp-replay" title="A dry run of this run"
                 onClick={(event) => event.stopPropagation()}>replay of #{execution.replay_of.slice(0, 8)}</Link>
         )}
+        {execution.test_run && (
+          <span className="badge fp-replay" title="Pinned steps answered from their pins, the rest ran for real">test run with pins</span>
+        )}
       </td>
       <td title={formatTime(execution.started_at ?? execution.created_at)}>{relativeTime(execution.started_at ?? execution.created_at, now)}</td>
       <td className={running ? "monitor-running-text" : undefined}>
