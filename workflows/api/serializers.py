@@ -567,7 +567,9 @@ class BulkRerunSerializer(serializers.Serializer):
                                      help_text="As retry-failed: failed runs whose current attempt of it failed.")
     error_contains = serializers.CharField(max_length=500, required=False, allow_blank=True,
                                            help_text="As retry-failed: failed runs whose failed step's error contains it.")
-    dry_run = serializers.BooleanField(required=False, default=False)
+    dry_run = serializers.BooleanField(required=False, default=False, help_text=(
+        "Change nothing: answer the runs that would be rerun (`execution_ids`, `count`) and those their version "
+        "refuses (`refused`: a code workflow's, no such step), the preview the executions list shows."))
 
 
 class BulkRerunResultSerializer(serializers.Serializer):

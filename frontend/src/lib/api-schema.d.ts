@@ -1377,7 +1377,10 @@ export interface components {
             step_key?: string;
             /** @description As retry-failed: failed runs whose failed step's error contains it. */
             error_contains?: string;
-            /** @default false */
+            /**
+             * @description Change nothing: answer the runs that would be rerun (`execution_ids`, `count`) and those their version refuses (`refused`: a code workflow's, no such step), the preview the executions list shows.
+             * @default false
+             */
             dry_run: boolean;
         };
         BulkRerunResult: {
