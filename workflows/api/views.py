@@ -246,8 +246,8 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
     @extend_schema(methods=["PUT"], operation_id="workflows_pinned_data_update", request=s.PinnedDataSerializer,
                    responses=s.PinnedDataSerializer, summary="Replace the workflow's pinned data",
                    description="The designer's sample input and each step's pinned input and output, used by "
-                               "\"Test this step\", the Run dialog and a test run (POST .../test-run/); never by any other "
-                               "run (triggered or not). "
+                               "\"Test this step\", the Run dialog and a test run (POST .../test-run/); "
+                               "never by any other run (triggered or not). "
                                "Bounded (FLOWPILOT_MAX_PINNED_DATA_BYTES): a larger or malformed body is a 400 "
                                "and changes nothing. Not part of the versioned definition nor of an export.")
     @extend_schema(methods=["DELETE"], operation_id="workflows_pinned_data_destroy", request=None,

@@ -1,8 +1,9 @@
 """The engine's side of a mocked run, a replay (docs/adr/0026-replay-as-a-dry-run.md) or a test run
-with pinned data (docs/adr/0031-test-run-with-pinned-data.md): before its attempt runs, ask the
-planner's rule (planner/replay.py) how it is answered, reading the original run's recorded output
-only when the rule needs it. One seam: the orchestrator calls `answer_in_replay` for every attempt,
-and runs the handler only when it answers None (always for a real run).
+with pinned data (docs/adr/0031-test-run-with-pinned-data-and-bulk-rerun-in-the-ui.md): before its
+attempt runs, ask the planner's rule (planner/replay.py) how it is answered, reading the original
+run's recorded output only when the rule needs it. One seam: the orchestrator calls
+`answer_in_replay` for every attempt, and runs the handler only when it answers None (always for a
+real run).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ output, kept per workflow (n8n's pinned data) for "Test this step", the Run dial
 The engine never reads it: a test run (services/test_runs.py, started from the designer) has the
 pinned outputs copied into it at its start, so a triggered run (webhook, schedule, the API's /run/)
 cannot answer from a pin and a later edit of the pins does not change a test run in flight
-(docs/adr/0029-pinned-data-for-the-designer.md, docs/adr/0031-test-run-with-pinned-data.md).
+(docs/adr/0029-pinned-data-for-the-designer.md,
+docs/adr/0031-test-run-with-pinned-data-and-bulk-rerun-in-the-ui.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""A test run with pinned data (docs/adr/0031-test-run-with-pinned-data.md): a run of the workflow's
-current version started from the designer, whose steps with a pinned output answer from it
-(workflows/engine/replay.py, the replay's seam) and whose other steps run for real."""
+"""A test run with pinned data: a run of the workflow's current version started from the designer,
+whose steps with a pinned output answer from it (workflows/engine/replay.py, the replay's seam) and
+whose other steps run for real (docs/adr/0031-test-run-with-pinned-data-and-bulk-rerun-in-the-ui.md)."""
 
 from __future__ import annotations
 

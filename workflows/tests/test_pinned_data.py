@@ -172,8 +172,8 @@ def test_a_failed_test_run_is_not_picked_by_retry_failed(api, server, allow_loop
     flow = api.post("/api/v1/workflows/", crm_flow(server.url), format="json").data
     pins = {"steps": {"crm": {"output": {"status_code": 201, "body": {"id": "x"}}}}}
     api.put(f"/api/v1/workflows/{flow['id']}/pinned-data/", pins, format="json")
-    api.patch(f"/api/v1/workflows/{flow['id']}/steps/notify/", {"config": {"method": "POST", "url": f"{server.url}/status/500"}},
-              format="json")
+    failing = {"config": {"method": "POST", "url": f"{server.url}/status/500"}}
+    assert api.patch(f"/api/v1/workflows/{flow['id']}/steps/notify/", failing, format="json").status_code == 200
     run = api.post(f"/api/v1/workflows/{flow['id']}/test-run/", {}, format="json").data
     sync_executor.drain()
     assert api.get(f"/api/v1/executions/{run['id']}/").data["status"] == "failed"

@@ -1,5 +1,5 @@
-"""A mocked run's one rule (docs/adr/0026-replay-as-a-dry-run.md, docs/adr/0031-test-run-with-pinned-data.md):
-how a step of a replay or of a test run is answered.
+"""A mocked run's one rule: how a step of a replay (docs/adr/0026-replay-as-a-dry-run.md) or of a test
+run (docs/adr/0031-test-run-with-pinned-data-and-bulk-rerun-in-the-ui.md) is answered.
 
 A step with a mock (the user's, or the pinned output of a test run) answers with it. In a replay, a
 step with side effects answers with the original run's recorded output else is refused (it fails,
