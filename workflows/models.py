@@ -223,7 +223,12 @@ class WorkflowExecution(models.Model):
     replay_mocks = models.JSONField(
         null=True, blank=True,
         help_text="Set on a replay only (empty for a real run): the outputs the user gave by step key. A replay's "
-                  "steps with side effects answer from these, else from the original run's output, never for real.")
+                  "steps with side effects answer from these, else from the original run's output, never for real. "
+                  "On a test run: the workflow's pinned outputs frozen at its start, by step key.")
+    test_run = models.BooleanField(
+        default=False,
+        help_text="A test run with pinned data (docs/adr/0031): its steps with a pinned output (replay_mocks) "
+                  "answer from it; every other step runs for real.")
     created_at = models.DateTimeField(auto_now_add=True)
     scheduled_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -257,8 +262,8 @@ class WorkflowExecution(models.Model):
     @property
     def is_replay(self) -> bool:
         """A dry run of another run: its steps with side effects never run for real (even once its
-        original is deleted)."""
-        return self.replay_mocks is not None
+        original is deleted). A test run is not one (its unpinned steps run for real)."""
+        return self.replay_mocks is not None and not self.test_run
 
 
 class TaskExecution(models.Model):

@@ -1,14 +1,15 @@
 // Edit and resume, then rerun from here, in real headless chromium against `make run`'s server: a run
 // whose CRM step answered 500 is resumed with its CRM config corrected for this run only (the
-// workflow is not changed), then re-opened from its first step. workflows/tests/test_browser.py
+// workflow is not changed), then re-opened from its first step, then rerun from its CRM step in bulk
+// from the executions list (selected, dry-run preview, rerun). workflows/tests/test_browser.py
 // checks on the server what the browser did.
-// Environment: BASE_URL, FP_USERNAME, FP_PASSWORD, RUN_ID, RECEIVER_URL, CHROMIUM, ARTIFACTS.
+// Environment: BASE_URL, FP_USERNAME, FP_PASSWORD, RUN_ID, WORKFLOW_ID, RECEIVER_URL, CHROMIUM, ARTIFACTS.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
 import { launch, login, screenshot } from "./browser.mjs";
 
-const { RUN_ID, RECEIVER_URL } = process.env;
+const { RUN_ID, WORKFLOW_ID, RECEIVER_URL } = process.env;
 let session;
 
 before(async () => {
@@ -54,6 +55,17 @@ test("edit the failed step's config and resume; rerun from the first step", asyn
   await page.locator(".monitor-header .badge.status-completed").waitFor({ timeout: 30_000 });
   await dismissToasts(page);
   await screenshot(page, "rerun-from-here");
+
+  // Bulk: select the run in the list, choose the step, see the dry run's count, rerun.
+  await page.goto(`/executions?workflow=${WORKFLOW_ID}`);
+  await page.getByTestId(`execution-row-${RUN_ID}`).getByLabel("Select").check();
+  await page.getByRole("button", { name: "Rerun from step… (1)" }).click();
+  const bulk = page.getByRole("dialog");
+  await bulk.getByLabel("From step").selectOption("crm");
+  await bulk.getByTestId("bulk-rerun-preview").getByText("1 execution will rerun from crm").waitFor();
+  await screenshot(page, "bulk-rerun-preview");
+  await bulk.getByRole("button", { name: "Rerun 1" }).click();
+  await page.locator(".toast").getByText("Rerun 1 execution.").waitFor();
 
   assert.deepEqual(problems.filter((p) => !p.includes("WebSocket")), [], "no page errors");
 });

@@ -4,6 +4,7 @@ from datetime import timezone
 
 import django_filters
 from django import forms
+from django.db.models import Q
 from django_filters.fields import IsoDateTimeField
 
 from .. import selectors
@@ -37,13 +38,18 @@ class ExecutionFilter(django_filters.FilterSet):
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     idempotency_key = django_filters.CharFilter()
     replay_of = django_filters.UUIDFilter(field_name="replay_of_id", help_text="The replays of this run.")
-    is_replay = django_filters.BooleanFilter(field_name="replay_mocks", lookup_expr="isnull", exclude=True,
-                                             help_text="true: replays only; false: real runs only.")
+    is_replay = django_filters.BooleanFilter(method="filter_is_replay",
+                                             help_text="true: replays only; false: all but replays.")
+    test_run = django_filters.BooleanFilter(help_text="true: test runs with pinned data only; false: all but those.")
 
     class Meta:
         model = WorkflowExecution
         fields = ["workflow", "status", "triggered_by", "created_after", "created_before", "idempotency_key",
-                  "replay_of", "is_replay"]
+                  "replay_of", "is_replay", "test_run"]
+
+    def filter_is_replay(self, queryset, name, value):
+        replays = Q(replay_mocks__isnull=False, test_run=False)
+        return queryset.filter(replays) if value else queryset.exclude(replays)
 
     def filter_queryset(self, queryset):
         """The declared filters, then ?search.<name>=<value> (any number of names, so not declared:

@@ -361,6 +361,18 @@ class RunInputSerializer(serializers.Serializer):
         return value
 
 
+class TestRunInputSerializer(serializers.Serializer):
+    input_data = serializers.JSONField(required=False, default=dict, help_text="The run's input: a JSON object.")
+    max_retries = serializers.IntegerField(
+        min_value=0, max_value=bounds.MAX_RETRIES, required=False, allow_null=True, default=None,
+        help_text="This run's retries of each step that sets none of its own, in place of the workflow's default.")
+
+    def validate_input_data(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be a JSON object")
+        return value
+
+
 class ExecutionCreateSerializer(RunInputSerializer):
     workflow_id = serializers.PrimaryKeyRelatedField(queryset=Workflow.objects.none())
 
@@ -420,13 +432,16 @@ class ExecutionSerializer(serializers.ModelSerializer):
     is_replay = serializers.BooleanField(read_only=True, help_text=(
         "A dry run of another run: its steps with side effects answered from mocks or recordings, never run "
         "(true even when the original was deleted since)."))
+    test_run = serializers.BooleanField(read_only=True, help_text=(
+        "A test run with pinned data (POST /workflows/<id>/test-run/): its steps with a pinned output answered "
+        "from it (mocked), the others run for real; not counted by the metrics, alerts or bulk retry."))
 
     class Meta:
         model = WorkflowExecution
         fields = ["id", "workflow", "workflow_name", "workflow_version", "status", "allowed_actions",
                   "idempotency_key", "input_data", "output_data", "error_message", "error_details", "retry_count",
                   "max_retries", "triggered_by", "triggered_by_user", "concurrency_key", "search", "created_at",
-                  "scheduled_at", "started_at", "completed_at", "replay_of", "is_replay"]
+                  "scheduled_at", "started_at", "completed_at", "replay_of", "is_replay", "test_run"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(ALL_EXECUTION_ACTIONS))))
@@ -552,7 +567,9 @@ class BulkRerunSerializer(serializers.Serializer):
                                      help_text="As retry-failed: failed runs whose current attempt of it failed.")
     error_contains = serializers.CharField(max_length=500, required=False, allow_blank=True,
                                            help_text="As retry-failed: failed runs whose failed step's error contains it.")
-    dry_run = serializers.BooleanField(required=False, default=False)
+    dry_run = serializers.BooleanField(required=False, default=False, help_text=(
+        "Change nothing: answer the runs that would be rerun (`execution_ids`, `count`) and those their version "
+        "refuses (`refused`: a code workflow's, no such step), the preview the executions list shows."))
 
 
 class BulkRerunResultSerializer(serializers.Serializer):

@@ -144,6 +144,21 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
             triggered_by=run_source(request), user=request.user, max_retries=data.validated_data["max_retries"])
         return _run_response(_detail(execution.pk), created)
 
+    @extend_schema(request=s.TestRunInputSerializer, responses={201: s.ExecutionDetailSerializer},
+                   summary="Start a test run with the workflow's pinned data",
+                   description="A run of the current version (`test_run: true`, triggered_by `manual`) in which each "
+                               "step with a pinned output answers from it without running (`mocked: true` on its "
+                               "attempt) and every other step runs for real. The pins are read now and kept with "
+                               "the run. Bounded like a start (input within FLOWPILOT_MAX_PAYLOAD_BYTES; 409 unless "
+                               "the workflow is active). Not counted by the metrics, alerts or bulk retry.")
+    @action(detail=True, methods=["post"], url_path="test-run")
+    def test_run(self, request, pk=None):
+        workflow = self.get_object()
+        data = s.TestRunInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        execution = services.execution_test_run(workflow=workflow, user=request.user, **data.validated_data)
+        return _run_response(_detail(execution.pk), True)
+
     @extend_schema(methods=["GET"], operation_id="workflows_steps_list", filters=False,
                    responses=s.StepOutputSerializer(many=True), summary="The workflow's steps (the whole list, not paged)")
     @extend_schema(methods=["POST"], operation_id="workflows_steps_create", request=s.StepInputSerializer,
@@ -231,7 +246,8 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
     @extend_schema(methods=["PUT"], operation_id="workflows_pinned_data_update", request=s.PinnedDataSerializer,
                    responses=s.PinnedDataSerializer, summary="Replace the workflow's pinned data",
                    description="The designer's sample input and each step's pinned input and output, used by "
-                               "\"Test this step\" and the Run dialog; never by a run (triggered or not). "
+                               "\"Test this step\", the Run dialog and a test run (POST .../test-run/); "
+                               "never by any other run (triggered or not). "
                                "Bounded (FLOWPILOT_MAX_PINNED_DATA_BYTES): a larger or malformed body is a 400 "
                                "and changes nothing. Not part of the versioned definition nor of an export.")
     @extend_schema(methods=["DELETE"], operation_id="workflows_pinned_data_destroy", request=None,

@@ -3,7 +3,7 @@
 definitions.py: workflows and their graphs (save, check, activate, delete); executions.py: runs
 (start, retry, cancel, signal, bulk retry); overrides.py: edit and resume (a retry's overrides);
 reruns.py: rerun a finished run from a step (one or in bulk); replays.py: a finished run replayed as a
-dry run. Shared reads are workflows/selectors.py.
+dry run; test_runs.py: a test run with the workflow's pinned data. Shared reads are workflows/selectors.py.
 """
 
 from .definitions import (
@@ -39,11 +39,12 @@ from .executions import (
     executions_start,
 )
 from .replays import REPLAY_VERSIONS, execution_replay
+from .test_runs import execution_test_run
 from .reruns import BulkRerun, RERUN_STATUSES, execution_rerun, executions_rerun
 
 __all__ = [
     "BulkRerun", "RERUN_STATUSES", "execution_rerun", "executions_rerun",
-    "REPLAY_VERSIONS", "execution_replay",
+    "REPLAY_VERSIONS", "execution_replay", "execution_test_run",
     "BulkRetry", "RETRY_VERSIONS", "executions_retry", "retry_takeover", "workflow_duplicate", "workflow_archive",
     "StartItem", "UPSTREAM", "WORKFLOW_FIELDS", "check_editable", "check_storable", "execution_cancel", "execution_retry",
     "execution_signal", "execution_start", "executions_retry_failed", "executions_start", "step_add", "step_delete",

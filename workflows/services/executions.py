@@ -69,7 +69,8 @@ def execution_start(*, workflow: Workflow, input_data: dict | None = None, idemp
 def executions_start(*, workflow: Workflow, items: Sequence[StartItem], triggered_by: str = TriggerSource.API,
                      user=None, parent: tuple[TaskExecution, int] | None = None, scheduled_at=None,
                      field_of: Callable[[int], str] | None = None,
-                     max_retries: int | None = None) -> list[tuple[WorkflowExecution, bool]]:
+                     max_retries: int | None = None, fields: dict | None = None,
+                     said: str = "") -> list[tuple[WorkflowExecution, bool]]:
     """Start a run for each item, all or none, in one transaction: answers (execution, created) per
     item, in order. An item whose idempotency key already started a run (before, or earlier in the
     same list) answers that run. Every input is checked before anything is written; an item that is
@@ -78,7 +79,8 @@ def executions_start(*, workflow: Workflow, items: Sequence[StartItem], triggere
     The queries do not grow with the number of items: one lookup of the keys, one INSERT of the
     runs, one of their step rows, one UPDATE that starts them, one that queues their first steps
     (sent after commit together), one INSERT of their events. `field_of(i)`: how errors name item
-    i's input (default `inputs[i]`; `input_data` for a single item)."""
+    i's input (default `inputs[i]`; `input_data` for a single item). `fields`, `said`: as runs_create's
+    (a test run's flag and pins)."""
     if max_retries is not None and not 0 <= max_retries <= bounds.MAX_RETRIES:
         raise InvalidInput(f"max_retries must be between 0 and {bounds.MAX_RETRIES}",
                            fields={"max_retries": [f"must be between 0 and {bounds.MAX_RETRIES}"]})
@@ -117,7 +119,7 @@ def executions_start(*, workflow: Workflow, items: Sequence[StartItem], triggere
                 with transaction.atomic() if any(keys[i] for i in todo) else nullcontext():
                     created = runs_create(workflow, [(i, inputs[i], keys[i], key_values[i]) for i in todo],
                                       triggered_by=triggered_by, user=user, parent=parent, scheduled_at=scheduled_at,
-                                      max_retries=max_retries)
+                                      max_retries=max_retries, fields=fields, said=said)
             except IntegrityError:
                 if not any(keys[i] for i in todo):
                     raise

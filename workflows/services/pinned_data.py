@@ -1,8 +1,11 @@
 """A workflow's pinned data: the designer's sample run input and each step's recorded input and
-output, kept per workflow (n8n's pinned data) for "Test this step" and the Run dialog.
+output, kept per workflow (n8n's pinned data) for "Test this step", the Run dialog and a test run.
 
-Only the designer reads it: the engine never does, so a triggered run (webhook, schedule, the API)
-cannot answer from a pin (docs/adr/0029-pinned-data-for-the-designer.md).
+The engine never reads it: a test run (services/test_runs.py, started from the designer) has the
+pinned outputs copied into it at its start, so a triggered run (webhook, schedule, the API's /run/)
+cannot answer from a pin and a later edit of the pins does not change a test run in flight
+(docs/adr/0029-pinned-data-for-the-designer.md,
+docs/adr/0031-test-run-with-pinned-data-and-bulk-rerun-in-the-ui.md).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from django.db import transaction
 
 from ..bounds import STEP_KEY_PATTERN, max_workflow_steps
 from ..errors import InvalidInput
+from ..engine import definition as definitions
 from ..models import PinnedData, Workflow
 from .definitions import check_storable
 
@@ -74,4 +78,14 @@ def pinned_data_save(*, workflow: Workflow, data: object, user=None) -> dict:
 @transaction.atomic
 def pinned_data_clear(*, workflow: Workflow) -> None:
     PinnedData.objects.filter(workflow=workflow).delete()
+
+
+
+def pinned_outputs(*, workflow: Workflow) -> dict:
+    """The pinned outputs of the steps of the workflow's current version, by step key (a pin of a
+    step the version no longer has, or a pin with an input only, is left out)."""
+    steps = definitions.for_version(definitions.version_id(workflow.pk, workflow.version)).steps \
+        if workflow.version else {}
+    pins = pinned_data_get(workflow=workflow)["steps"]
+    return {key: pin["output"] for key, pin in pins.items() if key in steps and "output" in pin}
 

@@ -18,6 +18,16 @@ from ..errors import Conflict, InvalidInput
 from ..models import TaskExecution, WorkflowExecution
 
 
+def check_rerun(definition, status: str, from_step: str) -> None:
+    """What refuses a rerun from `from_step` before the run's attempts are read: Conflict for a run that
+    has not ended or a code workflow's, InvalidInput for a step its version does not have."""
+    check_action(status, "rerun", code=definition.kind == "code")
+    if from_step not in definition.steps:
+        raise InvalidInput(f"from_step: {from_step!r} is not a step of this run's version "
+                           f"(v{definition.number})", fields={"from_step": [
+                               f"not a step of v{definition.number}; its steps: {', '.join(definition.steps)}"]})
+
+
 def execution_rerun(*, execution: WorkflowExecution, from_step: str, user=None) -> WorkflowExecution:
     """Re-open a finished (completed, failed or cancelled) run at `from_step` (planner/rerun.py):
     a new attempt for it and each of its descendants that ended, and for each failed or cancelled
@@ -27,11 +37,7 @@ def execution_rerun(*, execution: WorkflowExecution, from_step: str, user=None) 
     with locked_run(execution.pk, advance=False) as run:  # admission starts (and advances) it, or it waits
         execution, events = run.execution, run.events
         definition = definitions.for_version(execution.workflow_version_id)
-        check_action(execution.status, "rerun", code=definition.kind == "code")
-        if from_step not in definition.steps:
-            raise InvalidInput(f"from_step: {from_step!r} is not a step of this run's version "
-                               f"(v{definition.number})", fields={"from_step": [
-                                   f"not a step of v{definition.number}; its steps: {', '.join(definition.steps)}"]})
+        check_rerun(definition, execution.status, from_step)
         attempts = current_attempts(execution.pk)
         plan = reopen(definition.graph, {key: row.status for key, row in attempts.items()}, from_step)
         if plan.problems:
@@ -76,7 +82,9 @@ def executions_rerun(*, executions, from_step: str, status: str | None = None, s
     have ended (of `status` only, if given), or, with `step_key` / `error_contains`, the failed runs
     retry-failed would select. At most bounds.max_bulk_rerun() runs: a larger selection is refused
     whole (InvalidInput), never cut. A run that cannot be rerun (a code workflow's, one whose version
-    has no such step, one re-opened meanwhile) is named in `refused`; the others are rerun."""
+    has no such step, one re-opened meanwhile) is named in `refused`; the others are rerun. A dry run
+    answers the runs that would be rerun and those their version refuses (a code workflow's, no such
+    step), without changing anything (a run's own state is checked only when it is rerun)."""
     if status is not None and status not in RERUN_STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(RERUN_STATUSES)}",
                            fields={"status": [f"must be one of {', '.join(RERUN_STATUSES)}"]})
@@ -86,13 +94,23 @@ def executions_rerun(*, executions, from_step: str, status: str | None = None, s
         selected = executions.filter(status__in=[status] if status else RERUN_STATUSES)
     if status is not None:
         selected = selected.filter(status=status)
-    ids = list(selected.order_by("created_at").values_list("pk", flat=True)[:bounds.max_bulk_rerun() + 1])
+    rows = list(selected.order_by("created_at").values_list("pk", "workflow_version_id", "status")
+                [:bounds.max_bulk_rerun() + 1])
+    ids = [row[0] for row in rows]
     if len(ids) > bounds.max_bulk_rerun():
         raise InvalidInput(f"the selection has more than {bounds.max_bulk_rerun()} runs; a bulk rerun takes at most "
                            f"{bounds.max_bulk_rerun()}: narrow it (execution_ids, workflow_id, status, step_key)",
                            fields={"execution_ids": [f"at most {bounds.max_bulk_rerun()} runs"]})
-    if dry_run:
-        return BulkRerun(ids, {})
+    if dry_run:  # what the versions refuse (checked once per version and status); the rest would be rerun
+        said: dict = {}
+        for version_id, status_now in {(row[1], row[2]) for row in rows}:
+            try:
+                check_rerun(definitions.for_version(version_id), status_now, from_step)
+            except (Conflict, InvalidInput) as exc:
+                said[version_id, status_now] = exc.message
+        refused = {pk: said[version_id, status_now] for pk, version_id, status_now in rows
+                   if (version_id, status_now) in said}
+        return BulkRerun([pk for pk in ids if pk not in refused], refused)
     rerun, refused = [], {}
     for execution_id in ids:
         try:

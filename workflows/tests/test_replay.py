@@ -239,3 +239,12 @@ def test_a_run_not_finished_is_a_409_and_another_users_run_a_404(api, other_user
     api.force_authenticate(other_user)
     assert api.post(f"/api/v1/executions/{run['id']}/replay/", {}, format="json").status_code == 404
     assert replays_of(run["id"]) == 0 and not TaskExecution.objects.filter(mocked=True).exists()
+
+
+def test_in_a_test_run_a_pin_answers_and_every_other_step_runs_even_with_side_effects():
+    pins = {"crm": {"id": 7}}
+    assert rule.answer(step_key="crm", side_effects=True, mocks=pins, test_run=True) == \
+        rule.ReplayAnswer(output={"id": 7}, source=rule.PIN)
+    assert rule.answer(step_key="slack", side_effects=True, mocks=pins, test_run=True) == rule.RUN
+    assert rule.answer(step_key="shape", side_effects=False, mocks=pins, test_run=True) == rule.RUN
+    assert not rule.needs_recording(step_key="slack", side_effects=True, mocks=pins, test_run=True)

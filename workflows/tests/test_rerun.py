@@ -117,6 +117,12 @@ def test_bulk_rerun_takes_a_selection_or_filters_and_is_bounded(api, user, sync_
     too_many = api.post("/api/v1/executions/rerun/", {"from_step": "d"}, format="json")
     assert too_many.status_code == 400 and "at most 3" in too_many.data["message"]
     settings.FLOWPILOT_MAX_BULK_RERUN = 4
+    # The dry run previews what the versions refuse, with why (what the UI shows before rerunning).
+    preview = api.post("/api/v1/executions/rerun/", {"from_step": "d", "status": "completed", "dry_run": True},
+                       format="json")
+    assert preview.data["count"] == 3 and sorted(preview.data["execution_ids"]) == sorted(runs)
+    assert list(preview.data["refused"]) == [solo] and "not a step" in preview.data["refused"][solo]
+    assert attempts(api.get(f"/api/v1/executions/{runs[0]}/").data)["d"] == 1
     done = api.post("/api/v1/executions/rerun/", {"from_step": "d", "status": "completed"}, format="json")
     assert done.status_code == 200, done.data
     assert done.data["rerun"] == 3 and sorted(done.data["execution_ids"]) == sorted(runs)

@@ -17,6 +17,7 @@ import { useTriggers } from "@/hooks/use-triggers";
 import { useWorkflow, useWorkflowMutations, versionsKey, workflowKey } from "@/hooks/use-workflow";
 import { api, ApiError } from "@/lib/api";
 import { codeToFlow, NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
+import { pinnedOutputKeys } from "@/lib/pins";
 import { toast } from "@/lib/toast";
 import { DRAFT_TRIGGER, type TriggerKind } from "@/lib/triggers";
 import type { Limits, StepType, Workflow, WorkflowVersion } from "@/lib/types";
@@ -84,10 +85,11 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const flow = useReactFlow();
-  const { save, activate, run } = useWorkflowMutations(workflow.id);
+  const { save, activate, run, testRun } = useWorkflowMutations(workflow.id);
   useServerValidation(store, workflow.id);
   const pins = usePinnedData(workflow.id, store);
   const pinnedInput = useDesigner((s) => s.pins?.input);
+  const allPins = useDesigner((s) => s.pins);
   const [searchParams] = useSearchParams();
   const debugRun = searchParams.get("execution");
   const leaving = useRef(false); // set when the designer itself moves on (a run resumed): no prompt
@@ -186,11 +188,11 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
   const doRun = useCallback(async (input: Record<string, unknown>, plan: RunPlan) => {
     if (plan.save && !(await doSave())) throw new Error("The workflow was not saved; fix what is shown and try again.");
     if (plan.activate && !(await doActivate())) throw new Error("The workflow could not be activated.");
-    const execution = await run.mutateAsync(input);
+    const execution = await (plan.testRun ? testRun : run).mutateAsync(input);
     setOpen(null);
-    toast("Run started");
+    toast(plan.testRun ? "Test run with pinned data started" : "Run started");
     navigate(`/executions/${execution.id}`);
-  }, [doSave, doActivate, run, navigate]);
+  }, [doSave, doActivate, run, testRun, navigate]);
 
   const addType = useCallback((type: StepType, position?: { x: number; y: number }) => {
     const s = store.getState();
@@ -300,6 +302,8 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
 
   // The Run dialog starts from the last input run here (it keeps that), else the pinned input, else the sample.
   const runInput = pinnedInput && Object.keys(pinnedInput).length ? pinnedInput : sampleInput;
+  // The steps a test run answers from their pins (the dialog's option shows only when there are some).
+  const pinnedSteps = open === "run" ? pinnedOutputKeys(allPins, store.getState().nodes.map((n) => n.id)) : [];
 
   return (
     <PinsContext.Provider value={pins.save}>
@@ -343,7 +347,8 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
         </aside>
       </div>
       {open === "run" && (
-        <RunDialog workflowId={workflow.id} initialInput={runInput} dirty={dirty} active={workflow.status === "active"} onRun={doRun}
+        <RunDialog workflowId={workflow.id} initialInput={runInput} dirty={dirty} active={workflow.status === "active"}
+                   pinnedSteps={pinnedSteps} onRun={doRun}
                    onClose={() => setOpen(null)} />
       )}
       {open === "versions" && (

@@ -19,7 +19,7 @@ describe("the Run dialog remembers the last input per workflow", () => {
     await userEvent.click(first.input());
     await userEvent.paste('{"plan": "free", "n": 2}');
     await userEvent.click(screen.getByRole("button", { name: "Run" }));
-    expect(first.onRun).toHaveBeenCalledWith({ plan: "free", n: 2 }, { save: false, activate: false });
+    expect(first.onRun).toHaveBeenCalledWith({ plan: "free", n: 2 }, { save: false, activate: false, testRun: false });
     first.unmount();
 
     const again = open("w1", { plan: "pro" });
@@ -37,5 +37,38 @@ describe("the Run dialog remembers the last input per workflow", () => {
     expect(screen.getByRole("button", { name: "Run" })).toBeDisabled();
     dialog.unmount();
     expect(JSON.parse(open("w1", { a: 1 }).input().value)).toEqual({ a: 1 });
+  });
+});
+
+describe("a test run with pinned data", () => {
+  beforeEach(() => localStorage.clear());
+
+  function openWith(pinnedSteps: string[], onRun = vi.fn(async () => {})) {
+    render(<RunDialog workflowId="w1" initialInput={{}} dirty={false} active pinnedSteps={pinnedSteps} onRun={onRun}
+                      onClose={() => {}} />);
+    return onRun;
+  }
+
+  it("is offered, on by default, when steps have pinned outputs, and names them", async () => {
+    const onRun = openWith(["crm", "slack"]);
+    const option = screen.getByLabelText("Test run with pinned data") as HTMLInputElement;
+    expect(option.checked).toBe(true);
+    expect(screen.getByText("crm, slack")).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Test run" }));
+    expect(onRun).toHaveBeenCalledWith({}, { save: false, activate: false, testRun: true });
+  });
+
+  it("can be turned off for a normal run", async () => {
+    const onRun = openWith(["crm"]);
+    await userEvent.click(screen.getByLabelText("Test run with pinned data"));
+    expect(screen.getByText(/every step runs for real/)).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Run" }));
+    expect(onRun).toHaveBeenCalledWith({}, { save: false, activate: false, testRun: false });
+  });
+
+  it("is not offered without pins", () => {
+    openWith([]);
+    expect(screen.queryByLabelText("Test run with pinned data")).toBeNull();
+    expect(screen.getByRole("button", { name: "Run" })).toBeEnabled();
   });
 });

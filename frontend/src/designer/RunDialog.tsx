@@ -1,6 +1,8 @@
 /** Run the workflow with an input (JSON): prefilled with the input last run from this browser (kept per
  * workflow in localStorage), else the one given (the pinned input or metadata.sample_input). A run uses
- * the active version, so unsaved changes are saved first and a draft is activated first. */
+ * the active version, so unsaved changes are saved first and a draft is activated first. When steps have
+ * pinned outputs, "Test run with pinned data" (on by default) starts a test run in which those steps
+ * answer from their pins and the rest run for real (docs/adr/0031). */
 import { useState } from "react";
 
 import { ApiError } from "@/lib/api";
@@ -11,6 +13,7 @@ import { Dialog } from "./Dialog";
 export interface RunPlan {
   save: boolean;
   activate: boolean;
+  testRun: boolean;
 }
 
 interface RunDialogProps {
@@ -18,6 +21,8 @@ interface RunDialogProps {
   initialInput: Record<string, unknown>;
   dirty: boolean;
   active: boolean;
+  /** The keys of the steps with a pinned output: a test run answers them from their pins. */
+  pinnedSteps?: string[];
   onRun: (input: Record<string, unknown>, plan: RunPlan) => Promise<void>;
   onClose: () => void;
 }
@@ -33,15 +38,18 @@ export function parseRunInput(text: string): { value?: Record<string, unknown>; 
   return { value: value as Record<string, unknown> };
 }
 
-export function RunDialog({ workflowId, initialInput, dirty, active, onRun, onClose }: RunDialogProps) {
+export function RunDialog({ workflowId, initialInput, dirty, active, pinnedSteps = [], onRun, onClose }: RunDialogProps) {
   const [text, setText] = useState(() => JSON.stringify(lastRunInput(workflowId) ?? initialInput, null, 2));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [needsActivation, setNeedsActivation] = useState(!active);
+  const [withPins, setWithPins] = useState(pinnedSteps.length > 0);
   const parsed = parseRunInput(text);
 
-  const plan: RunPlan = { save: dirty, activate: needsActivation };
-  const label = plan.save && plan.activate ? "Save, activate and run" : plan.save ? "Save and run" : plan.activate ? "Activate and run" : "Run";
+  const plan: RunPlan = { save: dirty, activate: needsActivation, testRun: withPins && pinnedSteps.length > 0 };
+  const verb = plan.testRun ? "test run" : "run";
+  const label = plan.save && plan.activate ? `Save, activate and ${verb}` : plan.save ? `Save and ${verb}`
+    : plan.activate ? `Activate and ${verb}` : plan.testRun ? "Test run" : "Run";
 
   const submit = async () => {
     if (!parsed.value) return;
@@ -82,6 +90,19 @@ export function RunDialog({ workflowId, initialInput, dirty, active, onRun, onCl
         <div className="field-help">Steps read it as <code>{"{{ input.<field> }}"}</code>. Ctrl+Enter runs.</div>
         {parsed.error && <p className="field-error" role="alert">{parsed.error}</p>}
       </div>
+      {pinnedSteps.length > 0 && (
+        <div className="field">
+          <label className="fp-check">
+            <input type="checkbox" checked={withPins} onChange={(e) => setWithPins(e.target.checked)} />
+            {" "}Test run with pinned data
+          </label>
+          <div className="field-help">
+            {withPins
+              ? <>Pinned {pinnedSteps.length === 1 ? "step" : "steps"} <code>{pinnedSteps.join(", ")}</code> answer from their pins without running (marked mocked); the other steps run for real. The run is flagged as a test run and not counted in the metrics.</>
+              : "A normal run: every step runs for real, pins are not used."}
+          </div>
+        </div>
+      )}
       {plan.save && <p className="fp-note">You have unsaved changes: they will be saved first.</p>}
       {plan.activate && (
         <p className="fp-note">

@@ -38,5 +38,9 @@ export function useWorkflowMutations(id: string) {
   const run = useMutation({
     mutationFn: (input_data: Record<string, unknown>) => api.post<ExecutionDetail>(`workflows/${id}/run/`, { input_data }),
   });
-  return { save, activate, run };
+  /** A test run with the workflow's pinned data (POST workflows/<id>/test-run/): pinned steps answer from their pins. */
+  const testRun = useMutation({
+    mutationFn: (input_data: Record<string, unknown>) => api.post<ExecutionDetail>(`workflows/${id}/test-run/`, { input_data }),
+  });
+  return { save, activate, run, testRun };
 }

@@ -896,7 +896,7 @@ export interface paths {
         get: operations["workflows_pinned_data_retrieve"];
         /**
          * Replace the workflow's pinned data
-         * @description The designer's sample input and each step's pinned input and output, used by "Test this step" and the Run dialog; never by a run (triggered or not). Bounded (FLOWPILOT_MAX_PINNED_DATA_BYTES): a larger or malformed body is a 400 and changes nothing. Not part of the versioned definition nor of an export.
+         * @description The designer's sample input and each step's pinned input and output, used by "Test this step", the Run dialog and a test run (POST .../test-run/); never by any other run (triggered or not). Bounded (FLOWPILOT_MAX_PINNED_DATA_BYTES): a larger or malformed body is a 400 and changes nothing. Not part of the versioned definition nor of an export.
          */
         put: operations["workflows_pinned_data_update"];
         post?: never;
@@ -981,6 +981,26 @@ export interface paths {
          * @description Only the fields given change. An active workflow publishes a new version.
          */
         patch: operations["workflows_step_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/test-run/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a test run with the workflow's pinned data
+         * @description A run of the current version (`test_run: true`, triggered_by `manual`) in which each step with a pinned output answers from it without running (`mocked: true` on its attempt) and every other step runs for real. The pins are read now and kept with the run. Bounded like a start (input within FLOWPILOT_MAX_PAYLOAD_BYTES; 409 unless the workflow is active). Not counted by the metrics, alerts or bulk retry.
+         */
+        post: operations["workflows_test_run_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/workflows/{id}/unarchive/": {
@@ -1357,7 +1377,10 @@ export interface components {
             step_key?: string;
             /** @description As retry-failed: failed runs whose failed step's error contains it. */
             error_contains?: string;
-            /** @default false */
+            /**
+             * @description Change nothing: answer the runs that would be rerun (`execution_ids`, `count`) and those their version refuses (`refused`: a code workflow's, no such step), the preview the executions list shows.
+             * @default false
+             */
             dry_run: boolean;
         };
         BulkRerunResult: {
@@ -1740,6 +1763,8 @@ export interface components {
             readonly replay_of: string | null;
             /** @description A dry run of another run: its steps with side effects answered from mocks or recordings, never run (true even when the original was deleted since). */
             readonly is_replay: boolean;
+            /** @description A test run with pinned data (POST /workflows/<id>/test-run/): its steps with a pinned output answered from it (mocked), the others run for real; not counted by the metrics, alerts or bulk retry. */
+            readonly test_run: boolean;
         };
         ExecutionCreate: {
             input_data?: unknown;
@@ -1797,6 +1822,8 @@ export interface components {
             readonly replay_of: string | null;
             /** @description A dry run of another run: its steps with side effects answered from mocks or recordings, never run (true even when the original was deleted since). */
             readonly is_replay: boolean;
+            /** @description A test run with pinned data (POST /workflows/<id>/test-run/): its steps with a pinned output answered from it (mocked), the others run for real; not counted by the metrics, alerts or bulk retry. */
+            readonly test_run: boolean;
             readonly task_executions: components["schemas"]["TaskExecution"][];
             /** @description When the run may be retried and its workflow has a newer version than the run's: that version, and what a retry on it ({"version": "latest"}) would do; null otherwise. */
             readonly retry_latest: components["schemas"]["RetryLatest"] | null;
@@ -2557,6 +2584,12 @@ export interface components {
             /** @description Every channel accepted the notification. */
             ok: boolean;
             deliveries: components["schemas"]["Delivery"][];
+        };
+        TestRunInput: {
+            /** @description The run's input: a JSON object. */
+            input_data?: unknown;
+            /** @description This run's retries of each step that sets none of its own, in place of the workflow's default. */
+            max_retries?: number | null;
         };
         Throughput: {
             /** Format: date-time */
@@ -3930,7 +3963,7 @@ export interface operations {
                 created_after?: string;
                 created_before?: string;
                 idempotency_key?: string;
-                /** @description true: replays only; false: real runs only. */
+                /** @description true: replays only; false: all but replays. */
                 is_replay?: boolean;
                 /** @description Number of results to return per page (at most 1000). */
                 limit?: number;
@@ -3946,6 +3979,8 @@ export interface operations {
                  *     * `cancelled` - Cancelled
                  */
                 status?: ("cancelled" | "completed" | "failed" | "pending" | "running")[];
+                /** @description true: test runs with pinned data only; false: all but those. */
+                test_run?: boolean;
                 /**
                  * @description * `api` - API
                  *     * `manual` - Manual
@@ -7073,6 +7108,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StepOutput"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflows_test_run_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TestRunInput"];
+                "application/x-www-form-urlencoded": components["schemas"]["TestRunInput"];
+                "multipart/form-data": components["schemas"]["TestRunInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDetail"];
                 };
             };
             /** @description Invalid input: the message, and the refused fields. */

@@ -1,6 +1,7 @@
 import { execution, task } from "@/monitor/test-fixtures";
 
-import { lastRunInput, NO_PINS, pinsFromExecution, preview, rememberRunInput, resumeOverrides, upstreamOutputs } from "./pins";
+import { lastRunInput, NO_PINS, pinnedOutputKeys, pinsFromExecution, preview, rememberRunInput, resumeOverrides,
+         upstreamOutputs } from "./pins";
 import type { StepDefinition } from "./types";
 
 const def = (key: string, config: Record<string, unknown>): StepDefinition => ({
@@ -74,4 +75,13 @@ describe("the Run dialog's last input", () => {
 it("previews a value on one short line", () => {
   expect(preview({ result: { total: 30 } })).toBe('{"result":{"total":30}}');
   expect(preview("x".repeat(100), 10)).toHaveLength(10);
+});
+
+describe("pinnedOutputKeys", () => {
+  it("lists the design's steps with a pinned output, not those with an input only nor gone steps", () => {
+    const pins = { input: {}, source_execution: null,
+                   steps: { a: { output: { x: 1 } }, b: { input: { y: 2 } }, gone: { output: {} } } };
+    expect(pinnedOutputKeys(pins, ["a", "b", "c"])).toEqual(["a"]);
+    expect(pinnedOutputKeys(null, ["a"])).toEqual([]);
+  });
 });

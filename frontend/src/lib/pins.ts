@@ -20,6 +20,11 @@ export function pinsFromExecution(execution: ExecutionDetail): PinnedData {
 export const hasOutput = (pins: PinnedData | null | undefined, key: string): boolean =>
   !!pins?.steps[key] && "output" in pins.steps[key];
 
+/** The steps (of `stepKeys`) a test run with pinned data answers from their pinned output; the server
+ * decides the same at the run's start (a pin of a step the version no longer has is left out). */
+export const pinnedOutputKeys = (pins: PinnedData | null | undefined, stepKeys: string[]): string[] =>
+  stepKeys.filter((key) => hasOutput(pins, key));
+
 /** What Test sends as `steps`: each upstream step's pinned output, else `placeholder(key)`. */
 export function upstreamOutputs(pins: PinnedData | null | undefined, upstream: string[],
                                 placeholder: (key: string) => unknown): Record<string, { output: unknown }> {

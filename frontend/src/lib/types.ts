@@ -120,6 +120,7 @@ export type ExecutionLogPage = Schemas["ExecutionLogPage"];
 
 /** POST /api/v1/executions/retry-failed/: what was (or, with dry_run, would be) retried. */
 export type BulkRetryResult = Schemas["BulkRetryResult"];
+export type BulkRerunResult = Schemas["BulkRerunResult"];
 
 export type User = Schemas["User"];
 

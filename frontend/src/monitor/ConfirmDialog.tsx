@@ -7,11 +7,13 @@ interface Props {
   confirmLabel: string;
   danger?: boolean;
   busy?: boolean;
+  /** The confirm button cannot be pressed yet (nothing to confirm). */
+  disabled?: boolean;
   onConfirm: () => void;
   onClose: () => void;
 }
 
-export function ConfirmDialog({ title, children, confirmLabel, danger, busy, onConfirm, onClose }: Props) {
+export function ConfirmDialog({ title, children, confirmLabel, danger, busy, disabled, onConfirm, onClose }: Props) {
   const confirm = useRef<HTMLButtonElement>(null);
   useEffect(() => confirm.current?.focus(), []);
   useEffect(() => {
@@ -35,7 +37,7 @@ export function ConfirmDialog({ title, children, confirmLabel, danger, busy, onC
         <div className="dialog-body">{children}</div>
         <div className="dialog-footer">
           <button type="button" className="btn" onClick={onClose}>Cancel <kbd>Esc</kbd></button>
-          <button ref={confirm} type="button" className={danger ? "btn btn-danger" : "btn btn-primary"} disabled={busy} onClick={onConfirm}>
+          <button ref={confirm} type="button" className={danger ? "btn btn-danger" : "btn btn-primary"} disabled={busy || disabled} onClick={onConfirm}>
             {busy ? "Working…" : confirmLabel}
           </button>
         </div>

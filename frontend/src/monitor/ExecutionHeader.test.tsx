@@ -83,4 +83,10 @@ describe("ExecutionHeader actions", () => {
     expect(screen.getByRole("link", { name: "replay of #abcdef12" }))
       .toHaveAttribute("href", "/executions/abcdef12-0000-0000-0000-000000000000");
   });
+
+  it("flags a test run with pinned data", () => {
+    renderHeader(execution([], { status: "completed", test_run: true }));
+    expect(screen.getByText("test run with pins")).toBeInTheDocument();
+    expect(screen.queryByText(/^replay/)).toBeNull();
+  });
 });

@@ -53,6 +53,11 @@ export function ExecutionHeader({ execution, live, now, progress, onRetry, onCan
             replay of #{execution.replay_of.slice(0, 8)}
           </Link>
         ) : <span className="badge fp-replay" title="A dry run of a run since deleted">replay</span>)}
+        {execution.test_run && (
+          <span className="badge fp-replay" title="Started from the designer: steps with pinned outputs answered from their pins (mocked), the rest ran for real">
+            test run with pins
+          </span>
+        )}
         <LiveIndicator state={live} />
         <span className="spacer" />
         <Link className="btn" to={`/workflows/${execution.workflow}?execution=${execution.id}`}

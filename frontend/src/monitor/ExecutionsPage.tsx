@@ -1,7 +1,7 @@
 /** /executions: every run of the user's workflows, filtered through the URL, live, with bulk retry of
- * selected failed runs. */
+ * selected failed runs and bulk rerun from a step of selected finished runs or of all matching ones. */
 import { useQueryClient } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 
 import { EmptyState, ErrorState, formatDuration, formatTime, Spinner, StatusBadge } from "@/components/ui";
@@ -11,11 +11,13 @@ import { ApiError } from "@/lib/api";
 import { toast } from "@/lib/toast";
 import type { Execution } from "@/lib/types";
 
+import { canRerun, rerunFilters, rerunSummary } from "./bulk-rerun";
+import { BulkRerunDialog } from "./BulkRerunDialog";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { ExecutionsFilterBar } from "./ExecutionsFilterBar";
 import { filtersToParams, isFiltered, NO_FILTERS, PAGE_SIZE, pageCount, parseFilters, type ListFilters } from "./list-filters";
 import { LiveIndicator } from "./LiveIndicator";
-import { executionKeys, retrySelected, useBulkRetryPreview, useExecutionList } from "./queries";
+import { bulkRerun, executionKeys, retrySelected, useBulkRetryPreview, useCommonStepKeys, useExecutionList } from "./queries";
 import { outdatedNote, type RetryVersion } from "./retry-version";
 
 export function ExecutionsPage() {
@@ -29,19 +31,43 @@ export function ExecutionsPage() {
   const [confirming, setConfirming] = useState(false);
   const [retrying, setRetrying] = useState(false);
   const [bulkVersion, setBulkVersion] = useState<RetryVersion>("latest");
-  const preview = useBulkRetryPreview([...selected].sort(), confirming);
+  const [rerunning, setRerunning] = useState<"selection" | "filters" | null>(null);
 
   const rows = list.data?.results ?? [];
   const failedIds = rows.filter((row) => row.status === "failed").map((row) => row.id);
-  const failedKey = failedIds.join(",");
-  // A selected run that is no longer failed here (retried elsewhere, another page) drops out of the selection.
+  // Selectable: failed runs (retry) and the runs the server allows a rerun of (its allowed_actions).
+  const selectableIds = rows.filter((row) => row.status === "failed" || canRerun(row)).map((row) => row.id);
+  const selectableKey = selectableIds.join(",");
+  const retryIds = failedIds.filter((id) => selected.has(id));
+  const rerunRows = rows.filter((row) => selected.has(row.id) && canRerun(row));
+  const preview = useBulkRetryPreview(retryIds.slice().sort(), confirming);
+  // A selected run that can no longer be selected here (retried elsewhere, another page) drops out of the selection.
   useEffect(() => {
-    const failed = new Set(failedKey.split(","));
+    const selectable = new Set(selectableKey.split(","));
     setSelected((current) => {
-      const still = new Set([...current].filter((id) => failed.has(id)));
+      const still = new Set([...current].filter((id) => selectable.has(id)));
       return still.size === current.size ? current : still;
     });
-  }, [failedKey]);
+  }, [selectableKey]);
+  const byFilters = rerunFilters(filters);
+  const rerunVersions = rerunning === "selection"
+    ? rerunRows.map((row) => ({ workflow: row.workflow, number: row.workflow_version }))
+    : "body" in byFilters ? [{ workflow: byFilters.body.workflow_id, number: "latest" as const }] : [];
+  const stepKeys = useCommonStepKeys(rerunVersions, rerunning !== null);
+  const rerunIdsKey = rerunRows.map((row) => row.id).join(",");
+  const filterKey = JSON.stringify("body" in byFilters ? byFilters.body : {});
+  const rerunBody = useCallback((fromStep: string) => (rerunning === "selection"
+    ? { from_step: fromStep, execution_ids: rerunIdsKey.split(",") }
+    : { from_step: fromStep, ...(JSON.parse(filterKey) as Record<string, string>) }), [rerunning, rerunIdsKey, filterKey]);
+  const rerunPreview = useCallback((fromStep: string) => bulkRerun({ ...rerunBody(fromStep), dry_run: true }), [rerunBody]);
+  const rerun = async (fromStep: string) => {
+    const answer = await bulkRerun(rerunBody(fromStep));
+    const refused = answer.refused ?? {};
+    toast(rerunSummary(answer.rerun ?? answer.count, refused), Object.keys(refused).length ? "error" : "info");
+    if (rerunning === "selection") setSelected(new Set());
+    setRerunning(null);
+    void client.invalidateQueries({ queryKey: executionKeys.lists() });
+  };
   const now = useNow(1000, rows.some((row) => row.status === "running" || row.status === "pending"));
 
   const setFilters = (next: ListFilters) => setParams(filtersToParams(next));
@@ -51,15 +77,15 @@ export function ExecutionsPage() {
     else next.add(id);
     return next;
   });
-  const allSelected = failedIds.length > 0 && failedIds.every((id) => selected.has(id));
+  const allSelected = selectableIds.length > 0 && selectableIds.every((id) => selected.has(id));
 
   const retry = async () => {
     setRetrying(true);
     try {
-      const { retried, failed, refused } = await retrySelected([...selected], preview.data?.outdated ? bulkVersion : "original");
+      const { retried, failed, refused } = await retrySelected(retryIds, preview.data?.outdated ? bulkVersion : "original");
       const reasons = Object.values(refused ?? {});
       toast(failed.length
-        ? `Retried ${retried.length} of ${selected.size} executions; ${failed.length} could not be retried${reasons.length ? `: ${reasons[0]}` : "."}`
+        ? `Retried ${retried.length} of ${retryIds.length} executions; ${failed.length} could not be retried${reasons.length ? `: ${reasons[0]}` : "."}`
         : `Retried ${retried.length} execution${retried.length === 1 ? "" : "s"}.`, failed.length ? "error" : "info");
       setSelected(new Set());
       setConfirming(false);
@@ -78,9 +104,17 @@ export function ExecutionsPage() {
         <LiveIndicator state={live} />
         <span className="spacer" />
         {selected.size > 0 && <span className="muted">{selected.size} selected</span>}
-        <button type="button" className="btn btn-primary" disabled={!selected.size} onClick={() => setConfirming(true)}
+        <button type="button" className="btn" disabled={!rerunRows.length} onClick={() => setRerunning("selection")}
+                title="Rerun the selected finished executions from a step you choose">
+          Rerun from step…{rerunRows.length ? ` (${rerunRows.length})` : ""}
+        </button>
+        <button type="button" className="btn" disabled={!("body" in byFilters)} onClick={() => setRerunning("filters")}
+                title={"reason" in byFilters ? byFilters.reason : "Rerun every finished execution matching the filters from a step"}>
+          Rerun all matching…
+        </button>
+        <button type="button" className="btn btn-primary" disabled={!retryIds.length} onClick={() => setConfirming(true)}
                 title="Retry the selected failed executions from their failed steps">
-          Retry selected{selected.size ? ` (${selected.size})` : ""}
+          Retry selected{retryIds.length ? ` (${retryIds.length})` : ""}
         </button>
       </div>
 
@@ -106,9 +140,9 @@ export function ExecutionsPage() {
               <thead>
                 <tr>
                   <th className="monitor-col-check">
-                    <input type="checkbox" aria-label="Select all failed executions on this page" checked={allSelected}
-                           disabled={!failedIds.length}
-                           onChange={() => setSelected(allSelected ? new Set() : new Set(failedIds))} />
+                    <input type="checkbox" aria-label="Select all failed or finished executions on this page" checked={allSelected}
+                           disabled={!selectableIds.length}
+                           onChange={() => setSelected(allSelected ? new Set() : new Set(selectableIds))} />
                   </th>
                   <th>Status</th>
                   <th>Workflow</th>
@@ -131,7 +165,7 @@ export function ExecutionsPage() {
       </div>
 
       {confirming && (
-        <ConfirmDialog title={`Retry ${selected.size} failed execution${selected.size === 1 ? "" : "s"}?`} confirmLabel="Retry"
+        <ConfirmDialog title={`Retry ${retryIds.length} failed execution${retryIds.length === 1 ? "" : "s"}?`} confirmLabel="Retry"
                        busy={retrying} onConfirm={() => void retry()} onClose={() => setConfirming(false)}>
           <p>Each run resumes at its failed steps; the steps that completed keep their results.</p>
           {preview.data && outdatedNote(preview.data.outdated, preview.data.count) && (
@@ -149,6 +183,13 @@ export function ExecutionsPage() {
           )}
         </ConfirmDialog>
       )}
+      {rerunning && (
+        <BulkRerunDialog what={rerunning === "selection" ? `${rerunRows.length} selected execution${rerunRows.length === 1 ? "" : "s"}`
+                                                         : "the matching executions"}
+                         stepKeys={stepKeys}
+                         problem={stepKeys && !stepKeys.length ? "The selected executions have no step in common: select runs of one workflow." : undefined}
+                         preview={rerunPreview} onRerun={rerun} onClose={() => setRerunning(null)} />
+      )}
     </div>
   );
 }
@@ -156,13 +197,13 @@ export function ExecutionsPage() {
 function ExecutionRow({ execution, selected, onToggle, onOpen, now }: {
   execution: Execution; selected: boolean; onToggle: () => void; onOpen: () => void; now: number;
 }) {
-  const failed = execution.status === "failed";
+  const selectable = execution.status === "failed" || canRerun(execution);
   const running = execution.status === "running" || execution.status === "pending";
   return (
     <tr className={`clickable${selected ? " monitor-row-selected" : ""}`} data-testid={`execution-row-${execution.id}`}
         onClick={onOpen} onKeyDown={(event) => event.key === "Enter" && onOpen()} tabIndex={0}>
       <td className="monitor-col-check" onClick={(event) => event.stopPropagation()}>
-        {failed && <input type="checkbox" aria-label="Select for retry" checked={selected} onChange={onToggle} />}
+        {selectable && <input type="checkbox" aria-label="Select" checked={selected} onChange={onToggle} />}
       </td>
       <td><StatusBadge status={execution.status} /></td>
       <td>
@@ -176,6 +217,9 @@ function ExecutionRow({ execution, selected, onToggle, onOpen, now }: {
         {execution.is_replay && execution.replay_of && (
           <Link to={`/executions/${execution.replay_of}`} className="badge fp-replay" title="A dry run of this run"
                 onClick={(event) => event.stopPropagation()}>replay of #{execution.replay_of.slice(0, 8)}</Link>
+        )}
+        {execution.test_run && (
+          <span className="badge fp-replay" title="Pinned steps answered from their pins, the rest ran for real">test run with pins</span>
         )}
       </td>
       <td title={formatTime(execution.started_at ?? execution.created_at)}>{relativeTime(execution.started_at ?? execution.created_at, now)}</td>

@@ -1,9 +1,10 @@
 /** The monitor's server state: query keys and the queries and mutations over the executions API. */
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, type Page } from "@/lib/api";
-import type { BulkRetryResult, Execution, ExecutionAction, ExecutionDetail, ExecutionLogPage, ExecutionWhy, LogLevel, Workflow, WorkflowVersion } from "@/lib/types";
+import type { BulkRerunResult, BulkRetryResult, Execution, ExecutionAction, ExecutionDetail, ExecutionLogPage, ExecutionWhy, LogLevel, Workflow, WorkflowVersion } from "@/lib/types";
 
+import { commonStepKeys } from "./bulk-rerun";
 import { filtersToQuery, type ListFilters } from "./list-filters";
 import { lastPageOffset } from "./logs";
 
@@ -137,3 +138,30 @@ export function useBulkRetryPreview(ids: string[], enabled: boolean) {
     enabled,
   });
 }
+
+const versionsOf = (workflowId: string) => ({
+  queryKey: ["workflows", workflowId, "versions"],
+  queryFn: () => api.get<WorkflowVersion[] | Page<WorkflowVersion>>(`workflows/${workflowId}/versions/`),
+  staleTime: 60_000,
+});
+
+/** The step keys every one of these versions has (`latest`: the workflow's newest), null while loading:
+ * what a bulk rerun of runs on them can start from. */
+export function useCommonStepKeys(versions: { workflow: string; number: number | "latest" }[], enabled: boolean): string[] | null {
+  const workflows = [...new Set(versions.map((v) => v.workflow))];
+  const answers = useQueries({ queries: workflows.map((id) => ({ ...versionsOf(id), enabled })) });
+  if (!enabled || answers.some((answer) => !answer.data)) return null;
+  const byWorkflow = new Map(workflows.map((id, index) => {
+    const data = answers[index].data!;
+    return [id, Array.isArray(data) ? data : data.results];
+  }));
+  return commonStepKeys(versions.map(({ workflow, number }) => {
+    const list = byWorkflow.get(workflow) ?? [];
+    const version = number === "latest" ? list.reduce<WorkflowVersion | undefined>((a, b) => (!a || b.number > a.number ? b : a), undefined)
+      : list.find((v) => v.number === number);
+    return version?.definition.steps.map((step) => step.key) ?? [];
+  }));
+}
+
+/** POST executions/rerun/: a bulk rerun from a step of a selection (`execution_ids`) or of filters. */
+export const bulkRerun = (body: Record<string, unknown>) => api.post<BulkRerunResult>("executions/rerun/", body);
