@@ -87,7 +87,8 @@ class DeadLettersView(APIView):
 
 
 class DeadLetterListView(DeadLettersView):
-    @extend_schema(parameters=[DeadLettersQuerySerializer], responses=DeadLettersSerializer,
+    @extend_schema(operation_id="dead_letters_list", parameters=[DeadLettersQuerySerializer],
+                   responses=DeadLettersSerializer,
                    summary="The dead-letter queues: failed runs by workflow and error group")
     def get(self, request):
         q = DeadLettersQuerySerializer(data=request.query_params)
@@ -99,7 +100,8 @@ class DeadLetterListView(DeadLettersView):
 
 
 class DeadLetterDetailView(DeadLettersView):
-    @extend_schema(parameters=[GROUP_PARAMETER, DeadLetterRunsQuerySerializer], responses=DeadLetterQueueSerializer,
+    @extend_schema(operation_id="dead_letters_detail", parameters=[GROUP_PARAMETER, DeadLetterRunsQuerySerializer],
+                   responses=DeadLetterQueueSerializer,
                    summary="One dead-letter queue and its runs, oldest failure first")
     def get(self, request, group: str):
         q = DeadLetterRunsQuerySerializer(data=request.query_params)
@@ -129,7 +131,7 @@ class _QueueActionView(DeadLettersView):
 class DeadLetterRetryView(_QueueActionView):
     queue_action = staticmethod(dead_letters.dead_letter_retry)
 
-    @extend_schema(parameters=[GROUP_PARAMETER], request=QueueActionInputSerializer,
+    @extend_schema(operation_id="dead_letters_retry", parameters=[GROUP_PARAMETER], request=QueueActionInputSerializer,
                    responses=QueueActionResultSerializer,
                    summary="Retry a queue's runs: each resumes at its failed step (bounded)")
     def post(self, request, group: str):
@@ -139,8 +141,8 @@ class DeadLetterRetryView(_QueueActionView):
 class DeadLetterDismissView(_QueueActionView):
     queue_action = staticmethod(dead_letters.dead_letter_dismiss)
 
-    @extend_schema(parameters=[GROUP_PARAMETER], request=QueueActionInputSerializer,
-                   responses=QueueActionResultSerializer,
+    @extend_schema(operation_id="dead_letters_dismiss", parameters=[GROUP_PARAMETER],
+                   request=QueueActionInputSerializer, responses=QueueActionResultSerializer,
                    summary="Dismiss a queue: its runs are cancelled (given up, out of the retry selections)")
     def post(self, request, group: str):
         return super().post(request, group)

@@ -18,13 +18,14 @@ class ErrorWorkflowDefaultSerializer(serializers.Serializer):
 
 
 class ErrorWorkflowDefaultView(APIView):
-    @extend_schema(responses=ErrorWorkflowDefaultSerializer, summary="Your default error workflow")
+    @extend_schema(operation_id="error_workflow_default_get", responses=ErrorWorkflowDefaultSerializer, summary="Your default error workflow")
     def get(self, request):
         current = (ErrorWorkflowDefault.objects.filter(owner=request.user)
                    .values_list("error_workflow_id", flat=True).first())
         return Response({"error_workflow_id": current})
 
-    @extend_schema(request=ErrorWorkflowDefaultSerializer, responses=ErrorWorkflowDefaultSerializer,
+    @extend_schema(operation_id="error_workflow_default_set", request=ErrorWorkflowDefaultSerializer,
+                   responses=ErrorWorkflowDefaultSerializer,
                    summary="Set (or with null clear) your default error workflow")
     def put(self, request):
         data = ErrorWorkflowDefaultSerializer(data=request.data)

@@ -221,7 +221,7 @@ export interface paths {
             cookie?: never;
         };
         /** The dead-letter queues: failed runs by workflow and error group */
-        get: operations["dead_letters_retrieve"];
+        get: operations["dead_letters_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -238,7 +238,7 @@ export interface paths {
             cookie?: never;
         };
         /** One dead-letter queue and its runs, oldest failure first */
-        get: operations["dead_letters_retrieve_2"];
+        get: operations["dead_letters_detail"];
         put?: never;
         post?: never;
         delete?: never;
@@ -257,7 +257,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Dismiss a queue: its runs are cancelled (given up, out of the retry selections) */
-        post: operations["dead_letters_dismiss_create"];
+        post: operations["dead_letters_dismiss"];
         delete?: never;
         options?: never;
         head?: never;
@@ -274,7 +274,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Retry a queue's runs: each resumes at its failed step (bounded) */
-        post: operations["dead_letters_retry_create"];
+        post: operations["dead_letters_retry"];
         delete?: never;
         options?: never;
         head?: never;
@@ -289,9 +289,9 @@ export interface paths {
             cookie?: never;
         };
         /** Your default error workflow */
-        get: operations["error_workflow_default_retrieve"];
+        get: operations["error_workflow_default_get"];
         /** Set (or with null clear) your default error workflow */
-        put: operations["error_workflow_default_update"];
+        put: operations["error_workflow_default_set"];
         post?: never;
         delete?: never;
         options?: never;
@@ -4043,7 +4043,7 @@ export interface operations {
             };
         };
     };
-    dead_letters_retrieve: {
+    dead_letters_list: {
         parameters: {
             query?: {
                 /** @description At most this many queues. */
@@ -4094,7 +4094,7 @@ export interface operations {
             };
         };
     };
-    dead_letters_retrieve_2: {
+    dead_letters_detail: {
         parameters: {
             query?: {
                 limit?: number;
@@ -4155,7 +4155,7 @@ export interface operations {
             };
         };
     };
-    dead_letters_dismiss_create: {
+    dead_letters_dismiss: {
         parameters: {
             query?: never;
             header?: never;
@@ -4219,7 +4219,7 @@ export interface operations {
             };
         };
     };
-    dead_letters_retry_create: {
+    dead_letters_retry: {
         parameters: {
             query?: never;
             header?: never;
@@ -4283,7 +4283,7 @@ export interface operations {
             };
         };
     };
-    error_workflow_default_retrieve: {
+    error_workflow_default_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -4320,7 +4320,7 @@ export interface operations {
             };
         };
     };
-    error_workflow_default_update: {
+    error_workflow_default_set: {
         parameters: {
             query?: never;
             header?: never;
