@@ -21,7 +21,7 @@ const patches: unknown[] = [];
 
 beforeEach(() => {
   patches.length = 0;
-  vi.stubGlobal("fetch", vi.fn(async (url: string, init?: RequestInit) => {
+  vi.stubGlobal("fetch", vi.fn(async (_url: string, init?: RequestInit) => {
     if (init?.method === "PATCH") {
       const body = JSON.parse(String(init.body));
       patches.push(body);
