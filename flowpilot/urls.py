@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/", include("triggers.api.urls")),
     path("api/v1/metrics/", include("monitoring.urls")),
     path("api/v1/", include("monitoring.alerts_urls")),
+    path("api/v1/", include("monitoring.dead_letters_urls")),
     path("hooks/<str:token>/", webhook, name="webhook"),
     path("approval-links/<str:token>/", approval_link, name="approval-link"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),

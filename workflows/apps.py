@@ -8,13 +8,13 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing workflows.steps registers the built-in step types; the receivers connect:
-        # child_runs to the orchestrator's children.parent_check_due, code.sync to the triggers'
+        # child_runs to the orchestrator's children.parent_check_due, error_runs to its execution_failed, code.sync to the triggers'
         # event_emitting (what sits above a layer listens to it; the layer never imports it).
         from . import live
         from .code import registry as code_registry
         from .code import sync  # noqa: F401
         from .engine import events
-        from .services import child_runs  # noqa: F401
+        from .services import child_runs, error_runs  # noqa: F401
         from .steps import registry
 
         registry.load_modules(settings.FLOWPILOT_STEP_MODULES)

@@ -43,6 +43,7 @@ class TriggerSource(models.TextChoices):
     PYTHON = "python", "Python"
     WORKFLOW = "workflow", "Parent workflow"
     REPLAY = "replay", "Replay"  # a dry run of another run (replay_of)
+    ERROR = "error", "Error workflow"  # started because another run failed for good (ADR 0034)
 
 
 class RetryFields(models.Model):
@@ -86,6 +87,10 @@ class Workflow(RetryFields):
         default=dict, blank=True,
         help_text='Templates over the input or step outputs ({"phone": "{{ input.phone }}"}) whose values each '
                   "run keeps, indexed: runs are found by them (?search.phone=...). Versioned with the definition.")
+    error_workflow = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Started with the failed run's data whenever a run of this workflow fails for good; "
+                  "empty: the owner's default (ErrorWorkflowDefault). A setting, not versioned (ADR 0034).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -99,6 +104,17 @@ class Workflow(RetryFields):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ErrorWorkflowDefault(models.Model):
+    """A user's default error workflow: started when a run of theirs fails for good and its workflow
+    names none of its own (ADR 0034)."""
+
+    owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                 related_name="error_workflow_default")
+    error_workflow = models.ForeignKey(Workflow, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                       help_text="The owner's workflow started for a failed run; empty: none.")
+    updated_at = models.DateTimeField(auto_now=True)
 
 
 class WorkflowStep(RetryFields):

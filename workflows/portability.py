@@ -4,6 +4,8 @@ move between installs.
 A document is {"flowpilot_export": 1, "workflow": {...the API's input shape, steps included...},
 "triggers": [...]}. An import goes through the API's own input serializer and services, so a bad
 document is refused with the same messages and field names as a bad POST /api/v1/workflows/.
+The error workflow travels by name (`"error_workflow": "<name>"`): an import sets the importer's
+active workflow of that name, or leaves it unset with a warning when there is none (ids never travel).
 Secrets never travel: credentials are only named by steps ({{ secrets.NAME }}), and triggers are
 exported without their webhook secret or token (a webhook gets fresh ones on import).
 """
@@ -30,12 +32,32 @@ def export_workflow(workflow: Workflow) -> dict:
     step_data = [{k: v for k, v in StepSerializer(step).data.items() if k != "id"} for step in steps]
     return {
         "flowpilot_export": EXPORT_FORMAT,
-        "workflow": {**{f: getattr(workflow, f) for f in WORKFLOW_EXPORT_FIELDS}, "steps": step_data},
+        "workflow": {**{f: getattr(workflow, f) for f in WORKFLOW_EXPORT_FIELDS},
+                     "error_workflow": workflow.error_workflow.name if workflow.error_workflow_id else None,
+                     "steps": step_data},
         "triggers": export_triggers(workflow),
     }
 
 
 def import_workflow(*, owner, document, activate: bool | None = None, replace: Workflow | None = None) -> Workflow:
+    """import_workflow_warned without its warnings."""
+    return import_workflow_warned(owner=owner, document=document, activate=activate, replace=replace)[0]
+
+
+def _error_workflow_named(owner, name, warnings: dict) -> str | None:
+    """The id of the owner's active workflow named `name` (the newest if several), or None with a warning."""
+    if name is None:
+        return None
+    found = (Workflow.objects.filter(owner=owner, name=name, status=WorkflowStatus.ACTIVE).order_by("-updated_at")
+             .values_list("pk", flat=True).first()) if isinstance(name, str) else None
+    if found is None:
+        warnings["error_workflow"] = [f"no active workflow of yours named {str(name)[:200]!r}: the error workflow "
+                                      "was not set"]
+    return found
+
+
+def import_workflow_warned(*, owner, document, activate: bool | None = None,
+                           replace: Workflow | None = None) -> tuple[Workflow, dict[str, list[str]]]:
     """Create a workflow for `owner` from an export document, or, with `replace`, make that workflow's
     definition the document's (an active one publishes a new version; runs in flight keep theirs).
 
@@ -43,6 +65,9 @@ def import_workflow(*, owner, document, activate: bool | None = None, replace: W
     document's status. Raises InvalidInput or DRF's ValidationError, as the API would, and then changes
     nothing."""
     workflow_data, trigger_items = _parts(document)
+    workflow_data = {k: v for k, v in workflow_data.items() if k not in ("error_workflow", "error_workflow_id")}
+    warnings: dict[str, list[str]] = {}
+    error_workflow_id = _error_workflow_named(owner, document["workflow"].get("error_workflow"), warnings)
     serializer = WorkflowInputSerializer(data=workflow_data)
     serializer.is_valid(raise_exception=True)
     fields = dict(serializer.validated_data)
@@ -50,6 +75,8 @@ def import_workflow(*, owner, document, activate: bool | None = None, replace: W
     document_status = fields.pop("status", WorkflowStatus.DRAFT)
     status = document_status if activate is None else (WorkflowStatus.ACTIVE if activate else WorkflowStatus.DRAFT)
     data = {**fields, "status": status}
+    if error_workflow_id is not None or replace is not None:
+        data["error_workflow_id"] = error_workflow_id
     with transaction.atomic():
         if replace is None:
             workflow = services.workflow_create(owner=owner, data=data, steps=steps)  # activates an active one
@@ -62,7 +89,7 @@ def import_workflow(*, owner, document, activate: bool | None = None, replace: W
         # Validates the items (InvalidInput naming "triggers[i].<field>") and makes the workflow's triggers
         # match them; a webhook gets a fresh token and secret. A bad trigger undoes the whole import.
         import_triggers(workflow, trigger_items)
-    return workflow
+    return workflow, warnings
 
 
 def _parts(document) -> tuple[dict, list]:

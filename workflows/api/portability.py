@@ -63,8 +63,9 @@ class WorkflowImportView(OwnedViewSetMixin, generics.GenericAPIView):
         query = ImportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         replace = query.validated_data["replace"]
-        workflow = portability.import_workflow(
+        workflow, warnings = portability.import_workflow_warned(
             owner=request.user, document=request.data, activate=query.validated_data["activate"],
             replace=generics.get_object_or_404(self.get_queryset(), pk=replace) if replace else None)
-        return Response(s.WorkflowSerializer(WorkflowViewSet.queryset.get(pk=workflow.pk)).data,
+        return Response(s.WorkflowSerializer(WorkflowViewSet.queryset.get(pk=workflow.pk),
+                                             context={"warnings": warnings or None}).data,
                         status=status.HTTP_200_OK if replace else status.HTTP_201_CREATED)

@@ -166,6 +166,10 @@ class SearchValuesField(serializers.Field):
         return {row.name: row.value for row in execution.search_values.all()}
 
 
+ERROR_WORKFLOW_HELP = ("A workflow of yours (active, not this one) started with the failed run's data whenever a "
+                       "run of this one fails for good; null: your default (GET/PUT /api/v1/error-workflow-default/).")
+
+
 class WorkflowInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -184,6 +188,7 @@ class WorkflowInputSerializer(serializers.Serializer):
                                                   allow_null=True)
     retry_max_delay = serializers.FloatField(min_value=0, max_value=bounds.max_retry_delay(), required=False,
                                              allow_null=True)
+    error_workflow_id = serializers.UUIDField(required=False, allow_null=True, help_text=ERROR_WORKFLOW_HELP)
     steps = StepSerializer(many=True, required=False)
 
 
@@ -222,6 +227,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
     search_fields = SearchFieldsField(read_only=True, help_text=SEARCH_FIELDS_HELP)
     steps = serializers.SerializerMethodField()
     code = serializers.SerializerMethodField(help_text="For a code workflow (kind \"code\"): its graph.")
+    error_workflow_id = serializers.UUIDField(read_only=True, allow_null=True, help_text=ERROR_WORKFLOW_HELP)
     warnings = serializers.SerializerMethodField(help_text=(
         "In the answer about one workflow (a read or a save): what a run would fail on although the save "
         "accepted it, by field path as validate's warnings; null in lists."))
@@ -229,7 +235,8 @@ class WorkflowSerializer(serializers.ModelSerializer):
     class Meta:
         model = Workflow
         fields = ["id", "name", "description", "status", "kind", "version", "metadata", "owner", "max_concurrency",
-                  "concurrency_key", "search_fields", *RETRY_FIELDS, "steps", "code", "warnings", "created_at",
+                  "concurrency_key", "search_fields", *RETRY_FIELDS, "error_workflow_id", "steps", "code", "warnings",
+                  "created_at",
                   "updated_at"]
         read_only_fields = fields
 

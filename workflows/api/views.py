@@ -103,7 +103,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         if data.is_valid():
             fields = dict(data.validated_data)
             steps = fields.pop("steps", None if workflow else [])
-            errors = services.workflow_validate(data=fields, steps=steps, workflow=workflow)
+            errors = services.workflow_validate(data=fields, steps=steps, workflow=workflow, owner=request.user)
             warnings = credentials.missing_in_steps(
                 owner=workflow.owner if workflow else request.user,
                 steps=steps if steps is not None else graph_rows.read(workflow))

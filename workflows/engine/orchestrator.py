@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from flowpilot import idle, logs
@@ -45,6 +46,12 @@ from .transitions import emit, transition, transition_rows
 from ..steps.base import StepContext, StepError
 
 log = logging.getLogger(__name__)
+
+
+# Sent inside the transaction that moves a run to `failed` (keyword arguments execution, events), the
+# one place a run fails for good: workflows/services/error_runs.py starts its error workflow in that
+# same transaction, so a crash cannot lose the start nor the failure happen without it (ADR 0034).
+execution_failed = Signal()
 
 
 # --- reading a run's state -----------------------------------------------------------------------
@@ -346,6 +353,8 @@ def _finish(execution: WorkflowExecution, status: str, events: Events, *, now, *
     message = {E.COMPLETED: "Execution completed", E.FAILED: f"Execution failed: {fields.get('error_message', '')}",
                E.CANCELLED: "Execution cancelled"}[status]
     transition(execution, status, now=now, events=events, note=Note(execution.pk, message, level=level), **fields)
+    if status == E.FAILED:
+        execution_failed.send(sender=WorkflowExecution, execution=execution, events=events)
     if execution.parent_task_id:  # a child run: its parent step looks again once this commits
         get_executor().after_commit(partial(children.parent_check_due.send, sender=WorkflowExecution,
                                             task_id=execution.parent_task_id))

@@ -71,6 +71,26 @@ def _check(workflow_data: dict, steps: list[dict]) -> dict:
     return definition
 
 
+def error_workflow_check(*, owner, error_workflow_id, workflow: Workflow | None = None,
+                         field: str = "error_workflow_id") -> Workflow | None:
+    """The workflow `error_workflow_id` names, if it may be an error workflow (for `workflow`, or as
+    `owner`'s default): theirs, active, not `workflow` itself; InvalidInput (400) otherwise. None
+    clears the setting."""
+    if error_workflow_id in (None, ""):
+        return None
+    target = Workflow.objects.filter(pk=error_workflow_id, owner=owner).first()
+    if target is None:
+        raise InvalidInput(f"{field}: no workflow {error_workflow_id} of yours",
+                           fields={field: ["no such workflow of yours"]})
+    if workflow is not None and target.pk == workflow.pk:
+        raise InvalidInput(f"{field}: a workflow cannot be its own error workflow",
+                           fields={field: ["cannot be the workflow itself"]})
+    if target.status != WorkflowStatus.ACTIVE:
+        raise InvalidInput(f"{field}: workflow {target.name!r} is {target.status}; activate it first",
+                           fields={field: [f"workflow {target.name!r} is {target.status}, not active"]})
+    return target
+
+
 def version_publish(workflow: Workflow, definition: dict, user=None) -> WorkflowVersion | None:
     """A new version, unless the definition is the same as the latest one (the workflow row locked)."""
     latest = workflow.versions.filter(number=workflow.version).first()
@@ -107,7 +127,7 @@ def _update_checked(workflow: Workflow, data: dict, steps: list[dict] | None) ->
 
 
 def workflow_validate(*, data: dict, steps: list[dict] | None = None,
-                      workflow: Workflow | None = None) -> dict[str, list[str]]:
+                      workflow: Workflow | None = None, owner=None) -> dict[str, list[str]]:
     """The problems a save would answer, by field path, without saving: those of creating a
     workflow, or with `workflow` those of changing it (including a sub-workflow cycle back to it,
     knowable only for a workflow that exists). Empty when the save would pass these checks. The
@@ -118,6 +138,8 @@ def workflow_validate(*, data: dict, steps: list[dict] | None = None,
         else:
             check_editable(workflow)  # a code workflow: 409, as its save would answer
             _update_checked(workflow, data, steps)
+        if data.get("error_workflow_id") and owner is not None:
+            error_workflow_check(owner=owner, workflow=workflow, error_workflow_id=data["error_workflow_id"])
     except InvalidInput as exc:
         return exc.fields
     return {}
@@ -127,7 +149,9 @@ def workflow_validate(*, data: dict, steps: list[dict] | None = None,
 def workflow_create(*, owner, data: dict, steps: list[dict] | None = None) -> Workflow:
     steps = steps or []
     definition = _create_checked(data, steps)
-    workflow = Workflow.objects.create(owner=owner, **{f: data[f] for f in WORKFLOW_FIELDS if f in data})
+    error_workflow = error_workflow_check(owner=owner, error_workflow_id=data.get("error_workflow_id"))
+    workflow = Workflow.objects.create(owner=owner, error_workflow=error_workflow,
+                                       **{f: data[f] for f in WORKFLOW_FIELDS if f in data})
     graph_rows.replace(workflow, steps)
     if data.get("status") == WorkflowStatus.ACTIVE:
         _activate(workflow, definition, steps, user=owner)  # checked above: not read back and checked again
@@ -149,6 +173,9 @@ def workflow_update(*, workflow: Workflow, data: dict, steps: list[dict] | None 
     check_editable(workflow)
     workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
     definition = _update_checked(workflow, data, steps)
+    if "error_workflow_id" in data:
+        workflow.error_workflow = error_workflow_check(owner=workflow.owner, workflow=workflow,
+                                                       error_workflow_id=data["error_workflow_id"])
     for f in WORKFLOW_FIELDS:
         if f in data:
             setattr(workflow, f, data[f])

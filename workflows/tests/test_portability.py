@@ -187,3 +187,23 @@ def test_options_on_the_import_describes_the_document(api):
     response = api.options("/api/v1/workflows/import/")
     assert response.status_code == 200
     assert {"flowpilot_export", "workflow", "triggers"} <= set(response.data["actions"]["POST"])
+
+
+def test_the_error_workflow_travels_by_name_or_is_dropped_with_a_warning(api, user, other_user, signup):
+    handler = diamond(user, name="on error")
+    signup.error_workflow = handler
+    signup.save()
+    doc = api.get(f"/api/v1/workflows/{signup.pk}/export/").json()
+    assert doc["workflow"]["error_workflow"] == "on error" and "error_workflow_id" not in doc["workflow"]
+
+    imported = api.post("/api/v1/workflows/import/", doc, format="json")
+    assert imported.status_code == 201, imported.data
+    assert imported.data["error_workflow_id"] == str(handler.pk) and imported.data["warnings"] is None
+
+    # On another account (no workflow of that name): imported without it, and said so.
+    other = api.__class__()
+    other.force_authenticate(other_user)
+    moved = other.post("/api/v1/workflows/import/", doc, format="json")
+    assert moved.status_code == 201, moved.data
+    assert moved.data["error_workflow_id"] is None
+    assert "no active workflow of yours named 'on error'" in moved.data["warnings"]["error_workflow"][0]

@@ -30,6 +30,7 @@ export function Layout() {
           <NavLink to="/workflows">Workflows</NavLink>
           <NavLink to="/executions">Executions</NavLink>
           <NavLink to="/approvals">Approvals</NavLink>
+          <NavLink to="/dead-letters">Dead letters</NavLink>
           <NavLink to="/dashboard">Dashboard</NavLink>
           <NavLink to="/alerts">Alerts</NavLink>
           <NavLink to="/credentials">Credentials</NavLink>

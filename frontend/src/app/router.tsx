@@ -5,6 +5,7 @@ import { AlertsPage } from "@/alerts/AlertsPage";
 import { CredentialsPage } from "@/credentials/CredentialsPage";
 import { ApprovalsPage } from "@/approvals/ApprovalsPage";
 import { DashboardPage } from "@/dashboard/DashboardPage";
+import { DeadLettersPage } from "@/deadletters/DeadLettersPage";
 import { DesignerPage } from "@/designer/DesignerPage";
 import { WorkflowsPage } from "@/designer/WorkflowsPage";
 import { ExecutionPage } from "@/monitor/ExecutionPage";
@@ -28,6 +29,7 @@ export const router = createBrowserRouter([
       { path: "/alerts", element: <AlertsPage /> },
       { path: "/credentials", element: <CredentialsPage /> },
       { path: "/approvals", element: <ApprovalsPage /> },
+      { path: "/dead-letters", element: <DeadLettersPage /> },
       { path: "*", element: <NotFoundPage /> },
     ],
   },

@@ -1,4 +1,4 @@
-/** A workflow's settings: description, default retry policy, concurrency, search fields. Saved with
+/** A workflow's settings: description, default retry policy, concurrency, search fields, error workflow. Saved with
  * PATCH; the server checks every value and its field errors are shown next to the fields. */
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
@@ -7,7 +7,9 @@ import { ApiError } from "@/lib/api";
 import type { Workflow } from "@/lib/types";
 
 import { Dialog } from "./Dialog";
-import { manage, settingsBody, settingsForm, type NumberField, type SettingsForm } from "./workflow-manage";
+import {
+  manage, settingsBody, settingsForm, useErrorWorkflowOptions, type NumberField, type SettingsForm,
+} from "./workflow-manage";
 
 const NUMBER_FIELDS: [NumberField, string, string][] = [
   ["max_retries", "Retries", "How many times a failed step is tried again (a step's own setting wins). Empty: 3."],
@@ -21,6 +23,7 @@ export function WorkflowSettingsDialog({ workflow, onClose, onSaved }: {
   workflow: Workflow; onClose: () => void; onSaved: (workflow: Workflow) => void;
 }) {
   const [form, setForm] = useState<SettingsForm>(() => settingsForm(workflow));
+  const errorWorkflows = useErrorWorkflowOptions(workflow.id);
   const save = useMutation({
     mutationFn: () => manage.update(workflow.id, settingsBody(form)),
     onSuccess: (saved) => {
@@ -82,6 +85,23 @@ export function WorkflowSettingsDialog({ workflow, onClose, onSaved }: {
             <p className="muted small">An expression over the input: one running run per value.</p>
             {fieldError("concurrency_key")}
           </div>
+        </div>
+        <h4>When a run fails</h4>
+        <div className="field">
+          <label className="field-label" htmlFor="settings-error_workflow_id">Error workflow</label>
+          <select id="settings-error_workflow_id" value={form.error_workflow_id}
+                  onChange={(e) => setForm({ ...form, error_workflow_id: e.target.value })}>
+            <option value="">Your default (if you set one)</option>
+            {form.error_workflow_id && !errorWorkflows.data?.some((w) => w.id === form.error_workflow_id) && (
+              <option value={form.error_workflow_id}>{form.error_workflow_id}</option>
+            )}
+            {(errorWorkflows.data ?? []).map((w) => <option key={w.id} value={w.id}>{w.name}</option>)}
+          </select>
+          <p className="muted small">
+            Started with the failed run&apos;s ids, error, failed step, input and context whenever a run fails for good
+            (not when an error workflow&apos;s own run fails).
+          </p>
+          {fieldError("error_workflow_id")}
         </div>
         <h4>Search fields</h4>
         <p className="muted small">

@@ -13,7 +13,7 @@ const workflow = {
 describe("workflow settings form", () => {
   it("shows the stored values as text, empty for the defaults", () => {
     expect(settingsForm(workflow)).toEqual({
-      description: "d", concurrency_key: "{{ input.email }}", max_retries: "3", retry_base_delay: "",
+      description: "d", error_workflow_id: "", concurrency_key: "{{ input.email }}", max_retries: "3", retry_base_delay: "",
       retry_backoff_factor: "2", retry_max_delay: "", max_concurrency: "",
       search_fields: [{ name: "phone", template: "{{ input.phone }}" }],
     });
@@ -22,7 +22,7 @@ describe("workflow settings form", () => {
   it("sends numbers as numbers, empty as null, and anything else as typed for the server to refuse", () => {
     const form = { ...settingsForm(workflow), max_retries: " 5 ", retry_base_delay: "", max_concurrency: "two", concurrency_key: "  " };
     expect(settingsBody(form)).toEqual({
-      description: "d", concurrency_key: "", max_retries: 5, retry_base_delay: null, retry_backoff_factor: 2,
+      description: "d", error_workflow_id: null, concurrency_key: "", max_retries: 5, retry_base_delay: null, retry_backoff_factor: 2,
       retry_max_delay: null, max_concurrency: "two", search_fields: { phone: "{{ input.phone }}" },
     });
   });
@@ -31,6 +31,13 @@ describe("workflow settings form", () => {
     const form = { ...settingsForm(workflow), search_fields: [
       { name: " phone ", template: "{{ input.phone }}" }, { name: "", template: "" }, { name: "", template: "{{ x }}" }] };
     expect(settingsBody(form).search_fields).toEqual({ phone: "{{ input.phone }}", "": "{{ x }}" });
+  });
+
+  it("sends the chosen error workflow, or null for the user's default", () => {
+    const chosen = { ...workflow, error_workflow_id: "w9" } as unknown as Workflow;
+    expect(settingsForm(chosen).error_workflow_id).toBe("w9");
+    expect(settingsBody(settingsForm(chosen)).error_workflow_id).toBe("w9");
+    expect(settingsBody({ ...settingsForm(chosen), error_workflow_id: "" }).error_workflow_id).toBeNull();
   });
 });
 

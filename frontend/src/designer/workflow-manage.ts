@@ -1,7 +1,9 @@
 /** Managing a workflow (settings, duplicate, archive, delete, export, import): the form's pure
  * conversions and the API calls. The server checks every value (bounds, the concurrency key's
  * template) and answers the field errors; the form only turns text into JSON. */
-import { api } from "@/lib/api";
+import { useQuery } from "@tanstack/react-query";
+
+import { api, type Page } from "@/lib/api";
 import type { Workflow } from "@/lib/types";
 
 export const SETTINGS_FIELDS = [
@@ -17,6 +19,8 @@ export interface SearchFieldRow {
 
 export interface SettingsForm extends Record<NumberField, string> {
   description: string;
+  /** The workflow started when a run fails for good; "" for the user's default. */
+  error_workflow_id: string;
   concurrency_key: string;
   search_fields: SearchFieldRow[];
 }
@@ -25,6 +29,7 @@ export function settingsForm(workflow: Workflow): SettingsForm {
   const text = (value: number | null | undefined) => (value === null || value === undefined ? "" : String(value));
   return {
     description: workflow.description ?? "",
+    error_workflow_id: workflow.error_workflow_id ?? "",
     concurrency_key: workflow.concurrency_key ?? "",
     search_fields: Object.entries(workflow.search_fields ?? {}).map(([name, template]) => ({ name, template })),
     max_retries: text(workflow.max_retries),
@@ -40,6 +45,7 @@ export function settingsForm(workflow: Workflow): SettingsForm {
 export function settingsBody(form: SettingsForm): Record<string, string | number | null | Record<string, string>> {
   const body: Record<string, string | number | null | Record<string, string>> = {
     description: form.description, concurrency_key: form.concurrency_key.trim(),
+    error_workflow_id: form.error_workflow_id || null,
     // A row left blank is dropped; any other is sent as typed, for the server to check (name, template).
     search_fields: Object.fromEntries(form.search_fields
       .filter((row) => row.name.trim() || row.template.trim())
@@ -65,6 +71,18 @@ export function parseImportFile(text: string): unknown {
   } catch (error) {
     throw new Error(`The file is not JSON: ${(error as Error).message}`);
   }
+}
+
+/** Workflows a picker offers as an error workflow: the user's active ones (the server checks the choice). */
+export function useErrorWorkflowOptions(exceptId: string) {
+  return useQuery({
+    queryKey: ["workflows", "error-workflow-options"],
+    queryFn: () => api.get<Page<Workflow> | Workflow[]>("workflows/", { limit: 200 }),
+    staleTime: 30_000,
+    select: (data) => (Array.isArray(data) ? data : data.results)
+      .filter((workflow) => workflow.status === "active" && workflow.id !== exceptId)
+      .map((workflow) => ({ id: workflow.id, name: workflow.name })),
+  });
 }
 
 export const manage = {

@@ -213,6 +213,92 @@ export interface paths {
         patch: operations["credentials_partial_update"];
         trace?: never;
     };
+    "/api/v1/dead-letters/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dead-letter queues: failed runs by workflow and error group */
+        get: operations["dead_letters_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dead-letters/{group}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One dead-letter queue and its runs, oldest failure first */
+        get: operations["dead_letters_detail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dead-letters/{group}/dismiss/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Dismiss a queue: its runs are cancelled (given up, out of the retry selections) */
+        post: operations["dead_letters_dismiss"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dead-letters/{group}/retry/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retry a queue's runs: each resumes at its failed step (bounded) */
+        post: operations["dead_letters_retry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/error-workflow-default/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your default error workflow */
+        get: operations["error_workflow_default_get"];
+        /** Set (or with null clear) your default error workflow */
+        put: operations["error_workflow_default_set"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/": {
         parameters: {
             query?: never;
@@ -1549,6 +1635,54 @@ export interface components {
             /** @description The keys of its steps naming the credential. */
             steps: string[];
         };
+        DeadLetterGroup: {
+            /** @description <workflow id>.<step key>.<error signature>: the queue in URLs. */
+            id: string;
+            /** Format: uuid */
+            workflow_id: string;
+            workflow_name: string;
+            /** @description The step whose failure ended the runs. */
+            step_key: string;
+            /** @description The error's signature (numbers, ids and values masked). */
+            signature: string;
+            /** @description The error with its variable parts replaced. */
+            pattern: string;
+            /** @description The latest failure's message. */
+            sample_message: string;
+            /** @description Failed runs in the queue. */
+            count: number;
+            /** Format: date-time */
+            first_seen: string;
+            /** Format: date-time */
+            last_seen: string;
+            /** @description The latest runs, at most 5. */
+            sample_execution_ids: string[];
+        };
+        DeadLetterQueue: {
+            group: components["schemas"]["DeadLetterGroup"];
+            count: number;
+            offset: number;
+            limit: number;
+            runs: components["schemas"]["DeadLetterRun"][];
+        };
+        DeadLetterRun: {
+            /** Format: uuid */
+            id: string;
+            workflow_version: number;
+            retry_count: number;
+            error_message: string;
+            input: unknown;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it failed.
+             */
+            completed_at: string;
+        };
+        DeadLetters: {
+            groups: components["schemas"]["DeadLetterGroup"][];
+        };
         Decision: {
             /** @description true: approve (or answer a signal); false: reject. */
             approved: boolean;
@@ -1685,6 +1819,13 @@ export interface components {
             workflow_name: string;
             step_key: string;
             count: number;
+        };
+        ErrorWorkflowDefault: {
+            /**
+             * Format: uuid
+             * @description A workflow of yours (active) started with the failed run's data; null: none.
+             */
+            error_workflow_id: string | null;
         };
         Errors: {
             /** Format: date-time */
@@ -2176,6 +2317,11 @@ export interface components {
             retry_backoff_factor?: number | null;
             /** Format: double */
             retry_max_delay?: number | null;
+            /**
+             * Format: uuid
+             * @description A workflow of yours (active, not this one) started with the failed run's data whenever a run of this one fails for good; null: your default (GET/PUT /api/v1/error-workflow-default/).
+             */
+            error_workflow_id?: string | null;
             steps?: components["schemas"]["Step"][];
         };
         /** @description For the schema: the service checks the body (pinned_data_check) and keeps it as given. */
@@ -2208,6 +2354,20 @@ export interface components {
              * @default 0
              */
             y: number;
+        };
+        QueueActionInput: {
+            /** @description At most this many runs, the oldest failures first (default and most: FLOWPILOT_MAX_BULK_RERUN); `remaining` says how many are left. */
+            limit?: number;
+        };
+        QueueActionResult: {
+            count: number;
+            execution_ids: string[];
+            /** @description Run id -> why it was left alone. */
+            refused: {
+                [key: string]: string;
+            };
+            /** @description Runs still in the queue. */
+            remaining: number;
         };
         ReplayInput: {
             /**
@@ -2687,9 +2847,10 @@ export interface components {
          *     * `python` - Python
          *     * `workflow` - Parent workflow
          *     * `replay` - Replay
+         *     * `error` - Error workflow
          * @enum {string}
          */
-        TriggeredByEnum: "api" | "manual" | "webhook" | "schedule" | "event" | "python" | "workflow" | "replay";
+        TriggeredByEnum: "api" | "manual" | "webhook" | "schedule" | "event" | "python" | "workflow" | "replay" | "error";
         /**
          * @description * `webhook` - Webhook
          *     * `schedule` - Schedule
@@ -2855,6 +3016,11 @@ export interface components {
              * @description Longest wait between attempts, seconds.
              */
             readonly retry_max_delay: number | null;
+            /**
+             * Format: uuid
+             * @description A workflow of yours (active, not this one) started with the failed run's data whenever a run of this one fails for good; null: your default (GET/PUT /api/v1/error-workflow-default/).
+             */
+            readonly error_workflow_id: string | null;
             readonly steps: components["schemas"]["StepOutput"][];
             /** @description For a code workflow (kind "code"): its graph. */
             readonly code: components["schemas"]["CodeGraph"] | null;
@@ -2924,6 +3090,11 @@ export interface components {
             retry_backoff_factor?: number | null;
             /** Format: double */
             retry_max_delay?: number | null;
+            /**
+             * Format: uuid
+             * @description A workflow of yours (active, not this one) started with the failed run's data whenever a run of this one fails for good; null: your default (GET/PUT /api/v1/error-workflow-default/).
+             */
+            error_workflow_id?: string | null;
             steps?: components["schemas"]["Step"][];
         };
         /**
@@ -3905,6 +4076,335 @@ export interface operations {
             };
         };
     };
+    dead_letters_list: {
+        parameters: {
+            query?: {
+                /** @description At most this many queues. */
+                limit?: number;
+                /** @description Only this workflow's queues. */
+                workflow?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetters"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    dead_letters_detail: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                /** @description A queue's id: <workflow id>.<step key>.<error signature>. */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterQueue"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    dead_letters_dismiss: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A queue's id: <workflow id>.<step key>.<error signature>. */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["QueueActionInput"];
+                "application/x-www-form-urlencoded": components["schemas"]["QueueActionInput"];
+                "multipart/form-data": components["schemas"]["QueueActionInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueActionResult"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    dead_letters_retry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A queue's id: <workflow id>.<step key>.<error signature>. */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["QueueActionInput"];
+                "application/x-www-form-urlencoded": components["schemas"]["QueueActionInput"];
+                "multipart/form-data": components["schemas"]["QueueActionInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueActionResult"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    error_workflow_default_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWorkflowDefault"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    error_workflow_default_set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ErrorWorkflowDefault"];
+                "application/x-www-form-urlencoded": components["schemas"]["ErrorWorkflowDefault"];
+                "multipart/form-data": components["schemas"]["ErrorWorkflowDefault"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorWorkflowDefault"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     events_create: {
         parameters: {
             query?: never;
@@ -3990,8 +4490,9 @@ export interface operations {
                  *     * `python` - Python
                  *     * `workflow` - Parent workflow
                  *     * `replay` - Replay
+                 *     * `error` - Error workflow
                  */
-                triggered_by?: "api" | "event" | "manual" | "python" | "replay" | "schedule" | "webhook" | "workflow";
+                triggered_by?: "api" | "error" | "event" | "manual" | "python" | "replay" | "schedule" | "webhook" | "workflow";
                 workflow?: string;
             };
             header?: never;
