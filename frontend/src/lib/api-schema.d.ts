@@ -1587,12 +1587,14 @@ export interface components {
             config: {
                 [key: string]: unknown;
             };
-            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            /** @description Step keys; "key:branch" to run only on that branch of the step; "key:failed" (a failure path) to run only when that step failed for good, seeing steps.<key>.error. */
             depends_on: string[];
             step_order: number;
             /** Format: double */
             timeout_seconds: number | null;
             when: string;
+            /** @description Set (true) only on a step that continues on failure. */
+            continue_on_failure?: boolean;
             retry: components["schemas"]["DefinitionRetry"];
             /** @description Where the designer drew it (versions published since positions are kept). */
             position?: components["schemas"]["PositionField"];
@@ -1740,6 +1742,8 @@ export interface components {
             readonly replay_of: string | null;
             /** @description A dry run of another run: its steps with side effects answered from mocks or recordings, never run (true even when the original was deleted since). */
             readonly is_replay: boolean;
+            /** @description The steps whose failure the run handled (a failure path "<key>:failed" taken, or continue on failure), in the graph's order; a completed run with some completed with handled failures. */
+            readonly handled_failures: string[];
         };
         ExecutionCreate: {
             input_data?: unknown;
@@ -1797,6 +1801,8 @@ export interface components {
             readonly replay_of: string | null;
             /** @description A dry run of another run: its steps with side effects answered from mocks or recordings, never run (true even when the original was deleted since). */
             readonly is_replay: boolean;
+            /** @description The steps whose failure the run handled (a failure path "<key>:failed" taken, or continue on failure), in the graph's order; a completed run with some completed with handled failures. */
+            readonly handled_failures: string[];
             readonly task_executions: components["schemas"]["TaskExecution"][];
             /** @description When the run may be retried and its workflow has a newer version than the run's: that version, and what a retry on it ({"version": "latest"}) would do; null otherwise. */
             readonly retry_latest: components["schemas"]["RetryLatest"] | null;
@@ -2101,7 +2107,7 @@ export interface components {
             config?: {
                 [key: string]: unknown;
             };
-            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            /** @description Step keys; "key:branch" to run only on that branch of the step; "key:failed" (a failure path) to run only when that step failed for good, seeing steps.<key>.error. */
             depends_on?: string[];
             /** @default 0 */
             step_order: number;
@@ -2115,6 +2121,11 @@ export interface components {
             timeout_seconds?: number | null;
             /** @default  */
             when: string;
+            /**
+             * @description When the step fails for good, its attempt stays failed but the run carries on as if it completed, its output {"error": {...}} carrying the error; listed in the run's handled_failures.
+             * @default false
+             */
+            continue_on_failure: boolean;
             position?: components["schemas"]["PositionField"];
         };
         PatchedTriggerUpdate: {
@@ -2287,7 +2298,7 @@ export interface components {
             config?: {
                 [key: string]: unknown;
             };
-            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            /** @description Step keys; "key:branch" to run only on that branch of the step; "key:failed" (a failure path) to run only when that step failed for good, seeing steps.<key>.error. */
             depends_on?: string[];
             /** @default 0 */
             step_order: number;
@@ -2301,6 +2312,11 @@ export interface components {
             timeout_seconds?: number | null;
             /** @default  */
             when: string;
+            /**
+             * @description When the step fails for good, its attempt stays failed but the run carries on as if it completed, its output {"error": {...}} carrying the error; listed in the run's handled_failures.
+             * @default false
+             */
+            continue_on_failure: boolean;
             position?: components["schemas"]["PositionField"];
         };
         StepFigures: {
@@ -2340,7 +2356,7 @@ export interface components {
             config?: {
                 [key: string]: unknown;
             };
-            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            /** @description Step keys; "key:branch" to run only on that branch of the step; "key:failed" (a failure path) to run only when that step failed for good, seeing steps.<key>.error. */
             depends_on?: string[];
             /** @default 0 */
             step_order: number;
@@ -2354,6 +2370,11 @@ export interface components {
             timeout_seconds?: number | null;
             /** @default  */
             when: string;
+            /**
+             * @description When the step fails for good, its attempt stays failed but the run carries on as if it completed, its output {"error": {...}} carrying the error; listed in the run's handled_failures.
+             * @default false
+             */
+            continue_on_failure: boolean;
             position?: components["schemas"]["PositionField"];
         };
         StepMetrics: {
@@ -2375,7 +2396,7 @@ export interface components {
             config: {
                 [key: string]: unknown;
             };
-            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            /** @description Step keys; "key:branch" to run only on that branch of the step; "key:failed" (a failure path) to run only when that step failed for good, seeing steps.<key>.error. */
             depends_on: string[];
             /** @default 0 */
             step_order: number;
@@ -2389,6 +2410,11 @@ export interface components {
             timeout_seconds?: number | null;
             /** @default  */
             when: string;
+            /**
+             * @description When the step fails for good, its attempt stays failed but the run carries on as if it completed, its output {"error": {...}} carrying the error; listed in the run's handled_failures.
+             * @default false
+             */
+            continue_on_failure: boolean;
             position: components["schemas"]["PositionField"];
             readonly id: number;
         };

@@ -286,7 +286,8 @@ def decide(graph: Graph, states: Mapping[str, str],
             states[key] = verdict
             (decision.queue if verdict == T.QUEUED else decision.skip).append(key)
             progressed = progressed or verdict == T.SKIPPED
-    decision.handled_failures = [k for k in graph.order if states[k] == T.FAILED and k in graph.handled]
+    if any(s == T.FAILED for s in states.values()):  # else None: the usual decision, with nothing to write
+        decision.handled_failures = [k for k in graph.order if states[k] == T.FAILED and k in graph.handled]
     if unhandled():
         for key in decision.queue:
             states[key] = T.PENDING  # not sent: a failure stops new work
@@ -416,7 +417,8 @@ class DagPlanner:
         if decision.outcome == "failed":
             decision.failed_steps = {key: decision.fail.get(key) or rows[key].error_message
                                      for key in self.graph.order if key in rows and (
-                                         key in decision.fail or rows[key].status == T.FAILED)}
+                                         key in decision.fail or rows[key].status == T.FAILED)
+                                     and key not in (decision.handled_failures or ())}
             first_key, first_message = next(iter(decision.failed_steps.items()))
             decision.error = f"step {first_key!r} failed: {first_message}"
         return decision
