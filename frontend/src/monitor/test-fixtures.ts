@@ -66,6 +66,7 @@ export function execution(tasks: TaskExecution[], extra: Partial<ExecutionDetail
     completed_at: null,
     replay_of: null,
     is_replay: false,
+    handled_failures: [],
     task_executions: tasks,
     overrides: {},
     overridden_by: null,
