@@ -10,7 +10,7 @@ import { dependencyEdge, flowToSteps, stepsToFlow } from "@/lib/graph";
 import { LIMITS } from "@/lib/__fixtures__/limits";
 import type { StepDefinition } from "@/lib/types";
 import { ExecutionHeader } from "@/monitor/ExecutionHeader";
-import { monitorFlow } from "@/monitor/execution-state";
+import { monitorFlow, progress } from "@/monitor/execution-state";
 import { execution, step as versionStep, task } from "@/monitor/test-fixtures";
 
 import { STEP_TYPES } from "./__fixtures__/step-types";
@@ -76,6 +76,9 @@ describe("failure paths in the monitor", () => {
     expect(edges["crm:failed->review"].className).toBe("fp-edge-failure monitor-edge-taken");
     expect(edges["crm->welcome"].className).toBeUndefined();
     expect(flow.nodes.find((n) => n.id === "crm")!.data.status).toBe("failed");
+    const tasks = [task("crm", { status: "failed" }), task("welcome", { status: "skipped" }), task("review", { status: "completed" })];
+    expect(progress(steps, tasks, ["crm"])).toEqual({ done: 3, total: 3 });
+    expect(progress(steps, tasks)).toEqual({ done: 2, total: 3 });
   });
 
   it("says a completed run had handled failures, and how many", () => {

@@ -118,12 +118,13 @@ export function monitorFlow(steps: VersionStep[], tasks: TaskExecution[], moves?
   return { nodes, edges };
 }
 
-/** How many of the steps are done (completed or skipped), for the header. */
-export function progress(steps: Pick<VersionStep, "key">[], tasks: TaskExecution[]): { done: number; total: number } {
+/** How many of the steps are done (completed or skipped, or failed with the failure handled: the run's
+ * `handled_failures`), for the header. */
+export function progress(steps: Pick<VersionStep, "key">[], tasks: TaskExecution[], handled: string[] = []): { done: number; total: number } {
   const summaries = summarizeSteps(tasks);
   const done = steps.filter((step) => {
     const status = stepStatus(summaries, step.key);
-    return status === "completed" || status === "skipped";
+    return status === "completed" || status === "skipped" || (status === "failed" && handled.includes(step.key));
   }).length;
   return { done, total: steps.length };
 }
