@@ -18,14 +18,16 @@ from .engine.planner import dag
 from .models import StepDependency, Workflow, WorkflowStep
 
 STEP_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",
-               "position_y", "max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
+               "position_y", "max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay",
+               "continue_on_failure")
 _FLOAT_FIELDS = ("position_x", "position_y", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
 _KEPT = "_graph_rows"  # the instance attribute holding the graph last read or written through it
 # PostgreSQL's type for each column, to unpack a JSON document into rows.
 _PG_TYPES = {"key": "text", "name": "text", "task_type": "text", "config": "jsonb", "step_order": "integer",
              "timeout_seconds": "integer", "when": "text", "position_x": "double precision",
              "position_y": "double precision", "max_retries": "smallint", "retry_base_delay": "double precision",
-             "retry_backoff_factor": "double precision", "retry_max_delay": "double precision"}
+             "retry_backoff_factor": "double precision", "retry_max_delay": "double precision",
+             "continue_on_failure": "boolean"}
 
 
 def read(workflow: Workflow) -> list[dict]:

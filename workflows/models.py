@@ -132,6 +132,9 @@ class WorkflowStep(RetryFields):
     when = models.TextField(blank=True, help_text="Condition over the run's data; the step is skipped when false.")
     position_x = models.FloatField(default=0)
     position_y = models.FloatField(default=0)
+    continue_on_failure = models.BooleanField(
+        default=False, help_text="When it fails for good, the run carries on as if it completed, its output "
+                                 "carrying the error.")
 
     class Meta:
         ordering = ["step_order", "id"]
@@ -236,6 +239,10 @@ class WorkflowExecution(models.Model):
     replay_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays",
         help_text="The run this one replays as a dry run (docs/adr/0026-replay-as-a-dry-run.md).")
+    handled_failures = models.JSONField(
+        default=list, blank=True,
+        help_text="The steps whose failure the run handled (a failure path taken, or continue on failure), in "
+                  "the graph's order: a completed run with some completed with handled failures.")
     replay_mocks = models.JSONField(
         null=True, blank=True,
         help_text="Set on a replay only (empty for a real run): the outputs the user gave by step key. A replay's "

@@ -31,7 +31,7 @@ from ..engine.planner.states import ALL_EXECUTION_ACTIONS, allowed_actions, late
 
 RETRY_FIELDS = ("max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
 STEP_READ_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",
-                    "position_y")
+                    "position_y", "continue_on_failure")
 # The range of the integer columns (PostgreSQL's integer): beyond it an input was a 500, not a 400.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
@@ -52,6 +52,12 @@ class ErrorDetailsField(JsonObjectField):
     """A failure's details: the worker's traceback when a step raised, and whatever the error carried."""
 
 
+DEPENDS_ON_HELP = ('Step keys; "key:branch" to run only on that branch of the step; "key:failed" (a failure '
+                   'path) to run only when that step failed for good, seeing steps.<key>.error.')
+CONTINUE_HELP = ("When the step fails for good, its attempt stays failed but the run carries on as if it "
+                 "completed, its output {\"error\": {...}} carrying the error; listed in the run's handled_failures.")
+
+
 class PositionField(serializers.Serializer):
     x = serializers.FloatField(default=0)
     y = serializers.FloatField(default=0)
@@ -64,7 +70,7 @@ class StepSerializer(serializers.Serializer):
     task_type = serializers.CharField(max_length=100)
     config = serializers.DictField(required=False, default=dict)
     depends_on = serializers.ListField(child=serializers.CharField(max_length=201), required=False, default=list,
-                                       help_text='Step keys; "key:branch" to run only on that branch of the step.')
+                                       help_text=DEPENDS_ON_HELP)
     step_order = serializers.IntegerField(min_value=INT_MIN, max_value=INT_MAX, required=False, default=0)
     max_retries = serializers.IntegerField(min_value=0, max_value=bounds.MAX_RETRIES, required=False, allow_null=True,
                                            default=None)
@@ -77,6 +83,7 @@ class StepSerializer(serializers.Serializer):
     timeout_seconds = serializers.IntegerField(min_value=1, max_value=int(bounds.max_step_timeout()), required=False,
                                                allow_null=True, default=None)
     when = serializers.CharField(required=False, allow_blank=True, default="")
+    continue_on_failure = serializers.BooleanField(required=False, default=False, help_text=CONTINUE_HELP)
     position = PositionField(required=False)
 
     def to_internal_value(self, data):
@@ -118,7 +125,8 @@ class StepSerializer(serializers.Serializer):
             "id": step["id"], "key": step["key"], "name": step["name"], "task_type": step["task_type"],
             "config": step["config"], "depends_on": step["depends_on"], "step_order": step["step_order"],
             **{f: step[f] for f in RETRY_FIELDS}, "timeout_seconds": step["timeout_seconds"],
-            "when": step["when"], "position": {"x": step["position_x"], "y": step["position_y"]},
+            "when": step["when"], "continue_on_failure": step["continue_on_failure"],
+            "position": {"x": step["position_x"], "y": step["position_y"]},
         }
 
 
@@ -140,7 +148,7 @@ class StepOutputSerializer(StepSerializer):
     id = serializers.IntegerField(read_only=True)
     config = serializers.DictField()
     depends_on = serializers.ListField(child=serializers.CharField(),
-                                       help_text='Step keys; "key:branch" to run only on that branch of the step.')
+                                       help_text=DEPENDS_ON_HELP)
     position = PositionField()
 
 
@@ -285,10 +293,12 @@ class DefinitionStepSerializer(serializers.Serializer):
     task_type = serializers.CharField()
     config = serializers.DictField()
     depends_on = serializers.ListField(child=serializers.CharField(),
-                                       help_text='Step keys; "key:branch" to run only on that branch of the step.')
+                                       help_text=DEPENDS_ON_HELP)
     step_order = serializers.IntegerField()
     timeout_seconds = serializers.FloatField(allow_null=True)
     when = serializers.CharField(allow_blank=True)
+    continue_on_failure = serializers.BooleanField(required=False, help_text="Set (true) only on a step that "
+                                                   "continues on failure.")
     retry = DefinitionRetrySerializer()
     position = PositionField(required=False, help_text="Where the designer drew it (versions published since "
                                                        "positions are kept).")
@@ -436,6 +446,9 @@ class ExecutionSerializer(serializers.ModelSerializer):
         "?search.<name>=<value>)."))
     replay_of = serializers.UUIDField(source="replay_of_id", read_only=True, allow_null=True, help_text=(
         "The run this one replays as a dry run (POST .../replay/), or null."))
+    handled_failures = serializers.ListField(child=serializers.CharField(), read_only=True, help_text=(
+        "The steps whose failure the run handled (a failure path \"<key>:failed\" taken, or continue on "
+        "failure), in the graph's order; a completed run with some completed with handled failures."))
     is_replay = serializers.BooleanField(read_only=True, help_text=(
         "A dry run of another run: its steps with side effects answered from mocks or recordings, never run "
         "(true even when the original was deleted since)."))
@@ -448,7 +461,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
         fields = ["id", "workflow", "workflow_name", "workflow_version", "status", "allowed_actions",
                   "idempotency_key", "input_data", "output_data", "error_message", "error_details", "retry_count",
                   "max_retries", "triggered_by", "triggered_by_user", "concurrency_key", "search", "created_at",
-                  "scheduled_at", "started_at", "completed_at", "replay_of", "is_replay", "test_run"]
+                  "scheduled_at", "started_at", "completed_at", "replay_of", "is_replay", "test_run", "handled_failures"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(ALL_EXECUTION_ACTIONS))))

@@ -22,7 +22,7 @@ from .planner.retry import RetryPolicy
 
 DEFAULT_RETRY = {"max_retries": 3, "base_delay": 1.0, "backoff_factor": 2.0, "max_delay": 300.0}
 STEP_FIELDS = ("key", "name", "task_type", "config", "depends_on", "step_order", "timeout_seconds", "when",
-               "position")
+               "position", "continue_on_failure")
 
 
 def _retry_fields(source: dict) -> dict:
@@ -45,6 +45,8 @@ def from_data(*, workflow: dict, steps: list[dict]) -> dict:
                 "when": s.get("when") or "", "retry": _retry_fields(s),
                 # Where the designer drew it: the monitor shows a past version's graph as it was drawn.
                 "position": {"x": s.get("position_x") or 0, "y": s.get("position_y") or 0},
+                # Kept only when set: a step without it publishes the definition it did before.
+                **({"continue_on_failure": True} if s.get("continue_on_failure") else {}),
             }
             for s in steps
         ],
@@ -126,6 +128,7 @@ class Step:
     when: str
     timeout_seconds: float
     retry: RetryPolicy
+    continue_on_failure: bool = False
 
 
 class Definition:
@@ -147,6 +150,7 @@ class Definition:
                                              0.001, bounds.max_step_timeout(),
                                              default=settings.FLOWPILOT_DEFAULT_TIMEOUT_SECONDS),
                 retry=RetryPolicy.merged(default_fields, s.get("retry") or {}, clamp=True),
+                continue_on_failure=s.get("continue_on_failure") is True,
             )
             for s in data["steps"]
         }

@@ -187,17 +187,37 @@ def step_config(execution: WorkflowExecution, step) -> dict:
 
 
 def run_data(execution: WorkflowExecution) -> dict:
-    """What templates see: plain JSON only (input, outputs of completed steps, the execution's ids)."""
-    outputs = (TaskExecution.objects.filter(execution_id=execution.pk, status=T.COMPLETED)
-               .order_by("visit", "attempt").values_list("step_key", "output"))
+    """What templates see: plain JSON only (input, outputs of completed steps, the error of a step
+    that failed: steps.<key>.error, what its failure path reads; the execution's ids)."""
+    rows = (TaskExecution.objects.filter(execution_id=execution.pk, status__in=[T.COMPLETED, T.FAILED])
+            .order_by("visit", "attempt")
+            .values_list("step_key", "status", "output", "error_message", "error_details", "attempt"))
+    steps: dict[str, dict] = {}
+    for key, status, output, message, details, attempt in rows:  # by key, the latest row wins
+        if status == T.COMPLETED:
+            steps[key] = {"output": output}
+        else:
+            steps[key] = {**({"output": output} if output is not None else steps.get(key, {})),
+                          "error": step_error(message, details, attempt)}
     return {
         "input": run_input(execution),
         "context": execution.context,
-        "steps": {key: {"output": output} for key, output in outputs},
+        "steps": steps,
         "execution": {"id": str(execution.pk), "workflow_id": str(execution.workflow_id),
                       "retry_count": execution.retry_count},
         "approvals": _approval_links(execution),
     }
+
+
+def step_error(message: str, details: dict | None, attempt: int) -> dict:
+    """A failed step's error as templates see it (steps.<key>.error) and a step that continues on
+    failure answers it ({"error": ...}): its message, type, details (the traceback left out) and its
+    attempt count."""
+    details = dict(details or {})
+    error_type = details.pop("type", "")
+    for internal in ("traceback", "retryable"):
+        details.pop(internal, None)
+    return {"message": message, "type": error_type, "details": details, "attempts": attempt}
 
 
 def _approval_links(execution: WorkflowExecution) -> dict:
@@ -319,6 +339,18 @@ def _apply(execution: WorkflowExecution, definition, decision: Decision, rows: M
         queue([row.pk], T.PENDING, now=now, events=events,
               notes=[Note(execution.pk, f"Step {visit.key!r} queued (visit {visit.visit}, after {visit.after!r})",
                           task=row, details={"visit": visit.visit})])
+    if decision.handled_failures is not None and decision.handled_failures != execution.handled_failures:
+        # Written in the transaction that weighed the failure (a step's own): runs with no failure
+        # never get here (their decisions do not look, handled_failures None).
+        new = [key for key in decision.handled_failures if key not in (execution.handled_failures or ())]
+        execution.handled_failures = decision.handled_failures
+        execution.save(update_fields=["handled_failures"])
+        for key in new:
+            if key in rows:
+                events.add(execution.pk, "step.failure_handled",
+                           f"Step {key!r} failed; the run carries on: "
+                           + ("continue on failure" if definition.steps[key].continue_on_failure
+                              else "taking its failure path"), level=LogLevel.WARNING, task=rows[key])
     if decision.outcome == "completed":
         output = execution.context if decision.answer == "context" else _sink_outputs(execution, definition)
         _finish(execution, E.COMPLETED, events, now=now, output=output)
@@ -342,10 +374,11 @@ def chosen_branch(output) -> str:
 
 
 def _sink_outputs(execution: WorkflowExecution, definition) -> dict:
-    rows = (TaskExecution.objects.filter(execution_id=execution.pk, status=T.COMPLETED,
+    # A sink that continued on failure answers its {"error": ...}: its failed attempt's output.
+    rows = (TaskExecution.objects.filter(execution_id=execution.pk, status__in=[T.COMPLETED, T.FAILED],
                                          step_key__in=definition.sinks)
-            .order_by("visit", "attempt").values_list("step_key", "output"))
-    return {key: output for key, output in rows}
+            .order_by("visit", "attempt").values_list("step_key", "status", "output"))
+    return {key: output for key, status, output in rows if status == T.COMPLETED or output is not None}
 
 
 def _finish(execution: WorkflowExecution, status: str, events: Events, *, now, **fields) -> None:
@@ -366,7 +399,8 @@ def _finish(execution: WorkflowExecution, status: str, events: Events, *, now, *
 def start_now(execution: WorkflowExecution, events: Events) -> None:
     """pending -> running, and queue its first steps (caller holds the execution's lock: locked_run,
     or admit's lock on many runs at once)."""
-    transition(execution, E.RUNNING, error_message="", error_details={}, completed_at=None, events=events,
+    transition(execution, E.RUNNING, error_message="", error_details={}, completed_at=None, handled_failures=[],
+               events=events,
                note=Note(execution.pk, "Execution started" if not execution.retry_count
                          else f"Execution resumed (retry {execution.retry_count})"))
     advance_locked(execution, events)
@@ -568,9 +602,12 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
     retrying = execution.status == E.RUNNING and policy.should_retry(attempts_in_round, retryable=error.retryable)
     failed = [] if retrying else [Note(execution.pk, f"Step {task.step_key!r} failed: {error.message}", task=task,
                                        level=LogLevel.ERROR, details={"attempt": task.attempt})]
+    # A step that continues on failure answers its error as its output once it failed for good.
+    kept = {"output": {"error": step_error(error.message[:10_000], details, task.attempt)}} \
+        if not retrying and definition.steps[task.step_key].continue_on_failure else {}
     moved = transition_rows(TaskExecution.objects.filter(pk=task.pk), source, T.FAILED, now=now,
                             error_message=error.message[:10_000], error_details=details,
-                            input=rendered, lease_expires_at=None, events=events, notes=failed)
+                            input=rendered, lease_expires_at=None, events=events, notes=failed, **kept)
     if not moved:
         return False
     if retrying:

@@ -533,3 +533,35 @@ def test_open_a_failed_run_in_the_designer_fix_test_on_its_data_and_resume(embed
     assert detail["overrides"]["steps"] == {"invoice": {"config": {"source": "{{ steps.order.output.result.total * 2 }}"}}}
     for shot in ("designer-run-pinned", "designer-run-tested", "monitor-resumed"):
         assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
+
+
+def test_draw_a_failure_path_run_it_and_see_the_handled_failure(embedded):
+    """frontend/e2e/failure-paths.test.mjs (issue 18, docs/adr/0032): the edge the browser drew from the
+    CRM step's failed handle, and the run it started, as the server has them."""
+    base, var = embedded
+    api = admin_api(base, var)
+    receiver = Server()
+    try:
+        created = api.post("/workflows/", json={"name": "Signup with review", "steps": [
+            {"key": "crm", "task_type": "http_request", "max_retries": 0, "position": {"x": 0, "y": 0},
+             "config": {"method": "POST", "url": f"{receiver.url}/status/500", "json": {"email": "{{ input.email }}"}}},
+            {"key": "welcome", "task_type": "log", "depends_on": ["crm"], "position": {"x": 320, "y": 0},
+             "config": {"message": "welcome {{ input.email }}"}},
+            {"key": "review", "task_type": "log", "position": {"x": 320, "y": 200},
+             "config": {"message": "manual review: {{ steps.crm.error.message }}"}}]})
+        assert created.status_code == 201, created.text
+        workflow_id = created.json()["id"]
+
+        browser_script("e2e/failure-paths.test.mjs", base=base, var=var, WORKFLOW_ID=workflow_id)
+
+        steps = {s["key"]: s for s in api.get(f"/workflows/{workflow_id}/").json()["steps"]}
+        assert steps["review"]["depends_on"] == ["crm:failed"] and steps["welcome"]["depends_on"] == ["crm"]
+        (run,) = api.get("/executions/", params={"workflow": workflow_id}).json()["results"]
+        assert run["status"] == "completed" and run["handled_failures"] == ["crm"], run
+        detail = {t["step_key"]: t for t in api.get(f"/executions/{run['id']}/").json()["task_executions"]}
+        assert detail["review"]["output_data"]["message"].startswith("manual review: ")
+        assert "500" in detail["review"]["output_data"]["message"]
+        for shot in ("designer-failure-path", "monitor-handled-failure"):
+            assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
+    finally:
+        receiver.close()

@@ -84,6 +84,15 @@ BAD_BODIES = {
         log("eu", ["route:eu"]), log("us", ["route:true"])]}, "steps.us.depends_on", "no branch 'true'"),
     "a branch of a step without branches": ({"name": "w", "steps": [log("eu"), log("plain", ["eu:yes"])]},
                                             "steps.plain.depends_on", "no branches"),
+    # failure paths ("<key>:failed")
+    "a failure path of an unknown step": ({"name": "w", "steps": [log("a"), log("b", ["ghost:failed"])]},
+                                          "steps.b.depends_on", "unknown step 'ghost'"),
+    "a step after a step and its failure": ({"name": "w", "steps": [log("a"), log("b", ["a", "a:failed"])]},
+                                            "steps.b.depends_on", "never runs"),
+    "a cycle through a failure path": ({"name": "w", "steps": [log("a", ["b:failed"]), log("b", ["a"])]},
+                                       "steps.a.depends_on", "dependency cycle"),
+    "continue on failure not a boolean": ({"name": "w", "steps": [log("a", continue_on_failure="maybe")]},
+                                          "steps[0].continue_on_failure", "valid boolean"),
     # the bounds on a step's numbers (GET /api/v1/limits/)
     "a timeout below its bound": ({"name": "w", "steps": [log("a", timeout_seconds=0)]},
                                   "steps[0].timeout_seconds", "greater than or equal to 1"),

@@ -41,6 +41,27 @@ export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge status-${status}`}>{status}</span>;
 }
 
+/** "completed · 2 handled failures": a run whose failed steps were handled (a failure path taken, or
+ * continue on failure); empty when none was. */
+export function handledFailuresLabel(run: { status: string; handled_failures?: string[] }): string {
+  const count = run.handled_failures?.length ?? 0;
+  if (!count) return "";
+  const what = `${count} handled failure${count > 1 ? "s" : ""}`;
+  return run.status === "completed" ? `completed · ${what}` : what;
+}
+
+/** The badge beside a run's status when some of its failures were handled, naming the steps. */
+export function HandledFailures({ execution }: { execution: { status: string; handled_failures?: string[] } }) {
+  const label = handledFailuresLabel(execution);
+  if (!label) return null;
+  return (
+    <span className="badge fp-handled" data-testid="handled-failures"
+          title={`Failed, handled (failure path or continue on failure): ${execution.handled_failures!.join(", ")}`}>
+      {label}
+    </span>
+  );
+}
+
 /** "3 s", "1 min 20 s", "2 h 5 min": a duration between two ISO times (or to now). */
 export function formatDuration(start: string | null, end: string | null, now: number = Date.now()): string {
   if (!start) return "—";

@@ -5,7 +5,7 @@ import { memo, useEffect, useMemo, useState } from "react";
 
 import { useCredentialNames } from "@/hooks/use-credential-names";
 import { fieldSuggestions } from "@/lib/condition";
-import { ancestors, flowToSteps, parseRef, type StepNodeData } from "@/lib/graph";
+import { ancestors, FAILED_BRANCH, flowToSteps, parseRef, type StepNodeData } from "@/lib/graph";
 import { humanize } from "@/lib/schema-form";
 import { templateSuggestions } from "@/lib/template-hints";
 import type { StepDefinition } from "@/lib/types";
@@ -182,7 +182,7 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
   const id = `step-${stepKey}`;
   const keyIssues = [...(keyError ? [{ field: "key", message: keyError }] : []), ...issuesAt(issues, "key")];
   const general = [...issuesAt(issues, "task_type"), ...issuesAt(issues, "step"), ...issuesAt(issues, "depends_on")];
-  const retryIssues = ["max_retries", "retry_base_delay", "timeout_seconds", "when", "retry"].flatMap((f) => issuesAt(issues, f));
+  const retryIssues = ["max_retries", "retry_base_delay", "timeout_seconds", "continue_on_failure", "when", "retry"].flatMap((f) => issuesAt(issues, f));
 
   return (
     <HintsContext.Provider value={hints}>
@@ -228,7 +228,8 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
             <span className="muted">Runs after </span>
             {step.depends_on.map((ref) => {
               const { key, branch } = parseRef(ref);
-              return <code key={ref} className="fp-dep">{key}{branch ? ` (${branch})` : ""}</code>;
+              const how = branch === FAILED_BRANCH ? " (on failure)" : branch ? ` (${branch})` : "";
+              return <code key={ref} className="fp-dep">{key}{how}</code>;
             })}
           </div>
         )}
@@ -243,6 +244,21 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
                             issues={issuesAt(issues, "retry_base_delay")} onChange={(v) => update({ retry_base_delay: v }, "retry_base_delay")} />
             <AdvancedNumber id={`${id}-timeout_seconds`} label="Timeout (s)" value={step.timeout_seconds} disabled={readOnly}
                             issues={issuesAt(issues, "timeout_seconds")} onChange={(v) => update({ timeout_seconds: v }, "timeout_seconds")} />
+          </div>
+          <div className={`field${issuesAt(issues, "continue_on_failure").length ? " invalid" : ""}`}>
+            <label className="fp-check" htmlFor={`${id}-continue_on_failure`}>
+              <input id={`${id}-continue_on_failure`} type="checkbox" checked={step.continue_on_failure ?? false}
+                     disabled={readOnly}
+                     onChange={(e) => update({ continue_on_failure: e.target.checked }, "continue_on_failure")} />
+              {" "}Continue on failure
+            </label>
+            <div className="field-help">
+              When it fails for good, the run carries on as if it completed, its output {"{\"error\": {...}}"} carrying
+              the error. For a separate path instead, draw an edge from its red "failed" handle.
+            </div>
+            {issuesAt(issues, "continue_on_failure").map((issue, i) => (
+              <p key={i} className="field-error" role="alert">{issue.message}</p>
+            ))}
           </div>
           <div className={`field${issuesAt(issues, "when").length ? " invalid" : ""}`}>
             <label className="field-label" htmlFor={`${id}-when`}>Run only when</label>

@@ -67,7 +67,7 @@ describe("step node", () => {
     expect(node).toHaveAttribute("data-invalid", "false");
     expect(node).toHaveTextContent("plan");
     expect(node).toHaveTextContent("conditional");
-    expect([...container.querySelectorAll(".react-flow__handle.source")].map((h) => h.getAttribute("data-handleid"))).toEqual(["true", "false"]);
+    expect([...container.querySelectorAll(".react-flow__handle.source")].map((h) => h.getAttribute("data-handleid"))).toEqual(["true", "false", "failed"]);
     expect(within(node).getByText("true")).toBeInTheDocument();
   });
 

@@ -1744,12 +1744,14 @@ export interface components {
             config: {
                 [key: string]: unknown;
             };
-            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            /** @description Step keys; "key:branch" to run only on that branch of the step; "key:failed" (a failure path) to run only when that step failed for good, seeing steps.<key>.error. */
             depends_on: string[];
             step_order: number;
             /** Format: double */
             timeout_seconds: number | null;
             when: string;
+            /** @description Set (true) only on a step that continues on failure. */
+            continue_on_failure?: boolean;
             retry: components["schemas"]["DefinitionRetry"];
             /** @description Where the designer drew it (versions published since positions are kept). */
             position?: components["schemas"]["PositionField"];
@@ -1906,6 +1908,8 @@ export interface components {
             readonly is_replay: boolean;
             /** @description A test run with pinned data (POST /workflows/<id>/test-run/): its steps with a pinned output answered from it (mocked), the others run for real; not counted by the metrics, alerts or bulk retry. */
             readonly test_run: boolean;
+            /** @description The steps whose failure the run handled (a failure path "<key>:failed" taken, or continue on failure), in the graph's order; a completed run with some completed with handled failures. */
+            readonly handled_failures: string[];
         };
         ExecutionCreate: {
             input_data?: unknown;
@@ -1965,6 +1969,8 @@ export interface components {
             readonly is_replay: boolean;
             /** @description A test run with pinned data (POST /workflows/<id>/test-run/): its steps with a pinned output answered from it (mocked), the others run for real; not counted by the metrics, alerts or bulk retry. */
             readonly test_run: boolean;
+            /** @description The steps whose failure the run handled (a failure path "<key>:failed" taken, or continue on failure), in the graph's order; a completed run with some completed with handled failures. */
+            readonly handled_failures: string[];
             readonly task_executions: components["schemas"]["TaskExecution"][];
             /** @description When the run may be retried and its workflow has a newer version than the run's: that version, and what a retry on it ({"version": "latest"}) would do; null otherwise. */
             readonly retry_latest: components["schemas"]["RetryLatest"] | null;
@@ -2269,7 +2275,7 @@ export interface components {
             config?: {
                 [key: string]: unknown;
             };
-            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            /** @description Step keys; "key:branch" to run only on that branch of the step; "key:failed" (a failure path) to run only when that step failed for good, seeing steps.<key>.error. */
             depends_on?: string[];
             /** @default 0 */
             step_order: number;
@@ -2283,6 +2289,11 @@ export interface components {
             timeout_seconds?: number | null;
             /** @default  */
             when: string;
+            /**
+             * @description When the step fails for good, its attempt stays failed but the run carries on as if it completed, its output {"error": {...}} carrying the error; listed in the run's handled_failures.
+             * @default false
+             */
+            continue_on_failure: boolean;
             position?: components["schemas"]["PositionField"];
         };
         PatchedTriggerUpdate: {
@@ -2474,7 +2485,7 @@ export interface components {
             config?: {
                 [key: string]: unknown;
             };
-            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            /** @description Step keys; "key:branch" to run only on that branch of the step; "key:failed" (a failure path) to run only when that step failed for good, seeing steps.<key>.error. */
             depends_on?: string[];
             /** @default 0 */
             step_order: number;
@@ -2488,6 +2499,11 @@ export interface components {
             timeout_seconds?: number | null;
             /** @default  */
             when: string;
+            /**
+             * @description When the step fails for good, its attempt stays failed but the run carries on as if it completed, its output {"error": {...}} carrying the error; listed in the run's handled_failures.
+             * @default false
+             */
+            continue_on_failure: boolean;
             position?: components["schemas"]["PositionField"];
         };
         StepFigures: {
@@ -2527,7 +2543,7 @@ export interface components {
             config?: {
                 [key: string]: unknown;
             };
-            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            /** @description Step keys; "key:branch" to run only on that branch of the step; "key:failed" (a failure path) to run only when that step failed for good, seeing steps.<key>.error. */
             depends_on?: string[];
             /** @default 0 */
             step_order: number;
@@ -2541,6 +2557,11 @@ export interface components {
             timeout_seconds?: number | null;
             /** @default  */
             when: string;
+            /**
+             * @description When the step fails for good, its attempt stays failed but the run carries on as if it completed, its output {"error": {...}} carrying the error; listed in the run's handled_failures.
+             * @default false
+             */
+            continue_on_failure: boolean;
             position?: components["schemas"]["PositionField"];
         };
         StepMetrics: {
@@ -2562,7 +2583,7 @@ export interface components {
             config: {
                 [key: string]: unknown;
             };
-            /** @description Step keys; "key:branch" to run only on that branch of the step. */
+            /** @description Step keys; "key:branch" to run only on that branch of the step; "key:failed" (a failure path) to run only when that step failed for good, seeing steps.<key>.error. */
             depends_on: string[];
             /** @default 0 */
             step_order: number;
@@ -2576,6 +2597,11 @@ export interface components {
             timeout_seconds?: number | null;
             /** @default  */
             when: string;
+            /**
+             * @description When the step fails for good, its attempt stays failed but the run carries on as if it completed, its output {"error": {...}} carrying the error; listed in the run's handled_failures.
+             * @default false
+             */
+            continue_on_failure: boolean;
             position: components["schemas"]["PositionField"];
             readonly id: number;
         };

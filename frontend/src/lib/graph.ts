@@ -41,7 +41,16 @@ export function edgeId(source: string, target: string, branch?: string | null): 
   return branch ? `${source}:${branch}->${target}` : `${source}->${target}`;
 }
 
+/** The branch of a failure path: the dependency "key:failed" runs only when that step failed for good. */
+export const FAILED_BRANCH = "failed";
+
 export function dependencyEdge(source: string, target: string, branch?: string | null): DependencyEdge {
+  if (branch === FAILED_BRANCH) {  // drawn from the node's red "failed" handle: red, dashed, "on failure"
+    return {
+      id: edgeId(source, target, branch), source, target, sourceHandle: FAILED_BRANCH, label: "on failure",
+      className: "fp-edge-failure", data: { branch },
+    };
+  }
   return {
     id: edgeId(source, target, branch),
     source,

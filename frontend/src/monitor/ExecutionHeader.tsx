@@ -5,7 +5,7 @@
 import { useState } from "react";
 import { Link } from "react-router";
 
-import { formatDuration, formatTime, StatusBadge } from "@/components/ui";
+import { formatDuration, formatTime, HandledFailures, StatusBadge } from "@/components/ui";
 import type { LiveState } from "@/hooks/use-live-events";
 import type { ExecutionDetail } from "@/lib/types";
 
@@ -48,6 +48,7 @@ export function ExecutionHeader({ execution, live, now, progress, onRetry, onCan
           <span className="monitor-version">v{execution.workflow_version}</span>
         </h1>
         <StatusBadge status={execution.status} />
+        <HandledFailures execution={execution} />
         {execution.is_replay && (execution.replay_of ? (
           <Link to={`/executions/${execution.replay_of}`} className="badge fp-replay" title="A dry run of this run: open the original">
             replay of #{execution.replay_of.slice(0, 8)}

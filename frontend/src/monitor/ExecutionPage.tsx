@@ -144,7 +144,7 @@ function ExecutionView({ execution, live, liveLogs }: {
 
   return (
     <div className="monitor-detail">
-      <ExecutionHeader execution={execution} live={live} now={now} progress={progress(steps, execution.task_executions)}
+      <ExecutionHeader execution={execution} live={live} now={now} progress={progress(steps, execution.task_executions, execution.handled_failures)}
                        onRetry={openRetry} onCancel={() => setConfirm("cancel")} onReplay={openReplay}
                        onEdit={() => { edit.reset(); setConfirm("edit"); }}
                        showHelp={showHelp} onToggleHelp={() => setShowHelp(!showHelp)} />

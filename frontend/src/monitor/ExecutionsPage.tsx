@@ -4,7 +4,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 
-import { EmptyState, ErrorState, formatDuration, formatTime, Spinner, StatusBadge } from "@/components/ui";
+import { EmptyState, ErrorState, formatDuration, formatTime, Spinner, HandledFailures, StatusBadge } from "@/components/ui";
 import { useExecutionsFeed } from "@/hooks/use-executions-feed";
 import { useNow } from "@/hooks/use-now";
 import { ApiError } from "@/lib/api";
@@ -205,7 +205,7 @@ function ExecutionRow({ execution, selected, onToggle, onOpen, now }: {
       <td className="monitor-col-check" onClick={(event) => event.stopPropagation()}>
         {selectable && <input type="checkbox" aria-label="Select" checked={selected} onChange={onToggle} />}
       </td>
-      <td><StatusBadge status={execution.status} /></td>
+      <td><StatusBadge status={execution.status} /> <HandledFailures execution={execution} /></td>
       <td>
         <Link to={`/executions/${execution.id}`} className="monitor-row-title" onClick={(event) => event.stopPropagation()}>
           {execution.workflow_name}

@@ -5,6 +5,8 @@ import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { Ban, Check, Circle, Clock, Pause, Play, RotateCw, SkipForward, X, type LucideIcon } from "lucide-react";
 import { memo } from "react";
 
+import { FAILED_BRANCH } from "@/lib/graph";
+
 import type { MonitorNode } from "./execution-state";
 
 // SVG icons (lucide-react), not glyphs: Debian's chromium has no font for some (⏸ was an empty box).
@@ -48,6 +50,8 @@ export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }:
         </span>
       )}
       <Handle type="source" position={Position.Right} isConnectable={false} />
+      {/* Where a failure path's edge ("key:failed") leaves: below, red, as in the designer. */}
+      <Handle type="source" id={FAILED_BRANCH} position={Position.Bottom} isConnectable={false} className="fp-handle-failed" />
     </div>
   );
 });

@@ -1,7 +1,7 @@
 /** Pure reading of an execution's attempts: each step's rows in order, what status a step shows in the
  * monitor (its latest attempt's: the row the server marks `is_latest`), and the monitor's graph (the
  * version's steps coloured by those statuses). Which attempt is the latest is the server's rule, not ours. */
-import { codeToFlow, layout, NODE_HEIGHT, NODE_WIDTH, stepsToFlow, type DependencyEdge, type FlowStep, type StepNode } from "@/lib/graph";
+import { codeToFlow, FAILED_BRANCH, layout, NODE_HEIGHT, NODE_WIDTH, stepsToFlow, type DependencyEdge, type FlowStep, type StepNode } from "@/lib/graph";
 import type { DefinitionEdge, TaskExecution, TaskStatus, VersionStep } from "@/lib/types";
 
 /** Statuses in which a step (or an execution) may still change on its own. */
@@ -105,23 +105,26 @@ export function monitorFlow(steps: VersionStep[], tasks: TaskExecution[], moves?
     const target = stepStatus(summaries, edge.target);
     return {
       ...edge,
-      // Read-only: one source handle per node, the branch stays on the label.
-      sourceHandle: null,
+      // Read-only: one source handle per node, the branch stays on the label; a failure path keeps
+      // its own (the node's red "failed" handle).
+      sourceHandle: edge.data?.branch === FAILED_BRANCH ? FAILED_BRANCH : null,
       // The data is flowing along the edges into steps at work.
       animated: target === "running" || target === "queued",
-      className: [edge.className, source === "completed" && target !== "pending" && target !== "skipped" && "monitor-edge-taken"]
+      className: [edge.className, (edge.data?.branch === FAILED_BRANCH ? source === "failed" : source === "completed")
+        && target !== "pending" && target !== "skipped" && "monitor-edge-taken"]
         .filter(Boolean).join(" ") || undefined,
     };
   });
   return { nodes, edges };
 }
 
-/** How many of the steps are done (completed or skipped), for the header. */
-export function progress(steps: Pick<VersionStep, "key">[], tasks: TaskExecution[]): { done: number; total: number } {
+/** How many of the steps are done (completed or skipped, or failed with the failure handled: the run's
+ * `handled_failures`), for the header. */
+export function progress(steps: Pick<VersionStep, "key">[], tasks: TaskExecution[], handled: string[] = []): { done: number; total: number } {
   const summaries = summarizeSteps(tasks);
   const done = steps.filter((step) => {
     const status = stepStatus(summaries, step.key);
-    return status === "completed" || status === "skipped";
+    return status === "completed" || status === "skipped" || (status === "failed" && handled.includes(step.key));
   }).length;
   return { done, total: steps.length };
 }

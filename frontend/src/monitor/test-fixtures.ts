@@ -67,6 +67,7 @@ export function execution(tasks: TaskExecution[], extra: Partial<ExecutionDetail
     replay_of: null,
     is_replay: false,
     test_run: false,
+    handled_failures: [],
     task_executions: tasks,
     overrides: {},
     overridden_by: null,

@@ -17,6 +17,8 @@ from .decision import Decision, RunView
 from .states import TaskStatus as T
 
 DONE = frozenset({T.COMPLETED, T.SKIPPED})
+# The branch a failure path takes: `"<key>:failed"` runs only when <key> failed for good.
+FAILED = "failed"
 # What a failure halts at once: not started, or holding no worker.
 HALTABLE = frozenset({T.QUEUED, T.WAITING, T.RETRYING})
 
@@ -35,7 +37,8 @@ class Issue:
 
 
 def parse_ref(ref: str) -> tuple[str, str]:
-    """A dependency as written: "key" (runs after key) or "key:branch" (only on that branch of key)."""
+    """A dependency as written: "key" (runs after key), "key:branch" (only on that branch of key) or
+    "key:failed" (a failure path: only when key failed for good)."""
     key, _, branch = ref.partition(":")
     return key, branch
 
@@ -44,13 +47,17 @@ def parse_ref(ref: str) -> tuple[str, str]:
 class Graph:
     """The dependency structure of a definition: keys in a stable order, edges, conditions.
 
-    `deps[key]` holds the upstream keys; `edge_branch[(key, upstream)]` the branch an edge needs.
+    `deps[key]` holds the upstream keys; `edge_branch[(key, upstream)]` the branch an edge needs;
+    `on_failure` the edges (key, upstream) of failure paths; `continue_on_failure` the steps whose
+    failure lets the run carry on as if they completed.
     """
 
     order: tuple[str, ...]
     deps: Mapping[str, tuple[str, ...]]
     when: Mapping[str, str]
     edge_branch: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    on_failure: frozenset[tuple[str, str]] = frozenset()
+    continue_on_failure: frozenset[str] = frozenset()
 
     @classmethod
     def from_steps(cls, steps: Iterable[Mapping]) -> Graph:
@@ -60,8 +67,18 @@ class Graph:
             order=tuple(s["key"] for s in ordered),
             deps={key: tuple(dep for dep, _ in pairs) for key, pairs in edges.items()},
             when={s["key"]: (s.get("when") or "").strip() for s in ordered},
-            edge_branch={(key, dep): branch for key, pairs in edges.items() for dep, branch in pairs if branch},
+            edge_branch={(key, dep): branch for key, pairs in edges.items() for dep, branch in pairs
+                         if branch and branch != FAILED},
+            on_failure=frozenset((key, dep) for key, pairs in edges.items() for dep, branch in pairs
+                                 if branch == FAILED),
+            continue_on_failure=frozenset(s["key"] for s in ordered if s.get("continue_on_failure")),
         )
+
+    @cached_property
+    def handled(self) -> frozenset[str]:
+        """The steps whose failure (for good) does not fail the run: those with a failure path, and
+        those that continue on failure."""
+        return self.continue_on_failure | {dep for _, dep in self.on_failure}
 
     @cached_property
     def downstream(self) -> Mapping[str, tuple[str, ...]]:
@@ -144,6 +161,8 @@ def validate(
         else:
             for fld, message in check_config(task_type, step.get("config") or {}):
                 issues.append(Issue(label, f"config.{fld}" if fld else "config", message))
+        if not isinstance(step.get("continue_on_failure", False), bool):
+            issues.append(Issue(label, "continue_on_failure", "must be true or false"))
         when = (step.get("when") or "").strip()
         if when:
             error = check_template(when)
@@ -152,15 +171,26 @@ def validate(
     by_key = {s.get("key"): s for s in steps}
     for step in steps:
         key = step.get("key") or ""
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for ref in step.get("depends_on") or ():
             dep, branch = parse_ref(ref)
             if dep == key:
                 issues.append(Issue(key, "depends_on", "a step cannot depend on itself"))
             elif dep not in by_key:
                 issues.append(Issue(key, "depends_on", f"depends on unknown step {dep!r}"))
+            elif dep in seen and FAILED in (branch, seen[dep]) and branch != seen[dep]:
+                issues.append(Issue(key, "depends_on", f"depends on both {dep!r} and {dep + ':' + FAILED!r}: "
+                                                       "a step after both a step and its failure never runs"))
             elif dep in seen:
                 issues.append(Issue(key, "depends_on", f"depends on {dep!r} more than once"))
+            elif branch == FAILED:  # a failure path: any step may have one
+                upstream = by_key[dep]
+                known_branches = branches_of(upstream.get("task_type") or "", upstream.get("config") or {}) \
+                    if upstream.get("task_type") in known else None
+                if known_branches and FAILED in known_branches:
+                    issues.append(Issue(key, "depends_on", f"{dep!r} has a branch named {FAILED!r}, which "
+                                                           f"{ref!r} would confuse with its failure path: rename "
+                                                           "that branch"))
             elif branch:
                 upstream = by_key[dep]
                 known_branches = branches_of(upstream.get("task_type") or "", upstream.get("config") or {}) \
@@ -170,7 +200,7 @@ def validate(
                 elif branch not in known_branches:
                     issues.append(Issue(key, "depends_on", f"{dep!r} has no branch {branch!r}; its branches: "
                                                            f"{', '.join(known_branches)}"))
-            seen.add(dep)
+            seen.setdefault(dep, branch)
     if not any(i.field in ("key", "depends_on") for i in issues):
         cycle = find_cycle({s["key"]: [parse_ref(r)[0] for r in s.get("depends_on") or ()] for s in steps})
         if cycle:
@@ -198,11 +228,21 @@ def _verdict(graph: Graph, key: str, edge_state: Callable[[str, str], str],
 
 
 def _edge_states(graph: Graph, states: Mapping[str, str], chosen: Mapping[str, str]) -> Callable[[str, str], str]:
+    """An edge's state as its downstream step weighs it. A failure path's edge is taken (completed)
+    when its upstream step failed for good, untaken (skipped) when it completed or was skipped. A
+    handled failure counts as completed on the edges of a step that continues on failure, as
+    skipped on the normal edges of a step with a failure path."""
     def edge_state(key: str, dep: str) -> str:
+        state = states[dep]
+        if (key, dep) in graph.on_failure:
+            return T.COMPLETED if state == T.FAILED else T.SKIPPED if state in DONE else state
+        if state == T.FAILED and dep in graph.handled:
+            return T.COMPLETED if dep in graph.continue_on_failure and (key, dep) not in graph.edge_branch \
+                else T.SKIPPED
         needed = graph.edge_branch.get((key, dep))
-        if needed and states[dep] == T.COMPLETED and chosen.get(dep) != needed:
+        if needed and state == T.COMPLETED and chosen.get(dep) != needed:
             return T.SKIPPED
-        return states[dep]
+        return state
 
     return edge_state
 
@@ -217,12 +257,18 @@ def decide(graph: Graph, states: Mapping[str, str],
     branch the upstream step did not choose counts as skipped. A step is skipped if all its
     dependencies were skipped (skipping propagates) or its `when` is false; so a join after an
     if/else runs once the taken branch is done. A failed step stops new work: what has not started
-    is halted, what runs is awaited, and then the run has failed.
+    is halted, what runs is awaited, and then the run has failed; unless its failure is handled (a
+    failure path, or it continues on failure): then the run goes on (see _edge_states) and the
+    decision names it in `handled_failures`.
     """
     states = dict(states)
     edge_state = _edge_states(graph, states, branches or {})
     decision = Decision()
-    progressed = not any(s == T.FAILED for s in states.values())
+
+    def unhandled() -> bool:
+        return any(s == T.FAILED and k not in graph.handled for k, s in states.items())
+
+    progressed = not unhandled()
     while progressed:
         progressed = False
         for key in graph.order:
@@ -233,20 +279,23 @@ def decide(graph: Graph, states: Mapping[str, str],
             except ConditionError as exc:
                 decision.fail[key] = str(exc)
                 states[key] = T.FAILED
+                progressed = key in graph.handled  # its failure path may be ready now
                 break
             if verdict is None:
                 continue
             states[key] = verdict
             (decision.queue if verdict == T.QUEUED else decision.skip).append(key)
             progressed = progressed or verdict == T.SKIPPED
-    if any(s == T.FAILED for s in states.values()):
+    if any(s == T.FAILED for s in states.values()):  # else None: the usual decision, with nothing to write
+        decision.handled_failures = [k for k in graph.order if states[k] == T.FAILED and k in graph.handled]
+    if unhandled():
         for key in decision.queue:
             states[key] = T.PENDING  # not sent: a failure stops new work
         decision.queue = []
         decision.halt = [k for k in graph.order if states[k] in HALTABLE]
         if not any(states[k] == T.RUNNING for k in graph.order):
             decision.outcome = "failed"
-    elif all(states[k] in DONE for k in graph.order):
+    elif all(states[k] in DONE or states[k] == T.FAILED for k in graph.order):  # failures here: handled
         decision.outcome = "completed"
     return decision
 
@@ -368,7 +417,8 @@ class DagPlanner:
         if decision.outcome == "failed":
             decision.failed_steps = {key: decision.fail.get(key) or rows[key].error_message
                                      for key in self.graph.order if key in rows and (
-                                         key in decision.fail or rows[key].status == T.FAILED)}
+                                         key in decision.fail or rows[key].status == T.FAILED)
+                                     and key not in (decision.handled_failures or ())}
             first_key, first_message = next(iter(decision.failed_steps.items()))
             decision.error = f"step {first_key!r} failed: {first_message}"
         return decision

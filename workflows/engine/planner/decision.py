@@ -74,6 +74,9 @@ class Decision:
     answer: str = "outputs"
     error: str = ""  # a failed run: what it says
     failed_steps: dict[str, str] = field(default_factory=dict)  # and why each step failed
+    # The steps whose failure the run handled (a failure path, or continue on failure), when the
+    # whole run was weighed; None when the decision did not look (no failure in the run).
+    handled_failures: list[str] | None = None
 
 
 class Planner(Protocol):

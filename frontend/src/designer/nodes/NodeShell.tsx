@@ -1,10 +1,11 @@
 /** The look every step node shares (designer and monitor): a card with an icon, the name, the type
  * and the key, a target handle on the left and one source handle on the right, or one labelled
- * handle per branch. Stable test hooks: data-testid="node-<key>", data-status, data-invalid, data-warning. */
+ * handle per branch; and a red "failed" handle below, whose edges are failure paths ("key:failed"). Stable test hooks: data-testid="node-<key>", data-status, data-invalid, data-warning. */
 import { Handle, Position } from "@xyflow/react";
 import { memo, type ReactNode } from "react";
 
 import { StepIcon } from "@/components/step-icons";
+import { FAILED_BRANCH } from "@/lib/graph";
 import type { TaskStatus } from "@/lib/types";
 
 export interface NodeShellProps {
@@ -64,6 +65,9 @@ export const NodeShell = memo(function NodeShell(props: NodeShellProps) {
       ) : (
         <Handle type="source" position={Position.Right} className="fp-handle" />
       )}
+      <Handle type="source" id={FAILED_BRANCH} position={Position.Bottom} className="fp-handle fp-handle-failed"
+              title="On failure: connect the steps that run when this step fails for good"
+              data-testid={`failed-handle-${stepKey}`} />
     </div>
   );
 });
