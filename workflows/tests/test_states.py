@@ -168,11 +168,12 @@ def test_transition_rows_records_one_event_per_note_and_none_when_nothing_moved(
 # The product's rule, written out once more on purpose: a change of the table that changes what a
 # user may do to a run shows up here, not only as a changed button.
 ACTIONS_BY_STATUS = {
-    "pending": ["cancel"],
-    "running": ["cancel"],
+    "pending": ["cancel", "pause"],
+    "running": ["cancel", "pause"],
     "completed": ["rerun", "replay"],  # re-open a finished run from a step; replay: a dry run (docs/adr/0026)
     "failed": ["retry", "edit", "cancel", "rerun", "replay"],  # cancel a failed run: given up, out of the bulk-retry selections
     "cancelled": ["retry", "edit", "rerun", "replay"],  # retry a cancelled run: it resumes where it stopped
+    "paused": ["cancel", "unpause"],  # docs/adr/0033-pause-and-resume.md
 }
 
 
