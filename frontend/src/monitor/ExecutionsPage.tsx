@@ -1,5 +1,5 @@
 /** /executions: every run of the user's workflows, filtered through the URL, live, with bulk retry of
- * selected failed runs. */
+ * selected failed runs and bulk pause / resume of selected runs (those whose allowed_actions say so). */
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
@@ -15,7 +15,7 @@ import { ConfirmDialog } from "./ConfirmDialog";
 import { ExecutionsFilterBar } from "./ExecutionsFilterBar";
 import { filtersToParams, isFiltered, NO_FILTERS, PAGE_SIZE, pageCount, parseFilters, type ListFilters } from "./list-filters";
 import { LiveIndicator } from "./LiveIndicator";
-import { executionKeys, retrySelected, useBulkRetryPreview, useExecutionList } from "./queries";
+import { executionKeys, pauseSelected, retrySelected, useBulkRetryPreview, useExecutionList } from "./queries";
 import { outdatedNote, type RetryVersion } from "./retry-version";
 
 export function ExecutionsPage() {
@@ -29,19 +29,36 @@ export function ExecutionsPage() {
   const [confirming, setConfirming] = useState(false);
   const [retrying, setRetrying] = useState(false);
   const [bulkVersion, setBulkVersion] = useState<RetryVersion>("latest");
-  const preview = useBulkRetryPreview([...selected].sort(), confirming);
 
   const rows = list.data?.results ?? [];
   const failedIds = rows.filter((row) => row.status === "failed").map((row) => row.id);
-  const failedKey = failedIds.join(",");
-  // A selected run that is no longer failed here (retried elsewhere, another page) drops out of the selection.
+  const selectableKey = rows.filter(selectable).map((row) => row.id).join(",");
+  // A selected run that can no longer be acted on here (retried elsewhere, another page) drops out of the selection.
   useEffect(() => {
-    const failed = new Set(failedKey.split(","));
+    const still = new Set(selectableKey.split(","));
     setSelected((current) => {
-      const still = new Set([...current].filter((id) => failed.has(id)));
-      return still.size === current.size ? current : still;
+      const kept = new Set([...current].filter((id) => still.has(id)));
+      return kept.size === current.size ? current : kept;
     });
-  }, [failedKey]);
+  }, [selectableKey]);
+  const selectedFailed = failedIds.filter((id) => selected.has(id));
+  const preview = useBulkRetryPreview([...selectedFailed].sort(), confirming);
+  const can = (action: "pause" | "unpause") => rows.some((row) => selected.has(row.id) && row.allowed_actions.includes(action));
+  const [pausing, setPausing] = useState(false);
+  const pauseOrResume = async (action: "pause" | "unpause") => {
+    setPausing(true);
+    try {
+      const ids = rows.filter((row) => selected.has(row.id) && row.allowed_actions.includes(action)).map((row) => row.id);
+      const done = await pauseSelected(ids, action);
+      toast(`${action === "pause" ? "Paused" : "Resumed"} ${done} execution${done === 1 ? "" : "s"}.`);
+      setSelected(new Set());
+    } catch (error) {
+      toast(`${action === "pause" ? "Pause" : "Resume"} failed: ${error instanceof Error ? error.message : String(error)}`, "error");
+    } finally {
+      setPausing(false);
+      void client.invalidateQueries({ queryKey: executionKeys.lists() });
+    }
+  };
   const now = useNow(1000, rows.some((row) => row.status === "running" || row.status === "pending"));
 
   const setFilters = (next: ListFilters) => setParams(filtersToParams(next));
@@ -56,10 +73,10 @@ export function ExecutionsPage() {
   const retry = async () => {
     setRetrying(true);
     try {
-      const { retried, failed, refused } = await retrySelected([...selected], preview.data?.outdated ? bulkVersion : "original");
+      const { retried, failed, refused } = await retrySelected(selectedFailed, preview.data?.outdated ? bulkVersion : "original");
       const reasons = Object.values(refused ?? {});
       toast(failed.length
-        ? `Retried ${retried.length} of ${selected.size} executions; ${failed.length} could not be retried${reasons.length ? `: ${reasons[0]}` : "."}`
+        ? `Retried ${retried.length} of ${selectedFailed.length} executions; ${failed.length} could not be retried${reasons.length ? `: ${reasons[0]}` : "."}`
         : `Retried ${retried.length} execution${retried.length === 1 ? "" : "s"}.`, failed.length ? "error" : "info");
       setSelected(new Set());
       setConfirming(false);
@@ -78,9 +95,21 @@ export function ExecutionsPage() {
         <LiveIndicator state={live} />
         <span className="spacer" />
         {selected.size > 0 && <span className="muted">{selected.size} selected</span>}
-        <button type="button" className="btn btn-primary" disabled={!selected.size} onClick={() => setConfirming(true)}
+        {can("pause") && (
+          <button type="button" className="btn" disabled={pausing} onClick={() => void pauseOrResume("pause")}
+                  title="Pause the selected runs: no new step starts and their timers wait">
+            Pause selected
+          </button>
+        )}
+        {can("unpause") && (
+          <button type="button" className="btn" disabled={pausing} onClick={() => void pauseOrResume("unpause")}
+                  title="Resume the selected paused runs where they stopped">
+            Resume selected
+          </button>
+        )}
+        <button type="button" className="btn btn-primary" disabled={!selectedFailed.length} onClick={() => setConfirming(true)}
                 title="Retry the selected failed executions from their failed steps">
-          Retry selected{selected.size ? ` (${selected.size})` : ""}
+          Retry selected{selectedFailed.length ? ` (${selectedFailed.length})` : ""}
         </button>
       </div>
 
@@ -131,7 +160,7 @@ export function ExecutionsPage() {
       </div>
 
       {confirming && (
-        <ConfirmDialog title={`Retry ${selected.size} failed execution${selected.size === 1 ? "" : "s"}?`} confirmLabel="Retry"
+        <ConfirmDialog title={`Retry ${selectedFailed.length} failed execution${selectedFailed.length === 1 ? "" : "s"}?`} confirmLabel="Retry"
                        busy={retrying} onConfirm={() => void retry()} onClose={() => setConfirming(false)}>
           <p>Each run resumes at its failed steps; the steps that completed keep their results.</p>
           {preview.data && outdatedNote(preview.data.outdated, preview.data.count) && (
@@ -153,16 +182,24 @@ export function ExecutionsPage() {
   );
 }
 
+/** A row the list's bulk actions can act on: a failed run (retry), or one the server lets pause or resume. */
+function selectable(execution: Execution): boolean {
+  return execution.status === "failed" || execution.allowed_actions.includes("pause") || execution.allowed_actions.includes("unpause");
+}
+
 function ExecutionRow({ execution, selected, onToggle, onOpen, now }: {
   execution: Execution; selected: boolean; onToggle: () => void; onOpen: () => void; now: number;
 }) {
-  const failed = execution.status === "failed";
+  const checkable = selectable(execution);
   const running = execution.status === "running" || execution.status === "pending";
   return (
     <tr className={`clickable${selected ? " monitor-row-selected" : ""}`} data-testid={`execution-row-${execution.id}`}
         onClick={onOpen} onKeyDown={(event) => event.key === "Enter" && onOpen()} tabIndex={0}>
       <td className="monitor-col-check" onClick={(event) => event.stopPropagation()}>
-        {failed && <input type="checkbox" aria-label="Select for retry" checked={selected} onChange={onToggle} />}
+        {checkable && (
+          <input type="checkbox" aria-label={execution.status === "failed" ? "Select for retry" : "Select"} checked={selected}
+                 onChange={onToggle} />
+        )}
       </td>
       <td><StatusBadge status={execution.status} /></td>
       <td>
