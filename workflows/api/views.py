@@ -220,7 +220,6 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
     def unarchive(self, request, pk=None):
         return self._answer(services.workflow_archive(workflow=self.get_object(), archived=False, user=request.user))
 
-    @extend_schema(responses=s.WorkflowVersionSerializer(many=True), filters=False)
     @extend_schema(request=None, responses=s.BulkPauseResultSerializer, summary="Pause every run of the workflow",
                    description="Its runs in flight (pending, running) are paused, and its new runs start paused, "
                                "until POST .../unpause/ (docs/adr/0033-pause-and-resume.md).")
@@ -237,6 +236,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         result = services.workflow_unpause(workflow=self.get_object(), user=request.user)
         return Response(_bulk_pause_answer(result, "unpaused"))
 
+    @extend_schema(responses=s.WorkflowVersionSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, not paged
     def versions(self, request, pk=None):
         versions = self.get_object().versions.select_related("created_by")

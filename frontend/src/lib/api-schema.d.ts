@@ -1125,7 +1125,7 @@ export interface paths {
             cookie?: never;
         };
         /** @description The one place where the owner filter is applied: a user sees only their own objects. */
-        get: operations["workflows_versions_retrieve"];
+        get: operations["workflows_versions_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2197,27 +2197,6 @@ export interface components {
             offset?: number;
             /** @description The same items as results. Only when the request gave limit or offset. */
             workflows?: components["schemas"]["Workflow"][];
-        };
-        PaginatedWorkflowVersionList: {
-            /** @example 123 */
-            count: number;
-            /**
-             * Format: uri
-             * @example http://api.example.org/accounts/?offset=400&limit=100
-             */
-            next?: string | null;
-            /**
-             * Format: uri
-             * @example http://api.example.org/accounts/?offset=200&limit=100
-             */
-            previous?: string | null;
-            results: components["schemas"]["WorkflowVersion"][];
-            /** @description The limit served (at most 1000). Only when the request gave limit or offset. */
-            limit?: number;
-            /** @description The offset served. Only when the request gave limit or offset. */
-            offset?: number;
-            /** @description The same items as results. Only when the request gave limit or offset. */
-            workflows?: components["schemas"]["WorkflowVersion"][];
         };
         PatchedAlertRuleInput: {
             name?: string;
@@ -6912,12 +6891,7 @@ export interface operations {
     };
     workflows_pause_create: {
         parameters: {
-            query?: {
-                /** @description Number of results to return per page (at most 1000). */
-                limit?: number;
-                /** @description The initial index from which to return the results. */
-                offset?: number;
-            };
+            query?: never;
             header?: never;
             path: {
                 /** @description A UUID string identifying this workflow. */
@@ -6932,16 +6906,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PaginatedWorkflowVersionList"];
-                };
-            };
-            /** @description Invalid input: the message, and the refused fields. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["BulkPauseResult"];
                 };
             };
             /** @description No credentials, or invalid ones. */
@@ -7650,7 +7615,7 @@ export interface operations {
             };
         };
     };
-    workflows_versions_retrieve: {
+    workflows_versions_list: {
         parameters: {
             query?: never;
             header?: never;
@@ -7667,7 +7632,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Workflow"];
+                    "application/json": components["schemas"]["WorkflowVersion"][];
                 };
             };
             /** @description No credentials, or invalid ones. */
