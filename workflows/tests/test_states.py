@@ -137,7 +137,15 @@ def test_the_event_names_the_clients_read_stay_as_they_were():
         "execution.created": ExecutionStatus.PENDING, "execution.started": ExecutionStatus.RUNNING,
         "execution.completed": ExecutionStatus.COMPLETED, "execution.failed": ExecutionStatus.FAILED,
         "execution.cancelled": ExecutionStatus.CANCELLED, "execution.retried": ExecutionStatus.PENDING,
+        "execution.paused": ExecutionStatus.PAUSED,
     }
+
+
+def test_an_unpause_is_named_by_where_it_comes_from():
+    """paused -> running is no start and paused -> pending no retry: the event says unpaused."""
+    assert event_of("execution", ExecutionStatus.RUNNING, source=ExecutionStatus.PAUSED) == "execution.unpaused"
+    assert event_of("execution", ExecutionStatus.PENDING, source=ExecutionStatus.PAUSED) == "execution.unpaused"
+    assert event_of("execution", ExecutionStatus.RUNNING, source=ExecutionStatus.PENDING) == "execution.started"
 
 
 def test_transition_records_its_event_with_the_callers_words(execution):
