@@ -375,6 +375,8 @@ FLOWPILOT_MAX_WORKFLOW_STEPS = env_int("FLOWPILOT_MAX_WORKFLOW_STEPS", 10_000)
 FLOWPILOT_MAX_BULK_START = env_int("FLOWPILOT_MAX_BULK_START", 1000)
 # The most runs one POST /api/v1/executions/rerun/ re-opens: a larger selection is refused (400), not cut.
 FLOWPILOT_MAX_BULK_RERUN = env_int("FLOWPILOT_MAX_BULK_RERUN", 500)
+# The most runs one bulk pause or unpause selects (a workflow's pause takes all of its runs, a batch at a time).
+FLOWPILOT_MAX_BULK_PAUSE = env_int("FLOWPILOT_MAX_BULK_PAUSE", 1000)
 # "Try a step" (POST /api/v1/step-types/<name>/try/) runs the handler in the web process: this long
 # unless the request names its own limit, and never longer than the maximum.
 FLOWPILOT_TRY_DEFAULT_SECONDS = env_float("FLOWPILOT_TRY_DEFAULT_SECONDS", 10.0)

@@ -195,7 +195,7 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):
     list_select_related = ["workflow"]
     readonly_fields = [*_model_fields(WorkflowExecution), "attempts", "log"]
     inlines = [TaskExecutionInline, ExecutionLogInline]
-    actions = ["retry", "bulk_retry_failed", "cancel"]
+    actions = ["retry", "bulk_retry_failed", "cancel", "pause", "unpause"]
 
     def has_add_permission(self, request) -> bool:
         return False  # runs start through the API, triggers or Python (services.execution_start)
@@ -249,6 +249,25 @@ class WorkflowExecutionAdmin(admin.ModelAdmin):
             except Conflict:
                 skipped += 1
         self._report(request, f"Cancelled {cancelled} execution(s)", skipped, "already finished")
+
+    @admin.action(description="Pause the selected executions", permissions=["change"])
+    def pause(self, request, queryset):
+        self._each(request, queryset, services.execution_pause, "Paused", "not pending or running")
+
+    @admin.action(description="Unpause the selected executions", permissions=["change"])
+    def unpause(self, request, queryset):
+        self._each(request, queryset, services.execution_unpause, "Unpaused", "not paused")
+
+    def _each(self, request, queryset, service, done: str, why: str) -> None:
+        """One service call per selected execution (each under its run's lock); a refused one is skipped."""
+        changed = skipped = 0
+        for execution in queryset.select_related(None).only("pk"):
+            try:
+                service(execution=execution, user=request.user)
+                changed += 1
+            except Conflict:
+                skipped += 1
+        self._report(request, f"{done} {changed} execution(s)", skipped, why)
 
     def _report(self, request, done: str, skipped: int, why: str) -> None:
         self.message_user(request, f"{done}.", messages.SUCCESS)

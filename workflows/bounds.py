@@ -78,6 +78,11 @@ def max_bulk_rerun() -> int:
     return int(settings.FLOWPILOT_MAX_BULK_RERUN)
 
 
+def max_bulk_pause() -> int:
+    """The most runs one bulk pause or unpause (POST /api/v1/executions/pause/, /unpause/) may select."""
+    return int(settings.FLOWPILOT_MAX_BULK_PAUSE)
+
+
 def limits() -> dict[str, dict[str, float | str]]:
     """Every bound by field name, as the API and the designer show it: {"field": {"min":, "max":}}.
     For "step_key", min and max bound its length, with the pattern it must match and the message

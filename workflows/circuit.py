@@ -93,6 +93,31 @@ def origin(url: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
+def host_key(value: str) -> str:
+    """A host filter as a user gives it, as a circuit's key: an origin or a URL (scheme://host[:port]/...)
+    gives its origin(); a bare host name is kept, lower-cased (it matches that host on any scheme and port)."""
+    value = value.strip()
+    return origin(value) if "://" in value else value.lower().rstrip("/")
+
+
+def calls_host(url, key: str) -> bool:
+    """Whether a step's configured URL calls the host of `key` (host_key). A URL with a template is
+    judged by its fixed start, which must name the whole host (".../{{ input.path }}" does; a URL whose
+    host is a template matches no key: it is known only when the step runs)."""
+    if not isinstance(url, str) or not key:
+        return False
+    fixed = url.split("{{", 1)[0].split("{%", 1)[0]
+    if "://" not in fixed or (fixed != url and "/" not in fixed.split("://", 1)[1]):
+        return False
+    try:
+        parts, step_origin = urlsplit(fixed), origin(fixed)
+    except ValueError:
+        return False
+    if not parts.hostname:
+        return False
+    return step_origin == key if "://" in key else parts.hostname == key
+
+
 # Answers that say the host itself is down or overloaded, not that one request was bad.
 DOWN_STATUSES = frozenset({429, 502, 503, 504})
 

@@ -83,6 +83,9 @@ class Workflow(RetryFields):
     concurrency_key = models.CharField(
         max_length=500, blank=True,
         help_text="Expression over the input (e.g. {{ input.phone }}): one running execution per value.")
+    paused = models.BooleanField(
+        default=False, help_text="Paused (POST .../pause/): its runs in flight were paused and its new runs start "
+                                 "paused, until unpaused (docs/adr/0033-pause-and-resume.md).")
     search_fields = models.JSONField(
         default=dict, blank=True,
         help_text='Templates over the input or step outputs ({"phone": "{{ input.phone }}"}) whose values each '
@@ -252,6 +255,9 @@ class WorkflowExecution(models.Model):
         default=False,
         help_text="A test run with pinned data (docs/adr/0031): its steps with a pinned output (replay_mocks) "
                   "answer from it; every other step runs for real.")
+    paused_from = models.CharField(
+        max_length=16, blank=True, help_text="Set while paused: the status an unpause returns the run to "
+                                             "(running, or pending if it had not started).")
     created_at = models.DateTimeField(auto_now_add=True)
     scheduled_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -328,6 +334,9 @@ class TaskExecution(models.Model):
     mocked = models.BooleanField(
         default=False, help_text="A replay's attempt that answered from a mock or a recording instead of running.")
     signal_name = models.CharField(max_length=100, blank=True, help_text="The signal a waiting step waits for.")
+    held = models.BooleanField(
+        default=False, help_text="Its run is paused: the claim refuses it and the sweeper's indexes leave it out "
+                                 "(its timer keeps its due time) until the run is unpaused.")
     dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When its message was last sent.")
     dispatch_count = models.PositiveSmallIntegerField(default=0, help_text="Messages sent for this attempt.")
     wake_at = models.DateTimeField(null=True, blank=True, help_text="When a retrying or waiting attempt is due.")
@@ -344,10 +353,11 @@ class TaskExecution(models.Model):
             models.UniqueConstraint(fields=["execution", "step_key", "visit", "attempt"], name="task_attempt_unique"),
         ]
         indexes = [
+            # Not held: a paused run's timers and retries are out of the sweeper's index (ADR 33).
             models.Index(fields=["wake_at"], name="task_due",
-                         condition=Q(status__in=[TaskStatus.RETRYING, TaskStatus.WAITING])),
+                         condition=Q(status__in=[TaskStatus.RETRYING, TaskStatus.WAITING], held=False)),
             models.Index(fields=["lease_expires_at"], name="task_running_lease", condition=Q(status=TaskStatus.RUNNING)),
-            models.Index(fields=["dispatched_at"], name="task_queued", condition=Q(status=TaskStatus.QUEUED)),
+            models.Index(fields=["dispatched_at"], name="task_queued", condition=Q(status=TaskStatus.QUEUED, held=False)),
             # The sweeper's parents phase (children.idle_parents): parents waiting for child runs, in id
             # order, without reading the other waiting attempts (timers, signals: issue 14, ADR 14).
             models.Index(fields=["id"], name="task_waiting_children",

@@ -64,8 +64,8 @@ class ExecutionQuerySet(OwnedQuerySet):
 
 class TaskExecutionQuerySet(models.QuerySet):
     def due(self, now):
-        """Retries and timers whose time has come."""
-        return self.filter(status__in=[T.RETRYING, T.WAITING], wake_at__lte=now)
+        """Retries and timers whose time has come (of runs not paused: a paused run's are held)."""
+        return self.filter(status__in=[T.RETRYING, T.WAITING], held=False, wake_at__lte=now)
 
     def lease_expired(self, now):
         """Running attempts whose worker stopped renewing the claim: the worker died."""
@@ -83,4 +83,4 @@ class TaskExecutionQuerySet(models.QuerySet):
 
     def stale_queued(self, before):
         """Queued attempts whose last message was sent before `before` and not picked up since."""
-        return self.filter(status=T.QUEUED, dispatched_at__lt=before)
+        return self.filter(status=T.QUEUED, held=False, dispatched_at__lt=before)

@@ -3,12 +3,14 @@ querysets and answers, never a write."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
-from . import search_fields
+from . import circuit, search_fields
+from .engine import definition as definitions
 from .models import WAITING_FOR_CHILDREN, ExecutionSearchValue, TaskExecution, Workflow, WorkflowExecution
 from .engine.planner.states import ExecutionStatus as E
 from .engine.planner.states import TaskStatus as T
+from .engine.planner.states import TASK_OPEN
 
 
 def workflow_has_runs_in_flight(workflow: Workflow) -> bool:
@@ -72,3 +74,35 @@ def approvals_waiting(user):
             .select_related("execution__workflow", "execution__workflow_version", "execution__triggered_by_user")
             .defer("execution__workflow_version__definition", "execution__triggered_by_user__password")
             .order_by("-started_at", "-created_at"))
+
+
+def runs_to_pause(executions, *, step_key: str | None = None, error_contains: str | None = None,
+                  host: str | None = None, paused: bool = False):
+    """The selection of a bulk pause (or, `paused`, of a bulk unpause): the `executions` in flight
+    (pending or running; paused ones for an unpause), with retry-failed's filters read for runs in flight:
+    `step_key`, a step still to run (pending, queued, retrying or waiting); `error_contains`, an attempt
+    of theirs failed with it (a step being retried); `host`, a step still to run calls that host (its
+    URL's circuit key, workflows/circuit.py; host_key says how it is given). Never a replay."""
+    selected = executions.real().filter(status__in=[E.PAUSED] if paused else [E.PENDING, E.RUNNING])
+    if step_key:
+        selected = selected.filter(Exists(TaskExecution.objects.filter(
+            execution=OuterRef("pk"), step_key=step_key, status__in=TASK_OPEN).exclude(status=T.RUNNING)))
+    if error_contains:
+        selected = selected.filter(Exists(TaskExecution.objects.filter(
+            execution=OuterRef("pk"), status=T.FAILED, error_message__icontains=error_contains)))
+    if host:
+        selected = _calling_host(selected, circuit.host_key(host))
+    return selected
+
+
+def _calling_host(executions, key: str):
+    """Runs with a step still to run whose URL calls `key`: per version of the selection, the steps
+    that call it (read from the definition, cached per version), then one EXISTS over their attempts."""
+    calls = Q(pk__in=[])
+    for version_id in executions.order_by().values_list("workflow_version_id", flat=True).distinct():
+        steps = definitions.for_version(version_id).steps
+        keys = [k for k, step in steps.items() if circuit.calls_host((step.config or {}).get("url"), key)]
+        if keys:
+            calls |= Q(workflow_version_id=version_id) & Exists(TaskExecution.objects.filter(
+                execution=OuterRef("pk"), step_key__in=keys, status__in=[T.PENDING, T.QUEUED, T.RETRYING]))
+    return executions.filter(calls)

@@ -244,8 +244,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
         model = Workflow
         fields = ["id", "name", "description", "status", "kind", "version", "metadata", "owner", "max_concurrency",
                   "concurrency_key", "search_fields", *RETRY_FIELDS, "error_workflow_id", "steps", "code", "warnings",
-                  "created_at",
-                  "updated_at"]
+                  "paused", "created_at", "updated_at"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
@@ -560,6 +559,37 @@ class BulkRetrySerializer(serializers.Serializer):
     version = serializers.ChoiceField(choices=["original", "latest"], required=False, default="original", help_text=(
         "original: each run resumes on its own version; latest: on its workflow's latest version (a run "
         "that version cannot take over is refused, named in `refused`)."))
+
+
+class BulkPauseSerializer(serializers.Serializer):
+    """retry-failed's filters, read for runs in flight, and `host`."""
+
+    search = serializers.DictField(
+        child=serializers.JSONField(), required=False, help_text=(
+            f'{{"<name>": "<value>"}}: only runs with these search values (exact, AND-ed; at most '
+            f"{bounds.SEARCH_FILTERS_MAX}), as ?search.<name>=<value> on the URL, which is accepted too."))
+    execution_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000,
+                                          help_text="Only these executions (those of them in flight; paused, to unpause).")
+    workflow_id = serializers.UUIDField(required=False, allow_null=True)
+    step_key = serializers.CharField(max_length=100, required=False, allow_blank=True,
+                                     help_text="Only runs with this step still to run (pending, queued, retrying, waiting).")
+    error_contains = serializers.CharField(max_length=500, required=False, allow_blank=True,
+                                           help_text="Only runs with an attempt that failed with this in its error.")
+    host = serializers.CharField(max_length=300, required=False, allow_blank=True, help_text=(
+        "Only runs with a step still to run whose URL calls this host, by the circuit breaker's key: an origin "
+        "(https://ehr.example:443) or a URL gives its scheme://host:port; a bare host name (ehr.example) "
+        "matches it on any scheme and port."))
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+
+class BulkPauseResultSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(required=False, help_text="Present (true) when nothing was changed.")
+    paused = serializers.IntegerField(required=False, help_text="Present when runs were paused.")
+    unpaused = serializers.IntegerField(required=False, help_text="Present when runs were unpaused.")
+    count = serializers.IntegerField()
+    execution_ids = serializers.ListField(child=serializers.UUIDField())
+    refused = serializers.DictField(child=serializers.CharField(), help_text=(
+        "Runs not moved, by id, with why (they ended or moved meanwhile)."))
 
 
 class RetryInputSerializer(serializers.Serializer):

@@ -235,6 +235,22 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
     def unarchive(self, request, pk=None):
         return self._answer(services.workflow_archive(workflow=self.get_object(), archived=False, user=request.user))
 
+    @extend_schema(request=None, responses=s.BulkPauseResultSerializer, summary="Pause every run of the workflow",
+                   description="Its runs in flight (pending, running) are paused, and its new runs start paused, "
+                               "until POST .../unpause/ (docs/adr/0033-pause-and-resume.md).")
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        result = services.workflow_pause(workflow=self.get_object(), user=request.user)
+        return Response(_bulk_pause_answer(result, "paused"))
+
+    @extend_schema(request=None, responses=s.BulkPauseResultSerializer, summary="Unpause every run of the workflow",
+                   description="Its new runs start as usual again, and every paused run of it carries on where it "
+                               "stopped.")
+    @action(detail=True, methods=["post"])
+    def unpause(self, request, pk=None):
+        result = services.workflow_unpause(workflow=self.get_object(), user=request.user)
+        return Response(_bulk_pause_answer(result, "unpaused"))
+
     @extend_schema(responses=s.WorkflowVersionSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], pagination_class=None)  # the whole list, not paged
     def versions(self, request, pk=None):
@@ -262,6 +278,13 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
         if request.method == "PUT":
             return Response(pinned_data.pinned_data_save(workflow=workflow, data=request.data, user=request.user))
         return Response(pinned_data.pinned_data_get(workflow=workflow))
+
+
+def _bulk_pause_answer(result, done: str, *, dry_run: bool = False) -> dict:
+    ids = result.execution_ids
+    answer = {"count": len(ids), "execution_ids": [str(i) for i in ids],
+              "refused": {str(k): v for k, v in result.refused.items()}}
+    return {"dry_run": True, **answer} if dry_run else {done: len(ids), **answer}
 
 
 def _detail(execution_id) -> WorkflowExecution:
@@ -405,6 +428,54 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     def cancel(self, request, pk=None):
         execution = services.execution_cancel(execution=self.get_object(), user=request.user)
         return Response(s.ExecutionDetailSerializer(_detail(execution.pk)).data)
+
+    @extend_schema(request=None, responses=s.ExecutionDetailSerializer,
+                   description="Pause a pending or running run: no new step starts, its timers and retries wait "
+                               "(keeping their due time), steps already running finish. 409 from any other status.")
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        execution = services.execution_pause(execution=self.get_object(), user=request.user)
+        return Response(s.ExecutionDetailSerializer(_detail(execution.pk)).data)
+
+    @extend_schema(request=None, responses=s.ExecutionDetailSerializer,
+                   description="Carry a paused run on where it stopped: what became ready is queued, due timers "
+                               "fire; nothing is repeated or lost. 409 unless paused.")
+    @action(detail=True, methods=["post"])
+    def unpause(self, request, pk=None):
+        execution = services.execution_unpause(execution=self.get_object(), user=request.user)
+        return Response(s.ExecutionDetailSerializer(_detail(execution.pk)).data)
+
+    def _pause_many(self, request, *, unpause: bool) -> Response:
+        data = s.BulkPauseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        search = selectors.search_filters_of(request.query_params, body=fields.get("search"))
+        executions = selectors.with_search(WorkflowExecution.objects.visible_to(request.user), search)
+        if fields.get("workflow_id"):
+            executions = executions.filter(workflow_id=fields["workflow_id"])
+        if "execution_ids" in fields:
+            executions = executions.filter(pk__in=fields["execution_ids"])
+        result = services.executions_pause(
+            executions=executions, unpause=unpause, step_key=fields.get("step_key") or None,
+            error_contains=fields.get("error_contains") or None, host=fields.get("host") or None,
+            dry_run=fields["dry_run"], user=request.user)
+        return Response(_bulk_pause_answer(result, "unpaused" if unpause else "paused", dry_run=fields["dry_run"]))
+
+    @extend_schema(request=s.BulkPauseSerializer, responses=s.BulkPauseResultSerializer,
+                   operation_id="executions_pause_bulk", summary="Pause the selected runs",
+                   description="The runs in flight selected by the body (retry-failed's filters, and `host`: runs "
+                               "whose steps still to run call it), at most FLOWPILOT_MAX_BULK_PAUSE (400 beyond: "
+                               "narrow it); ?search.<name>=<value> on the URL too.")
+    @action(detail=False, methods=["post"], url_path="pause")
+    def pause_many(self, request):
+        return self._pause_many(request, unpause=False)
+
+    @extend_schema(request=s.BulkPauseSerializer, responses=s.BulkPauseResultSerializer,
+                   operation_id="executions_unpause_bulk", summary="Unpause the selected paused runs",
+                   description="As POST /executions/pause/, for the paused runs of the selection.")
+    @action(detail=False, methods=["post"], url_path="unpause")
+    def unpause_many(self, request):
+        return self._pause_many(request, unpause=True)
 
     @extend_schema(request=s.SignalSerializer, responses=s.ExecutionDetailSerializer)
     @action(detail=True, methods=["post"])

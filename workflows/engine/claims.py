@@ -34,14 +34,15 @@ _STARTED = "Step {key!r} attempt {attempt} started"
 def claim(task_id, *, now: datetime, lease_expires_at: datetime, worker_id: str,
           celery_task_id: str) -> TaskExecution | None:
     """queued -> running, once: the attempt (its run loaded), or None when another delivery claimed
-    it first (or it is no longer queued)."""
+    it first (or it is no longer queued, or held: its run is paused, and unpausing sends it again)."""
     check("task", T.QUEUED, T.RUNNING)
     fields = {stamp_of("task", T.RUNNING): now, "lease_expires_at": lease_expires_at,
               "worker_id": worker_id[:255], "celery_task_id": celery_task_id[:255]}
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         return _claim_in_one_statement(task_id, fields, worker_id=worker_id, now=now)
     with transaction.atomic():
-        if not transition_rows(TaskExecution.objects.filter(pk=task_id), T.QUEUED, T.RUNNING, now=now, **fields):
+        if not transition_rows(TaskExecution.objects.filter(pk=task_id, held=False), T.QUEUED, T.RUNNING, now=now,
+                               **fields):
             return None
         task = TaskExecution.objects.select_related("execution").get(pk=task_id)
         events = Events()  # the event of the claim, once the claim read the attempt it won
@@ -63,7 +64,8 @@ def _claim_in_one_statement(task_id, fields: dict, *, worker_id: str, now: datet
         claimed AS (
             UPDATE {task_table} t SET {quote("status")} = %s, {assignments}
             FROM {run_table} e, unhurried
-            WHERE t.{quote("id")} = %s AND t.{quote("status")} = %s AND e.{quote("id")} = t.{quote("execution_id")}
+            WHERE t.{quote("id")} = %s AND t.{quote("status")} = %s AND NOT t.{quote("held")}
+              AND e.{quote("id")} = t.{quote("execution_id")}
             RETURNING {returned}
         ), logged AS (
             INSERT INTO {log_table} ({quote("execution_id")}, {quote("task_execution_id")}, {quote("step_key")},

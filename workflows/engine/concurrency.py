@@ -8,6 +8,7 @@ The choice is made here; starting the chosen runs is the orchestrator's (orchest
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Workflow, WorkflowExecution
@@ -22,7 +23,9 @@ def choose(workflow_id, *, now=None) -> list:
     """The pending executions of a workflow that its limits let start now, first in first out (the
     workflow's row locked until the transaction ends: one admission at a time per workflow)."""
     workflow = Workflow.objects.select_for_update().get(pk=workflow_id)
-    running = WorkflowExecution.objects.filter(workflow_id=workflow_id, status=E.RUNNING)
+    # A run paused while running keeps its slot: unpaused, it carries on without waiting for one.
+    running = WorkflowExecution.objects.filter(Q(status=E.RUNNING) | Q(status=E.PAUSED, paused_from=E.RUNNING),
+                                               workflow_id=workflow_id)
     slots = (workflow.max_concurrency - running.count()) if workflow.max_concurrency else None
     if slots is not None and slots <= 0:
         return []

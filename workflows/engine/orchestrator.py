@@ -562,6 +562,7 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
             what = f"signal {wait.signal!r}" if wait.signal else "its timer"
             until = f" until {wait.until.isoformat()}" if wait.until else ""
             moved = transition_rows(row, T.RUNNING, T.WAITING, wake_at=wait.until, signal_name=wait.signal or "",
+                                    held=execution.status == E.PAUSED,  # a paused run's timer waits for unpause
                                     output=wait.output, input=outcome.rendered, lease_expires_at=None, events=events,
                                     notes=[Note(execution.pk, f"Step {task.step_key!r} waiting for {what}{until}",
                                                 task=task)])
@@ -599,7 +600,8 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
     # An attempt that never reached its target (an open circuit) does not count against the budget.
     uncounted = 0 if getattr(error, "consumes_attempt", True) else 1
     attempts_in_round = task.attempt - task.round_first_attempt + 1 - uncounted
-    retrying = execution.status == E.RUNNING and policy.should_retry(attempts_in_round, retryable=error.retryable)
+    # A paused run retries too (its next attempt held until unpaused); a cancelled or failed one does not.
+    retrying = execution.status in (E.RUNNING, E.PAUSED) and policy.should_retry(attempts_in_round, retryable=error.retryable)
     failed = [] if retrying else [Note(execution.pk, f"Step {task.step_key!r} failed: {error.message}", task=task,
                                        level=LogLevel.ERROR, details={"attempt": task.attempt})]
     # A step that continues on failure answers its error as its output once it failed for good.
@@ -617,7 +619,7 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
         retry = TaskExecution.objects.create(
             execution_id=execution.pk, step_key=task.step_key, task_type=task.task_type, visit=task.visit,
             attempt=task.attempt + 1, round_first_attempt=task.round_first_attempt + uncounted, status=T.RETRYING,
-            workflow_version=definition.number,
+            workflow_version=definition.number, held=execution.status == E.PAUSED,
             wake_at=bounds.after(now, delay, high=bounds.max_retry_delay()))
         emit(events, "task", T.RETRYING, Note(
             execution.pk, f"Step {task.step_key!r} attempt {task.attempt} failed: {error.message}; "
@@ -633,7 +635,7 @@ def wake(task_id, *, now=None) -> bool:
     that timed out takes its timeout path (the "timeout" branch), or fails if it was told to."""
     now = now or timezone.now()
     with locked_run(task_id=task_id, advance=False, now=now) as run:
-        task = TaskExecution.objects.filter(pk=task_id, status=T.WAITING, wake_at__lte=now).first()
+        task = TaskExecution.objects.filter(pk=task_id, status=T.WAITING, held=False, wake_at__lte=now).first()
         if task is None:
             return False
         execution, events = run.execution, run.events

@@ -53,10 +53,11 @@ def _derived(model: type[Model], fields: dict[str, Any], *, instance: Model | No
         fields["duration_ms"] = MillisecondsBetween(F("started_at"), Value(end, output_field=models.DateTimeField()))
 
 
-def emit(events: Events, kind: str, status: str, notes: Note | Iterable[Note], *, created: bool = False) -> None:
+def emit(events: Events, kind: str, status: str, notes: Note | Iterable[Note], *, created: bool = False,
+         source: str | None = None) -> None:
     """Record the event of a change already written: a row created in `status` (`created`), or a
     move whose words could only be known after it (the claim reads the attempt it won)."""
-    name = event_of(kind, status, created=created)
+    name = event_of(kind, status, created=created, source=source)
     for note in [notes] if isinstance(notes, Note) else notes:
         events.add(note.execution_id, name, note.message, level=note.level, task=note.task, **note.details)
 def stamp_of(kind: str, target: str) -> str | None:
@@ -83,7 +84,8 @@ def transition(obj: Model, target: str, *, now=None, events: Events | None = Non
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("transition() needs a transaction holding the row's lock")
     kind = _kind_of(type(obj))
-    check(kind, obj.status, target)
+    source = obj.status
+    check(kind, source, target)
     stamp = _STAMPS[kind].get(target)
     if stamp and stamp not in fields and not (target == E.RUNNING and kind == "execution"
                                                and obj.started_at):
@@ -94,7 +96,7 @@ def transition(obj: Model, target: str, *, now=None, events: Events | None = Non
         setattr(obj, name, value)
     obj.save(update_fields=["status", *fields])
     if events is not None:
-        emit(events, kind, target, note)
+        emit(events, kind, target, note, source=source)
     return obj
 
 

@@ -38,11 +38,13 @@ from .executions import (
     executions_retry_failed,
     executions_start,
 )
+from .pausing import BulkPause, execution_pause, execution_unpause, executions_pause, workflow_pause, workflow_unpause
 from .replays import REPLAY_VERSIONS, execution_replay
 from .test_runs import execution_test_run
 from .reruns import BulkRerun, RERUN_STATUSES, execution_rerun, executions_rerun
 
 __all__ = [
+    "BulkPause", "execution_pause", "execution_unpause", "executions_pause", "workflow_pause", "workflow_unpause",
     "BulkRerun", "RERUN_STATUSES", "execution_rerun", "executions_rerun",
     "REPLAY_VERSIONS", "execution_replay", "execution_test_run",
     "BulkRetry", "RETRY_VERSIONS", "executions_retry", "retry_takeover", "workflow_duplicate", "workflow_archive",

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..engine import child_cancel, definition as definitions, search_index
+from ..engine import child_cancel, definition as definitions, pausing, search_index
 from .. import bounds, selectors, templating
 from ..bounds import APPROVAL_COMMENT_MAX_LENGTH as COMMENT_MAX_LENGTH
 from ..errors import Conflict, InvalidInput, WorkflowNotActive
@@ -188,7 +188,11 @@ def runs_create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]
         Note(execution.pk, f"Execution created ({triggered_by}{said})",
              details={"idempotency_key": execution.idempotency_key or ""})
         for execution in executions], created=True)
-    start_new(workflow, [(execution, rows[execution.pk]) for execution in executions], events)
+    if workflow.paused:  # a paused workflow's new runs start paused (docs/adr/0033-pause-and-resume.md)
+        for execution in executions:
+            pausing.hold(execution, events, why="its workflow is paused")
+    else:
+        start_new(workflow, [(execution, rows[execution.pk]) for execution in executions], events)
     events.flush()
     return answers
 
@@ -302,7 +306,7 @@ def execution_cancel(*, execution: WorkflowExecution, user=None) -> WorkflowExec
     with locked_run(execution.pk, advance=False) as run:  # a cancelled run has nothing to advance
         execution, events = run.execution, run.events
         check_action(execution.status, "cancel")
-        held_slot = execution.status == E.RUNNING
+        held_slot = execution.status == E.RUNNING or (execution.status == E.PAUSED and execution.paused_from == E.RUNNING)
         transition_rows(TaskExecution.objects.filter(execution_id=execution.pk),
                         [T.PENDING, T.QUEUED, T.WAITING, T.RETRYING], T.CANCELLED,
                         error_message="cancelled")

@@ -156,6 +156,19 @@ def test_cancel_stops_running_executions_and_skips_finished_ones(admin_client, n
     assert set(running.task_executions.values_list("status", flat=True)) == {"cancelled"}
 
 
+def test_pause_and_unpause_go_through_the_services_and_skip_what_they_refuse(admin_client, noop, sync_executor):
+    completed = start(noop, sync_executor)
+    running = start(noop, sync_executor, drain=False)
+    assert act(admin_client, "pause", [running, completed]) == [
+        "Paused 1 execution(s).", "Skipped 1 execution(s): not pending or running."]
+    running.refresh_from_db()
+    assert running.status == E.PAUSED and running.logs.filter(event="execution.paused").exists()
+    assert act(admin_client, "unpause", [running]) == ["Unpaused 1 execution(s)."]
+    sync_executor.drain()
+    running.refresh_from_db()
+    assert running.status == E.COMPLETED
+
+
 def test_a_post_cannot_change_the_engines_state(admin_client, flaky, sync_executor):
     failed = start(flaky, sync_executor)
     before = {f.attname: getattr(failed, f.attname) for f in WorkflowExecution._meta.fields}

@@ -409,6 +409,9 @@ def _run_in(status: str, user, sync_executor) -> WorkflowExecution:
     elif status == E.CANCELLED:
         execution, _ = services.execution_start(workflow=diamond(user))
         services.execution_cancel(execution=execution)
+    elif status == E.PAUSED:  # paused while running (its first step queued, held)
+        execution, _ = services.execution_start(workflow=diamond(user))
+        services.execution_pause(execution=execution)
     else:
         raise AssertionError(f"no way to bring a run to {status!r} here: add one")  # a new status needs a case
     execution.refresh_from_db()
@@ -443,7 +446,11 @@ def test_the_action_answers_carry_the_new_allowed_actions(api, user, sync_execut
     cancelled = api.post(f"/api/v1/executions/{execution.pk}/cancel/").data
     assert cancelled["status"] == "cancelled" and cancelled["allowed_actions"] == ["retry", "edit", "rerun", "replay"]
     retried = api.post(f"/api/v1/executions/{execution.pk}/retry/").data
-    assert retried["status"] in ("pending", "running") and retried["allowed_actions"] == ["cancel"]
+    assert retried["status"] in ("pending", "running") and retried["allowed_actions"] == ["cancel", "pause"]
+    paused = api.post(f"/api/v1/executions/{execution.pk}/pause/").data
+    assert paused["status"] == "paused" and paused["allowed_actions"] == ["cancel", "unpause"]
+    unpaused = api.post(f"/api/v1/executions/{execution.pk}/unpause/").data
+    assert unpaused["status"] == "running" and unpaused["allowed_actions"] == ["cancel", "pause"]
 
 
 def test_an_invalid_transition_is_a_409_in_the_house_shape_and_changes_nothing(api, user, sync_executor, monkeypatch):

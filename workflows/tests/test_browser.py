@@ -312,6 +312,30 @@ def test_edit_and_resume_then_rerun_from_here_in_the_monitor(embedded):
         receiver.close()
 
 
+def test_pause_a_run_on_its_page_and_resume_it_from_the_list(embedded):
+    """frontend/e2e/pause-resume.test.mjs: the run page's Pause, the list's Resume selected; checked here
+    on the server: the run's timer is still ahead, and who paused and resumed it is logged."""
+    base, var = embedded
+    api = admin_api(base, var)
+    created = api.post("/workflows/", json={"name": "Paused in the UI", "status": "active", "steps": [
+        {"key": "nap", "task_type": "delay", "config": {"seconds": 3600}},
+        {"key": "after", "task_type": "log", "depends_on": ["nap"], "config": {"message": "done"}},
+    ]})
+    assert created.status_code == 201, created.text
+    run = api.post(f"/workflows/{created.json()['id']}/run/", json={"input_data": {}}).json()
+    wait_for(lambda: any(t["status"] == "waiting" for t in api.get(f"/executions/{run['id']}/").json()["task_executions"]),
+             timeout=30, interval=0.2, message="the timer to start")
+
+    browser_script("e2e/pause-resume.test.mjs", base=base, var=var, RUN_ID=run["id"])
+
+    detail = api.get(f"/executions/{run['id']}/").json()
+    assert detail["status"] == "running" and detail["allowed_actions"] == ["cancel", "pause"]
+    assert [t["status"] for t in detail["task_executions"]] == ["waiting", "pending"]
+    logs = api.get(f"/executions/{run['id']}/logs/?limit=500").json()["logs"]
+    assert [(e["event"], e["details"]["user"]) for e in logs if e["event"].startswith("execution.") and "paused" in e["event"]] \
+        == [("execution.paused", credentials_user(var)), ("execution.unpaused", credentials_user(var))]
+
+
 def credentials_user(var) -> str:
     return admin_credentials(var)["username"]
 

@@ -114,7 +114,31 @@ def test_cancel_by_workflow_status_and_id(user, sync_executor):
     assert statuses(runs)[0] == E.CANCELLED
 
 
+def test_pause_and_unpause_by_workflow_host_and_id(user, sync_executor):
+    workflow = active_workflow(user, [step("first", function="noop"),
+                                      step("call", "http_request", config={"url": "https://ehr.example/a"},
+                                           depends_on=["first"])], name="calls ehr")
+    other = active_workflow(user, [step("only", function="noop")], name="quiet")
+    runs = [services.execution_start(workflow=workflow)[0] for _ in range(2)]
+    quiet = services.execution_start(workflow=other)[0]
+
+    out, err = run("pause", "--host", "ehr.example", "--dry-run")
+    assert "Dry run: would pause 2 executions" in out and E.PAUSED not in statuses(dict(enumerate(runs))).values()
+    out, err = run("pause", "--host", "https://ehr.example")
+    assert "Paused 2 of 2 executions." in out and err.count("paused") == 2
+    assert set(statuses(dict(enumerate(runs))).values()) == {E.PAUSED}
+    quiet.refresh_from_db()
+    assert quiet.status == E.RUNNING
+
+    out, _ = run("unpause", "--id", str(runs[0].pk))
+    assert "Unpaused 1 of 1 execution." in out
+    out, _ = run("unpause", "--workflow", "calls ehr")
+    assert "Unpaused 1 of 1 execution." in out
+    assert set(statuses(dict(enumerate(runs))).values()) == {E.RUNNING}
+
+
 @pytest.mark.parametrize("args,words", [
+    (["pause", "--step", "x"], "say which executions to pause"),
     (["cancel", "--status", "pending"], "say which executions to cancel"),
     (["cancel", "--id", "nope"], "'nope' is not an execution id"),
     (["retry", "--workflow", "ghost"], "no workflow with the id or name 'ghost'"),

@@ -94,7 +94,7 @@ def test_rerun_refusals_change_nothing(api, user, other_user, sync_executor):
     running = api.post(f"/api/v1/workflows/{workflow.pk}/run/", {}, format="json").data  # queued, not drained
     busy = api.post(f"/api/v1/executions/{running['id']}/rerun/", {"from_step": "a"}, format="json")
     assert busy.status_code == 409 and "while it runs" in busy.data["message"]
-    assert busy.data["allowed_actions"] == ["cancel"]
+    assert busy.data["allowed_actions"] == ["cancel", "pause"]
 
     assert ExecutionLog.objects.filter(execution_id=detail["id"]).count() == logs
     assert WorkflowExecution.objects.get(pk=detail["id"]).status == E.COMPLETED

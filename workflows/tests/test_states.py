@@ -137,7 +137,15 @@ def test_the_event_names_the_clients_read_stay_as_they_were():
         "execution.created": ExecutionStatus.PENDING, "execution.started": ExecutionStatus.RUNNING,
         "execution.completed": ExecutionStatus.COMPLETED, "execution.failed": ExecutionStatus.FAILED,
         "execution.cancelled": ExecutionStatus.CANCELLED, "execution.retried": ExecutionStatus.PENDING,
+        "execution.paused": ExecutionStatus.PAUSED,
     }
+
+
+def test_an_unpause_is_named_by_where_it_comes_from():
+    """paused -> running is no start and paused -> pending no retry: the event says unpaused."""
+    assert event_of("execution", ExecutionStatus.RUNNING, source=ExecutionStatus.PAUSED) == "execution.unpaused"
+    assert event_of("execution", ExecutionStatus.PENDING, source=ExecutionStatus.PAUSED) == "execution.unpaused"
+    assert event_of("execution", ExecutionStatus.RUNNING, source=ExecutionStatus.PENDING) == "execution.started"
 
 
 def test_transition_records_its_event_with_the_callers_words(execution):
@@ -168,11 +176,12 @@ def test_transition_rows_records_one_event_per_note_and_none_when_nothing_moved(
 # The product's rule, written out once more on purpose: a change of the table that changes what a
 # user may do to a run shows up here, not only as a changed button.
 ACTIONS_BY_STATUS = {
-    "pending": ["cancel"],
-    "running": ["cancel"],
+    "pending": ["cancel", "pause"],
+    "running": ["cancel", "pause"],
     "completed": ["rerun", "replay"],  # re-open a finished run from a step; replay: a dry run (docs/adr/0026)
     "failed": ["retry", "edit", "cancel", "rerun", "replay"],  # cancel a failed run: given up, out of the bulk-retry selections
     "cancelled": ["retry", "edit", "rerun", "replay"],  # retry a cancelled run: it resumes where it stopped
+    "paused": ["cancel", "unpause"],  # docs/adr/0033-pause-and-resume.md
 }
 
 

@@ -157,6 +157,25 @@ def test_a_running_step_whose_lease_expired_says_its_worker_was_lost():
 
 def test_every_code_is_declared_and_the_reserved_ones_are_never_produced():
     assert {why.PAUSED, why.RATE_LIMIT} <= set(why.REASONS)
+    for run_status in E:
+        for status in T:
+            state = RunState(status=run_status, now=NOW, steps=(Step("a", status),), queue=QUEUE)
+            assert why.RATE_LIMIT not in {r.reason for r in diagnose(state)}
+
+
+def test_a_paused_run_and_its_steps_still_to_run_say_paused_and_a_timer_keeps_its_due_time():
+    state = RunState(status=E.PAUSED, now=NOW, queue=QUEUE, steps=(
+        Step("done", T.COMPLETED), Step("busy", T.RUNNING, worker_id="w1", started_at=NOW),
+        Step("nap", T.WAITING, wake_at=LATER), Step("sent", T.QUEUED, queued_at=NOW),
+        Step("call", T.RETRYING, attempt=2, wake_at=LATER, previous_error="503"),
+        Step("next", T.PENDING, depends_on=("nap",))))
+    reasons = {r.step_key: r for r in diagnose(state)}
+    assert reasons[None].reason == why.PAUSED and "done" not in reasons
+    assert reasons["busy"].reason == why.RUNNING  # a step already running finishes
+    assert {k: r.reason for k, r in reasons.items() if k not in (None, "busy")} == {
+        "nap": why.PAUSED, "sent": why.PAUSED, "call": why.PAUSED, "next": why.PAUSED}
+    assert reasons["nap"].until == LATER and "timer until" in reasons["nap"].detail
+    assert "sent again when unpaused" in reasons["sent"].detail and "503" in reasons["call"].detail
     assert len(set(why.REASONS)) == len(why.REASONS)
 
 

@@ -36,6 +36,7 @@ export const DesignerHeader = memo(function DesignerHeader({ workflow, busy, onS
       <input className="fp-name-input" aria-label="Workflow name" value={name} disabled={viewing} maxLength={200}
              onChange={(e) => api.getState().setName(e.target.value)} placeholder="Workflow name" />
       <StatusBadge status={workflow.status} />
+      {workflow.paused && <span className="badge status-paused" title="Its runs are paused; new runs start paused (Manage ▸ Resume runs)">paused</span>}
       <span className="muted small" title="The latest published version">{workflow.version ? `v${workflow.version}` : "no version yet"}</span>
       {code ? (
         <>

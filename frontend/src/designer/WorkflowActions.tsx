@@ -1,5 +1,5 @@
 /** The "Manage" menu of a workflow, in the list and the designer: settings, duplicate, export,
- * import (in the designer: replace this workflow's definition), archive/unarchive, delete. What is
+ * import (in the designer: replace this workflow's definition), pause/resume its runs, archive/unarchive, delete. What is
  * allowed is the server's answer: a refused action shows its message (e.g. a delete while runs are
  * in flight: 409 with the reason). */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
@@ -58,6 +58,17 @@ export function WorkflowActions({ workflow, place, onChanged, dirty }: Props) {
     },
     onError: failed(archived ? "Unarchive" : "Archive"),
   });
+  const paused = Boolean(workflow.paused);
+  const pause = useMutation({
+    mutationFn: () => manage.pause(workflow.id, paused ? "unpause" : "pause"),
+    onSuccess: (result) => {
+      changed({ ...workflow, paused: !paused });
+      void client.invalidateQueries({ queryKey: ["executions"] });
+      toast(paused ? `Runs of “${workflow.name}” resumed (${result.count}); new runs start as usual.`
+        : `Runs of “${workflow.name}” paused (${result.count}); new runs start paused until resumed.`);
+    },
+    onError: failed(paused ? "Resume" : "Pause"),
+  });
   const exportIt = useMutation({
     mutationFn: () => manage.exportDocument(workflow.id),
     onSuccess: (document) => downloadJson(document, exportFileName(workflow.name)),
@@ -91,6 +102,11 @@ export function WorkflowActions({ workflow, place, onChanged, dirty }: Props) {
           {place === "designer" && !code && item("Import JSON (replace)…", () => {
             if (dirty && !window.confirm("Importing replaces this workflow's definition; your unsaved changes are lost. Continue?")) return;
             file.current?.click();
+          })}
+          {item(paused ? "Resume runs" : "Pause runs", () => pause.mutate(), {
+            disabled: pause.isPending,
+            title: paused ? "Carry every paused run of this workflow on, and start new runs as usual"
+              : "Pause every run of this workflow in flight; new runs start paused until resumed",
           })}
           {!code && item(archived ? "Unarchive" : "Archive", () => archive.mutate(), { disabled: archive.isPending })}
           {!code && item("Delete…", () => setOpen("delete"), { danger: true })}

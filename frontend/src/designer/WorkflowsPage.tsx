@@ -100,7 +100,7 @@ export function WorkflowsPage() {
                     )}
                     {workflow.description && <div className="muted small fp-wf-desc">{workflow.description}</div>}
                   </td>
-                  <td><StatusBadge status={workflow.status} /></td>
+                  <td><StatusBadge status={workflow.status} />{workflow.paused && <> <span className="badge status-paused" title="Its runs are paused; new runs start paused">paused</span></>}</td>
                   <td>{workflow.version ? `v${workflow.version}` : "—"}</td>
                   <td>{(workflow.kind === "code" ? workflow.code?.steps : workflow.steps)?.length ?? "—"}</td>
                   <td className="muted small">{formatTime(workflow.updated_at)}</td>

@@ -90,6 +90,8 @@ export const manage = {
   duplicate: (id: string) => api.post<Workflow>(`workflows/${id}/duplicate/`, {}),
   archive: (id: string) => api.post<Workflow>(`workflows/${id}/archive/`),
   unarchive: (id: string) => api.post<Workflow>(`workflows/${id}/unarchive/`),
+  /** Pause every run of the workflow (and start its new runs paused), or undo it: answers how many runs moved. */
+  pause: (id: string, action: "pause" | "unpause") => api.post<{ count: number }>(`workflows/${id}/${action}/`),
   remove: (id: string) => api.delete(`workflows/${id}/`),
   exportDocument: (id: string) => api.get<unknown>(`workflows/${id}/export/`),
   /** A new workflow from the document, or with `replace` that workflow's definition replaced. */

@@ -402,6 +402,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{id}/pause/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Pause a pending or running run: no new step starts, its timers and retries wait (keeping their due time), steps already running finish. 409 from any other status. */
+        post: operations["executions_pause_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{id}/replay/": {
         parameters: {
             query?: never;
@@ -473,6 +490,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{id}/unpause/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Carry a paused run on where it stopped: what became ready is queued, due timers fire; nothing is repeated or lost. 409 unless paused. */
+        post: operations["executions_unpause_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/bulk/": {
         parameters: {
             query?: never;
@@ -487,6 +521,26 @@ export interface paths {
          * @description All or none: a refused item refuses the request and nothing is created. 201 when a run was created; 200 when every item's idempotency key had started its run before (those runs are answered, as a single start does).
          */
         post: operations["executions_bulk_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/pause/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause the selected runs
+         * @description The runs in flight selected by the body (retry-failed's filters, and `host`: runs whose steps still to run call it), at most FLOWPILOT_MAX_BULK_PAUSE (400 beyond: narrow it); ?search.<name>=<value> on the URL too.
+         */
+        post: operations["executions_pause_bulk"];
         delete?: never;
         options?: never;
         head?: never;
@@ -524,6 +578,26 @@ export interface paths {
         put?: never;
         /** @description Retry the failed runs selected by the body (and by ?search.<name>=<value> on the URL, AND-ed with the body's `search`). */
         post: operations["executions_retry_failed_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/unpause/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unpause the selected paused runs
+         * @description As POST /executions/pause/, for the paused runs of the selection.
+         */
+        post: operations["executions_unpause_bulk"];
         delete?: never;
         options?: never;
         head?: never;
@@ -968,6 +1042,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows/{id}/pause/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause every run of the workflow
+         * @description Its runs in flight (pending, running) are paused, and its new runs start paused, until POST .../unpause/ (docs/adr/0033-pause-and-resume.md).
+         */
+        post: operations["workflows_pause_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows/{id}/pinned-data/": {
         parameters: {
             query?: never;
@@ -1103,6 +1197,26 @@ export interface paths {
          * @description Active again if it was ever activated (its definition published if it changed), else a draft. 409 when it is not archived.
          */
         post: operations["workflows_unarchive_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/unpause/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unpause every run of the workflow
+         * @description Its new runs start as usual again, and every paused run of it carries on where it stopped.
+         */
+        post: operations["workflows_unpause_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1338,10 +1452,12 @@ export interface components {
          *     * `edit` - edit
          *     * `cancel` - cancel
          *     * `rerun` - rerun
+         *     * `pause` - pause
+         *     * `unpause` - unpause
          *     * `replay` - replay
          * @enum {string}
          */
-        AllowedActionsEnum: "retry" | "edit" | "cancel" | "rerun" | "replay";
+        AllowedActionsEnum: "retry" | "edit" | "cancel" | "rerun" | "pause" | "unpause" | "replay";
         ApiToken: {
             readonly id: number;
             /** @description What the token is for, e.g. 'CI' or 'zapier'. */
@@ -1444,6 +1560,39 @@ export interface components {
             started: number;
             completed: number;
             failed: number;
+        };
+        /** @description retry-failed's filters, read for runs in flight, and `host`. */
+        BulkPause: {
+            /** @description {"<name>": "<value>"}: only runs with these search values (exact, AND-ed; at most 5), as ?search.<name>=<value> on the URL, which is accepted too. */
+            search?: {
+                [key: string]: unknown;
+            };
+            /** @description Only these executions (those of them in flight; paused, to unpause). */
+            execution_ids?: string[];
+            /** Format: uuid */
+            workflow_id?: string | null;
+            /** @description Only runs with this step still to run (pending, queued, retrying, waiting). */
+            step_key?: string;
+            /** @description Only runs with an attempt that failed with this in its error. */
+            error_contains?: string;
+            /** @description Only runs with a step still to run whose URL calls this host, by the circuit breaker's key: an origin (https://ehr.example:443) or a URL gives its scheme://host:port; a bare host name (ehr.example) matches it on any scheme and port. */
+            host?: string;
+            /** @default false */
+            dry_run: boolean;
+        };
+        BulkPauseResult: {
+            /** @description Present (true) when nothing was changed. */
+            dry_run?: boolean;
+            /** @description Present when runs were paused. */
+            paused?: number;
+            /** @description Present when runs were unpaused. */
+            unpaused?: number;
+            count: number;
+            execution_ids: string[];
+            /** @description Runs not moved, by id, with why (they ended or moved meanwhile). */
+            refused: {
+                [key: string]: string;
+            };
         };
         BulkRerun: {
             from_step: string;
@@ -2012,9 +2161,10 @@ export interface components {
          *     * `completed` - Completed
          *     * `failed` - Failed
          *     * `cancelled` - Cancelled
+         *     * `paused` - Paused
          * @enum {string}
          */
-        ExecutionStatusEnum: "pending" | "running" | "completed" | "failed" | "cancelled";
+        ExecutionStatusEnum: "pending" | "running" | "completed" | "failed" | "cancelled" | "paused";
         ExecutionWhy: {
             /** @description The run's status. */
             status: string;
@@ -3054,6 +3204,8 @@ export interface components {
             readonly warnings: {
                 [key: string]: string[];
             } | null;
+            /** @description Paused (POST .../pause/): its runs in flight were paused and its new runs start paused, until unpaused (docs/adr/0033-pause-and-resume.md). */
+            readonly paused: boolean;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -4503,8 +4655,9 @@ export interface operations {
                  *     * `completed` - Completed
                  *     * `failed` - Failed
                  *     * `cancelled` - Cancelled
+                 *     * `paused` - Paused
                  */
-                status?: ("cancelled" | "completed" | "failed" | "pending" | "running")[];
+                status?: ("cancelled" | "completed" | "failed" | "paused" | "pending" | "running")[];
                 /** @description true: test runs with pinned data only; false: all but those. */
                 test_run?: boolean;
                 /**
@@ -4841,6 +4994,55 @@ export interface operations {
             };
         };
     };
+    executions_pause_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow execution. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDetail"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     executions_replay_create: {
         parameters: {
             query?: never;
@@ -5097,6 +5299,55 @@ export interface operations {
             };
         };
     };
+    executions_unpause_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow execution. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDetail"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     executions_bulk_create: {
         parameters: {
             query?: never;
@@ -5126,6 +5377,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BulkStartResult"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    executions_pause_bulk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["BulkPause"];
+                "application/x-www-form-urlencoded": components["schemas"]["BulkPause"];
+                "multipart/form-data": components["schemas"]["BulkPause"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkPauseResult"];
                 };
             };
             /** @description Invalid input: the message, and the refused fields. */
@@ -5230,6 +5533,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BulkRetryResult"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    executions_unpause_bulk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["BulkPause"];
+                "application/x-www-form-urlencoded": components["schemas"]["BulkPause"];
+                "multipart/form-data": components["schemas"]["BulkPause"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkPauseResult"];
                 };
             };
             /** @description Invalid input: the message, and the refused fields. */
@@ -7096,6 +7451,55 @@ export interface operations {
             };
         };
     };
+    workflows_pause_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkPauseResult"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     workflows_pinned_data_retrieve: {
         parameters: {
             query?: never;
@@ -7757,6 +8161,55 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description No credentials, or invalid ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not yours). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Another client error: method not allowed, conflicting state, body too large, unsupported media type, throttled... */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workflows_unpause_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this workflow. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkPauseResult"];
                 };
             };
             /** @description No credentials, or invalid ones. */

@@ -15,7 +15,7 @@ export type LogLevel = Schemas["LevelEnum"];
 export const TASK_STATUSES: TaskStatus[] = [
   "pending", "queued", "running", "waiting", "retrying", "completed", "failed", "skipped", "cancelled",
 ];
-export const EXECUTION_STATUSES: ExecutionStatus[] = ["pending", "running", "completed", "failed", "cancelled"];
+export const EXECUTION_STATUSES: ExecutionStatus[] = ["pending", "running", "paused", "completed", "failed", "cancelled"];
 
 export type Position = Schemas["PositionField"];
 

@@ -12,7 +12,7 @@ import { execution } from "./test-fixtures";
 
 const TABLE = SERVER_TABLE as Record<ExecutionStatus, ExecutionAction[]>;
 
-function renderHeader(detail: ExecutionDetail, handlers: { onRetry: () => void; onCancel: () => void; onEdit?: () => void; onReplay?: () => void } = { onRetry: vi.fn(), onCancel: vi.fn(), onReplay: vi.fn() }) {
+function renderHeader(detail: ExecutionDetail, handlers: { onRetry: () => void; onCancel: () => void; onEdit?: () => void; onReplay?: () => void; onPause?: () => void; onUnpause?: () => void } = { onRetry: vi.fn(), onCancel: vi.fn(), onReplay: vi.fn() }) {
   render(
     <MemoryRouter>
       <ExecutionHeader execution={detail} live="open" now={Date.parse("2026-01-01T10:00:05Z")} progress={{ done: 1, total: 2 }}
@@ -52,6 +52,21 @@ describe("ExecutionHeader actions", () => {
     await userEvent.click(screen.getByRole("button", { name: "Edit and resume" }));
     expect(handlers.onEdit).toHaveBeenCalledTimes(1);
     expect(screen.getByTestId("header-edited")).toHaveTextContent("by alice");
+  });
+
+  it.each(EXECUTION_STATUSES)("offers Pause / Resume for a %s run exactly when the server allows them", (status) => {
+    renderHeader(execution([], { status, allowed_actions: TABLE[status] }),
+                 { onRetry: vi.fn(), onCancel: vi.fn(), onPause: vi.fn(), onUnpause: vi.fn() });
+    expect(screen.queryByRole("button", { name: "Pause" }) !== null).toBe(TABLE[status].includes("pause"));
+    expect(screen.queryByRole("button", { name: "Resume" }) !== null).toBe(TABLE[status].includes("unpause"));
+  });
+
+  it("pauses a running run and resumes a paused one", async () => {
+    const handlers = renderHeader(execution([], { status: "running", allowed_actions: TABLE.running }),
+                                  { onRetry: vi.fn(), onCancel: vi.fn(), onPause: vi.fn(), onUnpause: vi.fn() });
+    await userEvent.click(screen.getByRole("button", { name: "Pause" }));
+    expect(handlers.onPause).toHaveBeenCalledTimes(1);
+    expect(handlers.onUnpause).not.toHaveBeenCalled();
   });
 
   it("offers retry of a cancelled run and cancel of a failed one, as the server does", () => {

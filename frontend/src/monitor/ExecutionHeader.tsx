@@ -1,5 +1,5 @@
 /** The top of an execution's page: which workflow and version, status, timing, trigger, input, and the
- * Retry / Cancel / Replay actions with their shortcuts: exactly those the server lists in `allowed_actions`
+ * Retry / Cancel / Pause / Resume / Replay actions with their shortcuts: exactly those the server lists in `allowed_actions`
  * (the rule lives in its state table; the page never works it out from the status). A replay says which run
  * it replays. */
 import { useState } from "react";
@@ -28,16 +28,20 @@ interface Props {
   onCancel: () => void;
   onEdit?: () => void;
   onReplay?: () => void;
+  onPause?: () => void;
+  onUnpause?: () => void;
   showHelp: boolean;
   onToggleHelp: () => void;
 }
 
-export function ExecutionHeader({ execution, live, now, progress, onRetry, onCancel, onEdit, onReplay, showHelp, onToggleHelp }: Props) {
+export function ExecutionHeader({ execution, live, now, progress, onRetry, onCancel, onEdit, onReplay, onPause, onUnpause, showHelp, onToggleHelp }: Props) {
   const [inputOpen, setInputOpen] = useState(false);
   const canRetry = execution.allowed_actions.includes("retry");
   const canCancel = execution.allowed_actions.includes("cancel");
   const canEdit = execution.allowed_actions.includes("edit") && onEdit !== undefined;
   const canReplay = execution.allowed_actions.includes("replay") && onReplay !== undefined;
+  const canPause = execution.allowed_actions.includes("pause") && onPause !== undefined;
+  const canUnpause = execution.allowed_actions.includes("unpause") && onUnpause !== undefined;
   const input = JSON.stringify(execution.input_data ?? {});
   return (
     <header className="monitor-header card">
@@ -73,6 +77,17 @@ export function ExecutionHeader({ execution, live, now, progress, onRetry, onCan
         {canEdit && (
           <button type="button" className="btn" onClick={onEdit} title="Change this run's input or its failed steps' config, then resume">
             Edit and resume
+          </button>
+        )}
+        {canPause && (
+          <button type="button" className="btn" onClick={onPause}
+                  title="No new step starts and its timers wait; steps already running finish">
+            Pause
+          </button>
+        )}
+        {canUnpause && (
+          <button type="button" className="btn btn-primary" onClick={onUnpause} title="Carry on where it stopped">
+            Resume
           </button>
         )}
         {canCancel && (

@@ -61,6 +61,8 @@ function ExecutionView({ execution, live, liveLogs }: {
   const retry = useExecutionAction(execution.id, "retry");
   const cancel = useExecutionAction(execution.id, "cancel");
   const rerun = useExecutionAction(execution.id, "rerun");
+  const pause = useExecutionAction(execution.id, "pause");
+  const unpause = useExecutionAction(execution.id, "unpause");
   const edit = useExecutionAction(execution.id, "retry");  // edit and resume: a retry with overrides
   const logs = useExecutionLogs(execution.id, level);
   const why = useExecutionWhy(execution.id, { poll: active ? 5_000 : false });
@@ -105,6 +107,13 @@ function ExecutionView({ execution, live, liveLogs }: {
     });
   };
 
+  const pauseOrResume = (which: "pause" | "unpause") => {
+    (which === "pause" ? pause : unpause).mutate(undefined, {
+      onSuccess: () => toast(which === "pause" ? "Paused: no new step starts until it is resumed." : "Resumed where it stopped."),
+      onError: (error) => toast(`${which === "pause" ? "Pause" : "Resume"} failed: ${error.message}`, "error"),
+    });
+  };
+
   const rerunFrom = (key: string) => {
     rerun.mutate({ from_step: key }, {
       onSuccess: () => {
@@ -146,6 +155,7 @@ function ExecutionView({ execution, live, liveLogs }: {
     <div className="monitor-detail">
       <ExecutionHeader execution={execution} live={live} now={now} progress={progress(steps, execution.task_executions, execution.handled_failures)}
                        onRetry={openRetry} onCancel={() => setConfirm("cancel")} onReplay={openReplay}
+                       onPause={() => pauseOrResume("pause")} onUnpause={() => pauseOrResume("unpause")}
                        onEdit={() => { edit.reset(); setConfirm("edit"); }}
                        showHelp={showHelp} onToggleHelp={() => setShowHelp(!showHelp)} />
 

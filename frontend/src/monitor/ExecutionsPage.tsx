@@ -1,5 +1,6 @@
 /** /executions: every run of the user's workflows, filtered through the URL, live, with bulk retry of
- * selected failed runs and bulk rerun from a step of selected finished runs or of all matching ones. */
+ * selected failed runs, bulk rerun from a step of selected finished runs or of all matching ones,
+ * and bulk pause / resume of selected runs (those whose allowed_actions say so). */
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
@@ -17,7 +18,7 @@ import { ConfirmDialog } from "./ConfirmDialog";
 import { ExecutionsFilterBar } from "./ExecutionsFilterBar";
 import { filtersToParams, isFiltered, NO_FILTERS, PAGE_SIZE, pageCount, parseFilters, type ListFilters } from "./list-filters";
 import { LiveIndicator } from "./LiveIndicator";
-import { bulkRerun, executionKeys, retrySelected, useBulkRetryPreview, useCommonStepKeys, useExecutionList } from "./queries";
+import { bulkRerun, executionKeys, pauseSelected, retrySelected, useBulkRetryPreview, useCommonStepKeys, useExecutionList } from "./queries";
 import { outdatedNote, type RetryVersion } from "./retry-version";
 
 export function ExecutionsPage() {
@@ -35,8 +36,8 @@ export function ExecutionsPage() {
 
   const rows = list.data?.results ?? [];
   const failedIds = rows.filter((row) => row.status === "failed").map((row) => row.id);
-  // Selectable: failed runs (retry) and the runs the server allows a rerun of (its allowed_actions).
-  const selectableIds = rows.filter((row) => row.status === "failed" || canRerun(row)).map((row) => row.id);
+  // Selectable: failed runs (retry) and the runs the server allows a rerun, pause or resume of (allowed_actions).
+  const selectableIds = rows.filter(selectable).map((row) => row.id);
   const selectableKey = selectableIds.join(",");
   const retryIds = failedIds.filter((id) => selected.has(id));
   const rerunRows = rows.filter((row) => selected.has(row.id) && canRerun(row));
@@ -67,6 +68,22 @@ export function ExecutionsPage() {
     if (rerunning === "selection") setSelected(new Set());
     setRerunning(null);
     void client.invalidateQueries({ queryKey: executionKeys.lists() });
+  };
+  const can = (action: "pause" | "unpause") => rows.some((row) => selected.has(row.id) && row.allowed_actions.includes(action));
+  const [pausing, setPausing] = useState(false);
+  const pauseOrResume = async (action: "pause" | "unpause") => {
+    setPausing(true);
+    try {
+      const ids = rows.filter((row) => selected.has(row.id) && row.allowed_actions.includes(action)).map((row) => row.id);
+      const done = await pauseSelected(ids, action);
+      toast(`${action === "pause" ? "Paused" : "Resumed"} ${done} execution${done === 1 ? "" : "s"}.`);
+      setSelected(new Set());
+    } catch (error) {
+      toast(`${action === "pause" ? "Pause" : "Resume"} failed: ${error instanceof Error ? error.message : String(error)}`, "error");
+    } finally {
+      setPausing(false);
+      void client.invalidateQueries({ queryKey: executionKeys.lists() });
+    }
   };
   const now = useNow(1000, rows.some((row) => row.status === "running" || row.status === "pending"));
 
@@ -104,6 +121,18 @@ export function ExecutionsPage() {
         <LiveIndicator state={live} />
         <span className="spacer" />
         {selected.size > 0 && <span className="muted">{selected.size} selected</span>}
+        {can("pause") && (
+          <button type="button" className="btn" disabled={pausing} onClick={() => void pauseOrResume("pause")}
+                  title="Pause the selected runs: no new step starts and their timers wait">
+            Pause selected
+          </button>
+        )}
+        {can("unpause") && (
+          <button type="button" className="btn" disabled={pausing} onClick={() => void pauseOrResume("unpause")}
+                  title="Resume the selected paused runs where they stopped">
+            Resume selected
+          </button>
+        )}
         <button type="button" className="btn" disabled={!rerunRows.length} onClick={() => setRerunning("selection")}
                 title="Rerun the selected finished executions from a step you choose">
           Rerun from step…{rerunRows.length ? ` (${rerunRows.length})` : ""}
@@ -194,16 +223,22 @@ export function ExecutionsPage() {
   );
 }
 
+/** A row the list's bulk actions can act on: a failed run (retry), or one the server lets pause or resume. */
+function selectable(execution: Execution): boolean {
+  return execution.status === "failed" || canRerun(execution) || execution.allowed_actions.includes("pause")
+    || execution.allowed_actions.includes("unpause");
+}
+
 function ExecutionRow({ execution, selected, onToggle, onOpen, now }: {
   execution: Execution; selected: boolean; onToggle: () => void; onOpen: () => void; now: number;
 }) {
-  const selectable = execution.status === "failed" || canRerun(execution);
+  const checkable = selectable(execution);
   const running = execution.status === "running" || execution.status === "pending";
   return (
     <tr className={`clickable${selected ? " monitor-row-selected" : ""}`} data-testid={`execution-row-${execution.id}`}
         onClick={onOpen} onKeyDown={(event) => event.key === "Enter" && onOpen()} tabIndex={0}>
       <td className="monitor-col-check" onClick={(event) => event.stopPropagation()}>
-        {selectable && <input type="checkbox" aria-label="Select" checked={selected} onChange={onToggle} />}
+        {checkable && <input type="checkbox" aria-label="Select" checked={selected} onChange={onToggle} />}
       </td>
       <td><StatusBadge status={execution.status} /> <HandledFailures execution={execution} /></td>
       <td>

@@ -130,6 +130,14 @@ export async function retrySelected(ids: string[], version: "original" | "latest
   };
 }
 
+/** Pause (or resume) exactly the selected runs (POST /executions/pause/ or /unpause/ with their ids):
+ * answers how many were. */
+export async function pauseSelected(ids: string[], action: "pause" | "unpause"): Promise<number> {
+  if (!ids.length) return 0;
+  const result = await api.post<{ count: number }>(`executions/${action}/`, { execution_ids: ids });
+  return result.count;
+}
+
 /** A dry run of the bulk retry of `ids`: how many would be retried and how many are on an older version. */
 export function useBulkRetryPreview(ids: string[], enabled: boolean) {
   return useQuery({

@@ -57,6 +57,7 @@ class ExecutionStatus(Status):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    PAUSED = "paused"  # starts no new step until unpaused (docs/adr/0033-pause-and-resume.md)
 
 
 class TaskStatus(Status):
@@ -93,6 +94,11 @@ EXECUTION_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
         (E.COMPLETED, E.PENDING),  # rerun from a step: that step and its descendants run again
         (E.CANCELLED, E.PENDING),  # retry of a cancelled run resumes where it stopped
         (E.FAILED, E.CANCELLED),  # given up: out of the bulk-retry selections
+        (E.PENDING, E.PAUSED),  # pause: a run not started yet stays unstarted
+        (E.RUNNING, E.PAUSED),  # pause: steps running finish, nothing new starts
+        (E.PAUSED, E.RUNNING),  # unpause a run paused while running: it carries on where it stopped
+        (E.PAUSED, E.PENDING),  # unpause a run paused before it started: admission again
+        (E.PAUSED, E.CANCELLED),
     }
 )
 
@@ -131,12 +137,16 @@ EXECUTION_ACTIONS: dict[str, str] = {
     "edit": E.PENDING,  # retry with {"overrides": ...}: this run's input or a step's config changed
     "cancel": E.CANCELLED,  # stop: no new step starts (services.execution_cancel)
     "rerun": E.PENDING,  # re-open from a step: it and its descendants run again (services.execution_rerun)
+    "pause": E.PAUSED,  # start no new step, fire no timer (services.execution_pause)
+    "unpause": E.RUNNING,  # carry on where it stopped (services.execution_unpause; to pending if it never started)
 }
 # Actions that take their transition from some of its sources only: a completed run has nothing to
 # resume (retry, edit), but may be re-opened from a step (rerun).
 ACTION_SOURCES: dict[str, frozenset[str]] = {
     "retry": frozenset({E.FAILED, E.CANCELLED}),
     "edit": frozenset({E.FAILED, E.CANCELLED}),
+    "rerun": frozenset({E.COMPLETED, E.FAILED, E.CANCELLED}),
+    "unpause": frozenset({E.PAUSED}),
 }
 # Actions a code workflow's run does not take: its steps are visits the code names as it runs, not a
 # graph with configs (docs/adr/0025-rerun-from-a-step-and-edit-and-resume.md).
@@ -157,6 +167,7 @@ TRANSITION_EVENTS: dict[tuple[str, str], str] = {
     ("execution", E.COMPLETED): "execution.completed",
     ("execution", E.FAILED): "execution.failed",
     ("execution", E.CANCELLED): "execution.cancelled",
+    ("execution", E.PAUSED): "execution.paused",
     ("task", T.QUEUED): "step.queued",
     ("task", T.RUNNING): "step.started",
     ("task", T.WAITING): "step.waiting",
@@ -173,6 +184,12 @@ CREATION_EVENTS: dict[tuple[str, str], str] = {
 }
 # The status (of the step, or of the execution) an event leaves behind; events not named here are
 # log lines (step.log, execution.signal...).
+# The event of a move named by where it comes from rather than where it goes: an unpause goes back to
+# running (or pending) but is no start and no retry.
+SOURCE_EVENTS: dict[tuple[str, str, str], str] = {
+    ("execution", E.PAUSED, E.RUNNING): "execution.unpaused",
+    ("execution", E.PAUSED, E.PENDING): "execution.unpaused",
+}
 STATUS_OF: dict[str, str] = {event: status for (_, status), event in
                              (*TRANSITION_EVENTS.items(), *CREATION_EVENTS.items())}
 
@@ -198,8 +215,11 @@ class Note:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-def event_of(kind: str, status: str, *, created: bool = False) -> str:
-    """The event of a move to `status` (or, `created`, of a row created in it)."""
+def event_of(kind: str, status: str, *, created: bool = False, source: str | None = None) -> str:
+    """The event of a move to `status` (from `source`, when the table names moves from it: SOURCE_EVENTS;
+    or, `created`, of a row created in it)."""
+    if source is not None and (kind, source, status) in SOURCE_EVENTS:
+        return SOURCE_EVENTS[(kind, source, status)]
     return (CREATION_EVENTS if created else TRANSITION_EVENTS)[(kind, status)]
 
 
@@ -221,7 +241,8 @@ def check_action(status: str, action: str, *, code: bool = False) -> None:
             raise Conflict(f"cannot {action} a run of a code workflow: its steps are visits its code names as it "
                            "runs, not a graph of configs; retry it, or start a new run",
                            extra={"allowed_actions": allowed})
-        running = " while it runs; wait for it to end, or cancel it" if status in (E.PENDING, E.RUNNING) else ""
+        running = " while it runs; wait for it to end, or cancel it" if status in (E.PENDING, E.RUNNING, E.PAUSED) \
+            and action not in ("pause", "unpause") else ""
         raise Conflict(f"cannot {action} an execution that is {status}{running} "
                        f"(allowed now: {', '.join(allowed) or 'none'})", extra={"allowed_actions": allowed})
 

@@ -34,8 +34,8 @@ HALTED = "halted"  # not started (or stopped before it held a worker) because an
 FAILED = "failed"
 CANCELLED = "cancelled"
 COMPLETED = "completed"
-# Reserved for issue 18 (pause a run, rate-limit a step type or host): never produced yet.
-PAUSED = "paused"
+PAUSED = "paused"  # the run is paused (docs/adr/0033): no new step starts, its timers wait for the unpause
+# Reserved for issue 18 (rate-limit a step type or host): never produced yet.
 RATE_LIMIT = "rate_limit"
 
 REASONS = (CONCURRENCY, SCHEDULED, STARTING, QUEUED, NO_WORKER, RUNNING, TIMER, SIGNAL, APPROVAL, CHILDREN,
@@ -148,6 +148,8 @@ def diagnose(state: RunState) -> list[Reason]:
     says `running`). Completed and skipped steps are over: not listed."""
     if state.status == E.PENDING:
         return [_pending_run(state)]
+    if state.status == E.PAUSED:
+        return _paused_run(state)
     failed = [s.step_key for s in state.steps if s.status == T.FAILED]
     reasons: list[Reason] = []
     if state.status == E.COMPLETED:
@@ -162,6 +164,29 @@ def diagnose(state: RunState) -> list[Reason]:
         reason = _step(step, state, failed, finished)
         if reason is not None:
             reasons.append(reason)
+    return reasons
+
+
+def _paused_run(state: RunState) -> list[Reason]:
+    """A paused run, and each step still to run: paused (a step running finishes; what it would wait
+    for otherwise is said too: a timer's due time is kept, `until`)."""
+    started = any(s.status not in (T.PENDING,) for s in state.steps)
+    reasons = [Reason(None, PAUSED, "paused: no new step starts and its timers wait until it is unpaused"
+                      + ("" if started else "; it has not started"))]
+    failed = [s.step_key for s in state.steps if s.status == T.FAILED]
+    for step in state.steps:
+        if step.status in (T.COMPLETED, T.SKIPPED, T.RUNNING, T.FAILED, T.CANCELLED):
+            reason = _step(step, state, failed, False)
+            if reason is not None:
+                reasons.append(reason)
+            continue
+        otherwise = {T.PENDING: "it starts once unpaused and its upstream steps are done",
+                     T.QUEUED: "queued; sent again when unpaused"}.get(step.status)
+        until = None
+        if otherwise is None:  # waiting or retrying: what it waits for, its due time kept
+            held = _waiting(step, state.now) if step.status == T.WAITING else _retrying(step, state)
+            otherwise, until = held.detail, held.until
+        reasons.append(Reason(step.step_key, PAUSED, f"paused ({otherwise})", until))
     return reasons
 
 

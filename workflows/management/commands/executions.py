@@ -1,12 +1,16 @@
-"""`manage.py executions list|retry|cancel`: look at runs, and retry or cancel many of them, from a shell.
+"""`manage.py executions list|retry|cancel|pause|unpause`: look at runs, and retry, cancel, pause or unpause
+many of them, from a shell.
 
     executions list   [--workflow ID|NAME] [--status failed] [--since 2h|ISO] [--search NAME=VALUE...] [--limit 50]
     executions retry  (--workflow ID|NAME | --search NAME=VALUE...) [--step KEY] [--error TEXT] [--dry-run]
     executions cancel (--workflow ID|NAME | --id ID... | --search NAME=VALUE...) [--status pending|running] [--dry-run]
+    executions pause  (--workflow ID|NAME | --id ID... | --search NAME=VALUE... | --host HOST) [--step KEY]
+                      [--error TEXT] [--dry-run]
+    executions unpause (the same filters, over paused runs)
 
 --search selects runs by a search field's value (exact; repeated, AND-ed), as ?search.NAME=VALUE does.
 
-Retry and cancel go through the services one execution at a time (each in its own transaction, so a
+Retry, cancel, pause and unpause go through the services one execution at a time (each in its own transaction, so a
 long batch never holds locks for long), with a progress bar on stderr; --dry-run only says which.
 """
 
@@ -28,10 +32,11 @@ CANCELLABLE = [E.PENDING, E.RUNNING]
 
 
 class Command(BaseCommand):
-    help = "List executions, or retry or cancel many at once: executions {list,retry,cancel} --help."
+    help = ("List executions, or retry, cancel, pause or unpause many at once: "
+            "executions {list,retry,cancel,pause,unpause} --help.")
 
     def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{list,retry,cancel}")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{list,retry,cancel,pause,unpause}")
         workflow_help = "a workflow's id or exact name"
         search_help = "only runs whose search field NAME is exactly VALUE (repeat: AND-ed)"
 
@@ -56,6 +61,19 @@ class Command(BaseCommand):
         cancel.add_argument("--search", action="append", default=[], metavar="NAME=VALUE", help=search_help)
         cancel.add_argument("--status", choices=CANCELLABLE, help="only pending or only running ones")
         cancel.add_argument("--dry-run", action="store_true", help="say which would be cancelled; change nothing")
+
+        for verb, what in (("pause", "pause pending and running executions: no new step starts, timers wait"),
+                           ("unpause", "carry paused executions on where they stopped")):
+            sub = actions.add_parser(verb, help=what)
+            sub.add_argument("--workflow", help=workflow_help)
+            sub.add_argument("--id", dest="ids", nargs="+", action="extend", default=[], metavar="ID",
+                             help="these executions")
+            sub.add_argument("--search", action="append", default=[], metavar="NAME=VALUE", help=search_help)
+            sub.add_argument("--host", help="only runs with a step still to run calling this host (an origin, "
+                                            "https://ehr.example:443, or a host name)")
+            sub.add_argument("--step", help="only runs with step KEY still to run")
+            sub.add_argument("--error", help="only runs with an attempt whose error contains TEXT (any case)")
+            sub.add_argument("--dry-run", action="store_true", help=f"say which would be {verb}d; change nothing")
 
     def handle(self, *args, action, **options):
         getattr(self, f"_{action}")(**options)
@@ -106,6 +124,28 @@ class Command(BaseCommand):
                               f"{status or 'pending or running'}{' in that workflow' if workflow else ''}")
         self._apply(targets, dry_run=dry_run, verb="cancel", done="cancelled",
                     change=lambda execution: services.execution_cancel(execution=execution))
+
+    def _pause(self, **options):
+        self._pause_or_unpause(unpause=False, **options)
+
+    def _unpause(self, **options):
+        self._pause_or_unpause(unpause=True, **options)
+
+    def _pause_or_unpause(self, *, unpause: bool, workflow, ids, search, host, step, error, dry_run, **options):
+        verb = "unpause" if unpause else "pause"
+        if not workflow and not ids and not search and not host:
+            raise CommandError(f"say which executions to {verb}: --workflow ID|NAME, --id ID..., --search "
+                               "NAME=VALUE and/or --host HOST")
+        executions = _searched(WorkflowExecution.objects.all(), search)
+        if workflow:
+            executions = executions.filter(workflow__in=_workflows(workflow))
+        if ids:
+            executions = executions.filter(pk__in={_uuid(i) for i in ids})
+        targets = list(selectors.runs_to_pause(executions, step_key=step, error_contains=error, host=host,
+                                               paused=unpause).select_related("workflow").order_by("created_at"))
+        service = services.execution_unpause if unpause else services.execution_pause
+        self._apply(targets, dry_run=dry_run, verb=verb, done=f"{verb}d",
+                    change=lambda execution: service(execution=execution))
 
     # --- shared ----------------------------------------------------------------------------------------
 
