@@ -45,7 +45,8 @@ from workflows.tests.cluster import (
 )
 from workflows.tests.factories import active_workflow, step
 
-pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True),
+              pytest.mark.xdist_group("test_web_load")]  # one process runs the module: one worker fixture
 
 WEB_PROCESSES = 2
 POOL_MAX = 4  # FLOWPILOT_DB_POOL_MAX for the web processes of these tests
