@@ -4,6 +4,9 @@ answer (always in CI), else the embedded mode.
 In CI (CI set) an unreachable service is an error. Elsewhere the tests marked `services` or
 `e2e` are skipped and the rest run on SQLite. Tests marked `browser` need Debian's chromium
 (CHROMIUM, default /usr/bin/chromium) and the built frontend: in CI their absence is an error.
+
+Under pytest-xdist (`make test` runs two workers) each worker gets its own Redis db here, next to
+REDIS_URL's, as pytest-django gives it its own test database (docs/adr/0030).
 """
 
 from __future__ import annotations
