@@ -9,6 +9,9 @@ WORKER_CONCURRENCY ?= 2
 # Services used by the tests (and by `make bench`); CI sets the same.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/flowpilot
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# pytest runs the tests in PYTEST_WORKERS processes (pytest-xdist; 0: in this one), each on its own test database
+# and Redis db (flowpilot/testing.py); tests marked xdist_group run in one process (docs/adr/0030).
+PYTEST_WORKERS ?= 2
 TEST_ENV = DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=$${SECRET_KEY:-flowpilot-test-secret-key-not-for-production}
 
@@ -72,7 +75,7 @@ beat: install
 test: install frontend browser
 	cd frontend && $(NPM) test --silent
 	$(BIN)/lint-imports --no-cache  # the layers of the code (.importlinter)
-	$(TEST_ENV) CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: install
 	$(TEST_ENV) $(BIN)/python -m benchmarks.diamond $(BENCH_ARGS)

@@ -4,13 +4,16 @@ answer (always in CI), else the embedded mode.
 In CI (CI set) an unreachable service is an error. Elsewhere the tests marked `services` or
 `e2e` are skipped and the rest run on SQLite. Tests marked `browser` need Debian's chromium
 (CHROMIUM, default /usr/bin/chromium) and the built frontend: in CI their absence is an error.
+
+Under pytest-xdist (`make test` runs two workers) each worker gets its own Redis db here, next to
+REDIS_URL's, as pytest-django gives it its own test database (docs/adr/0030).
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -25,6 +28,28 @@ def _reachable(url: str, default_port: int) -> bool:
 
 
 IN_CI = bool(os.environ.get("CI"))
+# Under pytest-xdist (make test: -n 2) each worker process is gw0, gw1, ...; set before this plugin loads.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_INDEX = int(WORKER.removeprefix("gw")) if WORKER.startswith("gw") else 0
+REDIS_DATABASES = 16  # Redis's default `databases`
+
+
+def worker_redis_url(url: str, index: int) -> str:
+    """REDIS_URL for xdist worker `index`: its own db number, the base's plus `index` (minus, when that
+    would pass the last db), so that a worker's flushdb and its Celery queues never touch another's.
+    (pytest-django gives each worker its own database the same way: test_<name>_gw<index>.)"""
+    if not index:
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    db = base + index if base + index < REDIS_DATABASES else base - index
+    if not 0 <= db < REDIS_DATABASES:
+        raise RuntimeError(f"no Redis db for xdist worker {index} next to {url}: run fewer workers (-n)")
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+if WORKER_INDEX and os.environ.get("REDIS_URL"):
+    os.environ["REDIS_URL"] = worker_redis_url(os.environ["REDIS_URL"], WORKER_INDEX)
 _pg = os.environ.get("DATABASE_URL", "")
 _redis = os.environ.get("REDIS_URL", "")
 SERVICES = bool(_pg and _redis) and _reachable(_pg, 5432) and _reachable(_redis, 6379)
@@ -34,7 +59,9 @@ if not SERVICES:
                            f"({_redis or 'REDIS_URL unset'}) reachable; .ci/run starts them")
     for name in ("DATABASE_URL", "REDIS_URL"):
         os.environ.pop(name, None)
-    os.environ.setdefault("FLOWPILOT_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+    # Each xdist worker a directory of its own, inside the one its parent set (the workers inherit its environment).
+    os.environ["FLOWPILOT_VAR_DIR"] = os.path.join(
+        os.environ.get("FLOWPILOT_VAR_DIR") or os.path.join(os.path.dirname(__file__), "..", "var", "test"), WORKER)
 os.environ.setdefault("FLOWPILOT_STEP_MODULES", "workflows.tests.functions")
 # The seed examples of code workflows (workflows.code), registered as an app's workflows.py would be.
 os.environ.setdefault("FLOWPILOT_CODE_WORKFLOW_MODULES", "workflows.tests.code_examples")

@@ -23,8 +23,6 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
-               "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.2, message: str = "condition"):
@@ -251,23 +249,7 @@ def flush_broker() -> None:
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
-def restart_redis() -> None:
-    """Stop the Redis server (it keeps nothing on disk: every message is gone) and start it again."""
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=6379)
-    try:
-        client.shutdown(nosave=True)
-    except redis.exceptions.ConnectionError:
-        pass  # the server closes the connection as it stops
-    wait_for(lambda: not _redis_up(), timeout=10, message="Redis to stop")
-    Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
-    Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
-    subprocess.run(REDIS_START, check=True)
-    wait_for(_redis_up, timeout=10, message="Redis to start")
-
-
-def _redis_up(port: int = 6379) -> bool:
+def _redis_up(port: int) -> bool:
     import redis
 
     try:

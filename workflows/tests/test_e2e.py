@@ -10,6 +10,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from celery import current_app
 from django.db import connections
 from rest_framework.test import APIClient
 
@@ -17,10 +18,11 @@ from workflows import services
 from workflows.models import TaskExecution, WorkflowExecution
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.engine.planner.states import TaskStatus as T
-from workflows.tests.cluster import Receiver, fresh_cluster, restart_redis, wait_for
+from workflows.tests.cluster import OwnRedis, Receiver, fresh_cluster, wait_for
 from workflows.tests.factories import active_workflow, step
 
-pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True),
+              pytest.mark.xdist_group("test_e2e")]  # a unit of work, started early: the 1130 scenario is long
 
 
 @pytest.fixture
@@ -130,7 +132,31 @@ def test_the_1130_scenario(user, receiver, cluster, settings):
           f"{receiver.requests['/otp'] - 500} duplicate OTP requests deduplicated by key")
 
 
-def test_a_redis_restart_mid_run_loses_nothing(user, cluster):
+def use_broker(url: str) -> None:
+    """This process's Celery app sends to `url` from now on (its connection and producer pools made anew)."""
+    current_app.conf.broker_url = url
+    current_app.close()
+    current_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def own_broker():
+    """A Redis of the test's own as the broker of this process and of its cluster's: restarting it loses every
+    queued message, and no other test (another xdist worker's, another checkout's) sees it go."""
+    redis, shared = OwnRedis(), current_app.conf.broker_url
+    use_broker(redis.url)
+    try:
+        with current_app.connection_for_write() as connection:
+            assert connection.as_uri().endswith(f":{redis.port}/0"), connection.as_uri()
+        with fresh_cluster(REDIS_URL=redis.url) as cluster:
+            yield redis, cluster
+    finally:
+        use_broker(shared)
+        redis.stop()
+
+
+def test_a_redis_restart_mid_run_loses_nothing(user, own_broker):
+    redis, cluster = own_broker
     workflow = active_workflow(user, [
         step("one", function="sleep", kwargs={"seconds": 0.05}),
         step("two", function="sleep", kwargs={"seconds": 0.05}, depends_on=["one"]),
@@ -142,7 +168,8 @@ def test_a_redis_restart_mid_run_loses_nothing(user, cluster):
     wait_for(lambda: TaskExecution.objects.filter(execution__workflow=workflow, status=T.COMPLETED).count() >= 60,
              timeout=120, message="some steps to complete")
     queued_before = TaskExecution.objects.filter(execution__workflow=workflow, status=T.QUEUED).count()
-    restart_redis()  # every queued message in Redis is gone
+    redis.stop()  # every queued message in Redis is gone
+    redis.start()
     assert queued_before > 0
     wait_for(lambda: WorkflowExecution.objects.filter(workflow=workflow, status=E.COMPLETED).count() == len(runs),
              timeout=240, interval=0.5, message="every run to complete after the Redis restart")

@@ -13,7 +13,8 @@ from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.engine.planner.states import TaskStatus as T
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True),
+              pytest.mark.xdist_group("test_lineage_e2e")]  # one process runs the module: one worker fixture
 
 
 @pytest.fixture(scope="module")

@@ -40,6 +40,10 @@ from workflows.engine import definition as definitions
 from workflows.models import Workflow, WorkflowVersion
 from workflows.tests.factories import active_workflow, step
 
+# One process runs the module (its fuzz cases are CPU-bound: two at once on two cores would only take turns), and it
+# is the first unit of work handed out (the largest group): everything else is spread over the other processes.
+pytestmark = pytest.mark.xdist_group("test_openapi")
+
 MAX_EXAMPLES = 20
 # No 500; and every answer is one the schema documents: its status code, its content type, and its
 # body when JSON. (A path that no URL pattern matches, such as an id of the wrong shape,

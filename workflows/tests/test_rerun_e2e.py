@@ -16,7 +16,8 @@ from workflows.models import TaskExecution, WorkflowExecution, WorkflowVersion
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 from workflows.tests.http_server import server  # noqa: F401
 
-pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True),
+              pytest.mark.xdist_group("test_rerun_e2e")]  # one process runs the module: one worker fixture
 
 
 @pytest.fixture(scope="module")

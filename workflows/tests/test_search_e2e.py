@@ -11,7 +11,8 @@ from workflows.models import WorkflowExecution
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 from workflows.tests.factories import step
 
-pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True),
+              pytest.mark.xdist_group("test_search_e2e")]  # one process runs the module: one worker fixture
 
 
 @pytest.fixture(scope="module")

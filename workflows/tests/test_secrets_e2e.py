@@ -19,7 +19,8 @@ from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 from workflows.tests.factories import active_workflow, step
 
-pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True),
+              pytest.mark.xdist_group("test_secrets_e2e")]  # one process runs the module: one worker fixture
 
 SECRET = "Zebra-Secret-9876"
 

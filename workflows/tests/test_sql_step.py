@@ -31,7 +31,8 @@ services_only = pytest.mark.services
 def _admin_url() -> tuple[str, str]:
     """(an admin URL on the test server's `postgres` database, the target database's name)."""
     parts = urlsplit(os.environ.get("DATABASE_URL", ""))
-    name = f"{parts.path.lstrip('/') or 'flowpilot'}_sql_target"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # one target per xdist worker, as one test database each
+    name = f"{parts.path.lstrip('/') or 'flowpilot'}_sql_target" + (f"_{worker}" if worker else "")
     return urlunsplit(parts._replace(path="/postgres")), name
 
 

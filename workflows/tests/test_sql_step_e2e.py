@@ -12,7 +12,8 @@ from workflows.models import ExecutionLog, TaskExecution, WorkflowExecution
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 from workflows.tests.test_sql_step import PASSWORD, pg, pg_target  # noqa: F401 (fixtures)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True),
+              pytest.mark.xdist_group("test_sql_step_e2e")]  # one process runs the module: one worker fixture
 
 
 @pytest.fixture(scope="module")

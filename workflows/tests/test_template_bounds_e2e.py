@@ -12,7 +12,8 @@ from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests.cluster import Cluster, flush_broker, wait_for
 from workflows.tests.factories import active_workflow, step
 
-pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True),
+              pytest.mark.xdist_group("test_template_bounds_e2e")]  # one process runs the module: one worker fixture
 
 QUICK_RETRIES = {"max_retries": 2, "retry_base_delay": 0.1, "retry_max_delay": 0.2}
 
