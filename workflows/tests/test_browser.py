@@ -213,6 +213,22 @@ def test_docs_offline_admin_forms_and_links_out_to_the_address_served(embedded):
         receiver.close()
 
 
+def failed_crm_run(api, name: str, crm_url: str) -> tuple[str, dict]:
+    """An active workflow welcome -> crm (an HTTP POST to `crm_url`, no retries) and a run of it that
+    failed at the CRM: (the workflow's id, the run as started)."""
+    created = api.post("/workflows/", json={"name": name, "status": "active", "steps": [
+        {"key": "welcome", "task_type": "log", "config": {"message": "hello {{ input.email }}"}},
+        {"key": "crm", "task_type": "http_request", "depends_on": ["welcome"], "max_retries": 0,
+         "config": {"method": "POST", "url": crm_url, "json": {"email": "{{ input.email }}"}}},
+    ]})
+    assert created.status_code == 201, created.text
+    workflow_id = created.json()["id"]
+    run = api.post(f"/workflows/{workflow_id}/run/", json={"input_data": {"email": "ada@example.com"}}).json()
+    wait_for(lambda: api.get(f"/executions/{run['id']}/").json()["status"] == "failed", timeout=30, interval=0.2,
+             message="the run to fail at the CRM")
+    return workflow_id, run
+
+
 def test_manage_a_workflow_and_retry_a_failed_run_on_its_latest_version(embedded):
     """frontend/e2e/workflow-management.test.mjs: settings, duplicate, delete, export/import, the failed
     step's response body, and a retry on the latest version; checked here on the server."""
@@ -221,16 +237,7 @@ def test_manage_a_workflow_and_retry_a_failed_run_on_its_latest_version(embedded
     receiver = Server()
     try:
         wrong = f"{receiver.url}/status/500?body=the+CRM+is+down%3A+no+such+endpoint+%2Fv1%2Fcontacts"
-        created = api.post("/workflows/", json={"name": "CRM sync", "status": "active", "steps": [
-            {"key": "welcome", "task_type": "log", "config": {"message": "hello {{ input.email }}"}},
-            {"key": "crm", "task_type": "http_request", "depends_on": ["welcome"], "max_retries": 0,
-             "config": {"method": "POST", "url": wrong, "json": {"email": "{{ input.email }}"}}},
-        ]})
-        assert created.status_code == 201, created.text
-        workflow_id = created.json()["id"]
-        run = api.post(f"/workflows/{workflow_id}/run/", json={"input_data": {"email": "ada@example.com"}}).json()
-        wait_for(lambda: api.get(f"/executions/{run['id']}/").json()["status"] == "failed", timeout=30, interval=0.2,
-                 message="the run to fail at the CRM")
+        workflow_id, run = failed_crm_run(api, "CRM sync", wrong)
 
         browser_script("e2e/workflow-management.test.mjs", base=base, var=var, WORKFLOW_ID=workflow_id,
                        RUN_ID=run["id"], RECEIVER_URL=receiver.url)
@@ -282,16 +289,7 @@ def test_edit_and_resume_then_rerun_from_here_in_the_monitor(embedded):
     receiver = Server()
     try:
         wrong = f"{receiver.url}/status/500?body=down"
-        created = api.post("/workflows/", json={"name": "CRM edit", "status": "active", "steps": [
-            {"key": "welcome", "task_type": "log", "config": {"message": "hello {{ input.email }}"}},
-            {"key": "crm", "task_type": "http_request", "depends_on": ["welcome"], "max_retries": 0,
-             "config": {"method": "POST", "url": wrong, "json": {"email": "{{ input.email }}"}}},
-        ]})
-        assert created.status_code == 201, created.text
-        workflow_id = created.json()["id"]
-        run = api.post(f"/workflows/{workflow_id}/run/", json={"input_data": {"email": "ada@example.com"}}).json()
-        wait_for(lambda: api.get(f"/executions/{run['id']}/").json()["status"] == "failed", timeout=30, interval=0.2,
-                 message="the run to fail at the CRM")
+        workflow_id, run = failed_crm_run(api, "CRM edit", wrong)
 
         browser_script("e2e/edit-and-rerun.test.mjs", base=base, var=var, RUN_ID=run["id"], WORKFLOW_ID=workflow_id,
                        RECEIVER_URL=receiver.url)

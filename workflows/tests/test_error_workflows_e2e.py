@@ -12,20 +12,16 @@ from rest_framework.test import APIClient
 from workflows.engine.planner.states import EXECUTION_TERMINAL
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.models import TriggerSource, WorkflowExecution
-from workflows.tests.cluster import Cluster, flush_broker, wait_for
+from workflows.tests.cluster import fresh_cluster, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")
 def workers(django_db_setup, django_db_blocker):
-    flush_broker()
-    cluster = Cluster()
-    try:
+    with fresh_cluster() as cluster:
         cluster.start_worker("w1", concurrency=2)
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from workflows.engine.planner.states import EXECUTION_TERMINAL
 from workflows.models import WorkflowExecution
-from workflows.tests.cluster import Cluster, flush_broker, wait_for
+from workflows.tests.cluster import fresh_cluster, wait_for
 from workflows.tests.http_server import Server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -17,14 +17,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(trans
 @pytest.fixture(scope="module")
 def workers(django_db_setup, django_db_blocker):
     """One worker process and a beat for this module."""
-    flush_broker()
-    cluster = Cluster()
-    try:
+    with fresh_cluster() as cluster:
         cluster.start_worker("w1", concurrency=2)
         cluster.start_beat()
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture

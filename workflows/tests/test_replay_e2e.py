@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from workflows.engine.planner.states import EXECUTION_TERMINAL
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.models import WorkflowExecution
-from workflows.tests.cluster import Cluster, flush_broker, wait_for
+from workflows.tests.cluster import fresh_cluster, wait_for
 from workflows.tests.http_server import Server
 from workflows.tests.test_replay import by_step, signup
 
@@ -21,13 +21,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(trans
 @pytest.fixture(scope="module")
 def workers(django_db_setup, django_db_blocker):
     """One worker process for this module."""
-    flush_broker()
-    cluster = Cluster()
-    try:
+    with fresh_cluster() as cluster:
         cluster.start_worker("w1", concurrency=2)
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture

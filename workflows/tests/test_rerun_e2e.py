@@ -13,7 +13,7 @@ from workflows.engine.planner.states import EXECUTION_TERMINAL
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.engine.planner.states import TaskStatus as T
 from workflows.models import TaskExecution, WorkflowExecution, WorkflowVersion
-from workflows.tests.cluster import Cluster, flush_broker, wait_for
+from workflows.tests.cluster import fresh_cluster, wait_for
 from workflows.tests.http_server import server  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True),
@@ -23,13 +23,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(trans
 @pytest.fixture(scope="module")
 def workers(django_db_setup, django_db_blocker):
     """One worker process for the tests of this module (the engine keeps nothing between them)."""
-    flush_broker()
-    cluster = Cluster()
-    try:
+    with fresh_cluster() as cluster:
         cluster.start_worker("w1", concurrency=2)
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture
