@@ -77,17 +77,17 @@ def fill(*, executions: int, workflows: int, days: int) -> None:
 
     INSERT INTO workflows_workflowexecution (id, workflow_id, workflow_version_id, status, input, output,
         error_message, error_details, retry_count, triggered_by, concurrency_key, context, created_at,
-        started_at, completed_at, duration_ms)
+        started_at, completed_at, duration_ms, overrides, handled_failures, test_run, paused_from)
     SELECT id, workflow_id, version_id, status, '{{}}', '{{}}',
            CASE WHEN status = 'failed' THEN 'step ''step_4'' failed' ELSE '' END, '{{}}', 0, 'api', '', '{{}}',
            created_at, CASE WHEN status = 'pending' THEN NULL ELSE created_at END,
            CASE WHEN status IN ('completed', 'failed', 'cancelled') THEN created_at + duration_ms * interval '1 ms' END,
-           CASE WHEN status IN ('completed', 'failed', 'cancelled') THEN duration_ms END
+           CASE WHEN status IN ('completed', 'failed', 'cancelled') THEN duration_ms END, '{{}}', '[]', false, ''
     FROM bench_runs;
 
     INSERT INTO workflows_taskexecution (id, execution_id, step_key, task_type, status, visit, attempt,
         round_first_attempt, error_message, error_details, created_at, queued_at, started_at, completed_at,
-        duration_ms, error_signature, branch, signal_name, dispatch_count, worker_id, celery_task_id)
+        duration_ms, error_signature, branch, signal_name, dispatch_count, worker_id, celery_task_id, mocked, held)
     SELECT md5(r.i::text || 'task' || s)::uuid, r.id, 'step_' || s, 'python', t.status, 1,
            CASE WHEN (r.i + s) % 20 = 0 THEN 2 ELSE 1 END, 1,
            CASE WHEN t.status = 'failed' THEN replace(replace(replace((ARRAY[{texts}])[1 + r.error],
@@ -98,7 +98,7 @@ def fill(*, executions: int, workflows: int, days: int) -> None:
                 THEN r.created_at + (r.duration_ms / 5) * (s + 1) * interval '1 ms' END,
            CASE WHEN t.status IN ('completed', 'failed', 'cancelled') THEN r.duration_ms / 5 END,
            CASE WHEN t.status = 'failed' THEN (ARRAY[{signatures}])[1 + r.error] ELSE '' END,
-           '', '', 1, '', ''
+           '', '', 1, '', '', false, false
     FROM bench_runs r CROSS JOIN generate_series(0, 4) AS s
     CROSS JOIN LATERAL (SELECT CASE
         WHEN r.status = 'completed' THEN 'completed'

@@ -86,22 +86,25 @@ def add_waiting(count: int, *, first: int, timer: tuple, signal: tuple) -> None:
     FROM generate_series({first}, {first + count - 1}) AS i;
 
     INSERT INTO workflows_workflowexecution (id, workflow_id, workflow_version_id, status, input, output,
-        error_message, error_details, retry_count, triggered_by, concurrency_key, context, created_at, started_at)
+        error_message, error_details, retry_count, triggered_by, concurrency_key, context, created_at, started_at,
+        overrides, handled_failures, test_run, paused_from)
     SELECT id, CASE WHEN on_timer THEN '{timer_wf}'::uuid ELSE '{signal_wf}'::uuid END,
            CASE WHEN on_timer THEN {timer_version} ELSE {signal_version} END,
-           'running', '{{}}', '{{}}', '', '{{}}', 0, 'api', '', '{{}}', created_at, created_at
+           'running', '{{}}', '{{}}', '', '{{}}', 0, 'api', '', '{{}}', created_at, created_at, '{{}}', '[]', false, ''
     FROM bench_waiting;
 
     INSERT INTO workflows_taskexecution (id, execution_id, step_key, task_type, status, visit, attempt,
         round_first_attempt, input, output, error_message, error_details, created_at, queued_at, started_at,
-        error_signature, branch, signal_name, dispatched_at, dispatch_count, wake_at, worker_id, celery_task_id)
+        error_signature, branch, signal_name, dispatched_at, dispatch_count, wake_at, worker_id, celery_task_id,
+        mocked, held)
     SELECT ('00000001-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, id,
            CASE WHEN on_timer THEN 'wait' ELSE 'payment' END,
            CASE WHEN on_timer THEN 'delay' ELSE 'wait_for_signal' END, 'waiting', 1, 1, 1, '{{}}',
            CASE WHEN on_timer THEN '{{}}' ELSE '{{"on_timeout": "branch"}}' END::jsonb, '', '{{}}',
            created_at, created_at, created_at, '', '', CASE WHEN on_timer THEN '' ELSE 'payment' END,
            created_at, 1,
-           CASE WHEN on_timer THEN now() + interval '30 days' + interval '1 second' * (i % 2592000) END, '', ''
+           CASE WHEN on_timer THEN now() + interval '30 days' + interval '1 second' * (i % 2592000) END, '', '',
+           false, false
     FROM bench_waiting;
     DROP TABLE bench_waiting;
     """

@@ -52,45 +52,35 @@ def fill(*, executions: int, postgres: bool) -> None:
                 for w in (searched, plain)]
     wf = [searched.pk.hex, plain.pk.hex]
     plans = ", ".join(f"'{p}'" for p in PLANS)
+    version = f"(CASE WHEN i % 10 = 9 THEN {versions[1]} ELSE {versions[0]} END)"
+    false = "false" if postgres else "0"
     if postgres:
         series = f"SELECT i, md5(i::text || 'run')::uuid AS id FROM generate_series(0, {executions - 1}) AS i"
         created = f"now() - interval '30 days' * (1 - i::float / {executions})"
         workflow = f"(CASE WHEN i % 10 = 9 THEN '{wf[1]}'::uuid ELSE '{wf[0]}'::uuid END)"
-        version = f"(CASE WHEN i % 10 = 9 THEN {versions[1]} ELSE {versions[0]} END)"
         phone = "'+91' || lpad(i::text, 7, '0')"
         plan = f"(ARRAY[{plans}])[1 + i % 4]"
-        statements = [
-            f"CREATE TEMP TABLE bench_runs AS {series}",
-            "INSERT INTO workflows_workflowexecution (id, workflow_id, workflow_version_id, status, input, output, "
-            "error_message, error_details, retry_count, triggered_by, concurrency_key, context, created_at) "
-            f"SELECT id, {workflow}, {version}, 'completed', '{{}}', '{{}}', '', '{{}}', 0, 'api', '', '{{}}', "
-            f"{created} FROM bench_runs",
-            f"INSERT INTO workflows_executionsearchvalue (execution_id, name, value) SELECT id, 'phone', {phone} "
-            "FROM bench_runs WHERE i % 10 <> 9",
-            f"INSERT INTO workflows_executionsearchvalue (execution_id, name, value) SELECT id, 'plan', {plan} "
-            "FROM bench_runs WHERE i % 10 <> 9",
-            "DROP TABLE bench_runs", "ANALYZE",
-        ]
     else:
         series = (f"WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < {executions - 1}) "
                   "SELECT i, lower(hex(randomblob(16))) AS id FROM s")
         workflow = f"(CASE WHEN i % 10 = 9 THEN '{wf[1]}' ELSE '{wf[0]}' END)"
-        version = f"(CASE WHEN i % 10 = 9 THEN {versions[1]} ELSE {versions[0]} END)"
         created = f"strftime('%Y-%m-%d %H:%M:%f', 'now', '-30 days', '+' || (i * 2592000.0 / {executions}) || ' seconds')"
         phone = "'+91' || substr('0000000' || i, -7, 7)"
         plan = f"(CASE i % 4 WHEN 0 THEN 'gold' WHEN 1 THEN 'silver' WHEN 2 THEN 'bronze' ELSE 'free' END)"
-        statements = [
-            f"CREATE TEMP TABLE bench_runs AS {series}",
-            "INSERT INTO workflows_workflowexecution (id, workflow_id, workflow_version_id, status, input, output, "
-            "error_message, error_details, retry_count, triggered_by, concurrency_key, context, created_at) "
-            f"SELECT id, {workflow}, {version}, 'completed', '{{}}', '{{}}', '', '{{}}', 0, 'api', '', '{{}}', "
-            f"{created} FROM bench_runs",
-            f"INSERT INTO workflows_executionsearchvalue (execution_id, name, value) SELECT id, 'phone', {phone} "
-            "FROM bench_runs WHERE i % 10 <> 9",
-            f"INSERT INTO workflows_executionsearchvalue (execution_id, name, value) SELECT id, 'plan', {plan} "
-            "FROM bench_runs WHERE i % 10 <> 9",
-            "DROP TABLE bench_runs", "ANALYZE",
-        ]
+    # The same rows on both: a tenth of the runs are of the workflow without search fields.
+    statements = [
+        f"CREATE TEMP TABLE bench_runs AS {series}",
+        "INSERT INTO workflows_workflowexecution (id, workflow_id, workflow_version_id, status, input, output, "
+        "error_message, error_details, retry_count, triggered_by, concurrency_key, context, created_at, overrides, "
+        "handled_failures, test_run, paused_from) "
+        f"SELECT id, {workflow}, {version}, 'completed', '{{}}', '{{}}', '', '{{}}', 0, 'api', '', '{{}}', "
+        f"{created}, '{{}}', '[]', {false}, '' FROM bench_runs",
+        f"INSERT INTO workflows_executionsearchvalue (execution_id, name, value) SELECT id, 'phone', {phone} "
+        "FROM bench_runs WHERE i % 10 <> 9",
+        f"INSERT INTO workflows_executionsearchvalue (execution_id, name, value) SELECT id, 'plan', {plan} "
+        "FROM bench_runs WHERE i % 10 <> 9",
+        "DROP TABLE bench_runs", "ANALYZE",
+    ]
     for statement in statements:
         with connection.cursor() as cursor:
             cursor.execute(statement)
