@@ -118,10 +118,12 @@ export function WorkflowActions({ workflow, place, onChanged, dirty }: Props) {
       {open === "settings" && <WorkflowSettingsDialog workflow={workflow} onClose={() => setOpen(null)} onSaved={(saved) => { changed(saved); toast("Settings saved."); }} />}
       {open === "delete" && (
         <DeleteDialog workflow={workflow} onClose={() => setOpen(null)} onDeleted={() => {
-          client.removeQueries({ queryKey: workflowKey(workflow.id) });
           void client.invalidateQueries({ queryKey: workflowsListKey });
           toast(`“${workflow.name}” deleted.`);
           if (place === "designer") navigate("/workflows");
+          // Once the designer has gone: removed while its queries (the workflow, its pinned data) still
+          // had observers, they would fetch the deleted workflow again (a 404).
+          setTimeout(() => client.removeQueries({ queryKey: workflowKey(workflow.id) }), 0);
         }} />
       )}
     </span>
