@@ -58,6 +58,26 @@ def max_concurrency() -> int:
     return int(settings.FLOWPILOT_MAX_CONCURRENCY)
 
 
+# Flow control (workflows/flow_limits.py): a rate limit's period and a debounce window, in seconds.
+MIN_RATE_PERIOD_SECONDS = 0.001
+MIN_DEBOUNCE_SECONDS = 0.1
+
+
+def max_rate_limit() -> int:
+    """The most a rate limit may allow per period (its `limit`, its `burst`)."""
+    return int(settings.FLOWPILOT_MAX_RATE_LIMIT)
+
+
+def max_rate_period() -> float:
+    """Seconds: the longest period of a rate limit."""
+    return float(settings.FLOWPILOT_MAX_RATE_PERIOD_SECONDS)
+
+
+def max_debounce() -> float:
+    """Seconds: the longest debounce window."""
+    return float(settings.FLOWPILOT_MAX_DEBOUNCE_SECONDS)
+
+
 def max_offset_minutes() -> int:
     """An event trigger's offset from the event's time, either way."""
     return int(settings.FLOWPILOT_MAX_OFFSET_MINUTES)

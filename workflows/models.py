@@ -90,6 +90,10 @@ class Workflow(RetryFields):
         default=dict, blank=True,
         help_text='Templates over the input or step outputs ({"phone": "{{ input.phone }}"}) whose values each '
                   "run keeps, indexed: runs are found by them (?search.phone=...). Versioned with the definition.")
+    limits = models.JSONField(
+        default=dict, blank=True, db_default={},
+        help_text='Flow control ({"concurrency": {...}, "rate": {...}, "debounce": {...}, "priority": "..."}; '
+                  "workflows/flow_limits.py). Versioned with the definition.")
     error_workflow = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Started with the failed run's data whenever a run of this workflow fails for good; "
@@ -138,6 +142,9 @@ class WorkflowStep(RetryFields):
     continue_on_failure = models.BooleanField(
         default=False, help_text="When it fails for good, the run carries on as if it completed, its output "
                                  "carrying the error.")
+    limits = models.JSONField(
+        default=dict, blank=True, db_default={},
+        help_text='A step\'s flow control, for types that call hosts ({"concurrency": {...}, "rate": {...}}).')
 
     class Meta:
         ordering = ["step_order", "id"]
@@ -145,6 +152,22 @@ class WorkflowStep(RetryFields):
 
     def __str__(self) -> str:
         return f"{self.workflow_id}:{self.key}"
+
+
+class RateBucket(models.Model):
+    """A rate limit's bucket (one per limit and key value): the theoretical arrival time of its next
+    slot (workflows/flow_limits.py's reserve). Taking a slot updates this one row."""
+
+    # Whose limit: "workflow:<id>", "step:<workflow id>:<step key>" or "named:<owner id>:<name>".
+    scope = models.CharField(max_length=250)
+    key = models.CharField(max_length=255, blank=True, help_text="The limit's key template's value for the taker.")
+    tat = models.DateTimeField(help_text="When the next slot is free at the steady rate.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="rate_bucket_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"
 
 
 class StepDependency(models.Model):

@@ -23,7 +23,7 @@ from .models import Workflow, WorkflowStatus
 
 EXPORT_FORMAT = 1
 WORKFLOW_EXPORT_FIELDS = ("name", "description", "metadata", "max_concurrency", "concurrency_key", "search_fields",
-                          "max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay", "status")
+                          "limits", "max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay", "status")
 
 
 def export_workflow(workflow: Workflow) -> dict:

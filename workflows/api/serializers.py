@@ -31,7 +31,7 @@ from ..engine.planner.states import ALL_EXECUTION_ACTIONS, allowed_actions, late
 
 RETRY_FIELDS = ("max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
 STEP_READ_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",
-                    "position_y", "continue_on_failure")
+                    "position_y", "continue_on_failure", "limits")
 # The range of the integer columns (PostgreSQL's integer): beyond it an input was a 500, not a 400.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
@@ -54,6 +54,12 @@ class ErrorDetailsField(JsonObjectField):
 
 DEPENDS_ON_HELP = ('Step keys; "key:branch" to run only on that branch of the step; "key:failed" (a failure '
                    'path) to run only when that step failed for good, seeing steps.<key>.error.')
+LIMITS_HELP = ('Flow control: {"concurrency": {"key": "<template>", "max": N, "name": "<shared name>"}, '
+               '"rate": {"key": "<template>", "limit": N, "per_seconds": S, "burst": B, "name": "<shared name>"}, '
+               '"debounce": {"key": "<template>", "seconds": S}, "priority": "<template giving an int>"}; every part '
+               "optional (workflows/flow_limits.py).")
+STEP_LIMITS_HELP = ("A step's own flow control, for a type that calls hosts (calls_hosts): concurrency and rate, "
+                    "as a workflow's limits.")
 CONTINUE_HELP = ("When the step fails for good, its attempt stays failed but the run carries on as if it "
                  "completed, its output {\"error\": {...}} carrying the error; listed in the run's handled_failures.")
 
@@ -84,6 +90,7 @@ class StepSerializer(serializers.Serializer):
                                                allow_null=True, default=None)
     when = serializers.CharField(required=False, allow_blank=True, default="")
     continue_on_failure = serializers.BooleanField(required=False, default=False, help_text=CONTINUE_HELP)
+    limits = serializers.DictField(required=False, default=dict, help_text=STEP_LIMITS_HELP)
     position = PositionField(required=False)
 
     def to_internal_value(self, data):
@@ -125,7 +132,7 @@ class StepSerializer(serializers.Serializer):
             "id": step["id"], "key": step["key"], "name": step["name"], "task_type": step["task_type"],
             "config": step["config"], "depends_on": step["depends_on"], "step_order": step["step_order"],
             **{f: step[f] for f in RETRY_FIELDS}, "timeout_seconds": step["timeout_seconds"],
-            "when": step["when"], "continue_on_failure": step["continue_on_failure"],
+            "when": step["when"], "continue_on_failure": step["continue_on_failure"], "limits": step["limits"],
             "position": {"x": step["position_x"], "y": step["position_y"]},
         }
 
@@ -189,6 +196,7 @@ class WorkflowInputSerializer(serializers.Serializer):
     search_fields = serializers.DictField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False,
         help_text=SEARCH_FIELDS_HELP)
+    limits = serializers.DictField(required=False, help_text=LIMITS_HELP)
     max_retries = serializers.IntegerField(min_value=0, max_value=bounds.MAX_RETRIES, required=False, allow_null=True)
     retry_base_delay = serializers.FloatField(min_value=0, max_value=bounds.max_retry_delay(), required=False,
                                               allow_null=True)
@@ -233,6 +241,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     metadata = JsonObjectField(read_only=True)
     search_fields = SearchFieldsField(read_only=True, help_text=SEARCH_FIELDS_HELP)
+    limits = JsonObjectField(read_only=True, help_text=LIMITS_HELP)
     steps = serializers.SerializerMethodField()
     code = serializers.SerializerMethodField(help_text="For a code workflow (kind \"code\"): its graph.")
     error_workflow_id = serializers.UUIDField(read_only=True, allow_null=True, help_text=ERROR_WORKFLOW_HELP)
@@ -243,7 +252,8 @@ class WorkflowSerializer(serializers.ModelSerializer):
     class Meta:
         model = Workflow
         fields = ["id", "name", "description", "status", "kind", "version", "metadata", "owner", "max_concurrency",
-                  "concurrency_key", "search_fields", *RETRY_FIELDS, "error_workflow_id", "steps", "code", "warnings",
+                  "concurrency_key", "search_fields", "limits", *RETRY_FIELDS, "error_workflow_id", "steps", "code",
+                  "warnings",
                   "paused", "created_at", "updated_at"]
         read_only_fields = fields
 
@@ -298,6 +308,7 @@ class DefinitionStepSerializer(serializers.Serializer):
     when = serializers.CharField(allow_blank=True)
     continue_on_failure = serializers.BooleanField(required=False, help_text="Set (true) only on a step that "
                                                    "continues on failure.")
+    limits = serializers.DictField(required=False, help_text="Set only on a step with its own flow control.")
     retry = DefinitionRetrySerializer()
     position = PositionField(required=False, help_text="Where the designer drew it (versions published since "
                                                        "positions are kept).")
@@ -344,6 +355,7 @@ class WorkflowDefinitionSerializer(serializers.Serializer):
     retry = DefinitionRetrySerializer(help_text="The workflow's retry settings, which each step's override.")
     search_fields = serializers.DictField(child=serializers.CharField(), required=False, help_text=(
         "The workflow's search fields, as its runs keep them; left out when it has none."))
+    limits = serializers.DictField(required=False, help_text="The workflow's flow control; left out when it has none.")
     steps = DefinitionStepSerializer(many=True)
     edges = DefinitionEdgeSerializer(many=True, required=False,
                                      help_text="A code workflow's moves between steps (its steps have no depends_on).")
@@ -775,6 +787,8 @@ class StepTypeSerializer(serializers.Serializer):
         "Whether a step of this type changes something outside the run: a replay answers such a step from the "
         "original run's output instead of running it. by_config: it depends on the config (side_effects_note)."))
     side_effects_note = serializers.CharField(help_text="With by_config: which configs have side effects.")
+    calls_hosts = serializers.BooleanField(help_text="Whether it calls hosts: a step of this type may set its own "
+                                                     "limits (concurrency, rate).")
 
 
 class SampleStepSerializer(serializers.Serializer):

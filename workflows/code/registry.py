@@ -25,7 +25,7 @@ from django.conf import settings
 from django.utils.module_loading import autodiscover_modules
 from pydantic import BaseModel, ConfigDict
 
-from .. import bounds, search_fields as search
+from .. import bounds, flow_limits, search_fields as search
 from ..engine.planner.code import TASK_TYPE
 from ..engine.planner.retry import RetryPolicy
 
@@ -98,6 +98,7 @@ class WorkflowSpec:
     description: str = ""
     edges: list[dict] = field(default_factory=list)
     search_fields: dict[str, str] = field(default_factory=dict)
+    limits: dict = field(default_factory=dict)  # flow control (workflows/flow_limits.py), as a workflow's
 
     @property
     def where(self) -> str:
@@ -120,6 +121,7 @@ class WorkflowSpec:
                      "event_name": self.event_name, "offset_minutes": self.offset_minutes},
             "retry": self.default_retry.fields() if self.default_retry else {},
             **({"search_fields": dict(self.search_fields)} if self.search_fields else {}),
+            **({"limits": dict(self.limits)} if self.limits else {}),
             "steps": [
                 {"key": s.key, "name": s.key, "task_type": TASK_TYPE,
                  "config": {"workflow": self.name, "step": s.key}, "depends_on": [], "step_order": s.order,
@@ -235,7 +237,8 @@ def _edges(steps: dict[str, StepSpec], cls: type) -> list[dict]:
 
 
 def _build(name: str, cls: type, *, default_retry: Retry | None, event_name: str = "",
-           offset_minutes: int = 0, search_fields: dict[str, str] | None = None) -> WorkflowSpec:
+           offset_minutes: int = 0, search_fields: dict[str, str] | None = None,
+           limits: dict | None = None) -> WorkflowSpec:
     if not isinstance(cls, type):
         raise CodeWorkflowError(f"@workflow({name!r}) decorates a class")
     if default_retry is not None and not isinstance(default_retry, Retry):
@@ -260,14 +263,15 @@ def _build(name: str, cls: type, *, default_retry: Retry | None, event_name: str
     if len(starts) > 1:
         raise CodeWorkflowError(f"workflow {name!r} has more than one start step: {', '.join(starts)}")
     start = starts[0] if starts else next(iter(steps))
-    problems = search.problems(search_fields or {}, step_keys=steps)
+    problems = {**search.problems(search_fields or {}, step_keys=steps),
+                **flow_limits.problems(limits or {}, step_keys=steps)}
     if problems:
         raise CodeWorkflowError(f"workflow {name!r}: " + "; ".join(f"{path}: {' '.join(messages)}"
                                                                   for path, messages in problems.items()))
     return WorkflowSpec(name=name, cls=cls, steps=steps, start=start, default_retry=default_retry,
                         event_name=event_name, offset_minutes=offset_minutes,
                         description=inspect.cleandoc(cls.__doc__ or ""), edges=_edges(steps, cls),
-                        search_fields=dict(search_fields or {}))
+                        search_fields=dict(search_fields or {}), limits=dict(limits or {}))
 
 
 def register(spec: WorkflowSpec) -> WorkflowSpec:
@@ -308,23 +312,24 @@ def actions() -> list[ActionTarget]:
 
 
 def workflow(name: str, *, default_retry: Retry | None = None,
-             search_fields: dict[str, str] | None = None) -> Callable[[type], type]:
+             search_fields: dict[str, str] | None = None, limits: dict | None = None) -> Callable[[type], type]:
     """Register a class as the code workflow `name`. `search_fields`: {"phone": "{{ input.phone }}"},
-    templates over the input or step outputs whose values its runs keep for search (search_fields.py)."""
+    templates over the input or step outputs whose values its runs keep for search (search_fields.py).
+    `limits`: its flow control, as a designed workflow's (workflows/flow_limits.py)."""
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise CodeWorkflowError("a workflow name is a non-empty string of at most 200 characters")
 
     def decorate(cls: type) -> type:
         cls.__flowpilot_workflow__ = register(_build(name, cls, default_retry=default_retry,
-                                                     search_fields=search_fields))
+                                                     search_fields=search_fields, limits=limits))
         return cls
 
     return decorate
 
 
 def event_workflow(event_name: str, *, offset_minutes: int = 0, name: str | None = None,
-                   default_retry: Retry | None = None,
-                   search_fields: dict[str, str] | None = None) -> Callable[[type], type]:
+                   default_retry: Retry | None = None, search_fields: dict[str, str] | None = None,
+                   limits: dict | None = None) -> Callable[[type], type]:
     """Register a class as a workflow started by event `event_name`, `offset_minutes` after the
     event's time (negative: before it). Its name defaults to the class's."""
 
@@ -335,7 +340,7 @@ def event_workflow(event_name: str, *, offset_minutes: int = 0, name: str | None
 
     def decorate(cls: type) -> type:
         spec = _build(name or cls.__name__, cls, default_retry=default_retry, event_name=event_name,
-                      offset_minutes=int(offset_minutes), search_fields=search_fields)
+                      offset_minutes=int(offset_minutes), search_fields=search_fields, limits=limits)
         cls.__flowpilot_workflow__ = register(spec)
         return cls
 

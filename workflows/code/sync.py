@@ -53,7 +53,9 @@ def code_workflow_sync(*, spec: WorkflowSpec) -> Workflow:
                     workflow.description = spec.description[:10_000]
                     workflow.metadata = {**workflow.metadata, "code": meta}
                     workflow.search_fields = dict(spec.search_fields)  # shown by the API; runs read the version's
-                    workflow.save(update_fields=["status", "description", "metadata", "search_fields", "updated_at"])
+                    workflow.limits = dict(spec.limits)
+                    workflow.save(update_fields=["status", "description", "metadata", "search_fields", "limits",
+                                                 "updated_at"])
                 elif (workflow.metadata or {}).get("code") != meta:
                     workflow.metadata = {**workflow.metadata, "code": meta}
                     workflow.save(update_fields=["metadata"])

@@ -11,7 +11,7 @@ from functools import cached_property, lru_cache
 
 from django.conf import settings
 
-from .. import bounds, search_fields, templating
+from .. import bounds, flow_limits, search_fields, templating
 from ..models import WorkflowVersion
 from ..steps import registry
 from .planner import dag
@@ -22,7 +22,7 @@ from .planner.retry import RetryPolicy
 
 DEFAULT_RETRY = {"max_retries": 3, "base_delay": 1.0, "backoff_factor": 2.0, "max_delay": 300.0}
 STEP_FIELDS = ("key", "name", "task_type", "config", "depends_on", "step_order", "timeout_seconds", "when",
-               "position", "continue_on_failure")
+               "position", "continue_on_failure", "limits")
 
 
 def _retry_fields(source: dict) -> dict:
@@ -37,6 +37,7 @@ def from_data(*, workflow: dict, steps: list[dict]) -> dict:
         "retry": _retry_fields(workflow),
         # Kept only when set: a workflow without them publishes the definition it did before.
         **({"search_fields": dict(workflow["search_fields"])} if workflow.get("search_fields") else {}),
+        **({"limits": dict(workflow["limits"])} if workflow.get("limits") else {}),
         "steps": [
             {
                 "key": s["key"], "name": s.get("name") or s["key"], "task_type": s["task_type"],
@@ -47,6 +48,7 @@ def from_data(*, workflow: dict, steps: list[dict]) -> dict:
                 "position": {"x": s.get("position_x") or 0, "y": s.get("position_y") or 0},
                 # Kept only when set: a step without it publishes the definition it did before.
                 **({"continue_on_failure": True} if s.get("continue_on_failure") else {}),
+                **({"limits": dict(s["limits"])} if s.get("limits") else {}),
             }
             for s in steps
         ],
@@ -82,6 +84,9 @@ def issues(definition: dict) -> list[dag.Issue]:
     for path, messages in search_fields.problems(definition.get("search_fields"),
                                                  step_keys=[s.get("key") for s in definition["steps"]]).items():
         found.extend(dag.Issue("", path, message) for message in messages)
+    step_keys = [s.get("key") for s in definition["steps"]]
+    for path, messages in flow_limits.problems(definition.get("limits"), step_keys=step_keys).items():
+        found.extend(dag.Issue("", path, message) for message in messages)
     retry_problems: dict[str, str | None] = {}  # steps mostly share their retry fields: each checked once
     for step in definition["steps"]:
         own = {k: v for k, v in (step.get("retry") or {}).items() if v is not None}
@@ -96,7 +101,24 @@ def issues(definition: dict) -> list[dag.Issue]:
             found.append(dag.Issue(step.get("key", ""), "retry", retry_problems[key]))
         if (problem := _timeout_problem(step.get("timeout_seconds"))) is not None:
             found.append(dag.Issue(step.get("key", ""), "timeout_seconds", problem))
+        if step.get("limits"):
+            found.extend(_step_limits_issues(step, step_keys))
     return found
+
+
+def _step_limits_issues(step: dict, step_keys: list) -> list[dag.Issue]:
+    key = step.get("key", "")
+    try:
+        calls_hosts = registry.get(step.get("task_type", "")).calls_hosts
+    except registry.UnknownStepType:
+        return []  # the graph's check names the unknown type
+    if not calls_hosts:
+        return [dag.Issue(key, "limits", f"a step of type {step.get('task_type')!r} calls no host: set limits on "
+                                         f"the workflow, or on a step that calls one "
+                                         f"({', '.join(registry.calling_hosts())})")]
+    return [dag.Issue(key, path, message)
+            for path, messages in flow_limits.problems(step["limits"], step_keys=step_keys, step=True).items()
+            for message in messages]
 
 
 def _timeout_problem(timeout) -> str | None:
@@ -129,6 +151,7 @@ class Step:
     timeout_seconds: float
     retry: RetryPolicy
     continue_on_failure: bool = False
+    limits: flow_limits.Limits = flow_limits.NONE  # its own flow control (a step that calls hosts)
 
 
 class Definition:
@@ -151,6 +174,7 @@ class Definition:
                                              default=settings.FLOWPILOT_DEFAULT_TIMEOUT_SECONDS),
                 retry=RetryPolicy.merged(default_fields, s.get("retry") or {}, clamp=True),
                 continue_on_failure=s.get("continue_on_failure") is True,
+                limits=flow_limits.parse(s.get("limits"), step=True),
             )
             for s in data["steps"]
         }
@@ -185,6 +209,11 @@ class Definition:
     def initial_steps(self) -> tuple[str, ...]:
         """The steps a new run gets rows for: every step of a DAG; a code workflow's start step."""
         return self.planner.initial_steps
+
+    @cached_property
+    def limits(self) -> flow_limits.Limits:
+        """The workflow's flow control (workflows/flow_limits.py); flow_limits.NONE for most."""
+        return flow_limits.parse(self.data.get("limits"))
 
     @cached_property
     def search_fields(self) -> tuple[search_fields.SearchField, ...]:

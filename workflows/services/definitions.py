@@ -16,7 +16,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..models import StepDependency, Workflow, WorkflowKind, WorkflowStatus, WorkflowStep, WorkflowVersion
 
 WORKFLOW_FIELDS = ("name", "description", "metadata", "max_concurrency", "concurrency_key", "search_fields",
-                   "max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
+                   "limits", "max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
 # A step's incoming edges, with the upstream step's key, in one prefetch.
 UPSTREAM = Prefetch("upstream_links", queryset=StepDependency.objects.select_related("depends_on"))
 
@@ -54,8 +54,10 @@ def check_storable(value, *, field: str) -> None:
 def _check(workflow_data: dict, steps: list[dict]) -> dict:
     check_storable(workflow_data.get("metadata") or {}, field="metadata")
     check_storable(workflow_data.get("search_fields") or {}, field="search_fields")
+    check_storable(workflow_data.get("limits") or {}, field="limits")
     for step in steps:
         check_storable(step.get("config") or {}, field=f"steps.{step.get('key')}.config")
+        check_storable(step.get("limits") or {}, field=f"steps.{step.get('key')}.limits")
     definition = definitions.from_data(workflow=workflow_data, steps=steps)
     problems = definitions.issues(definition)
     if workflow_data.get("concurrency_key"):

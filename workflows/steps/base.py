@@ -149,6 +149,9 @@ class StepType:
     # True, the safe answer, unless the type says otherwise.
     side_effects: bool | Callable[[dict], bool] = True
     side_effects_note: str = ""
+    # Whether it calls hosts (HTTP, SMTP, chat webhooks): such a step may set its own flow control
+    # (`limits`: concurrency and rate, workflows/flow_limits.py).
+    calls_hosts: bool = False
 
     def has_side_effects(self, config: dict) -> bool:
         """Whether a step of this type with this (unrendered) config has side effects; a config the
@@ -166,4 +169,5 @@ class StepType:
                 "config_schema": self.config_schema, "output_schema": self.output_schema, "example": self.example,
                 "example_data": self.example_data,
                 "branches": self.branches(self.example) if self.branches else None,
-                "side_effects": side_effects, "side_effects_note": self.side_effects_note}
+                "side_effects": side_effects, "side_effects_note": self.side_effects_note,
+                "calls_hosts": self.calls_hosts}

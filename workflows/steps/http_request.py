@@ -114,6 +114,7 @@ def _has_side_effects(config: dict) -> bool:
     "http_request",
     side_effects=_has_side_effects,
     side_effects_note="a method other than GET and HEAD",
+    calls_hosts=True,
     category="integration",
     description="Call an HTTP API (JSON or text), with retries on 5xx and timeouts.",
     config_schema=CONFIG_SCHEMA,

@@ -41,7 +41,7 @@ def step_type(name: str, *, config_schema: dict, description: str = "", category
               reads_run_data: bool | Callable[[dict], bool] = False,
               placeholder_fields: tuple[str, ...] = (), per_owner: bool = False,
               side_effects: bool | Callable[[dict], bool] = True,
-              side_effects_note: str = "") -> Callable[[Handler], Handler]:
+              side_effects_note: str = "", calls_hosts: bool = False) -> Callable[[Handler], Handler]:
     """Decorator: register `execute(config, ctx)` as a step type. `side_effects` (True unless said
     otherwise: the safe answer) tells a replay whether a step may run for real (docs/adr/0026)."""
 
@@ -52,7 +52,8 @@ def step_type(name: str, *, config_schema: dict, description: str = "", category
                           example_data=example_data or {}, check_config=check_config, branches=branches,
                           raw_fields=raw_fields, internal=internal, reads_run_data=reads_run_data,
                           placeholder_fields=placeholder_fields, per_owner=per_owner,
-                          side_effects=side_effects, side_effects_note=side_effects_note))
+                          side_effects=side_effects, side_effects_note=side_effects_note,
+                          calls_hosts=calls_hosts))
         return execute
 
     return decorate
@@ -82,6 +83,11 @@ def has_side_effects(name: str, config: dict) -> bool:
 def names() -> list[str]:
     """The step types a designed workflow may use (internal ones are the engine's own)."""
     return sorted(n for n, t in _TYPES.items() if not t.internal)
+
+
+def calling_hosts() -> list[str]:
+    """The step types that call hosts (and so may set their own `limits`)."""
+    return [n for n in names() if _TYPES[n].calls_hosts]
 
 
 def all_types() -> list[StepType]:

@@ -113,6 +113,7 @@ def _is_permanent(exc: smtplib.SMTPException) -> bool:
 @step_type(
     "send_email",
     side_effects=True,
+    calls_hosts=True,
     category="integration",
     description="Send an email (text and optional HTML) through the configured email backend.",
     config_schema=CONFIG_SCHEMA,

@@ -62,6 +62,7 @@ def _describe(url: str) -> str:
 @step_type(
     "slack",
     side_effects=True,
+    calls_hosts=True,
     category="integration",
     description="Post a message to a Slack incoming webhook.",
     config_schema=CONFIG_SCHEMA,

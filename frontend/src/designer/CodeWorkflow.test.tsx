@@ -21,7 +21,7 @@ const graph: CodeGraph = {
 
 const workflow: Workflow = {
   id: "w1", name: "order_fulfillment", description: "", status: "active", kind: "code", code: graph, version: 1,
-  metadata: {}, owner: "flowpilot-code", max_concurrency: null, concurrency_key: "", search_fields: {}, max_retries: null,
+  metadata: {}, owner: "flowpilot-code", max_concurrency: null, concurrency_key: "", search_fields: {}, limits: {}, max_retries: null,
   retry_base_delay: null, retry_backoff_factor: null, retry_max_delay: null, error_workflow_id: null, steps: [], warnings: null, paused: false,
   created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z",
 };

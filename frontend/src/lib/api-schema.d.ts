@@ -1901,6 +1901,10 @@ export interface components {
             when: string;
             /** @description Set (true) only on a step that continues on failure. */
             continue_on_failure?: boolean;
+            /** @description Set only on a step with its own flow control. */
+            limits?: {
+                [key: string]: unknown;
+            };
             retry: components["schemas"]["DefinitionRetry"];
             /** @description Where the designer drew it (versions published since positions are kept). */
             position?: components["schemas"]["PositionField"];
@@ -2444,6 +2448,10 @@ export interface components {
              * @default false
              */
             continue_on_failure: boolean;
+            /** @description A step's own flow control, for a type that calls hosts (calls_hosts): concurrency and rate, as a workflow's limits. */
+            limits?: {
+                [key: string]: unknown;
+            };
             position?: components["schemas"]["PositionField"];
         };
         PatchedTriggerUpdate: {
@@ -2470,6 +2478,10 @@ export interface components {
             /** @description {"<name>": "<template>"}, at most 10: templates over the run's input or its steps' outputs ({{ input.phone }}, {{ steps.crm.output.id }}) whose values each run keeps, indexed, for ?search.<name>=<value>. Never secrets. Versioned with the definition. */
             search_fields?: {
                 [key: string]: string;
+            };
+            /** @description Flow control: {"concurrency": {"key": "<template>", "max": N, "name": "<shared name>"}, "rate": {"key": "<template>", "limit": N, "per_seconds": S, "burst": B, "name": "<shared name>"}, "debounce": {"key": "<template>", "seconds": S}, "priority": "<template giving an int>"}; every part optional (workflows/flow_limits.py). */
+            limits?: {
+                [key: string]: unknown;
             };
             max_retries?: number | null;
             /** Format: double */
@@ -2654,6 +2666,10 @@ export interface components {
              * @default false
              */
             continue_on_failure: boolean;
+            /** @description A step's own flow control, for a type that calls hosts (calls_hosts): concurrency and rate, as a workflow's limits. */
+            limits?: {
+                [key: string]: unknown;
+            };
             position?: components["schemas"]["PositionField"];
         };
         StepFigures: {
@@ -2712,6 +2728,10 @@ export interface components {
              * @default false
              */
             continue_on_failure: boolean;
+            /** @description A step's own flow control, for a type that calls hosts (calls_hosts): concurrency and rate, as a workflow's limits. */
+            limits?: {
+                [key: string]: unknown;
+            };
             position?: components["schemas"]["PositionField"];
         };
         StepMetrics: {
@@ -2752,6 +2772,10 @@ export interface components {
              * @default false
              */
             continue_on_failure: boolean;
+            /** @description A step's own flow control, for a type that calls hosts (calls_hosts): concurrency and rate, as a workflow's limits. */
+            limits?: {
+                [key: string]: unknown;
+            };
             position: components["schemas"]["PositionField"];
             readonly id: number;
         };
@@ -2851,6 +2875,8 @@ export interface components {
             side_effects: components["schemas"]["SideEffectsEnum"];
             /** @description With by_config: which configs have side effects. */
             side_effects_note: string;
+            /** @description Whether it calls hosts: a step of this type may set its own limits (concurrency, rate). */
+            calls_hosts: boolean;
         };
         /**
          * @description One attempt of a step. Given the ids of the current attempts in the context ("latest"), as
@@ -3175,6 +3201,10 @@ export interface components {
             readonly search_fields: {
                 [key: string]: string;
             };
+            /** @description Flow control: {"concurrency": {"key": "<template>", "max": N, "name": "<shared name>"}, "rate": {"key": "<template>", "limit": N, "per_seconds": S, "burst": B, "name": "<shared name>"}, "debounce": {"key": "<template>", "seconds": S}, "priority": "<template giving an int>"}; every part optional (workflows/flow_limits.py). */
+            readonly limits: {
+                [key: string]: unknown;
+            };
             /** @description Retries after the first attempt. */
             readonly max_retries: number | null;
             /**
@@ -3230,6 +3260,10 @@ export interface components {
             search_fields?: {
                 [key: string]: string;
             };
+            /** @description The workflow's flow control; left out when it has none. */
+            limits?: {
+                [key: string]: unknown;
+            };
             steps: components["schemas"]["DefinitionStep"][];
             /** @description A code workflow's moves between steps (its steps have no depends_on). */
             edges?: components["schemas"]["DefinitionEdge"][];
@@ -3260,6 +3294,10 @@ export interface components {
             /** @description {"<name>": "<template>"}, at most 10: templates over the run's input or its steps' outputs ({{ input.phone }}, {{ steps.crm.output.id }}) whose values each run keeps, indexed, for ?search.<name>=<value>. Never secrets. Versioned with the definition. */
             search_fields?: {
                 [key: string]: string;
+            };
+            /** @description Flow control: {"concurrency": {"key": "<template>", "max": N, "name": "<shared name>"}, "rate": {"key": "<template>", "limit": N, "per_seconds": S, "burst": B, "name": "<shared name>"}, "debounce": {"key": "<template>", "seconds": S}, "priority": "<template giving an int>"}; every part optional (workflows/flow_limits.py). */
+            limits?: {
+                [key: string]: unknown;
             };
             max_retries?: number | null;
             /** Format: double */

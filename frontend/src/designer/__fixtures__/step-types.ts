@@ -6,6 +6,7 @@ export const STEP_TYPES: StepType[] = [
     "name": "approval",
     "side_effects": "never",
     "side_effects_note": "",
+    "calls_hosts": false,
     "description": "Human in the loop: wait for an approve/reject decision, or a timeout.",
     "category": "flow",
     "config_schema": {
@@ -64,6 +65,7 @@ export const STEP_TYPES: StepType[] = [
     "name": "conditional",
     "side_effects": "never",
     "side_effects_note": "",
+    "calls_hosts": false,
     "description": "Choose a branch: true/false from one condition, or the first matching case.",
     "category": "flow",
     "config_schema": {
@@ -451,6 +453,7 @@ export const STEP_TYPES: StepType[] = [
     "name": "http_request",
     "side_effects": "by_config",
     "side_effects_note": "a method other than GET and HEAD",
+    "calls_hosts": true,
     "description": "Call an HTTP API (JSON or text), with retries on 5xx and timeouts.",
     "category": "integration",
     "config_schema": {
@@ -639,6 +642,7 @@ export const STEP_TYPES: StepType[] = [
     "name": "log",
     "side_effects": "never",
     "side_effects_note": "",
+    "calls_hosts": false,
     "description": "Write a message to the execution's log.",
     "category": "utility",
     "config_schema": {
@@ -684,6 +688,7 @@ export const STEP_TYPES: StepType[] = [
     "name": "send_email",
     "side_effects": "always",
     "side_effects_note": "",
+    "calls_hosts": true,
     "description": "Send an email (text and optional HTML) through the configured email backend.",
     "category": "integration",
     "config_schema": {
@@ -802,6 +807,7 @@ export const STEP_TYPES: StepType[] = [
     "name": "file",
     "side_effects": "by_config",
     "side_effects_note": "write, append or delete",
+    "calls_hosts": false,
     "description": "Read, write, append, list or delete files under the files root (a directory, or S3 and other storages).",
     "category": "data",
     "config_schema": {
@@ -990,6 +996,7 @@ export const STEP_TYPES: StepType[] = [
     "name": "sql",
     "side_effects": "by_config",
     "side_effects_note": "read_only false (a write)",
+    "calls_hosts": false,
     "description": "Run one parameterised SQL statement (PostgreSQL or SQLite) against the database of a stored credential: read-only by default, with a row cap and a statement timeout.",
     "category": "integration",
     "config_schema": {
