@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from django.utils import timezone
 from flowpilot import idle, logs
 
 from .. import approval_links, bounds, templating
-from . import children, claims, concurrency, heartbeat, search_index
+from . import children, claims, concurrency, heartbeat, search_index, step_limits
 from .planner import dag
 from .planner.decision import Decision
 from . import definition as definitions
@@ -327,18 +328,18 @@ def _apply(execution: WorkflowExecution, definition, decision: Decision, rows: M
                         notes=[Note(execution.pk, f"Step {key!r} halted because another step failed", task=rows[key],
                                     level=LogLevel.WARNING) for key in decision.halt])
     if decision.queue:
-        queue([rows[k].pk for k in decision.queue], T.PENDING, now=now, events=events,
-              notes=[Note(execution.pk, f"Step {key!r} queued", task=rows[key], details={"visit": rows[key].visit})
-                     for key in decision.queue])
+        queue_steps(execution, definition, [rows[k] for k in decision.queue], T.PENDING, now=now, events=events,
+                    notes=[Note(execution.pk, f"Step {key!r} queued", task=rows[key],
+                                details={"visit": rows[key].visit}) for key in decision.queue])
     if decision.visit is not None:
         visit = decision.visit
         row = TaskExecution.objects.create(execution_id=execution.pk, step_key=visit.key, visit=visit.visit,
                                            task_type=definition.steps[visit.key].task_type,
                                            workflow_version=definition.number,
                                            input=None if visit.kwargs is None else {"kwargs": visit.kwargs})
-        queue([row.pk], T.PENDING, now=now, events=events,
-              notes=[Note(execution.pk, f"Step {visit.key!r} queued (visit {visit.visit}, after {visit.after!r})",
-                          task=row, details={"visit": visit.visit})])
+        queue_steps(execution, definition, [row], T.PENDING, now=now, events=events,
+                    notes=[Note(execution.pk, f"Step {visit.key!r} queued (visit {visit.visit}, after {visit.after!r})",
+                                task=row, details={"visit": visit.visit})])
     if decision.handled_failures is not None and decision.handled_failures != execution.handled_failures:
         # Written in the transaction that weighed the failure (a step's own): runs with no failure
         # never get here (their decisions do not look, handled_failures None).
@@ -357,6 +358,36 @@ def _apply(execution: WorkflowExecution, definition, decision: Decision, rows: M
     elif decision.outcome == "failed":
         _finish(execution, E.FAILED, events, now=now, error_message=decision.error,
                 error_details={"failed_steps": decision.failed_steps})
+
+
+def queue_steps(execution: WorkflowExecution, definition, rows: list[TaskExecution], source: str, *, now,
+                events: Events, notes: Iterable[Note]) -> None:
+    """queue() the attempts `rows` of one run, but first through their steps' own limits
+    (engine/step_limits.py): an attempt whose rate slot is later, or whose concurrency limit is
+    full, is held back (its status unchanged) and queued later by the sweeper."""
+    go = step_limits.gate(execution, definition, rows, now=now, events=events, data=lambda: run_data(execution))
+    if len(go) != len(rows):
+        kept = {row.pk for row in go}
+        notes = [note for note in notes if getattr(note.task, "pk", note.task) in kept]
+    if go:
+        queue([row.pk for row in go], source, now=now, events=events, notes=notes)
+
+
+def queue_throttled(task_id, *, now=None) -> bool:
+    """A pending attempt held back by its step's limits came due (the sweeper): queue it if its
+    limits let it go now, else it keeps waiting."""
+    now = now or timezone.now()
+    with locked_run(task_id=task_id, advance=False, now=now) as run:
+        if run.execution.status != E.RUNNING:
+            return False
+        task = TaskExecution.objects.filter(pk=task_id, status=T.PENDING, held=False).exclude(throttled="").first()
+        if task is None:
+            return False
+        definition = definitions.for_version(run.execution.workflow_version_id)
+        queue_steps(run.execution, definition, [task], T.PENDING, now=now, events=run.events,
+                    notes=[Note(run.execution.pk, f"Step {task.step_key!r} queued", task=task,
+                                details={"visit": task.visit})])
+        return TaskExecution.objects.filter(pk=task_id, status=T.QUEUED).exists()
 
 
 def queue(ids: list, source: str, *, now, events: Events, notes: Iterable[Note]) -> None:
@@ -434,6 +465,14 @@ def start_new(workflow: Workflow, runs: list[tuple[WorkflowExecution, list[TaskE
         else:  # a skip, a failure or an outcome already: written as any decision is
             _apply(execution, definition, decision, run.seen, events, now=now)
     if queued:
+        if any(definitions.for_version(execution.workflow_version_id).steps[row.step_key].limits
+               for execution, row in queued):
+            for execution, row in queued:  # a first step with its own limits: through its gate, run by run
+                queue_steps(execution, definitions.for_version(execution.workflow_version_id), [row], T.PENDING,
+                            now=now, events=events,
+                            notes=[Note(execution.pk, f"Step {row.step_key!r} queued", task=row,
+                                        details={"visit": row.visit})])
+            return
         queue([row.pk for _, row in queued], T.PENDING, now=now, events=events,
               notes=[Note(execution.pk, f"Step {row.step_key!r} queued", task=row, details={"visit": row.visit})
                      for execution, row in queued])
@@ -497,11 +536,21 @@ def run_step(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
         with logs.bound(execution_id=task.execution_id, step_key=task.step_key):
             heartbeat.track(task_id)
             try:
+                _wait_for_slot(task)
                 outcome = _execute(task)
             finally:
                 heartbeat.untrack(task_id)
             record(task, outcome)
     return "completed" if outcome.error is None else "failed"
+
+
+def _wait_for_slot(task: TaskExecution) -> None:
+    """An attempt queued a little before its rate-limit slot (step_limits.hold_seconds) starts at the
+    slot's instant, not sooner."""
+    if task.rate_slot_at is not None:
+        delay = (task.rate_slot_at - timezone.now()).total_seconds()
+        if delay > 0:
+            time.sleep(min(delay, step_limits.hold_seconds()))
 
 
 def _claim(task_id, *, worker_id: str, celery_task_id: str) -> TaskExecution | None:
