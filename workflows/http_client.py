@@ -55,11 +55,13 @@ class Response:
 
 def send(*, method: str, url: str, headers: dict[str, str], timeout: float, content: bytes | None = None,
          params: dict | None = None, follow_redirects: bool = True,
-         credential_headers: Collection[str] = (), describe: Callable[[str], str] = str) -> Response:
+         credential_headers: Collection[str] = (), describe: Callable[[str], str] = str,
+         before_send: Callable[[], None] | None = None) -> Response:
     """Send one request, following up to MAX_REDIRECTS redirects.
 
     `credential_headers` (besides Authorization) are not sent on to another origin by a redirect.
     `describe(url)` is how a URL appears in error messages (a webhook URL is itself a secret).
+    `before_send()` is called once, just before the first request (a step's rate limit waits there).
     """
     method = method.upper()
     headers = dict(headers)
@@ -70,6 +72,8 @@ def send(*, method: str, url: str, headers: dict[str, str], timeout: float, cont
     strip = {h.lower() for h in (*CREDENTIAL_HEADERS, *credential_headers)}
     breaker = circuit.Breaker()
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        if before_send is not None:
+            before_send()
         for _ in range(MAX_REDIRECTS + 1):
             response, body = _hop(client, breaker, method, url, headers=headers, timeout=timeout,
                                   content=content, follow_redirects=follow_redirects, describe=describe)

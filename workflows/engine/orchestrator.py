@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -536,7 +536,6 @@ def run_step(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
         with logs.bound(execution_id=task.execution_id, step_key=task.step_key):
             heartbeat.track(task_id)
             try:
-                _wait_for_slot(task)
                 outcome = _execute(task)
             finally:
                 heartbeat.untrack(task_id)
@@ -544,13 +543,25 @@ def run_step(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
     return "completed" if outcome.error is None else "failed"
 
 
-def _wait_for_slot(task: TaskExecution) -> None:
-    """An attempt queued a little before its rate-limit slot (step_limits.hold_seconds) starts at the
-    slot's instant, not sooner."""
-    if task.rate_slot_at is not None:
-        delay = (task.rate_slot_at - timezone.now()).total_seconds()
+def _slot_waiter(task: TaskExecution, step) -> Callable[[], None] | None:
+    """For a rate-limited step: what its handler calls right before it contacts the host
+    (StepContext.before_call): take the attempt's slot (step_limits.start_slot) and wait for its
+    instant. Once per attempt. None for a step without a rate limit."""
+    execution, taken = task.execution, []
+    take = step_limits.start_slot(execution, step, task, data=lambda: run_data(execution))
+    if take is None:
+        return None
+
+    def wait_for_slot() -> None:
+        if taken:
+            return
+        taken.append(True)
+        slot = take()
+        delay = (slot - timezone.now()).total_seconds()
         if delay > 0:
-            time.sleep(min(delay, step_limits.hold_seconds()))
+            time.sleep(delay)  # the queue's pacing keeps it short (about FLOWPILOT_RATE_SLOT_HOLD_SECONDS)
+
+    return wait_for_slot
 
 
 def _claim(task_id, *, worker_id: str, celery_task_id: str) -> TaskExecution | None:
@@ -570,7 +581,8 @@ def _execute(task: TaskExecution) -> Outcome:
     ctx = StepContext(execution_id=str(execution.pk), step_key=task.step_key, attempt=task.attempt,
                       idempotency_key=task.idempotency_key, timeout_seconds=step.timeout_seconds,
                       input=run_input(execution), secret=secrets.get,
-                      upstream=tuple(dict.fromkeys(dag.parse_ref(dep)[0] for dep in step.depends_on)))
+                      upstream=tuple(dict.fromkeys(dag.parse_ref(dep)[0] for dep in step.depends_on)),
+                      **({"before_call": waiter} if (waiter := _slot_waiter(task, step)) else {}))
     config = step_config(execution, step)
     if (replayed := answer_in_replay(execution, step_key=task.step_key, task_type=step.task_type,
                                      config=config)) is not None:

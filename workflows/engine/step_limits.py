@@ -4,11 +4,15 @@ its attempt is about to be queued.
 `gate` answers which of the attempts about to be queued may go now; the others are held back in the
 same transaction, their status unchanged (pending, or retrying):
 
-- rate: the attempt reserves its slot once (GCRA, flow_limits.reserve; the bucket's row locked for the
-  UPDATE) and keeps it on its row (`rate_slot_at`), so a redelivered or re-swept attempt never takes
-  a second one. A slot within FLOWPILOT_RATE_SLOT_HOLD_SECONDS is queued now and its worker waits for
-  the slot's instant before running it (orchestrator.run_step); a later one waits durably
-  (`throttled = "rate"`, `wake_at` = the slot less the hold), and the sweeper queues it then.
+- rate, in two steps. Queued: the attempt reserves a slot of the limit's pacing bucket once (GCRA,
+  flow_limits.reserve; the bucket's row locked for the UPDATE) and keeps it on its row
+  (`rate_slot_at`), so a redelivered or re-swept attempt never takes a second one. A slot within
+  FLOWPILOT_RATE_SLOT_HOLD_SECONDS is queued now; a later one waits durably (`throttled = "rate"`,
+  `wake_at` = the slot less the hold), and the sweeper queues it then: at most about a hold's worth
+  of attempts is queued ahead of the rate, whatever the backlog. Calling: right before the handler
+  contacts its host (StepContext.before_call; http_client.send calls it), the attempt takes its slot
+  of the limit's own bucket (start_slot) and waits for that instant (orchestrator._slot_waiter): the
+  limit holds on the calls themselves, even for an attempt a busy worker picked up late.
 - concurrency: the slots of a (scope, key) are the attempts holding it that are queued, or running
   with a live lease (never a counter: a killed worker's attempt stops counting when its lease
   expires). An attempt that finds them all taken waits (`throttled = "concurrency"`); the sweeper
@@ -21,12 +25,14 @@ docs/adr/0039-step-limits-and-debounce.md.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from .. import flow_limits, templating
 from ..models import LogLevel, RateBucket, TaskExecution, WorkflowExecution
@@ -34,6 +40,9 @@ from .events import Events
 from .planner.states import TaskStatus as T
 
 RATE = "rate"
+# The pacing bucket of a rate limit (when attempts are queued) is the limit's scope with this first; the
+# limit's own bucket (the scope itself) is taken when an attempt starts (start_slot).
+QUEUE_PREFIX = "queue:"
 CONCURRENCY = "concurrency"
 KEY_MAX_LENGTH = 255
 
@@ -115,7 +124,7 @@ def _admit(execution: WorkflowExecution, step, row: TaskExecution, *, now, event
     if limits.rate is not None and row.rate_slot_at is None:
         scope = scope_of(RATE, limits.rate, workflow_id=workflow.pk, owner_id=workflow.owner_id, step_key=step.key)
         key = key_value(limits.rate.key, data)
-        row.rate_slot_at = take_slot(limits.rate, scope, key, now=now)
+        row.rate_slot_at = take_slot(limits.rate, QUEUE_PREFIX + scope, key, now=now)
         fields["rate_slot_at"] = row.rate_slot_at
         if row.rate_slot_at - now > timedelta(seconds=hold_seconds()):
             _hold(row, throttled=RATE, wake_at=row.rate_slot_at - timedelta(seconds=hold_seconds()), **fields)
@@ -170,3 +179,33 @@ def take_slot(rate: flow_limits.Rate, scope: str, key: str, *, now: datetime) ->
     slot = flow_limits.reserve(rate, tat, now)
     RateBucket.objects.filter(pk=bucket.pk).update(tat=slot.tat)
     return slot.at
+
+
+def start_slot(execution: WorkflowExecution, step, task: TaskExecution, *,
+               data: Callable[[], dict]) -> Callable[[], datetime] | None:
+    """For a running attempt of a rate-limited step: what takes its slot of the limit's own bucket,
+    in its own transaction, keeping it on its row (rate_slot_at), when called right before the
+    handler contacts its host (it calls at that instant). The slot a call is made at is the one the
+    limit counts, so a worker that picked the attempt up late cannot bunch it with the next ones.
+    The scope and key are found now (the caller's thread); the taking may run on the step's thread,
+    whose database connection is closed after. None for a step without a rate limit."""
+    rate = step.limits.rate
+    if rate is None:
+        return None
+    workflow = execution.workflow
+    scope = scope_of(RATE, rate, workflow_id=workflow.pk, owner_id=workflow.owner_id, step_key=step.key)
+    key = key_value(rate.key, data)
+
+    def take() -> datetime:
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                at = take_slot(rate, scope, key, now=now)
+                TaskExecution.objects.filter(pk=task.pk).update(rate_slot_at=at)
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                connection.close()  # the step's thread holds no connection between steps
+        task.rate_slot_at = at
+        return at
+
+    return take

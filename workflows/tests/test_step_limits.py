@@ -62,7 +62,7 @@ def test_a_rate_limited_step_reserves_evenly_spaced_slots_and_waits_durably_for_
     assert second.rate_slot_at - first.rate_slot_at == timedelta(seconds=5)
     assert third.rate_slot_at - second.rate_slot_at == timedelta(seconds=5)
     assert second.wake_at == second.rate_slot_at - timedelta(seconds=2)  # the sweeper queues it 2 s before its slot
-    assert RateBucket.objects.get(scope=f"step:{wf.pk}:sms").tat == third.rate_slot_at + timedelta(seconds=5)
+    assert RateBucket.objects.get(scope=f"queue:step:{wf.pk}:sms").tat == third.rate_slot_at + timedelta(seconds=5)
     assert ExecutionLog.objects.filter(execution=runs[1], event="step.throttled").count() == 1
 
     # The why endpoint: waiting on the rate limit until its slot.
@@ -79,7 +79,7 @@ def test_a_rate_limited_step_reserves_evenly_spaced_slots_and_waits_durably_for_
     assert (again.status, again.throttled, again.rate_slot_at) == (T.QUEUED, "", second.rate_slot_at)
     assert row(runs[2]).status == T.PENDING
     # No second slot was taken by the sweep: the bucket did not move.
-    assert RateBucket.objects.get(scope=f"step:{wf.pk}:sms").tat == third.rate_slot_at + timedelta(seconds=5)
+    assert RateBucket.objects.get(scope=f"queue:step:{wf.pk}:sms").tat == third.rate_slot_at + timedelta(seconds=5)
 
 
 def test_a_named_rate_limit_is_shared_by_the_owners_workflows_and_keyed(user, sync_executor):
@@ -92,7 +92,7 @@ def test_a_named_rate_limit_is_shared_by_the_owners_workflows_and_keyed(user, sy
     assert row(a).status == T.QUEUED and row(c).status == T.QUEUED
     assert (row(b).status, row(b).throttled) == (T.PENDING, "rate")
     assert set(RateBucket.objects.values_list("scope", "key")) == {
-        (f"named:{user.pk}:sms-provider", "eu"), (f"named:{user.pk}:sms-provider", "us")}
+        (f"queue:named:{user.pk}:sms-provider", "eu"), (f"queue:named:{user.pk}:sms-provider", "us")}
 
 
 def test_steps_without_limits_take_no_slot(user, sync_executor):
@@ -102,6 +102,7 @@ def test_steps_without_limits_take_no_slot(user, sync_executor):
     assert not RateBucket.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)  # the call's slot is taken on the step's thread, its own connection
 def test_a_retry_of_a_rate_limited_step_takes_a_new_slot_once(user, sync_executor, server, allow_loopback,  # noqa: F811
                                                               settings):
     settings.FLOWPILOT_RATE_SLOT_HOLD_SECONDS = 2.0
@@ -112,14 +113,20 @@ def test_a_retry_of_a_rate_limited_step_takes_a_new_slot_once(user, sync_executo
     sync_executor.drain()
     failed, retrying = TaskExecution.objects.filter(execution=execution).order_by("attempt")
     assert (failed.status, retrying.status, retrying.rate_slot_at) == (T.FAILED, T.RETRYING, None)
+    # The attempt that ran took its slot of the limit's own bucket when it started (at its pacing slot: now).
+    started = RateBucket.objects.get(scope=f"step:{wf.pk}:sms")
+    assert failed.rate_slot_at <= failed.started_at + timedelta(seconds=1)
+    paced = RateBucket.objects.get(scope=f"queue:step:{wf.pk}:sms").tat
     # Its backoff ends: the sweeper takes its slot (30 s after the first attempt's) and holds it back.
     sweep(now=retrying.wake_at + timedelta(seconds=0.1))
     held = row(execution)
     assert (held.status, held.throttled) == (T.RETRYING, "rate")
-    assert held.rate_slot_at == failed.rate_slot_at + timedelta(seconds=30)
-    tat = RateBucket.objects.get().tat
+    assert held.rate_slot_at == paced  # the pacing bucket's next slot, 30 s after the first attempt's
+    tat = RateBucket.objects.get(scope=f"queue:step:{wf.pk}:sms").tat
     sweep(now=held.wake_at + timedelta(seconds=0.1))  # its slot is near: queued, no second slot taken
-    assert row(execution).status == T.QUEUED and RateBucket.objects.get().tat == tat
+    assert row(execution).status == T.QUEUED
+    assert RateBucket.objects.get(scope=f"queue:step:{wf.pk}:sms").tat == tat
+    assert RateBucket.objects.get(scope=f"step:{wf.pk}:sms").tat == started.tat  # not started yet
 
 
 # --- concurrency ------------------------------------------------------------------------------------
