@@ -637,6 +637,22 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
             events.add(execution.pk, "step.result_discarded",
                        f"Result of step {task.step_key!r} attempt {task.attempt} discarded: the attempt "
                        "was no longer running", level=LogLevel.WARNING, task=task)
+        if moved and task.limit_scope:  # its concurrency slot is free: the next attempt waiting for it goes
+            get_executor().after_commit(partial(queue_next_throttled, task.limit_scope, task.limit_key))
+
+
+def queue_next_throttled(scope: str, key: str) -> None:
+    """The oldest pending attempt waiting for a concurrency slot of (scope, key), queued if a slot
+    is free (the fast path; the sweeper looks at every waiting attempt each pass anyway)."""
+    try:
+        waiting = (TaskExecution.objects.filter(status=T.PENDING, held=False, throttled=step_limits.CONCURRENCY,
+                                                limit_scope=scope, limit_key=key)
+                   .order_by("wake_at").values_list("pk", flat=True).first())
+        if waiting is not None:
+            queue_throttled(waiting)
+    except Exception:  # a lost wake-up is the sweeper's: never the finished step's worker's error
+        log.warning("could not queue the next attempt waiting for %s %r; the sweeper will", scope, key,
+                    exc_info=True)
 
 
 def _keep_context(execution: WorkflowExecution, outcome: Outcome) -> None:
