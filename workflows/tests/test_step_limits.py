@@ -188,3 +188,18 @@ def test_a_debounce_key_that_cannot_be_rendered_is_a_clear_400(user, client):
     assert answer.status_code in (201, 400)  # a missing attribute renders empty in the sandbox, or is refused
     if answer.status_code == 400:
         assert "debounce key" in str(answer.data)
+
+
+def test_a_paused_runs_held_step_waits_for_the_unpause_and_keeps_its_place(user, sync_executor, settings):
+    settings.FLOWPILOT_RATE_SLOT_HOLD_SECONDS = 2.0
+    wf = active_workflow(user, [call("sms", "http://127.0.0.1:9/x", limits={"rate": {"limit": 1, "per_seconds": 5}})])
+    first, second = start(wf, n=1), start(wf, n=2)
+    held = row(second)
+    services.execution_pause(execution=second)
+    assert sweep(now=held.wake_at + timedelta(seconds=0.1)).throttled_queued == 0  # not swept while paused
+    assert row(second).status == T.PENDING
+    services.execution_unpause(execution=WorkflowExecution.objects.get(pk=second.pk))
+    again = row(second)  # its place is kept: no second one taken
+    assert again.rate_slot_at == held.rate_slot_at and again.status == T.PENDING
+    assert sweep(now=held.wake_at + timedelta(seconds=0.1)).throttled_queued == 1
+    assert row(second).status == T.QUEUED and row(first).status == T.QUEUED
