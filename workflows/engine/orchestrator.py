@@ -551,6 +551,7 @@ def _slot_waiter(task: TaskExecution, step) -> Callable[[], None] | None:
     take = step_limits.start_slot(execution, step, task, data=lambda: run_data(execution))
     if take is None:
         return None
+    deadline = time.monotonic() + step.timeout_seconds
 
     def wait_for_slot() -> None:
         if taken:
@@ -558,8 +559,13 @@ def _slot_waiter(task: TaskExecution, step) -> Callable[[], None] | None:
         taken.append(True)
         slot = take()
         delay = (slot - timezone.now()).total_seconds()
-        if delay > 0:
-            time.sleep(delay)  # the queue's pacing keeps it short (about FLOWPILOT_RATE_SLOT_HOLD_SECONDS)
+        if delay <= 0:
+            return
+        if time.monotonic() + delay >= deadline - 0.1:
+            # Never call after the attempt timed out (its thread is abandoned then): retry instead.
+            raise StepError(f"rate limit {step_limits.label_of(step.limits.rate, step.key)}: its next slot, at "
+                            f"{slot.isoformat()}, is past the step's timeout", retry_after=delay)
+        time.sleep(delay)  # the queue's pacing keeps it short (about FLOWPILOT_RATE_SLOT_HOLD_SECONDS)
 
     return wait_for_slot
 
