@@ -203,3 +203,16 @@ def test_a_paused_runs_held_step_waits_for_the_unpause_and_keeps_its_place(user,
     assert again.rate_slot_at == held.rate_slot_at and again.status == T.PENDING
     assert sweep(now=held.wake_at + timedelta(seconds=0.1)).throttled_queued == 1
     assert row(second).status == T.QUEUED and row(first).status == T.QUEUED
+
+
+def test_a_named_concurrency_limit_is_shared_across_workflows_per_key(user, sync_executor):
+    limits = {"concurrency": {"max": 1, "name": "crm", "key": "{{ input.account }}"}}
+    one = active_workflow(user, [call("sms", "http://127.0.0.1:9/x", limits=limits)], name="one")
+    two = active_workflow(user, [call("sms", "http://127.0.0.1:9/x", limits=limits)], name="two")
+    a = start(one, account="acme", n=1)
+    b = start(two, account="acme", n=2)  # the same name and key: waits for a's slot
+    c = start(two, account="initech", n=3)  # another key: its own slot
+    assert (row(a).status, row(b).status, row(c).status) == (T.QUEUED, T.PENDING, T.QUEUED)
+    assert (row(a).limit_scope, row(a).limit_key) == (f"named:{user.pk}:crm", "acme")
+    [reason] = [r for r in execution_why(b, user=user) if r.step_key == "sms"]
+    assert reason.reason == why.CONCURRENCY and "concurrency limit crm" in reason.detail and "'acme'" in reason.detail
