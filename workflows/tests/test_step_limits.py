@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -216,3 +217,18 @@ def test_a_named_concurrency_limit_is_shared_across_workflows_per_key(user, sync
     assert (row(a).limit_scope, row(a).limit_key) == (f"named:{user.pk}:crm", "acme")
     [reason] = [r for r in execution_why(b, user=user) if r.step_key == "sms"]
     assert reason.reason == why.CONCURRENCY and "concurrency limit crm" in reason.detail and "'acme'" in reason.detail
+
+
+def test_a_webhook_trigger_is_debounced_too(user, client):
+    wf = active_workflow(user, [{"key": "a", "task_type": "python", "config": {"function": "noop", "kwargs": {}}}],
+                         limits={"debounce": {"key": "{{ input.user }}", "seconds": 30}})
+    hook = client.post(f"/api/v1/workflows/{wf.pk}/triggers/", {"type": "webhook", "require_signature": False},
+                       format="json")
+    assert hook.status_code == 201, hook.data
+    first = Client().post(hook.data["url"], b'{"user": "u1", "n": 1}', content_type="application/json")
+    second = Client().post(hook.data["url"], b'{"user": "u1", "n": 2}', content_type="application/json")
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert first.json()["created"] is True and "debounced" not in first.json()
+    assert second.json()["created"] is False and second.json()["debounced"] is True
+    assert second.json()["execution_id"] == first.json()["execution_id"]
+    assert WorkflowExecution.objects.get(pk=first.json()["execution_id"]).input["n"] == 2
