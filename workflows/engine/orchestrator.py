@@ -361,16 +361,18 @@ def _apply(execution: WorkflowExecution, definition, decision: Decision, rows: M
 
 
 def queue_steps(execution: WorkflowExecution, definition, rows: list[TaskExecution], source: str, *, now,
-                events: Events, notes: Iterable[Note]) -> None:
+                events: Events, notes: Iterable[Note]) -> int:
     """queue() the attempts `rows` of one run, but first through their steps' own limits
     (engine/step_limits.py): an attempt whose rate slot is later, or whose concurrency limit is
-    full, is held back (its status unchanged) and queued later by the sweeper."""
+    full, is held back (its status unchanged) and queued later by the sweeper. Answers how many
+    were queued."""
     go = step_limits.gate(execution, definition, rows, now=now, events=events, data=lambda: run_data(execution))
     if len(go) != len(rows):
         kept = {row.pk for row in go}
         notes = [note for note in notes if getattr(note.task, "pk", note.task) in kept]
     if go:
         queue([row.pk for row in go], source, now=now, events=events, notes=notes)
+    return len(go)
 
 
 def queue_throttled(task_id, *, now=None) -> bool:

@@ -193,9 +193,10 @@ def queue_due_retries(now, *, only: list | None = None) -> int:
         tasks = list(TaskExecution.objects.filter(pk__in=ids).select_related("execution__workflow"))
         limited = [task for task in tasks if definitions.for_version(
             task.execution.workflow_version_id).steps[task.step_key].limits]
+        queued = len(tasks) - len(limited)
         if limited:  # attempts of steps with their own limits: through their gate, run by run
             for task in limited:
-                orchestrator.queue_steps(
+                queued += orchestrator.queue_steps(
                     task.execution, definitions.for_version(task.execution.workflow_version_id), [task],
                     T.RETRYING, now=now, events=events,
                     notes=[Note(task.execution_id, f"Step {task.step_key!r} attempt {task.attempt} queued", task=task)])
@@ -205,7 +206,7 @@ def queue_due_retries(now, *, only: list | None = None) -> int:
                 Note(task.execution_id, f"Step {task.step_key!r} attempt {task.attempt} queued", task=task)
                 for task in tasks])
         events.flush()
-    return len(ids)
+    return queued
 
 
 def resend_lost(now, *, only: list | None = None) -> int:
