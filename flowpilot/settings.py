@@ -373,6 +373,10 @@ FLOWPILOT_MAX_CONCURRENCY = env_int("FLOWPILOT_MAX_CONCURRENCY", 10_000)
 FLOWPILOT_MAX_RATE_LIMIT = env_int("FLOWPILOT_MAX_RATE_LIMIT", 100_000)
 FLOWPILOT_MAX_RATE_PERIOD_SECONDS = env_int("FLOWPILOT_MAX_RATE_PERIOD_SECONDS", 86_400)
 FLOWPILOT_MAX_DEBOUNCE_SECONDS = env_int("FLOWPILOT_MAX_DEBOUNCE_SECONDS", 86_400)
+# A step's rate limit (engine/step_limits.py): an attempt whose slot is at most this far ahead is queued now and
+# its worker waits for the slot's instant (holding the worker that long); a later one waits in the database and
+# the sweeper queues it this long before its slot. Keep it above FLOWPILOT_SWEEP_INTERVAL, well under the lease.
+FLOWPILOT_RATE_SLOT_HOLD_SECONDS = min(max(env_float("FLOWPILOT_RATE_SLOT_HOLD_SECONDS", 2.0), 0.0), 60.0)
 FLOWPILOT_MAX_OFFSET_MINUTES = env_int("FLOWPILOT_MAX_OFFSET_MINUTES", 365 * 1440)
 FLOWPILOT_MAX_WORKFLOW_STEPS = env_int("FLOWPILOT_MAX_WORKFLOW_STEPS", 10_000)
 # The most runs one POST /api/v1/executions/bulk/ starts (the request body's limit bounds them too).

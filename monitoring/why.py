@@ -30,7 +30,8 @@ RUN_STEP = "workflows.tasks.run_step"
 # Ids a reason names at most (holders of a concurrency slot, open child runs): the sentence names fewer.
 MOST_IDS = 20
 STEP_FIELDS = ("id", "execution_id", "step_key", "status", "visit", "attempt", "queued_at", "started_at",
-               "wake_at", "signal_name", "worker_id", "lease_expires_at", "error_message", "created_at")
+               "wake_at", "signal_name", "worker_id", "lease_expires_at", "error_message", "created_at",
+               "throttled", "rate_slot_at", "limit_key")
 
 
 def step_queue() -> str:
@@ -100,10 +101,22 @@ def _open_children(row: TaskExecution) -> tuple[str, ...]:
                  .values_list("pk", flat=True)[:MOST_IDS])
 
 
-def _step(row: TaskExecution, depends_on: tuple[str, ...], previous: tuple[str, str]) -> why.Step:
+def _limit(row: TaskExecution, definition) -> dict:
+    """A held-back step's limit as the diagnosis names it (engine/step_limits.py)."""
+    step = definition.steps.get(row.step_key)
+    if not row.throttled or step is None:
+        return {}
+    limit = step.limits.rate if row.throttled == "rate" else step.limits.concurrency
+    if limit is None:
+        return {"throttled": row.throttled, "rate_slot_at": row.rate_slot_at}
+    return {"throttled": row.throttled, "rate_slot_at": row.rate_slot_at, "limit": limit.name or f"step {row.step_key}",
+            "concurrency_max": getattr(limit, "max", None), "limit_key": row.limit_key}
+
+
+def _step(row: TaskExecution, depends_on: tuple[str, ...], previous: tuple[str, str], definition=None) -> why.Step:
     for_children = row.status == T.WAITING and row.signal_name == WAITING_FOR_CHILDREN
     approval = row.status == T.WAITING and not for_children and is_approval(row)
-    return why.Step(step_key=row.step_key, status=row.status, attempt=row.attempt, depends_on=depends_on,
+    return why.Step(**(_limit(row, definition) if definition is not None else {}),step_key=row.step_key, status=row.status, attempt=row.attempt, depends_on=depends_on,
                     queued_at=row.queued_at, started_at=row.started_at, wake_at=row.wake_at,
                     signal_name=row.signal_name, approval=approval, for_children=for_children,
                     children=_open_children(row) if for_children else (),
@@ -125,7 +138,7 @@ def run_state(execution: WorkflowExecution, *, now: datetime, visible=None) -> w
     previous = _previous_failures(execution.pk, rows)
     _with_outputs(rows)
     steps = tuple(_step(row, tuple(graph.deps.get(row.step_key, ())) if definition.kind != "code" else (),
-                        previous.get(row.step_key, ("", ""))) for row in rows)
+                        previous.get(row.step_key, ("", "")), definition) for row in rows)
     breaker = Breaker()
     circuits = {}
     for origin in {s.previous_circuit for s in steps if s.previous_circuit}:

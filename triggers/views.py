@@ -65,5 +65,6 @@ def _deliver(request, trigger: Trigger, body: bytes) -> tuple[JsonResponse, dict
         return JsonResponse({"message": exc.message, **exc.extra}, status=exc.status_code), input_data
     # 202 for a new run and for a redelivery alike (senders retry on anything else; "created" tells
     # them apart): a redelivery answers the run its Idempotency-Key started.
-    return JsonResponse({"execution_id": str(execution.pk), "status": execution.status, "created": created},
+    return JsonResponse({"execution_id": str(execution.pk), "status": execution.status, "created": created,
+                         **({"debounced": True} if getattr(execution, "debounced", False) else {})},
                         status=202), input_data

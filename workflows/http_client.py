@@ -55,11 +55,14 @@ class Response:
 
 def send(*, method: str, url: str, headers: dict[str, str], timeout: float, content: bytes | None = None,
          params: dict | None = None, follow_redirects: bool = True,
-         credential_headers: Collection[str] = (), describe: Callable[[str], str] = str) -> Response:
+         credential_headers: Collection[str] = (), describe: Callable[[str], str] = str,
+         before_send: Callable[[], None] | None = None) -> Response:
     """Send one request, following up to MAX_REDIRECTS redirects.
 
     `credential_headers` (besides Authorization) are not sent on to another origin by a redirect.
     `describe(url)` is how a URL appears in error messages (a webhook URL is itself a secret).
+    `before_send()` is called once, just before the first request is sent (a step's rate limit waits
+    there): after the circuit breaker let it through and the address was resolved and checked.
     """
     method = method.upper()
     headers = dict(headers)
@@ -72,7 +75,9 @@ def send(*, method: str, url: str, headers: dict[str, str], timeout: float, cont
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
             response, body = _hop(client, breaker, method, url, headers=headers, timeout=timeout,
-                                  content=content, follow_redirects=follow_redirects, describe=describe)
+                                  content=content, follow_redirects=follow_redirects, describe=describe,
+                                  before_send=before_send)
+            before_send = None  # once: a redirect's next hop is the same call
             if body is not None:
                 return Response(response.status_code, response.headers, body, response.encoding, url)
             target = urljoin(url, response.headers["location"])
@@ -87,7 +92,8 @@ def send(*, method: str, url: str, headers: dict[str, str], timeout: float, cont
 
 def _hop(client: httpx.Client, breaker: circuit.Breaker, method: str, url: str, *, headers: dict,
          timeout: float, content: bytes | None, follow_redirects: bool,
-         describe: Callable[[str], str]) -> tuple[httpx.Response, bytes | None]:
+         describe: Callable[[str], str],
+         before_send: Callable[[], None] | None = None) -> tuple[httpx.Response, bytes | None]:
     """One request: the response, and its body unless it is a redirect to follow (body None)."""
     try:
         parts = urlsplit(url)
@@ -99,7 +105,7 @@ def _hop(client: httpx.Client, breaker: circuit.Breaker, method: str, url: str, 
     ticket = breaker.admit(circuit.origin(url), call_timeout=timeout)
     healthy: bool | None = None  # None: the host was never called
     try:
-        response = _pinned_request(client, method, url, headers=headers, content=content)
+        response = _pinned_request(client, method, url, headers=headers, content=content, before_send=before_send)
         try:
             healthy = response.status_code not in circuit.DOWN_STATUSES
             if response.is_redirect and follow_redirects:
@@ -125,7 +131,7 @@ def _hop(client: httpx.Client, breaker: circuit.Breaker, method: str, url: str, 
 
 
 def _pinned_request(client: httpx.Client, method: str, url: str, *, headers: dict,
-                    content: bytes | None) -> httpx.Response:
+                    content: bytes | None, before_send: Callable[[], None] | None = None) -> httpx.Response:
     """Send to the address the guard checked, keeping the Host header and TLS name of the URL."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -136,6 +142,8 @@ def _pinned_request(client: httpx.Client, method: str, url: str, *, headers: dic
     headers = {"Host": parts.netloc.rsplit("@", 1)[-1], **headers}
     extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
     request = client.build_request(method, pinned, headers=headers, extensions=extensions, content=content)
+    if before_send is not None:
+        before_send()  # the last moment before the host is contacted
     return client.send(request, stream=True)
 
 

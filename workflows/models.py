@@ -278,6 +278,10 @@ class WorkflowExecution(models.Model):
         default=False,
         help_text="A test run with pinned data (docs/adr/0031): its steps with a pinned output (replay_mocks) "
                   "answer from it; every other step runs for real.")
+    debounce_key = models.CharField(
+        max_length=255, blank=True, db_default="",
+        help_text="The value of the workflow's debounce key for this run (limits.debounce): while it has not "
+                  "started, a trigger with the same value replaces its input and pushes its start back.")
     paused_from = models.CharField(
         max_length=16, blank=True, help_text="Set while paused: the status an unpause returns the run to "
                                              "(running, or pending if it had not started).")
@@ -301,6 +305,10 @@ class WorkflowExecution(models.Model):
             models.Index(fields=["status", "created_at"], name="execution_status_created"),
             models.Index(fields=["-created_at"], name="execution_created_desc"),
             models.Index(fields=["scheduled_at"], name="execution_scheduled", condition=Q(status=ExecutionStatus.PENDING)),
+            # Debounce (services/debounce.py): the pending run a trigger with the same key replaces.
+            models.Index(fields=["workflow", "debounce_key"], name="execution_debounce_pending",
+                         condition=Q(status=ExecutionStatus.PENDING, started_at__isnull=True)
+                         & ~Q(debounce_key="")),
             # The metrics' windows (monitoring/metrics.py): runs finished in a window, per workflow and
             # in all; and a workflow's last success.
             models.Index(fields=["workflow", "status", "completed_at"], name="execution_wf_status_done"),
@@ -363,6 +371,19 @@ class TaskExecution(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When its message was last sent.")
     dispatch_count = models.PositiveSmallIntegerField(default=0, help_text="Messages sent for this attempt.")
     wake_at = models.DateTimeField(null=True, blank=True, help_text="When a retrying or waiting attempt is due.")
+    # A step's own limits (flow_limits; engine/step_limits.py). Set only on attempts of steps with limits.
+    throttled = models.CharField(
+        max_length=16, blank=True, db_default="",
+        help_text="Why a ready attempt is held back by its step's limits: 'rate' (its slot, rate_slot_at, is "
+                  "later) or 'concurrency' (every slot of its key is taken); empty otherwise.")
+    rate_slot_at = models.DateTimeField(
+        null=True, blank=True, help_text="The slot of its step's rate limit this attempt reserved (taken once): "
+                                         "it starts no sooner.")
+    limit_scope = models.CharField(
+        max_length=250, blank=True, db_default="", help_text="Its step's concurrency limit: 'step:<workflow>:<step>' or "
+                                              "'named:<owner>:<name>'; empty for a step without one.")
+    limit_key = models.CharField(max_length=255, blank=True, db_default="",
+                                 help_text="The value of its step's concurrency key for this attempt.")
     lease_expires_at = models.DateTimeField(null=True, blank=True,
                                             help_text="A running attempt whose lease expired lost its worker.")
     worker_id = models.CharField(max_length=255, blank=True)
@@ -381,6 +402,12 @@ class TaskExecution(models.Model):
                          condition=Q(status__in=[TaskStatus.RETRYING, TaskStatus.WAITING], held=False)),
             models.Index(fields=["lease_expires_at"], name="task_running_lease", condition=Q(status=TaskStatus.RUNNING)),
             models.Index(fields=["dispatched_at"], name="task_queued", condition=Q(status=TaskStatus.QUEUED, held=False)),
+            # Step limits (engine/step_limits.py): ready attempts held back, by due time; the attempts
+            # holding a concurrency slot of a scope and key.
+            models.Index(fields=["wake_at"], name="task_throttled",
+                         condition=Q(status=TaskStatus.PENDING, held=False) & ~Q(throttled="")),
+            models.Index(fields=["limit_scope", "limit_key"], name="task_limit_slots",
+                         condition=Q(status__in=[TaskStatus.QUEUED, TaskStatus.RUNNING]) & ~Q(limit_scope="")),
             # The sweeper's parents phase (children.idle_parents): parents waiting for child runs, in id
             # order, without reading the other waiting attempts (timers, signals: issue 14, ADR 14).
             models.Index(fields=["id"], name="task_waiting_children",

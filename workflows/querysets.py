@@ -67,6 +67,13 @@ class TaskExecutionQuerySet(models.QuerySet):
         """Retries and timers whose time has come (of runs not paused: a paused run's are held)."""
         return self.filter(status__in=[T.RETRYING, T.WAITING], held=False, wake_at__lte=now)
 
+    def throttled_due(self, now):
+        """Ready attempts held back by their step's limits (engine/step_limits.py) whose time to look
+        again has come (index task_throttled), in running runs (a paused, failed or cancelled run's
+        stay out: they would come back every sweep). Retrying ones are in `due`."""
+        return self.filter(status=T.PENDING, held=False, wake_at__lte=now,
+                           execution__status=E.RUNNING).exclude(throttled="")
+
     def lease_expired(self, now):
         """Running attempts whose worker stopped renewing the claim: the worker died."""
         return self.filter(status=T.RUNNING, lease_expires_at__lt=now)

@@ -42,9 +42,13 @@ def run_source(request) -> str:
     return TriggerSource.API if request.auth is not None else TriggerSource.MANUAL
 
 
-def _run_response(execution, created: bool) -> Response:
-    return Response(s.ExecutionDetailSerializer(execution).data,
-                    status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+def _run_response(execution, created: bool, *, debounced: bool = False) -> Response:
+    """A start's answer; `debounced`: the trigger replaced a debounced workflow's pending run (its input,
+    its start) instead of starting another (services/debounce.py)."""
+    data = s.ExecutionDetailSerializer(execution).data
+    if debounced:
+        data = {**data, "debounced": True}
+    return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 @extend_schema_view(partial_update=extend_schema(request=s.WorkflowInputSerializer, responses=s.WorkflowSerializer))
@@ -142,7 +146,7 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
             workflow=workflow, input_data=data.validated_data["input_data"],
             idempotency_key=data.validated_data.get("idempotency_key") or None,
             triggered_by=run_source(request), user=request.user, max_retries=data.validated_data["max_retries"])
-        return _run_response(_detail(execution.pk), created)
+        return _run_response(_detail(execution.pk), created, debounced=getattr(execution, "debounced", False))
 
     @extend_schema(request=s.TestRunInputSerializer, responses={201: s.ExecutionDetailSerializer},
                    summary="Start a test run with the workflow's pinned data",
@@ -326,7 +330,7 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
             workflow=data.validated_data["workflow_id"], input_data=data.validated_data["input_data"],
             idempotency_key=data.validated_data.get("idempotency_key") or None,
             triggered_by=TriggerSource.API, user=request.user, max_retries=data.validated_data["max_retries"])
-        return _run_response(_detail(execution.pk), created)
+        return _run_response(_detail(execution.pk), created, debounced=getattr(execution, "debounced", False))
 
     @extend_schema(request=s.BulkStartSerializer, responses={201: s.BulkStartResultSerializer,
                                                              200: s.BulkStartResultSerializer},

@@ -12,7 +12,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from django.utils import timezone
 from flowpilot import idle, logs
 
 from .. import approval_links, bounds, templating
-from . import children, claims, concurrency, heartbeat, search_index
+from . import children, claims, concurrency, heartbeat, search_index, step_limits
 from .planner import dag
 from .planner.decision import Decision
 from . import definition as definitions
@@ -327,18 +328,18 @@ def _apply(execution: WorkflowExecution, definition, decision: Decision, rows: M
                         notes=[Note(execution.pk, f"Step {key!r} halted because another step failed", task=rows[key],
                                     level=LogLevel.WARNING) for key in decision.halt])
     if decision.queue:
-        queue([rows[k].pk for k in decision.queue], T.PENDING, now=now, events=events,
-              notes=[Note(execution.pk, f"Step {key!r} queued", task=rows[key], details={"visit": rows[key].visit})
-                     for key in decision.queue])
+        queue_steps(execution, definition, [rows[k] for k in decision.queue], T.PENDING, now=now, events=events,
+                    notes=[Note(execution.pk, f"Step {key!r} queued", task=rows[key],
+                                details={"visit": rows[key].visit}) for key in decision.queue])
     if decision.visit is not None:
         visit = decision.visit
         row = TaskExecution.objects.create(execution_id=execution.pk, step_key=visit.key, visit=visit.visit,
                                            task_type=definition.steps[visit.key].task_type,
                                            workflow_version=definition.number,
                                            input=None if visit.kwargs is None else {"kwargs": visit.kwargs})
-        queue([row.pk], T.PENDING, now=now, events=events,
-              notes=[Note(execution.pk, f"Step {visit.key!r} queued (visit {visit.visit}, after {visit.after!r})",
-                          task=row, details={"visit": visit.visit})])
+        queue_steps(execution, definition, [row], T.PENDING, now=now, events=events,
+                    notes=[Note(execution.pk, f"Step {visit.key!r} queued (visit {visit.visit}, after {visit.after!r})",
+                                task=row, details={"visit": visit.visit})])
     if decision.handled_failures is not None and decision.handled_failures != execution.handled_failures:
         # Written in the transaction that weighed the failure (a step's own): runs with no failure
         # never get here (their decisions do not look, handled_failures None).
@@ -357,6 +358,38 @@ def _apply(execution: WorkflowExecution, definition, decision: Decision, rows: M
     elif decision.outcome == "failed":
         _finish(execution, E.FAILED, events, now=now, error_message=decision.error,
                 error_details={"failed_steps": decision.failed_steps})
+
+
+def queue_steps(execution: WorkflowExecution, definition, rows: list[TaskExecution], source: str, *, now,
+                events: Events, notes: Iterable[Note]) -> int:
+    """queue() the attempts `rows` of one run, but first through their steps' own limits
+    (engine/step_limits.py): an attempt whose rate slot is later, or whose concurrency limit is
+    full, is held back (its status unchanged) and queued later by the sweeper. Answers how many
+    were queued."""
+    go = step_limits.gate(execution, definition, rows, now=now, events=events, data=lambda: run_data(execution))
+    if len(go) != len(rows):
+        kept = {row.pk for row in go}
+        notes = [note for note in notes if getattr(note.task, "pk", note.task) in kept]
+    if go:
+        queue([row.pk for row in go], source, now=now, events=events, notes=notes)
+    return len(go)
+
+
+def queue_throttled(task_id, *, now=None) -> bool:
+    """A pending attempt held back by its step's limits came due (the sweeper): queue it if its
+    limits let it go now, else it keeps waiting."""
+    now = now or timezone.now()
+    with locked_run(task_id=task_id, advance=False, now=now) as run:
+        if run.execution.status != E.RUNNING:
+            return False
+        task = TaskExecution.objects.filter(pk=task_id, status=T.PENDING, held=False).exclude(throttled="").first()
+        if task is None:
+            return False
+        definition = definitions.for_version(run.execution.workflow_version_id)
+        queue_steps(run.execution, definition, [task], T.PENDING, now=now, events=run.events,
+                    notes=[Note(run.execution.pk, f"Step {task.step_key!r} queued", task=task,
+                                details={"visit": task.visit})])
+        return TaskExecution.objects.filter(pk=task_id, status=T.QUEUED).exists()
 
 
 def queue(ids: list, source: str, *, now, events: Events, notes: Iterable[Note]) -> None:
@@ -434,6 +467,14 @@ def start_new(workflow: Workflow, runs: list[tuple[WorkflowExecution, list[TaskE
         else:  # a skip, a failure or an outcome already: written as any decision is
             _apply(execution, definition, decision, run.seen, events, now=now)
     if queued:
+        if any(definitions.for_version(execution.workflow_version_id).steps[row.step_key].limits
+               for execution, row in queued):
+            for execution, row in queued:  # a first step with its own limits: through its gate, run by run
+                queue_steps(execution, definitions.for_version(execution.workflow_version_id), [row], T.PENDING,
+                            now=now, events=events,
+                            notes=[Note(execution.pk, f"Step {row.step_key!r} queued", task=row,
+                                        details={"visit": row.visit})])
+            return
         queue([row.pk for _, row in queued], T.PENDING, now=now, events=events,
               notes=[Note(execution.pk, f"Step {row.step_key!r} queued", task=row, details={"visit": row.visit})
                      for execution, row in queued])
@@ -504,6 +545,33 @@ def run_step(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
     return "completed" if outcome.error is None else "failed"
 
 
+def _slot_waiter(task: TaskExecution, step) -> Callable[[], None] | None:
+    """For a rate-limited step: what its handler calls right before it contacts the host
+    (StepContext.before_call): take the attempt's slot (step_limits.start_slot) and wait for its
+    instant. Once per attempt. None for a step without a rate limit."""
+    execution, taken = task.execution, []
+    take = step_limits.start_slot(execution, step, task, data=lambda: run_data(execution))
+    if take is None:
+        return None
+    deadline = time.monotonic() + step.timeout_seconds
+
+    def wait_for_slot() -> None:
+        if taken:
+            return
+        taken.append(True)
+        slot = take()
+        delay = (slot - timezone.now()).total_seconds()
+        if delay <= 0:
+            return
+        if time.monotonic() + delay >= deadline - 0.1:
+            # Never call after the attempt timed out (its thread is abandoned then): retry instead.
+            raise StepError(f"rate limit {step_limits.label_of(step.limits.rate, step.key)}: its next slot, at "
+                            f"{slot.isoformat()}, is past the step's timeout", retry_after=delay)
+        time.sleep(delay)  # the queue's pacing keeps it short (about FLOWPILOT_RATE_SLOT_HOLD_SECONDS)
+
+    return wait_for_slot
+
+
 def _claim(task_id, *, worker_id: str, celery_task_id: str) -> TaskExecution | None:
     """queued -> running, once: the attempt, or None when another delivery claimed it first."""
     now = timezone.now()
@@ -521,7 +589,8 @@ def _execute(task: TaskExecution) -> Outcome:
     ctx = StepContext(execution_id=str(execution.pk), step_key=task.step_key, attempt=task.attempt,
                       idempotency_key=task.idempotency_key, timeout_seconds=step.timeout_seconds,
                       input=run_input(execution), secret=secrets.get,
-                      upstream=tuple(dict.fromkeys(dag.parse_ref(dep)[0] for dep in step.depends_on)))
+                      upstream=tuple(dict.fromkeys(dag.parse_ref(dep)[0] for dep in step.depends_on)),
+                      **({"before_call": waiter} if (waiter := _slot_waiter(task, step)) else {}))
     config = step_config(execution, step)
     if (replayed := answer_in_replay(execution, step_key=task.step_key, task_type=step.task_type,
                                      config=config)) is not None:
@@ -576,6 +645,22 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
             events.add(execution.pk, "step.result_discarded",
                        f"Result of step {task.step_key!r} attempt {task.attempt} discarded: the attempt "
                        "was no longer running", level=LogLevel.WARNING, task=task)
+        if moved and task.limit_scope:  # its concurrency slot is free: the next attempt waiting for it goes
+            get_executor().after_commit(partial(queue_next_throttled, task.limit_scope, task.limit_key))
+
+
+def queue_next_throttled(scope: str, key: str) -> None:
+    """The oldest pending attempt waiting for a concurrency slot of (scope, key), queued if a slot
+    is free (the fast path; the sweeper looks at every waiting attempt each pass anyway)."""
+    try:
+        waiting = (TaskExecution.objects.filter(status=T.PENDING, held=False, throttled=step_limits.CONCURRENCY,
+                                                limit_scope=scope, limit_key=key)
+                   .order_by("wake_at").values_list("pk", flat=True).first())
+        if waiting is not None:
+            queue_throttled(waiting)
+    except Exception:  # a lost wake-up is the sweeper's: never the finished step's worker's error
+        log.warning("could not queue the next attempt waiting for %s %r; the sweeper will", scope, key,
+                    exc_info=True)
 
 
 def _keep_context(execution: WorkflowExecution, outcome: Outcome) -> None:

@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..engine import child_cancel, definition as definitions, pausing, search_index
-from .. import bounds, selectors, templating
+from .. import bounds, flow_limits, selectors, templating
 from ..bounds import APPROVAL_COMMENT_MAX_LENGTH as COMMENT_MAX_LENGTH
 from ..errors import Conflict, InvalidInput, WorkflowNotActive
 from ..engine.events import Events, RunLabels
@@ -25,6 +25,7 @@ from ..engine.planner.states import TaskStatus as T
 from ..engine.planner.states import Note, check_action
 from ..engine.planner.takeover import Takeover, takeover
 from ..engine.transitions import emit, transition, transition_rows
+from . import debounce
 from .definitions import check_storable
 from .overrides import overrides_apply, overrides_shape, overrides_without_steps
 
@@ -115,7 +116,16 @@ def executions_start(*, workflow: Workflow, items: Sequence[StartItem], triggere
             if not key_values:
                 key_values = [_concurrency_key(workflow, value, field=field_of(i))
                               for i, value in enumerate(inputs)]
+            debounce_limit = _debounce_of(workflow, parent=parent, fields=fields)
             try:
+                if debounce_limit is not None:  # each trigger replaces its key's pending run, or creates it
+                    with transaction.atomic():
+                        for i in todo:
+                            answers[i] = _start_debounced(
+                                workflow, debounce_limit, inputs[i], keys[i], key_values[i], field=field_of(i),
+                                triggered_by=triggered_by, user=user, scheduled_at=scheduled_at,
+                                max_retries=max_retries, said=said)
+                    return answers
                 with transaction.atomic() if any(keys[i] for i in todo) else nullcontext():
                     created = runs_create(workflow, [(i, inputs[i], keys[i], key_values[i]) for i in todo],
                                       triggered_by=triggered_by, user=user, parent=parent, scheduled_at=scheduled_at,
@@ -128,6 +138,34 @@ def executions_start(*, workflow: Workflow, items: Sequence[StartItem], triggere
                 answers[i] = (execution, new)
             return answers
         raise Conflict("the runs could not be started: their idempotency keys were taken meanwhile; try again")
+
+
+def _debounce_of(workflow: Workflow, *, parent, fields: dict | None) -> flow_limits.Debounce | None:
+    """The debounce of the workflow's current version for a trigger's start (not a child run's, nor a
+    test run's or a replay's). The definition is cached: no query for a workflow without one."""
+    if parent is not None or fields:
+        return None
+    return definitions.for_version(definitions.version_id(workflow.pk, workflow.version)).limits.debounce
+
+
+def _start_debounced(workflow: Workflow, limit: flow_limits.Debounce, input_data: dict, idempotency_key: str | None,
+                     concurrency_key: str, *, field: str, triggered_by: str, user, scheduled_at, max_retries,
+                     said: str) -> tuple[WorkflowExecution, bool]:
+    """One trigger of a debounced workflow: (its key's pending run, replaced, False) or (a new run
+    scheduled `seconds` from now, True). The run answered carries `debounced` (True when replaced)."""
+    key = debounce.key_of(limit, input_data, field=field)
+    debounce.lock(workflow, key)
+    starts = debounce.start_at(limit, now=timezone.now(), scheduled_at=scheduled_at)
+    replaced = debounce.replace_pending(workflow, key, input_data=input_data, starts=starts,
+                                        concurrency_key=concurrency_key)
+    if replaced is not None:
+        return replaced, False
+    [(_, execution, created)] = runs_create(
+        workflow, [(0, input_data, idempotency_key, concurrency_key)], triggered_by=triggered_by, user=user,
+        parent=None, scheduled_at=starts, max_retries=max_retries, fields={"debounce_key": key},
+        said=said or f", debounced {limit.seconds:g} s")
+    execution.debounced = False
+    return execution, created
 
 
 def _started_with(workflow: Workflow, keys: set[str]) -> dict[str, WorkflowExecution]:

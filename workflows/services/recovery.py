@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from . import child_runs
 from ..engine import children, orchestrator
+from ..engine import definition as definitions
 from ..engine.events import Events
 from ..engine.executors import get_executor
 from ..models import TaskExecution, WorkflowExecution
@@ -54,6 +55,7 @@ class SweepReport:
     messages_resent: int = 0
     parents_checked: int = 0
     scheduled_started: int = 0
+    throttled_queued: int = 0  # ready attempts held back by their step's limits, queued now
     rows_failed: int = 0  # rows a phase could not handle (logged, set aside or skipped)
 
     def as_dict(self) -> dict:
@@ -76,6 +78,10 @@ def sweep(now=None) -> SweepReport:
         .values_list("pk", flat=True)[:BATCH],
         lambda task_id: orchestrator.take_back(
             task_id, now=now, reason="worker lost: the step's lease expired (the worker died or was killed)"))
+    report.throttled_queued = _row_phase(
+        "throttled", report, now,
+        lambda: TaskExecution.objects.throttled_due(now).order_by("wake_at").values_list("pk", flat=True)[:BATCH],
+        lambda task_id: orchestrator.queue_throttled(task_id, now=now))
     report.messages_resent = _batch_phase("resend", report, now, resend_lost,
                                           lambda: _stale_queued(now).values_list("pk", flat=True)[:BATCH])
     report.scheduled_started = _row_phase(
@@ -184,11 +190,23 @@ def queue_due_retries(now, *, only: list | None = None) -> int:
         if not ids:
             return 0
         events = Events()
-        orchestrator.queue(ids, T.RETRYING, now=now, events=events, notes=[
-            Note(task.execution_id, f"Step {task.step_key!r} attempt {task.attempt} queued", task=task)
-            for task in TaskExecution.objects.filter(pk__in=ids).only("pk", "execution_id", "step_key", "attempt")])
+        tasks = list(TaskExecution.objects.filter(pk__in=ids).select_related("execution__workflow"))
+        limited = [task for task in tasks if definitions.for_version(
+            task.execution.workflow_version_id).steps[task.step_key].limits]
+        queued = len(tasks) - len(limited)
+        if limited:  # attempts of steps with their own limits: through their gate, run by run
+            for task in limited:
+                queued += orchestrator.queue_steps(
+                    task.execution, definitions.for_version(task.execution.workflow_version_id), [task],
+                    T.RETRYING, now=now, events=events,
+                    notes=[Note(task.execution_id, f"Step {task.step_key!r} attempt {task.attempt} queued", task=task)])
+            tasks = [task for task in tasks if task not in limited]
+        if tasks:
+            orchestrator.queue([task.pk for task in tasks], T.RETRYING, now=now, events=events, notes=[
+                Note(task.execution_id, f"Step {task.step_key!r} attempt {task.attempt} queued", task=task)
+                for task in tasks])
         events.flush()
-    return len(ids)
+    return queued
 
 
 def resend_lost(now, *, only: list | None = None) -> int:

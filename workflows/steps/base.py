@@ -49,6 +49,10 @@ def _no_secrets(name: str) -> str:
     raise StepError(f"credential {name!r} is not available here", retryable=False)
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class RunChildren:
     """Run another workflow once per input (at most `parallelism` at a time) and wait for them,
@@ -84,6 +88,10 @@ class StepContext:
     # "execution"}): set by the engine for a type that reads_run_data (or whose config has a template).
     # Handlers ask run_data().
     data: Callable[[], dict] | None = None
+    # A type that calls hosts calls before_call() right before it contacts the host (http_client.send
+    # does, given it): the engine waits there for the step's rate-limit slot (engine/step_limits.py).
+    # Calling it again does nothing.
+    before_call: Callable[[], None] = _nothing
 
     def run_data(self) -> dict:
         """The run's data as templates see it; without the engine's (a handler called directly), the

@@ -151,7 +151,7 @@ def http_request_step(config: dict, ctx: StepContext) -> dict:
         response = http_client.send(method=method, url=url, headers=headers, content=content,
                                     params=config.get("query"), timeout=timeout,
                                     follow_redirects=config.get("follow_redirects", True),
-                                    credential_headers=credential_headers)
+                                    credential_headers=credential_headers, before_send=ctx.before_call)
     except StepError as exc:
         raise redact_error(exc, secrets) from None
     # An endpoint that echoes the request (or an error page quoting it) must not leak the credential.

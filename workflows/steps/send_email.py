@@ -139,6 +139,7 @@ def send_email_step(config: dict, ctx: StepContext) -> dict:
     headers = {"Message-ID": msgid, IDEMPOTENCY_HEADER: ctx.idempotency_key}
     subject = " ".join(str(config["subject"]).split())
 
+    ctx.before_call()  # a rate limit's slot: just before the server is contacted
     connection = get_connection(fail_silently=False)
     if hasattr(connection, "timeout"):
         # SMTP: give up within the step's timeout, so an attempt the engine abandoned cannot send later.

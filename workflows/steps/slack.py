@@ -78,7 +78,7 @@ def slack_step(config: dict, ctx: StepContext) -> dict:
         response = http_client.send(
             method="POST", url=url, timeout=min(TIMEOUT_SECONDS, ctx.timeout_seconds),
             headers={"Content-Type": "application/json", "Idempotency-Key": ctx.idempotency_key},
-            content=jsonlib.dumps(message).encode(), describe=_describe)
+            content=jsonlib.dumps(message).encode(), describe=_describe, before_send=ctx.before_call)
     except StepError as exc:
         raise redact_error(exc, [url]) from None
     status = response.status_code

@@ -20,8 +20,10 @@ from django.core.cache import cache
 
 class Server:
     def __init__(self):
-        self.requests: list[dict] = []
+        self.requests: list[dict] = []  # each with "at": when it arrived (time.time())
         self.hits: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.in_flight = self.peak_in_flight = 0  # requests being answered now; the most at once
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,7 +43,7 @@ class Server:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 server.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
-                                        "body": body})
+                                        "body": body, "at": time.time()})
                 parts = urlsplit(self.path)
                 path, query = parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
                 if path.startswith("/flaky/"):
@@ -70,7 +72,17 @@ class Server:
                 data = json.dumps({"ok": True, "echo": body.decode() or None}).encode()
                 self._send(200, data, content_type="application/json")
 
-            do_GET = do_POST = do_PUT = do_DELETE = _answer
+            def _answer_timed(self):
+                with server.lock:
+                    server.in_flight += 1
+                    server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+                try:
+                    self._answer()
+                finally:
+                    with server.lock:
+                        server.in_flight -= 1
+
+            do_GET = do_POST = do_PUT = do_DELETE = _answer_timed
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

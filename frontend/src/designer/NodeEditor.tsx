@@ -15,6 +15,7 @@ import { ConditionFieldsContext } from "./ConditionBuilder";
 import { useDesigner, useDesignerApi } from "./context";
 import { PinnedPanel } from "./PinnedPanel";
 import { SchemaForm } from "./SchemaForm";
+import { StepLimits, type StepLimitsValue } from "./StepLimits";
 import { HintsContext, TemplateInput } from "./TemplateInput";
 import { TestStep } from "./TestStep";
 
@@ -270,6 +271,14 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
             ))}
           </div>
         </details>
+
+        {stepType?.calls_hosts && (
+          <details className="fp-advanced" open={issuesAt(issues, "limits", true).length > 0 || undefined}>
+            <summary>Limits: rate and concurrency</summary>
+            <StepLimits value={step.limits as StepLimitsValue | undefined} issues={issues} idPrefix={id} disabled={readOnly}
+                        onChange={(limits) => update({ limits }, "limits")} />
+          </details>
+        )}
 
         <PinnedPanel stepKey={stepKey} />
 

@@ -87,4 +87,24 @@ describe("the step panel of a waiting step", () => {
     expect(screen.getByTestId("step-why")).toHaveTextContent("Signal waiting for signal 'payment'");
     vi.unstubAllGlobals();
   });
+
+  it("says a step waits for its rate limit's next slot, in the user's time zone", () => {
+    vi.stubGlobal("fetch", vi.fn(async () => new Response("{}")));
+    const at = new Date(Date.now() + 30_000);
+    const iso = `${at.toISOString().slice(0, 19)}Z`;
+    const attempt = task("sms", { task_type: "http_request", status: "pending", completed_at: null });
+    render(
+      <QueryClientProvider client={new QueryClient()}>
+        <MemoryRouter>
+          <StepPanel executionId="run-1" step={undefined} stepKey="sms" attempts={[attempt]} logs={[]} now={Date.now()} onClose={() => {}}
+                     why={reason({ step_key: "sms", reason: "rate_limit", until: iso,
+                                   detail: `waiting: rate limit sms-provider, next slot at ${iso}` })} />
+        </MemoryRouter>
+      </QueryClientProvider>,
+    );
+    const line = screen.getByTestId("step-why");
+    expect(line).toHaveTextContent(
+      `Rate limit waiting: rate limit sms-provider, next slot at ${at.toLocaleTimeString(undefined, { timeStyle: "medium" })}`);
+    vi.unstubAllGlobals();
+  });
 });

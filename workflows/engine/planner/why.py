@@ -35,7 +35,8 @@ FAILED = "failed"
 CANCELLED = "cancelled"
 COMPLETED = "completed"
 PAUSED = "paused"  # the run is paused (docs/adr/0033): no new step starts, its timers wait for the unpause
-# Reserved for issue 18 (rate-limit a step type or host): never produced yet.
+# A step (or, for the workflow-level rate, a run) waiting for its rate limit's slot, `until` the slot (issue 18).
+# A step waiting for its own concurrency limit's slot answers CONCURRENCY with its step key (ADR 0039).
 RATE_LIMIT = "rate_limit"
 
 REASONS = (CONCURRENCY, SCHEDULED, STARTING, QUEUED, NO_WORKER, RUNNING, TIMER, SIGNAL, APPROVAL, CHILDREN,
@@ -65,6 +66,13 @@ class Step:
     # A retrying attempt: why the attempt before it failed, and the circuit (origin) that refused it.
     previous_error: str = ""
     previous_circuit: str = ""
+    # Held back by the step's own limits (engine/step_limits.py): "rate" (until rate_slot_at) or
+    # "concurrency"; `limit`: how the limit is named (its name, or "step <key>").
+    throttled: str = ""
+    rate_slot_at: datetime | None = None
+    limit: str = ""
+    concurrency_max: int | None = None
+    limit_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -218,6 +226,8 @@ def _step(step: Step, state: RunState, failed: list[str], finished: bool) -> Rea
             return Reason(key, HALTED, f"not run: step {others[0]} failed"
                                        + (f" (and {len(others) - 1} more)" if len(others) > 1 else ""))
         return Reason(key, CANCELLED, "cancelled" if status == T.CANCELLED else "not started: the run was cancelled")
+    if step.throttled and status in (T.PENDING, T.RETRYING):
+        return _throttled(step, now)
     if status == T.PENDING:
         waiting_for = [d for d in step.depends_on if _open(state, d)]
         if waiting_for:
@@ -243,6 +253,16 @@ def _step(step: Step, state: RunState, failed: list[str], finished: bool) -> Rea
     if status == T.RETRYING:
         return _due(_retrying(step, state), step, state)
     raise ValueError(f"no diagnosis for a step that is {status!r}")  # a new status needs its reason here
+
+
+def _throttled(step: Step, now: datetime) -> Reason:
+    key, limit = step.step_key, step.limit or f"step {step.step_key}"
+    if step.throttled == "rate":
+        return Reason(key, RATE_LIMIT, f"waiting: rate limit {limit}, next slot at {_at(step.rate_slot_at)}",
+                      step.rate_slot_at)
+    of_key = f" for key {step.limit_key!r}" if step.limit_key else ""
+    most = f"all {step.concurrency_max} slots" if step.concurrency_max else "every slot"
+    return Reason(key, CONCURRENCY, f"waiting: concurrency limit {limit}, {most}{of_key} taken by running attempts")
 
 
 def is_due(step: Step, now: datetime) -> bool:
