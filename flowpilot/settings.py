@@ -373,6 +373,9 @@ FLOWPILOT_MAX_CONCURRENCY = env_int("FLOWPILOT_MAX_CONCURRENCY", 10_000)
 FLOWPILOT_MAX_RATE_LIMIT = env_int("FLOWPILOT_MAX_RATE_LIMIT", 100_000)
 FLOWPILOT_MAX_RATE_PERIOD_SECONDS = env_int("FLOWPILOT_MAX_RATE_PERIOD_SECONDS", 86_400)
 FLOWPILOT_MAX_DEBOUNCE_SECONDS = env_int("FLOWPILOT_MAX_DEBOUNCE_SECONDS", 86_400)
+# Priority's aging (docs/adr/0038): a run pending this long goes before every younger one, whatever their
+# priority (1 s .. 1 day): no low-priority run waits for higher ones longer than this.
+FLOWPILOT_PRIORITY_AGING_SECONDS = env_float("FLOWPILOT_PRIORITY_AGING_SECONDS", 300.0)
 FLOWPILOT_MAX_OFFSET_MINUTES = env_int("FLOWPILOT_MAX_OFFSET_MINUTES", 365 * 1440)
 FLOWPILOT_MAX_WORKFLOW_STEPS = env_int("FLOWPILOT_MAX_WORKFLOW_STEPS", 10_000)
 # The most runs one POST /api/v1/executions/bulk/ starts (the request body's limit bounds them too).

@@ -27,7 +27,7 @@ from django.utils import timezone
 from flowpilot import idle, logs
 
 from .. import approval_links, bounds, templating
-from . import children, claims, concurrency, heartbeat, search_index
+from . import admission, children, claims, concurrency, heartbeat, search_index
 from .planner import dag
 from .planner.decision import Decision
 from . import definition as definitions
@@ -408,17 +408,27 @@ def start_now(execution: WorkflowExecution, events: Events) -> None:
 
 def start_new(workflow: Workflow, runs: list[tuple[WorkflowExecution, list[TaskExecution]]], events: Events, *,
               now=None) -> None:
-    """New pending executions of `workflow`, each with the step rows it was created with, all in
-    this transaction: start the ones due now (a workflow with limits admits them, first in first
-    out). What `enter` does for one run, with a constant number of queries for any number of runs:
-    one UPDATE starts them all, their first decisions are taken from the rows in hand, and their
-    first steps are queued by one UPDATE and sent after commit together."""
+    """New pending executions of `workflow` (all of one version), each with the step rows it was created
+    with, all in this transaction: start the ones due now (a workflow with limits admits them: a rate
+    limit's later slot leaves a run pending until then; a concurrency limit chooses by priority, then first
+    in first out). What `enter` does for one run, with a constant number of queries for any number of runs
+    without limits: one UPDATE starts them all, their first decisions are taken from the rows in hand,
+    and their first steps are queued by one UPDATE and sent after commit together."""
     now = now or timezone.now()
     due = [(execution, rows) for execution, rows in runs if not _scheduled_later(execution, now)]
     if not due:
         return
-    if concurrency.has_limits(workflow):
-        admit(workflow.pk, events, now=now)
+    limits = definitions.for_version(due[0][0].workflow_version_id).limits
+    if limits.rate:
+        due = [(execution, rows) for execution, rows in due if not _rate_later(execution, limits, workflow, events, now)]
+        if not due:
+            return
+    scopes = sorted({execution.limit_scope for execution, _ in due if execution.limit_scope})
+    if scopes or concurrency.has_limits(workflow):
+        for limit_scope in scopes:
+            admit_limit(limit_scope, events, now=now)
+        if concurrency.has_limits(workflow):
+            admit(workflow.pk, events, now=now)
         return
     transition_rows(WorkflowExecution.objects.filter(pk__in=[execution.pk for execution, _ in due]), E.PENDING,
                     E.RUNNING, now=now, events=events,
@@ -448,6 +458,24 @@ def _scheduled_later(execution: WorkflowExecution, now) -> bool:
     return False
 
 
+def _rate_later(execution: WorkflowExecution, limits, workflow: Workflow, events: Events, now) -> bool:
+    """A run of a version with limits.rate takes its start slot (once: kept on the run); a slot later
+    than now leaves it pending, scheduled for the slot (the sweeper starts it then, as any scheduled
+    run). The bucket's row and the run's are written in this transaction: both or neither."""
+    slot = admission.take_rate_slot(execution, limits, workflow.owner_id, now)
+    later = slot is not None and slot > now
+    fields = {"rate_slot_at": execution.rate_slot_at}
+    if later:
+        execution.scheduled_at = fields["scheduled_at"] = slot
+        get_executor().after_commit(idle.work_arrived)
+    WorkflowExecution.objects.filter(pk=execution.pk).update(**fields)
+    if later:  # said once, when the slot is taken
+        events.add(execution.pk, "execution.rate_limited",
+                   f"Waiting: rate limit {limits.rate.name or 'of its workflow'}, next slot at {slot.isoformat()}",
+                   rate_slot_at=slot.isoformat(), rate_key=execution.rate_key)
+    return later
+
+
 def admit(workflow_id, events: Events, *, now=None) -> list:
     """Start the pending executions of a workflow that its limits allow now; answers their ids."""
     chosen = concurrency.choose(workflow_id, now=now)
@@ -457,20 +485,44 @@ def admit(workflow_id, events: Events, *, now=None) -> list:
     return chosen
 
 
+def admit_limit(limit_scope: str, events: Events, *, now=None) -> list:
+    """Start the pending executions under a concurrency limit (limits.concurrency: a workflow's own, or
+    a named one, whose runs may belong to several workflows) that it allows now; answers their ids.
+    A chosen run locked by someone else right now is skipped: that one is entering it (it admits
+    again, after this commits) or ending it."""
+    now = now or timezone.now()
+    chosen = admission.choose(limit_scope, now=now)
+    started = []
+    for execution in WorkflowExecution.objects.select_for_update(of=("self",), skip_locked=True).select_related(
+            "workflow").filter(pk__in=chosen, status=E.PENDING).order_by("created_at"):
+        start_now(execution, events)
+        started.append(execution.pk)
+    return started
+
+
 def enter(execution: WorkflowExecution, events: Events, *, now=None) -> None:
     """A new (or retried) pending execution: start it now, or leave it pending for a free slot (or
-    for its scheduled time: the sweeper brings it back then)."""
+    for its scheduled time, or its rate limit's slot: the sweeper brings it back then)."""
     now = now or timezone.now()
     if _scheduled_later(execution, now):
         return
+    limits = definitions.for_version(execution.workflow_version_id).limits
+    if limits.rate and _rate_later(execution, limits, execution.workflow, events, now):
+        return
+    if not execution.limit_scope and not concurrency.has_limits(execution.workflow):
+        start_now(execution, events)
+        return
+    if execution.limit_scope:
+        admit_limit(execution.limit_scope, events, now=now)
     if concurrency.has_limits(execution.workflow):
         admit(execution.workflow_id, events, now=now)
-    else:
-        start_now(execution, events)
 
 
 def release(execution: WorkflowExecution, events: Events) -> None:
-    """An execution left `running`: its slot (and its key) may go to the next pending one."""
+    """An execution left `running`: its slot (and its key) may go to the next pending one, of its
+    workflow, or (a named limit) of any workflow sharing the limit."""
+    if execution.limit_scope:
+        admit_limit(execution.limit_scope, events)
     if concurrency.has_limits(execution.workflow):
         admit(execution.workflow_id, events)
 
