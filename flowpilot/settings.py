@@ -271,6 +271,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = FLOWPILOT_BROKER_TIMEOUT_SECONDS
 CELERY_TASK_DEFAULT_QUEUE = "flowpilot.steps"
 CELERY_TASK_ROUTES = {
     "workflows.tasks.sweep": {"queue": "flowpilot.control"},
+    "workflows.tasks.start_scheduled": {"queue": "flowpilot.control"},
     "monitoring.tasks.*": {"queue": "flowpilot.control"},
     "triggers.tasks.prune_seen_signatures": {"queue": "flowpilot.control"},
     "workflows.tasks.advance_execution": {"queue": "flowpilot.steps"},

@@ -34,7 +34,7 @@ from . import definition as definitions
 from ..credentials import Resolver
 from ..errors import InvalidInput
 from .events import Events
-from .executors import get_executor
+from .executors import START_AT_MAX_SECONDS, get_executor
 from .invoke import Outcome, invoke
 from .replay import answer_in_replay
 from .planner.code import TASK_TYPE as CODE_TASK_TYPE
@@ -468,6 +468,8 @@ def _rate_later(execution: WorkflowExecution, limits, workflow: Workflow, events
     if later:
         execution.scheduled_at = fields["scheduled_at"] = slot
         get_executor().after_commit(idle.work_arrived)
+        if (slot - now).total_seconds() <= START_AT_MAX_SECONDS:
+            get_executor().start_at(execution.pk, slot)  # started at its slot, not the sweeper's next tick
     WorkflowExecution.objects.filter(pk=execution.pk).update(**fields)
     if later:  # said once, when the slot is taken
         events.add(execution.pk, "execution.rate_limited",

@@ -41,7 +41,7 @@ class Server:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 server.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
-                                        "body": body})
+                                        "body": body, "at": time.monotonic()})
                 parts = urlsplit(self.path)
                 path, query = parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
                 if path.startswith("/flaky/"):
