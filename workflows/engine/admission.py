@@ -162,13 +162,16 @@ def pending_in_order(runs, now: datetime, aging: float):
         .iterator(chunk_size=SCAN_CHUNK)
 
 
-def choose(limit_scope: str, *, now: datetime) -> list:
+def choose(limit_scope: str, *, now: datetime, besides: Iterable = ()) -> list:
     """The pending runs of a concurrency limit that start now (the limit's row locked until the
-    transaction ends: one admission at a time per limit, across every workflow sharing it)."""
+    transaction ends: one admission at a time per limit, across every workflow sharing it), leaving
+    out `besides` (runs the caller could not lock)."""
     lock(limit_scope)
     held = dict(holding(limit_scope=limit_scope).values("limit_key").annotate(n=Count("id"))
                 .values_list("limit_key", "n"))
-    rows = pending_in_order(WorkflowExecution.objects.filter(limit_scope=limit_scope), now, aging_seconds())
+    runs = WorkflowExecution.objects.filter(limit_scope=limit_scope)
+    besides = list(besides)
+    rows = pending_in_order(runs.exclude(pk__in=besides) if besides else runs, now, aging_seconds())
     # Read in chunks of SCAN_CHUNK while deciding: at worst every pending run of the limit is read (a full
     # key passes its runs over; a later one of a free key must still be found), six columns each.
     return decide((Candidate(row.pk, row.created_at, row.priority, row.limit_key, row.limit_max) for row in rows),

@@ -493,13 +493,22 @@ def admit_limit(limit_scope: str, events: Events, *, now=None) -> list:
     A chosen run locked by someone else right now is skipped: that one is entering it (it admits
     again, after this commits) or ending it."""
     now = now or timezone.now()
-    chosen = admission.choose(limit_scope, now=now)
-    started = []
-    for execution in WorkflowExecution.objects.select_for_update(of=("self",), skip_locked=True).select_related(
-            "workflow").filter(pk__in=chosen, status=E.PENDING).order_by("created_at"):
-        start_now(execution, events)
-        started.append(execution.pk)
+    started, skipped = [], set()
+    for _ in range(ADMIT_PASSES):
+        chosen = admission.choose(limit_scope, now=now, besides=skipped)
+        locked = list(WorkflowExecution.objects.select_for_update(of=("self",), skip_locked=True)
+                      .select_related("workflow").filter(pk__in=chosen, status=E.PENDING).order_by("created_at"))
+        for execution in locked:
+            start_now(execution, events)
+            started.append(execution.pk)
+        missed = set(chosen) - {execution.pk for execution in locked}
+        if not missed:
+            break
+        skipped |= missed  # their slots go to the next ones (they are counted as running once started)
     return started
+
+
+ADMIT_PASSES = 3  # admission passes of admit_limit when chosen runs were locked by others
 
 
 def enter(execution: WorkflowExecution, events: Events, *, now=None) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -288,3 +288,30 @@ def test_many_threads_starting_and_ending_runs_never_exceed_a_shared_limit(trans
         assert running <= 2
         assert pending == 0 or running == 2, (key, running, pending)  # none pending while a slot is free
     assert WorkflowExecution.objects.filter(limit_scope=scope).count() > 50
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="row locks: PostgreSQL")
+def test_a_chosen_run_someone_else_holds_locked_passes_its_slot_to_the_next(transactional_db, sync_executor):
+    """Admission locks the runs it chose SKIP LOCKED (waiting could deadlock with a transaction entering
+    that run, which waits for the limit's lock): the slot goes to the next run instead of staying free."""
+    owner = get_user_model().objects.create_user("locker")
+    wf = active_workflow(owner, WAIT, limits={"concurrency": {"max": 1}})
+    holder, first, second = start(wf), start(wf), start(wf)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                WorkflowExecution.objects.select_for_update().get(pk=first.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert locked.wait(10)
+    services.execution_cancel(execution=holder)
+    release.set()
+    thread.join()
+    assert statuses([first, second]) == [E.PENDING, E.RUNNING]
