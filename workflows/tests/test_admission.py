@@ -315,3 +315,13 @@ def test_a_chosen_run_someone_else_holds_locked_passes_its_slot_to_the_next(tran
     release.set()
     thread.join()
     assert statuses([first, second]) == [E.PENDING, E.RUNNING]
+
+
+def test_a_patch_adding_limits_concurrency_to_a_max_concurrency_workflow_is_a_400(api, user):
+    wf = active_workflow(user, WAIT, max_concurrency=2)
+    answer = api.patch(f"/api/v1/workflows/{wf.pk}/", {"limits": {"concurrency": {"max": 1}}}, format="json")
+    assert answer.status_code == 400, answer.data
+    assert "limits.concurrency" in str(answer.data)
+    answer = api.patch(f"/api/v1/workflows/{wf.pk}/", {"max_concurrency": None, "limits": {"concurrency": {"max": 1}}},
+                       format="json")
+    assert answer.status_code == 200, answer.data
