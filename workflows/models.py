@@ -301,12 +301,13 @@ class WorkflowExecution(models.Model):
     # Flow control at admission (workflows/engine/admission.py, docs/adr/0038): what the run's version's
     # `limits` said when it was created, kept on the run so that admitting it needs no definition.
     limit_scope = models.CharField(
-        max_length=250, blank=True, help_text="Whose concurrency limit holds it: \"workflow:<id>\" or "
+        max_length=250, blank=True, db_default="", help_text="Whose concurrency limit holds it: \"workflow:<id>\" or "
                                               "\"named:<owner id>:<name>\"; empty: no limits.concurrency.")
-    limit_key = models.CharField(max_length=255, blank=True, help_text="Its limits.concurrency key's value.")
-    limit_max = models.PositiveIntegerField(default=0, help_text="limits.concurrency.max when it was created.")
-    priority = models.SmallIntegerField(default=0, help_text="limits.priority's value (higher starts first).")
-    rate_key = models.CharField(max_length=255, blank=True, help_text="Its limits.rate key's value.")
+    limit_key = models.CharField(max_length=255, blank=True, db_default="",
+                                 help_text="Its limits.concurrency key's value.")
+    limit_max = models.PositiveIntegerField(default=0, db_default=0, help_text="limits.concurrency.max when it was created.")
+    priority = models.SmallIntegerField(default=0, db_default=0, help_text="limits.priority's value (higher starts first).")
+    rate_key = models.CharField(max_length=255, blank=True, db_default="", help_text="Its limits.rate key's value.")
     rate_slot_at = models.DateTimeField(
         null=True, blank=True, help_text="The start slot its limits.rate reserved for it (taken once); it waits "
                                          "pending until then.")
