@@ -460,10 +460,14 @@ def _scheduled_later(execution: WorkflowExecution, now) -> bool:
 
 def _rate_later(execution: WorkflowExecution, limits, workflow: Workflow, events: Events, now) -> bool:
     """A run of a version with limits.rate takes its start slot (once: kept on the run); a slot later
-    than now leaves it pending, scheduled for the slot (the sweeper starts it then, as any scheduled
-    run). The bucket's row and the run's are written in this transaction: both or neither."""
+    than now leaves it pending, scheduled for the slot (a message due then starts it, or the sweeper,
+    as any scheduled run). The bucket's row and the run's are written in this transaction: both or
+    neither."""
+    taken = execution.rate_slot_at is None
     slot = admission.take_rate_slot(execution, limits, workflow.owner_id, now)
     later = slot is not None and slot > now
+    if not taken and not later:
+        return False  # its slot, taken before, has come
     fields = {"rate_slot_at": execution.rate_slot_at}
     if later:
         execution.scheduled_at = fields["scheduled_at"] = slot
@@ -487,11 +491,14 @@ def admit(workflow_id, events: Events, *, now=None) -> list:
     return chosen
 
 
+ADMIT_PASSES = 3  # admission passes of admit_limit when chosen runs were locked by others
+
+
 def admit_limit(limit_scope: str, events: Events, *, now=None) -> list:
     """Start the pending executions under a concurrency limit (limits.concurrency: a workflow's own, or
     a named one, whose runs may belong to several workflows) that it allows now; answers their ids.
-    A chosen run locked by someone else right now is skipped: that one is entering it (it admits
-    again, after this commits) or ending it."""
+    A chosen run locked by someone else right now is skipped, not waited for (that transaction may be
+    waiting for the limit's lock: a deadlock), and its slot goes to the next pending run."""
     now = now or timezone.now()
     started, skipped = [], set()
     for _ in range(ADMIT_PASSES):
@@ -506,9 +513,6 @@ def admit_limit(limit_scope: str, events: Events, *, now=None) -> list:
             break
         skipped |= missed  # their slots go to the next ones (they are counted as running once started)
     return started
-
-
-ADMIT_PASSES = 3  # admission passes of admit_limit when chosen runs were locked by others
 
 
 def enter(execution: WorkflowExecution, events: Events, *, now=None) -> None:
