@@ -271,6 +271,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = FLOWPILOT_BROKER_TIMEOUT_SECONDS
 CELERY_TASK_DEFAULT_QUEUE = "flowpilot.steps"
 CELERY_TASK_ROUTES = {
     "workflows.tasks.sweep": {"queue": "flowpilot.control"},
+    "workflows.tasks.start_scheduled": {"queue": "flowpilot.control"},
     "monitoring.tasks.*": {"queue": "flowpilot.control"},
     "triggers.tasks.prune_seen_signatures": {"queue": "flowpilot.control"},
     "workflows.tasks.advance_execution": {"queue": "flowpilot.steps"},
@@ -377,6 +378,9 @@ FLOWPILOT_MAX_DEBOUNCE_SECONDS = env_int("FLOWPILOT_MAX_DEBOUNCE_SECONDS", 86_40
 # its worker waits for the slot's instant (holding the worker that long); a later one waits in the database and
 # the sweeper queues it this long before its slot. Keep it above FLOWPILOT_SWEEP_INTERVAL, well under the lease.
 FLOWPILOT_RATE_SLOT_HOLD_SECONDS = min(max(env_float("FLOWPILOT_RATE_SLOT_HOLD_SECONDS", 2.0), 0.0), 60.0)
+# Priority's aging (docs/adr/0038): a run pending this long goes before every younger one, whatever their
+# priority (1 s .. 1 day): no low-priority run waits for higher ones longer than this.
+FLOWPILOT_PRIORITY_AGING_SECONDS = env_float("FLOWPILOT_PRIORITY_AGING_SECONDS", 300.0)
 FLOWPILOT_MAX_OFFSET_MINUTES = env_int("FLOWPILOT_MAX_OFFSET_MINUTES", 365 * 1440)
 FLOWPILOT_MAX_WORKFLOW_STEPS = env_int("FLOWPILOT_MAX_WORKFLOW_STEPS", 10_000)
 # The most runs one POST /api/v1/executions/bulk/ starts (the request body's limit bounds them too).

@@ -69,8 +69,29 @@ def _admission(execution: WorkflowExecution, visible) -> why.Admission:
         same_key = running.filter(concurrency_key=execution.concurrency_key)
         key_held = same_key.count()
         key_holders = named(same_key) if key_held else ()
+    limit = {}
+    if execution.limit_scope:
+        # The runs holding its key's slots, as admission counts them (engine/admission.py's holding).
+        holding = WorkflowExecution.objects.filter(
+            Q(status=E.RUNNING) | Q(status=E.PAUSED, paused_from=E.RUNNING), limit_scope=execution.limit_scope,
+            limit_key=execution.limit_key).order_by("started_at", "id")
+        held = holding.count()
+        limit = {"limit": True, "limit_name": _limit_name(execution.limit_scope), "limit_key": execution.limit_key,
+                 "limit_max": execution.limit_max, "limit_held": held,
+                 "limit_holders": named(holding) if held >= execution.limit_max else ()}
+    rate = {}
+    if execution.rate_slot_at is not None:
+        rate_limit = definitions.for_version(execution.workflow_version_id).limits.rate
+        rate = {"rate_slot_at": execution.rate_slot_at, "rate_name": rate_limit.name if rate_limit else "",
+                "rate_key": execution.rate_key}
     return why.Admission(max_concurrency=workflow.max_concurrency, running=count, slot_holders=slot_holders,
-                         concurrency_key=execution.concurrency_key, key_held=key_held, key_holders=key_holders)
+                         concurrency_key=execution.concurrency_key, key_held=key_held, key_holders=key_holders,
+                         **limit, **rate)
+
+
+def _limit_name(limit_scope: str) -> str:
+    """A named limit's name ("named:<owner id>:<name>"); "" for a workflow's own."""
+    return limit_scope.split(":", 2)[2] if limit_scope.startswith("named:") else ""
 
 
 def _previous_failures(execution_id, rows: list[TaskExecution]) -> dict[str, tuple[str, str]]:

@@ -8,7 +8,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from .bounds import SEARCH_FIELD_NAME_MAX_LENGTH, SEARCH_VALUE_MAX_LENGTH
 from .bounds import STEP_KEY_MAX_LENGTH, STEP_KEY_PATTERN  # the step key's rule lives in bounds
@@ -170,6 +170,17 @@ class RateBucket(models.Model):
         return f"{self.scope}:{self.key}"
 
 
+class LimitLock(models.Model):
+    """One row per concurrency limit (limits.concurrency: a workflow's own, or a named one shared by an
+    owner's workflows): admission locks it (SELECT ... FOR UPDATE), so one admission at a time decides
+    for the limit. It counts nothing: the slots are the limit's running runs (docs/adr/0038)."""
+
+    scope = models.CharField(max_length=250, unique=True)
+
+    def __str__(self) -> str:
+        return self.scope
+
+
 class StepDependency(models.Model):
     """An edge of the graph: `step` runs after `depends_on`; with a `branch`, only when `depends_on`
     chose that branch (a conditional's "true", an approval's "rejected"...)."""
@@ -291,6 +302,19 @@ class WorkflowExecution(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.BigIntegerField(
         null=True, blank=True, help_text="started_at to completed_at in milliseconds, set when the run finishes.")
+    # Flow control at admission (workflows/engine/admission.py, docs/adr/0038): what the run's version's
+    # `limits` said when it was created, kept on the run so that admitting it needs no definition.
+    limit_scope = models.CharField(
+        max_length=250, blank=True, db_default="", help_text="Whose concurrency limit holds it: \"workflow:<id>\" or "
+                                              "\"named:<owner id>:<name>\"; empty: no limits.concurrency.")
+    limit_key = models.CharField(max_length=255, blank=True, db_default="",
+                                 help_text="Its limits.concurrency key's value.")
+    limit_max = models.PositiveIntegerField(default=0, db_default=0, help_text="limits.concurrency.max when it was created.")
+    priority = models.SmallIntegerField(default=0, db_default=0, help_text="limits.priority's value (higher starts first).")
+    rate_key = models.CharField(max_length=255, blank=True, db_default="", help_text="Its limits.rate key's value.")
+    rate_slot_at = models.DateTimeField(
+        null=True, blank=True, help_text="The start slot its limits.rate reserved for it (taken once); it waits "
+                                         "pending until then.")
 
     objects = ExecutionQuerySet.as_manager()
 
@@ -309,6 +333,17 @@ class WorkflowExecution(models.Model):
             models.Index(fields=["workflow", "debounce_key"], name="execution_debounce_pending",
                          condition=Q(status=ExecutionStatus.PENDING, started_at__isnull=True)
                          & ~Q(debounce_key="")),
+            # Admission's pending order (docs/adr/0038): highest priority first, then oldest; per workflow
+            # (max_concurrency / concurrency_key) and per concurrency limit (limits.concurrency).
+            models.Index(F("workflow"), F("priority").desc(), F("created_at"), name="execution_wf_pending_prio",
+                         condition=Q(status=ExecutionStatus.PENDING)),
+            models.Index(F("limit_scope"), F("priority").desc(), F("created_at"), name="execution_scope_pending_prio",
+                         condition=Q(status=ExecutionStatus.PENDING) & ~Q(limit_scope="")),
+            models.Index(fields=["limit_scope", "created_at"], name="execution_scope_pending_age",
+                         condition=Q(status=ExecutionStatus.PENDING) & ~Q(limit_scope="")),
+            # The slots a limit's key holds: its running (or paused while running) runs.
+            models.Index(fields=["limit_scope", "limit_key"], name="execution_scope_holding",
+                         condition=Q(status__in=[ExecutionStatus.RUNNING, ExecutionStatus.PAUSED]) & ~Q(limit_scope="")),
             # The metrics' windows (monitoring/metrics.py): runs finished in a window, per workflow and
             # in all; and a workflow's last success.
             models.Index(fields=["workflow", "status", "completed_at"], name="execution_wf_status_done"),

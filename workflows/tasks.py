@@ -7,6 +7,7 @@ import socket
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from flowpilot import idle
 
@@ -21,6 +22,12 @@ WORKER_ID = socket.gethostname()
 def run_step(self, task_execution_id: str) -> str:
     worker = f"{self.request.hostname or WORKER_ID}:{os.getpid()}"
     return orchestrator.run_message(task_execution_id, worker_id=worker, celery_task_id=self.request.id or "")
+
+
+@shared_task(name="workflows.tasks.start_scheduled", ignore_result=True)
+def start_scheduled(execution_id: str) -> bool:
+    """A pending run's start time came (its rate limit's slot): admit it now, as the sweeper would."""
+    return recovery.start_scheduled_one(execution_id, now=timezone.now())
 
 
 @shared_task(name="workflows.tasks.sweep", ignore_result=True)

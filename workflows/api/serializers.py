@@ -472,8 +472,15 @@ class ExecutionSerializer(serializers.ModelSerializer):
         fields = ["id", "workflow", "workflow_name", "workflow_version", "status", "allowed_actions",
                   "idempotency_key", "input_data", "output_data", "error_message", "error_details", "retry_count",
                   "max_retries", "triggered_by", "triggered_by_user", "concurrency_key", "search", "created_at",
-                  "scheduled_at", "started_at", "completed_at", "replay_of", "is_replay", "test_run", "handled_failures"]
+                  "scheduled_at", "started_at", "completed_at", "replay_of", "is_replay", "test_run", "handled_failures",
+                  "priority", "limit_key", "rate_slot_at"]
         read_only_fields = fields
+        extra_kwargs = {
+            "priority": {"help_text": "Its workflow's limits.priority for this run (higher takes free slots first)."},
+            "limit_key": {"help_text": "Its workflow's limits.concurrency key's value for this run."},
+            "rate_slot_at": {"help_text": "The start slot its workflow's limits.rate reserved for it (it waits "
+                                          "pending until then); null without a rate limit."},
+        }
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(ALL_EXECUTION_ACTIONS))))
     def get_allowed_actions(self, execution: WorkflowExecution) -> list[str]:

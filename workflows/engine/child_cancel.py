@@ -11,7 +11,7 @@ from django.db import transaction
 from . import concurrency, lineage
 from .events import Events
 from ..models import WorkflowExecution, TaskExecution
-from .orchestrator import admit
+from .orchestrator import admit, admit_limit
 from .planner.states import ExecutionStatus as E
 from .planner.states import TaskStatus as T
 from .planner.states import Note
@@ -43,23 +43,26 @@ def cancel_descendants(execution_id, *, user=None) -> int:
         cancelled += progress
         if progress == 0 and not last:
             time.sleep(0.05 * (attempt + 1))  # every run was locked by the engine: let it commit
-    for workflow_id in sorted(slots_freed):  # once per workflow with limits, not per run
+    for kind, which in sorted(slots_freed, key=str):  # once per workflow (or limit) with limits, not per run
         with transaction.atomic():
             events = Events()
-            admit(workflow_id, events)
+            if kind == "limit":
+                admit_limit(which, events)
+            else:
+                admit(which, events)
             events.flush()
     return cancelled
 
 
 def _cancel_batch(ids: list, *, skip_locked: bool, user=None) -> tuple[int, set]:
     """Cancel the pending and running runs among `ids` and their unfinished steps, in one
-    transaction. Answers how many were cancelled, and the workflows (with limits) whose slots they
-    freed."""
+    transaction. Answers how many were cancelled, and the workflows (with limits) and the concurrency
+    limits whose slots they freed: ("workflow", id), ("limit", scope)."""
     with transaction.atomic():
         runs = list(WorkflowExecution.objects.select_for_update(of=("self",), skip_locked=skip_locked)
                     .filter(pk__in=ids, status__in=[E.PENDING, E.RUNNING]).select_related("workflow")
                     .only("id", "status", "workflow", "workflow__max_concurrency",
-                          "workflow__concurrency_key").order_by("pk"))
+                          "workflow__concurrency_key", "limit_scope").order_by("pk"))
         if not runs:
             return 0, set()
         locked = [run.pk for run in runs]
@@ -70,5 +73,6 @@ def _cancel_batch(ids: list, *, skip_locked: bool, user=None) -> tuple[int, set]
                         events=events, notes=[Note(run.pk, "Execution cancelled with the run that started it",
                                                    details={"user": getattr(user, "username", "")}) for run in runs])
         events.flush()
-    return len(runs), {run.workflow_id for run in runs
-                       if run.status == E.RUNNING and concurrency.has_limits(run.workflow)}
+    freed = {("workflow", run.workflow_id) for run in runs
+             if run.status == E.RUNNING and concurrency.has_limits(run.workflow)}
+    return len(runs), freed | {("limit", run.limit_scope) for run in runs if run.status == E.RUNNING and run.limit_scope}

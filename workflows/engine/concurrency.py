@@ -1,8 +1,10 @@
 """Admission: which pending executions may start, under max_concurrency and the concurrency key.
 
 A workflow without limits starts every execution at once, without taking any shared lock. A
-workflow with limits admits under a lock on its row: first in, first out, at most
-`max_concurrency` running, and at most one running execution per concurrency-key value.
+workflow with limits admits under a lock on its row: highest priority first (limits.priority, with
+aging: engine/admission.py's `ordered`; first in, first out among equals), at most `max_concurrency`
+running, and at most one running execution per concurrency-key value. `limits.concurrency` is
+admitted by engine/admission.py, under its own lock row.
 The choice is made here; starting the chosen runs is the orchestrator's (orchestrator.admit).
 """
 
@@ -12,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Workflow, WorkflowExecution
+from .admission import aging_seconds, pending_in_order
 from .planner.states import ExecutionStatus as E
 
 
@@ -20,8 +23,9 @@ def has_limits(workflow: Workflow) -> bool:
 
 
 def choose(workflow_id, *, now=None) -> list:
-    """The pending executions of a workflow that its limits let start now, first in first out (the
-    workflow's row locked until the transaction ends: one admission at a time per workflow)."""
+    """The pending executions of a workflow that its limits let start now, highest priority first, then
+    first in first out (the workflow's row locked until the transaction ends: one admission at a time
+    per workflow)."""
     workflow = Workflow.objects.select_for_update().get(pk=workflow_id)
     # A run paused while running keeps its slot: unpaused, it carries on without waiting for one.
     running = WorkflowExecution.objects.filter(Q(status=E.RUNNING) | Q(status=E.PAUSED, paused_from=E.RUNNING),
@@ -32,8 +36,8 @@ def choose(workflow_id, *, now=None) -> list:
     busy = set(running.exclude(concurrency_key="").values_list("concurrency_key", flat=True)) \
         if workflow.concurrency_key else set()
     chosen = []
-    for candidate in WorkflowExecution.objects.filter(workflow_id=workflow_id).pending_fifo().due(now or timezone.now()) \
-            .only("id", "concurrency_key").iterator(chunk_size=500):
+    for candidate in pending_in_order(WorkflowExecution.objects.filter(workflow_id=workflow_id), now or timezone.now(),
+                                      aging_seconds()):
         if candidate.concurrency_key and candidate.concurrency_key in busy:
             continue
         chosen.append(candidate.pk)

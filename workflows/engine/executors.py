@@ -27,6 +27,11 @@ from django.utils.module_loading import import_string
 from flowpilot import fail_open
 
 RUN_STEP = "workflows.tasks.run_step"  # its one argument: the TaskExecution's id
+START_SCHEDULED = "workflows.tasks.start_scheduled"  # its one argument: a pending run's id
+# A run waiting for its rate limit's slot at most this long is also woken by a message due at the slot
+# (the sweeper's scheduled-start pass, once a sweep interval, is the safety net and the only waker for
+# longer waits): starts follow the slots, not the sweeper's ticks.
+START_AT_MAX_SECONDS = 300.0
 
 
 class Following:
@@ -81,6 +86,17 @@ class CeleryExecutor:
         by the sweeper)."""
         transaction.on_commit(fn, robust=True)
 
+    def start_at(self, execution_id, at) -> None:
+        """After commit, a message due at `at` that starts the pending run then (admission decides again,
+        under its locks; early or repeated, it does nothing). Lost (broker down, worker restarted): the
+        sweeper starts the run at its next pass after `at`."""
+        def send() -> None:
+            try:
+                current_app.send_task(START_SCHEDULED, args=[str(execution_id)], eta=at)
+            except Exception as exc:  # the sweeper starts it instead
+                fail_open.dispatch_deferred("start_scheduled", 1, exc)
+        transaction.on_commit(send, robust=True)
+
     def send(self, ids: list[str]) -> None:
         """One message per step (its id the Celery task id), all through one producer: the steps a
         commit queued (a run's first steps, a bulk start's) take one connection from the pool."""
@@ -110,6 +126,9 @@ class SynchronousExecutor:
 
     def send(self, ids: list[str]) -> None:
         self.queue.extend(ids)
+
+    def start_at(self, execution_id, at) -> None:
+        """Nothing: a test moves the clock and sweeps (the sweeper starts a run whose time came)."""
 
     def after_commit(self, fn) -> None:
         self.queue.append(fn)

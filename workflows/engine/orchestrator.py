@@ -28,14 +28,14 @@ from django.utils import timezone
 from flowpilot import idle, logs
 
 from .. import approval_links, bounds, templating
-from . import children, claims, concurrency, heartbeat, search_index, step_limits
+from . import admission, children, claims, concurrency, heartbeat, search_index, step_limits
 from .planner import dag
 from .planner.decision import Decision
 from . import definition as definitions
 from ..credentials import Resolver
 from ..errors import InvalidInput
 from .events import Events
-from .executors import get_executor
+from .executors import START_AT_MAX_SECONDS, get_executor
 from .invoke import Outcome, invoke
 from .replay import answer_in_replay
 from .planner.code import TASK_TYPE as CODE_TASK_TYPE
@@ -441,17 +441,27 @@ def start_now(execution: WorkflowExecution, events: Events) -> None:
 
 def start_new(workflow: Workflow, runs: list[tuple[WorkflowExecution, list[TaskExecution]]], events: Events, *,
               now=None) -> None:
-    """New pending executions of `workflow`, each with the step rows it was created with, all in
-    this transaction: start the ones due now (a workflow with limits admits them, first in first
-    out). What `enter` does for one run, with a constant number of queries for any number of runs:
-    one UPDATE starts them all, their first decisions are taken from the rows in hand, and their
-    first steps are queued by one UPDATE and sent after commit together."""
+    """New pending executions of `workflow` (all of one version), each with the step rows it was created
+    with, all in this transaction: start the ones due now (a workflow with limits admits them: a rate
+    limit's later slot leaves a run pending until then; a concurrency limit chooses by priority, then first
+    in first out). What `enter` does for one run, with a constant number of queries for any number of runs
+    without limits: one UPDATE starts them all, their first decisions are taken from the rows in hand,
+    and their first steps are queued by one UPDATE and sent after commit together."""
     now = now or timezone.now()
     due = [(execution, rows) for execution, rows in runs if not _scheduled_later(execution, now)]
     if not due:
         return
-    if concurrency.has_limits(workflow):
-        admit(workflow.pk, events, now=now)
+    limits = definitions.for_version(due[0][0].workflow_version_id).limits
+    if limits.rate:
+        due = [(execution, rows) for execution, rows in due if not _rate_later(execution, limits, workflow, events, now)]
+        if not due:
+            return
+    scopes = sorted({execution.limit_scope for execution, _ in due if execution.limit_scope})
+    if scopes or concurrency.has_limits(workflow):
+        for limit_scope in scopes:
+            admit_limit(limit_scope, events, now=now)
+        if concurrency.has_limits(workflow):
+            admit(workflow.pk, events, now=now)
         return
     transition_rows(WorkflowExecution.objects.filter(pk__in=[execution.pk for execution, _ in due]), E.PENDING,
                     E.RUNNING, now=now, events=events,
@@ -489,6 +499,30 @@ def _scheduled_later(execution: WorkflowExecution, now) -> bool:
     return False
 
 
+def _rate_later(execution: WorkflowExecution, limits, workflow: Workflow, events: Events, now) -> bool:
+    """A run of a version with limits.rate takes its start slot (once: kept on the run); a slot later
+    than now leaves it pending, scheduled for the slot (a message due then starts it, or the sweeper,
+    as any scheduled run). The bucket's row and the run's are written in this transaction: both or
+    neither."""
+    taken = execution.rate_slot_at is None
+    slot = admission.take_rate_slot(execution, limits, workflow.owner_id, now)
+    later = slot is not None and slot > now
+    if not taken and not later:
+        return False  # its slot, taken before, has come
+    fields = {"rate_slot_at": execution.rate_slot_at}
+    if later:
+        execution.scheduled_at = fields["scheduled_at"] = slot
+        get_executor().after_commit(idle.work_arrived)
+        if (slot - now).total_seconds() <= START_AT_MAX_SECONDS:
+            get_executor().start_at(execution.pk, slot)  # started at its slot, not the sweeper's next tick
+    WorkflowExecution.objects.filter(pk=execution.pk).update(**fields)
+    if later:  # said once, when the slot is taken
+        events.add(execution.pk, "execution.rate_limited",
+                   f"Waiting: rate limit {limits.rate.name or 'of its workflow'}, next slot at {slot.isoformat()}",
+                   rate_slot_at=slot.isoformat(), rate_key=execution.rate_key)
+    return later
+
+
 def admit(workflow_id, events: Events, *, now=None) -> list:
     """Start the pending executions of a workflow that its limits allow now; answers their ids."""
     chosen = concurrency.choose(workflow_id, now=now)
@@ -498,20 +532,53 @@ def admit(workflow_id, events: Events, *, now=None) -> list:
     return chosen
 
 
+ADMIT_PASSES = 3  # admission passes of admit_limit when chosen runs were locked by others
+
+
+def admit_limit(limit_scope: str, events: Events, *, now=None) -> list:
+    """Start the pending executions under a concurrency limit (limits.concurrency: a workflow's own, or
+    a named one, whose runs may belong to several workflows) that it allows now; answers their ids.
+    A chosen run locked by someone else right now is skipped, not waited for (that transaction may be
+    waiting for the limit's lock: a deadlock), and its slot goes to the next pending run."""
+    now = now or timezone.now()
+    started, skipped = [], set()
+    for _ in range(ADMIT_PASSES):
+        chosen = admission.choose(limit_scope, now=now, besides=skipped)
+        locked = list(WorkflowExecution.objects.select_for_update(of=("self",), skip_locked=True)
+                      .select_related("workflow").filter(pk__in=chosen, status=E.PENDING).order_by("created_at"))
+        for execution in locked:
+            start_now(execution, events)
+            started.append(execution.pk)
+        missed = set(chosen) - {execution.pk for execution in locked}
+        if not missed:
+            break
+        skipped |= missed  # their slots go to the next ones (they are counted as running once started)
+    return started
+
+
 def enter(execution: WorkflowExecution, events: Events, *, now=None) -> None:
     """A new (or retried) pending execution: start it now, or leave it pending for a free slot (or
-    for its scheduled time: the sweeper brings it back then)."""
+    for its scheduled time, or its rate limit's slot: the sweeper brings it back then)."""
     now = now or timezone.now()
     if _scheduled_later(execution, now):
         return
+    limits = definitions.for_version(execution.workflow_version_id).limits
+    if limits.rate and _rate_later(execution, limits, execution.workflow, events, now):
+        return
+    if not execution.limit_scope and not concurrency.has_limits(execution.workflow):
+        start_now(execution, events)
+        return
+    if execution.limit_scope:
+        admit_limit(execution.limit_scope, events, now=now)
     if concurrency.has_limits(execution.workflow):
         admit(execution.workflow_id, events, now=now)
-    else:
-        start_now(execution, events)
 
 
 def release(execution: WorkflowExecution, events: Events) -> None:
-    """An execution left `running`: its slot (and its key) may go to the next pending one."""
+    """An execution left `running`: its slot (and its key) may go to the next pending one, of its
+    workflow, or (a named limit) of any workflow sharing the limit."""
+    if execution.limit_scope:
+        admit_limit(execution.limit_scope, events)
     if concurrency.has_limits(execution.workflow):
         admit(execution.workflow_id, events)
 

@@ -31,11 +31,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .. import flow_limits, templating
-from ..models import LogLevel, RateBucket, TaskExecution, WorkflowExecution
+from ..models import LogLevel, TaskExecution, WorkflowExecution
+from . import rate_buckets
 from .events import Events
 from .planner.states import TaskStatus as T
 
@@ -163,22 +164,9 @@ def slots_taken(scope: str, key: str, *, now: datetime) -> int:
 
 
 def take_slot(rate: flow_limits.Rate, scope: str, key: str, *, now: datetime) -> datetime:
-    """Reserve the next slot of the bucket (scope, key): its row locked, moved on, in the caller's
-    transaction. Answers the slot's instant (now, or later)."""
-    bucket = RateBucket.objects.select_for_update().filter(scope=scope, key=key).first()
-    if bucket is None:
-        try:
-            with transaction.atomic():
-                bucket = RateBucket.objects.create(scope=scope, key=key, tat=now)
-            tat = None
-        except IntegrityError:  # another taker created it meanwhile: take it as any other
-            bucket = RateBucket.objects.select_for_update().get(scope=scope, key=key)
-            tat = bucket.tat
-    else:
-        tat = bucket.tat
-    slot = flow_limits.reserve(rate, tat, now)
-    RateBucket.objects.filter(pk=bucket.pk).update(tat=slot.tat)
-    return slot.at
+    """Reserve the next slot of the bucket (scope, key) in the caller's transaction (rate_buckets.take,
+    shared with the run admission's rate). Answers the slot's instant (now, or later)."""
+    return rate_buckets.take(scope, key, rate, now).at
 
 
 def start_slot(execution: WorkflowExecution, step, task: TaskExecution, *,

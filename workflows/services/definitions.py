@@ -64,6 +64,13 @@ def _check(workflow_data: dict, steps: list[dict]) -> dict:
         error = templating.syntax_error(workflow_data["concurrency_key"])
         if error:
             problems.append(definitions.dag.Issue("", "concurrency_key", error))
+    limits = workflow_data.get("limits")
+    if isinstance(limits, dict) and limits.get("concurrency") and (
+            workflow_data.get("max_concurrency") or workflow_data.get("concurrency_key")):
+        # One admission per run (docs/adr/0038): limits.concurrency generalises the two.
+        problems.append(definitions.dag.Issue(
+            "", "limits.concurrency", "set either limits.concurrency or max_concurrency/concurrency_key, not both "
+                                      "(limits.concurrency {\"key\": ..., \"max\": 1} is concurrency_key)"))
     if problems:
         fields: dict[str, list[str]] = {}
         for p in problems:

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..engine import child_cancel, definition as definitions, pausing, search_index
+from ..engine import admission, child_cancel, definition as definitions, pausing, search_index
 from .. import bounds, flow_limits, selectors, templating
 from ..bounds import APPROVAL_COMMENT_MAX_LENGTH as COMMENT_MAX_LENGTH
 from ..errors import Conflict, InvalidInput, WorkflowNotActive
@@ -202,12 +202,14 @@ def runs_create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]
         if key and key in by_key:
             answers.append((index, by_key[key], False))
             continue
+        limited = _limit_fields(definition, workflow, input_data, index=index, alone=len(runs) == 1) \
+            if definition.limits else {}
         execution = WorkflowExecution(
             workflow=workflow, workflow_version_id=version_id, input=input_data, idempotency_key=key,
             triggered_by=triggered_by, triggered_by_user=user if getattr(user, "is_authenticated", False) else None,
             concurrency_key=key_value, parent_task=parent[0] if parent else None,
             child_index=parent[1] if parent else None, scheduled_at=scheduled_at, max_retries=max_retries,
-            **(fields or {}))
+            **limited, **(fields or {}))
         executions.append(execution)
         answers.append((index, execution, True))
         if key:
@@ -233,6 +235,16 @@ def runs_create(workflow: Workflow, runs: list[tuple[int, dict, str | None, str]
         start_new(workflow, [(execution, rows[execution.pk]) for execution in executions], events)
     events.flush()
     return answers
+
+
+def _limit_fields(definition, workflow: Workflow, input_data: dict, *, index: int, alone: bool) -> dict:
+    """A new run's columns from its version's limits (engine/admission.py): a key or a priority that
+    does not render over its input refuses the start (400)."""
+    try:
+        return admission.at_create(definition.limits, workflow, input_data)
+    except templating.TemplateError as exc:
+        field = "input_data" if alone else f"inputs[{index}]"
+        raise InvalidInput(str(exc), fields={field: [f"{exc.field or 'limits'}: {exc.message}"]}) from None
 
 
 RETRY_VERSIONS = ("original", "latest")

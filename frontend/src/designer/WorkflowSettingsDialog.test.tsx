@@ -51,3 +51,56 @@ describe("the workflow settings' error workflow", () => {
     expect(patches).toEqual([expect.objectContaining({ error_workflow_id: "w2" })]);
   });
 });
+
+describe("the workflow settings' limits", () => {
+  function open(stored: Workflow, onSaved = vi.fn()) {
+    render(
+      <QueryClientProvider client={new QueryClient({ defaultOptions: { queries: { retry: false } } })}>
+        <WorkflowSettingsDialog workflow={stored} onClose={() => {}} onSaved={onSaved} />
+      </QueryClientProvider>,
+    );
+    return onSaved;
+  }
+
+  it("shows the stored limits and saves all four parts as the server reads them", async () => {
+    const user = userEvent.setup();
+    const saved = open({ ...workflow, limits: { concurrency: { key: "{{ input.tenant }}", max: 2 } } } as unknown as Workflow);
+    expect(screen.getByLabelText("Concurrency limit max running")).toHaveValue("2");
+    expect(screen.getByLabelText("Concurrency limit key")).toHaveValue("{{ input.tenant }}");
+    await user.type(screen.getByLabelText("Concurrency limit shared name"), "ehr");
+    await user.type(screen.getByLabelText("Rate limit starts"), "5");
+    await user.type(screen.getByLabelText("Rate limit per (s)"), "1");
+    await user.type(screen.getByLabelText("Rate limit shared name"), "sms-provider");
+    await user.type(screen.getByLabelText("Debounce window (s)"), "60");
+    await user.type(screen.getByLabelText("Debounce key"), "{{{{ input.user_id }}");
+    await user.type(screen.getByLabelText("Priority"), "{{{{ input.tier }}");
+    await user.click(screen.getByRole("button", { name: "Save settings" }));
+    await waitFor(() => expect(saved).toHaveBeenCalled());
+    expect(patches).toEqual([expect.objectContaining({ limits: {
+      concurrency: { key: "{{ input.tenant }}", max: 2, name: "ehr" },
+      rate: { limit: 5, per_seconds: 1, name: "sms-provider" },
+      debounce: { key: "{{ input.user_id }}", seconds: 60 },
+      priority: "{{ input.tier }}",
+    } })]);
+  });
+
+  it("sends no part left blank, and shows the server's field errors next to the fields", async () => {
+    const user = userEvent.setup();
+    vi.stubGlobal("fetch", vi.fn(async (_url: string, init?: RequestInit) => {
+      if (init?.method === "PATCH") {
+        patches.push(JSON.parse(String(init.body)));
+        return new Response(JSON.stringify({ detail: "invalid", fields: {
+          "limits.rate.limit": ["must be between 1 and 100000"], "limits.rate.per_seconds": ["is required"] } }),
+        { status: 400 });
+      }
+      return new Response(JSON.stringify({ count: 0, results: [] }), { status: 200 });
+    }));
+    const saved = open(workflow);
+    await user.type(screen.getByLabelText("Rate limit starts"), "0");
+    await user.click(screen.getByRole("button", { name: "Save settings" }));
+    expect(await screen.findByText("must be between 1 and 100000")).toBeInTheDocument();
+    expect(screen.getByText("is required")).toBeInTheDocument();
+    expect(patches).toEqual([expect.objectContaining({ limits: { rate: { limit: 0 } } })]);
+    expect(saved).not.toHaveBeenCalled();
+  });
+});

@@ -1,4 +1,5 @@
-/** A workflow's settings: description, default retry policy, concurrency, search fields, error workflow. Saved with
+/** A workflow's settings: description, default retry policy, concurrency, limits (flow control), search fields, error
+ * workflow. Saved with
  * PATCH; the server checks every value and its field errors are shown next to the fields. */
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
@@ -8,8 +9,27 @@ import type { Workflow } from "@/lib/types";
 
 import { Dialog } from "./Dialog";
 import {
-  manage, settingsBody, settingsForm, useErrorWorkflowOptions, type NumberField, type SettingsForm,
+  limitsBody, limitsForm, manage, settingsBody, settingsForm, useErrorWorkflowOptions, type LimitsForm, type NumberField,
+  type SettingsForm,
 } from "./workflow-manage";
+
+type LimitsPart = "concurrency" | "rate" | "debounce";
+/** The Limits section's fields: part, field, label, placeholder, help. */
+const LIMIT_FIELDS: [LimitsPart, string, string, string, string][] = [
+  ["concurrency", "max", "Max running", "no limit", "At most this many running runs per key value; more wait as pending."],
+  ["concurrency", "key", "Key", "{{ input.tenant }}", "A template over the input; empty: one key for all runs."],
+  ["concurrency", "name", "Shared name", "ehr", "Shared by every workflow of yours naming it."],
+  ["rate", "limit", "Starts", "no limit", "At most this many run starts..."],
+  ["rate", "per_seconds", "Per (s)", "1", "...per this many seconds; later runs wait for their slot."],
+  ["rate", "burst", "Burst", "1", "How many may start at once after a quiet time."],
+  ["rate", "key", "Key", "{{ input.tenant }}", "A template over the input; empty: one key for all runs."],
+  ["rate", "name", "Shared name", "sms-provider", "Shared by every workflow of yours naming it."],
+  ["debounce", "seconds", "Window (s)", "none", "A trigger with the same key within the window replaces the pending run."],
+  ["debounce", "key", "Key", "{{ input.user_id }}", "A template over the input; empty: one key for all runs."],
+];
+const PART_TITLES: Record<LimitsPart, string> = {
+  concurrency: "Concurrency limit", rate: "Rate limit", debounce: "Debounce",
+};
 
 const NUMBER_FIELDS: [NumberField, string, string][] = [
   ["max_retries", "Retries", "How many times a failed step is tried again (a step's own setting wins). Empty: 3."],
@@ -23,9 +43,10 @@ export function WorkflowSettingsDialog({ workflow, onClose, onSaved }: {
   workflow: Workflow; onClose: () => void; onSaved: (workflow: Workflow) => void;
 }) {
   const [form, setForm] = useState<SettingsForm>(() => settingsForm(workflow));
+  const [limits, setLimits] = useState<LimitsForm>(() => limitsForm(workflow));
   const errorWorkflows = useErrorWorkflowOptions(workflow.id);
   const save = useMutation({
-    mutationFn: () => manage.update(workflow.id, settingsBody(form)),
+    mutationFn: () => manage.update(workflow.id, { ...settingsBody(form), limits: limitsBody(limits) }),
     onSuccess: (saved) => {
       onSaved(saved);
       onClose();
@@ -85,6 +106,39 @@ export function WorkflowSettingsDialog({ workflow, onClose, onSaved }: {
             <p className="muted small">An expression over the input: one running run per value.</p>
             {fieldError("concurrency_key")}
           </div>
+        </div>
+        <h4>Limits</h4>
+        <p className="muted small">
+          Flow control when runs start: how many run at once per key, how many start per period, debounce, and which
+          waiting runs go first. The server checks every value.
+        </p>
+        {fieldError("limits")}
+        {(["concurrency", "rate", "debounce"] as LimitsPart[]).map((part) => (
+          <fieldset key={part} className="fp-settings-grid" aria-label={`${PART_TITLES[part]} limit`}>
+            <legend className="field-label">{PART_TITLES[part]}</legend>
+            {fieldError(`limits.${part}`)}
+            {LIMIT_FIELDS.filter(([p]) => p === part).map(([, name, label, placeholder, help]) => (
+              <div className="field" key={name}>
+                <label className="field-label" htmlFor={`limits-${part}-${name}`}>{`${PART_TITLES[part]} ${label.toLowerCase()}`}</label>
+                <input id={`limits-${part}-${name}`} className={name === "key" || name === "name" ? "mono" : undefined}
+                       value={(limits[part] as Record<string, string>)[name]} placeholder={placeholder}
+                       onChange={(e) => setLimits({ ...limits, [part]: { ...limits[part], [name]: e.target.value } })} />
+                <p className="muted small">{help}</p>
+                {fieldError(`limits.${part}.${name}`)}
+              </div>
+            ))}
+          </fieldset>
+        ))}
+        <div className="field">
+          <label className="field-label" htmlFor="limits-priority">Priority</label>
+          <input id="limits-priority" className="mono" value={limits.priority}
+                 placeholder="{{ input.tier == 'enterprise' and 10 or 0 }}"
+                 onChange={(e) => setLimits({ ...limits, priority: e.target.value })} />
+          <p className="muted small">
+            A template giving a whole number (-1000 to 1000): waiting runs with a higher one take free slots first; a run
+            waiting long enough goes first whatever its priority.
+          </p>
+          {fieldError("limits.priority")}
         </div>
         <h4>When a run fails</h4>
         <div className="field">

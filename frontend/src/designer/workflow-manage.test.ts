@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import type { Workflow } from "@/lib/types";
 
-import { exportFileName, parseImportFile, settingsBody, settingsForm } from "./workflow-manage";
+import { exportFileName, limitsBody, limitsForm, parseImportFile, settingsBody, settingsForm } from "./workflow-manage";
 
 const workflow = {
   id: "w1", name: "Signup", description: "d", max_retries: 3, retry_base_delay: null, retry_backoff_factor: 2,
@@ -51,5 +51,17 @@ describe("export and import", () => {
   it("reads a JSON file and says when it is not JSON", () => {
     expect(parseImportFile('{"flowpilot_export": 1}')).toEqual({ flowpilot_export: 1 });
     expect(() => parseImportFile("nope")).toThrow(/The file is not JSON/);
+  });
+});
+
+describe("workflow limits form", () => {
+  it("round-trips stored limits, leaves blank parts out and sends non-numbers as typed", () => {
+    const stored = { ...workflow, limits: { rate: { limit: 5, per_seconds: 1, burst: 2, key: "sms" }, priority: "{{ input.p }}" } };
+    const form = limitsForm(stored as unknown as Workflow);
+    expect(form.rate).toEqual({ key: "sms", limit: "5", per_seconds: "1", burst: "2", name: "" });
+    expect(limitsBody(form)).toEqual({ rate: { key: "sms", limit: 5, per_seconds: 1, burst: 2 }, priority: "{{ input.p }}" });
+    expect(limitsBody({ ...form, rate: { ...form.rate, limit: "five" }, priority: " " }))
+      .toEqual({ rate: { key: "sms", limit: "five", per_seconds: 1, burst: 2 } });
+    expect(limitsBody(limitsForm(workflow))).toEqual({});
   });
 });

@@ -58,6 +58,54 @@ export function settingsBody(form: SettingsForm): Record<string, string | number
   return body;
 }
 
+/** A workflow's `limits` (flow control) as the settings' Limits section edits it: every value as text. */
+export interface LimitsForm {
+  concurrency: { key: string; max: string; name: string };
+  rate: { key: string; limit: string; per_seconds: string; burst: string; name: string };
+  debounce: { key: string; seconds: string };
+  priority: string;
+}
+
+type LimitsPart = "concurrency" | "rate" | "debounce";
+const LIMIT_NUMBERS: Record<LimitsPart, string[]> = {
+  concurrency: ["max"], rate: ["limit", "per_seconds", "burst"], debounce: ["seconds"],
+};
+
+export function limitsForm(workflow: Workflow): LimitsForm {
+  const stored = (workflow.limits ?? {}) as Record<string, unknown>;
+  const part = (name: LimitsPart) => (stored[name] && typeof stored[name] === "object" ? stored[name] : {}) as
+    Record<string, unknown>;
+  const text = (value: unknown) => (value === null || value === undefined ? "" : String(value));
+  const concurrency = part("concurrency");
+  const rate = part("rate");
+  const debounce = part("debounce");
+  return {
+    concurrency: { key: text(concurrency.key), max: text(concurrency.max), name: text(concurrency.name) },
+    rate: { key: text(rate.key), limit: text(rate.limit), per_seconds: text(rate.per_seconds), burst: text(rate.burst),
+            name: text(rate.name) },
+    debounce: { key: text(debounce.key), seconds: text(debounce.seconds) },
+    priority: text(stored.priority),
+  };
+}
+
+/** The `limits` the PATCH sends: a part with every field blank is left out (no such limit); a blank field
+ * is left out of its part (the server's default, or its "is required"); a number as a number; anything
+ * else as typed, for the server to refuse with its message (limits.rate.limit: ...). */
+export function limitsBody(form: LimitsForm): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const name of ["concurrency", "rate", "debounce"] as LimitsPart[]) {
+    const part: Record<string, string | number> = {};
+    for (const [field, raw] of Object.entries(form[name])) {
+      const value = (raw as string).trim();
+      if (value === "") continue;
+      part[field] = LIMIT_NUMBERS[name].includes(field) && Number.isFinite(Number(value)) ? Number(value) : value;
+    }
+    if (Object.keys(part).length) body[name] = part;
+  }
+  if (form.priority.trim()) body.priority = form.priority.trim();
+  return body;
+}
+
 /** "New user signup" -> "new-user-signup.json", as the server's Content-Disposition names it. */
 export function exportFileName(name: string): string {
   const slug = name.normalize("NFKD").replace(/[^\w\s-]/g, "").trim().toLowerCase().replace(/[-\s]+/g, "-");

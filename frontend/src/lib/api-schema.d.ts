@@ -2063,6 +2063,15 @@ export interface components {
             readonly test_run: boolean;
             /** @description The steps whose failure the run handled (a failure path "<key>:failed" taken, or continue on failure), in the graph's order; a completed run with some completed with handled failures. */
             readonly handled_failures: string[];
+            /** @description Its workflow's limits.priority for this run (higher takes free slots first). */
+            readonly priority: number;
+            /** @description Its workflow's limits.concurrency key's value for this run. */
+            readonly limit_key: string;
+            /**
+             * Format: date-time
+             * @description The start slot its workflow's limits.rate reserved for it (it waits pending until then); null without a rate limit.
+             */
+            readonly rate_slot_at: string | null;
         };
         ExecutionCreate: {
             input_data?: unknown;
@@ -2124,6 +2133,15 @@ export interface components {
             readonly test_run: boolean;
             /** @description The steps whose failure the run handled (a failure path "<key>:failed" taken, or continue on failure), in the graph's order; a completed run with some completed with handled failures. */
             readonly handled_failures: string[];
+            /** @description Its workflow's limits.priority for this run (higher takes free slots first). */
+            readonly priority: number;
+            /** @description Its workflow's limits.concurrency key's value for this run. */
+            readonly limit_key: string;
+            /**
+             * Format: date-time
+             * @description The start slot its workflow's limits.rate reserved for it (it waits pending until then); null without a rate limit.
+             */
+            readonly rate_slot_at: string | null;
             readonly task_executions: components["schemas"]["TaskExecution"][];
             /** @description When the run may be retried and its workflow has a newer version than the run's: that version, and what a retry on it ({"version": "latest"}) would do; null otherwise. */
             readonly retry_latest: components["schemas"]["RetryLatest"] | null;

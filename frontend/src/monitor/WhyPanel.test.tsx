@@ -108,3 +108,32 @@ describe("the step panel of a waiting step", () => {
     vi.unstubAllGlobals();
   });
 });
+
+describe("flow control in the why panel", () => {
+  it("shows a run waiting for its rate limit's slot (the time in the user's zone) and a named limit's holders", () => {
+    render(
+      <MemoryRouter>
+        <WhyPanel why={why("pending",
+          reason({ reason: "rate_limit", detail: "waiting: rate limit sms-provider, next slot at 2026-01-01T10:00:05Z",
+                   until: "2026-01-01T10:00:05Z" }),
+        )} />
+      </MemoryRouter>,
+    );
+    const line = screen.getByTestId("why-run");
+    expect(line).toHaveTextContent("Rate limit");
+    expect(line).toHaveTextContent("waiting: rate limit sms-provider, next slot at");
+    expect(line.querySelector("time")?.getAttribute("dateTime")).toBe("2026-01-01T10:00:05Z");
+  });
+
+  it("links the runs holding a named concurrency limit's key", () => {
+    render(
+      <MemoryRouter>
+        <WhyPanel why={why("pending", reason({
+          reason: "concurrency", runs: [HOLDER],
+          detail: `waiting for a concurrency slot: limit ehr key 'acme' has all 1 held by run ${HOLDER}` }))} />
+      </MemoryRouter>,
+    );
+    expect(screen.getByTestId("why-run")).toHaveTextContent("limit ehr key 'acme' has all 1 held by run");
+    expect(screen.getByRole("link", { name: `#${HOLDER.slice(0, 8)}` })).toHaveAttribute("href", `/executions/${HOLDER}`);
+  });
+});

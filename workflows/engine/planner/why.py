@@ -17,7 +17,7 @@ from .states import ExecutionStatus as E
 from .states import TaskStatus as T
 
 # The reason codes, in one place (the API's and the monitor's vocabulary).
-CONCURRENCY = "concurrency"  # a pending run: the workflow's slots (or its concurrency key) are held by other runs
+CONCURRENCY = "concurrency"  # a pending run: its concurrency limit's slots (or its key's) are held by other runs
 SCHEDULED = "scheduled"  # a pending run scheduled to start later
 STARTING = "starting"  # a pending run nothing holds back: it starts at the next admission
 QUEUED = "queued"  # a step sent to its queue, a worker listens: waiting its turn
@@ -93,6 +93,18 @@ class Admission:
     concurrency_key: str = ""  # this run's key value
     key_held: int = 0  # running executions with the same key value
     key_holders: tuple[str, ...] = ()  # some of them (ids the asker may see)
+    # limits.concurrency (docs/adr/0038): its name ("" : the workflow's own), this run's key value, its max,
+    # the runs holding that key's slots (how many, some of them).
+    limit: bool = False
+    limit_name: str = ""
+    limit_key: str = ""
+    limit_max: int = 0
+    limit_held: int = 0
+    limit_holders: tuple[str, ...] = ()
+    # limits.rate: the start slot reserved for this run, the limit's name and this run's key value.
+    rate_slot_at: datetime | None = None
+    rate_name: str = ""
+    rate_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -200,8 +212,19 @@ def _paused_run(state: RunState) -> list[Reason]:
 
 def _pending_run(state: RunState) -> Reason:
     now, admission = state.now, state.admission
+    if admission.rate_slot_at is not None and admission.rate_slot_at > now:
+        name = admission.rate_name or "of this workflow"
+        key = f" (key {admission.rate_key!r})" if admission.rate_key else ""
+        return Reason(None, RATE_LIMIT, f"waiting: rate limit {name}{key}, next slot at {_at(admission.rate_slot_at)}",
+                      admission.rate_slot_at)
     if state.scheduled_at is not None and state.scheduled_at > now:
         return Reason(None, SCHEDULED, f"scheduled to start at {_at(state.scheduled_at)}", state.scheduled_at)
+    if admission.limit and admission.limit_held >= admission.limit_max:
+        name = f"limit {admission.limit_name}" if admission.limit_name else "this workflow's limit"
+        key = f" key {admission.limit_key!r}" if admission.limit_key else ""
+        return Reason(None, CONCURRENCY,
+                      f"waiting for a concurrency slot: {name}{key} has all {admission.limit_max} held by "
+                      f"{_runs(admission.limit_holders, admission.limit_held)}", runs=admission.limit_holders)
     if admission.key_held:
         return Reason(None, CONCURRENCY,
                       f"waiting for a concurrency slot: key {admission.concurrency_key!r} is held by "
