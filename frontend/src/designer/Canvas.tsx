@@ -1,13 +1,16 @@
 /** The canvas: React Flow over the designer store (the steps, and the triggers' start nodes left of
  * them), palette drops, connections that refuse cycles, minimap and controls. Marks itself data-ready (and window.__flowpilotDesigner) once drawn, and
- * data-checked while the problems shown are the server's answer for the graph on screen. */
+ * data-checked while the problems shown are the server's answer for the graph on screen. A big graph
+ * without positions is drawn once the layout worker placed it ("Laying out…" until then, data-ready
+ * false); zoomed out, nodes and edges are drawn simple (lod.ts); the minimum zoom fits the graph. */
 import {
-  Background, BackgroundVariant, Controls, MarkerType, MiniMap, Panel, ReactFlow,
-  type Connection, type DefaultEdgeOptions, type Node, type NodeChange,
+  Background, BackgroundVariant, Controls, MarkerType, MiniMap, Panel, ReactFlow, useReactFlow, useStore,
+  type Connection, type DefaultEdgeOptions, type EdgeTypes, type Node, type NodeChange, type ReactFlowState,
 } from "@xyflow/react";
-import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 
 import { edgeTypes } from "@/components/LoopEdge";
+import { NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
 import { usePaletteDrop } from "@/hooks/use-palette-drop";
 import { toast } from "@/lib/toast";
 import { isTriggerNodeId, triggerEdges, type TriggerKind } from "@/lib/triggers";
@@ -15,7 +18,9 @@ import type { StepType } from "@/lib/types";
 import { isWarning, type Issue } from "@/lib/validation";
 
 import { useDesigner, useDesignerApi } from "./context";
+import { isZoomedOut, LodContext, minZoomFor } from "./lod";
 import { nodeTypes } from "./nodes";
+import { SimpleEdge } from "./SimpleEdge";
 
 declare global {
   interface Window {
@@ -29,6 +34,10 @@ const defaultEdgeOptions: DefaultEdgeOptions = {
   labelBgBorderRadius: 4,
 };
 const fitViewOptions = { padding: 0.2, maxZoom: 1.2 };
+/** Zoomed out every edge is a plain straight line (a code workflow's loop too). */
+const simpleEdgeTypes: EdgeTypes = { default: SimpleEdge, loop: SimpleEdge };
+const zoomedOutSelector = (s: ReactFlowState) => isZoomedOut(s.transform[2]);
+const NO_NODES: Node[] = [];
 
 interface CanvasProps {
   onDropType: (type: StepType, position: { x: number; y: number }) => void;
@@ -54,8 +63,25 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
   const drop = usePaletteDrop(stepTypes, onDropType, readOnly ? undefined : onDropTrigger);
   // Fit the view to the workflow when it opens with steps; an empty canvas stays at 1x, so that the
   // first step dropped lands where it was dropped (a pending fitView would centre it and zoom in).
-  const [fitOnOpen] = useState(() => api.getState().nodes.length > 0);
-  const shownNodes = useMemo<Node[]>(() => (triggerNodes.length ? [...triggerNodes, ...nodes] : nodes), [triggerNodes, nodes]);
+  const [fitOnOpen] = useState(() => api.getState().nodes.length > 0 && !api.getState().placing);
+  const placing = useDesigner((s) => s.placing !== null);
+  const revision = useDesigner((s) => s.revision);
+  const zoomedOut = useStore(zoomedOutSelector);
+  const flow = useReactFlow();
+  const shownNodes = useMemo<Node[]>(() => (placing ? NO_NODES : triggerNodes.length ? [...triggerNodes, ...nodes] : nodes),
+    [triggerNodes, nodes, placing]);
+  // The graph's bounds, once per revision (and placement): the lowest zoom lets fit view show it all.
+  const minZoom = useMemo(() => {
+    let [left, top, right, bottom] = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const node of api.getState().nodes) {
+      left = Math.min(left, node.position.x);
+      top = Math.min(top, node.position.y);
+      right = Math.max(right, node.position.x + (node.measured?.width ?? NODE_WIDTH));
+      bottom = Math.max(bottom, node.position.y + (node.measured?.height ?? NODE_HEIGHT));
+    }
+    const view = { width: Math.max(320, window.innerWidth - 600), height: Math.max(240, window.innerHeight - 120) };
+    return right > left ? minZoomFor({ width: right - left, height: bottom - top }, view) : 0.1;
+  }, [api, revision, placing]); // the revision stands for the nodes (read from the store)
   const shownEdges = useMemo(() => (triggerNodes.length ? [...triggerEdges(triggerNodes, nodes, edges), ...edges] : edges),
     [triggerNodes, nodes, edges]);
   const [ready, setReady] = useState(false);
@@ -68,9 +94,30 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
     if (!result.ok) toast(result.reason, "error");
   }, [api]);
 
+  const [initialised, setInitialised] = useState(false);
   const onInit = useCallback(() => {
-    requestAnimationFrame(() => setReady(true));
+    requestAnimationFrame(() => setInitialised(true));
   }, []);
+  // Placed by the worker: fit the view to it, then say drawn.
+  const wasPlacing = useRef(placing);
+  useEffect(() => {
+    if (!initialised) return;
+    if (placing) {
+      wasPlacing.current = true;
+      setReady(false);
+      return;
+    }
+    if (!wasPlacing.current) {
+      setReady(true);
+      return;
+    }
+    wasPlacing.current = false;
+    let frame = requestAnimationFrame(() => {
+      void flow.fitView(fitViewOptions);
+      frame = requestAnimationFrame(() => setReady(true));
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [initialised, placing, flow]);
 
   useEffect(() => {
     window.__flowpilotDesigner = { ready, nodeCount: nodes.length };
@@ -80,14 +127,15 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
   }, []);
 
   return (
-    <div className="fp-canvas" data-ready={ready ? "true" : "false"} data-node-count={nodes.length}
+    <LodContext.Provider value={zoomedOut}>
+    <div className="fp-canvas" data-placing={placing ? "true" : "false"} data-lod={zoomedOut ? "simple" : "full"} data-ready={ready ? "true" : "false"} data-node-count={nodes.length}
          data-checked={checked ? "true" : "false"}
          onDragOver={drop.onDragOver} onDrop={drop.onDrop}>
       <ReactFlow
         nodes={shownNodes}
         edges={shownEdges}
         nodeTypes={nodeTypes}
-        edgeTypes={edgeTypes}
+        edgeTypes={zoomedOut ? simpleEdgeTypes : edgeTypes}
         defaultEdgeOptions={defaultEdgeOptions}
         onNodesChange={onNodesChange as (changes: NodeChange[]) => void}
         onEdgesChange={onEdgesChange}
@@ -102,13 +150,18 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
         onlyRenderVisibleElements
         fitView={fitOnOpen}
         fitViewOptions={fitViewOptions}
-        minZoom={0.1}
+        minZoom={minZoom}
         maxZoom={2}
       >
         <Background variant={BackgroundVariant.Dots} gap={18} size={1} color="#d3d7e6" />
         <Controls showInteractive={false} fitViewOptions={fitViewOptions} />
         <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} ariaLabel="Minimap" />
         <Panel position="top-left">{toolbar}</Panel>
+        {placing && (
+          <div className="fp-canvas-placing" role="status" aria-live="polite">
+            <span>Laying out {nodes.length.toLocaleString()} steps…</span>
+          </div>
+        )}
         {nodes.length === 0 && (
           <div className="fp-canvas-empty">
             <strong>Drag a step from the palette</strong>
@@ -117,5 +170,6 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
         )}
       </ReactFlow>
     </div>
+    </LodContext.Provider>
   );
 }

@@ -1,0 +1,22 @@
+/** Level of detail on the canvas: below LOD_ZOOM a step is a plain box (no handles, icon or labels)
+ * and an edge a straight line; decided once by the canvas (one subscription to the zoom) and handed
+ * down through LodContext, so crossing the threshold re-renders the nodes once and panning not at all. */
+import { createContext, useContext } from "react";
+
+/** At 0.4 a node is 88 x 26 px on screen and its 13 px text 5 px high: unreadable, so not drawn. */
+export const LOD_ZOOM = 0.4;
+
+export const isZoomedOut = (zoom: number): boolean => zoom < LOD_ZOOM;
+
+export const LodContext = createContext(false);
+
+export const useZoomedOut = () => useContext(LodContext);
+
+/** The smallest zoom the canvas allows: low enough that fit view fits the whole graph (nodes' bounds
+ * in a canvas of `view` pixels, with fit view's padding), never above 0.1 (React Flow's usual floor)
+ * and never below 0.0001 (a 10,000-step chain is 3,100,000 px long). */
+export function minZoomFor(bounds: { width: number; height: number }, view: { width: number; height: number }): number {
+  if (bounds.width <= 0 || bounds.height <= 0) return 0.1;
+  const fit = Math.min(view.width / bounds.width, view.height / bounds.height) / 1.5; // padding 0.2 each side, and room
+  return Math.max(0.0001, Math.min(0.1, fit));
+}
