@@ -5,7 +5,7 @@
  * false); zoomed out, nodes and edges are drawn simple (lod.ts); the minimum zoom fits the graph. */
 import {
   Background, BackgroundVariant, Controls, MarkerType, MiniMap, Panel, ReactFlow, useReactFlow, useStore,
-  type Connection, type DefaultEdgeOptions, type EdgeTypes, type Node, type NodeChange, type ReactFlowState,
+  type Connection, type DefaultEdgeOptions, type Edge, type EdgeTypes, type Node, type NodeChange, type ReactFlowState,
 } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 
@@ -18,7 +18,8 @@ import type { StepType } from "@/lib/types";
 import { isWarning, type Issue } from "@/lib/validation";
 
 import { useDesigner, useDesignerApi } from "./context";
-import { isZoomedOut, LodContext, minZoomFor } from "./lod";
+import { isOverview, isZoomedOut, LodContext, minZoomFor, OVERVIEW_ZOOM } from "./lod";
+import { Overview } from "./Overview";
 import { nodeTypes } from "./nodes";
 import { SimpleEdge } from "./SimpleEdge";
 
@@ -38,6 +39,33 @@ const fitViewOptions = { padding: 0.2, maxZoom: 1.2 };
 const simpleEdgeTypes: EdgeTypes = { default: SimpleEdge, loop: SimpleEdge };
 const zoomedOutSelector = (s: ReactFlowState) => isZoomedOut(s.transform[2]);
 const NO_NODES: Node[] = [];
+const NO_EDGES: Edge[] = [];
+/** Up to this many steps every node mounts at once; more mount REVEAL_BATCH per frame. */
+const REVEAL_ALL_UP_TO = 300;
+const REVEAL_BATCH = 80;
+
+/** How many of `total` nodes to draw: all when `all`, else a batch more each animation frame until
+ * every one is (and from then on every one, whatever is added). */
+function useReveal(total: number, all: boolean, epoch: number): number {
+  const [count, setCount] = useState(REVEAL_BATCH);
+  const done = useRef(false);
+  const [seen, setSeen] = useState(epoch);
+  if (seen !== epoch) { // start again (the nodes were not drawn: the overview was)
+    setSeen(epoch);
+    setCount(REVEAL_BATCH);
+    done.current = false;
+  }
+  useEffect(() => {
+    if (all || done.current) return;
+    if (count >= total) {
+      done.current = true;
+      return;
+    }
+    const frame = requestAnimationFrame(() => setCount((c) => c + REVEAL_BATCH));
+    return () => cancelAnimationFrame(frame);
+  }, [all, count, total]);
+  return all || done.current ? total : Math.min(count, total);
+}
 
 interface CanvasProps {
   onDropType: (type: StepType, position: { x: number; y: number }) => void;
@@ -63,15 +91,30 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
   const drop = usePaletteDrop(stepTypes, onDropType, readOnly ? undefined : onDropTrigger);
   // Fit the view to the workflow when it opens with steps; an empty canvas stays at 1x, so that the
   // first step dropped lands where it was dropped (a pending fitView would centre it and zoom in).
-  const [fitOnOpen] = useState(() => api.getState().nodes.length > 0 && !api.getState().placing);
   const placing = useDesigner((s) => s.placing !== null);
   const revision = useDesigner((s) => s.revision);
   const zoomedOut = useStore(zoomedOutSelector);
   const flow = useReactFlow();
-  const shownNodes = useMemo<Node[]>(() => (placing ? NO_NODES : triggerNodes.length ? [...triggerNodes, ...nodes] : nodes),
-    [triggerNodes, nodes, placing]);
+  // A big graph is fitted from its bounds and mounted a batch per frame (revealCount), so no task
+  // mounts a thousand nodes at once; a small one opens as before (fitView once measured).
+  const [big] = useState(() => api.getState().nodes.length > REVEAL_ALL_UP_TO || !!api.getState().placing);
+  const [fitOnOpen] = useState(() => api.getState().nodes.length > 0 && !big);
+  const overview = useStore(useCallback((s: ReactFlowState) => isOverview(s.transform[2], nodes.length), [nodes.length]));
+  const [epoch, setEpoch] = useState(0);
+  const [wasOverview, setWasOverview] = useState(overview);
+  if (wasOverview !== overview) {
+    setWasOverview(overview);
+    if (!overview) setEpoch((e) => e + 1); // zoomed in from the overview: the nodes mount a batch per frame
+  }
+  const revealed = useReveal(nodes.length, placing || !big, epoch);
+  const shownNodes = useMemo<Node[]>(() => {
+    if (placing) return NO_NODES;
+    if (overview) return triggerNodes.length ? triggerNodes : NO_NODES;
+    const some = revealed < nodes.length ? nodes.slice(0, revealed) : nodes;
+    return triggerNodes.length ? [...triggerNodes, ...some] : some;
+  }, [triggerNodes, nodes, placing, revealed, overview]);
   // The graph's bounds, once per revision (and placement): the lowest zoom lets fit view show it all.
-  const minZoom = useMemo(() => {
+  const bounds = useMemo(() => {
     let [left, top, right, bottom] = [Infinity, Infinity, -Infinity, -Infinity];
     for (const node of api.getState().nodes) {
       left = Math.min(left, node.position.x);
@@ -79,11 +122,20 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
       right = Math.max(right, node.position.x + (node.measured?.width ?? NODE_WIDTH));
       bottom = Math.max(bottom, node.position.y + (node.measured?.height ?? NODE_HEIGHT));
     }
-    const view = { width: Math.max(320, window.innerWidth - 600), height: Math.max(240, window.innerHeight - 120) };
-    return right > left ? minZoomFor({ width: right - left, height: bottom - top }, view) : 0.1;
+    return right > left ? { x: left, y: top, width: right - left, height: bottom - top } : null;
   }, [api, revision, placing]); // the revision stands for the nodes (read from the store)
-  const shownEdges = useMemo(() => (triggerNodes.length ? [...triggerEdges(triggerNodes, nodes, edges), ...edges] : edges),
-    [triggerNodes, nodes, edges]);
+  const minZoom = useMemo(() => {
+    const view = { width: Math.max(320, window.innerWidth - 600), height: Math.max(240, window.innerHeight - 120) };
+    return bounds ? minZoomFor(bounds, view) : 0.1;
+  }, [bounds]);
+  const shownEdges = useMemo(() => {
+    const all = triggerNodes.length ? [...triggerEdges(triggerNodes, nodes, edges), ...edges] : edges;
+    if (placing || overview) return NO_EDGES;
+    if (revealed >= nodes.length) return all;
+    const drawn = new Set(shownNodes.map((n) => n.id));
+    return all.filter((e) => drawn.has(e.source) && drawn.has(e.target));
+  }, [triggerNodes, nodes, edges, placing, revealed, shownNodes, overview]);
+  const issues = useDesigner((s) => s.issues);
   const [ready, setReady] = useState(false);
   const minimapColor = useCallback((node: Node) =>
     (node.selected ? "#4f46e5" : isTriggerNodeId(node.id) ? "#f5b544"
@@ -98,26 +150,22 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
   const onInit = useCallback(() => {
     requestAnimationFrame(() => setInitialised(true));
   }, []);
-  // Placed by the worker: fit the view to it, then say drawn.
-  const wasPlacing = useRef(placing);
+  // A big graph (or one the worker just placed): fitted from its bounds before its nodes mount (so
+  // they mount zoomed out, simple); drawn once every node is.
+  const fitted = useRef(false);
   useEffect(() => {
     if (!initialised) return;
     if (placing) {
-      wasPlacing.current = true;
+      fitted.current = false;
       setReady(false);
       return;
     }
-    if (!wasPlacing.current) {
-      setReady(true);
-      return;
+    if (big && !fitted.current && bounds) {
+      fitted.current = true;
+      void flow.fitBounds(bounds, { padding: 0.2 });
     }
-    wasPlacing.current = false;
-    let frame = requestAnimationFrame(() => {
-      void flow.fitView(fitViewOptions);
-      frame = requestAnimationFrame(() => setReady(true));
-    });
-    return () => cancelAnimationFrame(frame);
-  }, [initialised, placing, flow]);
+    setReady(overview || revealed >= nodes.length);
+  }, [initialised, placing, big, bounds, flow, revealed, nodes.length, overview]);
 
   useEffect(() => {
     window.__flowpilotDesigner = { ready, nodeCount: nodes.length };
@@ -128,7 +176,7 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
 
   return (
     <LodContext.Provider value={zoomedOut}>
-    <div className="fp-canvas" data-placing={placing ? "true" : "false"} data-lod={zoomedOut ? "simple" : "full"} data-ready={ready ? "true" : "false"} data-node-count={nodes.length}
+    <div className="fp-canvas" data-placing={placing ? "true" : "false"} data-lod={overview ? "overview" : zoomedOut ? "simple" : "full"} data-ready={ready ? "true" : "false"} data-node-count={nodes.length}
          data-checked={checked ? "true" : "false"}
          onDragOver={drop.onDragOver} onDrop={drop.onDrop}>
       <ReactFlow
@@ -157,6 +205,10 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
         <Controls showInteractive={false} fitViewOptions={fitViewOptions} />
         <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} ariaLabel="Minimap" />
         <Panel position="top-left">{toolbar}</Panel>
+        {overview && !placing && <Overview nodes={nodes} edges={edges} issues={issues} />}
+        {overview && !placing && (
+          <Panel position="bottom-center" className="fp-overview-note">Overview: zoom in past {Math.round(OVERVIEW_ZOOM * 100)}% to select steps</Panel>
+        )}
         {placing && (
           <div className="fp-canvas-placing" role="status" aria-live="polite">
             <span>Laying out {nodes.length.toLocaleString()} steps…</span>

@@ -27,6 +27,7 @@ import { issueCount, serverIssues, warningCount } from "@/lib/validation";
 import { Canvas } from "./Canvas";
 import { DesignerContext, PinsContext, useDesigner, useDesignerApi } from "./context";
 import { DesignerHeader } from "./DesignerHeader";
+import { OVERVIEW_ABOVE } from "./lod";
 import { NodeEditor } from "./NodeEditor";
 import { Palette } from "./Palette";
 import { RunDebugBar } from "./RunDebugBar";
@@ -257,7 +258,20 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
   const layoutAndFit = useCallback(() => {
     const s = store.getState();
     if (!s.nodes.length || s.autoLayoutPending) return;
-    const fit = () => requestAnimationFrame(() => flow.fitView({ padding: 0.2, maxZoom: 1.2, duration: 200 }));
+    // A big graph jumps to its bounds (the store's: React Flow may not have every node mounted), with
+    // no animation: zooming out through every level of detail would mount and unmount its nodes.
+    const fit = () => requestAnimationFrame(() => {
+      const nodes = store.getState().nodes;
+      if (nodes.length <= OVERVIEW_ABOVE) {
+        void flow.fitView({ padding: 0.2, maxZoom: 1.2, duration: 200 });
+        return;
+      }
+      const xs = nodes.map((n) => n.position.x);
+      const ys = nodes.map((n) => n.position.y);
+      const [left, top] = [Math.min(...xs), Math.min(...ys)];
+      void flow.fitBounds({ x: left, y: top, width: Math.max(...xs) - left + NODE_WIDTH, height: Math.max(...ys) - top + NODE_HEIGHT },
+        { padding: 0.2 });
+    });
     if (s.nodes.length <= SYNC_LAYOUT_MAX_STEPS) { // a few ms: in place
       s.autoLayout();
       fit();
@@ -268,9 +282,20 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
     s.setAutoLayoutPending(ticket);
     layoutInWorker(s.nodes, s.edges).then((positions) => {
       if (store.getState().autoLayoutPending !== ticket) return;
-      store.getState().setAutoLayoutPending(null);
-      if (store.getState().applyLayout(positions, ticket, "auto")) fit();
-      else toast("The graph changed while it was being laid out: nothing was moved. Auto-layout again.", "error");
+      // Fit the new places first: a big graph turns into its overview (no nodes mounted), so moving
+      // a thousand steps moves no mounted node; then apply them in the next frame.
+      const placed = Object.values(positions);
+      const [left, top] = [Math.min(...placed.map((p) => p.x)), Math.min(...placed.map((p) => p.y))];
+      const right = Math.max(...placed.map((p) => p.x)) + NODE_WIDTH;
+      const bottom = Math.max(...placed.map((p) => p.y)) + NODE_HEIGHT;
+      void flow.fitBounds({ x: left, y: top, width: right - left, height: bottom - top }, { padding: 0.2 });
+      requestAnimationFrame(() => {
+        if (store.getState().autoLayoutPending !== ticket) return;
+        store.getState().setAutoLayoutPending(null);
+        if (!store.getState().applyLayout(positions, ticket, "auto")) {
+          toast("The graph changed while it was being laid out: nothing was moved. Auto-layout again.", "error");
+        }
+      });
     }, (error: unknown) => {
       if (store.getState().autoLayoutPending === ticket) store.getState().setAutoLayoutPending(null);
       toast(`Auto-layout failed: ${error instanceof Error ? error.message : String(error)}`, "error");

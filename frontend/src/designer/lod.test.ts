@@ -1,4 +1,7 @@
-import { isZoomedOut, LOD_ZOOM, minZoomFor } from "./lod";
+import type { StepNode } from "@/lib/graph";
+
+import { isOverview, isZoomedOut, LOD_ZOOM, minZoomFor, OVERVIEW_ABOVE, OVERVIEW_ZOOM } from "./lod";
+import { overviewPaths } from "./Overview";
 
 describe("level of detail", () => {
   it("switches to simple nodes and edges below the threshold zoom, back above it", () => {
@@ -17,5 +20,25 @@ describe("level of detail", () => {
     expect(chain).toBeGreaterThan(0.0001);
     expect(minZoomFor({ width: 1e9, height: 10 }, view)).toBe(0.0001);
     expect(minZoomFor({ width: 0, height: 0 }, view)).toBe(0.1);
+  });
+});
+
+describe("the overview of a big graph far zoomed out", () => {
+  it("is drawn only for a big graph below the overview zoom", () => {
+    expect(isOverview(0.05, 1000)).toBe(true);
+    expect(isOverview(0.05, OVERVIEW_ABOVE)).toBe(false); // small graphs stay React Flow nodes
+    expect(isOverview(OVERVIEW_ZOOM, 1000)).toBe(false);
+  });
+
+  it("draws every step as a rectangle and every edge as a line, selected and invalid apart", () => {
+    const node = (id: string, x: number, selected = false) =>
+      ({ id, type: "step", position: { x, y: 0 }, selected, data: { step: {} } }) as unknown as StepNode;
+    const paths = overviewPaths([node("a", 0), node("b", 300, true), node("c", 600)],
+      [{ id: "a->b", source: "a", target: "b" }, { id: "b->c", source: "b", target: "c" }],
+      { c: [{ field: "config", message: "required" }] });
+    expect(paths.boxes).toBe("M0,0h220v64h-220Z");
+    expect(paths.selected).toBe("M300,0h220v64h-220Z");
+    expect(paths.invalid).toBe("M600,0h220v64h-220Z");
+    expect(paths.lines).toBe("M220,32L300,32M520,32L600,32");
   });
 });
