@@ -28,6 +28,32 @@ async function frames(page, action) {
   return { fps: Math.round((list.length / (t1 - t0)) * 1000), max_frame_ms: Math.round(Math.max(0, ...list)), longest_task_ms: await longest(page, t0) };
 }
 
+async function autoLayout(page, out, label) {
+  out.dom_before_layout = `${await page.locator(".react-flow__node").count()} nodes ${await page.locator(".react-flow__edge").count()} edges, lod ${await page.locator(".fp-canvas").getAttribute("data-lod")}`;
+  const cdp = process.env.PROFILE ? await page.context().newCDPSession(page) : null;
+  if (cdp) { await cdp.send("Profiler.enable"); await cdp.send("Profiler.setSamplingInterval", { interval: 200 }); await cdp.send("Profiler.start"); }
+  const tLay = await now(page);
+  const t1 = Date.now();
+  await page.getByRole("button", { name: "Auto-layout" }).click();
+  await page.getByRole("button", { name: "Auto-layout" }).waitFor({ timeout: 180_000 });
+  await page.waitForTimeout(500);
+  out.auto_layout_ms = Date.now() - t1;
+  out.auto_layout_longest_task_ms = await longest(page, tLay);
+  if (cdp) {
+    const { profile } = await cdp.send("Profiler.stop");
+    const self = new Map();
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const dt = profile.timeDeltas;
+    profile.samples.forEach((id, i) => {
+      const n = byId.get(id);
+      const k = `${n.callFrame.functionName || "(anon)"} ${n.callFrame.url.split("/").pop()}:${n.callFrame.lineNumber}`;
+      self.set(k, (self.get(k) ?? 0) + (dt[i] ?? 0) / 1000);
+    });
+    out.profile = [...self].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${Math.round(v)}ms ${k}`);
+  }
+  await screenshot(page, `layout-${label}-laid-out`);
+}
+
 async function measure(page, label, id) {
   const out = { label };
   const t0 = Date.now();
@@ -60,6 +86,7 @@ async function measure(page, label, id) {
     }
   });
 
+  if (process.env.AUTO_FIRST) await autoLayout(page, out, label);
   // Zoom in to a readable zoom, then select a drawn step: time from the pointer down to its form.
   const inside = (b) => b && b.x > box.x + 20 && b.y > box.y + 20 && b.x + b.width < box.x + box.width - 20 && b.y + b.height < box.y + box.height - 20;
   await page.getByRole("button", { name: /fit view/i }).click();
@@ -105,28 +132,7 @@ async function measure(page, label, id) {
   out.select_to_form_ms = Math.round(sel.form - sel.down);
   out.select_longest_task_ms = await longest(page, tSel);
 
-  const cdp = process.env.PROFILE ? await page.context().newCDPSession(page) : null;
-  if (cdp) { await cdp.send("Profiler.enable"); await cdp.send("Profiler.setSamplingInterval", { interval: 200 }); await cdp.send("Profiler.start"); }
-  const tLay = await now(page);
-  const t1 = Date.now();
-  await page.getByRole("button", { name: "Auto-layout" }).click();
-  await page.getByRole("button", { name: "Auto-layout" }).waitFor({ timeout: 180_000 });
-  await page.waitForTimeout(500);
-  out.auto_layout_ms = Date.now() - t1;
-  out.auto_layout_longest_task_ms = await longest(page, tLay);
-  if (cdp) {
-    const { profile } = await cdp.send("Profiler.stop");
-    const self = new Map();
-    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-    const dt = profile.timeDeltas;
-    profile.samples.forEach((id, i) => {
-      const n = byId.get(id);
-      const k = `${n.callFrame.functionName || "(anon)"} ${n.callFrame.url.split("/").pop()}:${n.callFrame.lineNumber}`;
-      self.set(k, (self.get(k) ?? 0) + (dt[i] ?? 0) / 1000);
-    });
-    out.profile = [...self].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${Math.round(v)}ms ${k}`);
-  }
-  await screenshot(page, `layout-${label}-laid-out`);
+  if (!process.env.AUTO_FIRST) await autoLayout(page, out, label);
   return out;
 }
 

@@ -4,7 +4,7 @@
  * without positions is drawn once the layout worker placed it ("Laying out…" until then, data-ready
  * false); zoomed out, nodes and edges are drawn simple (lod.ts); the minimum zoom fits the graph. */
 import {
-  Background, BackgroundVariant, Controls, MarkerType, MiniMap, Panel, ReactFlow, useReactFlow, useStore,
+  Background, BackgroundVariant, Controls, MarkerType, MiniMap, Panel, ReactFlow, useReactFlow, useStore, useStoreApi,
   type Connection, type DefaultEdgeOptions, type Edge, type EdgeTypes, type Node, type NodeChange, type ReactFlowState,
 } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
@@ -100,6 +100,16 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
   const [big] = useState(() => api.getState().nodes.length > REVEAL_ALL_UP_TO || !!api.getState().placing);
   const [fitOnOpen] = useState(() => api.getState().nodes.length > 0 && !big);
   const overview = useStore(useCallback((s: ReactFlowState) => isOverview(s.transform[2], nodes.length), [nodes.length]));
+  // Zooming out into the overview: React Flow's nodes go at once, in the zoom's own store update,
+  // before React renders (else its visible-only renderer would first mount every node now in view).
+  const storeApi = useStoreApi();
+  const count = nodes.length;
+  useEffect(() => storeApi.subscribe((state, previous) => {
+    if (state.transform[2] === previous.transform[2] || !isOverview(state.transform[2], count)) return;
+    if (isOverview(previous.transform[2], count) || !state.nodes.some((n) => n.type === "step")) return;
+    state.setNodes(state.nodes.filter((n) => n.type !== "step"));
+    state.setEdges([]);
+  }), [storeApi, count]);
   const [epoch, setEpoch] = useState(0);
   const [wasOverview, setWasOverview] = useState(overview);
   if (wasOverview !== overview) {
