@@ -10,7 +10,7 @@ import {
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 
 import { edgeTypes } from "@/components/LoopEdge";
-import { NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
+import { NODE_HEIGHT, NODE_WIDTH, type StepNode } from "@/lib/graph";
 import { usePaletteDrop } from "@/hooks/use-palette-drop";
 import { toast } from "@/lib/toast";
 import { isTriggerNodeId, triggerEdges, type TriggerKind } from "@/lib/triggers";
@@ -18,7 +18,7 @@ import type { StepType } from "@/lib/types";
 import { isWarning, type Issue } from "@/lib/validation";
 
 import { useDesigner, useDesignerApi } from "./context";
-import { isOverview, isZoomedOut, LodContext, minZoomFor, OVERVIEW_ZOOM } from "./lod";
+import { isOverview, isZoomedOut, LodContext, minZoomFor, OVERVIEW_ZOOM, overviewKeyNodes } from "./lod";
 import { Overview } from "./Overview";
 import { nodeTypes } from "./nodes";
 import { SimpleEdge } from "./SimpleEdge";
@@ -40,6 +40,7 @@ const simpleEdgeTypes: EdgeTypes = { default: SimpleEdge, loop: SimpleEdge };
 const zoomedOutSelector = (s: ReactFlowState) => isZoomedOut(s.transform[2]);
 const NO_NODES: Node[] = [];
 const NO_EDGES: Edge[] = [];
+const NO_STEPS: StepNode[] = [];
 /** Up to this many steps every node mounts at once; more mount REVEAL_BATCH per frame. */
 const REVEAL_ALL_UP_TO = 300;
 const REVEAL_BATCH = 80;
@@ -117,12 +118,15 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
     if (!overview) setEpoch((e) => e + 1); // zoomed in from the overview: the nodes mount a batch per frame
   }
   const revealed = useReveal(nodes.length, placing || !big, epoch);
+  // In the overview the steps that start a run and the selected ones stay React Flow nodes (a few):
+  // clickable, and drawn over their rectangles.
+  const keyNodes = useMemo(() => (overview ? overviewKeyNodes(nodes, edges) : NO_STEPS), [overview, nodes, edges]);
   const shownNodes = useMemo<Node[]>(() => {
     if (placing) return NO_NODES;
-    if (overview) return triggerNodes.length ? triggerNodes : NO_NODES;
+    if (overview) return triggerNodes.length ? [...triggerNodes, ...keyNodes] : keyNodes;
     const some = revealed < nodes.length ? nodes.slice(0, revealed) : nodes;
     return triggerNodes.length ? [...triggerNodes, ...some] : some;
-  }, [triggerNodes, nodes, placing, revealed, overview]);
+  }, [triggerNodes, nodes, placing, revealed, overview, keyNodes]);
   // The graph's bounds, once per revision (and placement): the lowest zoom lets fit view show it all.
   const bounds = useMemo(() => {
     let [left, top, right, bottom] = [Infinity, Infinity, -Infinity, -Infinity];
@@ -140,11 +144,16 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
   }, [bounds]);
   const shownEdges = useMemo(() => {
     const all = triggerNodes.length ? [...triggerEdges(triggerNodes, nodes, edges), ...edges] : edges;
-    if (placing || overview) return NO_EDGES;
+    if (placing) return NO_EDGES;
+    if (overview) {
+      if (!keyNodes.length) return NO_EDGES;
+      const drawn = new Set(keyNodes.map((n) => n.id));
+      return edges.filter((e) => drawn.has(e.source) && drawn.has(e.target));
+    }
     if (revealed >= nodes.length) return all;
     const drawn = new Set(shownNodes.map((n) => n.id));
     return all.filter((e) => drawn.has(e.source) && drawn.has(e.target));
-  }, [triggerNodes, nodes, edges, placing, revealed, shownNodes, overview]);
+  }, [triggerNodes, nodes, edges, placing, revealed, shownNodes, overview, keyNodes]);
   const issues = useDesigner((s) => s.issues);
   const [ready, setReady] = useState(false);
   const minimapColor = useCallback((node: Node) =>

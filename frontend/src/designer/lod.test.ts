@@ -1,6 +1,6 @@
 import type { StepNode } from "@/lib/graph";
 
-import { isOverview, isZoomedOut, LOD_ZOOM, minZoomFor, OVERVIEW_ABOVE, OVERVIEW_ZOOM } from "./lod";
+import { isOverview, isZoomedOut, LOD_ZOOM, minZoomFor, OVERVIEW_ABOVE, OVERVIEW_KEY_NODES, OVERVIEW_ZOOM, overviewKeyNodes } from "./lod";
 import { overviewPaths } from "./Overview";
 
 describe("level of detail", () => {
@@ -40,5 +40,17 @@ describe("the overview of a big graph far zoomed out", () => {
     expect(paths.selected).toBe("M300,0h220v64h-220Z");
     expect(paths.invalid).toBe("M600,0h220v64h-220Z");
     expect(paths.lines).toBe("M220,32L300,32M520,32L600,32");
+  });
+});
+
+describe("the steps kept as nodes in the overview", () => {
+  it("are the selected ones, then the ones that start a run, at most 50", () => {
+    const node = (id: string, selected = false) => ({ id, type: "step", position: { x: 0, y: 0 }, selected, data: { step: {} } }) as unknown as StepNode;
+    const nodes = [node("a"), node("b"), node("c", true), ...Array.from({ length: 80 }, (_, i) => node(`r${i}`))];
+    const edges = [{ id: "a->b", source: "a", target: "b" }, { id: "b->c", source: "b", target: "c" }];
+    const kept = overviewKeyNodes(nodes, edges).map((n) => n.id);
+    expect(kept.slice(0, 3)).toEqual(["c", "a", "r0"]);
+    expect(kept).toHaveLength(OVERVIEW_KEY_NODES);
+    expect(kept).not.toContain("b");
   });
 });

@@ -3,6 +3,8 @@
  * down through LodContext, so crossing the threshold re-renders the nodes once and panning not at all. */
 import { createContext, useContext } from "react";
 
+import type { DependencyEdge, StepNode } from "@/lib/graph";
+
 /** At 0.4 a node is 88 x 26 px on screen and its 13 px text 5 px high: unreadable, so not drawn. */
 export const LOD_ZOOM = 0.4;
 
@@ -29,4 +31,16 @@ export function minZoomFor(bounds: { width: number; height: number }, view: { wi
   if (bounds.width <= 0 || bounds.height <= 0) return 0.1;
   const fit = Math.min(view.width / bounds.width, view.height / bounds.height) / 1.5; // padding 0.2 each side, and room
   return Math.max(0.0001, Math.min(0.1, fit));
+}
+
+/** At most this many steps stay React Flow nodes in the overview. */
+export const OVERVIEW_KEY_NODES = 50;
+
+/** The steps kept as React Flow nodes in the overview: the selected ones, then those that start a run
+ * (no dependency), at most OVERVIEW_KEY_NODES. */
+export function overviewKeyNodes(nodes: StepNode[], edges: DependencyEdge[]): StepNode[] {
+  const targets = new Set(edges.map((e) => e.target));
+  const selected = nodes.filter((n) => n.selected);
+  const roots = nodes.filter((n) => !n.selected && !targets.has(n.id));
+  return [...selected, ...roots].slice(0, OVERVIEW_KEY_NODES);
 }
