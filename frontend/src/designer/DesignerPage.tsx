@@ -17,21 +17,23 @@ import { useTriggers } from "@/hooks/use-triggers";
 import { useWorkflow, useWorkflowMutations, versionsKey, workflowKey } from "@/hooks/use-workflow";
 import { api, ApiError } from "@/lib/api";
 import { codeToFlow, NODE_HEIGHT, NODE_WIDTH } from "@/lib/graph";
+import { layoutInWorker } from "@/lib/layout-client";
 import { pinnedOutputKeys } from "@/lib/pins";
 import { toast } from "@/lib/toast";
 import { DRAFT_TRIGGER, type TriggerKind } from "@/lib/triggers";
-import type { Limits, StepType, Workflow, WorkflowVersion } from "@/lib/types";
+import type { Limits, StepDefinition, StepType, Workflow, WorkflowVersion } from "@/lib/types";
 import { issueCount, serverIssues, warningCount } from "@/lib/validation";
 
 import { Canvas } from "./Canvas";
 import { DesignerContext, PinsContext, useDesigner, useDesignerApi } from "./context";
 import { DesignerHeader } from "./DesignerHeader";
+import { OVERVIEW_ABOVE } from "./lod";
 import { NodeEditor } from "./NodeEditor";
 import { Palette } from "./Palette";
 import { RunDebugBar } from "./RunDebugBar";
 import { RunDialog, type RunPlan } from "./RunDialog";
 import { ShortcutsDialog } from "./ShortcutsDialog";
-import { createDesignerStore } from "./store";
+import { createDesignerStore, SYNC_LAYOUT_MAX_STEPS, type DesignerStore } from "./store";
 import { TriggerPanel } from "./TriggerPanel";
 import { versionSteps } from "./versions";
 import { VersionsDialog } from "./VersionsDialog";
@@ -254,9 +256,55 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
   }, [queryClient, workflow]);
 
   const layoutAndFit = useCallback(() => {
-    store.getState().autoLayout();
-    requestAnimationFrame(() => flow.fitView({ padding: 0.2, maxZoom: 1.2, duration: 200 }));
+    const s = store.getState();
+    if (!s.nodes.length || s.autoLayoutPending) return;
+    // A big graph jumps to its bounds (the store's: React Flow may not have every node mounted), with
+    // no animation: zooming out through every level of detail would mount and unmount its nodes.
+    const fit = () => requestAnimationFrame(() => {
+      const nodes = store.getState().nodes;
+      if (nodes.length <= OVERVIEW_ABOVE) {
+        void flow.fitView({ padding: 0.2, maxZoom: 1.2, duration: 200 });
+        return;
+      }
+      const xs = nodes.map((n) => n.position.x);
+      const ys = nodes.map((n) => n.position.y);
+      const [left, top] = [Math.min(...xs), Math.min(...ys)];
+      void flow.fitBounds({ x: left, y: top, width: Math.max(...xs) - left + NODE_WIDTH, height: Math.max(...ys) - top + NODE_HEIGHT },
+        { padding: 0.2 });
+    });
+    if (s.nodes.length <= SYNC_LAYOUT_MAX_STEPS) { // a few ms: in place
+      s.autoLayout();
+      fit();
+      return;
+    }
+    // Off the main thread: the canvas stays usable; an answer for a graph changed meanwhile is dropped.
+    const ticket = s.layoutTicket();
+    s.setAutoLayoutPending(ticket);
+    layoutInWorker(s.nodes, s.edges).then((positions) => {
+      if (store.getState().autoLayoutPending !== ticket) return;
+      // Fit the new places first: a big graph turns into its overview (no nodes mounted), so moving
+      // a thousand steps moves no mounted node; then apply them in the next frame.
+      const placed = Object.values(positions);
+      const [left, top] = [Math.min(...placed.map((p) => p.x)), Math.min(...placed.map((p) => p.y))];
+      const right = Math.max(...placed.map((p) => p.x)) + NODE_WIDTH;
+      const bottom = Math.max(...placed.map((p) => p.y)) + NODE_HEIGHT;
+      void flow.fitBounds({ x: left, y: top, width: right - left, height: bottom - top }, { padding: 0.2 });
+      requestAnimationFrame(() => {
+        if (store.getState().autoLayoutPending !== ticket) return;
+        store.getState().setAutoLayoutPending(null);
+        if (!store.getState().applyLayout(positions, ticket, "auto")) {
+          toast("The graph changed while it was being laid out: nothing was moved. Auto-layout again.", "error");
+        }
+      });
+    }, (error: unknown) => {
+      if (store.getState().autoLayoutPending === ticket) store.getState().setAutoLayoutPending(null);
+      toast(`Auto-layout failed: ${error instanceof Error ? error.message : String(error)}`, "error");
+    });
   }, [store, flow]);
+  const autoLayoutRunning = useDesigner((s) => s.autoLayoutPending !== null);
+  usePlacement(store, workflow, save.mutateAsync, () => {
+    queryClient.invalidateQueries({ queryKey: versionsKey(workflow.id) });
+  });
 
   const viewVersion = useCallback((version: WorkflowVersion) => {
     const current = new Map(store.getState().nodes.map((n) => [n.id, n.position]));
@@ -295,7 +343,8 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
     <div className="fp-toolbar">
       <button type="button" className="btn btn-sm" onClick={() => store.getState().undo()} disabled={!canUndo} title="Undo (Ctrl+Z)" aria-label="Undo">↶</button>
       <button type="button" className="btn btn-sm" onClick={() => store.getState().redo()} disabled={!canRedo} title="Redo (Ctrl+Shift+Z)" aria-label="Redo">↷</button>
-      <button type="button" className="btn btn-sm" onClick={layoutAndFit}>Auto-layout</button>
+      <button type="button" className="btn btn-sm" onClick={layoutAndFit} disabled={autoLayoutRunning}
+              aria-busy={autoLayoutRunning || undefined}>{autoLayoutRunning ? "Laying out…" : "Auto-layout"}</button>
       <button type="button" className="btn btn-sm" onClick={() => setOpen("help")} title="Keyboard shortcuts" aria-label="Keyboard shortcuts">?</button>
     </div>
   );
@@ -359,4 +408,44 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
     </div>
     </PinsContext.Provider>
   );
+}
+
+type SaveSteps = (body: { name: string; description: string; steps: StepDefinition[] }) => Promise<Workflow>;
+
+/** The first placement of a big workflow without positions: laid out in the worker (again while the
+ * graph changes under it: a stale answer is dropped), then its positions saved once through the save
+ * path, quietly, when nothing else was changed meanwhile, so the monitor and the next visit never lay
+ * it out again. A failed save leaves it laid out on screen (the next visit lays it out again). */
+function usePlacement(store: DesignerStore, workflow: Workflow, save: SaveSteps, saved: () => void) {
+  const placing = useDesigner((s) => s.placing !== null);
+  const latest = useRef({ workflow, save, saved });
+  latest.current = { workflow, save, saved };
+  useEffect(() => {
+    if (!placing) return;
+    let cancelled = false;
+    const attempt = () => {
+      const s = store.getState();
+      const ticket = s.layoutTicket();
+      layoutInWorker(s.nodes, s.edges).then((positions) => {
+        if (cancelled || !store.getState().placing) return;
+        if (!store.getState().applyLayout(positions, ticket, "place")) {
+          attempt(); // the graph changed meanwhile: lay out what is there now
+          return;
+        }
+        const now = store.getState();
+        const { workflow: current, save: doSave, saved: done } = latest.current;
+        if (now.viewing || current.kind === "code" || now.revision !== now.savedRevision) return;
+        doSave({ name: now.name.trim(), description: now.description, steps: now.steps() }).then(() => {
+          done();
+          toast(`Laid out ${now.nodes.length} steps; their positions are saved.`);
+        }, () => {});
+      }, (error: unknown) => {
+        if (!cancelled) toast(`Laying out failed: ${error instanceof Error ? error.message : String(error)}`, "error");
+      });
+    };
+    attempt();
+    return () => {
+      cancelled = true;
+    };
+  }, [placing, store]);
 }

@@ -5,7 +5,7 @@ import { memo, useEffect, useMemo, useState } from "react";
 
 import { useCredentialNames } from "@/hooks/use-credential-names";
 import { fieldSuggestions } from "@/lib/condition";
-import { ancestors, FAILED_BRANCH, flowToSteps, parseRef, type StepNodeData } from "@/lib/graph";
+import { FAILED_BRANCH, graphAncestry, parseRef, type StepNodeData } from "@/lib/graph";
 import { humanize } from "@/lib/schema-form";
 import { templateSuggestions } from "@/lib/template-hints";
 import type { StepDefinition } from "@/lib/types";
@@ -157,14 +157,15 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
 
   const { hints, upstream } = useMemo(() => {
     const { nodes, edges } = api.getState();
-    const steps = flowToSteps(nodes, edges);
-    const up = ancestors(steps, stepKey);
+    // The graph's ancestry is kept per graph (graphAncestry): this step's walk, once per graph.
+    const ancestry = graphAncestry(nodes, edges);
+    const steps = nodes.map((n) => ({ key: n.id, name: n.data.step.name, task_type: n.data.step.task_type, depends_on: [] }));
     const byKey = new Map(steps.map((s) => [s.key, s]));
     return {
-      hints: templateSuggestions(steps, stepTypes, stepKey, secrets),
-      upstream: up.map((key) => ({ key, type: stepTypes[byKey.get(key)?.task_type ?? ""] })),
+      hints: templateSuggestions(steps, stepTypes, stepKey, secrets, ancestry),
+      upstream: ancestry.of(stepKey).map((key) => ({ key, type: stepTypes[byKey.get(key)?.task_type ?? ""] })),
     };
-    // The revision stands for the graph: ancestors change only with it.
+    // The revision stands for the graph (and the steps' names and types): ancestors change only with it.
   }, [api, revision, stepKey, stepTypes, secrets]);
   // A condition builder's field: the sample input's paths and the upstream outputs.
   const conditionFields = useMemo(() => fieldSuggestions(sampleInput, hints), [sampleInput, hints]);

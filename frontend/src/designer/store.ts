@@ -6,9 +6,11 @@ import { applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, t
 import { createStore } from "zustand/vanilla";
 
 import {
-  ancestors, dependencyEdge, edgeId, flowToSteps, layout, stepsToFlow, uniqueKey,
+  ancestors, dependencyEdge, edgeId, flowToSteps, layout, placeNodes, stepsToFlow, uniqueKey,
   type DependencyEdge, type StepNode,
 } from "@/lib/graph";
+import type { Positions } from "@/lib/layered-layout";
+import { isCurrentLayout, type LayoutTicket } from "@/lib/layout-client";
 import { defaultsFor, humanize } from "@/lib/schema-form";
 import { renameStepReferences } from "@/lib/templates";
 import {
@@ -29,6 +31,9 @@ export type Refusal = { ok: true } | { ok: false; reason: string };
 const HISTORY_LIMIT = 100;
 const COALESCE_MS = 1200;
 const PASTE_OFFSET = 40;
+/** A workflow without positions up to this many steps is laid out at once, in place (a few ms); a
+ * bigger one in the layout worker (placing), the canvas saying "Laying out…" meanwhile. */
+export const SYNC_LAYOUT_MAX_STEPS = 150;
 
 let revisions = 0;
 const nextRevision = () => ++revisions;
@@ -50,6 +55,11 @@ export interface DesignerState {
   validatedRevision: number | null;
   /** Server problems that name no step. */
   generalErrors: string[];
+  /** Set while the graph shown has no positions yet and waits for the layout worker's (a workflow
+   * saved without positions, bigger than SYNC_LAYOUT_MAX_STEPS): what the placement is for. */
+  placing: LayoutTicket | null;
+  /** The user's Auto-layout running in the worker: what it was asked for. */
+  autoLayoutPending: LayoutTicket | null;
   /** The step shown in the editor: the only selected node, if exactly one is. */
   selected: string | null;
   past: Snapshot[];
@@ -93,6 +103,14 @@ export interface DesignerState {
   undo(): void;
   redo(): void;
   autoLayout(): void;
+  /** What a layout asked now is for (isCurrentLayout compares it with the answer's). */
+  layoutTicket(): LayoutTicket;
+  /** Auto-layout in the worker is running (for `ticket`), or ended (null). */
+  setAutoLayoutPending(ticket: LayoutTicket | null): void;
+  /** Apply a worker's positions: the first placement (not an edit: nothing to save for the user) or the
+   * user's Auto-layout (one undoable edit). False, and nothing changed, when the graph changed since
+   * `ticket` (a stale answer). */
+  applyLayout(positions: Positions, ticket: LayoutTicket, kind: "place" | "auto"): boolean;
   markSaved(revision: number): void;
   /** The server's problems: by step and general; `revision` when they answer a check of that graph. */
   setServerErrors(byStep: IssueMap, general: string[], revision?: number): void;
@@ -129,6 +147,9 @@ const readOnlyReason = (viewing: { code?: boolean }) =>
   (viewing.code ? "This workflow is defined in code: edit it in Python." : "This is an old version, shown read-only.");
 
 const UNCHECKED = { serverIssues: {}, generalErrors: [], validatedRevision: null } satisfies Partial<DesignerState>;
+
+const unplacedNodes = (nodes: StepNode[]) =>
+  nodes.length > SYNC_LAYOUT_MAX_STEPS && nodes.every((n) => !n.position.x && !n.position.y);
 
 const deselect = (nodes: StepNode[]) => nodes.map((n) => (n.selected ? { ...n, selected: false } : n));
 
@@ -194,19 +215,43 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
       set(patch);
     };
 
+    /** The graph of `steps`; one without positions laid out now when small, else left to the worker
+     * (placing; its ticket is completed by the caller's revision). */
     const withGraph = (steps: StepDefinition[]) => {
       const { nodes, edges } = stepsToFlow(steps);
       const unplaced = steps.length > 1 && steps.every((s) => !s.position?.x && !s.position?.y);
-      return { nodes: unplaced ? layout(nodes, edges) : nodes, edges };
+      if (unplaced && steps.length > SYNC_LAYOUT_MAX_STEPS) return { nodes, edges, unplaced: true };
+      return { nodes: unplaced ? layout(nodes, edges) : nodes, edges, unplaced: false };
+    };
+    const ticketOf = (state: Pick<DesignerState, "revision" | "viewing">): LayoutTicket =>
+      ({ revision: state.revision, viewing: state.viewing?.version ?? null });
+
+    /** The steps moved to new places as one undoable edit (Auto-layout); only shown while viewing. */
+    const placeAll = (placed: StepNode[]) => {
+      const { edges, viewing } = get();
+      if (viewing) {
+        set({ nodes: placed });
+        return;
+      }
+      remember();
+      commit(placed, edges);
+      // The triggers line up again left of the steps that start a run.
+      const { triggers, triggerDraft, triggerNodes: old } = get();
+      const byId = new Map(old.map((n) => [n.id, n]));
+      const lined = triggerNodes(triggers, triggerDraft?.kind ?? null, [], get().nodes, edges)
+        .map((n) => ({ ...n, selected: byId.get(n.id)?.selected, measured: byId.get(n.id)?.measured }));
+      set({ triggerNodes: lined });
     };
 
-    const start = withGraph(initial.steps ?? []);
+    const { unplaced: startUnplaced, ...start } = withGraph(initial.steps ?? []);
     const stepTypes = Object.fromEntries((initial.stepTypes ?? []).map((t) => [t.name, t]));
     const limits = initial.limits ?? {};
     const revision = nextRevision();
 
     return {
       ...start,
+      placing: startUnplaced ? { revision, viewing: null } : null,
+      autoLayoutPending: null,
       name: "",
       description: "",
       stepTypes,
@@ -240,10 +285,10 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
       },
 
       load(steps, meta = {}) {
-        const graph = withGraph(steps);
+        const { unplaced, ...graph } = withGraph(steps);
         const rev = nextRevision();
         set({
-          ...graph, name: meta.name ?? get().name, description: meta.description ?? get().description,
+          ...graph, placing: unplaced ? { revision: rev, viewing: null } : null, autoLayoutPending: null, name: meta.name ?? get().name, description: meta.description ?? get().description,
           revision: rev, savedRevision: rev, past: [], future: [], selected: null, viewing: null, stash: null,
           serverIssues: {}, generalErrors: [], lastEdit: null,
         });
@@ -488,20 +533,30 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
       },
 
       autoLayout() {
-        const { nodes, edges, viewing } = get();
+        const { nodes, edges } = get();
         if (!nodes.length) return;
-        if (viewing) {
-          set({ nodes: layout(nodes, edges) });
-          return;
+        placeAll(layout(nodes, edges));
+      },
+
+      layoutTicket() {
+        return ticketOf(get());
+      },
+
+      setAutoLayoutPending(ticket) {
+        set({ autoLayoutPending: ticket });
+      },
+
+      applyLayout(positions, ticket, kind) {
+        const state = get();
+        if (!isCurrentLayout(ticket, ticketOf(state))) return false;
+        const placed = placeNodes(state.nodes, positions);
+        if (kind === "place") {
+          // Not an edit: the workflow had no positions; the designer saves these once (quietly).
+          set({ nodes: placed, placing: null });
+          return true;
         }
-        remember();
-        commit(layout(nodes, edges), edges);
-        // The triggers line up again left of the steps that start a run.
-        const { triggers, triggerDraft, triggerNodes: old } = get();
-        const byId = new Map(old.map((n) => [n.id, n]));
-        const placed = triggerNodes(triggers, triggerDraft?.kind ?? null, [], get().nodes, edges)
-          .map((n) => ({ ...n, selected: byId.get(n.id)?.selected, measured: byId.get(n.id)?.measured }));
-        set({ triggerNodes: placed });
+        placeAll(placed);
+        return true;
       },
 
       markSaved(rev) {
@@ -518,19 +573,21 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
         const { viewing, stash } = get();
         const keep = viewing ? stash : snapshot();
         // The server's problems are those of the graph it checked: not of this one (checked anew).
-        set({ ...withGraph(steps), viewing: { version }, stash: keep, selected: null, ...UNCHECKED });
+        const { unplaced, ...graph } = withGraph(steps);
+        set({ ...graph, viewing: { version }, stash: keep, selected: null, ...UNCHECKED,
+          placing: unplaced ? { revision: get().revision, viewing: version } : null });
         set({ issues: revalidate(get()) });
       },
 
       viewCode(version, graph) {
-        set({ ...graph, viewing: { version, code: true }, stash: null, selected: null, past: [], future: [], issues: {} });
+        set({ ...graph, viewing: { version, code: true }, stash: null, selected: null, past: [], future: [], issues: {}, placing: null });
       },
 
       exitView() {
         const { stash } = get();
         if (!stash) return;
         set({ nodes: stash.nodes, edges: stash.edges, revision: stash.revision, viewing: null, stash: null, selected: selectedOf(stash.nodes),
-          ...UNCHECKED });
+          ...UNCHECKED, placing: unplacedNodes(stash.nodes) ? { revision: stash.revision, viewing: null } : null });
         set({ issues: revalidate(get()) });
       },
 
@@ -538,8 +595,9 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
         const { stash } = get();
         if (stash) set({ nodes: stash.nodes, edges: stash.edges, revision: stash.revision, viewing: null, stash: null });
         remember();
-        const graph = withGraph(steps);
+        const { unplaced, ...graph } = withGraph(steps);
         commit(graph.nodes, graph.edges, { selected: null });
+        if (unplaced) set({ placing: ticketOf(get()) });
       },
 
       steps() {

@@ -53,6 +53,25 @@ describe("graph conversion", () => {
   });
 });
 
+describe("big graphs (no recursion)", () => {
+  const chain = (n: number) => Array.from({ length: n }, (_, i) => step(`s${i}`, i ? [`s${i - 1}`] : []));
+
+  it("lays out a 10,000-step chain left to right", () => {
+    const { nodes, edges } = stepsToFlow(chain(10_000));
+    const placed = layout(nodes, edges);
+    for (let i = 1; i < placed.length; i += 1) expect(placed[i].position.x).toBeGreaterThan(placed[i - 1].position.x);
+  });
+
+  it("finds no cycle in a 10,000-step chain, and the one closing it", () => {
+    const steps = chain(10_000);
+    expect(findCycle(steps)).toBeNull();
+    steps[0] = step("s0", ["s9999"]);
+    const cycle = findCycle(steps)!;
+    expect(cycle).toHaveLength(10_001);
+    expect(cycle[0]).toBe(cycle[cycle.length - 1]);
+  });
+});
+
 describe("graph checks", () => {
   it("finds a cycle and names its steps", () => {
     expect(findCycle(signup)).toBeNull();

@@ -1,8 +1,9 @@
 /** Pure graph code: a workflow's steps <-> React Flow nodes and edges, layout, cycles, ancestry.
  * A node's id is its step key; an edge from a conditional's branch carries that branch as its
  * sourceHandle and label, and becomes the dependency "key:branch". */
-import dagre from "@dagrejs/dagre";
 import type { Edge, Node } from "@xyflow/react";
+
+import { layeredLayout, type Positions } from "./layered-layout";
 
 import type { CodeEdge, CodeMoveKind, DefinitionEdge, StepDefinition, TaskStatus, VersionStep } from "./types";
 
@@ -142,66 +143,123 @@ export function codeToFlow(steps: CodeFlowStep[], moves: (CodeEdge | DefinitionE
   return { nodes: layout(nodes, edges.filter((e) => e.source !== e.target)), edges };
 }
 
-/** Left-to-right layered layout (dagre); returns new nodes, leaving the input untouched. */
-export function layout<T extends Node>(nodes: T[], edges: Edge[], direction: "LR" | "TB" = "LR"): T[] {
-  const graph = new dagre.graphlib.Graph();
-  graph.setGraph({ rankdir: direction, nodesep: 40, ranksep: 90, marginx: 20, marginy: 20 });
-  graph.setDefaultEdgeLabel(() => ({}));
-  for (const node of nodes) {
-    graph.setNode(node.id, {
-      width: node.measured?.width ?? NODE_WIDTH,
-      height: node.measured?.height ?? NODE_HEIGHT,
-    });
-  }
-  for (const edge of edges) graph.setEdge(edge.source, edge.target);
-  dagre.layout(graph);
-  return nodes.map((node) => {
-    const placed = graph.node(node.id);
-    const width = node.measured?.width ?? NODE_WIDTH;
-    const height = node.measured?.height ?? NODE_HEIGHT;
-    return { ...node, position: { x: placed.x - width / 2, y: placed.y - height / 2 } };
-  });
+/** The boxes and links the layout places (plain data: what the layout worker is sent). */
+export function layoutInput(nodes: Node[], edges: Edge[]) {
+  return {
+    boxes: nodes.map((node) => ({
+      id: node.id, width: node.measured?.width ?? NODE_WIDTH, height: node.measured?.height ?? NODE_HEIGHT,
+    })),
+    links: edges.map((edge) => ({ source: edge.source, target: edge.target })),
+  };
 }
 
-/** A cycle among the steps' dependencies, as the keys along it (first repeated last), or null. */
+export const LAYOUT_OPTIONS = { nodeGap: 40, layerGap: 90, margin: 20 } as const;
+
+/** The nodes moved to `positions` (those it names); new nodes, the input left untouched. */
+export function placeNodes<T extends Node>(nodes: T[], positions: Positions): T[] {
+  return nodes.map((node) => (positions[node.id] ? { ...node, position: positions[node.id] } : node));
+}
+
+/** Left-to-right layered layout (layered-layout.ts, iterative: any size); returns new nodes, leaving the input untouched. */
+export function layout<T extends Node>(nodes: T[], edges: Edge[], direction: "LR" | "TB" = "LR"): T[] {
+  const { boxes, links } = layoutInput(nodes, edges);
+  return placeNodes(nodes, layeredLayout(boxes, links, { ...LAYOUT_OPTIONS, direction }));
+}
+
+/** A cycle among the steps' dependencies, as the keys along it (first repeated last), or null.
+ * Iterative (a 10,000-step chain is fine). */
 export function findCycle(steps: Pick<StepDefinition, "key" | "depends_on">[]): string[] | null {
   const upstream = new Map(steps.map((step) => [step.key, (step.depends_on ?? []).map((ref) => parseRef(ref).key)]));
   const state = new Map<string, "visiting" | "done">();
-  const path: string[] = [];
-
-  const visit = (key: string): string[] | null => {
-    if (state.get(key) === "done" || !upstream.has(key)) return null;
-    if (state.get(key) === "visiting") return [...path.slice(path.indexOf(key)), key];
-    state.set(key, "visiting");
-    path.push(key);
-    for (const parent of upstream.get(key) ?? []) {
-      const cycle = visit(parent);
-      if (cycle) return cycle;
-    }
-    path.pop();
-    state.set(key, "done");
-    return null;
-  };
-
   for (const step of steps) {
-    const cycle = visit(step.key);
-    if (cycle) return cycle.reverse();
+    if (state.has(step.key)) continue;
+    const path: string[] = [step.key];
+    const cursor: number[] = [0];
+    state.set(step.key, "visiting");
+    while (path.length) {
+      const key = path[path.length - 1];
+      const parents = upstream.get(key) ?? [];
+      const at = cursor[cursor.length - 1];
+      if (at < parents.length) {
+        cursor[cursor.length - 1] = at + 1;
+        const parent = parents[at];
+        if (!upstream.has(parent) || state.get(parent) === "done") continue;
+        if (state.get(parent) === "visiting") return [...path.slice(path.indexOf(parent)), parent].reverse();
+        state.set(parent, "visiting");
+        path.push(parent);
+        cursor.push(0);
+      } else {
+        state.set(key, "done");
+        path.pop();
+        cursor.pop();
+      }
+    }
   }
   return null;
 }
 
 /** Every step `key` depends on, directly or not (the steps whose outputs its templates may use). */
 export function ancestors(steps: Pick<StepDefinition, "key" | "depends_on">[], key: string): string[] {
-  const upstream = new Map(steps.map((step) => [step.key, (step.depends_on ?? []).map((ref) => parseRef(ref).key)]));
-  const seen = new Set<string>();
-  const stack = [...(upstream.get(key) ?? [])];
-  while (stack.length) {
-    const next = stack.pop()!;
-    if (seen.has(next) || next === key) continue;
-    seen.add(next);
-    stack.push(...(upstream.get(next) ?? []));
+  return ancestryOf(steps).of(key);
+}
+
+/** A graph's ancestry, computed lazily: the upstream map once, then each key's ancestors when first
+ * asked (cached). Made once per graph (the designer keeps one per revision), so selecting a step costs
+ * that step's walk, not every step's. */
+export interface Ancestry {
+  of(key: string): string[];
+}
+
+export function ancestryOf(steps: Pick<StepDefinition, "key" | "depends_on">[]): Ancestry {
+  let upstream: Map<string, string[]> | null = null;
+  const order = new Map<string, number>();
+  const cache = new Map<string, string[]>();
+  return {
+    of(key) {
+      const known = cache.get(key);
+      if (known) return known;
+      if (!upstream) {
+        upstream = new Map(steps.map((step) => [step.key, (step.depends_on ?? []).map((ref) => parseRef(ref).key)]));
+        steps.forEach((step, i) => order.set(step.key, i));
+      }
+      const seen = new Set<string>();
+      const stack = [...(upstream.get(key) ?? [])];
+      while (stack.length) {
+        const next = stack.pop()!;
+        if (seen.has(next) || next === key) continue;
+        seen.add(next);
+        for (const parent of upstream.get(next) ?? []) stack.push(parent);
+      }
+      // In definition order.
+      const found = [...seen].filter((k) => order.has(k)).sort((a, b) => order.get(a)! - order.get(b)!);
+      cache.set(key, found);
+      return found;
+    },
+  };
+}
+
+const graphAncestries = new WeakMap<DependencyEdge[], { nodes: StepNode<FlowStep>[]; ancestry: Ancestry }>();
+
+/** The ancestry of the designer's graph, cached per graph (its edges array and nodes: a change of
+ * either is a new graph; a selection keeps the edges), so a selection reuses it. */
+export function graphAncestry(nodes: StepNode<FlowStep>[], edges: DependencyEdge[]): Ancestry {
+  const cached = graphAncestries.get(edges);
+  if (cached && (cached.nodes === nodes || sameKeys(cached.nodes, nodes))) return cached.ancestry;
+  const incoming = new Map<string, string[]>();
+  for (const edge of edges) {
+    const list = incoming.get(edge.target);
+    if (list) list.push(edge.source);
+    else incoming.set(edge.target, [edge.source]);
   }
-  return steps.map((step) => step.key).filter((k) => seen.has(k));
+  const ancestry = ancestryOf(nodes.map((node) => ({ key: node.id, depends_on: incoming.get(node.id) ?? [] })));
+  graphAncestries.set(edges, { nodes, ancestry });
+  return ancestry;
+}
+
+function sameKeys(a: { id: string }[], b: { id: string }[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i].id !== b[i].id) return false;
+  return true;
 }
 
 /** A step key like `base`, `base_2`, ... not among `taken`, made of the allowed characters. */

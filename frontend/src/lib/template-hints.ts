@@ -2,7 +2,7 @@
  * (`steps.<key>.output.<field>`, from each step type's output_schema), the signed approve/reject
  * links of the workflow's approval steps (`approvals.<key>.approve_url`, for a message sent before
  * or beside them) and `secrets.<name>`. */
-import { ancestors } from "./graph";
+import { ancestors, type Ancestry } from "./graph";
 import type { StepDefinition, StepType } from "./types";
 
 export interface Suggestion {
@@ -28,10 +28,12 @@ export function templateSuggestions(
   stepTypes: Record<string, StepType>,
   key: string,
   secrets: string[] = [],
+  /** The graph's ancestry, when the caller keeps one (the designer, per graph): else walked here. */
+  ancestry?: Ancestry,
 ): Suggestion[] {
   const out: Suggestion[] = [{ value: "input.", detail: "the run's input" }];
   const byKey = new Map(steps.map((step) => [step.key, step]));
-  for (const upstream of ancestors(steps, key)) {
+  for (const upstream of ancestry ? ancestry.of(key) : ancestors(steps, key)) {
     const step = byKey.get(upstream)!;
     const type = stepTypes[step.task_type];
     const label = step.name || step.key;

@@ -23,6 +23,34 @@ export interface NodeShellProps {
   footer?: ReactNode;
 }
 
+/** Zoomed out (lod.ts): a plain box in the node's size and colours, no handles, icon or labels. It keeps
+ * invisible anchors where the handles are (classes "source"/"target" with their ids), which React Flow
+ * measures as handle bounds, so edges still end at the right places; they cost no subscriptions. */
+export const SimpleNodeShell = memo(function SimpleNodeShell(props: Pick<NodeShellProps,
+  "stepKey" | "category" | "branches" | "selected" | "status" | "errors" | "warnings">) {
+  const { stepKey, category, branches, selected, status, errors, warnings } = props;
+  const invalid = !!errors?.length;
+  const warned = !!warnings?.length;
+  const classes = ["fp-node", "fp-node-simple", `fp-cat-${category ?? "other"}`, selected && "selected", invalid && "invalid",
+    !invalid && warned && "warned", status && `status-${status}`, branches && "fp-node-simple-branches"].filter(Boolean).join(" ");
+  return (
+    <div className={classes} data-testid={`node-${stepKey}`} data-status={status ?? "idle"} data-lod="simple"
+         data-invalid={invalid ? "true" : "false"} data-warning={warned ? "true" : "false"}>
+      <span className="fp-anchor fp-anchor-left target" data-handlepos="left" />
+      {branches ? (
+        <div className="fp-branches">
+          {branches.map((branch) => (
+            <div key={branch} className="fp-branch">
+              <span className="fp-anchor fp-anchor-branch source" data-handleid={branch} data-handlepos="right" />
+            </div>
+          ))}
+        </div>
+      ) : <span className="fp-anchor fp-anchor-right source" data-handlepos="right" />}
+      <span className="fp-anchor fp-anchor-bottom source" data-handleid={FAILED_BRANCH} data-handlepos="bottom" />
+    </div>
+  );
+});
+
 export const NodeShell = memo(function NodeShell(props: NodeShellProps) {
   const { stepKey, name, taskType, category, branches, selected, status, errors, warnings, footer } = props;
   const invalid = !!errors?.length;

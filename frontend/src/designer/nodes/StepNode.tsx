@@ -8,7 +8,8 @@ import { preview } from "@/lib/pins";
 import { isWarning, stepBranches } from "@/lib/validation";
 
 import { useDesigner } from "../context";
-import { NodeShell } from "./NodeShell";
+import { useZoomedOut } from "../lod";
+import { NodeShell, SimpleNodeShell } from "./NodeShell";
 
 export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps<StepNodeType>) {
   const { step } = data;
@@ -18,6 +19,10 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
   const errors = useMemo(() => issues?.filter((i) => !isWarning(i)).map((i) => `${i.field}: ${i.message}`), [issues]);
   const warnings = useMemo(() => issues?.filter(isWarning).map((i) => `${i.field}: ${i.message}`), [issues]);
   const pin = useDesigner((s) => s.pins?.steps[id]);
+  if (useZoomedOut()) {
+    return <SimpleNodeShell stepKey={id} category={stepType?.category} branches={branches} selected={selected}
+                            status={data.status} errors={errors} warnings={warnings} />;
+  }
   const pinned = pin && ("output" in pin
     ? <span className="fp-node-pin" data-testid={`pin-${id}`} title={JSON.stringify(pin.output, null, 2)}><b>pinned</b> {preview(pin.output)}</span>
     : <span className="fp-node-pin fp-node-pin-input" data-testid={`pin-${id}`} title="Input pinned; no output (the step did not complete)"><b>pinned</b> input only</span>);
