@@ -14,6 +14,7 @@ from .bounds import SEARCH_FIELD_NAME_MAX_LENGTH, SEARCH_VALUE_MAX_LENGTH
 from .bounds import STEP_KEY_MAX_LENGTH, STEP_KEY_PATTERN  # the step key's rule lives in bounds
 from .querysets import ExecutionQuerySet, OwnedQuerySet, TaskExecutionQuerySet, WorkflowQuerySet
 from .engine.planner.states import TASK_OPEN, ExecutionStatus, TaskStatus
+from .engine.planner.compensation import PHASES
 
 # The signal name of a parent attempt that waits for its child runs (workflows/engine/children.py).
 WAITING_FOR_CHILDREN = "__children__"
@@ -138,6 +139,10 @@ class WorkflowStep(RetryFields):
     continue_on_failure = models.BooleanField(
         default=False, help_text="When it fails for good, the run carries on as if it completed, its output "
                                  "carrying the error.")
+    compensate_with = models.CharField(
+        max_length=STEP_KEY_MAX_LENGTH, blank=True,
+        help_text="The key of the step that undoes this one (a step that runs only as a compensation) when a run "
+                  "fails for good or is cancelled with compensate, after this step completed; empty: none.")
 
     class Meta:
         ordering = ["step_order", "id"]
@@ -258,6 +263,14 @@ class WorkflowExecution(models.Model):
     paused_from = models.CharField(
         max_length=16, blank=True, help_text="Set while paused: the status an unpause returns the run to "
                                              "(running, or pending if it had not started).")
+    phase = models.CharField(
+        max_length=24, blank=True, choices=[("", "Normal"), *((p, p.replace("_", " ").capitalize()) for p in PHASES)],
+        help_text="Its compensation (docs/adr/0035-compensation.md): empty while none ran; compensating, then "
+                  "compensated or compensation_failed.")
+    compensation = models.JSONField(
+        default=dict, blank=True,
+        help_text="Its compensation when one ran: why (failed or cancelled), the run's error, the plan (each step "
+                  "and the step compensating it, latest completed first) and how it ended.")
     created_at = models.DateTimeField(auto_now_add=True)
     scheduled_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -334,6 +347,9 @@ class TaskExecution(models.Model):
     mocked = models.BooleanField(
         default=False, help_text="A replay's attempt that answered from a mock or a recording instead of running.")
     signal_name = models.CharField(max_length=100, blank=True, help_text="The signal a waiting step waits for.")
+    compensates = models.CharField(
+        max_length=100, blank=True,
+        help_text="Set on a compensation's attempts: the key of the step it undoes (its output in steps.<key>).")
     held = models.BooleanField(
         default=False, help_text="Its run is paused: the claim refuses it and the sweeper's indexes leave it out "
                                  "(its timer keeps its due time) until the run is unpaused.")

@@ -27,11 +27,12 @@ from ..models import (
     WorkflowStep,
     WorkflowVersion,
 )
+from ..engine.planner.compensation import PHASES
 from ..engine.planner.states import ALL_EXECUTION_ACTIONS, allowed_actions, latest_attempts
 
 RETRY_FIELDS = ("max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
 STEP_READ_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",
-                    "position_y", "continue_on_failure")
+                    "position_y", "continue_on_failure", "compensate_with")
 # The range of the integer columns (PostgreSQL's integer): beyond it an input was a 500, not a 400.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
@@ -54,8 +55,17 @@ class ErrorDetailsField(JsonObjectField):
 
 DEPENDS_ON_HELP = ('Step keys; "key:branch" to run only on that branch of the step; "key:failed" (a failure '
                    'path) to run only when that step failed for good, seeing steps.<key>.error.')
+COMPENSATE_HELP = ("The key of the step that undoes this one: when a run fails for good (or is cancelled with "
+                   "{\"compensate\": true}) after this step completed, that step runs as its compensation, seeing "
+                   "steps.<key>.output and compensating; a compensation step runs only as one (no dependencies, "
+                   "nothing depends on it). Empty: none.")
 CONTINUE_HELP = ("When the step fails for good, its attempt stays failed but the run carries on as if it "
                  "completed, its output {\"error\": {...}} carrying the error; listed in the run's handled_failures.")
+
+
+@extend_schema_field({"type": "string", "enum": ["", *PHASES]})
+class PhaseField(serializers.CharField):
+    """A run's phase: "" or one of the compensation's (planner/compensation.py)."""
 
 
 class PositionField(serializers.Serializer):
@@ -84,6 +94,8 @@ class StepSerializer(serializers.Serializer):
                                                allow_null=True, default=None)
     when = serializers.CharField(required=False, allow_blank=True, default="")
     continue_on_failure = serializers.BooleanField(required=False, default=False, help_text=CONTINUE_HELP)
+    compensate_with = serializers.CharField(max_length=bounds.STEP_KEY_MAX_LENGTH, required=False, allow_blank=True,
+                                            default="", help_text=COMPENSATE_HELP)
     position = PositionField(required=False)
 
     def to_internal_value(self, data):
@@ -126,6 +138,7 @@ class StepSerializer(serializers.Serializer):
             "config": step["config"], "depends_on": step["depends_on"], "step_order": step["step_order"],
             **{f: step[f] for f in RETRY_FIELDS}, "timeout_seconds": step["timeout_seconds"],
             "when": step["when"], "continue_on_failure": step["continue_on_failure"],
+            "compensate_with": step["compensate_with"],
             "position": {"x": step["position_x"], "y": step["position_y"]},
         }
 
@@ -298,6 +311,8 @@ class DefinitionStepSerializer(serializers.Serializer):
     when = serializers.CharField(allow_blank=True)
     continue_on_failure = serializers.BooleanField(required=False, help_text="Set (true) only on a step that "
                                                    "continues on failure.")
+    compensate_with = serializers.CharField(required=False, help_text="Set only on a step with a compensation: the "
+                                                                      "key of the step that undoes it.")
     retry = DefinitionRetrySerializer()
     position = PositionField(required=False, help_text="Where the designer drew it (versions published since "
                                                        "positions are kept).")
@@ -417,7 +432,7 @@ class TaskExecutionSerializer(serializers.ModelSerializer):
         fields = ["id", "step_key", "task_type", "status", "attempt_number", "visit", "is_latest", "workflow_version",
                   "awaiting", "signal_name", "idempotency_key",
                   "input_data", "output_data", "error_message", "error_details", "created_at", "queued_at",
-                  "started_at", "completed_at", "wake_at", "worker_id", "mocked"]
+                  "started_at", "completed_at", "wake_at", "worker_id", "mocked", "compensates"]
         read_only_fields = fields
 
     def get_is_latest(self, task: TaskExecution) -> bool:
@@ -454,18 +469,28 @@ class ExecutionSerializer(serializers.ModelSerializer):
     test_run = serializers.BooleanField(read_only=True, help_text=(
         "A test run with pinned data (POST /workflows/<id>/test-run/): its steps with a pinned output answered "
         "from it (mocked), the others run for real; not counted by the metrics, alerts or bulk retry."))
+    phase = PhaseField(read_only=True, help_text=(
+        "Its compensation: \"\" when none ran; \"compensating\" while the compensations of its completed steps "
+        "run (it is still running), then \"compensated\" or \"compensation_failed\" (it ended failed, or "
+        "cancelled when cancelled with compensate). A run that went through compensation is not retried."))
+    compensation = JsonObjectField(read_only=True, help_text=(
+        "When it compensated: reason (failed or cancelled), the run's error, plan (each step with the step "
+        "compensating it, latest completed first; null until the steps still running finished), outcome and the "
+        "compensation that failed; {} otherwise."))
 
     class Meta:
         model = WorkflowExecution
         fields = ["id", "workflow", "workflow_name", "workflow_version", "status", "allowed_actions",
                   "idempotency_key", "input_data", "output_data", "error_message", "error_details", "retry_count",
                   "max_retries", "triggered_by", "triggered_by_user", "concurrency_key", "search", "created_at",
-                  "scheduled_at", "started_at", "completed_at", "replay_of", "is_replay", "test_run", "handled_failures"]
+                  "scheduled_at", "started_at", "completed_at", "replay_of", "is_replay", "test_run", "handled_failures",
+                  "phase", "compensation"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(ALL_EXECUTION_ACTIONS))))
     def get_allowed_actions(self, execution: WorkflowExecution) -> list[str]:
-        return allowed_actions(execution.status, code=execution.workflow.kind == WorkflowKind.CODE)
+        return allowed_actions(execution.status, code=execution.workflow.kind == WorkflowKind.CODE,
+                               compensated=bool(execution.phase))
 
 
 class StepOverrideSerializer(serializers.Serializer):
@@ -522,7 +547,7 @@ class ExecutionDetailSerializer(ExecutionSerializer):
 
     @extend_schema_field(RetryLatestSerializer(allow_null=True))
     def get_retry_latest(self, execution: WorkflowExecution) -> dict | None:
-        if "retry" not in allowed_actions(execution.status) or \
+        if "retry" not in allowed_actions(execution.status, compensated=bool(execution.phase)) or \
                 execution.workflow.version == execution.workflow_version.number:
             return None
         plan = services.retry_takeover(execution, latest_attempts(self._rows(execution)))
@@ -599,6 +624,14 @@ class RetryInputSerializer(serializers.Serializer):
     overrides = OverridesField(required=False, default=None, allow_null=True, help_text=(
         "Edit and resume: this run's input and steps' configs from now on (the workflow is unchanged); "
         "a config its step type refuses, or a key that is no step of the version, is a 400 that changes nothing."))
+
+
+class CancelInputSerializer(serializers.Serializer):
+    compensate = serializers.BooleanField(required=False, default=False, help_text=(
+        "Undo the run's completed steps before it ends cancelled: the compensation step of each completed step "
+        "that names one (compensate_with) runs, latest completed first, once the steps still running finished "
+        "(phase compensating, then compensated or compensation_failed). A run whose completed steps have no "
+        "compensation is cancelled at once, as without it."))
 
 
 class RerunInputSerializer(serializers.Serializer):
