@@ -9,6 +9,7 @@ import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react
 
 import { edgeTypes } from "@/components/LoopEdge";
 import { usePaletteDrop } from "@/hooks/use-palette-drop";
+import { compensationEdges } from "@/lib/graph";
 import { toast } from "@/lib/toast";
 import { isTriggerNodeId, triggerEdges, type TriggerKind } from "@/lib/triggers";
 import type { StepType } from "@/lib/types";
@@ -56,8 +57,9 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
   // first step dropped lands where it was dropped (a pending fitView would centre it and zoom in).
   const [fitOnOpen] = useState(() => api.getState().nodes.length > 0);
   const shownNodes = useMemo<Node[]>(() => (triggerNodes.length ? [...triggerNodes, ...nodes] : nodes), [triggerNodes, nodes]);
-  const shownEdges = useMemo(() => (triggerNodes.length ? [...triggerEdges(triggerNodes, nodes, edges), ...edges] : edges),
-    [triggerNodes, nodes, edges]);
+  const links = useMemo(() => compensationEdges(nodes.map((n) => n.data.step)), [nodes]);
+  const shownEdges = useMemo(() => [...(triggerNodes.length ? triggerEdges(triggerNodes, nodes, edges) : []), ...edges, ...links],
+    [triggerNodes, nodes, edges, links]);
   const [ready, setReady] = useState(false);
   const minimapColor = useCallback((node: Node) =>
     (node.selected ? "#4f46e5" : isTriggerNodeId(node.id) ? "#f5b544"

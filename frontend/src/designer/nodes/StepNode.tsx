@@ -3,7 +3,7 @@
 import type { NodeProps } from "@xyflow/react";
 import { memo, useMemo } from "react";
 
-import type { StepNode as StepNodeType } from "@/lib/graph";
+import { compensationStepsOf, type StepNode as StepNodeType } from "@/lib/graph";
 import { preview } from "@/lib/pins";
 import { isWarning, stepBranches } from "@/lib/validation";
 
@@ -18,6 +18,7 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
   const errors = useMemo(() => issues?.filter((i) => !isWarning(i)).map((i) => `${i.field}: ${i.message}`), [issues]);
   const warnings = useMemo(() => issues?.filter(isWarning).map((i) => `${i.field}: ${i.message}`), [issues]);
   const pin = useDesigner((s) => s.pins?.steps[id]);
+  const compensation = useDesigner((s) => compensationStepsOf(s.nodes).has(id));
   const pinned = pin && ("output" in pin
     ? <span className="fp-node-pin" data-testid={`pin-${id}`} title={JSON.stringify(pin.output, null, 2)}><b>pinned</b> {preview(pin.output)}</span>
     : <span className="fp-node-pin fp-node-pin-input" data-testid={`pin-${id}`} title="Input pinned; no output (the step did not complete)"><b>pinned</b> input only</span>);
@@ -26,6 +27,6 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
   return (
     <NodeShell stepKey={id} name={step.name} taskType={step.task_type} category={stepType?.category}
                branches={branches} selected={selected} status={data.status} errors={errors} warnings={warnings}
-               footer={footer} />
+               footer={footer} compensation={compensation} compensated={!!step.compensate_with} />
   );
 });
