@@ -1,7 +1,7 @@
 /** The designer's step node: the shared shell fed from the designer store (its step type, its
  * branches and the problems found on it). */
-import type { NodeProps } from "@xyflow/react";
-import { memo, useMemo } from "react";
+import { useUpdateNodeInternals, type NodeProps } from "@xyflow/react";
+import { memo, useEffect, useMemo } from "react";
 
 import { compensationStepsOf, type StepNode as StepNodeType } from "@/lib/graph";
 import { preview } from "@/lib/pins";
@@ -19,6 +19,11 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
   const warnings = useMemo(() => issues?.filter(isWarning).map((i) => `${i.field}: ${i.message}`), [issues]);
   const pin = useDesigner((s) => s.pins?.steps[id]);
   const compensation = useDesigner((s) => compensationStepsOf(s.nodes).has(id));
+  // The "compensate" handle comes and goes with compensate_with: React Flow must measure it again
+  // before the link can leave from it (the node's size does not change, so it would not notice).
+  const compensated = !!step.compensate_with;
+  const updateNodeInternals = useUpdateNodeInternals();
+  useEffect(() => updateNodeInternals(id), [compensated, id, updateNodeInternals]);
   const pinned = pin && ("output" in pin
     ? <span className="fp-node-pin" data-testid={`pin-${id}`} title={JSON.stringify(pin.output, null, 2)}><b>pinned</b> {preview(pin.output)}</span>
     : <span className="fp-node-pin fp-node-pin-input" data-testid={`pin-${id}`} title="Input pinned; no output (the step did not complete)"><b>pinned</b> input only</span>);
@@ -27,6 +32,6 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
   return (
     <NodeShell stepKey={id} name={step.name} taskType={step.task_type} category={stepType?.category}
                branches={branches} selected={selected} status={data.status} errors={errors} warnings={warnings}
-               footer={footer} compensation={compensation} compensated={!!step.compensate_with} />
+               footer={footer} compensation={compensation} compensated={compensated} />
   );
 });
