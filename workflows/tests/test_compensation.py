@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from workflows.engine import claims, orchestrator
 from workflows.engine import definition as definitions
 from workflows.models import ExecutionLog, TaskExecution, WorkflowExecution, WorkflowVersion
 from workflows.services.recovery import sweep
@@ -117,6 +118,9 @@ def test_a_failed_run_compensates_its_completed_steps_in_reverse_completion_orde
     events = list(ExecutionLog.objects.filter(execution_id=detail["id"], event__startswith="execution.compensat")
                   .values_list("event", flat=True))
     assert events == ["execution.compensating", "execution.compensated"]
+    assert api.get(f"/api/v1/executions/{detail['id']}/why/").status_code == 200
+    listed = api.get("/api/v1/executions/", {"workflow": detail["workflow"]}).data["results"]
+    assert [(r["phase"], r["compensation"]["outcome"]) for r in listed] == [("compensated", "compensated")]
 
 
 def test_a_compensation_that_fails_for_good_stops_the_chain(api, sync_executor):
@@ -152,6 +156,7 @@ def test_cancel_with_compensate(api, sync_executor):
     answer = api.post(f"/api/v1/executions/{run_id}/cancel/", {"compensate": True}, format="json")
     assert answer.status_code == 200, answer.data
     assert answer.data["phase"] == "compensating" and answer.data["status"] == "running"
+    assert api.get(f"/api/v1/executions/{run_id}/why/").status_code == 200
     again = api.post(f"/api/v1/executions/{run_id}/cancel/", {"compensate": True}, format="json")
     assert again.status_code == 409
     drain(sync_executor)
@@ -170,3 +175,54 @@ def test_cancel_without_compensate_is_unchanged(api, sync_executor):
     drain(sync_executor)
     answer = api.post(f"/api/v1/executions/{run_id}/cancel/", {}, format="json")
     assert answer.status_code == 200 and answer.data["status"] == "cancelled" and answer.data["phase"] == ""
+
+
+def test_cancel_with_compensate_waits_for_a_running_step_and_compensates_it_too(api, sync_executor):
+    steps = [record("a", compensate_with="undo_a"), record("b", ["a"], compensate_with="undo_b"),
+             record("c", ["b"]), undo("undo_a"), undo("undo_b")]
+    wf = create(api, steps)
+    run_id = api.post(f"/api/v1/workflows/{wf.data['id']}/run/", {"input_data": {}}, format="json").data["id"]
+    sync_executor.drain(limit=1)  # a completes; b is queued
+    queued = TaskExecution.objects.get(execution_id=run_id, step_key="b")
+    now = timezone.now()
+    task = claims.claim(queued.pk, now=now, lease_expires_at=now + timedelta(seconds=60), worker_id="w",
+                        celery_task_id="")
+    assert task is not None and task.status == "running"  # a worker holds b
+    answer = api.post(f"/api/v1/executions/{run_id}/cancel/", {"compensate": True}, format="json")
+    assert answer.data["phase"] == "compensating" and answer.data["compensation"]["plan"] is None
+    orchestrator.record(task, orchestrator._execute(task))  # b completes after the cancel
+    drain(sync_executor)
+    detail = api.get(f"/api/v1/executions/{run_id}/").data
+    assert detail["status"] == "cancelled" and detail["phase"] == "compensated", detail
+    assert [c["value"] for c in functions.CALLS] == ["a", "b", "undo_b: b", "undo_a: a"]
+    assert "c" not in [t["step_key"] for t in detail["task_executions"] if t["status"] == "completed"]
+
+
+def test_a_failing_step_of_a_run_cancelled_with_compensate_is_not_retried(api, sync_executor):
+    steps = [record("a", compensate_with="undo_a"), {**fail("b", ["a"]), "max_retries": 3}, undo("undo_a")]
+    wf = create(api, steps)
+    run_id = api.post(f"/api/v1/workflows/{wf.data['id']}/run/", {"input_data": {}}, format="json").data["id"]
+    sync_executor.drain(limit=1)
+    queued = TaskExecution.objects.get(execution_id=run_id, step_key="b")
+    now = timezone.now()
+    task = claims.claim(queued.pk, now=now, lease_expires_at=now + timedelta(seconds=60), worker_id="w",
+                        celery_task_id="")
+    api.post(f"/api/v1/executions/{run_id}/cancel/", {"compensate": True}, format="json")
+    orchestrator.record(task, orchestrator._execute(task))
+    drain(sync_executor)
+    detail = api.get(f"/api/v1/executions/{run_id}/").data
+    assert detail["status"] == "cancelled" and detail["phase"] == "compensated"
+    assert [t["attempt_number"] for t in detail["task_executions"] if t["step_key"] == "b"] == [1]
+
+
+def test_a_paused_run_is_not_cancelled_with_compensate(api, sync_executor):
+    steps = [record("a", compensate_with="undo_a"),
+             {"key": "wait", "task_type": "wait_for_signal", "depends_on": ["a"], "config": {"signal": "go"}},
+             undo("undo_a")]
+    wf = create(api, steps)
+    run_id = api.post(f"/api/v1/workflows/{wf.data['id']}/run/", {"input_data": {}}, format="json").data["id"]
+    drain(sync_executor)
+    assert api.post(f"/api/v1/executions/{run_id}/pause/").status_code == 200
+    refused = api.post(f"/api/v1/executions/{run_id}/cancel/", {"compensate": True}, format="json")
+    assert refused.status_code == 409 and "unpause" in str(refused.data)
+    assert WorkflowExecution.objects.get(pk=run_id).status == "paused"
