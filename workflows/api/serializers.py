@@ -219,6 +219,8 @@ class CodeStepSerializer(serializers.Serializer):
     action = serializers.CharField(help_text="The action (POST /api/v1/actions/<name>/) feeding it, if any.")
     timeout_seconds = serializers.FloatField(allow_null=True)
     retry = serializers.DictField()
+    compensate_with = serializers.CharField(default="", help_text=(
+        "The step that undoes it (@step(compensate=...)), or empty."))
 
 
 CODE_EDGE_KIND_HELP = ("goto: the step returns goto(target); then: after the signal or event it waits for; "

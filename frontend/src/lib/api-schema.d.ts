@@ -1763,6 +1763,11 @@ export interface components {
             retry: {
                 [key: string]: unknown;
             };
+            /**
+             * @description The step that undoes it (@step(compensate=...)), or empty.
+             * @default
+             */
+            compensate_with: string;
         };
         /** @description A credential as the API shows it: never its value. */
         Credential: {

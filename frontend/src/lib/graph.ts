@@ -147,6 +147,7 @@ export interface CodeFlowStep {
   action?: string;
   timeout_seconds?: number | null;
   retry?: Record<string, unknown>;
+  compensate_with?: string;
 }
 
 /** The task type of a code step's rows (workflows/code/registry.py TASK_TYPE). */
@@ -165,6 +166,7 @@ export function codeToFlow(steps: CodeFlowStep[], moves: (CodeEdge | DefinitionE
       step: {
         key: s.key, name: s.name || s.key, task_type: CODE_TASK_TYPE, config: {}, depends_on: [], step_order: index,
         timeout_seconds: s.timeout_seconds ?? null, when: "", position: { x: 0, y: 0 },
+        ...(s.compensate_with ? { compensate_with: s.compensate_with } : {}),
       },
       code: { start: !!s.start, action: s.action ?? "", retry: s.retry ?? {} },
     },
