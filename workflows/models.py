@@ -140,7 +140,7 @@ class WorkflowStep(RetryFields):
         default=False, help_text="When it fails for good, the run carries on as if it completed, its output "
                                  "carrying the error.")
     compensate_with = models.CharField(
-        max_length=STEP_KEY_MAX_LENGTH, blank=True,
+        max_length=STEP_KEY_MAX_LENGTH, blank=True, default="", db_default="",
         help_text="The key of the step that undoes this one (a step that runs only as a compensation) when a run "
                   "fails for good or is cancelled with compensate, after this step completed; empty: none.")
 
@@ -263,12 +263,14 @@ class WorkflowExecution(models.Model):
     paused_from = models.CharField(
         max_length=16, blank=True, help_text="Set while paused: the status an unpause returns the run to "
                                              "(running, or pending if it had not started).")
+    # Database defaults too (the new columns here): rows written by raw INSERTs that predate them (the
+    # benchmarks' fills) get "" / NULL instead of failing on NOT NULL.
     phase = models.CharField(
-        max_length=24, blank=True, choices=[("", "Normal"), *((p, p.replace("_", " ").capitalize()) for p in PHASES)],
+        max_length=24, blank=True, default="", db_default="", choices=[("", "Normal"), *((p, p.replace("_", " ").capitalize()) for p in PHASES)],
         help_text="Its compensation (docs/adr/0035-compensation.md): empty while none ran; compensating, then "
                   "compensated or compensation_failed.")
     compensation = models.JSONField(
-        default=dict, blank=True,
+        default=dict, blank=True, null=True,
         help_text="Its compensation when one ran: why (failed or cancelled), the run's error, the plan (each step "
                   "and the step compensating it, latest completed first) and how it ended.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -348,7 +350,7 @@ class TaskExecution(models.Model):
         default=False, help_text="A replay's attempt that answered from a mock or a recording instead of running.")
     signal_name = models.CharField(max_length=100, blank=True, help_text="The signal a waiting step waits for.")
     compensates = models.CharField(
-        max_length=100, blank=True,
+        max_length=100, blank=True, default="", db_default="",
         help_text="Set on a compensation's attempts: the key of the step it undoes (its output in steps.<key>).")
     held = models.BooleanField(
         default=False, help_text="Its run is paused: the claim refuses it and the sweeper's indexes leave it out "
