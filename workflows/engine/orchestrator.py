@@ -632,7 +632,7 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
     # Once a run compensates, only its compensations retry (a step still running when it was
     # cancelled with compensate ends with its attempt).
     retrying = execution.status in (E.RUNNING, E.PAUSED) and policy.should_retry(attempts_in_round, retryable=error.retryable) \
-        and (task.compensates or not compensating.is_compensating(execution))
+        and (bool(task.compensates) or not compensating.is_compensating(execution))
     failed = [] if retrying else [Note(execution.pk, f"Step {task.step_key!r} failed: {error.message}", task=task,
                                        level=LogLevel.ERROR, details={"attempt": task.attempt})]
     # A step that continues on failure answers its error as its output once it failed for good.
