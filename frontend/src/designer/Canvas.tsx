@@ -58,7 +58,8 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
   const [fitOnOpen] = useState(() => api.getState().nodes.length > 0);
   const shownNodes = useMemo<Node[]>(() => (triggerNodes.length ? [...triggerNodes, ...nodes] : nodes), [triggerNodes, nodes]);
   const links = useMemo(() => compensationEdges(nodes.map((n) => n.data.step)), [nodes]);
-  const shownEdges = useMemo(() => [...(triggerNodes.length ? triggerEdges(triggerNodes, nodes, edges) : []), ...edges, ...links],
+  const shownEdges = useMemo(() => (triggerNodes.length || links.length
+    ? [...(triggerNodes.length ? triggerEdges(triggerNodes, nodes, edges) : []), ...edges, ...links] : edges),
     [triggerNodes, nodes, edges, links]);
   const [ready, setReady] = useState(false);
   const minimapColor = useCallback((node: Node) =>

@@ -1,7 +1,7 @@
 /** The designer's step node: the shared shell fed from the designer store (its step type, its
  * branches and the problems found on it). */
 import { useUpdateNodeInternals, type NodeProps } from "@xyflow/react";
-import { memo, useEffect, useMemo } from "react";
+import { memo, useEffect, useMemo, useRef } from "react";
 
 import { compensationStepsOf, type StepNode as StepNodeType } from "@/lib/graph";
 import { preview } from "@/lib/pins";
@@ -23,7 +23,12 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
   // before the link can leave from it (the node's size does not change, so it would not notice).
   const compensated = !!step.compensate_with;
   const updateNodeInternals = useUpdateNodeInternals();
-  useEffect(() => updateNodeInternals(id), [compensated, id, updateNodeInternals]);
+  const drawn = useRef(compensated);
+  useEffect(() => {
+    if (drawn.current === compensated) return;  // measured with it already (on mount, React Flow measures)
+    drawn.current = compensated;
+    updateNodeInternals(id);
+  }, [compensated, id, updateNodeInternals]);
   const pinned = pin && ("output" in pin
     ? <span className="fp-node-pin" data-testid={`pin-${id}`} title={JSON.stringify(pin.output, null, 2)}><b>pinned</b> {preview(pin.output)}</span>
     : <span className="fp-node-pin fp-node-pin-input" data-testid={`pin-${id}`} title="Input pinned; no output (the step did not complete)"><b>pinned</b> input only</span>);
