@@ -236,7 +236,7 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
         )}
 
         <details className="fp-advanced" open={retryIssues.length > 0 || undefined}>
-          <summary>Advanced: retries, timeout, on failure, compensation, condition</summary>
+          <summary>Advanced: retries, timeout, condition</summary>
           <div className="fp-advanced-grid">
             <AdvancedNumber id={`${id}-max_retries`} label="Max retries" value={step.max_retries} disabled={readOnly}
                             help="Default: the workflow's" issues={issuesAt(issues, "max_retries")}
