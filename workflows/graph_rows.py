@@ -19,7 +19,7 @@ from .models import StepDependency, Workflow, WorkflowStep
 
 STEP_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",
                "position_y", "max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay",
-               "continue_on_failure", "limits")
+               "continue_on_failure", "limits", "compensate_with")
 _FLOAT_FIELDS = ("position_x", "position_y", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
 _KEPT = "_graph_rows"  # the instance attribute holding the graph last read or written through it
 # PostgreSQL's type for each column, to unpack a JSON document into rows.
@@ -27,7 +27,8 @@ _PG_TYPES = {"key": "text", "name": "text", "task_type": "text", "config": "json
              "timeout_seconds": "integer", "when": "text", "position_x": "double precision",
              "position_y": "double precision", "max_retries": "smallint", "retry_base_delay": "double precision",
              "retry_backoff_factor": "double precision", "retry_max_delay": "double precision",
-             "continue_on_failure": "boolean", "limits": "jsonb"}
+             "continue_on_failure": "boolean", "limits": "jsonb",
+             "compensate_with": "text"}
 
 
 def read(workflow: Workflow) -> list[dict]:

@@ -14,6 +14,7 @@ from .bounds import SEARCH_FIELD_NAME_MAX_LENGTH, SEARCH_VALUE_MAX_LENGTH
 from .bounds import STEP_KEY_MAX_LENGTH, STEP_KEY_PATTERN  # the step key's rule lives in bounds
 from .querysets import ExecutionQuerySet, OwnedQuerySet, TaskExecutionQuerySet, WorkflowQuerySet
 from .engine.planner.states import TASK_OPEN, ExecutionStatus, TaskStatus
+from .engine.planner.compensation import PHASES
 
 # The signal name of a parent attempt that waits for its child runs (workflows/engine/children.py).
 WAITING_FOR_CHILDREN = "__children__"
@@ -145,6 +146,10 @@ class WorkflowStep(RetryFields):
     limits = models.JSONField(
         default=dict, blank=True, db_default={},
         help_text='A step\'s flow control, for types that call hosts ({"concurrency": {...}, "rate": {...}}).')
+    compensate_with = models.CharField(
+        max_length=STEP_KEY_MAX_LENGTH, blank=True, default="", db_default="",
+        help_text="The key of the step that undoes this one (a step that runs only as a compensation) when a run "
+                  "fails for good or is cancelled with compensate, after this step completed; empty: none.")
 
     class Meta:
         ordering = ["step_order", "id"]
@@ -296,6 +301,16 @@ class WorkflowExecution(models.Model):
     paused_from = models.CharField(
         max_length=16, blank=True, help_text="Set while paused: the status an unpause returns the run to "
                                              "(running, or pending if it had not started).")
+    # Database defaults too (the new columns here): rows written by raw INSERTs that predate them (the
+    # benchmarks' fills) get "" / NULL instead of failing on NOT NULL.
+    phase = models.CharField(
+        max_length=24, blank=True, default="", db_default="", choices=[("", "Normal"), *((p, p.replace("_", " ").capitalize()) for p in PHASES)],
+        help_text="Its compensation (docs/adr/0035-compensation.md): empty while none ran; compensating, then "
+                  "compensated or compensation_failed.")
+    compensation = models.JSONField(
+        default=dict, blank=True, null=True,
+        help_text="Its compensation when one ran: why (failed or cancelled), the run's error, the plan (each step "
+                  "and the step compensating it, latest completed first) and how it ended.")
     created_at = models.DateTimeField(auto_now_add=True)
     scheduled_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -400,6 +415,9 @@ class TaskExecution(models.Model):
     mocked = models.BooleanField(
         default=False, help_text="A replay's attempt that answered from a mock or a recording instead of running.")
     signal_name = models.CharField(max_length=100, blank=True, help_text="The signal a waiting step waits for.")
+    compensates = models.CharField(
+        max_length=100, blank=True, default="", db_default="",
+        help_text="Set on a compensation's attempts: the key of the step it undoes (its output in steps.<key>).")
     held = models.BooleanField(
         default=False, help_text="Its run is paused: the claim refuses it and the sweeper's indexes leave it out "
                                  "(its timer keeps its due time) until the run is unpaused.")

@@ -27,11 +27,12 @@ from ..models import (
     WorkflowStep,
     WorkflowVersion,
 )
+from ..engine.planner.compensation import PHASES
 from ..engine.planner.states import ALL_EXECUTION_ACTIONS, allowed_actions, latest_attempts
 
 RETRY_FIELDS = ("max_retries", "retry_base_delay", "retry_backoff_factor", "retry_max_delay")
 STEP_READ_FIELDS = ("key", "name", "task_type", "config", "step_order", "timeout_seconds", "when", "position_x",
-                    "position_y", "continue_on_failure", "limits")
+                    "position_y", "continue_on_failure", "limits", "compensate_with")
 # The range of the integer columns (PostgreSQL's integer): beyond it an input was a 500, not a 400.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
@@ -60,8 +61,17 @@ LIMITS_HELP = ('Flow control: {"concurrency": {"key": "<template>", "max": N, "n
                "optional (workflows/flow_limits.py).")
 STEP_LIMITS_HELP = ("A step's own flow control, for a type that calls hosts (calls_hosts): concurrency and rate, "
                     "as a workflow's limits.")
+COMPENSATE_HELP = ("The key of the step that undoes this one: when a run fails for good (or is cancelled with "
+                   "{\"compensate\": true}) after this step completed, that step runs as its compensation, seeing "
+                   "steps.<key>.output and compensating; a compensation step runs only as one (no dependencies, "
+                   "nothing depends on it). Empty: none.")
 CONTINUE_HELP = ("When the step fails for good, its attempt stays failed but the run carries on as if it "
                  "completed, its output {\"error\": {...}} carrying the error; listed in the run's handled_failures.")
+
+
+@extend_schema_field({"type": "string", "enum": ["", *PHASES]})
+class PhaseField(serializers.CharField):
+    """A run's phase: "" or one of the compensation's (planner/compensation.py)."""
 
 
 class PositionField(serializers.Serializer):
@@ -91,6 +101,8 @@ class StepSerializer(serializers.Serializer):
     when = serializers.CharField(required=False, allow_blank=True, default="")
     continue_on_failure = serializers.BooleanField(required=False, default=False, help_text=CONTINUE_HELP)
     limits = serializers.DictField(required=False, default=dict, help_text=STEP_LIMITS_HELP)
+    compensate_with = serializers.CharField(max_length=bounds.STEP_KEY_MAX_LENGTH, required=False, allow_blank=True,
+                                            default="", help_text=COMPENSATE_HELP)
     position = PositionField(required=False)
 
     def to_internal_value(self, data):
@@ -133,6 +145,7 @@ class StepSerializer(serializers.Serializer):
             "config": step["config"], "depends_on": step["depends_on"], "step_order": step["step_order"],
             **{f: step[f] for f in RETRY_FIELDS}, "timeout_seconds": step["timeout_seconds"],
             "when": step["when"], "continue_on_failure": step["continue_on_failure"], "limits": step["limits"],
+            "compensate_with": step["compensate_with"],
             "position": {"x": step["position_x"], "y": step["position_y"]},
         }
 
@@ -214,6 +227,8 @@ class CodeStepSerializer(serializers.Serializer):
     action = serializers.CharField(help_text="The action (POST /api/v1/actions/<name>/) feeding it, if any.")
     timeout_seconds = serializers.FloatField(allow_null=True)
     retry = serializers.DictField()
+    compensate_with = serializers.CharField(default="", help_text=(
+        "The step that undoes it (@step(compensate=...)), or empty."))
 
 
 CODE_EDGE_KIND_HELP = ("goto: the step returns goto(target); then: after the signal or event it waits for; "
@@ -309,6 +324,8 @@ class DefinitionStepSerializer(serializers.Serializer):
     continue_on_failure = serializers.BooleanField(required=False, help_text="Set (true) only on a step that "
                                                    "continues on failure.")
     limits = serializers.DictField(required=False, help_text="Set only on a step with its own flow control.")
+    compensate_with = serializers.CharField(required=False, help_text="Set only on a step with a compensation: the "
+                                                                      "key of the step that undoes it.")
     retry = DefinitionRetrySerializer()
     position = PositionField(required=False, help_text="Where the designer drew it (versions published since "
                                                        "positions are kept).")
@@ -429,7 +446,7 @@ class TaskExecutionSerializer(serializers.ModelSerializer):
         fields = ["id", "step_key", "task_type", "status", "attempt_number", "visit", "is_latest", "workflow_version",
                   "awaiting", "signal_name", "idempotency_key",
                   "input_data", "output_data", "error_message", "error_details", "created_at", "queued_at",
-                  "started_at", "completed_at", "wake_at", "worker_id", "mocked"]
+                  "started_at", "completed_at", "wake_at", "worker_id", "mocked", "compensates"]
         read_only_fields = fields
 
     def get_is_latest(self, task: TaskExecution) -> bool:
@@ -466,6 +483,14 @@ class ExecutionSerializer(serializers.ModelSerializer):
     test_run = serializers.BooleanField(read_only=True, help_text=(
         "A test run with pinned data (POST /workflows/<id>/test-run/): its steps with a pinned output answered "
         "from it (mocked), the others run for real; not counted by the metrics, alerts or bulk retry."))
+    phase = PhaseField(read_only=True, help_text=(
+        "Its compensation: \"\" when none ran; \"compensating\" while the compensations of its completed steps "
+        "run (it is still running), then \"compensated\" or \"compensation_failed\" (it ended failed, or "
+        "cancelled when cancelled with compensate). A run that went through compensation is not retried."))
+    compensation = JsonObjectField(read_only=True, help_text=(
+        "When it compensated: reason (failed or cancelled), the run's error, plan (each step with the step "
+        "compensating it, latest completed first; null until the steps still running finished), outcome and the "
+        "compensation that failed; {} otherwise."))
 
     class Meta:
         model = WorkflowExecution
@@ -473,7 +498,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
                   "idempotency_key", "input_data", "output_data", "error_message", "error_details", "retry_count",
                   "max_retries", "triggered_by", "triggered_by_user", "concurrency_key", "search", "created_at",
                   "scheduled_at", "started_at", "completed_at", "replay_of", "is_replay", "test_run", "handled_failures",
-                  "priority", "limit_key", "rate_slot_at"]
+                  "priority", "limit_key", "rate_slot_at", "phase", "compensation"]
         read_only_fields = fields
         extra_kwargs = {
             "priority": {"help_text": "Its workflow's limits.priority for this run (higher takes free slots first)."},
@@ -484,7 +509,8 @@ class ExecutionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(ALL_EXECUTION_ACTIONS))))
     def get_allowed_actions(self, execution: WorkflowExecution) -> list[str]:
-        return allowed_actions(execution.status, code=execution.workflow.kind == WorkflowKind.CODE)
+        return allowed_actions(execution.status, code=execution.workflow.kind == WorkflowKind.CODE,
+                               compensated=bool(execution.phase))
 
 
 class StepOverrideSerializer(serializers.Serializer):
@@ -541,7 +567,7 @@ class ExecutionDetailSerializer(ExecutionSerializer):
 
     @extend_schema_field(RetryLatestSerializer(allow_null=True))
     def get_retry_latest(self, execution: WorkflowExecution) -> dict | None:
-        if "retry" not in allowed_actions(execution.status) or \
+        if "retry" not in allowed_actions(execution.status, compensated=bool(execution.phase)) or \
                 execution.workflow.version == execution.workflow_version.number:
             return None
         plan = services.retry_takeover(execution, latest_attempts(self._rows(execution)))
@@ -618,6 +644,14 @@ class RetryInputSerializer(serializers.Serializer):
     overrides = OverridesField(required=False, default=None, allow_null=True, help_text=(
         "Edit and resume: this run's input and steps' configs from now on (the workflow is unchanged); "
         "a config its step type refuses, or a key that is no step of the version, is a 400 that changes nothing."))
+
+
+class CancelInputSerializer(serializers.Serializer):
+    compensate = serializers.BooleanField(required=False, default=False, help_text=(
+        "Undo the run's completed steps before it ends cancelled: the compensation step of each completed step "
+        "that names one (compensate_with) runs, latest completed first, once the steps still running finished "
+        "(phase compensating, then compensated or compensation_failed). A run whose completed steps have no "
+        "compensation is cancelled at once, as without it."))
 
 
 class RerunInputSerializer(serializers.Serializer):

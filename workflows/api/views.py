@@ -427,10 +427,13 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         replay = services.execution_replay(execution=execution, user=request.user, **data.validated_data)
         return Response(s.ExecutionDetailSerializer(_detail(replay.pk)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=s.ExecutionDetailSerializer)
+    @extend_schema(request=s.CancelInputSerializer, responses=s.ExecutionDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        execution = services.execution_cancel(execution=self.get_object(), user=request.user)
+        data = s.CancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        execution = services.execution_cancel(execution=self.get_object(), user=request.user,
+                                              compensate=data.validated_data["compensate"])
         return Response(s.ExecutionDetailSerializer(_detail(execution.pk)).data)
 
     @extend_schema(request=None, responses=s.ExecutionDetailSerializer,

@@ -76,6 +76,7 @@ class StepSpec:
     timeout: timedelta | None
     order: int
     action: ActionSpec | None = None
+    compensate: str = ""  # the step that undoes this one (@step(compensate=...)); "" none
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,13 @@ class WorkflowSpec:
     def context_model(self) -> type[BaseModel]:
         return getattr(self.cls, "Context", None) or FreeContext
 
+    @property
+    def compensations(self) -> frozenset[str]:
+        """The steps that run only as compensations (named by another step's compensate=)."""
+        return frozenset(s.compensate for s in self.steps.values() if s.compensate)
+
     def step_after(self, key: str) -> str | None:
-        keys = list(self.steps)
+        keys = [k for k in self.steps if k not in self.compensations or k == key]  # never into a compensation
         index = keys.index(key)
         return keys[index + 1] if index + 1 < len(keys) else None
 
@@ -128,6 +134,8 @@ class WorkflowSpec:
                  "timeout_seconds": s.timeout.total_seconds() if s.timeout else None, "when": "",
                  "retry": s.retry.fields() if s.retry else {}, "start": s.start,
                  "action": s.action.name if s.action else "",
+                 # Kept only when set: a workflow without compensations publishes the definition it did before.
+                 **({"compensate_with": s.compensate} if s.compensate else {}),
                  "position": {"x": 0, "y": s.order * 120}}
                 for s in self.steps.values()
             ],
@@ -147,8 +155,15 @@ _STEP_ATTR = "__flowpilot_step__"
 _ACTION_ATTR = "__flowpilot_action__"
 
 
-def step(*, start: bool = False, retry: Retry | None = None, timeout: timedelta | None = None) -> Callable:
-    """Mark a method of a @workflow class as a step."""
+def step(*, start: bool = False, retry: Retry | None = None, timeout: timedelta | None = None,
+         compensate: str | Callable | None = None) -> Callable:
+    """Mark a method of a @workflow class as a step. `compensate`: the step (its name, or the method
+    itself) that undoes this one when a run fails for good (or is cancelled with compensate) after
+    this step completed; it runs only as a compensation (docs/adr/0035-compensation.md)."""
+    if compensate is not None and not isinstance(compensate, str):
+        compensate = getattr(compensate, "__name__", None)
+        if not isinstance(compensate, str):
+            raise CodeWorkflowError("step(compensate=...) takes a step's name or its method")
     if retry is not None and not isinstance(retry, Retry):
         raise CodeWorkflowError("step(retry=...) takes a Retry")
     high = bounds.max_step_timeout()
@@ -157,7 +172,7 @@ def step(*, start: bool = False, retry: Retry | None = None, timeout: timedelta 
                                 "(FLOWPILOT_MAX_STEP_TIMEOUT_SECONDS)")
 
     def mark(fn: Callable) -> Callable:
-        setattr(fn, _STEP_ATTR, {"start": start, "retry": retry, "timeout": timeout})
+        setattr(fn, _STEP_ATTR, {"start": start, "retry": retry, "timeout": timeout, "compensate": compensate or ""})
         return fn
 
     return mark
@@ -225,7 +240,8 @@ def _edges(steps: dict[str, StepSpec], cls: type) -> list[dict]:
         waits = any(kind == "wait" for kind, _ in calls) or steps[key].action is not None
         has_then = any(kind == "then" for kind, _ in calls)
         if waits and not has_then:
-            keys = list(steps)
+            compensations = {s.compensate for s in steps.values() if s.compensate}
+            keys = [k for k in steps if k not in compensations or k == key]
             index = keys.index(key)
             if index + 1 < len(keys):
                 edges.append({"from": key, "to": keys[index + 1], "kind": "then"})
@@ -234,6 +250,27 @@ def _edges(steps: dict[str, StepSpec], cls: type) -> list[dict]:
         if edge not in unique:
             unique.append(edge)
     return unique
+
+
+def _check_compensations(name: str, steps: dict[str, StepSpec], *, start: str, edges: list[dict]) -> None:
+    """A step's compensate= names another step of the workflow that runs only as a compensation: not
+    the start step, no step moves to it, and it is not compensated itself."""
+    reached = {edge["to"] for edge in edges if edge["from"] != edge["to"]}
+    named = {s.compensate for s in steps.values() if s.compensate}
+    for key, spec in steps.items():
+        target = spec.compensate
+        if not target:
+            continue
+        where = f"workflow {name!r}: step {key!r}: compensate={target!r}"
+        if target == key:
+            raise CodeWorkflowError(f"{where}: a step cannot compensate itself")
+        if target not in steps:
+            raise CodeWorkflowError(f"{where}: no such step; its steps: {', '.join(steps)}")
+        if target == start or target in reached:
+            raise CodeWorkflowError(f"{where}: {target!r} is part of the normal flow (the start step, or a goto/wait "
+                                    "target); a compensation step runs only as a compensation")
+        if steps[target].compensate or key in named:
+            raise CodeWorkflowError(f"{where}: a compensation step is not compensated itself")
 
 
 def _build(name: str, cls: type, *, default_retry: Retry | None, event_name: str = "",
@@ -252,17 +289,19 @@ def _build(name: str, cls: type, *, default_retry: Retry | None, event_name: str
         act = getattr(value, _ACTION_ATTR, None)
         if marks is None and act is None:
             continue
-        marks = marks or {"start": False, "retry": None, "timeout": None}
+        marks = marks or {"start": False, "retry": None, "timeout": None, "compensate": ""}
         if len(attr) > 100 or not attr.isidentifier():
             raise CodeWorkflowError(f"workflow {name!r}: step name {attr!r} is too long")
         steps[attr] = StepSpec(key=attr, start=marks["start"], retry=marks["retry"], timeout=marks["timeout"],
-                               order=len(steps), action=act)
+                               order=len(steps), action=act, compensate=marks.get("compensate") or "")
     if not steps:
         raise CodeWorkflowError(f"workflow {name!r} ({cls.__qualname__}) has no @step methods")
     starts = [k for k, s in steps.items() if s.start]
     if len(starts) > 1:
         raise CodeWorkflowError(f"workflow {name!r} has more than one start step: {', '.join(starts)}")
     start = starts[0] if starts else next(iter(steps))
+    edges = _edges(steps, cls)
+    _check_compensations(name, steps, start=start, edges=edges)
     problems = {**search.problems(search_fields or {}, step_keys=steps),
                 **flow_limits.problems(limits or {}, step_keys=steps)}
     if problems:
@@ -270,7 +309,7 @@ def _build(name: str, cls: type, *, default_retry: Retry | None, event_name: str
                                                                   for path, messages in problems.items()))
     return WorkflowSpec(name=name, cls=cls, steps=steps, start=start, default_retry=default_retry,
                         event_name=event_name, offset_minutes=offset_minutes,
-                        description=inspect.cleandoc(cls.__doc__ or ""), edges=_edges(steps, cls),
+                        description=inspect.cleandoc(cls.__doc__ or ""), edges=edges,
                         search_fields=dict(search_fields or {}), limits=dict(limits or {}))
 
 

@@ -144,7 +144,8 @@ def outcome(spec: WorkflowSpec, key: str, context: BaseModel, result: Any) -> di
             raise StepError(f"goto({result.step!r}): workflow {spec.name!r} has no such step; its steps: "
                             f"{', '.join(spec.steps)}", retryable=False)
         return {"context": data, "next": {"step": result.step}}
-    if isinstance(result, Complete):
+    if isinstance(result, Complete) or (result is None and key in spec.compensations):
+        # A compensation's result ends it (the run's compensation goes on): returning nothing is enough.
         return {"context": data, "next": {"complete": True}}
     if isinstance(result, Fail):
         raise StepError(result.message, retryable=False, details={"failed_by": "fail()"})

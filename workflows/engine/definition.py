@@ -22,7 +22,7 @@ from .planner.retry import RetryPolicy
 
 DEFAULT_RETRY = {"max_retries": 3, "base_delay": 1.0, "backoff_factor": 2.0, "max_delay": 300.0}
 STEP_FIELDS = ("key", "name", "task_type", "config", "depends_on", "step_order", "timeout_seconds", "when",
-               "position", "continue_on_failure", "limits")
+               "position", "continue_on_failure", "limits", "compensate_with")
 
 
 def _retry_fields(source: dict) -> dict:
@@ -49,6 +49,7 @@ def from_data(*, workflow: dict, steps: list[dict]) -> dict:
                 # Kept only when set: a step without it publishes the definition it did before.
                 **({"continue_on_failure": True} if s.get("continue_on_failure") else {}),
                 **({"limits": dict(s["limits"])} if s.get("limits") else {}),
+                **({"compensate_with": s["compensate_with"]} if s.get("compensate_with") else {}),
             }
             for s in steps
         ],
@@ -152,6 +153,7 @@ class Step:
     retry: RetryPolicy
     continue_on_failure: bool = False
     limits: flow_limits.Limits = flow_limits.NONE  # its own flow control (a step that calls hosts)
+    compensate_with: str = ""  # the step that undoes this one (planner/compensation.py); "" none
 
 
 class Definition:
@@ -175,6 +177,7 @@ class Definition:
                 retry=RetryPolicy.merged(default_fields, s.get("retry") or {}, clamp=True),
                 continue_on_failure=s.get("continue_on_failure") is True,
                 limits=flow_limits.parse(s.get("limits"), step=True),
+                compensate_with=s.get("compensate_with") or "",
             )
             for s in data["steps"]
         }
@@ -233,6 +236,12 @@ class Definition:
             for key in field.steps:
                 by_step.setdefault(key, []).append(field)
         return {key: tuple(fields) for key, fields in by_step.items()}
+
+    @cached_property
+    def compensate_with(self) -> dict[str, str]:
+        """Each step that names a compensation step, with it; {} for most workflows (which then pay
+        nothing for compensation: the orchestrator looks no further)."""
+        return {key: step.compensate_with for key, step in self.steps.items() if step.compensate_with}
 
     @cached_property
     def graph(self) -> dag.Graph:

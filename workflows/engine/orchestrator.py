@@ -28,7 +28,7 @@ from django.utils import timezone
 from flowpilot import idle, logs
 
 from .. import approval_links, bounds, templating
-from . import admission, children, claims, concurrency, heartbeat, search_index, step_limits
+from . import admission, children, claims, compensating, concurrency, heartbeat, search_index, step_limits
 from .planner import dag
 from .planner.decision import Decision
 from . import definition as definitions
@@ -304,6 +304,9 @@ def advance_locked(execution: WorkflowExecution, events: Events, *, now=None, ch
         return
     now = now or timezone.now()
     definition = definitions.for_version(execution.workflow_version_id)
+    if compensating.is_compensating(execution):  # its compensations run instead of its normal flow
+        compensate(execution, definition, events, now=now)
+        return
     rows = RunRows(execution)
     decision = definition.planner.decide(rows, changed)
     _apply(execution, definition, decision, rows.seen, events, now=now)
@@ -356,8 +359,30 @@ def _apply(execution: WorkflowExecution, definition, decision: Decision, rows: M
         output = execution.context if decision.answer == "context" else _sink_outputs(execution, definition)
         _finish(execution, E.COMPLETED, events, now=now, output=output)
     elif decision.outcome == "failed":
-        _finish(execution, E.FAILED, events, now=now, error_message=decision.error,
-                error_details={"failed_steps": decision.failed_steps})
+        details = {"failed_steps": decision.failed_steps}
+        # A workflow with compensations undoes its completed steps first (the run fails after them).
+        if definition.compensate_with and compensating.begin(execution, definition, events, reason="failed",
+                                                              error=decision.error, details=details):
+            compensate(execution, definition, events, now=now)
+            return
+        _finish(execution, E.FAILED, events, now=now, error_message=decision.error, error_details=details)
+
+
+def compensate(execution: WorkflowExecution, definition, events: Events, *, now) -> None:
+    """The next move of a compensating run (locked by the caller): queue its next compensation (an
+    ordinary attempt row with `compensates` set), wait for the one in progress, or end the run."""
+    found = compensating.next_move(execution, definition)
+    entry = found.move.start
+    if entry is not None:
+        row = TaskExecution.objects.create(
+            execution_id=execution.pk, step_key=entry.compensation, visit=entry.visit, compensates=entry.step,
+            task_type=definition.steps[entry.compensation].task_type, workflow_version=definition.number)
+        queue([row.pk], T.PENDING, now=now, events=events,
+              notes=[Note(execution.pk, f"Compensation {entry.compensation!r} of step {entry.step!r} queued",
+                          task=row, details={"visit": entry.visit, "compensates": entry.step})])
+    elif found.move.outcome is not None:
+        status, fields = compensating.end(execution, events, found)
+        _finish(execution, status, events, now=now, **fields)
 
 
 def queue_steps(execution: WorkflowExecution, definition, rows: list[TaskExecution], source: str, *, now,
@@ -665,8 +690,11 @@ def _execute(task: TaskExecution) -> Outcome:
     if step.task_type == CODE_TASK_TYPE:  # a code step gets its run's context as persisted
         config = {**config, "context": execution.context, "input": execution.input,
                   "kwargs": (task.input or {}).get("kwargs")}
+    undoing = compensating.context(execution, task)  # a compensation's templates see `compensating`
+    data = (lambda: run_data(execution)) if undoing is None else (lambda: {**run_data(execution),
+                                                                          "compensating": undoing})
     return invoke(task_type=step.task_type, config=config, step_key=task.step_key, ctx=ctx, secrets=secrets,
-                  run_data=lambda: run_data(execution), timeout=step.timeout_seconds)
+                  run_data=data, timeout=step.timeout_seconds)
 
 
 def record(task: TaskExecution, outcome: Outcome) -> None:
@@ -753,7 +781,10 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
     uncounted = 0 if getattr(error, "consumes_attempt", True) else 1
     attempts_in_round = task.attempt - task.round_first_attempt + 1 - uncounted
     # A paused run retries too (its next attempt held until unpaused); a cancelled or failed one does not.
-    retrying = execution.status in (E.RUNNING, E.PAUSED) and policy.should_retry(attempts_in_round, retryable=error.retryable)
+    # Once a run compensates, only its compensations retry (a step still running when it was
+    # cancelled with compensate ends with its attempt).
+    retrying = execution.status in (E.RUNNING, E.PAUSED) and policy.should_retry(attempts_in_round, retryable=error.retryable) \
+        and (bool(task.compensates) or not compensating.is_compensating(execution))
     failed = [] if retrying else [Note(execution.pk, f"Step {task.step_key!r} failed: {error.message}", task=task,
                                        level=LogLevel.ERROR, details={"attempt": task.attempt})]
     # A step that continues on failure answers its error as its output once it failed for good.
@@ -771,7 +802,7 @@ def fail_attempt(execution: WorkflowExecution, task: TaskExecution, error: StepE
         retry = TaskExecution.objects.create(
             execution_id=execution.pk, step_key=task.step_key, task_type=task.task_type, visit=task.visit,
             attempt=task.attempt + 1, round_first_attempt=task.round_first_attempt + uncounted, status=T.RETRYING,
-            workflow_version=definition.number, held=execution.status == E.PAUSED,
+            workflow_version=definition.number, held=execution.status == E.PAUSED, compensates=task.compensates,
             wake_at=bounds.after(now, delay, high=bounds.max_retry_delay()))
         emit(events, "task", T.RETRYING, Note(
             execution.pk, f"Step {task.step_key!r} attempt {task.attempt} failed: {error.message}; "

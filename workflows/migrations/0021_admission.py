@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0019_flow_limits'),
+        ('workflows', '0020_compensation'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

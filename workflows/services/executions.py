@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..engine import admission, child_cancel, definition as definitions, pausing, search_index
+from ..engine import admission, child_cancel, compensating, definition as definitions, pausing, search_index
 from .. import bounds, flow_limits, selectors, templating
 from ..bounds import APPROVAL_COMMENT_MAX_LENGTH as COMMENT_MAX_LENGTH
 from ..errors import Conflict, InvalidInput, WorkflowNotActive
@@ -270,7 +270,7 @@ def execution_retry(*, execution: WorkflowExecution, user=None, version: str = "
     with locked_run(execution.pk, advance=False) as run:  # admission starts (and advances) it, or it waits
         execution, events = run.execution, run.events
         code = definitions.for_version(execution.workflow_version_id).kind == "code"
-        check_action(execution.status, "edit" if overrides else "retry", code=code)
+        check_action(execution.status, "edit" if overrides else "retry", code=code, compensated=bool(execution.phase))
         attempts = current_attempts(execution.pk)
         number = definitions.for_version(execution.workflow_version_id).number
         moved_from = None
@@ -350,20 +350,37 @@ def _move_to_latest(execution: WorkflowExecution, attempts: dict[str, TaskExecut
                kept=list(plan.kept))
 
 
-def execution_cancel(*, execution: WorkflowExecution, user=None) -> WorkflowExecution:
+def execution_cancel(*, execution: WorkflowExecution, user=None, compensate: bool = False) -> WorkflowExecution:
     """Stop a run: no new step starts; pending, queued, waiting and retrying steps are cancelled.
-    A step already running finishes and its result is kept."""
+    A step already running finishes and its result is kept.
+
+    `compensate`: first undo the completed steps that name a compensation (docs/adr/0035): the run
+    stays running in its compensating phase, its compensations run once the steps still running
+    finished, latest completed first, and it ends cancelled after them. Without completed steps to
+    undo it is cancelled at once. A plain cancel of a compensating run stops its compensation."""
     with locked_run(execution.pk, advance=False) as run:  # a cancelled run has nothing to advance
         execution, events = run.execution, run.events
         check_action(execution.status, "cancel")
+        by = {"user": getattr(user, "username", "")}
+        if compensate and compensating.is_compensating(execution):
+            raise Conflict("the run is already compensating", extra={"phase": execution.phase})
+        if compensate and execution.status == E.PAUSED:
+            raise Conflict("cannot cancel a paused run with compensate: unpause it first (its compensations are "
+                           "steps, and a paused run starts none), or cancel it without compensate")
         held_slot = execution.status == E.RUNNING or (execution.status == E.PAUSED and execution.paused_from == E.RUNNING)
         transition_rows(TaskExecution.objects.filter(execution_id=execution.pk),
                         [T.PENDING, T.QUEUED, T.WAITING, T.RETRYING], T.CANCELLED,
                         error_message="cancelled")
-        transition(execution, E.CANCELLED, events=events,
-                   note=Note(execution.pk, "Execution cancelled", details={"user": getattr(user, "username", "")}))
-        if held_slot:
-            release(execution, events)
+        definition = definitions.for_version(execution.workflow_version_id)
+        if compensate and execution.status == E.RUNNING and compensating.begin(
+                execution, definition, events, reason="cancelled", error="cancelled with compensate", details=by):
+            run.advance_after()  # its first compensation is queued, or it waits for the steps still running
+        else:
+            if compensating.is_compensating(execution):
+                compensating.stop(execution, events, why="cancelled")
+            transition(execution, E.CANCELLED, events=events, note=Note(execution.pk, "Execution cancelled", details=by))
+            if held_slot:
+                release(execution, events)
     child_cancel.cancel_descendants(execution.pk, user=user)  # after the commit: never hold a parent's lock for a child's
     return execution
 

@@ -18,10 +18,11 @@ from ..errors import Conflict, InvalidInput
 from ..models import TaskExecution, WorkflowExecution
 
 
-def check_rerun(definition, status: str, from_step: str) -> None:
+def check_rerun(definition, status: str, from_step: str, *, compensated: bool = False) -> None:
     """What refuses a rerun from `from_step` before the run's attempts are read: Conflict for a run that
-    has not ended or a code workflow's, InvalidInput for a step its version does not have."""
-    check_action(status, "rerun", code=definition.kind == "code")
+    has not ended, a code workflow's or one that went through compensation, InvalidInput for a step its
+    version does not have."""
+    check_action(status, "rerun", code=definition.kind == "code", compensated=compensated)
     if from_step not in definition.steps:
         raise InvalidInput(f"from_step: {from_step!r} is not a step of this run's version "
                            f"(v{definition.number})", fields={"from_step": [
@@ -37,7 +38,7 @@ def execution_rerun(*, execution: WorkflowExecution, from_step: str, user=None) 
     with locked_run(execution.pk, advance=False) as run:  # admission starts (and advances) it, or it waits
         execution, events = run.execution, run.events
         definition = definitions.for_version(execution.workflow_version_id)
-        check_rerun(definition, execution.status, from_step)
+        check_rerun(definition, execution.status, from_step, compensated=bool(execution.phase))
         attempts = current_attempts(execution.pk)
         plan = reopen(definition.graph, {key: row.status for key, row in attempts.items()}, from_step)
         if plan.problems:

@@ -115,6 +115,51 @@ class OrderFulfillment:
         return complete(tracking=f"TRACK-{ctx.order_id}")
 
 
+@workflow("trip_saga", default_retry=QUICK_RETRY)
+class TripSaga:
+    """Book a flight and a hotel, then pay; when the payment fails for good, the bookings are
+    cancelled, the hotel first (compensations, latest completed first)."""
+
+    class Context(BaseModel):
+        trip_id: int
+        flight: str = ""
+        hotel: str = ""
+        cancelled: list[str] = []
+
+    @step(start=True, compensate="cancel_flight")
+    def book_flight(self):
+        ctx = get_context()
+        ctx.flight = f"FL-{ctx.trip_id}"
+        SIDE_EFFECTS.append(("book_flight", ctx.flight))
+        return goto(self.book_hotel)
+
+    @step(compensate="cancel_hotel")
+    def book_hotel(self):
+        ctx = get_context()
+        ctx.hotel = f"HT-{ctx.trip_id}"
+        SIDE_EFFECTS.append(("book_hotel", ctx.hotel))
+        return goto(self.pay)
+
+    @step()
+    def pay(self):
+        ctx = get_context()
+        if ctx.trip_id < 0:
+            return fail("card declined")
+        return complete(paid=True)
+
+    @step()
+    def cancel_hotel(self):  # a compensation: returning nothing ends it
+        ctx = get_context()
+        SIDE_EFFECTS.append(("cancel_hotel", ctx.hotel))
+        ctx.cancelled.append("hotel")
+
+    @step()
+    def cancel_flight(self):
+        ctx = get_context()
+        SIDE_EFFECTS.append(("cancel_flight", ctx.flight))
+        ctx.cancelled.append("flight")
+
+
 @workflow("loan_application")
 class LoanApplication:
     """A state machine: credit score decides; the middle band waits for a manual review."""

@@ -587,3 +587,36 @@ def test_draw_a_failure_path_run_it_and_see_the_handled_failure(embedded):
             assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
     finally:
         receiver.close()
+
+
+def test_set_a_compensation_in_the_designer_run_it_and_see_the_compensation_phase(embedded):
+    """frontend/e2e/compensation.test.mjs (issue 18, docs/adr/0035): the compensation the browser set in
+    the step form, and the run it started, as the server has them."""
+    base, var = embedded
+    api = admin_api(base, var)
+    receiver = Server()
+    try:
+        created = api.post("/workflows/", json={"name": "Trip", "steps": [
+            {"key": "book", "task_type": "http_request", "max_retries": 0, "position": {"x": 0, "y": 0},
+             "config": {"method": "POST", "url": f"{receiver.url}/book", "json": {"trip": "{{ input.trip }}"}}},
+            {"key": "pay", "task_type": "http_request", "depends_on": ["book"], "max_retries": 0,
+             "position": {"x": 320, "y": 0}, "config": {"method": "POST", "url": f"{receiver.url}/status/500"}},
+            {"key": "cancel_booking", "task_type": "log", "position": {"x": 0, "y": 220},
+             "config": {"message": "cancel {{ compensating.step }} of {{ input.trip }}"}}]})
+        assert created.status_code == 201, created.text
+        workflow_id = created.json()["id"]
+
+        browser_script("e2e/compensation.test.mjs", base=base, var=var, WORKFLOW_ID=workflow_id)
+
+        steps = {s["key"]: s for s in api.get(f"/workflows/{workflow_id}/").json()["steps"]}
+        assert steps["book"]["compensate_with"] == "cancel_booking" and steps["cancel_booking"]["depends_on"] == []
+        (run,) = api.get("/executions/", params={"workflow": workflow_id}).json()["results"]
+        assert run["status"] == "failed" and run["phase"] == "compensated", run
+        detail = {t["step_key"]: t for t in api.get(f"/executions/{run['id']}/").json()["task_executions"]}
+        assert detail["cancel_booking"]["compensates"] == "book"
+        assert detail["cancel_booking"]["output_data"]["message"] == "cancel book of t-1"
+        assert [r["path"] for r in receiver.requests] == ["/book", "/status/500"]
+        for shot in ("designer-compensation", "monitor-compensation"):
+            assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
+    finally:
+        receiver.close()

@@ -12,6 +12,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } fro
 import { edgeTypes } from "@/components/LoopEdge";
 import { NODE_HEIGHT, NODE_WIDTH, type StepNode } from "@/lib/graph";
 import { usePaletteDrop } from "@/hooks/use-palette-drop";
+import { compensationEdges } from "@/lib/graph";
 import { toast } from "@/lib/toast";
 import { isTriggerNodeId, triggerEdges, type TriggerKind } from "@/lib/triggers";
 import type { StepType } from "@/lib/types";
@@ -142,8 +143,10 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
     const view = { width: Math.max(320, window.innerWidth - 600), height: Math.max(240, window.innerHeight - 120) };
     return bounds ? minZoomFor(bounds, view) : 0.1;
   }, [bounds]);
+  const links = useMemo(() => compensationEdges(nodes.map((n) => n.data.step)), [nodes]);
   const shownEdges = useMemo(() => {
-    const all = triggerNodes.length ? [...triggerEdges(triggerNodes, nodes, edges), ...edges] : edges;
+    const all = triggerNodes.length || links.length
+      ? [...(triggerNodes.length ? triggerEdges(triggerNodes, nodes, edges) : []), ...edges, ...links] : edges;
     if (placing) return NO_EDGES;
     if (overview) {
       if (!keyNodes.length) return NO_EDGES;
@@ -153,7 +156,7 @@ export function Canvas({ onDropType, onDropTrigger, toolbar }: CanvasProps) {
     if (revealed >= nodes.length) return all;
     const drawn = new Set(shownNodes.map((n) => n.id));
     return all.filter((e) => drawn.has(e.source) && drawn.has(e.target));
-  }, [triggerNodes, nodes, edges, placing, revealed, shownNodes, overview, keyNodes]);
+  }, [triggerNodes, nodes, edges, links, placing, revealed, shownNodes, overview, keyNodes]);
   const issues = useDesigner((s) => s.issues);
   const [ready, setReady] = useState(false);
   const minimapColor = useCallback((node: Node) =>

@@ -13,8 +13,8 @@ import { createDesignerStore } from "./store";
 const graph: CodeGraph = {
   workflow_class: "shop.workflows.OrderFulfillment", start: "confirm_payment", event_name: "", offset_minutes: 0,
   steps: [
-    { key: "confirm_payment", start: true, action: "", timeout_seconds: null, retry: {} },
-    { key: "ship", start: false, action: "ship_order", timeout_seconds: 60, retry: { max_retries: 4 } },
+    { key: "confirm_payment", start: true, action: "", timeout_seconds: null, retry: {}, compensate_with: "" },
+    { key: "ship", start: false, action: "ship_order", timeout_seconds: 60, retry: { max_retries: 4 }, compensate_with: "" },
   ],
   edges: [{ source: "confirm_payment", target: "ship", kind: "goto" }],
 };

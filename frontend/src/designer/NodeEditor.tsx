@@ -182,9 +182,10 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
   };
 
   const id = `step-${stepKey}`;
+  const compensateIssues = issuesAt(issues, "compensate_with");
   const keyIssues = [...(keyError ? [{ field: "key", message: keyError }] : []), ...issuesAt(issues, "key")];
   const general = [...issuesAt(issues, "task_type"), ...issuesAt(issues, "step"), ...issuesAt(issues, "depends_on")];
-  const retryIssues = ["max_retries", "retry_base_delay", "timeout_seconds", "continue_on_failure", "when", "retry"].flatMap((f) => issuesAt(issues, f));
+  const retryIssues = ["max_retries", "retry_base_delay", "timeout_seconds", "continue_on_failure", "compensate_with", "when", "retry"].flatMap((f) => issuesAt(issues, f));
 
   return (
     <HintsContext.Provider value={hints}>
@@ -262,6 +263,9 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
               <p key={i} className="field-error" role="alert">{issue.message}</p>
             ))}
           </div>
+          <CompensateWith id={`${id}-compensate_with`} stepKey={stepKey} value={step.compensate_with ?? ""}
+                          disabled={readOnly} issues={compensateIssues}
+                          onChange={(value) => update({ compensate_with: value }, "compensate_with")} />
           <div className={`field${issuesAt(issues, "when").length ? " invalid" : ""}`}>
             <label className="field-label" htmlFor={`${id}-when`}>Run only when</label>
             <TemplateInput id={`${id}-when`} value={step.when ?? ""} disabled={readOnly} placeholder="e.g. input.amount > 100"
@@ -292,6 +296,30 @@ export function StepEditor({ stepKey, step, sampleInput }: StepEditorProps) {
       </div>
       </ConditionFieldsContext.Provider>
     </HintsContext.Provider>
+  );
+}
+
+/** The step that undoes this one (compensate_with): a step that runs only as a compensation, drawn as a
+ * dashed violet "compensate" link. Offered: every other step; the server refuses one in the normal flow. */
+function CompensateWith({ id, stepKey, value, issues, disabled, onChange }: {
+  id: string; stepKey: string; value: string; issues: Issue[]; disabled?: boolean; onChange: (value: string) => void;
+}) {
+  const keys = useDesigner((s) => s.nodes.map((n) => n.id).join("\n"));
+  const others = keys.split("\n").filter((key) => key && key !== stepKey);
+  return (
+    <div className={`field${issues.length ? " invalid" : ""}`}>
+      <label className="field-label" htmlFor={id}>Compensate with</label>
+      <select id={id} value={value} disabled={disabled} onChange={(e) => onChange(e.target.value)}>
+        <option value="">None</option>
+        {others.map((key) => <option key={key} value={key}>{key}</option>)}
+        {value && !others.includes(value) && <option value={value}>{value} (missing)</option>}
+      </select>
+      <div className="field-help">
+        The step that undoes this one when a run fails for good (or is cancelled with compensate) after it completed:
+        compensations run latest completed first. That step runs only as a compensation (no edges into or out of it).
+      </div>
+      {issues.map((issue, i) => <p key={i} className="field-error" role="alert">{issue.message}</p>)}
+    </div>
   );
 }
 

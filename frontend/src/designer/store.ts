@@ -400,9 +400,10 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
           const step = node.id === from ? { ...node.data.step, key: to } : node.data.step;
           const config = renameStepReferences(step.config, from, to);
           const when = step.when ? renameStepReferences(step.when, from, to) : step.when;
-          const changed = node.id === from || config !== step.config;
+          const compensate = step.compensate_with === from ? { compensate_with: to } : {};
+          const changed = node.id === from || config !== step.config || step.compensate_with === from;
           if (!changed && when === step.when) return node;
-          return { ...node, id: node.id === from ? to : node.id, data: { ...node.data, step: { ...step, config, when } } };
+          return { ...node, id: node.id === from ? to : node.id, data: { ...node.data, step: { ...step, config, when, ...compensate } } };
         });
         const nextEdges = edges.map((edge) => {
           if (edge.source !== from && edge.target !== from) return edge;
@@ -464,7 +465,10 @@ export function createDesignerStore(initial: { steps?: StepDefinition[]; stepTyp
         const keptEdges = edges.filter((e) => !e.selected && !gone.has(e.source) && !gone.has(e.target));
         if (!gone.size && keptEdges.length === edges.length) return 0;
         remember();
-        commit(nodes.filter((n) => !gone.has(n.id)), keptEdges, { selected: null });
+        // A step whose compensation step is deleted has none any more.
+        const kept = nodes.filter((n) => !gone.has(n.id)).map((n) => (n.data.step.compensate_with && gone.has(n.data.step.compensate_with)
+          ? { ...n, data: { ...n.data, step: { ...n.data.step, compensate_with: "" } } } : n));
+        commit(kept, keptEdges, { selected: null });
         return gone.size;
       },
 

@@ -1554,6 +1554,8 @@ export interface components {
         };
         /** @enum {string} */
         AwaitingEnum: "approval" | "signal";
+        /** @enum {unknown} */
+        BlankEnum: "";
         Bucket: {
             /** Format: date-time */
             start: string;
@@ -1705,6 +1707,13 @@ export interface components {
             /** @description For each run: whether this request created it. */
             created: boolean[];
         };
+        CancelInput: {
+            /**
+             * @description Undo the run's completed steps before it ends cancelled: the compensation step of each completed step that names one (compensate_with) runs, latest completed first, once the steps still running finished (phase compensating, then compensated or compensation_failed). A run whose completed steps have no compensation is cancelled at once, as without it.
+             * @default false
+             */
+            compensate: boolean;
+        };
         Channel: {
             type: components["schemas"]["AlertChannelTypeEnum"];
             /** @description email: the recipients. */
@@ -1754,6 +1763,11 @@ export interface components {
             retry: {
                 [key: string]: unknown;
             };
+            /**
+             * @description The step that undoes it (@step(compensate=...)), or empty.
+             * @default
+             */
+            compensate_with: string;
         };
         /** @description A credential as the API shows it: never its value. */
         Credential: {
@@ -1905,6 +1919,8 @@ export interface components {
             limits?: {
                 [key: string]: unknown;
             };
+            /** @description Set only on a step with a compensation: the key of the step that undoes it. */
+            compensate_with?: string;
             retry: components["schemas"]["DefinitionRetry"];
             /** @description Where the designer drew it (versions published since positions are kept). */
             position?: components["schemas"]["PositionField"];
@@ -2072,6 +2088,12 @@ export interface components {
              * @description The start slot its workflow's limits.rate reserved for it (it waits pending until then); null without a rate limit.
              */
             readonly rate_slot_at: string | null;
+            /** @description Its compensation: "" when none ran; "compensating" while the compensations of its completed steps run (it is still running), then "compensated" or "compensation_failed" (it ended failed, or cancelled when cancelled with compensate). A run that went through compensation is not retried. */
+            readonly phase: components["schemas"]["PhaseEnum"] | components["schemas"]["BlankEnum"];
+            /** @description When it compensated: reason (failed or cancelled), the run's error, plan (each step with the step compensating it, latest completed first; null until the steps still running finished), outcome and the compensation that failed; {} otherwise. */
+            readonly compensation: {
+                [key: string]: unknown;
+            };
         };
         ExecutionCreate: {
             input_data?: unknown;
@@ -2142,6 +2164,12 @@ export interface components {
              * @description The start slot its workflow's limits.rate reserved for it (it waits pending until then); null without a rate limit.
              */
             readonly rate_slot_at: string | null;
+            /** @description Its compensation: "" when none ran; "compensating" while the compensations of its completed steps run (it is still running), then "compensated" or "compensation_failed" (it ended failed, or cancelled when cancelled with compensate). A run that went through compensation is not retried. */
+            readonly phase: components["schemas"]["PhaseEnum"] | components["schemas"]["BlankEnum"];
+            /** @description When it compensated: reason (failed or cancelled), the run's error, plan (each step with the step compensating it, latest completed first; null until the steps still running finished), outcome and the compensation that failed; {} otherwise. */
+            readonly compensation: {
+                [key: string]: unknown;
+            };
             readonly task_executions: components["schemas"]["TaskExecution"][];
             /** @description When the run may be retried and its workflow has a newer version than the run's: that version, and what a retry on it ({"version": "latest"}) would do; null otherwise. */
             readonly retry_latest: components["schemas"]["RetryLatest"] | null;
@@ -2470,6 +2498,11 @@ export interface components {
             limits?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description The key of the step that undoes this one: when a run fails for good (or is cancelled with {"compensate": true}) after this step completed, that step runs as its compensation, seeing steps.<key>.output and compensating; a compensation step runs only as one (no dependencies, nothing depends on it). Empty: none.
+             * @default
+             */
+            compensate_with: string;
             position?: components["schemas"]["PositionField"];
         };
         PatchedTriggerUpdate: {
@@ -2515,6 +2548,8 @@ export interface components {
             error_workflow_id?: string | null;
             steps?: components["schemas"]["Step"][];
         };
+        /** @enum {string} */
+        PhaseEnum: "compensating" | "compensated" | "compensation_failed";
         /** @description For the schema: the service checks the body (pinned_data_check) and keeps it as given. */
         PinnedData: {
             /** @description The sample run input: the Run dialog's and Test's {{ input }}. */
@@ -2688,6 +2723,11 @@ export interface components {
             limits?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description The key of the step that undoes this one: when a run fails for good (or is cancelled with {"compensate": true}) after this step completed, that step runs as its compensation, seeing steps.<key>.output and compensating; a compensation step runs only as one (no dependencies, nothing depends on it). Empty: none.
+             * @default
+             */
+            compensate_with: string;
             position?: components["schemas"]["PositionField"];
         };
         StepFigures: {
@@ -2750,6 +2790,11 @@ export interface components {
             limits?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description The key of the step that undoes this one: when a run fails for good (or is cancelled with {"compensate": true}) after this step completed, that step runs as its compensation, seeing steps.<key>.output and compensating; a compensation step runs only as one (no dependencies, nothing depends on it). Empty: none.
+             * @default
+             */
+            compensate_with: string;
             position?: components["schemas"]["PositionField"];
         };
         StepMetrics: {
@@ -2794,6 +2839,11 @@ export interface components {
             limits?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description The key of the step that undoes this one: when a run fails for good (or is cancelled with {"compensate": true}) after this step completed, that step runs as its compensation, seeing steps.<key>.output and compensating; a compensation step runs only as one (no dependencies, nothing depends on it). Empty: none.
+             * @default
+             */
+            compensate_with: string;
             position: components["schemas"]["PositionField"];
             readonly id: number;
         };
@@ -2946,6 +2996,8 @@ export interface components {
             readonly worker_id: string;
             /** @description A replay's attempt that answered from a mock or a recording instead of running. */
             readonly mocked: boolean;
+            /** @description Set on a compensation's attempts: the key of the step it undoes (its output in steps.<key>). */
+            readonly compensates: string;
         };
         /**
          * @description * `pending` - Pending
@@ -4941,7 +4993,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CancelInput"];
+                "application/x-www-form-urlencoded": components["schemas"]["CancelInput"];
+                "multipart/form-data": components["schemas"]["CancelInput"];
+            };
+        };
         responses: {
             200: {
                 headers: {
@@ -4949,6 +5007,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionDetail"];
+                };
+            };
+            /** @description Invalid input: the message, and the refused fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description No credentials, or invalid ones. */

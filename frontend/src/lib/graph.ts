@@ -23,12 +23,14 @@ export interface StepNodeData<S extends FlowStep = StepDefinition> extends Recor
   edited?: boolean;
   /** A replay's step whose latest attempt answered from a mock or the original's output (not run). */
   mocked?: boolean;
+  /** In the monitor: a step that runs only as a compensation (another step's compensate_with names it). */
+  compensation?: boolean;
   /** A code workflow's step: what the code says of it, shown read-only. */
   code?: { start: boolean; action: string; retry: Record<string, unknown> };
 }
 
 export type StepNode<S extends FlowStep = StepDefinition> = Node<StepNodeData<S>, "step">;
-export type DependencyEdge = Edge<{ branch?: string; move?: CodeMoveKind }>;
+export type DependencyEdge = Edge<{ branch?: string; move?: CodeMoveKind; compensation?: boolean }>;
 
 export const NODE_WIDTH = 220;
 export const NODE_HEIGHT = 64;
@@ -62,6 +64,44 @@ export function dependencyEdge(source: string, target: string, branch?: string |
   };
 }
 
+/** The handle (above a node) a compensation link leaves from: to the step that undoes it (compensate_with). */
+export const COMPENSATE_HANDLE = "compensate";
+
+type Compensated = { key: string; compensate_with?: string | null };
+
+/** The steps that run only as compensations: those some step's compensate_with names. */
+export function compensationSteps(steps: Compensated[]): Set<string> {
+  return new Set(steps.flatMap((s) => (s.compensate_with ? [s.compensate_with] : [])));
+}
+
+const compensationsOfNodes = new WeakMap<StepNode[], Set<string>>();
+
+/** compensationSteps of a node list, computed once per list (each node asks: O(1) each, not O(nodes)). */
+export function compensationStepsOf(nodes: StepNode[]): Set<string> {
+  let found = compensationsOfNodes.get(nodes);
+  if (!found) {
+    found = compensationSteps(nodes.map((n) => n.data.step));
+    compensationsOfNodes.set(nodes, found);
+  }
+  return found;
+}
+
+/** A compensation link per step naming one (docs/adr/0035): from the step to the step that undoes it,
+ * dashed and violet, labelled "compensate". Not a dependency: drawn from the steps (never stored as an
+ * edge, never saved as depends_on), set and cleared in the step's form. */
+export function compensationEdges(steps: Compensated[]): DependencyEdge[] {
+  const keys = new Set(steps.map((s) => s.key));
+  return steps.flatMap((s) => {
+    const target = s.compensate_with;
+    if (!target || target === s.key || !keys.has(target)) return [];
+    return [{
+      id: `${s.key}~${COMPENSATE_HANDLE}->${target}`, source: s.key, target, sourceHandle: COMPENSATE_HANDLE,
+      label: "compensate", className: "fp-edge-compensation", deletable: false, selectable: false, focusable: false,
+      data: { compensation: true },
+    }];
+  });
+}
+
 export function stepsToFlow<S extends FlowStep>(steps: S[]): { nodes: StepNode<S>[]; edges: DependencyEdge[] } {
   const nodes: StepNode<S>[] = steps.map((step) => ({
     id: step.key,
@@ -84,6 +124,7 @@ export function stepsToFlow<S extends FlowStep>(steps: S[]): { nodes: StepNode<S
 export function flowToSteps(nodes: StepNode[], edges: DependencyEdge[]): StepDefinition[] {
   const incoming = new Map<string, string[]>();
   for (const edge of edges) {
+    if (edge.data?.compensation) continue;  // a compensation link is the step's compensate_with, no dependency
     const branch = edge.data?.branch ?? edge.sourceHandle ?? undefined;
     const ref = branch ? `${edge.source}:${branch}` : edge.source;
     const list = incoming.get(edge.target) ?? [];
@@ -107,6 +148,7 @@ export interface CodeFlowStep {
   action?: string;
   timeout_seconds?: number | null;
   retry?: Record<string, unknown>;
+  compensate_with?: string;
 }
 
 /** The task type of a code step's rows (workflows/code/registry.py TASK_TYPE). */
@@ -125,6 +167,7 @@ export function codeToFlow(steps: CodeFlowStep[], moves: (CodeEdge | DefinitionE
       step: {
         key: s.key, name: s.name || s.key, task_type: CODE_TASK_TYPE, config: {}, depends_on: [], step_order: index,
         timeout_seconds: s.timeout_seconds ?? null, when: "", position: { x: 0, y: 0 },
+        ...(s.compensate_with ? { compensate_with: s.compensate_with } : {}),
       },
       code: { start: !!s.start, action: s.action ?? "", retry: s.retry ?? {} },
     },

@@ -22,8 +22,8 @@ export type Position = Schemas["PositionField"];
 /** A step of a workflow definition, as GET /workflows/<id>/ answers it (every field present, with
  * its id) and PUT/POST /workflows/ take it back (the id, which the server ignores, left out when new). */
 /** A step as the designer edits it: continue_on_failure optional, as the API takes it (default false). */
-export type StepDefinition = Omit<Schemas["StepOutput"], "id" | "continue_on_failure"> & {
-  id?: number; continue_on_failure?: boolean;
+export type StepDefinition = Omit<Schemas["StepOutput"], "id" | "continue_on_failure" | "compensate_with"> & {
+  id?: number; continue_on_failure?: boolean; compensate_with?: string;
 };
 
 /** "designed" on the canvas, or "code": a Python class (read-only here; its graph is read from the code). */

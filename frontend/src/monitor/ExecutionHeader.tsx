@@ -34,6 +34,13 @@ interface Props {
   onToggleHelp: () => void;
 }
 
+/** What each compensation phase (docs/adr/0035) means, as the badge's tooltip. */
+const PHASE_HELP: Record<string, string> = {
+  compensating: "Undoing its completed steps: their compensation steps run one at a time, latest completed first",
+  compensated: "Its completed steps were undone: every compensation completed",
+  compensation_failed: "A compensation failed for good (or was stopped): the ones after it did not run",
+};
+
 export function ExecutionHeader({ execution, live, now, progress, onRetry, onCancel, onEdit, onReplay, onPause, onUnpause, showHelp, onToggleHelp }: Props) {
   const [inputOpen, setInputOpen] = useState(false);
   const canRetry = execution.allowed_actions.includes("retry");
@@ -61,6 +68,12 @@ export function ExecutionHeader({ execution, live, now, progress, onRetry, onCan
         {execution.test_run && (
           <span className="badge fp-replay" title="Started from the designer: steps with pinned outputs answered from their pins (mocked), the rest ran for real">
             test run with pins
+          </span>
+        )}
+        {execution.phase && (
+          <span className={`badge fp-phase fp-phase-${execution.phase}`} data-testid="execution-phase"
+                title={PHASE_HELP[execution.phase]}>
+            {execution.phase.replace("_", " ")}
           </span>
         )}
         <LiveIndicator state={live} />

@@ -89,15 +89,21 @@ function ExecutionView({ execution, live, liveLogs }: {
   }, confirm === null);
 
   const [retryVersion, setRetryVersion] = useState<RetryVersion>("original");
+  const [compensate, setCompensate] = useState(false);
+  // A workflow whose steps name compensations may be cancelled with {"compensate": true} (docs/adr/0035).
+  const compensable = !execution.phase && execution.status === "running" && steps.some((s) => s.compensate_with);
   const openRetry = () => {
     setRetryVersion(defaultRetryVersion(execution));
     setConfirm("retry");
   };
   const run = (which: "retry" | "cancel") => {
     const mutation = which === "retry" ? retry : cancel;
-    mutation.mutate(which === "retry" ? { version: retryVersion } : undefined, {
+    const body = which === "retry" ? { version: retryVersion } : compensate && compensable ? { compensate: true } : undefined;
+    mutation.mutate(body, {
       onSuccess: (detail) => {
-        toast(which === "retry" ? `Retrying from the failed steps on v${detail.workflow_version}.` : "Execution cancelled.");
+        toast(which === "retry" ? `Retrying from the failed steps on v${detail.workflow_version}.`
+          : detail.phase === "compensating" ? "Compensating: the completed steps are being undone, then the run is cancelled."
+          : "Execution cancelled.");
         setConfirm(null);
       },
       onError: (error) => {
@@ -213,6 +219,13 @@ function ExecutionView({ execution, live, liveLogs }: {
         <ConfirmDialog title="Cancel this execution?" confirmLabel="Cancel execution" danger busy={cancel.isPending}
                        onConfirm={() => run("cancel")} onClose={() => setConfirm(null)}>
           <p>No new step starts: pending, queued, waiting and retrying steps are cancelled. A step already running finishes, and its result is kept.</p>
+          {compensable && (
+            <label className="fp-check">
+              <input type="checkbox" checked={compensate} onChange={(e) => setCompensate(e.target.checked)}
+                     data-testid="cancel-compensate" />
+              {" "}Compensate: undo the completed steps first (their compensation steps run, latest completed first)
+            </label>
+          )}
         </ConfirmDialog>
       )}
     </div>

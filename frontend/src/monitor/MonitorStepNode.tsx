@@ -5,7 +5,7 @@ import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { Ban, Check, Circle, Clock, Pause, Play, RotateCw, SkipForward, X, type LucideIcon } from "lucide-react";
 import { memo } from "react";
 
-import { FAILED_BRANCH } from "@/lib/graph";
+import { COMPENSATE_HANDLE, FAILED_BRANCH } from "@/lib/graph";
 
 import type { MonitorNode } from "./execution-state";
 
@@ -26,7 +26,7 @@ export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }:
   const visits = data.visits ?? 0;
   const tally = `${attempts} attempt${attempts === 1 ? "" : "s"}${visits > 1 ? ` across ${visits} visits` : ""}`;
   return (
-    <div className={`monitor-node status-${status}${selected ? " monitor-node-selected" : ""}`}
+    <div className={`monitor-node status-${status}${selected ? " monitor-node-selected" : ""}${data.compensation ? " monitor-node-compensation" : ""}`}
          data-testid={`monitor-node-${data.step.key}`} data-status={status} data-attempts={attempts} data-visits={visits}
          title={`${data.step.name || data.step.key}: ${status}`}>
       <Handle type="target" position={Position.Left} isConnectable={false} />
@@ -37,6 +37,8 @@ export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }:
           <span className="mono">{data.step.task_type}</span>
           <span className="monitor-node-status">{status}</span>
           {data.code?.start && <span className="monitor-node-start" title="The step a run starts at">start</span>}
+          {data.compensation && <span className="monitor-node-compensation-mark" data-testid={`monitor-node-compensation-${data.step.key}`}
+                                      title="Runs only as a compensation, undoing the step whose dashed violet link points here">compensation</span>}
           {data.edited && <span className="monitor-node-edited" data-testid={`monitor-node-edited-${data.step.key}`}
                                 title="This run uses an edited config for this step (edit and resume)">edited</span>}
           {data.mocked && <span className="monitor-node-mocked" data-testid={`monitor-node-mocked-${data.step.key}`}
@@ -50,6 +52,10 @@ export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }:
         </span>
       )}
       <Handle type="source" position={Position.Right} isConnectable={false} />
+      {/* Where a compensation link leaves: above, as in the designer. */}
+      {data.step.compensate_with && (
+        <Handle type="source" id={COMPENSATE_HANDLE} position={Position.Top} isConnectable={false} className="fp-handle-compensate" />
+      )}
       {/* Where a failure path's edge ("key:failed") leaves: below, red, as in the designer. */}
       <Handle type="source" id={FAILED_BRANCH} position={Position.Bottom} isConnectable={false} className="fp-handle-failed" />
     </div>

@@ -113,3 +113,15 @@ describe("rerun from here and edit and resume in the step panel", () => {
     expect(screen.queryByTestId("run-overrides")).not.toBeInTheDocument();
   });
 });
+
+describe("the step panel of a compensation", () => {
+  it("says which step the attempt undoes", () => {
+    setup(task("refund", { compensates: "charge" }), () => new Response("{}"));
+    expect(screen.getByTestId("attempt-compensates")).toHaveTextContent("Compensation of charge");
+  });
+
+  it("is silent for an ordinary step", () => {
+    setup(task("charge"), () => new Response("{}"));
+    expect(screen.queryByTestId("attempt-compensates")).not.toBeInTheDocument();
+  });
+});

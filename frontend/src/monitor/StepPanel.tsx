@@ -172,6 +172,11 @@ function AttemptDetail({ attempt, executionId }: { attempt: TaskExecution; execu
           Attempt {attempt.attempt_number}{attempt.visit > 1 ? `, visit ${attempt.visit}` : ""}
           {attempt.workflow_version != null && <span className="muted small" data-testid="attempt-version"> · ran on v{attempt.workflow_version}</span>}
         </h4>
+        {attempt.compensates && (
+          <p className="fp-node-compensation-mark" data-testid="attempt-compensates">
+            Compensation of <code>{attempt.compensates}</code> (the run undoes its completed steps, latest first)
+          </p>
+        )}
         <AttemptTimes attempt={attempt} />
       </section>
       {awaiting && <Awaiting attempt={attempt} executionId={executionId} />}

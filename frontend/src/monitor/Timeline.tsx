@@ -1,15 +1,16 @@
 /** The run as a Gantt chart: one row per step, a bar per phase of each attempt (backoff before a retry,
  * queued, running) coloured by status, on a time axis from the start of the run; it grows while the run is live. */
-import { useMemo } from "react";
+import { Fragment, useMemo } from "react";
 
 import { formatDuration } from "@/components/ui";
+import { compensationSteps } from "@/lib/graph";
 import type { ExecutionDetail, StepDefinition } from "@/lib/types";
 
 import { buildTimeline, formatOffset, place, ticks, type Segment } from "./gantt";
 
 interface Props {
   execution: ExecutionDetail;
-  steps: Pick<StepDefinition, "key" | "name">[];
+  steps: (Pick<StepDefinition, "key" | "name"> & { compensate_with?: string | null })[];
   now: number;
   selectedKey: string | null;
   onSelect: (key: string | null) => void;
@@ -35,6 +36,13 @@ export function Timeline({ execution, steps, now, selectedKey, onSelect }: Props
     () => buildTimeline(steps, execution.task_executions, now, execution),
     [steps, execution, now],
   );
+  // Compensations (rows of steps that ran as one) in a lane of their own, below, in the order they ran.
+  const undoing = useMemo(() => new Set(execution.task_executions.filter((t) => t.compensates).map((t) => t.step_key)),
+    [execution.task_executions]);
+  const onlyUndoing = useMemo(() => compensationSteps(steps), [steps]);  // a compensation that never ran: no row
+  const normalRows = timeline.rows.filter((row) => !undoing.has(row.stepKey) && !onlyUndoing.has(row.stepKey));
+  const compensationRows = timeline.rows.filter((row) => undoing.has(row.stepKey))
+    .sort((a, b) => (a.segments[0]?.start ?? 0) - (b.segments[0]?.start ?? 0));
   const span = timeline.end - timeline.start;
   const axis = ticks(span, 8);
   const active = execution.status === "running" || execution.status === "pending";
@@ -63,8 +71,15 @@ export function Timeline({ execution, steps, now, selectedKey, onSelect }: Props
             ))}
           </div>
         </div>
-        {timeline.rows.map((row) => (
-          <div key={row.stepKey} className={`monitor-gantt-row${row.stepKey === selectedKey ? " selected" : ""}`} data-testid={`timeline-row-${row.stepKey}`}>
+        {[...normalRows, ...compensationRows].map((row, index) => (
+          <Fragment key={row.stepKey}>
+          {index === normalRows.length && (
+            <div className="monitor-gantt-row monitor-gantt-lane" data-testid="timeline-compensation">
+              <div className="monitor-gantt-label">Compensation</div>
+              <div className="monitor-gantt-track" />
+            </div>
+          )}
+          <div className={`monitor-gantt-row${row.stepKey === selectedKey ? " selected" : ""}`} data-testid={`timeline-row-${row.stepKey}`}>
             <button type="button" className="monitor-gantt-label" title={row.stepKey} onClick={() => onSelect(row.stepKey === selectedKey ? null : row.stepKey)}>
               {row.name}
             </button>
@@ -85,6 +100,7 @@ export function Timeline({ execution, steps, now, selectedKey, onSelect }: Props
               {!row.segments.length && <span className="monitor-gantt-empty">not started</span>}
             </div>
           </div>
+          </Fragment>
         ))}
         {nowAt !== null && (
           <div className="monitor-gantt-now-layer" aria-hidden="true">

@@ -1,7 +1,7 @@
 /** Pure reading of an execution's attempts: each step's rows in order, what status a step shows in the
  * monitor (its latest attempt's: the row the server marks `is_latest`), and the monitor's graph (the
  * version's steps coloured by those statuses). Which attempt is the latest is the server's rule, not ours. */
-import { codeToFlow, FAILED_BRANCH, layout, NODE_HEIGHT, NODE_WIDTH, stepsToFlow, type DependencyEdge, type FlowStep, type StepNode } from "@/lib/graph";
+import { codeToFlow, COMPENSATE_HANDLE, compensationEdges, compensationSteps, FAILED_BRANCH, layout, NODE_HEIGHT, NODE_WIDTH, stepsToFlow, type DependencyEdge, type FlowStep, type StepNode } from "@/lib/graph";
 import type { DefinitionEdge, TaskExecution, TaskStatus, VersionStep } from "@/lib/types";
 
 /** Statuses in which a step (or an execution) may still change on its own. */
@@ -84,6 +84,7 @@ export function monitorFlow(steps: VersionStep[], tasks: TaskExecution[], moves?
   const flow: { nodes: MonitorNode[]; edges: DependencyEdge[] } = moves ? codeToFlow(steps, moves) : stepsToFlow(steps);
   const placed = !moves && needsLayout(steps) ? layout(flow.nodes, flow.edges) : flow.nodes;
   const summaries = summarizeSteps(tasks);
+  const compensations = compensationSteps(steps);
   const nodes = placed.map((node) => ({
     ...node,
     type: "step" as const,
@@ -98,16 +99,17 @@ export function monitorFlow(steps: VersionStep[], tasks: TaskExecution[], moves?
       attempts: summaries.get(node.id)?.tried ?? 0,
       visits: summaries.get(node.id)?.visits ?? 0,
       mocked: summaries.get(node.id)?.latest?.mocked ?? false,
+      compensation: compensations.has(node.id),
     },
   }));
-  const edges = flow.edges.map((edge) => {
+  const edges = [...flow.edges, ...compensationEdges(steps)].map((edge) => {
     const source = stepStatus(summaries, edge.source);
     const target = stepStatus(summaries, edge.target);
     return {
       ...edge,
       // Read-only: one source handle per node, the branch stays on the label; a failure path keeps
-      // its own (the node's red "failed" handle).
-      sourceHandle: edge.data?.branch === FAILED_BRANCH ? FAILED_BRANCH : null,
+      // its own (the node's red "failed" handle), a compensation link too (the handle above).
+      sourceHandle: edge.data?.compensation ? COMPENSATE_HANDLE : edge.data?.branch === FAILED_BRANCH ? FAILED_BRANCH : null,
       // The data is flowing along the edges into steps at work.
       animated: target === "running" || target === "queued",
       className: [edge.className, (edge.data?.branch === FAILED_BRANCH ? source === "failed" : source === "completed")

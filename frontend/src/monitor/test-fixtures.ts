@@ -36,6 +36,7 @@ export function task(step_key: string, extra: Partial<TaskExecution> = {}): Task
     wake_at: null,
     worker_id: "worker-1",
     mocked: false,
+    compensates: "",
     ...extra,
   };
 }
@@ -54,6 +55,8 @@ export function execution(tasks: TaskExecution[], extra: Partial<ExecutionDetail
     output_data: null,
     error_message: "",
     error_details: {},
+    phase: "",
+    compensation: {},
     retry_count: 0,
     max_retries: null,
     triggered_by: "api",

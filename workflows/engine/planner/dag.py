@@ -61,7 +61,12 @@ class Graph:
 
     @classmethod
     def from_steps(cls, steps: Iterable[Mapping]) -> Graph:
-        ordered = sorted(steps, key=lambda s: (s.get("step_order", 0), s["key"]))
+        """The normal flow of `steps`: a compensation step (named by a step's compensate_with) runs
+        only as a compensation (planner/compensation.py), never as a node of the graph."""
+        steps = list(steps)
+        compensations = compensation_steps(steps)
+        ordered = sorted((s for s in steps if s["key"] not in compensations),
+                         key=lambda s: (s.get("step_order", 0), s["key"]))
         edges = {s["key"]: [parse_ref(r) for r in s.get("depends_on") or ()] for s in ordered}
         return cls(
             order=tuple(s["key"] for s in ordered),
@@ -99,6 +104,44 @@ class Graph:
 
     def roots(self) -> tuple[str, ...]:
         return tuple(k for k in self.order if not self.deps[k])
+
+
+def compensation_steps(steps: Iterable[Mapping]) -> frozenset[str]:
+    """The keys of the steps that run only as compensations: those some step's compensate_with names."""
+    return frozenset(s["compensate_with"] for s in steps if s.get("compensate_with"))
+
+
+def _compensation_issues(steps: list[Mapping], by_key: Mapping[str, Mapping]) -> list[Issue]:
+    """A step's compensate_with names another step that runs only as a compensation: it exists, is
+    not the step itself, is no part of the normal flow (no dependencies, nothing depends on it) and
+    is not compensated itself."""
+    issues: list[Issue] = []
+    depended_on = {parse_ref(ref)[0] for s in steps for ref in s.get("depends_on") or ()}
+    named = compensation_steps(s for s in steps if isinstance(s.get("compensate_with"), str))
+    for step in steps:
+        target = step.get("compensate_with")
+        if target is None or target == "":
+            continue
+        key = step.get("key") or ""
+        if not isinstance(target, str):
+            issues.append(Issue(key, "compensate_with", "must be a step key or empty"))
+        elif target == key:
+            issues.append(Issue(key, "compensate_with", "a step cannot compensate itself"))
+        elif target not in by_key:
+            issues.append(Issue(key, "compensate_with", f"names unknown step {target!r}"))
+        elif by_key[target].get("depends_on"):
+            issues.append(Issue(key, "compensate_with", f"{target!r} depends on other steps: a compensation step "
+                                                        "runs only as a compensation, never in the normal flow; "
+                                                        "remove its dependencies"))
+        elif target in depended_on:
+            issues.append(Issue(key, "compensate_with", f"other steps depend on {target!r}: a compensation step "
+                                                        "runs only as a compensation, never in the normal flow"))
+        elif by_key[target].get("compensate_with"):
+            issues.append(Issue(key, "compensate_with", f"{target!r} has a compensation of its own: a "
+                                                        "compensation step is not compensated"))
+        elif key in named:
+            issues.append(Issue(key, "compensate_with", "a compensation step is not compensated itself"))
+    return issues
 
 
 def find_cycle(deps: Mapping[str, Iterable[str]]) -> list[str] | None:
@@ -201,6 +244,7 @@ def validate(
                     issues.append(Issue(key, "depends_on", f"{dep!r} has no branch {branch!r}; its branches: "
                                                            f"{', '.join(known_branches)}"))
             seen.setdefault(dep, branch)
+    issues.extend(_compensation_issues(steps, by_key))
     if not any(i.field in ("key", "depends_on") for i in issues):
         cycle = find_cycle({s["key"]: [parse_ref(r)[0] for r in s.get("depends_on") or ()] for s in steps})
         if cycle:

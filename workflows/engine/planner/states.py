@@ -151,6 +151,10 @@ ACTION_SOURCES: dict[str, frozenset[str]] = {
 # Actions a code workflow's run does not take: its steps are visits the code names as it runs, not a
 # graph with configs (docs/adr/0025-rerun-from-a-step-and-edit-and-resume.md).
 DESIGNED_ONLY_ACTIONS = frozenset({"edit", "rerun"})
+# Actions a run that went through compensation does not take: its completed steps were undone, so
+# resuming at its failed steps (or re-opening it from one) would build on work that no longer
+# stands; replay it or start a new run instead (docs/adr/0035-compensation.md).
+NOT_AFTER_COMPENSATION = frozenset({"retry", "edit", "rerun"})
 
 # Actions that leave the run as it is and start something new from it, allowed once the run is over:
 # "replay" (a dry run of it, services.execution_replay; docs/adr/0026).
@@ -223,20 +227,26 @@ def event_of(kind: str, status: str, *, created: bool = False, source: str | Non
     return (CREATION_EVENTS if created else TRANSITION_EVENTS)[(kind, status)]
 
 
-def allowed_actions(status: str, *, code: bool = False) -> list[str]:
+def allowed_actions(status: str, *, code: bool = False, compensated: bool = False) -> list[str]:
     """The actions a run in `status` may take now: EXECUTION_ACTIONS in the table's order (`code`: the
-    run is of a code workflow: no edit, no rerun), then FINISHED_RUN_ACTIONS once the run is over."""
+    run is of a code workflow: no edit, no rerun; `compensated`: it entered compensation: no retry,
+    edit or rerun), then FINISHED_RUN_ACTIONS once the run is over."""
     moves = [action for action, target in EXECUTION_ACTIONS.items()
              if is_allowed("execution", status, target) and status in ACTION_SOURCES.get(action, {status})
-             and not (code and action in DESIGNED_ONLY_ACTIONS)]
+             and not (code and action in DESIGNED_ONLY_ACTIONS)
+             and not (compensated and action in NOT_AFTER_COMPENSATION)]
     return moves + (list(FINISHED_RUN_ACTIONS) if status in EXECUTION_TERMINAL else [])
 
 
-def check_action(status: str, action: str, *, code: bool = False) -> None:
+def check_action(status: str, action: str, *, code: bool = False, compensated: bool = False) -> None:
     """Refuse (Conflict, 409) an action the run's status does not allow: the one decision of the
     retry, rerun and cancel services, from the same table as `allowed_actions`."""
-    allowed = allowed_actions(status, code=code)
+    allowed = allowed_actions(status, code=code, compensated=compensated)
     if action not in allowed:
+        if compensated and action in NOT_AFTER_COMPENSATION and action in allowed_actions(status, code=code):
+            raise Conflict(f"cannot {action} a run that went through compensation: its completed steps were undone, "
+                           "so resuming it would build on work that no longer stands; replay it or start a new run",
+                           extra={"allowed_actions": allowed})
         if code and action in DESIGNED_ONLY_ACTIONS and action in allowed_actions(status):
             raise Conflict(f"cannot {action} a run of a code workflow: its steps are visits its code names as it "
                            "runs, not a graph of configs; retry it, or start a new run",

@@ -5,7 +5,7 @@ import { Handle, Position } from "@xyflow/react";
 import { memo, type ReactNode } from "react";
 
 import { StepIcon } from "@/components/step-icons";
-import { FAILED_BRANCH } from "@/lib/graph";
+import { COMPENSATE_HANDLE, FAILED_BRANCH } from "@/lib/graph";
 import type { TaskStatus } from "@/lib/types";
 
 export interface NodeShellProps {
@@ -21,18 +21,23 @@ export interface NodeShellProps {
   /** Warnings (saved, but a run would fail there: a missing credential): amber, when no error is shown. */
   warnings?: string[];
   footer?: ReactNode;
+  /** A step that runs only as a compensation (another step's compensate_with names it). */
+  compensation?: boolean;
+  /** The step names a compensation step: its "compensate" link leaves from a handle above. */
+  compensated?: boolean;
 }
 
 /** Zoomed out (lod.ts): a plain box in the node's size and colours, no handles, icon or labels. It keeps
  * invisible anchors where the handles are (classes "source"/"target" with their ids), which React Flow
  * measures as handle bounds, so edges still end at the right places; they cost no subscriptions. */
 export const SimpleNodeShell = memo(function SimpleNodeShell(props: Pick<NodeShellProps,
-  "stepKey" | "category" | "branches" | "selected" | "status" | "errors" | "warnings">) {
-  const { stepKey, category, branches, selected, status, errors, warnings } = props;
+  "stepKey" | "category" | "branches" | "selected" | "status" | "errors" | "warnings" | "compensation" | "compensated">) {
+  const { stepKey, category, branches, selected, status, errors, warnings, compensation, compensated } = props;
   const invalid = !!errors?.length;
   const warned = !!warnings?.length;
   const classes = ["fp-node", "fp-node-simple", `fp-cat-${category ?? "other"}`, selected && "selected", invalid && "invalid",
-    !invalid && warned && "warned", status && `status-${status}`, branches && "fp-node-simple-branches"].filter(Boolean).join(" ");
+    !invalid && warned && "warned", status && `status-${status}`, branches && "fp-node-simple-branches",
+    compensation && "fp-node-compensation"].filter(Boolean).join(" ");
   return (
     <div className={classes} data-testid={`node-${stepKey}`} data-status={status ?? "idle"} data-lod="simple"
          data-invalid={invalid ? "true" : "false"} data-warning={warned ? "true" : "false"}>
@@ -47,16 +52,17 @@ export const SimpleNodeShell = memo(function SimpleNodeShell(props: Pick<NodeShe
         </div>
       ) : <span className="fp-anchor fp-anchor-right source" data-handlepos="right" />}
       <span className="fp-anchor fp-anchor-bottom source" data-handleid={FAILED_BRANCH} data-handlepos="bottom" />
+      {compensated && <span className="fp-anchor fp-anchor-top source" data-handleid={COMPENSATE_HANDLE} data-handlepos="top" />}
     </div>
   );
 });
 
 export const NodeShell = memo(function NodeShell(props: NodeShellProps) {
-  const { stepKey, name, taskType, category, branches, selected, status, errors, warnings, footer } = props;
+  const { stepKey, name, taskType, category, branches, selected, status, errors, warnings, footer, compensation, compensated } = props;
   const invalid = !!errors?.length;
   const warned = !!warnings?.length;
   const classes = ["fp-node", `fp-cat-${category ?? "other"}`, selected && "selected", invalid && "invalid",
-    !invalid && warned && "warned", status && `status-${status}`].filter(Boolean).join(" ");
+    !invalid && warned && "warned", status && `status-${status}`, compensation && "fp-node-compensation"].filter(Boolean).join(" ");
   const notes = [...(errors ?? []), ...(warnings ?? [])];
   return (
     <div className={classes} data-testid={`node-${stepKey}`} data-status={status ?? "idle"}
@@ -69,6 +75,8 @@ export const NodeShell = memo(function NodeShell(props: NodeShellProps) {
         <div className="fp-node-meta">
           <span>{taskType}</span>
           <span className="fp-node-key">{stepKey}</span>
+          {compensation && <span className="fp-node-compensation-mark" data-testid={`compensation-${stepKey}`}
+                                 title="Runs only as a compensation: when a run fails (or is cancelled with compensate) after the step naming it completed">compensation</span>}
         </div>
         {footer}
       </div>
@@ -93,6 +101,8 @@ export const NodeShell = memo(function NodeShell(props: NodeShellProps) {
       ) : (
         <Handle type="source" position={Position.Right} className="fp-handle" />
       )}
+      {compensated && <Handle type="source" id={COMPENSATE_HANDLE} position={Position.Top}
+                              className="fp-handle fp-handle-compensate" isConnectable={false} />}
       <Handle type="source" id={FAILED_BRANCH} position={Position.Bottom} className="fp-handle fp-handle-failed"
               title="On failure: connect the steps that run when this step fails for good"
               data-testid={`failed-handle-${stepKey}`} />
