@@ -31,8 +31,8 @@ import { WhyPanel } from "./WhyPanel";
 
 export function ExecutionPage() {
   const { executionId = "" } = useParams();
-  const { live, liveLogs } = useExecutionStream(executionId);
-  const detail = useExecution(executionId, { poll: live === "open" ? false : 5_000 });
+  const { live, liveLogs, journal } = useExecutionStream(executionId);
+  const detail = useExecution(executionId, { poll: live === "open" ? false : 5_000, journal });
 
   if (detail.isPending) return <Spinner label="Loading execution…" />;
   if (detail.isError) {
