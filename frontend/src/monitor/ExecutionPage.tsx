@@ -149,7 +149,10 @@ function ExecutionView({ execution, live, liveLogs }: {
   };
 
   const selectedStep = steps.find((step) => step.key === selectedKey);
-  const timelineSteps = steps.length ? steps : [...byStep.keys()].map((key) => ({ key, name: key }));
+  // Kept between renders (the graph and the timeline redraw only when what they show changed).
+  const timelineSteps = useMemo(() => (steps.length ? steps : [...byStep.keys()].map((key) => ({ key, name: key }))), [steps, byStep]);
+  const overriddenSteps = execution.overrides?.steps;
+  const edited = useMemo(() => Object.keys(overriddenSteps ?? {}), [overriddenSteps]);
 
   return (
     <div className="monitor-detail">
@@ -167,7 +170,7 @@ function ExecutionView({ execution, live, liveLogs }: {
             : version.isError ? <ErrorState error={version.error} onRetry={() => version.refetch()} />
             : !steps.length ? <EmptyState title="No graph">Version {execution.workflow_version} of this workflow has no steps to draw.</EmptyState>
             : <MonitorGraph steps={steps} edges={version.data?.definition.edges} tasks={execution.task_executions} selectedKey={selectedKey} onSelect={setSelectedKey}
-                              edited={Object.keys(execution.overrides?.steps ?? {})} />}
+                              edited={edited} />}
         </div>
         {selectedKey ? (
           <StepPanel executionId={execution.id} step={selectedStep} stepKey={selectedKey} attempts={byStep.get(selectedKey) ?? []} now={now}

@@ -1,6 +1,6 @@
 /** The run's log: a level filter (that level and above), an optional step filter (set by clicking a
  * step), following new lines while scrolled to the bottom, with a "jump to latest" otherwise. */
-import { useLayoutEffect, useRef, useState } from "react";
+import { memo, useLayoutEffect, useRef, useState } from "react";
 
 import type { ExecutionLog, LogLevel } from "@/lib/types";
 
@@ -18,7 +18,8 @@ interface Props {
   older?: number;
 }
 
-export function LogViewer({ lines, level, onLevel, stepKey, onStepKey, loading, error, older = 0 }: Props) {
+/** Memoised: the run page re-renders every second while a run is live; the log only when its lines do. */
+export const LogViewer = memo(function LogViewer({ lines, level, onLevel, stepKey, onStepKey, loading, error, older = 0 }: Props) {
   const shown = filterLogs(lines, { level, stepKey });
   const scroller = useRef<HTMLDivElement>(null);
   const [following, setFollowing] = useState(true);
@@ -85,7 +86,7 @@ export function LogViewer({ lines, level, onLevel, stepKey, onStepKey, loading, 
       )}
     </section>
   );
-}
+});
 
 function clock(iso: string): string {
   const date = new Date(iso);
@@ -94,7 +95,7 @@ function clock(iso: string): string {
   return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
 }
 
-export function LogLine({ line, onStep, compact }: { line: ExecutionLog; onStep?: (key: string) => void; compact?: boolean }) {
+export const LogLine = memo(function LogLine({ line, onStep, compact }: { line: ExecutionLog; onStep?: (key: string) => void; compact?: boolean }) {
   const [open, setOpen] = useState(false);
   const hasDetails = line.details && Object.keys(line.details).length > 0;
   return (
@@ -115,4 +116,4 @@ export function LogLine({ line, onStep, compact }: { line: ExecutionLog; onStep?
       </span>
     </div>
   );
-}
+});

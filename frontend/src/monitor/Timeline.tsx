@@ -1,11 +1,18 @@
 /** The run as a Gantt chart: one row per step, a bar per phase of each attempt (backoff before a retry,
- * queued, running) coloured by status, on a time axis from the start of the run; it grows while the run is live. */
-import { useMemo } from "react";
+ * queued, running) coloured by status, on a time axis from the start of the run; it grows while the run is live.
+ * A long run's rows scroll in a box of their own, and only those in view are drawn (@tanstack/react-virtual). */
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { memo, useMemo, useRef, type CSSProperties } from "react";
 
 import { formatDuration } from "@/components/ui";
 import type { ExecutionDetail, StepDefinition } from "@/lib/types";
 
-import { buildTimeline, formatOffset, place, ticks, type Segment } from "./gantt";
+import { buildTimeline, formatOffset, place, ticks, type Segment, type Timeline as TimelineData } from "./gantt";
+
+/** From this many steps the rows are virtualised (fewer are drawn at once, cheaper than measuring). */
+export const VIRTUAL_FROM = 60;
+/** A row's height (px), as .monitor-gantt-row sets it. */
+const ROW_HEIGHT = 28;
 
 interface Props {
   execution: ExecutionDetail;
@@ -63,30 +70,10 @@ export function Timeline({ execution, steps, now, selectedKey, onSelect }: Props
             ))}
           </div>
         </div>
-        {timeline.rows.map((row) => (
-          <div key={row.stepKey} className={`monitor-gantt-row${row.stepKey === selectedKey ? " selected" : ""}`} data-testid={`timeline-row-${row.stepKey}`}>
-            <button type="button" className="monitor-gantt-label" title={row.stepKey} onClick={() => onSelect(row.stepKey === selectedKey ? null : row.stepKey)}>
-              {row.name}
-            </button>
-            <div className="monitor-gantt-track">
-              {axis.map((offset) => (
-                <span key={offset} className="monitor-gantt-grid" style={{ left: `${place(timeline, timeline.start + offset, timeline.start + offset, 0).left}%` }} />
-              ))}
-              {row.segments.map((segment) => {
-                const { left, width } = place(timeline, segment.start, segment.end);
-                return (
-                  <span key={`${segment.taskId}-${segment.kind}`}
-                        className={`monitor-seg monitor-seg-${segment.kind} status-${segment.status}${segment.open ? " monitor-seg-open" : ""}`}
-                        data-testid="timeline-segment" data-kind={segment.kind} data-status={segment.status}
-                        style={{ left: `${left}%`, width: `${width}%` }} title={describe(row.stepKey, segment)}
-                        onClick={() => onSelect(row.stepKey)} />
-                );
-              })}
-              {!row.segments.length && <span className="monitor-gantt-empty">not started</span>}
-            </div>
-          </div>
-        ))}
-        {nowAt !== null && (
+        {timeline.rows.length < VIRTUAL_FROM
+          ? timeline.rows.map((row) => <Row key={row.stepKey} row={row} timeline={timeline} axis={axis} selected={row.stepKey === selectedKey} onSelect={onSelect} />)
+          : <VirtualRows timeline={timeline} axis={axis} selectedKey={selectedKey} onSelect={onSelect} nowAt={nowAt} />}
+        {nowAt !== null && timeline.rows.length < VIRTUAL_FROM && (
           <div className="monitor-gantt-now-layer" aria-hidden="true">
             <div className="monitor-gantt-label" />
             <div className="monitor-gantt-track"><span className="monitor-gantt-now" style={{ left: `${nowAt}%` }} /></div>
@@ -94,5 +81,73 @@ export function Timeline({ execution, steps, now, selectedKey, onSelect }: Props
         )}
       </div>
     </section>
+  );
+}
+
+type Rows = TimelineData["rows"];
+
+interface RowProps {
+  row: Rows[number];
+  timeline: TimelineData;
+  axis: number[];
+  selected: boolean;
+  onSelect: (key: string | null) => void;
+  style?: CSSProperties;
+}
+
+const Row = memo(function Row({ row, timeline, axis, selected, onSelect, style }: RowProps) {
+  return (
+    <div className={`monitor-gantt-row${selected ? " selected" : ""}`} data-testid={`timeline-row-${row.stepKey}`} style={style}>
+      <button type="button" className="monitor-gantt-label" title={row.stepKey} onClick={() => onSelect(selected ? null : row.stepKey)}>
+        {row.name}
+      </button>
+      <div className="monitor-gantt-track">
+        {axis.map((offset) => (
+          <span key={offset} className="monitor-gantt-grid" style={{ left: `${place(timeline, timeline.start + offset, timeline.start + offset, 0).left}%` }} />
+        ))}
+        {row.segments.map((segment) => {
+          const { left, width } = place(timeline, segment.start, segment.end);
+          return (
+            <span key={`${segment.taskId}-${segment.kind}`}
+                  className={`monitor-seg monitor-seg-${segment.kind} status-${segment.status}${segment.open ? " monitor-seg-open" : ""}`}
+                  data-testid="timeline-segment" data-kind={segment.kind} data-status={segment.status}
+                  style={{ left: `${left}%`, width: `${width}%` }} title={describe(row.stepKey, segment)}
+                  onClick={() => onSelect(row.stepKey)} />
+          );
+        })}
+        {!row.segments.length && <span className="monitor-gantt-empty">not started</span>}
+      </div>
+    </div>
+  );
+});
+
+/** The rows of a long run in a scrolling box: only those in view (and a few around) are in the page. */
+function VirtualRows({ timeline, axis, selectedKey, onSelect, nowAt }: {
+  timeline: TimelineData; axis: number[]; selectedKey: string | null; onSelect: (key: string | null) => void; nowAt: number | null;
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: timeline.rows.length,
+    getScrollElement: () => box.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 8,
+    initialRect: { width: 800, height: 14 * ROW_HEIGHT },
+  });
+  return (
+    <div className="monitor-gantt-scroll" ref={box} data-testid="timeline-scroll">
+      <div className="monitor-gantt-rows" style={{ height: virtualizer.getTotalSize() }}>
+        {virtualizer.getVirtualItems().map((item) => {
+          const row = timeline.rows[item.index];
+          return <Row key={row.stepKey} row={row} timeline={timeline} axis={axis} selected={row.stepKey === selectedKey} onSelect={onSelect}
+                      style={{ position: "absolute", top: 0, left: 0, right: 0, transform: `translateY(${item.start}px)` }} />;
+        })}
+        {nowAt !== null && (
+          <div className="monitor-gantt-now-layer" aria-hidden="true">
+            <div className="monitor-gantt-label" />
+            <div className="monitor-gantt-track"><span className="monitor-gantt-now" style={{ left: `${nowAt}%` }} /></div>
+          </div>
+        )}
+      </div>
+    </div>
   );
 }
