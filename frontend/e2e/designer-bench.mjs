@@ -1,7 +1,7 @@
 // `npm run bench:designer` (make bench-designer): the designer and the monitor at 100 to 10,000 steps in
 // Debian's headless chromium (1280x800), on workflows made through the API without positions: a layered
 // DAG 20 wide (~2 edges per step) and a chain. Figures, not assertions: printed as tables (and one JSON
-// line, "DESIGNER-BENCH {...}"), saved to $ARTIFACTS/designer-bench.json. A case that times out or throws
+// line, "DESIGNER-BENCH {...}"), saved to $ARTIFACTS/designer-bench.json (test-artifacts/ by default). A case that times out or throws
 // is reported as such in its row; the script carries on.
 //
 //   designer: open -> drawn (longest main-thread task), pan+zoom fps (tasks > 50 ms), select -> form,
@@ -16,8 +16,11 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { ARTIFACTS, launch, login } from "./browser.mjs";
-import { apiClient, createWorkflow, runProgress, startServer, waitForRun } from "./graphs.mjs";
+import { apiClient, createWorkflow, ROOT, runProgress, startServer, waitForRun } from "./graphs.mjs";
+
+// Screenshots and figures go where the browser tests' go (test-artifacts/, ignored by git) unless told.
+process.env.ARTIFACTS ??= path.join(ROOT, "test-artifacts");
+const { ARTIFACTS, launch, login } = await import("./browser.mjs");
 
 const SIZES = (process.env.BENCH_SIZES ?? "100,500,1000,2000,10000").split(",").map(Number);
 const SHAPES = (process.env.BENCH_SHAPES ?? "dag,chain").split(",");
