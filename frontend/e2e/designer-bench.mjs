@@ -156,7 +156,7 @@ async function benchDesigner(server, workflowId, expectNodes) {
       const started = Date.now();
       await page.goto(`/workflows/${workflowId}`);
       await page.waitForFunction(() => {
-        if (document.body.innerText.includes("Unexpected Application Error")) throw new Error(document.body.innerText.slice(0, 200));
+        if (document.body.innerText.includes("Unexpected Application Error")) throw new Error(document.body.innerText.replace(/\s+/g, " ").slice(0, 200));
         return document.querySelector('.fp-canvas[data-ready="true"]')
           && [...document.querySelectorAll(".react-flow__node")].some((n) => getComputedStyle(n).visibility !== "hidden");
       }, null, { timeout: CASE_TIMEOUT, polling: 50 });
