@@ -11,15 +11,21 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
+/** What each step does: a log line, or (`sleepSeconds`) the test functions' `sleep` (a `python` step:
+ * the server must load workflows.tests.functions, as startServer's does), to make a run last. */
+const work = (sleepSeconds) => (sleepSeconds
+  ? { task_type: "python", config: { function: "sleep", kwargs: { seconds: sleepSeconds } } }
+  : { task_type: "log", config: { message: "s" } });
+
 /** A layered DAG `width` wide: step i depends on up to two steps of the layer before (~2 edges per step). */
-export function dagSteps(count, width = 20) {
+export function dagSteps(count, width = 20, sleepSeconds = 0) {
   return Array.from({ length: count }, (_, i) => {
     const layer = Math.floor(i / width);
     const column = i % width;
     const above = (layer - 1) * width;
     const depends = layer === 0 ? [] : [...new Set([above + column, above + ((column + 1) % width)])]
       .filter((j) => j < i).map((j) => `s${j}`);
-    return { key: `s${i}`, task_type: "log", config: { message: "s" }, depends_on: depends };
+    return { key: `s${i}`, ...work(sleepSeconds), depends_on: depends };
   });
 }
 
@@ -29,8 +35,8 @@ export function chainSteps(count) {
     { key: `s${i}`, task_type: "log", config: { message: "s" }, depends_on: i ? [`s${i - 1}`] : [] }));
 }
 
-export function shapeSteps(shape, count) {
-  return shape === "chain" ? chainSteps(count) : dagSteps(count);
+export function shapeSteps(shape, count, sleepSeconds = 0) {
+  return shape === "chain" ? chainSteps(count) : dagSteps(count, 20, sleepSeconds);
 }
 
 async function freePort() {
@@ -56,7 +62,9 @@ export async function startServer({ log = console.error } = {}) {
   const varDir = mkdtempSync(path.join(tmpdir(), "flowpilot-bench-"));
   const env = { ...process.env, FLOWPILOT_VAR_DIR: varDir, PORT: String(port),
                 // 10,000 steps of JSON are more than the default 1 MiB body.
-                FLOWPILOT_MAX_REQUEST_BYTES: String(16 * 1024 * 1024) };
+                FLOWPILOT_MAX_REQUEST_BYTES: String(16 * 1024 * 1024),
+                // The test functions (`sleep`), as the browser tests' server loads them.
+                FLOWPILOT_STEP_MODULES: "workflows.tests.functions" };
   for (const name of ["DATABASE_URL", "REDIS_URL", "SECRET_KEY", "BASE_URL"]) delete env[name];
   log(`starting make run on port ${port} (var: ${varDir})`);
   const child = spawn("make", ["--no-print-directory", "run"], { cwd: ROOT, env, detached: true,
@@ -99,8 +107,8 @@ export function apiClient(base, token) {
 }
 
 /** Creates (and activates) a workflow of `count` steps of `shape` ("dag" or "chain") without positions. */
-export async function createWorkflow(api, shape, count, name = `${shape} ${count}`) {
-  const created = await api.post("workflows/", { name: `${name} ${Date.now()}`, steps: shapeSteps(shape, count) });
+export async function createWorkflow(api, shape, count, name = `${shape} ${count}`, sleepSeconds = 0) {
+  const created = await api.post("workflows/", { name: `${name} ${Date.now()}`, steps: shapeSteps(shape, count, sleepSeconds) });
   await api.post(`workflows/${created.id}/activate/`);
   return created.id;
 }
