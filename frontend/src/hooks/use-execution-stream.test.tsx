@@ -26,8 +26,9 @@ const STEPS = 500;
  * asked (as the API does: a snapshot at read time). */
 function slowServer(delay: number) {
   const statuses = Array.from({ length: STEPS }, () => "pending");
+  const run = { status: "running" as ExecutionDetail["status"] };
   const requests: { at: number; aborted: boolean }[] = [];
-  const snapshot = () => execution(statuses.map((status, i) => task(`s${i}`, { id: `t${i}`, status: status as "pending" })), { id: RUN });
+  const snapshot = () => execution(statuses.map((status, i) => task(`s${i}`, { id: `t${i}`, status: status as "pending" })), { id: RUN, status: run.status });
   vi.stubGlobal("fetch", vi.fn((_url: string, init: RequestInit) => {
     const request = { at: Date.now(), aborted: false };
     requests.push(request);
@@ -35,7 +36,7 @@ function slowServer(delay: number) {
     init.signal?.addEventListener("abort", () => { request.aborted = true; });
     return new Promise((resolve) => setTimeout(() => resolve(new Response(body, { status: 200, headers: { "Content-Type": "application/json" } })), delay));
   }));
-  return { statuses, requests, snapshot };
+  return { statuses, run, requests, snapshot };
 }
 
 function setUp(delay: number) {
@@ -111,5 +112,21 @@ describe("useExecutionStream", () => {
       expect(done(view.result.current.data)).toBeGreaterThanOrEqual(t >= 2 ? 10 : 1);
     }
     expect(server.requests.length).toBeGreaterThan(answered);
+  });
+
+  it("shows the run's end when its last event came while a refetch that read before it was in flight", async () => {
+    const { server, view } = setUp(1_000);
+    await act(() => vi.advanceTimersByTimeAsync(1_100));
+    act(() => FakeSocket.made[0].onopen?.());  // a refetch on open: it reads "running"
+    await act(() => vi.advanceTimersByTimeAsync(100));
+    act(() => {
+      server.run.status = "completed";
+      FakeSocket.made[0].onmessage?.({ data: JSON.stringify({ type: "events", events: [
+        { id: 1, event: "execution.completed", level: "info", message: "", step_key: "", task_id: null, execution_id: RUN,
+          workflow_id: "w", created_at: new Date().toISOString(), status: "completed" }] }) });
+    });
+    await act(() => vi.advanceTimersByTimeAsync(5_000));
+    expect(view.result.current.data?.status).toBe("completed");
+    expect(server.requests.filter((r) => r.aborted)).toHaveLength(0);
   });
 });

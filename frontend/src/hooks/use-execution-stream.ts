@@ -1,7 +1,7 @@
 /** The live feed of one execution (/ws/executions/<id>/): applies the transitions the socket brings to
  * the cached run as they arrive (in batches, at most every 150 ms), refetches the run to fill in the rest
- * (outputs, new attempts, the run's own status) coalesced to at most once a second and never cancelling
- * a refetch in flight, collects the log lines, and refetches everything each time the socket opens
+ * (outputs, new attempts, the run's own status) coalesced to at most once a second, each reading after
+ * the events that asked for it without cancelling one in flight, collects the log lines, and refetches everything each time the socket opens
  * (what happened before it was open, or while it was down). A refetch that answers replays over its
  * answer the transitions that arrived while it was in flight (it may have read before they committed).
  * The socket is the mechanism; a slow poll by the caller covers only the time it is closed. */
@@ -33,8 +33,12 @@ export function useExecutionStream(executionId: string): { live: LiveState; live
     const key = executionKeys.detail(executionId);
     return {
       pending,
-      // cancelRefetch false: a refetch in flight is joined, never replaced by a new one.
-      refetchDetail: coalesce(() => client.invalidateQueries({ queryKey: key }, { cancelRefetch: false }), REFETCH_EVERY_MS),
+      // A refetch that reads after the events that asked for it: one in flight (it may have read before
+      // them) is waited for, never cancelled (one that is always replaced never answers), then another.
+      refetchDetail: coalesce(async () => {
+        while (client.isFetching({ queryKey: key, exact: true })) await new Promise((resolve) => setTimeout(resolve, 50));
+        await client.invalidateQueries({ queryKey: key }, { cancelRefetch: false });
+      }, REFETCH_EVERY_MS),
       applyPending: throttle(() => {
         const events = pending.splice(0);
         if (!events.length) return;
@@ -63,7 +67,8 @@ export function useExecutionStream(executionId: string): { live: LiveState; live
   }, [executionId, refetchDetail, applyPending, pending, journal]);
 
   const onConnect = useCallback(() => {
-    void client.invalidateQueries({ queryKey: executionKeys.detail(executionId) }, { cancelRefetch: false });
+    // Once per (re)connection: a fetch in flight may have read before the socket listened, so it is replaced.
+    void client.invalidateQueries({ queryKey: executionKeys.detail(executionId) });
     void client.invalidateQueries({ queryKey: executionKeys.logs(executionId) });
   }, [client, executionId]);
 
