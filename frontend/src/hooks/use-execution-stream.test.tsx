@@ -129,4 +129,27 @@ describe("useExecutionStream", () => {
     expect(view.result.current.data?.status).toBe("completed");
     expect(server.requests.filter((r) => r.aborted)).toHaveLength(0);
   });
+
+  it("adds the log lines of a burst of messages in one render, not one per message", async () => {
+    slowServer(10);
+    const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+    const wrapper = ({ children }: { children: ReactNode }) => <QueryClientProvider client={client}>{children}</QueryClientProvider>;
+    let renders = 0;
+    const view = renderHook(() => {
+      renders += 1;
+      return useExecutionStream(RUN).liveLogs;
+    }, { wrapper });
+    act(() => FakeSocket.made[0].onopen?.());
+    await act(() => vi.advanceTimersByTimeAsync(500));
+    const before = renders;
+    for (let i = 0; i < 20; i += 1) {
+      act(() => FakeSocket.made[0].onmessage?.({ data: JSON.stringify({ type: "events", events: [
+        { id: i, event: "step.log", level: "info", message: `line ${i}`, step_key: "s0", task_id: "t0", execution_id: RUN,
+          workflow_id: "w", created_at: new Date().toISOString() }] }) }));
+      await act(() => vi.advanceTimersByTimeAsync(10));
+    }
+    await act(() => vi.advanceTimersByTimeAsync(300));
+    expect(view.result.current.map((line) => line.message)).toEqual(Array.from({ length: 20 }, (_, i) => `line ${i}`));
+    expect(renders - before).toBeLessThanOrEqual(4);
+  });
 });

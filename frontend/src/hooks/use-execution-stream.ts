@@ -1,5 +1,5 @@
 /** The live feed of one execution (/ws/executions/<id>/): applies the transitions the socket brings to
- * the cached run as they arrive (in batches, at most every 150 ms), refetches the run to fill in the rest
+ * the cached run, and adds its log lines, as they arrive (in batches, at most every 150 ms), refetches the run to fill in the rest
  * (outputs, new attempts, the run's own status) coalesced to at most once a second, each reading after
  * the events that asked for it without cancelling one in flight, collects the log lines, and refetches everything each time the socket opens
  * (what happened before it was open, or while it was down). A refetch that answers replays over its
@@ -28,21 +28,26 @@ export function useExecutionStream(executionId: string): { live: LiveState; live
   // One journal per run (a new one when the page moves to another run).
   const journal = useMemo(() => new EventJournal(executionId), [executionId]);
 
-  const { refetchDetail, applyPending, pending } = useMemo(() => {
+  const { refetchDetail, applyPending, pending, pendingLines } = useMemo(() => {
     const pending: LiveEvent[] = [];
+    const pendingLines: LiveEvent[] = [];
     const key = executionKeys.detail(executionId);
     return {
       pending,
+      pendingLines,
       // A refetch that reads after the events that asked for it: one in flight (it may have read before
       // them) is waited for, never cancelled (one that is always replaced never answers), then another.
       refetchDetail: coalesce(async () => {
         while (client.isFetching({ queryKey: key, exact: true })) await new Promise((resolve) => setTimeout(resolve, 50));
         await client.invalidateQueries({ queryKey: key }, { cancelRefetch: false });
       }, REFETCH_EVERY_MS),
+      // Transitions and log lines reach the page together, one render per batch (a render per message
+      // kept a big run's page busy re-rendering while the events came).
       applyPending: throttle(() => {
         const events = pending.splice(0);
-        if (!events.length) return;
-        client.setQueryData<ExecutionDetail>(key, (detail) => (detail ? applyEvents(detail, events) : detail));
+        const lines = pendingLines.splice(0);
+        if (events.length) client.setQueryData<ExecutionDetail>(key, (detail) => (detail ? applyEvents(detail, events) : detail));
+        if (lines.length) setLiveLogs((shown) => [...shown, ...lines.map(logFromEvent)].slice(-MAX_LIVE_LINES));
       }, APPLY_EVERY_MS),
     };
   }, [client, executionId]);
@@ -50,21 +55,20 @@ export function useExecutionStream(executionId: string): { live: LiveState; live
     refetchDetail.cancel();
     applyPending.cancel();
     pending.length = 0;
-  }, [refetchDetail, applyPending, pending]);
+    pendingLines.length = 0;
+  }, [refetchDetail, applyPending, pending, pendingLines]);
   useEffect(() => setLiveLogs([]), [executionId]);
 
   const onEvents = useCallback((events: LiveEvent[]) => {
     const mine = events.filter((event) => event.execution_id === executionId);
     if (!mine.length) return;
     const transitions = mine.filter((event) => event.status);
-    if (transitions.length) {
-      journal.add(transitions);
-      pending.push(...transitions);
-      applyPending();
-    }
+    journal.add(transitions);
+    pending.push(...transitions);
+    pendingLines.push(...mine);
+    applyPending();
     if (transitions.length || mine.some((event) => event.event !== "step.log")) refetchDetail();
-    setLiveLogs((lines) => [...lines, ...mine.map(logFromEvent)].slice(-MAX_LIVE_LINES));
-  }, [executionId, refetchDetail, applyPending, pending, journal]);
+  }, [executionId, refetchDetail, applyPending, pending, pendingLines, journal]);
 
   const onConnect = useCallback(() => {
     // Once per (re)connection: a fetch in flight may have read before the socket listened, so it is replaced.
