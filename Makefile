@@ -15,7 +15,7 @@ PYTEST_WORKERS ?= 2
 TEST_ENV = DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=$${SECRET_KEY:-flowpilot-test-secret-key-not-for-production}
 
-.PHONY: install frontend api-types browser run web worker beat test bench bench-graph bench-metrics bench-scale bench-idle loadtest migrate clean
+.PHONY: install frontend api-types browser run web worker beat test bench bench-graph bench-metrics bench-scale bench-idle bench-designer loadtest migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -103,6 +103,11 @@ bench-scale: install
 # HTTP (its own temporary var/ and a free port; see benchmarks/idle.py). BENCH_ARGS="--runs 5".
 bench-idle: install
 	$(BIN)/python -m benchmarks.idle $(BENCH_ARGS)
+
+# The designer and the monitor at 100 to 10,000 steps in headless chromium, and a live 500-step run's lag
+# (its own `make run` on a free port; see frontend/e2e/designer-bench.mjs). BENCH_SIZES=100,500 BENCH_ONLY=live.
+bench-designer: install frontend browser
+	cd frontend && CHROMIUM=$(CHROMIUM) $(NPM) run bench:designer --silent
 
 clean:
 	rm -rf $(VENV) var frontend/node_modules frontend/dist

@@ -8,14 +8,14 @@ import { chromium } from "playwright-core";
 export const BASE_URL = process.env.BASE_URL ?? "http://127.0.0.1:8000";
 export const ARTIFACTS = process.env.ARTIFACTS ?? path.resolve("test-results");
 
-export async function launch() {
+export async function launch({ baseURL = BASE_URL } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
            "--disable-component-update", "--no-first-run", "--disable-sync"],
   });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: BASE_URL });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   const problems = [];

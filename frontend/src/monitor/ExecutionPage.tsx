@@ -31,8 +31,8 @@ import { WhyPanel } from "./WhyPanel";
 
 export function ExecutionPage() {
   const { executionId = "" } = useParams();
-  const { live, liveLogs } = useExecutionStream(executionId);
-  const detail = useExecution(executionId, { poll: live === "open" ? false : 5_000 });
+  const { live, liveLogs, journal } = useExecutionStream(executionId);
+  const detail = useExecution(executionId, { poll: live === "open" ? false : 5_000, journal });
 
   if (detail.isPending) return <Spinner label="Loading execution…" />;
   if (detail.isError) {
@@ -155,7 +155,10 @@ function ExecutionView({ execution, live, liveLogs }: {
   };
 
   const selectedStep = steps.find((step) => step.key === selectedKey);
-  const timelineSteps = steps.length ? steps : [...byStep.keys()].map((key) => ({ key, name: key }));
+  // Kept between renders (the graph and the timeline redraw only when what they show changed).
+  const timelineSteps = useMemo(() => (steps.length ? steps : [...byStep.keys()].map((key) => ({ key, name: key }))), [steps, byStep]);
+  const overriddenSteps = execution.overrides?.steps;
+  const edited = useMemo(() => Object.keys(overriddenSteps ?? {}), [overriddenSteps]);
 
   return (
     <div className="monitor-detail">
@@ -173,7 +176,7 @@ function ExecutionView({ execution, live, liveLogs }: {
             : version.isError ? <ErrorState error={version.error} onRetry={() => version.refetch()} />
             : !steps.length ? <EmptyState title="No graph">Version {execution.workflow_version} of this workflow has no steps to draw.</EmptyState>
             : <MonitorGraph steps={steps} edges={version.data?.definition.edges} tasks={execution.task_executions} selectedKey={selectedKey} onSelect={setSelectedKey}
-                              edited={Object.keys(execution.overrides?.steps ?? {})} />}
+                              edited={edited} />}
         </div>
         {selectedKey ? (
           <StepPanel executionId={execution.id} step={selectedStep} stepKey={selectedKey} attempts={byStep.get(selectedKey) ?? []} now={now}

@@ -54,3 +54,26 @@ describe("LogViewer", () => {
     expect(screen.getByText("No log lines at error or above yet.")).toBeInTheDocument();
   });
 });
+
+describe("LogViewer of a long run", () => {
+  // jsdom lays nothing out: the log's box is as tall as the stylesheet makes it (340 px).
+  beforeEach(() => {
+    vi.spyOn(Element.prototype, "clientHeight", "get").mockImplementation(function (this: Element) {
+      return this.getAttribute("role") === "log" ? 340 : 0;
+    });
+    vi.spyOn(Element.prototype, "clientWidth", "get").mockImplementation(() => 800);
+    vi.spyOn(HTMLElement.prototype, "offsetHeight", "get").mockImplementation(function (this: HTMLElement) {
+      return this.classList.contains("monitor-logs-row") ? 22 : 0;
+    });
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it("draws only the lines in view, and counts them all", () => {
+    const many = Array.from({ length: 1500 }, (_, i) => line(i + 1, "info", `s${i % 500}`, `line ${i + 1}`));
+    render(<Harness lines={many} />);
+    const drawn = screen.queryAllByTestId("log-line");
+    expect(drawn.length).toBeGreaterThan(0);
+    expect(drawn.length).toBeLessThan(100);
+    expect(screen.getByText("1500 lines")).toBeInTheDocument();
+  });
+});

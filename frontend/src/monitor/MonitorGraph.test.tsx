@@ -1,6 +1,6 @@
-import { fireEvent, render, screen } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 
-import { MonitorGraph } from "./MonitorGraph";
+import { fittingMinZoom, MonitorGraph } from "./MonitorGraph";
 import { installFlowEnv } from "./test-flow-env";
 import type { DefinitionEdge } from "@/lib/types";
 
@@ -125,5 +125,50 @@ describe("MonitorGraph of a code workflow", () => {
     expect(screen.getByTestId("monitor-node-remind")).toHaveAttribute("data-attempts", "4");
     expect(screen.getByTestId("monitor-node-attempts-assign")).toHaveTextContent("×1");
     expect(screen.getByTestId("monitor-node-attempts-assign")).not.toHaveClass("monitor-node-attempts-many");
+  });
+});
+
+describe("MonitorGraph of a big run", () => {
+  // 300 steps without positions, in layers 20 wide: laid out when drawn.
+  const steps = Array.from({ length: 300 }, (_, i) => step(`s${i}`, i >= 20 ? [`s${i - 20}`] : []));
+  const tasks = steps.slice(0, 150).map((s) => task(s.key));
+
+  it("zooms out until the whole graph fits, draws only the nodes in view, and those as simple boxes", async () => {
+    const { container } = render(
+      <div style={{ width: 1000, height: 500 }}>
+        <MonitorGraph steps={steps} tasks={tasks} selectedKey={null} onSelect={vi.fn()} />
+      </div>,
+    );
+    await waitFor(() => expect(container.querySelector('[data-testid="monitor-graph"]')).toHaveAttribute("data-zoomed-out", "true"), { timeout: 10_000 });
+    const scale = () => Number(container.querySelector(".react-flow__viewport")?.getAttribute("style")?.match(/scale\(([0-9.e-]+)\)/)?.[1]);
+    // Fitted: below the old floor of 0.2, at which a 300-step graph did not fit.
+    await waitFor(() => expect(scale()).toBeLessThan(0.2));
+    const drawn = container.querySelectorAll(".react-flow__node");
+    expect(drawn.length).toBeGreaterThan(0);
+    expect(drawn.length).toBeLessThanOrEqual(300);
+    expect(container.querySelector(".monitor-node-far")).toBeInTheDocument();
+    expect(container.querySelector(".monitor-node-icon")).not.toBeInTheDocument();
+    expect(screen.getByTestId("monitor-node-s0")).toHaveAttribute("data-status", "completed");
+  }, 60_000);
+
+  it("draws only the nodes in view when zoomed in", async () => {
+    const { container } = render(
+      <div style={{ width: 1000, height: 500 }}>
+        <MonitorGraph steps={steps} tasks={tasks} selectedKey={null} onSelect={vi.fn()} />
+      </div>,
+    );
+    await screen.findByTestId("monitor-node-s0");
+    fireEvent.click(screen.getByRole("button", { name: /zoom in/i }));
+    for (let i = 0; i < 12; i += 1) fireEvent.click(screen.getByRole("button", { name: /zoom in/i }));
+    await waitFor(() => expect(container.querySelectorAll(".react-flow__node").length).toBeLessThan(300));
+  }, 60_000);
+});
+
+describe("fittingMinZoom", () => {
+  it("is 0.2 for a graph that fits at 0.2, and less for one that does not", () => {
+    expect(fittingMinZoom({ width: 1000, height: 400 }, { width: 1000, height: 500 })).toBe(0.2);
+    const zoom = fittingMinZoom({ width: 40_000, height: 3_000 }, { width: 1000, height: 500 });
+    expect(zoom).toBeLessThan(0.02);
+    expect(40_000 * zoom).toBeLessThanOrEqual(1000 - 214);
   });
 });

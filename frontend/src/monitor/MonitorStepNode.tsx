@@ -1,7 +1,7 @@
 /** A step on the monitor's read-only canvas: its name and type, coloured by the status of its latest
  * attempt, with how many attempts it took (all of them; a step visited again by a code workflow's loop
  * shows its visits instead, the attempts in the tooltip; the badge turns amber once anything was retried). The shell carries data-testid/data-status for browser tests. */
-import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { Handle, Position, useStore, type NodeProps } from "@xyflow/react";
 import { Ban, Check, Circle, Clock, Pause, Play, RotateCw, SkipForward, X, type LucideIcon } from "lucide-react";
 import { memo } from "react";
 
@@ -20,8 +20,29 @@ function StatusIcon({ status }: { status: string }) {
   return <Icon size={13} strokeWidth={3} data-icon={status} />;
 }
 
+/** Below this zoom a node is drawn as a coloured box with its name only (level of detail): its text and
+ * icons are unreadable there, and a 500-step graph drew ~10,000 elements. */
+export const LOD_ZOOM = 0.45;
+const zoomedOut = (state: { transform: [number, number, number] }) => state.transform[2] < LOD_ZOOM;
+
 export const MonitorStepNode = memo(function MonitorStepNode({ data, selected }: NodeProps<MonitorNode>) {
+  const far = useStore(zoomedOut);
   const status = data.status ?? "pending";
+  if (far) {
+    return (
+      <div className={`monitor-node monitor-node-far status-${status}${selected ? " monitor-node-selected" : ""}${data.compensation ? " monitor-node-compensation" : ""}`}
+           data-testid={`monitor-node-${data.step.key}`} data-status={status} data-attempts={data.attempts ?? 0}
+           data-visits={data.visits ?? 0} title={`${data.step.name || data.step.key}: ${status}`}>
+        <Handle type="target" position={Position.Left} isConnectable={false} />
+        <div className="monitor-node-name">{data.step.name || data.step.key}</div>
+        <Handle type="source" position={Position.Right} isConnectable={false} />
+        <Handle type="source" id={FAILED_BRANCH} position={Position.Bottom} isConnectable={false} className="fp-handle-failed" />
+        {data.step.compensate_with && (
+          <Handle type="source" id={COMPENSATE_HANDLE} position={Position.Top} isConnectable={false} className="fp-handle-compensate" />
+        )}
+      </div>
+    );
+  }
   const attempts = data.attempts ?? 0;
   const visits = data.visits ?? 0;
   const tally = `${attempts} attempt${attempts === 1 ? "" : "s"}${visits > 1 ? ` across ${visits} visits` : ""}`;

@@ -36,3 +36,28 @@ describe("ReplayCompare", () => {
     expect(slack.getByTestId("change-added")).toHaveTextContent('body "mocked"');
   });
 });
+
+describe("ReplayCompare of a big run", () => {
+  // jsdom lays nothing out: the list's box is as tall as the stylesheet makes it, a row 41 px.
+  beforeEach(() => {
+    vi.spyOn(Element.prototype, "clientHeight", "get").mockImplementation(function (this: Element) {
+      return this.getAttribute("data-testid") === "compare-scroll" ? 480 : 0;
+    });
+    vi.spyOn(Element.prototype, "clientWidth", "get").mockImplementation(() => 800);
+    vi.spyOn(HTMLElement.prototype, "offsetHeight", "get").mockImplementation(function (this: HTMLElement) {
+      return this.tagName === "TR" ? 41 : 0;
+    });
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it("draws only the steps in view of its scrolling box", () => {
+    const keys = Array.from({ length: 500 }, (_, i) => `s${i}`);
+    const big = execution(keys.map((key) => task(key, { output_data: { n: 1 } })), { id: original.id, status: "completed" });
+    const again = execution(keys.map((key) => task(key, { output_data: { n: key === "s0" ? 2 : 1 } })), { status: "completed", replay_of: original.id, is_replay: true });
+    render(<MemoryRouter><ReplayCompare original={big} replay={again} /></MemoryRouter>);
+    const drawn = screen.queryAllByTestId(/^compare-s\d+$/);
+    expect(drawn.length).toBeGreaterThan(0);
+    expect(drawn.length).toBeLessThan(60);
+    expect(within(screen.getByTestId("compare-s0")).getByText("output differs")).toBeInTheDocument();
+  });
+});

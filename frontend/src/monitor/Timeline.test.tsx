@@ -53,3 +53,32 @@ describe("Timeline", () => {
     expect(onSelect).toHaveBeenCalledWith("crm");
   });
 });
+
+describe("Timeline of a long run", () => {
+  const many = Array.from({ length: 500 }, (_, i) => step(`s${i}`));
+  const detail = execution(many.slice(0, 250).map((s, i) => task(s.key, { queued_at: at(i % 50), started_at: at(i % 50), completed_at: at((i % 50) + 1) })),
+                           { status: "running", started_at: at(0) });
+
+  // jsdom lays nothing out: the scrolling box is as tall as the stylesheet makes it in a browser.
+  beforeEach(() => {
+    vi.spyOn(Element.prototype, "clientHeight", "get").mockImplementation(function (this: Element) {
+      return this.getAttribute("data-testid") === "timeline-scroll" ? 392 : 0;
+    });
+    vi.spyOn(Element.prototype, "clientWidth", "get").mockImplementation(() => 800);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it("draws only the rows in view of its scrolling box, and the others as it scrolls", () => {
+    render(<Timeline execution={detail} steps={many} now={Date.parse(at(59))} selectedKey={null} onSelect={() => {}} />);
+    const shown = () => screen.queryAllByTestId(/^timeline-row-/).map((row) => row.dataset.testid);
+    expect(shown().length).toBeGreaterThan(0);
+    expect(shown().length).toBeLessThan(40);
+    expect(shown()).toContain("timeline-row-s0");
+    const box = screen.getByTestId("timeline-scroll");
+    box.scrollTop = 300 * 28;
+    fireEvent.scroll(box);
+    expect(shown()).toContain("timeline-row-s300");
+    expect(shown()).not.toContain("timeline-row-s0");
+    expect(within(screen.getByTestId("timeline-row-s300")).getByText("not started")).toBeInTheDocument();
+  });
+});

@@ -79,11 +79,10 @@ export interface MonitorFlow {
 }
 
 /** The version's graph, laid out when it has no positions (a code workflow's version, with `edges`: its
- * moves, always laid out); each node carries its step's status, attempt count and visits. */
-export function monitorFlow(steps: VersionStep[], tasks: TaskExecution[], moves?: DefinitionEdge[]): MonitorFlow {
+ * moves, always laid out), without statuses: computed once per version, not on every live event. */
+export function monitorLayout(steps: VersionStep[], moves?: DefinitionEdge[]): MonitorFlow {
   const flow: { nodes: MonitorNode[]; edges: DependencyEdge[] } = moves ? codeToFlow(steps, moves) : stepsToFlow(steps);
   const placed = !moves && needsLayout(steps) ? layout(flow.nodes, flow.edges) : flow.nodes;
-  const summaries = summarizeSteps(tasks);
   const compensations = compensationSteps(steps);
   const nodes = placed.map((node) => ({
     ...node,
@@ -93,31 +92,59 @@ export function monitorFlow(steps: VersionStep[], tasks: TaskExecution[], moves?
     height: NODE_HEIGHT,
     draggable: false,
     connectable: false,
-    data: {
-      ...node.data,
-      status: stepStatus(summaries, node.id),
-      attempts: summaries.get(node.id)?.tried ?? 0,
-      visits: summaries.get(node.id)?.visits ?? 0,
-      mocked: summaries.get(node.id)?.latest?.mocked ?? false,
-      compensation: compensations.has(node.id),
-    },
+    data: { ...node.data, compensation: compensations.has(node.id) },
   }));
-  const edges = [...flow.edges, ...compensationEdges(steps)].map((edge) => {
-    const source = stepStatus(summaries, edge.source);
-    const target = stepStatus(summaries, edge.target);
-    return {
-      ...edge,
-      // Read-only: one source handle per node, the branch stays on the label; a failure path keeps
-      // its own (the node's red "failed" handle), a compensation link too (the handle above).
-      sourceHandle: edge.data?.compensation ? COMPENSATE_HANDLE : edge.data?.branch === FAILED_BRANCH ? FAILED_BRANCH : null,
-      // The data is flowing along the edges into steps at work.
-      animated: target === "running" || target === "queued",
-      className: [edge.className, (edge.data?.branch === FAILED_BRANCH ? source === "failed" : source === "completed")
-        && target !== "pending" && target !== "skipped" && "monitor-edge-taken"]
-        .filter(Boolean).join(" ") || undefined,
-    };
-  });
+  return { nodes, edges: [...flow.edges, ...compensationEdges(steps)] };
+}
+
+/** What a node shows of the run: its step's status, attempt count and visits, and whether a replay mocked it. */
+export interface NodeRunState {
+  status: TaskStatus;
+  attempts: number;
+  visits: number;
+  mocked: boolean;
+}
+
+export function nodeRunState(summaries: Map<string, StepSummary>, key: string): NodeRunState {
+  const summary = summaries.get(key);
+  return { status: stepStatus(summaries, key), attempts: summary?.tried ?? 0, visits: summary?.visits ?? 0,
+           mocked: summary?.latest?.mocked ?? false };
+}
+
+/** What an edge shows of the run: animated into a step at work, marked when the run took it. */
+export function edgeRunState(summaries: Map<string, StepSummary>, edge: DependencyEdge): { animated: boolean; className: string | undefined } {
+  const source = stepStatus(summaries, edge.source);
+  const target = stepStatus(summaries, edge.target);
+  return {
+    // The data is flowing along the edges into steps at work.
+    animated: target === "running" || target === "queued",
+    className: [edge.className, (edge.data?.branch === FAILED_BRANCH ? source === "failed" : source === "completed")
+      && target !== "pending" && target !== "skipped" && "monitor-edge-taken"]
+      .filter(Boolean).join(" ") || undefined,
+  };
+}
+
+/** Where an edge leaves its node in the read-only monitor: one source handle per node, the branch staying
+ * on the label; a failure path keeps its own (the node's red "failed" handle), a compensation link too
+ * (the handle above). */
+export function sourceHandleOf(edge: DependencyEdge): string | null {
+  return edge.data?.compensation ? COMPENSATE_HANDLE : edge.data?.branch === FAILED_BRANCH ? FAILED_BRANCH : null;
+}
+
+/** A laid-out graph coloured by the run. */
+export function colourFlow(base: MonitorFlow, summaries: Map<string, StepSummary>): MonitorFlow {
+  const nodes = base.nodes.map((node) => ({ ...node, data: { ...node.data, ...nodeRunState(summaries, node.id) } }));
+  const edges = base.edges.map((edge) => ({
+    ...edge,
+    sourceHandle: sourceHandleOf(edge),
+    ...edgeRunState(summaries, edge),
+  }));
   return { nodes, edges };
+}
+
+/** The version's graph laid out and coloured by the run's attempts. */
+export function monitorFlow(steps: VersionStep[], tasks: TaskExecution[], moves?: DefinitionEdge[]): MonitorFlow {
+  return colourFlow(monitorLayout(steps, moves), summarizeSteps(tasks));
 }
 
 /** How many of the steps are done (completed or skipped, or failed with the failure handled: the run's

@@ -6,6 +6,7 @@ import type { BulkRerunResult, BulkRetryResult, Execution, ExecutionAction, Exec
 
 import { commonStepKeys } from "./bulk-rerun";
 import { filtersToQuery, type ListFilters } from "./list-filters";
+import { applyEvents, type EventJournal } from "./live-patch";
 import { lastPageOffset } from "./logs";
 
 export const executionKeys = {
@@ -31,10 +32,17 @@ export function useExecutionList(filters: ListFilters, options: { poll?: number 
   });
 }
 
-export function useExecution(id: string, options: { poll?: number | false; enabled?: boolean } = {}) {
+/** One run. `journal`: the live transitions of the run (useExecutionStream's), replayed over each answer
+ * that arrived since its request left (the server may have read before they committed). */
+export function useExecution(id: string, options: { poll?: number | false; enabled?: boolean; journal?: EventJournal } = {}) {
+  const { journal } = options;
   return useQuery({
     queryKey: executionKeys.detail(id),
-    queryFn: () => api.get<ExecutionDetail>(`executions/${id}/`),
+    queryFn: async () => {
+      const mark = journal?.mark() ?? 0;
+      const detail = await api.get<ExecutionDetail>(`executions/${id}/`);
+      return journal && journal.executionId === id ? applyEvents(detail, journal.since(mark)) : detail;
+    },
     staleTime: 1_000,
     refetchInterval: options.poll ?? false,
     enabled: options.enabled ?? true,
