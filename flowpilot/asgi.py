@@ -4,8 +4,8 @@ handler on a fixed pool of FLOWPILOT_WEB_THREADS threads per process (a2wsgi), o
 Every HTTP view is synchronous. Django's own ASGI handler would run each request on a new thread,
 hopping between the event loop and threads at every sync middleware; a fixed pool of threads
 serves the same requests at 2-3 times the rate, and bounds the requests a process works on at once
-(docs/adr/0011-web-tier.md). Request bodies over FLOWPILOT_MAX_REQUEST_BYTES are refused before
-Django reads them (flowpilot/limits.py).
+(docs/adr/0011-web-tier.md). Request bodies over FLOWPILOT_MAX_REQUEST_BYTES (a workflow's definition:
+FLOWPILOT_MAX_DEFINITION_BYTES) are refused before Django reads them (flowpilot/limits.py).
 """
 
 import os
@@ -27,8 +27,7 @@ from workflows.routing import websocket_urlpatterns
 
 application = ProtocolTypeRouter(
     {
-        "http": BodySizeLimit(WSGIMiddleware(django_wsgi_app, workers=settings.FLOWPILOT_WEB_THREADS),
-                              max_bytes=settings.FLOWPILOT_MAX_REQUEST_BYTES),
+        "http": BodySizeLimit(WSGIMiddleware(django_wsgi_app, workers=settings.FLOWPILOT_WEB_THREADS)),
         # Origin checked first (when sent, or when no token is); then the session's user, replaced by an
         # API token's when one is presented.
         "websocket": OriginUnlessToken(

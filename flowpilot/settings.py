@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Before CommonMiddleware (APPEND_SLASH): an API path answers with and without its slash (flowpilot/slashes.py).
     "flowpilot.slashes.optional_trailing_slash",
+    # A body over its route's limit is a 413 before a view reads it, under any server (flowpilot/limits.py).
+    "flowpilot.limits.RequestBodyLimit",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -172,9 +174,12 @@ FLOWPILOT_FORWARDED_ALLOW_IPS = env_str("FLOWPILOT_FORWARDED_ALLOW_IPS", "127.0.
 FLOWPILOT_WEB_GRACEFUL_SECONDS = env_int("FLOWPILOT_WEB_GRACEFUL_SECONDS", 20)
 # Connections the kernel queues for the web's socket while every process is busy.
 FLOWPILOT_WEB_BACKLOG = env_int("FLOWPILOT_WEB_BACKLOG", 2048)
-# The largest request body accepted (413 above it, before Django reads it: flowpilot/limits.py).
+# The largest request body accepted (413 above it, before Django reads it: flowpilot/limits.py), and the
+# largest workflow definition (create, update, validate, import: up to FLOWPILOT_MAX_WORKFLOW_STEPS steps
+# with their configs and positions, which the designer saves whole).
 FLOWPILOT_MAX_REQUEST_BYTES = env_int("FLOWPILOT_MAX_REQUEST_BYTES", 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = FLOWPILOT_MAX_REQUEST_BYTES
+FLOWPILOT_MAX_DEFINITION_BYTES = env_int("FLOWPILOT_MAX_DEFINITION_BYTES", 16 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(FLOWPILOT_MAX_REQUEST_BYTES, FLOWPILOT_MAX_DEFINITION_BYTES)
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {

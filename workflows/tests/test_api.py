@@ -604,7 +604,7 @@ def test_bulk_start_bound_is_a_setting(api, user, settings):
 def test_bulk_start_refuses_a_body_over_the_request_limit(api, user, settings):
     wf = diamond(user)
     body = json.dumps({"workflow": str(wf.pk), "inputs": [{"pad": "x" * 1100}] * 1000})
-    assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert len(body) > settings.FLOWPILOT_MAX_REQUEST_BYTES
     response = api.generic("POST", BULK, body, content_type="application/json")
     # The house answer of every endpoint to a body over FLOWPILOT_MAX_REQUEST_BYTES (flowpilot/errors.py).
     assert response.status_code == 413

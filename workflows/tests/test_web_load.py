@@ -30,7 +30,7 @@ from websockets.sync.client import connect as ws_connect
 
 from benchmarks.httpload import Request, run_load
 from triggers.services import sign
-from workflows.models import WorkflowExecution
+from workflows.models import Workflow, WorkflowExecution
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.tests.cluster import (
     ROOT,
@@ -282,6 +282,27 @@ def test_a_body_over_the_limit_is_413_before_the_database(user, stack):
                           headers={**headers, "Content-Type": "application/json"})
     assert streamed.status_code == 413
     assert not WorkflowExecution.objects.exists()
+
+
+def test_a_workflow_definition_has_a_larger_limit_of_its_own(user, stack):
+    """A definition may hold up to FLOWPILOT_MAX_WORKFLOW_STEPS steps with their configs and positions,
+    which the designer saves whole: its routes take FLOWPILOT_MAX_DEFINITION_BYTES (16 MiB), every other
+    route keeps FLOWPILOT_MAX_REQUEST_BYTES (1 MiB)."""
+    _, url = stack
+    headers = {**auth(user), "Content-Type": "application/json"}
+    steps = [{"key": f"s{i}", "task_type": "log", "config": {"message": "x" * 1000},
+              "depends_on": [f"s{i - 1}"] if i else [], "position": {"x": i * 250, "y": 0}} for i in range(2000)]
+    body = json.dumps({"name": "big", "steps": steps}).encode()
+    assert 1024 * 1024 < len(body) < 16 * 1024 * 1024
+    made = httpx.post(f"{url}/api/v1/workflows/", content=body, headers=headers, timeout=60)
+    assert made.status_code == 201, made.text[:500]
+    saved = httpx.put(f"{url}/api/v1/workflows/{made.json()['id']}/", content=body, headers=headers, timeout=60)
+    assert saved.status_code == 200, saved.text[:500]
+    assert Workflow.objects.get(pk=made.json()["id"]).steps.count() == 2000
+    huge = b'{"name": "huge", "description": "' + b"x" * (16 * 1024 * 1024) + b'"}'
+    refused = httpx.post(f"{url}/api/v1/workflows/", content=huge, headers=headers, timeout=60)
+    assert refused.status_code == 413 and "larger than 16777216 bytes" in refused.json()["message"]
+    assert not Workflow.objects.filter(name="huge").exists()
 
 
 # --- PostgreSQL restarted under load ----------------------------------------------------------------
