@@ -62,7 +62,7 @@ describe("a step's limits", () => {
     const rate = screen.getByRole("group", { name: "Rate limit" });
     await user.type(within(rate).getByLabelText("Calls"), "5");
     await user.type(within(rate).getByLabelText("Per seconds"), "1");
-    await user.type(within(rate).getByLabelText("Shared name"), "sms-provider");
+    await user.type(within(rate).getByLabelText("Rate shared name"), "sms-provider");
     const concurrency = screen.getByRole("group", { name: "Concurrency limit" });
     await user.type(within(concurrency).getByLabelText("At once"), "2");
     const limits = () => store.getState().steps().find((s) => s.key === "sms")!.limits;

@@ -10,13 +10,13 @@ const RATE_FIELDS: { name: string; label: string; number: boolean; help?: string
   { name: "limit", label: "Calls", number: true, help: "at most this many" },
   { name: "per_seconds", label: "Per seconds", number: true },
   { name: "burst", label: "Burst", number: true, help: "1: evenly spaced" },
-  { name: "key", label: "Key", number: false, help: "e.g. {{ input.region }}" },
-  { name: "name", label: "Shared name", number: false, help: "e.g. sms-provider" },
+  { name: "key", label: "Rate key", number: false, help: "e.g. {{ input.region }}" },
+  { name: "name", label: "Rate shared name", number: false, help: "e.g. sms-provider" },
 ];
 const CONCURRENCY_FIELDS: typeof RATE_FIELDS = [
   { name: "max", label: "At once", number: true, help: "at most this many" },
-  { name: "key", label: "Key", number: false, help: "e.g. {{ input.account }}" },
-  { name: "name", label: "Shared name", number: false, help: "e.g. crm" },
+  { name: "key", label: "Concurrency key", number: false, help: "e.g. {{ input.account }}" },
+  { name: "name", label: "Concurrency shared name", number: false, help: "e.g. crm" },
 ];
 
 /** The value with `part.field` set (a part left empty is dropped; no parts: {}). */
