@@ -295,7 +295,7 @@ class WorkflowExecution(models.Model):
         help_text="A test run with pinned data (docs/adr/0031): its steps with a pinned output (replay_mocks) "
                   "answer from it; every other step runs for real.")
     debounce_key = models.CharField(
-        max_length=255, blank=True, db_default="",
+        max_length=255, blank=True, default="", db_default="",
         help_text="The value of the workflow's debounce key for this run (limits.debounce): while it has not "
                   "started, a trigger with the same value replaces its input and pushes its start back.")
     paused_from = models.CharField(
@@ -320,13 +320,13 @@ class WorkflowExecution(models.Model):
     # Flow control at admission (workflows/engine/admission.py, docs/adr/0038): what the run's version's
     # `limits` said when it was created, kept on the run so that admitting it needs no definition.
     limit_scope = models.CharField(
-        max_length=250, blank=True, db_default="", help_text="Whose concurrency limit holds it: \"workflow:<id>\" or "
+        max_length=250, blank=True, default="", db_default="", help_text="Whose concurrency limit holds it: \"workflow:<id>\" or "
                                               "\"named:<owner id>:<name>\"; empty: no limits.concurrency.")
-    limit_key = models.CharField(max_length=255, blank=True, db_default="",
+    limit_key = models.CharField(max_length=255, blank=True, default="", db_default="",
                                  help_text="Its limits.concurrency key's value.")
     limit_max = models.PositiveIntegerField(default=0, db_default=0, help_text="limits.concurrency.max when it was created.")
     priority = models.SmallIntegerField(default=0, db_default=0, help_text="limits.priority's value (higher starts first).")
-    rate_key = models.CharField(max_length=255, blank=True, db_default="", help_text="Its limits.rate key's value.")
+    rate_key = models.CharField(max_length=255, blank=True, default="", db_default="", help_text="Its limits.rate key's value.")
     rate_slot_at = models.DateTimeField(
         null=True, blank=True, help_text="The start slot its limits.rate reserved for it (taken once); it waits "
                                          "pending until then.")
@@ -426,16 +426,16 @@ class TaskExecution(models.Model):
     wake_at = models.DateTimeField(null=True, blank=True, help_text="When a retrying or waiting attempt is due.")
     # A step's own limits (flow_limits; engine/step_limits.py). Set only on attempts of steps with limits.
     throttled = models.CharField(
-        max_length=16, blank=True, db_default="",
+        max_length=16, blank=True, default="", db_default="",
         help_text="Why a ready attempt is held back by its step's limits: 'rate' (its slot, rate_slot_at, is "
                   "later) or 'concurrency' (every slot of its key is taken); empty otherwise.")
     rate_slot_at = models.DateTimeField(
         null=True, blank=True, help_text="The slot of its step's rate limit this attempt reserved (taken once): "
                                          "it starts no sooner.")
     limit_scope = models.CharField(
-        max_length=250, blank=True, db_default="", help_text="Its step's concurrency limit: 'step:<workflow>:<step>' or "
+        max_length=250, blank=True, default="", db_default="", help_text="Its step's concurrency limit: 'step:<workflow>:<step>' or "
                                               "'named:<owner>:<name>'; empty for a step without one.")
-    limit_key = models.CharField(max_length=255, blank=True, db_default="",
+    limit_key = models.CharField(max_length=255, blank=True, default="", db_default="",
                                  help_text="The value of its step's concurrency key for this attempt.")
     lease_expires_at = models.DateTimeField(null=True, blank=True,
                                             help_text="A running attempt whose lease expired lost its worker.")
