@@ -268,6 +268,24 @@ def priority_of(value: Any) -> int:
     return _int(value, PRIORITY_MIN, PRIORITY_MAX) or 0
 
 
+# --- whose limit ------------------------------------------------------------------------------------
+
+SCOPE_MAX_LENGTH = 250  # RateBucket.scope, LimitLock.scope and the limit_scope columns
+
+
+def scope(*, owner_id, name: str, workflow_id, step_key: str = "") -> str:
+    """Whose limit a limit is (its RateBucket / lock / limit_scope value): a named limit is its owner's,
+    shared by every workflow (and step) of theirs naming it ("named:<owner id>:<name>"); an unnamed one
+    is its step's ("step:<workflow id>:<key>"), or its workflow's ("workflow:<id>")."""
+    if name:
+        found = f"named:{owner_id}:{name}"
+    elif step_key:
+        found = f"step:{workflow_id}:{step_key}"
+    else:
+        found = f"workflow:{workflow_id}"
+    return found[:SCOPE_MAX_LENGTH]
+
+
 # --- a rate limit's arithmetic ------------------------------------------------------------------
 
 @dataclass(frozen=True)

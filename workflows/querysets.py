@@ -43,6 +43,11 @@ class ExecutionQuerySet(OwnedQuerySet):
     def running(self):
         return self.filter(status=E.RUNNING)
 
+    def holding_slots(self):
+        """The runs holding a concurrency slot: running, or paused while running (unpaused, such a run
+        carries on without waiting for a slot)."""
+        return self.filter(models.Q(status=E.RUNNING) | models.Q(status=E.PAUSED, paused_from=E.RUNNING))
+
     def real(self):
         """Not replays (dry runs of other runs, docs/adr/0026): what the metrics and alerts count."""
         return self.filter(replay_mocks__isnull=True)

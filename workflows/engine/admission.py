@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from .. import flow_limits, templating
 from ..flow_limits import Limits
@@ -35,9 +35,8 @@ SCAN_CHUNK = 500
 # --- scopes: whose limit ---------------------------------------------------------------------------
 
 def scope(workflow_id, owner_id, name: str) -> str:
-    """A limit's scope: a named limit's is its owner's ("named:<owner id>:<name>"), shared by every workflow
-    of that owner naming it; an unnamed one is its workflow's ("workflow:<id>")."""
-    return f"named:{owner_id}:{name}" if name else f"workflow:{workflow_id}"
+    """A workflow-level limit's scope (flow_limits.scope): its owner's when named, else its workflow's."""
+    return flow_limits.scope(owner_id=owner_id, name=name, workflow_id=workflow_id)
 
 
 AGING_MIN_SECONDS, AGING_MAX_SECONDS = 1.0, 86_400.0
@@ -147,7 +146,7 @@ def holding(*, limit_scope: str | None = None, workflow_id=None):
     """The runs holding slots: running, or paused while running (unpaused, it carries on without
     waiting for a slot)."""
     where = {"limit_scope": limit_scope} if limit_scope is not None else {"workflow_id": workflow_id}
-    return WorkflowExecution.objects.filter(Q(status=E.RUNNING) | Q(status=E.PAUSED, paused_from=E.RUNNING), **where)
+    return WorkflowExecution.objects.filter(**where).holding_slots()
 
 
 def pending_in_order(runs, now: datetime, aging: float):

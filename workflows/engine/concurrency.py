@@ -10,12 +10,10 @@ The choice is made here; starting the chosen runs is the orchestrator's (orchest
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Workflow, WorkflowExecution
 from .admission import aging_seconds, pending_in_order
-from .planner.states import ExecutionStatus as E
 
 
 def has_limits(workflow: Workflow) -> bool:
@@ -27,9 +25,7 @@ def choose(workflow_id, *, now=None) -> list:
     first in first out (the workflow's row locked until the transaction ends: one admission at a time
     per workflow)."""
     workflow = Workflow.objects.select_for_update().get(pk=workflow_id)
-    # A run paused while running keeps its slot: unpaused, it carries on without waiting for one.
-    running = WorkflowExecution.objects.filter(Q(status=E.RUNNING) | Q(status=E.PAUSED, paused_from=E.RUNNING),
-                                               workflow_id=workflow_id)
+    running = WorkflowExecution.objects.filter(workflow_id=workflow_id).holding_slots()
     slots = (workflow.max_concurrency - running.count()) if workflow.max_concurrency else None
     if slots is not None and slots <= 0:
         return []

@@ -53,11 +53,10 @@ def hold_seconds() -> float:
     return float(settings.FLOWPILOT_RATE_SLOT_HOLD_SECONDS)
 
 
-def scope_of(kind: str, limit, *, workflow_id, owner_id, step_key: str) -> str:
-    """Whose limit: a named one is the owner's (shared by every workflow naming it), else the step's."""
-    if limit.name:
-        return f"named:{owner_id}:{limit.name}"[:250]
-    return f"step:{workflow_id}:{step_key}"[:250]
+def scope_of(limit, *, workflow_id, owner_id, step_key: str) -> str:
+    """Whose limit (flow_limits.scope): a named one is the owner's (shared by every workflow naming it),
+    else the step's."""
+    return flow_limits.scope(owner_id=owner_id, name=limit.name, workflow_id=workflow_id, step_key=step_key)
 
 
 def label_of(limit, step_key: str) -> str:
@@ -109,7 +108,7 @@ def _admit(execution: WorkflowExecution, step, row: TaskExecution, *, now, event
     workflow = execution.workflow
     fields: dict = {}
     if limits.concurrency is not None:
-        scope = scope_of(CONCURRENCY, limits.concurrency, workflow_id=workflow.pk, owner_id=workflow.owner_id,
+        scope = scope_of(limits.concurrency, workflow_id=workflow.pk, owner_id=workflow.owner_id,
                          step_key=step.key)
         key = key_value(limits.concurrency.key, data)
         _lock(scope, key)
@@ -123,7 +122,7 @@ def _admit(execution: WorkflowExecution, step, row: TaskExecution, *, now, event
             return False
         fields.update(limit_scope=scope, limit_key=key)
     if limits.rate is not None and row.rate_slot_at is None:
-        scope = scope_of(RATE, limits.rate, workflow_id=workflow.pk, owner_id=workflow.owner_id, step_key=step.key)
+        scope = scope_of(limits.rate, workflow_id=workflow.pk, owner_id=workflow.owner_id, step_key=step.key)
         key = key_value(limits.rate.key, data)
         row.rate_slot_at = take_slot(limits.rate, QUEUE_PREFIX + scope, key, now=now)
         fields["rate_slot_at"] = row.rate_slot_at
@@ -181,7 +180,7 @@ def start_slot(execution: WorkflowExecution, step, task: TaskExecution, *,
     if rate is None:
         return None
     workflow = execution.workflow
-    scope = scope_of(RATE, rate, workflow_id=workflow.pk, owner_id=workflow.owner_id, step_key=step.key)
+    scope = scope_of(rate, workflow_id=workflow.pk, owner_id=workflow.owner_id, step_key=step.key)
     key = key_value(rate.key, data)
 
     def take() -> datetime:
