@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from rest_framework.test import APIClient
 
 from workflows.engine.planner.states import EXECUTION_TERMINAL
 from workflows.engine.planner.states import ExecutionStatus as E
@@ -30,11 +29,8 @@ def workers(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def client(user, settings):
-    settings.FLOWPILOT_API_RATE_USER = "1000000/minute"
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
+def client(api):
+    return api  # conftest's authenticated client, by the name these tests use
 
 
 def call(key: str, url: str, *depends_on: str) -> dict:

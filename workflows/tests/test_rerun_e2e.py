@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from rest_framework.test import APIClient
 
 from workflows.engine.planner.states import EXECUTION_TERMINAL
 from workflows.engine.planner.states import ExecutionStatus as E
@@ -29,11 +28,8 @@ def workers(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def client(user, settings):
-    settings.FLOWPILOT_API_RATE_USER = "1000000/minute"
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
+def client(api):
+    return api  # conftest's authenticated client, by the name these tests use
 
 
 def create(client, steps: list[dict]) -> dict:

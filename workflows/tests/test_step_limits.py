@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from workflows import services
 from workflows.engine import orchestrator
@@ -40,11 +39,8 @@ def start(workflow, **input_data) -> WorkflowExecution:
 
 
 @pytest.fixture
-def client(user, settings):
-    settings.FLOWPILOT_API_RATE_USER = "1000000/minute"
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
+def client(api):
+    return api  # conftest's authenticated client, by the name these tests use
 
 
 # --- rate ------------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from datetime import timedelta
 import httpx
 import pytest
 from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.models import TaskExecution, WorkflowExecution
@@ -39,11 +38,8 @@ def workers(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def client(user, settings):
-    settings.FLOWPILOT_API_RATE_USER = "1000000/minute"
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
+def client(api):
+    return api  # conftest's authenticated client, by the name these tests use
 
 
 def workflow(client, name: str, steps: list[dict], **fields) -> str:
