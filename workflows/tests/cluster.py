@@ -258,6 +258,34 @@ def _redis_up(port: int) -> bool:
         return False
 
 
+def serve_json(handle, *, quiet_errors: bool = False, poll_interval: float = 0.5) -> tuple[ThreadingHTTPServer, str]:
+    """A local HTTP server on a free port, serving in a thread of its own: each POST's JSON body, with its
+    path and Idempotency-Key, goes to `handle(path, key, body) -> (status, answer)`, whose answer is sent
+    as JSON. `quiet_errors`: a connection dropped by its client (a killed worker) is not reported.
+    Answers the server (shut it down when done) and its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            status, answer = handle(self.path, self.headers.get("Idempotency-Key", ""), body)
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    if quiet_errors:
+        server.handle_error = lambda request, address: None
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": poll_interval}, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
 class Receiver:
     """A local HTTP service standing in for an SMS gateway and a patient database.
 
@@ -271,26 +299,7 @@ class Receiver:
         self.keys: dict[str, dict] = defaultdict(dict)  # path -> key -> (status, body)
         self.delivered: Counter = Counter()  # (path, subject) -> effects
         self.failing: set[str] = set()  # subjects for which /patients answers 500
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                status, answer = receiver.handle(self.path, self.headers.get("Idempotency-Key", ""), body)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve_json(self.handle)
 
     def handle(self, path: str, key: str, body: dict) -> tuple[int, dict]:
         subject = str(body.get("name") or body.get("phone") or "")

@@ -8,16 +8,14 @@ Each test starts its own cluster: the kill test's worker must be the only one co
 
 from __future__ import annotations
 
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from rest_framework.test import APIClient
 
 from workflows.engine.planner.states import EXECUTION_TERMINAL
 from workflows.models import TaskExecution, WorkflowExecution
-from workflows.tests.cluster import fresh_cluster, wait_for
+from workflows.tests.cluster import fresh_cluster, serve_json, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True),
               pytest.mark.xdist_group("test_compensation_e2e")]
@@ -35,27 +33,8 @@ class Bookings:
         self.answers: dict[str, tuple[int, dict]] = {}
         self.effects: list[tuple[str, str]] = []
         self.block, self.blocked, self.release = block, threading.Event(), threading.Event()
-        bookings = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                status, answer = bookings.handle(self.path, self.headers.get("Idempotency-Key", ""), body)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.handle_error = lambda request, address: None  # the killed worker's connection
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        # A killed worker's dropped connection is not reported.
+        self.server, self.url = serve_json(self.handle, quiet_errors=True, poll_interval=0.05)
 
     def handle(self, path: str, key: str, body: dict) -> tuple[int, dict]:
         with self.lock:
