@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.core.management.base import CommandError
+from django.test import TransactionTestCase
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -81,3 +84,35 @@ def pytest_collection_modifyitems(config, items):
             if IN_CI:
                 raise RuntimeError(f"CI runs the browser tests: no chromium at {CHROMIUM} (make test installs it)")
             item.add_marker(skip_browser)
+
+
+# A transactional test's data is flushed after it (TRUNCATE of every table). The e2e modules keep real
+# worker, beat and web processes running across their tests, and one of them may be inside a
+# transaction that locks two tables (a step's record, a sweep, a presence beat) when the TRUNCATE
+# takes its locks: PostgreSQL then breaks the deadlock by failing one side, sometimes the flush, and
+# the next test found the last one's rows. The flush is taken again, as the processes' own
+# transactions are; any other failure is raised at once.
+LOCK_RACES = {"40P01", "55P03", "40001"}  # deadlock_detected, lock_not_available, serialization_failure
+FLUSH_ATTEMPTS = 5
+_flush = TransactionTestCase._fixture_teardown
+
+
+def lost_a_lock_race(error: BaseException | None) -> bool:
+    while error is not None:
+        if getattr(error, "sqlstate", None) in LOCK_RACES:
+            return True
+        error = error.__cause__
+    return False
+
+
+def _flush_again_after_a_lock_race(self) -> None:
+    for attempt in range(1, FLUSH_ATTEMPTS + 1):
+        try:
+            return _flush(self)
+        except CommandError as error:
+            if attempt == FLUSH_ATTEMPTS or not lost_a_lock_race(error):
+                raise
+            time.sleep(0.1 * attempt)
+
+
+TransactionTestCase._fixture_teardown = _flush_again_after_a_lock_race
