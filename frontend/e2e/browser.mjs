@@ -39,3 +39,19 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: file });
   return file;
 }
+
+/** Wait for a dialog to close after its submit; when it stays open, fail saying what it shows: its
+ * text (the server's refusal, a "Saving…" still pending), its fields' values and the browser's own
+ * validation messages, and the page's console errors. */
+export async function closed(dialog, problems = [], timeout = 30_000) {
+  try {
+    await dialog.waitFor({ state: "detached", timeout });
+  } catch (error) {
+    const shown = await dialog.evaluate((node) => ({
+      text: node.innerText,
+      fields: [...node.querySelectorAll("input, select, textarea")].map((input) => ({
+        id: input.id, filled: input.value !== "", valid: input.checkValidity(), message: input.validationMessage })),
+    })).catch((reason) => ({ gone: String(reason) }));
+    throw new Error(`${error.message}\nthe dialog shows: ${JSON.stringify(shown)}\nproblems: ${JSON.stringify(problems)}`);
+  }
+}

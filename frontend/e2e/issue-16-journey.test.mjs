@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 
-import { ARTIFACTS, launch, login, screenshot } from "./browser.mjs";
+import { ARTIFACTS, closed, launch, login, screenshot } from "./browser.mjs";
 
 const RECEIVER = process.env.RECEIVER_URL;
 const WORKFLOW = "Signup to Slack (journey)";
@@ -90,7 +90,7 @@ test("issue 16's journey: credential, draw, webhook, schedule, run, fail, fix, r
   await dialog.getByLabel("Name", { exact: true }).fill(CREDENTIAL);
   await dialog.getByLabel("Value", { exact: true }).fill(`${RECEIVER}/slack`);
   await dialog.getByRole("button", { name: "Create credential" }).click();
-  await dialog.waitFor({ state: "detached" });
+  await closed(dialog, problems);
   await page.getByTestId(`credential-${CREDENTIAL}`).waitFor();
   assert.ok(!(await page.content()).includes(`${RECEIVER}/slack`), "the value is never shown");
   await shot(page, "01-credentials");
