@@ -12,6 +12,10 @@ the same idempotency key, as an attempt whose worker died while running is retri
 DESIGN.md's is weakened, and a step no longer waits for two disk flushes. Elsewhere (SQLite, the embedded default) the same
 moves in one transaction through transition_rows. Both check the move against the state table and
 stamp what the table says (started_at), as every other writer of `status` does (transitions.py).
+
+A worker that follows on (executors.py) claims the step it will run next in the transaction that
+queued it (`claim_queued`, under the run's lock): one UPDATE more in that transaction instead of a
+claim of its own, and its event goes out with the transaction's others, in order (docs/adr/0040).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from django.db import connection, transaction
 
 from ..models import ExecutionLog, LogLevel, TaskExecution, WorkflowExecution
 from .events import Events, published
+from .raw_rows import loaded
 from .planner.states import Note, T, check, event_of
 from .transitions import emit, stamp_of, transition_rows
 
@@ -51,6 +56,44 @@ def claim(task_id, *, now: datetime, lease_expires_at: datetime, worker_id: str,
                                              task=task, details={"worker_id": worker_id}))
         events.flush()
     return task
+
+
+def claim_queued(task_id, execution: WorkflowExecution, events: Events, *, now: datetime,
+                 lease_expires_at: datetime, worker_id: str, celery_task_id: str) -> TaskExecution | None:
+    """queued -> running for an attempt queued in the caller's transaction, which holds its run's lock
+    (`execution`): the attempt, or None when it is not claimable (held). Nothing commits here: the
+    claim is durable with the rest of the transaction, and rolls back with it."""
+    check("task", T.QUEUED, T.RUNNING)
+    fields = {stamp_of("task", T.RUNNING): now, "lease_expires_at": lease_expires_at,
+              "worker_id": worker_id[:255], "celery_task_id": celery_task_id[:255]}
+    if connection.vendor == "postgresql":
+        task = _claim_returning(task_id, fields)
+    elif transition_rows(TaskExecution.objects.filter(pk=task_id, held=False), T.QUEUED, T.RUNNING, now=now, **fields):
+        task = TaskExecution.objects.get(pk=task_id)
+    else:
+        task = None
+    if task is None:
+        return None
+    task.execution = execution
+    emit(events, "task", T.RUNNING, Note(execution.pk, _STARTED.format(key=task.step_key, attempt=task.attempt),
+                                         task=task, details={"worker_id": worker_id}))
+    return task
+
+
+@functools.cache
+def _claim_returning_sql(names: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(name)} = %s" for name in names)
+    return (f"UPDATE {quote(TaskExecution._meta.db_table)} SET {quote('status')} = %s, {assignments} "
+            f"WHERE {quote('id')} = %s AND {quote('status')} = %s AND NOT {quote('held')} "
+            f"RETURNING {', '.join(quote(f.column) for f in _TASK)}")
+
+
+def _claim_returning(task_id, fields: dict) -> TaskExecution | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_returning_sql(tuple(fields)), [T.RUNNING, *fields.values(), task_id, T.QUEUED])
+        found = cursor.fetchone()
+    return None if found is None else loaded(TaskExecution, _TASK, list(found))
 
 
 def _claim_in_one_statement(task_id, fields: dict, *, worker_id: str, now: datetime) -> TaskExecution | None:
@@ -88,31 +131,11 @@ def _claim_in_one_statement(task_id, fields: dict, *, worker_id: str, now: datet
         return None
     values = list(found)
     task_values, run_values, log_id = values[:len(_TASK)], values[len(_TASK):-1], values[-1]
-    task = _loaded(TaskExecution, _TASK, task_values)
-    task.execution = _loaded(WorkflowExecution, _RUN, run_values)
+    task = loaded(TaskExecution, _TASK, task_values)
+    task.execution = loaded(WorkflowExecution, _RUN, run_values)
     row = ExecutionLog(pk=log_id, execution_id=task.execution_id, task_execution_id=task.pk, step_key=task.step_key,
                        level=LogLevel.INFO, event=event, timestamp=now, details={"worker_id": worker_id},
                        message=_STARTED.format(key=task.step_key, attempt=task.attempt))
     row.attempt = task.attempt
     published([row])
     return task
-
-
-def _loaded(model, fields, values):
-    """A model instance from a raw row, converted as the ORM converts what it reads (JSON, UUIDs)."""
-    converters = _converters(model, tuple(fields))
-    converted = [value if not convert else _convert(value, field, convert)
-                 for field, value, convert in zip(fields, values, converters)]
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
-
-
-def _convert(value, field, converters):
-    for convert in converters:
-        value = convert(value, field, connection)
-    return value
-
-
-@functools.cache
-def _converters(model, fields: tuple) -> list[list]:
-    """Each field's converters on this database, found once per process (a claim reads ~40 columns)."""
-    return [connection.ops.get_db_converters(field) + field.get_db_converters(connection) for field in fields]

@@ -2,8 +2,9 @@
 
 CeleryExecutor sends one message per step after the transaction commits (the queued row stays the
 outbox: if the send fails, the sweeper re-sends). A worker running a step follows on: of the steps
-the step's commit queued, it keeps one to run next itself, without a message (`following`, bounded
-in steps and seconds so that a long chain gives the worker back to the queue; docs/adr/0019).
+the step's commit queues, it claims one in that commit to run next itself, without a message
+(`following`, bounded in steps and seconds so that a long chain gives the worker back to the queue;
+docs/adr/0019, 0040).
 SynchronousExecutor runs steps in this process, one after another, for tests and scripts that want
 no worker.
 
@@ -13,6 +14,7 @@ dispatches sits below the task module that runs a step (tasks.py -> orchestrator
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -26,6 +28,8 @@ from django.utils.module_loading import import_string
 
 from flowpilot import fail_open
 
+log = logging.getLogger(__name__)
+
 RUN_STEP = "workflows.tasks.run_step"  # its one argument: the TaskExecution's id
 START_SCHEDULED = "workflows.tasks.start_scheduled"  # its one argument: a pending run's id
 # A run waiting for its rate limit's slot at most this long is also woken by a message due at the slot
@@ -35,23 +39,32 @@ START_AT_MAX_SECONDS = 300.0
 
 
 class Following:
-    """The steps a worker keeps to run itself after the one its message named: one per commit, while
-    it has steps and seconds left."""
+    """The step a worker claimed to run next itself (executors: one at a time, claimed in the
+    transaction that queued it, its run locked), while it has steps and seconds left."""
 
-    def __init__(self, *, steps: int, seconds: float):
-        self.kept: deque[str] = deque()
+    def __init__(self, *, steps: int, seconds: float, worker_id: str = "", celery_task_id: str = ""):
+        self.kept: deque = deque()  # claimed attempts (TaskExecution), once their transaction committed
+        self.claiming = False  # a claim in a transaction not committed yet (rolled back: no more follows)
         self.steps_left = steps
         self.until = time.monotonic() + seconds
+        self.worker_id, self.celery_task_id = worker_id, celery_task_id
 
-    def keep(self, ids: list[str]) -> list[str]:
-        """Keep the first of `ids` if there is room; answers the ones left to send."""
-        if ids and not self.kept and self.steps_left > 0 and time.monotonic() < self.until:
-            self.kept.append(ids[0])
-            self.steps_left -= 1
-            return ids[1:]
-        return ids
+    def may_claim(self) -> bool:
+        return not self.kept and not self.claiming and self.steps_left > 0 and time.monotonic() < self.until
 
-    def take(self) -> str | None:
+    def claimed(self, task) -> None:
+        """In the transaction that claimed `task` for this worker: it is this worker's to run next once
+        that transaction commits (a rollback undoes the claim, and this worker claims nothing more)."""
+        self.claiming = True
+        self.steps_left -= 1
+
+        def keep() -> None:
+            self.kept.append(task)
+            self.claiming = False
+
+        transaction.on_commit(keep, robust=True)
+
+    def take(self):
         return self.kept.popleft() if self.kept else None
 
 
@@ -62,24 +75,30 @@ class CeleryExecutor:
     def dispatch(self, task_ids: Iterable) -> None:
         ids = [str(i) for i in task_ids]
         if ids:
-            transaction.on_commit(lambda: self.send(self._keep(ids)))
+            transaction.on_commit(lambda: self.send(ids))
 
-    def _keep(self, ids: list[str]) -> list[str]:
+    def follower(self) -> Following | None:
+        """The Following of the worker running in this thread, when it may claim one of the steps the
+        current transaction queues, to run it next itself without a message; else None."""
         following = getattr(self._local, "following", None)
-        return following.keep(ids) if following is not None else ids
+        return following if following is not None and following.may_claim() else None
 
     @contextmanager
-    def following(self) -> Iterator[Following]:
-        """While a worker runs a step's message: the steps its commits queue may be kept for it to run
-        next (FLOWPILOT_FOLLOW_STEPS, FLOWPILOT_FOLLOW_SECONDS). Kept steps not run (an error) are sent
-        on the way out; a process killed meanwhile leaves them queued, and the sweeper re-sends them."""
-        following = Following(steps=settings.FLOWPILOT_FOLLOW_STEPS, seconds=settings.FLOWPILOT_FOLLOW_SECONDS)
+    def following(self, *, worker_id: str = "", celery_task_id: str = "") -> Iterator[Following]:
+        """While a worker runs a step's message: it may claim one step its commits queue to run next
+        (FLOWPILOT_FOLLOW_STEPS, FLOWPILOT_FOLLOW_SECONDS). A claimed step it does not run (an error
+        before it) is running under a lease it does not renew: the sweeper takes it back when the
+        lease runs out, as for a worker killed meanwhile."""
+        following = Following(steps=settings.FLOWPILOT_FOLLOW_STEPS, seconds=settings.FLOWPILOT_FOLLOW_SECONDS,
+                              worker_id=worker_id, celery_task_id=celery_task_id)
         outer, self._local.following = getattr(self._local, "following", None), following
         try:
             yield following
         finally:
             self._local.following = outer
-            self.send(list(following.kept))
+            if following.kept:
+                log.warning("claimed step(s) not run: %s; the sweeper takes them back when their lease runs out",
+                            ", ".join(str(task.pk) for task in following.kept))
 
     def after_commit(self, fn) -> None:
         """Run `fn` in this process once the current transaction commits (a lost call is repaired
@@ -120,9 +139,12 @@ class SynchronousExecutor:
         self.queue.extend(str(i) for i in task_ids)
 
     @contextmanager
-    def following(self) -> Iterator[Following]:
+    def following(self, *, worker_id: str = "", celery_task_id: str = "") -> Iterator[Following]:
         """Nothing to follow: this executor runs every step it is given anyway (drain)."""
         yield Following(steps=0, seconds=0)
+
+    def follower(self) -> Following | None:
+        return None
 
     def send(self, ids: list[str]) -> None:
         self.queue.extend(ids)

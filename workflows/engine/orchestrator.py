@@ -21,14 +21,14 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.dispatch import Signal
 from django.utils import timezone
 
 from flowpilot import idle, logs
 
 from .. import approval_links, bounds, templating
-from . import admission, children, claims, compensating, concurrency, heartbeat, search_index, step_limits
+from . import admission, children, claims, compensating, concurrency, heartbeat, raw_rows, search_index, step_limits
 from .planner import dag
 from .planner.decision import Decision
 from . import definition as definitions
@@ -76,8 +76,7 @@ class _AttemptsNear(dict):
 
     def __init__(self, execution_id, keys: Iterable[str], seen: dict[str, TaskExecution]):
         keys = set(keys)
-        rows = list(TaskExecution.objects.filter(Q(step_key__in=keys) | Q(status=T.FAILED),
-                                                 execution_id=execution_id).only(*ATTEMPT_FIELDS).order_by("step_key"))
+        rows = raw_rows.attempts_near(execution_id, sorted(keys), ATTEMPT_FIELDS, T.FAILED)
         self.failed = any(row.status == T.FAILED for row in rows)
         super().__init__(latest_attempts(row for row in rows if row.step_key in keys))
         self.execution_id, self.seen = execution_id, seen
@@ -271,11 +270,9 @@ def locked_run(execution_id=None, *, task_id=None, advance: bool = True, now: da
     with transaction.atomic():
         if task_id is not None:
             execution_id = TaskExecution.objects.values_list("execution_id", flat=True).get(pk=task_id)
-        runs = WorkflowExecution.objects.select_for_update(of=("self",)).select_related("workflow")
-        if missing_ok or status is not None:
-            execution = runs.filter(pk=execution_id, **({"status": status} if status is not None else {})).first()
-        else:
-            execution = runs.get(pk=execution_id)
+        execution = raw_rows.lock_run(execution_id, status)  # SELECT ... FOR UPDATE OF the run, its workflow
+        if execution is None and not (missing_ok or status is not None):
+            raise WorkflowExecution.DoesNotExist(f"no execution {execution_id}")
         if execution is None:
             yield None
             return
@@ -377,7 +374,7 @@ def compensate(execution: WorkflowExecution, definition, events: Events, *, now)
         row = TaskExecution.objects.create(
             execution_id=execution.pk, step_key=entry.compensation, visit=entry.visit, compensates=entry.step,
             task_type=definition.steps[entry.compensation].task_type, workflow_version=definition.number)
-        queue([row.pk], T.PENDING, now=now, events=events,
+        queue([row.pk], T.PENDING, now=now, events=events, run=execution,
               notes=[Note(execution.pk, f"Compensation {entry.compensation!r} of step {entry.step!r} queued",
                           task=row, details={"visit": entry.visit, "compensates": entry.step})])
     elif found.move.outcome is not None:
@@ -396,7 +393,7 @@ def queue_steps(execution: WorkflowExecution, definition, rows: list[TaskExecuti
         kept = {row.pk for row in go}
         notes = [note for note in notes if getattr(note.task, "pk", note.task) in kept]
     if go:
-        queue([row.pk for row in go], source, now=now, events=events, notes=notes)
+        queue([row.pk for row in go], source, now=now, events=events, notes=notes, run=execution)
     return len(go)
 
 
@@ -417,12 +414,22 @@ def queue_throttled(task_id, *, now=None) -> bool:
         return TaskExecution.objects.filter(pk=task_id, status=T.QUEUED).exists()
 
 
-def queue(ids: list, source: str, *, now, events: Events, notes: Iterable[Note]) -> None:
+def queue(ids: list, source: str, *, now, events: Events, notes: Iterable[Note],
+          run: WorkflowExecution | None = None) -> None:
     """source -> queued, with the `notes` of the steps' events, and send one message per step after
-    commit (the row is the outbox)."""
+    commit (the row is the outbox). Given the `run` they belong to (locked by the caller), a worker
+    that follows on claims the first of them here, to run it next without a message (ADR 0040)."""
     transition_rows(TaskExecution.objects.filter(pk__in=ids), source, T.QUEUED, now=now, dispatched_at=now,
                     dispatch_count=1, events=events, notes=notes)
-    get_executor().dispatch(ids)
+    executor = get_executor()
+    follower = executor.follower() if run is not None and ids else None
+    if follower is not None:
+        task = claims.claim_queued(ids[0], run, events, now=now, lease_expires_at=heartbeat.lease_until(now),
+                                   worker_id=follower.worker_id, celery_task_id=follower.celery_task_id)
+        if task is not None:
+            follower.claimed(task)
+            ids = ids[1:]
+    executor.dispatch(ids)
 
 
 def chosen_branch(output) -> str:
@@ -613,10 +620,11 @@ def release(execution: WorkflowExecution, events: Events) -> None:
 def run_message(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
     """A step's message: run its attempt, then, one after another, the steps its commits queued that
     this worker keeps instead of sending (executors: following, bounded in steps and seconds)."""
-    with get_executor().following() as following:
+    with get_executor().following(worker_id=worker_id, celery_task_id=celery_task_id) as following:
         answer = run_step(task_id, worker_id=worker_id, celery_task_id=celery_task_id)
         while (kept := following.take()) is not None:
-            run_step(kept, worker_id=worker_id, celery_task_id=celery_task_id)
+            with logs.bound(task_id=str(kept.pk)):
+                run_claimed(kept)
     return answer
 
 
@@ -627,13 +635,18 @@ def run_step(task_id, *, worker_id: str = "", celery_task_id: str = "") -> str:
         task = _claim(task_id, worker_id=worker_id, celery_task_id=celery_task_id)
         if task is None:
             return "not claimed"
-        with logs.bound(execution_id=task.execution_id, step_key=task.step_key):
-            heartbeat.track(task_id)
-            try:
-                outcome = _execute(task)
-            finally:
-                heartbeat.untrack(task_id)
-            record(task, outcome)
+        return run_claimed(task)
+
+
+def run_claimed(task: TaskExecution) -> str:
+    """Run an attempt this worker claimed (its run loaded), then record its result and advance."""
+    with logs.bound(execution_id=task.execution_id, step_key=task.step_key):
+        heartbeat.track(task.pk)
+        try:
+            outcome = _execute(task)
+        finally:
+            heartbeat.untrack(task.pk)
+        record(task, outcome)
     return "completed" if outcome.error is None else "failed"
 
 

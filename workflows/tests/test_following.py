@@ -1,12 +1,14 @@
 """A worker follows on (executors.CeleryExecutor.following, orchestrator.run_message): of the steps a
-step's commit queues, the worker keeps one to run next itself instead of sending it, within its
-bounds in steps and seconds; the others are sent, and whatever it kept but did not run is sent on
-the way out. The sending is the real CeleryExecutor's, its broker call replaced by a list here (the
+step's commit queues, the worker claims one in that commit to run next itself instead of sending it,
+within its bounds in steps and seconds; the others are sent, and a step it claimed but did not run is
+taken back by the sweeper when its lease runs out. The sending is the real CeleryExecutor's, its broker call replaced by a list here (the
 worker-process side is tested end to end in test_following_e2e.py)."""
 
 from __future__ import annotations
 
 import pytest
+from datetime import timedelta
+
 from django.db import transaction
 
 from workflows import services
@@ -14,7 +16,9 @@ from workflows.engine import executors, orchestrator
 from workflows.engine.executors import CeleryExecutor, Following
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.engine.planner.states import TaskStatus as T
-from workflows.models import TaskExecution
+from workflows.engine.transitions import transition_rows
+from workflows.models import ExecutionLog, TaskExecution
+from workflows.services.recovery import sweep
 from workflows.tests.factories import active_workflow, step
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -115,32 +119,67 @@ def test_steps_queued_outside_a_worker_are_all_sent(user, sent):
     assert sorted(_keys(sent.sent)) == ["a", "b"]
 
 
-def test_a_kept_step_is_sent_when_the_worker_cannot_run_it(sent):
-    """The kept id of a commit whose follower then failed goes out as a message on the way out."""
-    with pytest.raises(RuntimeError), sent.following() as following:
-        with transaction.atomic():
-            sent.dispatch(["x", "y"])
-        assert list(following.kept) == ["x"] and sent.sent == ["y"]
-        raise RuntimeError("the next step's claim failed")
-    assert sent.sent == ["y", "x"]
+def test_the_followed_step_is_claimed_in_the_commit_that_queued_it(user, sent):
+    """No claim of its own: b moves queued -> running in a's transaction, its step.started after its
+    step.queued, and its started_at is the instant it was queued."""
+    execution, _ = services.execution_start(workflow=_diamond(user), input_data={}, triggered_by="api")
+    (first,) = sent.sent
+    with sent.following(worker_id="w:1", celery_task_id=first) as following:
+        orchestrator.run_step(first, worker_id="w:1", celery_task_id=first)
+        kept = following.take()
+        assert kept.step_key == "b" and kept.execution.pk == execution.pk
+        b = TaskExecution.objects.get(pk=kept.pk)
+        assert (b.status, b.worker_id, b.celery_task_id) == (T.RUNNING, "w:1", first)
+        assert b.started_at == b.queued_at and b.lease_expires_at > b.started_at
+        events = list(ExecutionLog.objects.filter(task_execution=b).order_by("id").values_list("event", flat=True))
+        assert events == ["step.queued", "step.started"]
+        orchestrator.run_claimed(kept)
+    assert _status(execution)["b"] == T.COMPLETED
 
 
-def test_a_rolled_back_commit_keeps_and_sends_nothing(sent):
-    with sent.following() as following:
+def test_a_claimed_step_the_worker_does_not_run_is_taken_back_when_its_lease_runs_out(user, sent, caplog):
+    """As for a worker killed before it ran the step it claimed: the lease runs out, the sweeper takes
+    the attempt back and queues the next one."""
+    execution, _ = services.execution_start(workflow=_diamond(user), input_data={}, triggered_by="api")
+    (first,) = sent.sent
+    with pytest.raises(RuntimeError), sent.following(worker_id="w:1", celery_task_id=first):
+        orchestrator.run_step(first, worker_id="w:1", celery_task_id=first)
+        raise RuntimeError("the worker stops before the step it claimed")
+    assert "claimed step(s) not run" in caplog.text
+    b = TaskExecution.objects.get(execution=execution, step_key="b")
+    assert b.status == T.RUNNING
+    sweep(now=b.lease_expires_at + timedelta(seconds=1))
+    rows = sorted(TaskExecution.objects.filter(execution=execution, step_key="b").values_list("attempt", "status"))
+    assert rows[0] == (1, T.FAILED) and rows[1][0] == 2
+
+
+def test_a_rolled_back_commit_claims_keeps_and_sends_nothing(user, sent):
+    execution, _ = services.execution_start(workflow=_diamond(user), input_data={}, triggered_by="api")
+    (first,) = sent.sent
+    sent.sent.clear()
+    with sent.following(worker_id="w", celery_task_id=first) as following:
         with pytest.raises(RuntimeError), transaction.atomic():
-            sent.dispatch(["x", "y"])
+            with orchestrator.locked_run(execution.pk) as run:
+                transition_rows(TaskExecution.objects.filter(pk=first), T.QUEUED, T.RUNNING)
+                transition_rows(TaskExecution.objects.filter(pk=first), T.RUNNING, T.COMPLETED)
+                run.advance_after("a")
+            assert _status(execution)["b"] == T.RUNNING  # claimed for this worker, in this transaction
             raise RuntimeError("rolled back")
-        assert following.take() is None
+        assert following.take() is None and not following.may_claim()  # no more follows in this message
     assert sent.sent == []
+    assert _status(execution) == {"a": T.QUEUED, "b": T.PENDING, "c": T.PENDING, "d": T.PENDING, "e": T.PENDING}
 
 
-def test_following_keeps_one_step_per_commit_within_its_bounds():
+def test_following_claims_one_step_at_a_time_within_its_bounds(user):
     following = Following(steps=2, seconds=60)
-    assert following.keep(["a", "b"]) == ["b"]
-    assert following.keep(["c"]) == ["c"]  # one kept already, not yet taken
+    with transaction.atomic():
+        assert following.may_claim()
+        following.claimed("a")
+        assert not following.may_claim()  # one claimed in this transaction already
+    assert not following.may_claim()  # one kept, not yet taken
     assert following.take() == "a" and following.take() is None
-    assert following.keep(["c"]) == []
+    with transaction.atomic():
+        following.claimed("c")
     assert following.take() == "c"
-    assert following.keep(["d"]) == ["d"]  # its two steps are used
-    assert following.keep([]) == []
-    assert Following(steps=5, seconds=0).keep(["a"]) == ["a"]
+    assert not following.may_claim()  # its two steps are used
+    assert not Following(steps=5, seconds=0).may_claim()
