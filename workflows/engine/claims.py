@@ -25,8 +25,8 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from ..models import ExecutionLog, LogLevel, TaskExecution, WorkflowExecution
-from .events import Events, published
+from ..models import ExecutionLog, LogLevel, TaskExecution, Workflow, WorkflowExecution
+from .events import Events, RunLabels, published
 from .raw_rows import loaded
 from .planner.states import Note, T, check, event_of
 from .transitions import emit, stamp_of, transition_rows
@@ -99,16 +99,18 @@ def _claim_returning(task_id, fields: dict) -> TaskExecution | None:
 def _claim_in_one_statement(task_id, fields: dict, *, worker_id: str, now: datetime) -> TaskExecution | None:
     quote = connection.ops.quote_name
     task_table, run_table = quote(TaskExecution._meta.db_table), quote(WorkflowExecution._meta.db_table)
+    workflow_table = quote(Workflow._meta.db_table)
     log_table = quote(ExecutionLog._meta.db_table)
     assignments = ", ".join(f"{quote(name)} = %s" for name in fields)
-    returned = ", ".join([*(f"t.{quote(f.column)}" for f in _TASK), *(f"e.{quote(f.column)} AS {quote('run_' + f.column)}" for f in _RUN)])
+    returned = ", ".join([*(f"t.{quote(f.column)}" for f in _TASK), *(f"e.{quote(f.column)} AS {quote('run_' + f.column)}" for f in _RUN),
+                          f"w.{quote('name')} AS {quote('workflow_name')}", f"w.{quote('owner_id')} AS {quote('owner_id')}"])
     sql = f"""
         WITH unhurried AS (SELECT set_config('synchronous_commit', 'off', true)),
         claimed AS (
             UPDATE {task_table} t SET {quote("status")} = %s, {assignments}
-            FROM {run_table} e, unhurried
+            FROM {run_table} e, {workflow_table} w, unhurried
             WHERE t.{quote("id")} = %s AND t.{quote("status")} = %s AND NOT t.{quote("held")}
-              AND e.{quote("id")} = t.{quote("execution_id")}
+              AND e.{quote("id")} = t.{quote("execution_id")} AND w.{quote("id")} = e.{quote("workflow_id")}
             RETURNING {returned}
         ), logged AS (
             INSERT INTO {log_table} ({quote("execution_id")}, {quote("task_execution_id")}, {quote("step_key")},
@@ -130,12 +132,14 @@ def _claim_in_one_statement(task_id, fields: dict, *, worker_id: str, now: datet
     if found is None:
         return None
     values = list(found)
-    task_values, run_values, log_id = values[:len(_TASK)], values[len(_TASK):-1], values[-1]
+    task_values, run_values = values[:len(_TASK)], values[len(_TASK):len(_TASK) + len(_RUN)]
+    workflow_name, owner_id, log_id = values[len(_TASK) + len(_RUN):]
     task = loaded(TaskExecution, _TASK, task_values)
     task.execution = loaded(WorkflowExecution, _RUN, run_values)
     row = ExecutionLog(pk=log_id, execution_id=task.execution_id, task_execution_id=task.pk, step_key=task.step_key,
                        level=LogLevel.INFO, event=event, timestamp=now, details={"worker_id": worker_id},
                        message=_STARTED.format(key=task.step_key, attempt=task.attempt))
     row.attempt = task.attempt
+    row.run_labels = RunLabels(workflow_id=task.execution.workflow_id, workflow_name=workflow_name, owner_id=owner_id)
     published([row])
     return task

@@ -27,6 +27,12 @@ class RunLabels:
     owner_id: object
 
 
+def labels_of(execution) -> RunLabels:
+    """A run's labels, from the run with its workflow loaded."""
+    workflow = execution.workflow
+    return RunLabels(workflow_id=workflow.pk, workflow_name=workflow.name, owner_id=workflow.owner_id)
+
+
 @dataclass
 class Events:
     """Collects the log lines of one transaction and writes them in one INSERT."""

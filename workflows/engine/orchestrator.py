@@ -34,7 +34,7 @@ from .planner.decision import Decision
 from . import definition as definitions
 from ..credentials import Resolver
 from ..errors import InvalidInput
-from .events import Events
+from .events import Events, labels_of
 from .executors import START_AT_MAX_SECONDS, get_executor
 from .invoke import Outcome, invoke
 from .replay import answer_in_replay
@@ -277,6 +277,7 @@ def locked_run(execution_id=None, *, task_id=None, advance: bool = True, now: da
             yield None
             return
         run = LockedRun(execution, Events(), advance, now, changed)
+        run.events.describe(execution.pk, labels_of(execution))  # the live events need not look them up
         yield run
         if run.advance:
             advance_locked(run.execution, run.events, now=run.now, changed=run.changed)
