@@ -575,6 +575,19 @@ class ExecutionDetailSerializer(ExecutionSerializer):
                 "removed": list(plan.removed)}
 
 
+
+class StartedExecutionSerializer(ExecutionDetailSerializer):
+    """A start's answer (POST /executions/, /workflows/{id}/run/): the run, and whether this trigger
+    replaced a debounced workflow's pending run instead of starting another."""
+
+    debounced = serializers.BooleanField(read_only=True, default=False, help_text=(
+        "true when this trigger replaced the pending run of a debounced workflow (its `limits.debounce`): "
+        "the run answered is that run, with this trigger's input and its start pushed back."))
+
+    class Meta(ExecutionDetailSerializer.Meta):
+        fields = [*ExecutionDetailSerializer.Meta.fields, "debounced"]
+        read_only_fields = fields
+
 class ExecutionLogSerializer(serializers.ModelSerializer):
     details = JsonObjectField(read_only=True)
 

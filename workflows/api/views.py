@@ -45,10 +45,10 @@ def run_source(request) -> str:
 def _run_response(execution, created: bool, *, debounced: bool = False) -> Response:
     """A start's answer; `debounced`: the trigger replaced a debounced workflow's pending run (its input,
     its start) instead of starting another (services/debounce.py)."""
-    data = s.ExecutionDetailSerializer(execution).data
     if debounced:
-        data = {**data, "debounced": True}
-    return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        execution.debounced = True
+    return Response(s.StartedExecutionSerializer(execution).data,
+                    status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 @extend_schema_view(partial_update=extend_schema(request=s.WorkflowInputSerializer, responses=s.WorkflowSerializer))
@@ -135,8 +135,8 @@ class WorkflowViewSet(OwnedViewSetMixin, viewsets.ModelViewSet):
     def activate(self, request, pk=None):
         return self._answer(services.workflow_activate(workflow=self.get_object(), user=request.user))
 
-    @extend_schema(request=s.RunInputSerializer, responses={201: s.ExecutionDetailSerializer,
-                                                            200: s.ExecutionDetailSerializer})
+    @extend_schema(request=s.RunInputSerializer, responses={201: s.StartedExecutionSerializer,
+                                                            200: s.StartedExecutionSerializer})
     @action(detail=True, methods=["post"])
     def run(self, request, pk=None):
         workflow = self.get_object()
@@ -321,8 +321,8 @@ class ExecutionViewSet(OwnedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
                 Prefetch("task_executions", queryset=TASKS_IN_RUN_ORDER))
         return queryset
 
-    @extend_schema(request=s.ExecutionCreateSerializer, responses={201: s.ExecutionDetailSerializer,
-                                                                   200: s.ExecutionDetailSerializer})
+    @extend_schema(request=s.ExecutionCreateSerializer, responses={201: s.StartedExecutionSerializer,
+                                                                   200: s.StartedExecutionSerializer})
     def create(self, request, *args, **kwargs):
         data = s.ExecutionCreateSerializer(data=request.data, workflows=Workflow.objects.visible_to(request.user))
         data.is_valid(raise_exception=True)

@@ -163,7 +163,7 @@ def test_debounce_replaces_the_pending_run_and_pushes_its_start(user, client, sy
     other = client.post("/api/v1/executions/", {"workflow_id": str(wf.pk), "input_data": {"user": "u2", "n": 9}},
                         format="json")
     assert [a.status_code for a in answers] == [201, 200, 200] and other.status_code == 201
-    assert "debounced" not in answers[0].data and answers[1].data["debounced"] is True
+    assert answers[0].data["debounced"] is False and answers[1].data["debounced"] is True
     assert len({a.data["id"] for a in answers}) == 1 and other.data["id"] != answers[0].data["id"]
     run = WorkflowExecution.objects.get(pk=answers[0].data["id"])
     assert run.status == E.PENDING and run.input == {"user": "u1", "n": 2}
@@ -224,7 +224,7 @@ def test_a_webhook_trigger_is_debounced_too(user, client):
     first = Client().post(hook.data["url"], b'{"user": "u1", "n": 1}', content_type="application/json")
     second = Client().post(hook.data["url"], b'{"user": "u1", "n": 2}', content_type="application/json")
     assert (first.status_code, second.status_code) == (202, 202)
-    assert first.json()["created"] is True and "debounced" not in first.json()
+    assert first.json()["created"] is True and first.json()["debounced"] is False
     assert second.json()["created"] is False and second.json()["debounced"] is True
     assert second.json()["execution_id"] == first.json()["execution_id"]
     assert WorkflowExecution.objects.get(pk=first.json()["execution_id"]).input["n"] == 2

@@ -2692,6 +2692,95 @@ export interface components {
             name: string;
             payload?: unknown;
         };
+        /**
+         * @description A start's answer (POST /executions/, /workflows/{id}/run/): the run, and whether this trigger
+         *     replaced a debounced workflow's pending run instead of starting another.
+         */
+        StartedExecution: {
+            /** Format: uuid */
+            readonly id: string;
+            /** Format: uuid */
+            readonly workflow: string;
+            readonly workflow_name: string;
+            readonly workflow_version: number;
+            readonly status: components["schemas"]["ExecutionStatusEnum"];
+            /** @description The actions the run may take now (POST /api/v1/executions/<id>/<action>/), from the state machine's table: what the endpoints accept; any other answers 409. */
+            readonly allowed_actions: components["schemas"]["AllowedActionsEnum"][];
+            readonly idempotency_key: string | null;
+            readonly input_data: {
+                [key: string]: unknown;
+            };
+            readonly output_data: unknown;
+            readonly error_message: string;
+            readonly error_details: {
+                traceback?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description How many times the run was resumed by a retry. */
+            readonly retry_count: number;
+            /** @description Given when the run was started: the retries of each step that sets none of its own, in place of the workflow's default. Empty: the workflow's (and steps') policy as defined. */
+            readonly max_retries: number | null;
+            readonly triggered_by: components["schemas"]["TriggeredByEnum"];
+            readonly triggered_by_user: string | null;
+            /** @description The value of the workflow's concurrency key for this run. */
+            readonly concurrency_key: string;
+            /** @description The values of its workflow's search fields kept for this run, {"<name>": "<value>"}: a field over the input from the start, one over a step's output once that step completed (filter: ?search.<name>=<value>). */
+            readonly search: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly scheduled_at: string | null;
+            /** Format: date-time */
+            readonly started_at: string | null;
+            /** Format: date-time */
+            readonly completed_at: string | null;
+            /**
+             * Format: uuid
+             * @description The run this one replays as a dry run (POST .../replay/), or null.
+             */
+            readonly replay_of: string | null;
+            /** @description A dry run of another run: its steps with side effects answered from mocks or recordings, never run (true even when the original was deleted since). */
+            readonly is_replay: boolean;
+            /** @description A test run with pinned data (POST /workflows/<id>/test-run/): its steps with a pinned output answered from it (mocked), the others run for real; not counted by the metrics, alerts or bulk retry. */
+            readonly test_run: boolean;
+            /** @description The steps whose failure the run handled (a failure path "<key>:failed" taken, or continue on failure), in the graph's order; a completed run with some completed with handled failures. */
+            readonly handled_failures: string[];
+            /** @description Its workflow's limits.priority for this run (higher takes free slots first). */
+            readonly priority: number;
+            /** @description Its workflow's limits.concurrency key's value for this run. */
+            readonly limit_key: string;
+            /**
+             * Format: date-time
+             * @description The start slot its workflow's limits.rate reserved for it (it waits pending until then); null without a rate limit.
+             */
+            readonly rate_slot_at: string | null;
+            /** @description Its compensation: "" when none ran; "compensating" while the compensations of its completed steps run (it is still running), then "compensated" or "compensation_failed" (it ended failed, or cancelled when cancelled with compensate). A run that went through compensation is not retried. */
+            readonly phase: components["schemas"]["PhaseEnum"] | components["schemas"]["BlankEnum"];
+            /** @description When it compensated: reason (failed or cancelled), the run's error, plan (each step with the step compensating it, latest completed first; null until the steps still running finished), outcome and the compensation that failed; {} otherwise. */
+            readonly compensation: {
+                [key: string]: unknown;
+            };
+            readonly task_executions: components["schemas"]["TaskExecution"][];
+            /** @description When the run may be retried and its workflow has a newer version than the run's: that version, and what a retry on it ({"version": "latest"}) would do; null otherwise. */
+            readonly retry_latest: components["schemas"]["RetryLatest"] | null;
+            /** @description Edit and resume: what this run uses in place of its input and steps' configs since a retry with overrides (the workflow and its versions are unchanged); {} when none. */
+            readonly overrides: components["schemas"]["Overrides"];
+            /** @description Who last gave overrides. */
+            readonly overridden_by: string | null;
+            /**
+             * Format: date-time
+             * @description When overrides were last given.
+             */
+            readonly overridden_at: string | null;
+            /**
+             * @description true when this trigger replaced the pending run of a debounced workflow (its `limits.debounce`): the run answered is that run, with this trigger's input and its start pushed back.
+             * @default false
+             */
+            readonly debounced: boolean;
+        };
         Step: {
             key: string;
             /** @default  */
@@ -4845,7 +4934,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ExecutionDetail"];
+                    "application/json": components["schemas"]["StartedExecution"];
                 };
             };
             201: {
@@ -4853,7 +4942,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ExecutionDetail"];
+                    "application/json": components["schemas"]["StartedExecution"];
                 };
             };
             /** @description Invalid input: the message, and the refused fields. */
@@ -7807,7 +7896,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ExecutionDetail"];
+                    "application/json": components["schemas"]["StartedExecution"];
                 };
             };
             201: {
@@ -7815,7 +7904,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ExecutionDetail"];
+                    "application/json": components["schemas"]["StartedExecution"];
                 };
             };
             /** @description Invalid input: the message, and the refused fields. */
