@@ -6,6 +6,8 @@ top-errors view groups by, so "timeout after 30s" and "timeout after 31s" are on
 two failed steps is in two queues. Retrying a queue is the bulk retry of workflows.services (runs
 resume at their failed steps); dismissing it is the cancel of its runs (given up: cancelled runs are
 out of every retry selection and of these queues). Both are bounded (FLOWPILOT_MAX_BULK_RERUN a call).
+Which runs are dead letters is the runs' queryset's rule (`dead_letters()`): a run that went through
+compensation is not one (its steps were undone; a retry refuses it).
 """
 
 from __future__ import annotations
@@ -76,8 +78,8 @@ class DeadLetterGroup:
 
 
 def _dead_attempts(executions: QuerySet) -> QuerySet:
-    """The current failed attempts of the failed (real) runs among `executions`."""
-    failed = executions.real().filter(status=E.FAILED).order_by().values("pk")
+    """The current failed attempts of the dead letters among `executions`."""
+    failed = executions.dead_letters().order_by().values("pk")
     return TaskExecution.objects.filter(execution__in=failed, status=T.FAILED).current().order_by()
 
 

@@ -52,6 +52,12 @@ class ExecutionQuerySet(OwnedQuerySet):
         """Not replays (dry runs of other runs, docs/adr/0026): what the metrics and alerts count."""
         return self.filter(replay_mocks__isnull=True)
 
+    def dead_letters(self):
+        """Failed for good and retriable: the real runs (not replays) that failed and did not go through
+        compensation (their completed steps undone, a retry is refused: check_action). What a bulk
+        retry selects and the dead-letter queues hold (ADR 0034, 0035)."""
+        return self.real().filter(status=E.FAILED, phase="")
+
     def pending_fifo(self):
         return self.filter(status=E.PENDING).order_by("created_at", "id")
 

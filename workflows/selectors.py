@@ -45,7 +45,8 @@ def failed_executions(executions, *, step_key: str | None = None, error_contains
     """Failed executions whose current attempt of `step_key` (any step if None) failed with an error
     containing `error_contains`, or of signature `error_signature` (workflows/signatures.py), at or
     after `failed_since` and before `failed_until`: the selection of a bulk retry. Never a replay
-    (docs/adr/0026): "retry the failed runs" means the real ones; a replay is retried from its page."""
+    (docs/adr/0026): "retry the failed runs" means the real ones; a replay is retried from its page.
+    Nor a run that went through compensation: a retry refuses it (its steps were undone)."""
     failed_now = TaskExecution.objects.filter(execution=OuterRef("pk"), status=T.FAILED).current()
     if step_key:
         failed_now = failed_now.filter(step_key=step_key)
@@ -57,7 +58,7 @@ def failed_executions(executions, *, step_key: str | None = None, error_contains
         failed_now = failed_now.filter(completed_at__gte=failed_since)
     if failed_until is not None:
         failed_now = failed_now.filter(completed_at__lt=failed_until)
-    return executions.real().filter(status=E.FAILED).filter(Exists(failed_now))
+    return executions.dead_letters().filter(Exists(failed_now))
 
 
 def tasks_visible_to(user):

@@ -126,3 +126,25 @@ def test_another_users_queue_is_not_there(api, failures, other_user):
     theirs.refresh_from_db()
     assert theirs.status == E.FAILED and theirs.retry_count == 0
     assert api.get("/api/v1/dead-letters/not-a-queue/").status_code == 404
+
+
+def test_a_run_whose_steps_were_undone_is_neither_a_dead_letter_nor_retried_in_bulk(api, user, sync_executor):
+    """A run that went through compensation failed for good, but its completed steps were undone and a
+    retry refuses it: it is not in the queues, nor in a bulk retry's selection (which would skip it
+    without a word); the runs list finds it by its phase."""
+    undone_wf = active_workflow(user, [
+        step("otp", function="record", kwargs={"value": "otp"}, compensate_with="undo_otp"),
+        step("undo_otp", function="record", kwargs={"value": "undone"}),
+        step("crm", "python", config={"function": "fail", "kwargs": {"message": "{{ input.error }}",
+                                                                      "retryable": False}}, depends_on=["otp"]),
+    ], name="undone")
+    undone = fail(undone_wf, sync_executor, "CRM down")
+    assert undone.phase == "compensated"
+    plain = fail(workflow(user), sync_executor, "CRM down")
+    queues = groups(api)
+    assert [(q["workflow_name"], q["count"]) for q in queues] == [("signups", 1)]
+    selected = api.post("/api/v1/executions/retry-failed/", {"dry_run": True}, format="json").json()
+    assert selected["execution_ids"] == [str(plain.pk)]
+    listed = api.get("/api/v1/executions/", {"phase": "compensated"}).json()["results"]
+    assert [run["id"] for run in listed] == [str(undone.pk)]
+    assert api.get("/api/v1/executions/", {"phase": "nonsense"}).status_code == 400

@@ -9,6 +9,7 @@ from django_filters.fields import IsoDateTimeField
 
 from .. import selectors
 from ..models import TriggerSource, WorkflowExecution
+from ..engine.planner.compensation import PHASES
 from ..engine.planner.states import ExecutionStatus
 
 
@@ -41,11 +42,14 @@ class ExecutionFilter(django_filters.FilterSet):
     is_replay = django_filters.BooleanFilter(method="filter_is_replay",
                                              help_text="true: replays only; false: all but replays.")
     test_run = django_filters.BooleanFilter(help_text="true: test runs with pinned data only; false: all but those.")
+    phase = django_filters.ChoiceFilter(choices=[(p, p) for p in PHASES], help_text=(
+        "Runs whose compensation is in this phase (compensating, compensated, compensation_failed): runs that "
+        "failed and were undone are not dead letters, find them here."))
 
     class Meta:
         model = WorkflowExecution
         fields = ["workflow", "status", "triggered_by", "created_after", "created_before", "idempotency_key",
-                  "replay_of", "is_replay", "test_run"]
+                  "replay_of", "is_replay", "test_run", "phase"]
 
     def filter_is_replay(self, queryset, name, value):
         replays = Q(replay_mocks__isnull=False, test_run=False)

@@ -4844,6 +4844,14 @@ export interface operations {
                 limit?: number;
                 /** @description The initial index from which to return the results. */
                 offset?: number;
+                /**
+                 * @description Runs whose compensation is in this phase (compensating, compensated, compensation_failed): runs that failed and were undone are not dead letters, find them here.
+                 *
+                 *     * `compensating` - compensating
+                 *     * `compensated` - compensated
+                 *     * `compensation_failed` - compensation_failed
+                 */
+                phase?: "compensated" | "compensating" | "compensation_failed";
                 /** @description The replays of this run. */
                 replay_of?: string;
                 /**
