@@ -66,4 +66,5 @@ def _deliver(request, trigger: Trigger, body: bytes) -> tuple[JsonResponse, dict
     # 202 for a new run and for a redelivery alike (senders retry on anything else; "created" tells
     # them apart): a redelivery answers the run its Idempotency-Key started.
     return JsonResponse({"execution_id": str(execution.pk), "status": execution.status, "created": created,
-                         "debounced": bool(getattr(execution, "debounced", False))}, status=202), input_data
+                         **({"debounced": True} if getattr(execution, "debounced", False) else {})},
+                        status=202), input_data

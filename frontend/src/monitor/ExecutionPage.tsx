@@ -21,7 +21,9 @@ import { ExecutionHeader } from "./ExecutionHeader";
 import { LogViewer } from "./LogViewer";
 import { filterLogs, mergeLogs } from "./logs";
 import { MonitorGraph } from "./MonitorGraph";
-import { useExecution, useExecutionAction, useExecutionLogs, useExecutionWhy, useReplay, useWorkflowVersion } from "./queries";
+import {
+  LIVE_SAFETY_POLL_MS, useExecution, useExecutionAction, useExecutionLogs, useExecutionWhy, useReplay, useWorkflowVersion,
+} from "./queries";
 import { ReplayCompare } from "./ReplayCompare";
 import { ReplayDialog, type ReplayRequest } from "./ReplayDialog";
 import { RunPanel, StepPanel } from "./StepPanel";
@@ -32,7 +34,8 @@ import { WhyPanel } from "./WhyPanel";
 export function ExecutionPage() {
   const { executionId = "" } = useParams();
   const { live, liveLogs, journal } = useExecutionStream(executionId);
-  const detail = useExecution(executionId, { poll: live === "open" ? false : 5_000, journal });
+  const detail = useExecution(executionId, { poll: live === "open" ? false : 5_000, pollWhileMoving: LIVE_SAFETY_POLL_MS,
+                                             journal });
 
   if (detail.isPending) return <Spinner label="Loading execution…" />;
   if (detail.isError) {

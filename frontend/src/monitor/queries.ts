@@ -32,9 +32,25 @@ export function useExecutionList(filters: ListFilters, options: { poll?: number 
   });
 }
 
+/** While a run moves by itself (pending, running) and the live socket is open, the page still reads it
+ * this often: the socket brings every change, but a change whose message was lost (a channel layer
+ * that dropped it, a socket that opened just after the run's last commit was published) would
+ * otherwise leave the screen stale until the next event, which a finished run never sends. */
+export const LIVE_SAFETY_POLL_MS = 10_000;
+const MOVING: ReadonlySet<string> = new Set(["pending", "running"]);
+
+/** How often to read a run: `poll` when given (the socket is closed), else `whileMoving` while the run
+ * is pending or running, else never. */
+export function pollInterval(status: string | undefined, poll: number | false | undefined,
+                             whileMoving: number | undefined): number | false {
+  if (poll) return poll;
+  return whileMoving && status !== undefined && MOVING.has(status) ? whileMoving : false;
+}
+
 /** One run. `journal`: the live transitions of the run (useExecutionStream's), replayed over each answer
  * that arrived since its request left (the server may have read before they committed). */
-export function useExecution(id: string, options: { poll?: number | false; enabled?: boolean; journal?: EventJournal } = {}) {
+export function useExecution(id: string, options: { poll?: number | false; pollWhileMoving?: number; enabled?: boolean;
+                                                    journal?: EventJournal } = {}) {
   const { journal } = options;
   return useQuery({
     queryKey: executionKeys.detail(id),
@@ -44,7 +60,7 @@ export function useExecution(id: string, options: { poll?: number | false; enabl
       return journal && journal.executionId === id ? applyEvents(detail, journal.since(mark)) : detail;
     },
     staleTime: 1_000,
-    refetchInterval: options.poll ?? false,
+    refetchInterval: (query) => pollInterval(query.state.data?.status, options.poll, options.pollWhileMoving),
     enabled: options.enabled ?? true,
   });
 }
