@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workflows import services
+from workflows.engine.executors import CeleryExecutor
 
 
 def step(key: str, task_type: str = "python", *, depends_on=(), **fields) -> dict:
@@ -26,3 +27,14 @@ def diamond(owner, **fields):
         step("c", function="noop", depends_on=["a"]),
         step("d", function="noop", depends_on=["b", "c"]),
     ], **fields)
+
+
+class SentExecutor(CeleryExecutor):
+    """The real executor (following on included); what it would publish is kept in a list."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[str] = []
+
+    def send(self, ids: list[str]) -> None:
+        self.sent.extend(ids)

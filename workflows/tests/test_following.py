@@ -1,43 +1,33 @@
 """A worker follows on (executors.CeleryExecutor.following, orchestrator.run_message): of the steps a
 step's commit queues, the worker claims one in that commit to run next itself instead of sending it,
 within its bounds in steps and seconds; the others are sent, and a step it claimed but did not run is
-taken back by the sweeper when its lease runs out. The sending is the real CeleryExecutor's, its broker call replaced by a list here (the
-worker-process side is tested end to end in test_following_e2e.py)."""
+taken back by the sweeper when its lease runs out. The sending is the real CeleryExecutor's, its broker
+call replaced by a list here (factories.SentExecutor; the worker-process side is tested end to end in
+test_following_e2e.py)."""
 
 from __future__ import annotations
 
-import pytest
 from datetime import timedelta
 
+import pytest
 from django.db import transaction
 
 from workflows import services
 from workflows.engine import executors, orchestrator
-from workflows.engine.executors import CeleryExecutor, Following
+from workflows.engine.executors import Following
 from workflows.engine.planner.states import ExecutionStatus as E
 from workflows.engine.planner.states import TaskStatus as T
 from workflows.engine.transitions import transition_rows
 from workflows.models import ExecutionLog, TaskExecution
 from workflows.services.recovery import sweep
-from workflows.tests.factories import active_workflow, step
+from workflows.tests.factories import SentExecutor, active_workflow, step
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class Sent(CeleryExecutor):
-    """The real executor; what it would publish is kept in a list."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[str] = []
-
-    def send(self, ids: list[str]) -> None:
-        self.sent.extend(ids)
-
-
 @pytest.fixture
 def sent():
-    executor = Sent()
+    executor = SentExecutor()
     executors.set_executor(executor)
     yield executor
     executors.set_executor(None)

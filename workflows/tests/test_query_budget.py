@@ -14,9 +14,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from workflows import live, services, tasks
-from workflows.engine.executors import CeleryExecutor, set_executor
+from workflows.engine.executors import set_executor
 from workflows.engine.planner.states import ExecutionStatus as E
-from workflows.tests.factories import active_workflow, step
+from workflows.tests.factories import SentExecutor, active_workflow, step
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,23 +54,12 @@ def test_the_queries_of_each_step_stay_within_the_budget(user, sync_executor):
         assert count <= BUDGET[key], f"step {key}: {count} queries, budget {BUDGET[key]}:\n" + "\n".join(listed)
 
 
-class _Sent(CeleryExecutor):
-    """The real executor (following on included); what it would publish is kept in a list."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[str] = []
-
-    def send(self, ids: list[str]) -> None:
-        self.sent.extend(ids)
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the budget is PostgreSQL's (CI's database)")
 def test_a_followed_step_costs_no_claim_of_its_own(user):
     """A worker that follows on claims the step it runs next in the commit that queued it: one UPDATE in
     that transaction instead of a claim of its own. a's message runs a and b: a's budget, plus b's
     without its claim, plus the one UPDATE (docs/adr/0040)."""
-    executor = _Sent()
+    executor = SentExecutor()
     set_executor(executor)
     try:
         workflow = _diamond(user)
