@@ -55,6 +55,8 @@ class Cluster:
             **overrides,
         }
         self.processes: dict[str, subprocess.Popen] = {}
+        self.restarts: Counter[str] = Counter()
+        self._lock = threading.Lock()  # a supervisor's restart against the test's kill or stop
 
     def _spawn(self, name: str, args: list[str], ready: str | None) -> subprocess.Popen:
         proc = self._popen(name, [sys.executable, "-m", "celery", "-A", "flowpilot", *args])
@@ -67,8 +69,8 @@ class Cluster:
             assert proc.poll() is None, f"{name} exited:\n{self.log(name)}"
         return proc
 
-    def _popen(self, name: str, argv: list[str]) -> subprocess.Popen:
-        log = open(self.tmp / f"{name}.log", "w")
+    def _popen(self, name: str, argv: list[str], *, mode: str = "w") -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", mode)
         proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.processes[name] = proc
@@ -96,10 +98,25 @@ class Cluster:
     def log(self, name: str) -> str:
         return (self.tmp / f"{name}.log").read_text(errors="replace")
 
-    def start_worker(self, name: str = "worker", *, concurrency: int = 2) -> subprocess.Popen:
-        return self._spawn(name, ["worker", "-P", "prefork", "-c", str(concurrency), "-n", f"{name}@%h",
-                                  "-Q", "flowpilot.steps,flowpilot.control", "-l", "info",
-                                  "--without-gossip", "--without-mingle"], ready="ready.")
+    def start_worker(self, name: str = "worker", *, concurrency: int = 2, restart: bool = False) -> subprocess.Popen:
+        """A worker; `restart`: under a supervisor, as production runs it (docker-compose's `restart:
+        unless-stopped`): started again when it exits on its own (`restarts` counts it), never when the
+        test kills or stops it."""
+        args = ["worker", "-P", "prefork", "-c", str(concurrency), "-n", f"{name}@%h",
+                "-Q", "flowpilot.steps,flowpilot.control", "-l", "info", "--without-gossip", "--without-mingle"]
+        proc = self._spawn(name, args, ready="ready.")
+        if restart:
+            threading.Thread(target=self._supervise, args=(name, args), daemon=True).start()
+        return proc
+
+    def _supervise(self, name: str, args: list[str]) -> None:
+        while (proc := self.processes.get(name)) is not None:
+            proc.wait()
+            with self._lock:
+                if self.processes.get(name) is not proc:  # killed or stopped by the test: it stays down
+                    return
+                self.restarts[name] += 1
+                self._popen(name, [sys.executable, "-m", "celery", "-A", "flowpilot", *args], mode="a")
 
     def start_beat(self) -> subprocess.Popen:
         return self._spawn("beat", ["beat", "-S", "celery.beat.PersistentScheduler", "-s",
@@ -108,13 +125,15 @@ class Cluster:
 
     def kill(self, name: str) -> None:
         """SIGKILL the whole process group: the worker and its pool processes die mid-step."""
-        proc = self.processes.pop(name)
+        with self._lock:
+            proc = self.processes.pop(name)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
 
     def stop(self) -> None:
-        for name in list(self.processes):
-            proc = self.processes.pop(name)
+        with self._lock:
+            stopping, self.processes = self.processes, {}
+        for proc in stopping.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
                 try:
