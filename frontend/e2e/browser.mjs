@@ -18,10 +18,14 @@ export async function launch({ baseURL = BASE_URL } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
+  // FP_CPU_THROTTLE=4: the page's CPU four times slower, as on a loaded CI machine (to reproduce a race).
+  const throttle = Number(process.env.FP_CPU_THROTTLE ?? 1);
+  if (throttle > 1) await (await context.newCDPSession(page)).send("Emulation.setCPUThrottlingRate", { rate: throttle });
   const problems = [];
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+    // A failed resource load's text does not say which: its location is the resource's address.
+    if (message.type() === "error") problems.push(`console error: ${message.text()} at ${message.location().url || "?"}`);
   });
   return { browser, context, page, problems };
 }

@@ -3,7 +3,7 @@
  * allowed is the server's answer: a refused action shows its message (e.g. a delete while runs are
  * in flight: 409 with the reason). */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useNavigate } from "react-router";
 
 import { workflowKey, workflowsListKey } from "@/hooks/use-workflow";
@@ -32,6 +32,14 @@ export function WorkflowActions({ workflow, place, onChanged, dirty }: Props) {
   const navigate = useNavigate();
   const code = workflow.kind === "code";
   const archived = workflow.status === "archived";
+  // A workflow deleted from the designer leaves the cache once the designer has unmounted: removed
+  // while its queries (the workflow, versions, pinned data, triggers) still have observers, a render
+  // of the designer before the list's (the navigation is a transition, a render may yield) would
+  // fetch the deleted workflow again, a 404.
+  const deleted = useRef<string | null>(null);
+  useEffect(() => () => {
+    if (deleted.current) client.removeQueries({ queryKey: workflowKey(deleted.current) });
+  }, [client]);
 
   const changed = (next: Workflow) => {
     client.setQueryData(workflowKey(next.id), (old: Workflow | undefined) => (old ? { ...old, ...next, steps: old.steps } : next));
@@ -120,10 +128,12 @@ export function WorkflowActions({ workflow, place, onChanged, dirty }: Props) {
         <DeleteDialog workflow={workflow} onClose={() => setOpen(null)} onDeleted={() => {
           void client.invalidateQueries({ queryKey: workflowsListKey });
           toast(`“${workflow.name}” deleted.`);
-          if (place === "designer") navigate("/workflows");
-          // Once the designer has gone: removed while its queries (the workflow, its pinned data) still
-          // had observers, they would fetch the deleted workflow again (a 404).
-          setTimeout(() => client.removeQueries({ queryKey: workflowKey(workflow.id) }), 0);
+          if (place === "designer") {
+            deleted.current = workflow.id;
+            navigate("/workflows");
+          } else {
+            client.removeQueries({ queryKey: workflowKey(workflow.id) });
+          }
         }} />
       )}
     </span>
