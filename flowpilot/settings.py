@@ -367,6 +367,9 @@ FLOWPILOT_REDISPATCH_AFTER_SECONDS = env_float("FLOWPILOT_REDISPATCH_AFTER_SECON
 # this many in a row, and none once its message has been running this long (0: a message per step).
 FLOWPILOT_FOLLOW_STEPS = env_int("FLOWPILOT_FOLLOW_STEPS", 100)
 FLOWPILOT_FOLLOW_SECONDS = env_float("FLOWPILOT_FOLLOW_SECONDS", 1.0)
+# ... and, when the steps' queue already holds this many messages (every worker busy), the other steps
+# it queued too, unsent, within the same bounds (0: always send them; docs/adr/0041).
+FLOWPILOT_FOLLOW_BACKLOG = env_int("FLOWPILOT_FOLLOW_BACKLOG", 8)
 FLOWPILOT_DEFAULT_TIMEOUT_SECONDS = env_int("FLOWPILOT_DEFAULT_TIMEOUT_SECONDS", 300)
 # Bounds on what a workflow can ask for (workflows/bounds.py): saving a larger value is a 400 naming
 # the field and the bound; the engine clamps a stored one (a delay past the maximum is the maximum).

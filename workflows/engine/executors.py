@@ -44,6 +44,7 @@ class Following:
 
     def __init__(self, *, steps: int, seconds: float, worker_id: str = "", celery_task_id: str = ""):
         self.kept: deque = deque()  # claimed attempts (TaskExecution), once their transaction committed
+        self.deferred: deque[str] = deque()  # queued steps' ids left unsent, this worker's to run (ADR 0041)
         self.claiming = False  # a claim in a transaction not committed yet (rolled back: no more follows)
         self.steps_left = steps
         self.until = time.monotonic() + seconds
@@ -66,6 +67,19 @@ class Following:
 
     def take(self):
         return self.kept.popleft() if self.kept else None
+
+    def defer(self, ids: list[str]) -> None:
+        """In the transaction that queued `ids`: once it commits, this worker runs them itself, one
+        after another, instead of sending them (rolled back: they were never queued)."""
+        transaction.on_commit(lambda: self.deferred.extend(ids), robust=True)
+
+    def next_deferred(self) -> str | None:
+        """The next deferred step to claim and run, while steps and seconds are left; else None (what
+        is left is sent when the message ends)."""
+        if self.deferred and self.steps_left > 0 and time.monotonic() < self.until:
+            self.steps_left -= 1
+            return self.deferred.popleft()
+        return None
 
 
 class CeleryExecutor:
@@ -96,9 +110,29 @@ class CeleryExecutor:
             yield following
         finally:
             self._local.following = outer
+            if following.deferred:  # its steps or seconds ran out (or an error): the others' turn
+                self.send([*following.deferred])
+                following.deferred.clear()
             if following.kept:
                 log.warning("claimed step(s) not run: %s; the sweeper takes them back when their lease runs out",
                             ", ".join(str(task.pk) for task in following.kept))
+
+    def backlogged(self) -> bool:
+        """The steps' queue holds at least FLOWPILOT_FOLLOW_BACKLOG messages nobody has taken: every
+        worker is busy, and a step sent now would wait behind them (0: never; unknown: no)."""
+        least = settings.FLOWPILOT_FOLLOW_BACKLOG
+        if least <= 0:
+            return False
+        app = current_app
+        queue = (app.conf.task_routes or {}).get(RUN_STEP, {}).get("queue") or app.conf.task_default_queue
+        try:
+            with app.pool.acquire(block=True, timeout=1) as connection:
+                # kombu's virtual channels (Redis: LLEN of the queue's lists, one round trip); a passive
+                # declare asks twice and raises for a queue Redis has emptied away.
+                waiting = connection.default_channel._size(queue)
+        except Exception:  # the broker cannot say: send, as without a backlog
+            return False
+        return waiting >= least
 
     def after_commit(self, fn) -> None:
         """Run `fn` in this process once the current transaction commits (a lost call is repaired
@@ -145,6 +179,9 @@ class SynchronousExecutor:
 
     def follower(self) -> Following | None:
         return None
+
+    def backlogged(self) -> bool:
+        return False
 
     def send(self, ids: list[str]) -> None:
         self.queue.extend(ids)

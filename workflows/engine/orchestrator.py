@@ -430,6 +430,9 @@ def queue(ids: list, source: str, *, now, events: Events, notes: Iterable[Note],
         if task is not None:
             follower.claimed(task)
             ids = ids[1:]
+            if ids and executor.backlogged():  # sent, they would wait behind the backlog: run them here
+                follower.defer([str(i) for i in ids])
+                ids = []
     executor.dispatch(ids)
 
 
@@ -623,9 +626,14 @@ def run_message(task_id, *, worker_id: str = "", celery_task_id: str = "") -> st
     this worker keeps instead of sending (executors: following, bounded in steps and seconds)."""
     with get_executor().following(worker_id=worker_id, celery_task_id=celery_task_id) as following:
         answer = run_step(task_id, worker_id=worker_id, celery_task_id=celery_task_id)
-        while (kept := following.take()) is not None:
-            with logs.bound(task_id=str(kept.pk)):
-                run_claimed(kept)
+        while True:
+            if (kept := following.take()) is not None:
+                with logs.bound(task_id=str(kept.pk)):
+                    run_claimed(kept)
+            elif (deferred := following.next_deferred()) is not None:
+                run_step(deferred, worker_id=worker_id, celery_task_id=celery_task_id)
+            else:
+                break
     return answer
 
 

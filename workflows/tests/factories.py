@@ -35,6 +35,10 @@ class SentExecutor(CeleryExecutor):
     def __init__(self) -> None:
         super().__init__()
         self.sent: list[str] = []
+        self.backlog = False  # what the broker's queue would say: a backlog, or none
 
     def send(self, ids: list[str]) -> None:
         self.sent.extend(ids)
+
+    def backlogged(self) -> bool:
+        return self.backlog

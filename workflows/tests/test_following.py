@@ -1,15 +1,19 @@
 """A worker follows on (executors.CeleryExecutor.following, orchestrator.run_message): of the steps a
 step's commit queues, the worker claims one in that commit to run next itself instead of sending it,
 within its bounds in steps and seconds; the others are sent, and a step it claimed but did not run is
-taken back by the sweeper when its lease runs out. The sending is the real CeleryExecutor's, its broker
-call replaced by a list here (factories.SentExecutor; the worker-process side is tested end to end in
-test_following_e2e.py)."""
+taken back by the sweeper when its lease runs out. Behind a backlog in the broker (every worker busy),
+the others are not sent either: the worker claims and runs them itself, one after another, within the
+same bounds, and sends what is left (docs/adr/0041). The sending is the real CeleryExecutor's, its
+broker call replaced by a list here (factories.SentExecutor; the worker-process side is tested end to
+end in test_following_e2e.py)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
+from celery import current_app
 from django.db import transaction
 
 from workflows import services
@@ -173,3 +177,90 @@ def test_following_claims_one_step_at_a_time_within_its_bounds(user):
     assert following.take() == "c"
     assert not following.may_claim()  # its two steps are used
     assert not Following(steps=5, seconds=0).may_claim()
+
+
+def test_behind_a_backlog_a_worker_runs_every_step_it_queued_without_a_message(user, sent):
+    """a's commit queues b, c, d while the broker's queue is backlogged: b is claimed in that commit, c
+    and d stay unsent and this worker claims and runs them next; d's commit queues e, claimed there."""
+    sent.backlog = True
+    execution, _ = services.execution_start(workflow=_diamond(user), input_data={}, triggered_by="api")
+    (first,) = sent.sent
+    sent.sent.clear()
+    assert orchestrator.run_message(first, worker_id="w:1", celery_task_id=first) == "completed"
+    execution.refresh_from_db()
+    assert execution.status == E.COMPLETED and sent.sent == []
+    rows = TaskExecution.objects.filter(execution=execution)
+    assert {(r.step_key, r.attempt, r.worker_id, r.celery_task_id) for r in rows} == {
+        (key, 1, "w:1", first) for key in "abcde"}  # each once, all by the message that carried a
+    order = list(rows.order_by("started_at", "step_key").values_list("step_key", flat=True))
+    assert order == ["a", "b", "c", "d", "e"]
+
+
+def test_deferred_steps_left_when_the_bounds_run_out_are_sent(user, sent, settings):
+    """Two follows per message: b (claimed) and c (deferred) run here; d, still deferred, goes out as a
+    message when the message ends, and nothing else is sent."""
+    settings.FLOWPILOT_FOLLOW_STEPS = 2
+    sent.backlog = True
+    execution, _ = services.execution_start(workflow=_diamond(user), input_data={}, triggered_by="api")
+    (first,) = sent.sent
+    sent.sent.clear()
+    orchestrator.run_message(first, worker_id="w:1", celery_task_id=first)
+    assert _status(execution) == {"a": T.COMPLETED, "b": T.COMPLETED, "c": T.COMPLETED, "d": T.QUEUED, "e": T.PENDING}
+    assert _keys(sent.sent) == ["d"]
+    sent.sent.clear()
+    d = str(TaskExecution.objects.get(execution=execution, step_key="d").pk)
+    orchestrator.run_message(d, worker_id="w:2", celery_task_id=d)
+    execution.refresh_from_db()
+    assert execution.status == E.COMPLETED and sent.sent == []
+
+
+def test_an_error_sends_the_deferred_steps_at_once(user, sent, caplog):
+    """The worker stops after a's commit (an error in the message): c and d were never sent, so they are
+    sent now, not left to the sweeper's re-send; b, claimed, is the lease's to take back."""
+    sent.backlog = True
+    execution, _ = services.execution_start(workflow=_diamond(user), input_data={}, triggered_by="api")
+    (first,) = sent.sent
+    sent.sent.clear()
+    with pytest.raises(RuntimeError), sent.following(worker_id="w:1", celery_task_id=first) as following:
+        orchestrator.run_step(first, worker_id="w:1", celery_task_id=first)
+        assert _keys(following.deferred) == ["c", "d"]
+        raise RuntimeError("the worker stops")
+    assert _keys(sent.sent) == ["c", "d"]
+    assert _status(execution) == {"a": T.COMPLETED, "b": T.RUNNING, "c": T.QUEUED, "d": T.QUEUED, "e": T.PENDING}
+
+
+def test_a_rolled_back_commit_defers_nothing(user, sent):
+    sent.backlog = True
+    execution, _ = services.execution_start(workflow=_diamond(user), input_data={}, triggered_by="api")
+    (first,) = sent.sent
+    sent.sent.clear()
+    with sent.following(worker_id="w", celery_task_id=first) as following:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            with orchestrator.locked_run(execution.pk) as run:
+                transition_rows(TaskExecution.objects.filter(pk=first), T.QUEUED, T.RUNNING)
+                transition_rows(TaskExecution.objects.filter(pk=first), T.RUNNING, T.COMPLETED)
+                run.advance_after("a")
+            raise RuntimeError("rolled back")
+        assert following.next_deferred() is None and following.take() is None
+    assert sent.sent == []
+    assert _status(execution)["c"] == T.PENDING
+
+
+def test_the_backlog_is_read_from_the_broker(settings, monkeypatch):
+    """The real executor asks the broker how many step messages wait (a queue of this test's own)."""
+    queue = f"test.backlog.{uuid.uuid4().hex}"
+    monkeypatch.setitem(current_app.conf, "task_routes", {executors.RUN_STEP: {"queue": queue}})
+    settings.FLOWPILOT_FOLLOW_BACKLOG = 3
+    executor = executors.CeleryExecutor()
+    try:
+        assert not executor.backlogged()  # no such list in Redis: nothing waits
+        for _ in range(2):
+            current_app.send_task(executors.RUN_STEP, args=["x"], queue=queue)
+        assert not executor.backlogged()
+        current_app.send_task(executors.RUN_STEP, args=["x"], queue=queue)
+        assert executor.backlogged()
+        settings.FLOWPILOT_FOLLOW_BACKLOG = 0
+        assert not executor.backlogged()  # 0: never
+    finally:
+        with current_app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(queue)
