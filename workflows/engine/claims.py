@@ -60,8 +60,9 @@ def claim(task_id, *, now: datetime, lease_expires_at: datetime, worker_id: str,
 
 def claim_queued(task_id, execution: WorkflowExecution, events: Events, *, now: datetime,
                  lease_expires_at: datetime, worker_id: str, celery_task_id: str) -> TaskExecution | None:
-    """queued -> running for an attempt queued in the caller's transaction, which holds its run's lock
-    (`execution`): the attempt, or None when it is not claimable (held). Nothing commits here: the
+    """queued -> running for an attempt queued in the caller's transaction (or deferred by this worker
+    in an earlier one: ADR 0041), which holds its run's lock (`execution`): the attempt, or None when
+    it is not claimable (held, or claimed already). Nothing commits here: the
     claim is durable with the rest of the transaction, and rolls back with it."""
     check("task", T.QUEUED, T.RUNNING)
     fields = {stamp_of("task", T.RUNNING): now, "lease_expires_at": lease_expires_at,

@@ -44,7 +44,8 @@ class Following:
 
     def __init__(self, *, steps: int, seconds: float, worker_id: str = "", celery_task_id: str = ""):
         self.kept: deque = deque()  # claimed attempts (TaskExecution), once their transaction committed
-        self.deferred: deque[str] = deque()  # queued steps' ids left unsent, this worker's to run (ADR 0041)
+        # (run id, step id) of queued steps left unsent, this worker's to claim and run next (ADR 0041)
+        self.deferred: deque[tuple[str, str]] = deque()
         self.claiming = False  # a claim in a transaction not committed yet (rolled back: no more follows)
         self.steps_left = steps
         self.until = time.monotonic() + seconds
@@ -68,18 +69,36 @@ class Following:
     def take(self):
         return self.kept.popleft() if self.kept else None
 
-    def defer(self, ids: list[str]) -> None:
-        """In the transaction that queued `ids`: once it commits, this worker runs them itself, one
-        after another, instead of sending them (rolled back: they were never queued)."""
-        transaction.on_commit(lambda: self.deferred.extend(ids), robust=True)
+    def defer(self, execution_id, ids: list[str]) -> None:
+        """In the transaction that queued `ids` (steps of run `execution_id`): once it commits, this
+        worker runs them itself, one after another, instead of sending them (rolled back: they were
+        never queued)."""
+        run = str(execution_id)
+        transaction.on_commit(lambda: self.deferred.extend((run, task_id) for task_id in ids), robust=True)
+
+    def deferred_of(self, execution_id) -> str | None:
+        """The first step of that run this worker deferred: a transaction holding the run's lock claims it
+        (`claimed`, and `forget` it), so that it needs no claim of its own."""
+        run = str(execution_id)
+        return next((task_id for of, task_id in self.deferred if of == run), None)
+
+    def forget(self, task_id: str) -> None:
+        """Once the current transaction commits, `task_id` is no longer deferred (claimed in it, or not
+        claimable); rolled back, it still is."""
+        def drop() -> None:
+            self.deferred = deque(item for item in self.deferred if item[1] != task_id)
+        transaction.on_commit(drop, robust=True)
 
     def next_deferred(self) -> str | None:
         """The next deferred step to claim and run, while steps and seconds are left; else None (what
         is left is sent when the message ends)."""
         if self.deferred and self.steps_left > 0 and time.monotonic() < self.until:
             self.steps_left -= 1
-            return self.deferred.popleft()
+            return self.deferred.popleft()[1]
         return None
+
+    def unsent(self) -> list[str]:
+        return [task_id for _, task_id in self.deferred]
 
 
 class CeleryExecutor:
@@ -111,7 +130,7 @@ class CeleryExecutor:
         finally:
             self._local.following = outer
             if following.deferred:  # its steps or seconds ran out (or an error): the others' turn
-                self.send([*following.deferred])
+                self.send(following.unsent())
                 following.deferred.clear()
             if following.kept:
                 log.warning("claimed step(s) not run: %s; the sweeper takes them back when their lease runs out",

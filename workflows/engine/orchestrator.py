@@ -281,6 +281,7 @@ def locked_run(execution_id=None, *, task_id=None, advance: bool = True, now: da
         yield run
         if run.advance:
             advance_locked(run.execution, run.events, now=run.now, changed=run.changed)
+        claim_deferred(run.execution, run.events, now=run.now or timezone.now())
         run.events.flush()
 
 
@@ -424,16 +425,33 @@ def queue(ids: list, source: str, *, now, events: Events, notes: Iterable[Note],
                     dispatch_count=1, events=events, notes=notes)
     executor = get_executor()
     follower = executor.follower() if run is not None and ids else None
-    if follower is not None:
-        task = claims.claim_queued(ids[0], run, events, now=now, lease_expires_at=heartbeat.lease_until(now),
-                                   worker_id=follower.worker_id, celery_task_id=follower.celery_task_id)
-        if task is not None:
-            follower.claimed(task)
-            ids = ids[1:]
-            if ids and executor.backlogged():  # sent, they would wait behind the backlog: run them here
-                follower.defer([str(i) for i in ids])
-                ids = []
+    if follower is not None and _claim_for(follower, ids[0], run, events, now=now):
+        ids = ids[1:]
+        if ids and executor.backlogged():  # sent, they would wait behind the backlog: run them here
+            follower.defer(run.pk, [str(i) for i in ids])
+            ids = []
     executor.dispatch(ids)
+
+
+def claim_deferred(execution: WorkflowExecution, events: Events, *, now) -> None:
+    """In a worker's transaction holding the lock of `execution`: claim the next step of that run the
+    worker deferred (ADR 0041), as a followed step is claimed, so it needs no claim of its own."""
+    follower = get_executor().follower()
+    if follower is None or execution.status != E.RUNNING:
+        return
+    task_id = follower.deferred_of(execution.pk)
+    if task_id is not None:
+        follower.forget(task_id)
+        _claim_for(follower, task_id, execution, events, now=now)
+
+
+def _claim_for(follower, task_id, execution: WorkflowExecution, events: Events, *, now) -> bool:
+    """Claim a queued step of the locked `execution` for the worker following on, in this transaction."""
+    task = claims.claim_queued(task_id, execution, events, now=now, lease_expires_at=heartbeat.lease_until(now),
+                               worker_id=follower.worker_id, celery_task_id=follower.celery_task_id)
+    if task is not None:
+        follower.claimed(task)
+    return task is not None
 
 
 def chosen_branch(output) -> str:

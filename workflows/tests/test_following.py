@@ -194,6 +194,22 @@ def test_behind_a_backlog_a_worker_runs_every_step_it_queued_without_a_message(u
         (key, 1, "w:1", first) for key in "abcde"}  # each once, all by the message that carried a
     order = list(rows.order_by("started_at", "step_key").values_list("step_key", flat=True))
     assert order == ["a", "b", "c", "d", "e"]
+    # Each was claimed in the commit of the step before it (no claim of its own): c in b's, d in c's.
+    at = {r.step_key: r for r in rows}
+    assert at["c"].started_at == at["b"].completed_at and at["d"].started_at == at["c"].completed_at
+
+
+def test_a_deferred_step_the_worker_does_not_reach_is_sent_not_claimed(user, sent, settings):
+    """One follow per message: b, claimed in a's commit, uses it; c and d, deferred, are sent when the
+    message ends, none claimed in b's commit."""
+    settings.FLOWPILOT_FOLLOW_STEPS = 1
+    sent.backlog = True
+    execution, _ = services.execution_start(workflow=_diamond(user), input_data={}, triggered_by="api")
+    (first,) = sent.sent
+    sent.sent.clear()
+    orchestrator.run_message(first, worker_id="w:1", celery_task_id=first)
+    assert _status(execution) == {"a": T.COMPLETED, "b": T.COMPLETED, "c": T.QUEUED, "d": T.QUEUED, "e": T.PENDING}
+    assert _keys(sent.sent) == ["c", "d"]
 
 
 def test_deferred_steps_left_when_the_bounds_run_out_are_sent(user, sent, settings):
@@ -223,7 +239,7 @@ def test_an_error_sends_the_deferred_steps_at_once(user, sent, caplog):
     sent.sent.clear()
     with pytest.raises(RuntimeError), sent.following(worker_id="w:1", celery_task_id=first) as following:
         orchestrator.run_step(first, worker_id="w:1", celery_task_id=first)
-        assert _keys(following.deferred) == ["c", "d"]
+        assert _keys(following.unsent()) == ["c", "d"]
         raise RuntimeError("the worker stops")
     assert _keys(sent.sent) == ["c", "d"]
     assert _status(execution) == {"a": T.COMPLETED, "b": T.RUNNING, "c": T.QUEUED, "d": T.QUEUED, "e": T.PENDING}

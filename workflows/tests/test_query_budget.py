@@ -78,3 +78,29 @@ def test_a_followed_step_costs_no_claim_of_its_own(user):
     assert len(queries.captured_queries) <= budget, f"{len(queries.captured_queries)} queries:\n{listed}"
     claims = [q for q in queries.captured_queries if "synchronous_commit" in q["sql"]]
     assert len(claims) == 1, listed  # a's own claim only: b was claimed inside a's transaction
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the budget is PostgreSQL's (CI's database)")
+def test_behind_a_backlog_one_message_runs_the_whole_run_with_one_claim_of_its_own(user):
+    """The broker backlogged: a's message runs all five steps, each claimed in the commit before it
+    (ADR 0041): the steps' budgets, with one claim statement in all."""
+    executor = SentExecutor()
+    executor.backlog = True
+    set_executor(executor)
+    try:
+        workflow = _diamond(user)
+        for _ in range(2):  # the second run counted: the definition cached, as in a worker that has run one
+            executor.sent.clear()
+            execution, _ = services.execution_start(workflow=workflow, input_data={}, triggered_by="api")
+            (first,) = executor.sent
+            executor.sent.clear()
+            with CaptureQueriesContext(connection) as queries:
+                tasks.run_step.run(first)
+    finally:
+        set_executor(None)
+    execution.refresh_from_db()
+    assert execution.status == E.COMPLETED and executor.sent == []
+    listed = "\n".join(q["sql"][:120] for q in queries.captured_queries)
+    assert len(queries.captured_queries) <= sum(BUDGET.values()), f"{len(queries.captured_queries)} queries:\n{listed}"
+    claims = [q for q in queries.captured_queries if "synchronous_commit" in q["sql"]]
+    assert len(claims) == 1, listed  # a's own claim only
