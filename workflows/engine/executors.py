@@ -145,10 +145,10 @@ class CeleryExecutor:
         app = current_app
         queue = (app.conf.task_routes or {}).get(RUN_STEP, {}).get("queue") or app.conf.task_default_queue
         try:
-            with app.pool.acquire(block=True, timeout=1) as connection:
+            with app.producer_or_acquire() as producer:  # the sends' own connection
                 # kombu's virtual channels (Redis: LLEN of the queue's lists, one round trip); a passive
                 # declare asks twice and raises for a queue Redis has emptied away.
-                waiting = connection.default_channel._size(queue)
+                waiting = producer.channel._size(queue)
         except Exception:  # the broker cannot say: send, as without a backlog
             return False
         return waiting >= least

@@ -43,7 +43,7 @@ from ..models import LogLevel, TaskExecution, Workflow, WorkflowExecution
 from .planner.states import ExecutionStatus as E
 from .planner.states import TaskStatus as T
 from .planner.states import EXECUTION_TERMINAL, TASK_OPEN, TASK_TERMINAL, Note, is_allowed, latest_attempts
-from .transitions import emit, transition, transition_rows
+from .transitions import emit, transition, transition_ids, transition_rows
 from ..steps.base import StepContext, StepError
 
 log = logging.getLogger(__name__)
@@ -421,8 +421,8 @@ def queue(ids: list, source: str, *, now, events: Events, notes: Iterable[Note],
     """source -> queued, with the `notes` of the steps' events, and send one message per step after
     commit (the row is the outbox). Given the `run` they belong to (locked by the caller), a worker
     that follows on claims the first of them here, to run it next without a message (ADR 0040)."""
-    transition_rows(TaskExecution.objects.filter(pk__in=ids), source, T.QUEUED, now=now, dispatched_at=now,
-                    dispatch_count=1, events=events, notes=notes)
+    transition_ids(TaskExecution, ids, source, T.QUEUED, now=now, dispatched_at=now, dispatch_count=1,
+                   events=events, notes=notes)
     executor = get_executor()
     follower = executor.follower() if run is not None and ids else None
     if follower is not None and _claim_for(follower, ids[0], run, events, now=now):
@@ -754,11 +754,11 @@ def record(task: TaskExecution, outcome: Outcome) -> None:
                 events.flush()
                 children.parent_check_due.send(sender=TaskExecution, task_id=task.pk)  # the first children start
         elif outcome.error is None and outcome.wait is None:
-            moved = transition_rows(row, T.RUNNING, T.COMPLETED, now=now, output=outcome.output,
-                                    input=outcome.rendered, lease_expires_at=None, branch=chosen_branch(outcome.output),
-                                    mocked=outcome.mocked,
-                                    events=events, notes=[Note(execution.pk, f"Step {task.step_key!r} completed",
-                                                               task=task, details={"attempt": task.attempt})])
+            moved = transition_ids(TaskExecution, [task.pk], T.RUNNING, T.COMPLETED, now=now, output=outcome.output,
+                                   input=outcome.rendered, lease_expires_at=None, branch=chosen_branch(outcome.output),
+                                   mocked=outcome.mocked,
+                                   events=events, notes=[Note(execution.pk, f"Step {task.step_key!r} completed",
+                                                              task=task, details={"attempt": task.attempt})])
             if moved:
                 search_index.step_completed(execution, task.step_key, outcome.output, events)
         elif outcome.wait is not None:
