@@ -25,7 +25,7 @@ from workflows.engine.planner.states import (
     event_of,
     latest_attempts,
 )
-from workflows.engine.transitions import transition, transition_rows
+from workflows.engine.transitions import transition, transition_ids, transition_rows
 from workflows.tests.factories import active_workflow, step
 from workflows import services
 
@@ -104,6 +104,40 @@ def test_transition_rows_is_conditional(execution):
     assert transition_rows(rows, TaskStatus.QUEUED, TaskStatus.RUNNING) == 1
     assert transition_rows(rows, TaskStatus.QUEUED, TaskStatus.RUNNING) == 0  # a second claim does nothing
     assert rows.get().started_at is not None
+
+
+@pytest.mark.parametrize("target", [s for s in TaskStatus.values if (TaskStatus.QUEUED, s) not in TASK_TRANSITIONS])
+def test_transition_ids_refuses_illegal_targets(execution, target):
+    task = TaskExecution.objects.get(execution=execution)
+    with pytest.raises(InvalidTransition):
+        transition_ids(TaskExecution, [task.pk], TaskStatus.QUEUED, target)
+    assert TaskExecution.objects.get(pk=task.pk).status == TaskStatus.QUEUED
+
+
+def test_transition_ids_writes_what_transition_rows_writes(execution):
+    """The hot path's UPDATE (fixed SQL on PostgreSQL, the ORM's elsewhere): conditional, the target's
+    stamp, the duration from the row's own started_at, JSON as the ORM writes it, one event per note."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    task = TaskExecution.objects.get(execution=execution)
+    now = timezone.now()
+    assert transition_ids(TaskExecution, [task.pk], TaskStatus.QUEUED, TaskStatus.RUNNING,
+                          now=now - timedelta(milliseconds=1500)) == 1
+    events, note = Events(), Note(execution.pk, "done by the test", task=task)
+    output = {"n": [1, 2.5, None], "text": "é'\"", "nested": {"ok": True}}
+    assert transition_ids(TaskExecution, [str(task.pk)], [TaskStatus.RUNNING], TaskStatus.COMPLETED, now=now,
+                          output=output, branch="left", lease_expires_at=None, events=events, notes=[note]) == 1
+    row = TaskExecution.objects.get(pk=task.pk)
+    assert (row.status, row.completed_at, row.duration_ms, row.output, row.branch, row.lease_expires_at) == (
+        TaskStatus.COMPLETED, now, 1500, output, "left", None)
+    assert [(r.event, r.message, r.task_execution_id) for r in events.rows] == [("step.completed", "done by the test", task.pk)]
+    # Conditional: not running any more, so nothing moves and nothing is said.
+    assert transition_ids(TaskExecution, [task.pk], TaskStatus.RUNNING, TaskStatus.COMPLETED, now=now,
+                          events=events, notes=[note]) == 0
+    assert len(events.rows) == 1
+    assert transition_ids(TaskExecution, [], TaskStatus.RUNNING, TaskStatus.COMPLETED) == 0
 
 
 # --- the event of each transition -------------------------------------------------------------------
