@@ -18,9 +18,11 @@ interface DesignerHeaderProps {
   onActivate: () => void;
   onRun: () => void;
   onVersions: () => void;
+  /** A delete of this workflow is being sent (true) or was refused (false): the designer's own checks pause. */
+  onDeleting?: (deleting: boolean) => void;
 }
 
-export const DesignerHeader = memo(function DesignerHeader({ workflow, busy, onSave, onActivate, onRun, onVersions }: DesignerHeaderProps) {
+export const DesignerHeader = memo(function DesignerHeader({ workflow, busy, onSave, onActivate, onRun, onVersions, onDeleting }: DesignerHeaderProps) {
   const api = useDesignerApi();
   const name = useDesigner((s) => s.name);
   const dirty = useDesigner((s) => s.revision !== s.savedRevision);
@@ -62,7 +64,7 @@ export const DesignerHeader = memo(function DesignerHeader({ workflow, busy, onS
       )}
       <div className="spacer" />
       <div className="btn-group">
-        {!code && <WorkflowActions workflow={workflow} place="designer" dirty={dirty} onChanged={(next) => {
+        {!code && <WorkflowActions workflow={workflow} place="designer" dirty={dirty} onDeleting={onDeleting} onChanged={(next) => {
           if (next.description !== undefined) {
             const state = api.getState();
             const clean = state.revision === state.savedRevision;

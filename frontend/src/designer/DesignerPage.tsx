@@ -88,7 +88,7 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
   const queryClient = useQueryClient();
   const flow = useReactFlow();
   const { save, activate, run, testRun } = useWorkflowMutations(workflow.id);
-  useServerValidation(store, workflow.id);
+  const pauseValidation = useServerValidation(store, workflow.id);
   const pins = usePinnedData(workflow.id, store);
   const pinnedInput = useDesigner((s) => s.pins?.input);
   const allPins = useDesigner((s) => s.pins);
@@ -358,7 +358,7 @@ function DesignerFrame({ workflow, stepTypes }: { workflow: Workflow; stepTypes:
     <PinsContext.Provider value={pins.save}>
     <div className="fp-designer">
       <DesignerHeader workflow={workflow} busy={busy} onSave={() => void doSave()} onActivate={() => void doActivate()}
-                      onRun={() => setOpen("run")} onVersions={() => setOpen("versions")} />
+                      onRun={() => setOpen("run")} onVersions={() => setOpen("versions")} onDeleting={pauseValidation} />
       {debugRun && (
         <RunDebugBar executionId={debugRun} workflow={workflow} pinsLoaded={pins.loaded} onViewVersion={viewVersion}
                      onResumed={(resumed) => {

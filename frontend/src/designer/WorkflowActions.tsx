@@ -22,9 +22,12 @@ interface Props {
   onChanged?: (workflow: Workflow) => void;
   /** The designer has unsaved changes (an import replacing the definition asks first). */
   dirty?: boolean;
+  /** Called with true right before the delete is sent, with false if it is refused: what the page asks the
+   * server about this workflow in the background pauses meanwhile. */
+  onDeleting?: (deleting: boolean) => void;
 }
 
-export function WorkflowActions({ workflow, place, onChanged, dirty }: Props) {
+export function WorkflowActions({ workflow, place, onChanged, dirty, onDeleting }: Props) {
   const [open, setOpen] = useState<"settings" | "delete" | null>(null);
   const menu = useRef<HTMLDetailsElement>(null);
   const file = useRef<HTMLInputElement>(null);
@@ -125,7 +128,7 @@ export function WorkflowActions({ workflow, place, onChanged, dirty }: Props) {
              onChange={(e) => { const chosen = e.target.files?.[0]; e.target.value = ""; if (chosen) importIt.mutate(chosen); }} />
       {open === "settings" && <WorkflowSettingsDialog workflow={workflow} onClose={() => setOpen(null)} onSaved={(saved) => { changed(saved); toast("Settings saved."); }} />}
       {open === "delete" && (
-        <DeleteDialog workflow={workflow} onClose={() => setOpen(null)} onDeleted={() => {
+        <DeleteDialog workflow={workflow} onDeleting={onDeleting} onClose={() => setOpen(null)} onDeleted={() => {
           void client.invalidateQueries({ queryKey: workflowsListKey });
           toast(`“${workflow.name}” deleted.`);
           if (place === "designer") {
@@ -140,10 +143,16 @@ export function WorkflowActions({ workflow, place, onChanged, dirty }: Props) {
   );
 }
 
-function DeleteDialog({ workflow, onClose, onDeleted }: { workflow: Workflow; onClose: () => void; onDeleted: () => void }) {
+function DeleteDialog({ workflow, onClose, onDeleted, onDeleting }: {
+  workflow: Workflow; onClose: () => void; onDeleted: () => void; onDeleting?: (deleting: boolean) => void;
+}) {
   const remove = useMutation({
-    mutationFn: () => manage.remove(workflow.id),
+    mutationFn: () => {
+      onDeleting?.(true);
+      return manage.remove(workflow.id);
+    },
     onSuccess: () => { onClose(); onDeleted(); },
+    onError: () => onDeleting?.(false),
   });
   return (
     <Dialog title={`Delete ${workflow.name}?`} onClose={onClose}

@@ -130,4 +130,20 @@ describe("the server's check of the designer's graph", () => {
     await vi.advanceTimersByTimeAsync(VALIDATE_DELAY_MS * 2);
     expect(calls).toHaveLength(1);
   });
+  it("pauses while the workflow is being deleted: no check is sent, the one in flight is aborted", async () => {
+    const calls = fakeServer();
+    const store = designer();
+    const { result } = renderHook(() => useServerValidation(store, "wf-1"));
+    await vi.advanceTimersByTimeAsync(VALIDATE_DELAY_MS);
+    expect(calls).toHaveLength(1);
+    const inFlight = calls[0].init.signal!;
+    result.current(true); // the delete is being sent
+    expect(inFlight.aborted).toBe(true);
+    store.getState().updateStep("b", { name: "B" }, "name");
+    await vi.advanceTimersByTimeAsync(VALIDATE_DELAY_MS * 4);
+    expect(calls).toHaveLength(1); // nothing asked about the workflow while it goes
+    result.current(false); // the delete was refused: the checks resume
+    await vi.advanceTimersByTimeAsync(VALIDATE_DELAY_MS);
+    expect(calls).toHaveLength(2);
+  });
 });
