@@ -102,8 +102,13 @@ class Following:
 
 
 class CeleryExecutor:
+    # After the broker failed to say how many messages wait, it is not asked again for this long: the
+    # question is asked under a run's lock, and a broker down would hold it for its connect timeout.
+    BACKLOG_UNKNOWN_SECONDS = 5.0
+
     def __init__(self) -> None:
         self._local = threading.local()  # this thread's Following, while it runs a step's message
+        self._backlog_unknown_until = 0.0
 
     def dispatch(self, task_ids: Iterable) -> None:
         ids = [str(i) for i in task_ids]
@@ -140,7 +145,7 @@ class CeleryExecutor:
         """The steps' queue holds at least FLOWPILOT_FOLLOW_BACKLOG messages nobody has taken: every
         worker is busy, and a step sent now would wait behind them (0: never; unknown: no)."""
         least = settings.FLOWPILOT_FOLLOW_BACKLOG
-        if least <= 0:
+        if least <= 0 or time.monotonic() < self._backlog_unknown_until:
             return False
         app = current_app
         queue = (app.conf.task_routes or {}).get(RUN_STEP, {}).get("queue") or app.conf.task_default_queue
@@ -149,7 +154,8 @@ class CeleryExecutor:
                 # kombu's virtual channels (Redis: LLEN of the queue's lists, one round trip); a passive
                 # declare asks twice and raises for a queue Redis has emptied away.
                 waiting = producer.channel._size(queue)
-        except Exception:  # the broker cannot say: send, as without a backlog
+        except Exception:  # the broker cannot say: send, as without a backlog (and do not ask for a while)
+            self._backlog_unknown_until = time.monotonic() + self.BACKLOG_UNKNOWN_SECONDS
             return False
         return waiting >= least
 

@@ -280,3 +280,22 @@ def test_the_backlog_is_read_from_the_broker(settings, monkeypatch):
     finally:
         with current_app.connection_for_write() as connection:
             connection.default_channel.queue_purge(queue)
+
+
+def test_a_broker_that_cannot_say_is_not_asked_again_for_a_while(settings, monkeypatch):
+    """The question is asked under a run's lock: a broker down answers "no backlog" once, after its
+    timeout, and is left alone for BACKLOG_UNKNOWN_SECONDS instead of stalling every commit."""
+    settings.FLOWPILOT_FOLLOW_BACKLOG = 1
+    executor = executors.CeleryExecutor()
+    asked = []
+
+    def down(*args, **kwargs):
+        asked.append(1)
+        raise ConnectionError("the broker is down")
+
+    monkeypatch.setattr(current_app, "producer_or_acquire", down)
+    assert not executor.backlogged() and not executor.backlogged()
+    assert len(asked) == 1
+    monkeypatch.setattr(executor, "_backlog_unknown_until", 0.0)  # the while has passed
+    assert not executor.backlogged()
+    assert len(asked) == 2
