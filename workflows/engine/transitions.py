@@ -129,16 +129,15 @@ def transition_ids(model: type[Model], ids: Iterable, source: str | Iterable[str
     notes = list(notes)
     kind, sources = _prepared(model, source, target, now, fields, notes, events)
     meta = model._meta
-    names = tuple(fields)
+    durations = tuple(isinstance(value, MillisecondsBetween) for value in fields.values())
     params: list[Any] = [target]
-    for name, value in fields.items():
-        if isinstance(value, MillisecondsBetween):  # duration_ms, from each row's started_at to completed_at
-            params.append(meta.get_field("completed_at").get_db_prep_save(fields["completed_at"], connection))
-        else:
-            params.append(meta.get_field(name).get_db_prep_save(value, connection))
+    for (name, value), duration in zip(fields.items(), durations):
+        if duration:  # _derived's duration_ms: from each row's started_at to completed_at, by the SQL
+            name, value = "completed_at", fields["completed_at"]
+        params.append(meta.get_field(name).get_db_prep_save(value, connection))
     params.append([meta.pk.get_db_prep_value(i, connection) for i in ids])
     params.extend(sources)
-    durations = tuple(isinstance(value, MillisecondsBetween) for value in fields.values())
+    names = tuple(fields)
     with connection.cursor() as cursor:
         cursor.execute(_update_sql(model, names, durations, len(sources)), params)
         moved = cursor.rowcount

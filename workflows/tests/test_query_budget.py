@@ -54,24 +54,32 @@ def test_the_queries_of_each_step_stay_within_the_budget(user, sync_executor):
         assert count <= BUDGET[key], f"step {key}: {count} queries, budget {BUDGET[key]}:\n" + "\n".join(listed)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the budget is PostgreSQL's (CI's database)")
-def test_a_followed_step_costs_no_claim_of_its_own(user):
-    """A worker that follows on claims the step it runs next in the commit that queued it: one UPDATE in
-    that transaction instead of a claim of its own. a's message runs a and b: a's budget, plus b's
-    without its claim, plus the one UPDATE (docs/adr/0040)."""
+def _first_message(user, *, backlog: bool):
+    """A diamond run's first message run by a worker (the broker backlogged or not), its queries counted;
+    the second run's: the definition cached, as in a worker that has run one."""
     executor = SentExecutor()
+    executor.backlog = backlog
     set_executor(executor)
     try:
         workflow = _diamond(user)
-        for _ in range(2):  # the second run counted: the definition cached, as in a worker that has run one
+        for _ in range(2):
             executor.sent.clear()
-            services.execution_start(workflow=workflow, input_data={}, triggered_by="api")
+            execution, _ = services.execution_start(workflow=workflow, input_data={}, triggered_by="api")
             (first,) = executor.sent
             executor.sent.clear()
             with CaptureQueriesContext(connection) as queries:
                 tasks.run_step.run(first)
     finally:
         set_executor(None)
+    return executor, execution, queries
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the budget is PostgreSQL's (CI's database)")
+def test_a_followed_step_costs_no_claim_of_its_own(user):
+    """A worker that follows on claims the step it runs next in the commit that queued it: one UPDATE in
+    that transaction instead of a claim of its own. a's message runs a and b: a's budget, plus b's
+    without its claim, plus the one UPDATE (docs/adr/0040)."""
+    executor, _, queries = _first_message(user, backlog=False)
     assert len(executor.sent) == 2  # c and d went out as messages; b was run by this worker
     budget = BUDGET["a"] + BUDGET["b"]  # 1 claim statement fewer, 1 UPDATE more
     listed = "\n".join(q["sql"][:120] for q in queries.captured_queries)
@@ -84,20 +92,7 @@ def test_a_followed_step_costs_no_claim_of_its_own(user):
 def test_behind_a_backlog_one_message_runs_the_whole_run_with_one_claim_of_its_own(user):
     """The broker backlogged: a's message runs all five steps, each claimed in the commit before it
     (ADR 0041): the steps' budgets, with one claim statement in all."""
-    executor = SentExecutor()
-    executor.backlog = True
-    set_executor(executor)
-    try:
-        workflow = _diamond(user)
-        for _ in range(2):  # the second run counted: the definition cached, as in a worker that has run one
-            executor.sent.clear()
-            execution, _ = services.execution_start(workflow=workflow, input_data={}, triggered_by="api")
-            (first,) = executor.sent
-            executor.sent.clear()
-            with CaptureQueriesContext(connection) as queries:
-                tasks.run_step.run(first)
-    finally:
-        set_executor(None)
+    executor, execution, queries = _first_message(user, backlog=True)
     execution.refresh_from_db()
     assert execution.status == E.COMPLETED and executor.sent == []
     listed = "\n".join(q["sql"][:120] for q in queries.captured_queries)
